@@ -1,0 +1,18 @@
+# mala-ts: the two commands a new user needs are `make demo` and `make test`.
+.PHONY: setup demo test typecheck doctor clean-cache
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	npx tsc --noEmit -p .
+	npx mocha
+
+typecheck:
+	npx tsc --noEmit -p .
+
+doctor:
+	@node bin/mala-ts.js doctor

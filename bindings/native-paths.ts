@@ -1,0 +1,34 @@
+/**
+ * Where the project's own native builds live (the setup script puts them there) and how a user
+ * overrides them. Shared by every loader in bindings/.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+/** Cache folder of builds and downloads: $MALA_TS_CACHE, else $XDG_CACHE_HOME/mala-ts, else ~/.cache/mala-ts. */
+export function cacheDir(): string {
+  if (process.env.MALA_TS_CACHE) return process.env.MALA_TS_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'mala-ts');
+}
+
+/** Repository root (bindings/ sits directly under it). */
+export const repoRoot = path.resolve(__dirname, '..');
+
+/** First existing file among candidates, or undefined. */
+export function firstExisting(candidates: string[]): string | undefined {
+  return candidates.find((c) => {
+    try {
+      return fs.statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Candidate paths of a Debian multiarch library (e.g. 'libfftw3.so.3'). */
+export function systemLibraryCandidates(soname: string): string[] {
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  return dirs.map((d) => path.join(d, soname));
+}

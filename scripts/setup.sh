@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One idempotent setup for mala-ts: Debian packages, LAMMPS (ML-SNAP) shared library, npm
+# packages, the libtorch addon. Each step is cached; a second run takes seconds.
+#   MALA_TS_LAMMPS_LIB=/path/liblammps.so   use your own LAMMPS (needs ML-SNAP) and skip the build
+#   MALA_TS_CACHE=DIR                        where builds and downloads are cached (~/.cache/mala-ts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+cache=${MALA_TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mala-ts}
+mkdir -p "$cache"
+t0=$(date +%s)
+say() { echo "setup: $*"; }
+
+# 1. Debian packages (checked with dpkg; apt runs only when something is missing).
+mapfile -t pkgs < <(grep -vE '^\s*(#|$)' scripts/apt-packages.txt)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq || say "apt-get update reported problems (continuing with the lists we have)"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > "$cache/apt.log" 2>&1 \
+    || { tail -n 30 "$cache/apt.log" >&2; say "apt-get install failed (log: $cache/apt.log)"; exit 1; }
+else
+  say "Debian packages present"
+fi
+
+# 2. LAMMPS shared library with ML-SNAP, rebuilt only when the recipe changes.
+if [ -n "${MALA_TS_LAMMPS_LIB:-}" ]; then
+  say "using your LAMMPS: $MALA_TS_LAMMPS_LIB (build skipped)"
+else
+  recipe=$(sha256sum scripts/build-lammps.sh | cut -c1-12)
+  prefix="$cache/lammps-$recipe"
+  if [ ! -f "$prefix/lib/liblammps.so" ]; then
+    say "building LAMMPS 4Feb2025 (ML-SNAP, MANYBODY, MPI) into $prefix: about 5 minutes on 2 cores"
+    bash scripts/build-lammps.sh "$prefix"
+  else
+    say "LAMMPS present ($prefix)"
+  fi
+  ln -sfn "$prefix" "$cache/lammps"
+fi
+
+# 3. npm packages, reinstalled only when package-lock.json changes.
+lock=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat node_modules/.mala-ts-lock 2>/dev/null)" != "$lock" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock" > node_modules/.mala-ts-lock
+else
+  say "npm packages present"
+fi
+
+# 4. The libtorch addon (bindings/torch), rebuilt only when its sources change.
+if [ -f bindings/torch/binding.gyp ]; then
+  src_hash=$(cat bindings/torch/binding.gyp bindings/torch/*.cc bindings/torch/*.h 2>/dev/null | sha256sum | cut -c1-16)
+  if [ "$(cat bindings/torch/build/.mala-ts-src 2>/dev/null)" != "$src_hash" ] || [ ! -f bindings/torch/build/Release/mala_torch.node ]; then
+    say "building the libtorch addon"
+    nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+    (cd bindings/torch && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error > "$cache/addon-build.log" 2>&1) \
+      || { tail -n 30 "$cache/addon-build.log" >&2; say "addon build failed (log: $cache/addon-build.log)"; exit 1; }
+    echo "$src_hash" > bindings/torch/build/.mala-ts-src
+  else
+    say "libtorch addon present"
+  fi
+fi
+
+say "done in $(( $(date +%s) - t0 )) s"
