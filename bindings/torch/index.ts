@@ -1,0 +1,70 @@
+/**
+ * Loader of the libtorch addon (bindings/torch/build/Release/mala_torch.node, built by
+ * scripts/setup.sh with node-gyp; see torch-config.js for which libtorch it links).
+ * No physics here: a typed view of the addon and one function that finds it.
+ *
+ * `loadTorchAddon()` returns the addon or null with the reason; callers decide whether to fall
+ * back (src/network/backend.ts does, with a warning). $MALA_TS_TORCH_ADDON points at another build.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Adam hyper-parameters; the update is torch.optim.Adam's. */
+export interface AdamConfig {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface AdamState {
+  step: number;
+  expAvg: Float32Array[];
+  expAvgSq: Float32Array[];
+}
+
+/** A feed-forward net held by libtorch (parameters on the chosen device). */
+export interface TorchNet {
+  /** 'cpu' or 'cuda:0'. */
+  readonly device: string;
+  /** out[n×nOut] = net(x[n×nIn]); resolves when `out` is filled. Runs off the main thread. */
+  forward(x: Float32Array, out: Float32Array, nPoints: number): Promise<number>;
+  /** One Adam step on MSE(net(x), y); resolves with the batch loss before the update. */
+  trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number>;
+  /** Σ (net(x) − y)² over the batch, accumulated in float64. */
+  lossSum(x: Float32Array, y: Float32Array, nPoints: number): Promise<number>;
+  /** W0, b0, W1, b1, ... with W in PyTorch layout [out][in] (copies). */
+  getParameters(): Float32Array[];
+  setParameters(params: Float32Array[]): void;
+  configureAdam(cfg: AdamConfig): void;
+  getOptimizerState(): AdamState;
+  setOptimizerState(state: AdamState): void;
+}
+
+export interface TorchAddon {
+  Net: new (layerSizes: number[], activations: string[], device?: string) => TorchNet;
+  info(): { torchVersion: string; cudaAvailable: boolean; cudaDeviceCount: number; intraOpThreads: number; builtWithCuda: boolean };
+  manualSeed(seed: number): void;
+}
+
+export const addonPath = process.env.MALA_TS_TORCH_ADDON || path.join(__dirname, 'build', 'Release', 'mala_torch.node');
+
+let cached: { addon: TorchAddon | null; reason: string } | undefined;
+
+/** The addon, or null and why it could not be loaded (missing build, missing libtorch...). */
+export function loadTorchAddon(): { addon: TorchAddon | null; reason: string } {
+  if (cached) return cached;
+  if (!fs.existsSync(addonPath)) {
+    cached = { addon: null, reason: `${addonPath} does not exist (run 'make setup' to build the libtorch addon)` };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const addon = require(addonPath) as TorchAddon;
+    cached = { addon, reason: '' };
+  } catch (e) {
+    cached = { addon: null, reason: `${addonPath} failed to load: ${(e as Error).message.split('\n')[0]} (is libtorch installed? run 'make setup')` };
+  }
+  return cached;
+}

@@ -1,0 +1,346 @@
+// mala_torch: a small N-API addon over libtorch for the LDOS network (a feed-forward MLP).
+//
+// - Net(layerSizes, activations, device): Linear layers with one optional activation after each.
+// - forward / trainStep / lossSum run in Napi::AsyncWorker (libuv pool) so the event loop (and a
+//   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex.
+// - Inputs and outputs are Float32Arrays wrapped with torch::from_blob (no copy on CPU).
+// - Adam is written out with tensor ops (same update as torch.optim.Adam, foreach=False) so its
+//   state (step, exp_avg, exp_avg_sq) can be read and restored exactly for checkpoints.
+// - Threads: torch intra-op threads = 1 and OpenBLAS keeps its own threads (all cores). Spinning
+//   OpenMP threads fight OpenBLAS's pthreads on small machines (see spec/nn-backend-notes.md §2D).
+// - Device: CUDA when this libtorch has it and a GPU is present (or MALA_TS_DEVICE=cuda), else CPU.
+#include <napi.h>
+#include <torch/torch.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum Act { kNone = 0, kReLU, kLeakyReLU, kSigmoid, kTanh };
+
+Act parseAct(const std::string& s) {
+  if (s.empty() || s == "None" || s == "none" || s == "Identity") return kNone;
+  if (s == "ReLU") return kReLU;
+  if (s == "LeakyReLU") return kLeakyReLU;
+  if (s == "Sigmoid") return kSigmoid;
+  if (s == "Tanh") return kTanh;
+  throw std::runtime_error("unknown activation '" + s + "' (ReLU, LeakyReLU, Sigmoid, Tanh or none)");
+}
+
+torch::Tensor applyAct(const torch::Tensor& h, Act a) {
+  switch (a) {
+    case kReLU: return torch::relu(h);
+    case kLeakyReLU: return torch::leaky_relu(h, 0.01);
+    case kSigmoid: return torch::sigmoid(h);
+    case kTanh: return torch::tanh(h);
+    default: return h;
+  }
+}
+
+torch::Device pickDevice(const std::string& want) {
+  std::string w = want;
+  if (w.empty() || w == "auto") {
+    const char* env = std::getenv("MALA_TS_DEVICE");
+    w = env ? env : "auto";
+  }
+  if (w == "cpu") return torch::Device(torch::kCPU);
+  if (w == "cuda") {
+    if (!torch::cuda::is_available()) throw std::runtime_error("device 'cuda' requested but this libtorch has no usable CUDA GPU");
+    return torch::Device(torch::kCUDA, 0);
+  }
+  if (w != "auto") throw std::runtime_error("unknown device '" + w + "' (auto, cpu or cuda)");
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+}
+
+struct NetState {
+  std::vector<int64_t> sizes;
+  std::vector<Act> acts;  // one per Linear
+  std::vector<torch::Tensor> params;  // W0, b0, W1, b1, ... (W is [out, in], PyTorch layout)
+  std::vector<torch::Tensor> expAvg, expAvgSq;
+  int64_t step = 0;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0;
+  torch::Device device{torch::kCPU};
+  std::mutex mu;
+
+  int64_t nIn() const { return sizes.front(); }
+  int64_t nOut() const { return sizes.back(); }
+
+  torch::Tensor forward(torch::Tensor h) {
+    for (size_t l = 0; l + 1 < sizes.size(); l++) {
+      h = torch::addmm(params[2 * l + 1], h, params[2 * l].t());
+      h = applyAct(h, acts[l]);
+    }
+    return h;
+  }
+
+  void zeroState() {
+    expAvg.clear();
+    expAvgSq.clear();
+    for (auto& p : params) {
+      expAvg.push_back(torch::zeros_like(p));
+      expAvgSq.push_back(torch::zeros_like(p));
+    }
+    step = 0;
+  }
+
+  // One Adam step with the gradients in params[i].grad(); mirrors torch.optim.Adam (single tensor).
+  void adamStep() {
+    torch::NoGradGuard ng;
+    step += 1;
+    const double bc1 = 1.0 - std::pow(beta1, (double)step);
+    const double bc2 = 1.0 - std::pow(beta2, (double)step);
+    const double stepSize = lr / bc1;
+    const double bc2Sqrt = std::sqrt(bc2);
+    for (size_t i = 0; i < params.size(); i++) {
+      auto& p = params[i];
+      torch::Tensor g = p.grad();
+      if (weightDecay != 0.0) g = g.add(p, weightDecay);
+      expAvg[i].mul_(beta1).add_(g, 1.0 - beta1);
+      expAvgSq[i].mul_(beta2).addcmul_(g, g, 1.0 - beta2);
+      torch::Tensor denom = (expAvgSq[i].sqrt() / bc2Sqrt).add_(eps);
+      p.addcdiv_(expAvg[i], denom, -stepSize);
+    }
+  }
+};
+
+void checkArray(const Napi::Env& env, const Napi::Value& v, size_t need, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Float32Array");
+  size_t len = v.As<Napi::Float32Array>().ElementLength();
+  if (len < need) throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(len) + " values, needs " + std::to_string(need));
+}
+
+// Worker kinds: forward (x → out), train (x, y → loss), loss (x, y → sum of squared errors).
+class NetWorker : public Napi::AsyncWorker {
+ public:
+  enum Kind { kForward, kTrain, kLossSum };
+  NetWorker(Napi::Env env, std::shared_ptr<NetState> net, Kind kind, Napi::Float32Array x, Napi::Float32Array y, int64_t n)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), net_(std::move(net)), kind_(kind), n_(n) {
+    xRef_ = Napi::Persistent(x);
+    yRef_ = Napi::Persistent(y);
+    xData_ = x.Data();
+    yData_ = y.Data();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      at::init_num_threads();  // the pool thread gets the intra-op setting of the main thread
+      std::lock_guard<std::mutex> lock(net_->mu);
+      auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+      torch::Tensor x = torch::from_blob(xData_, {n_, net_->nIn()}, opts);
+      torch::Tensor y = torch::from_blob(yData_, {n_, net_->nOut()}, opts);
+      const bool onCpu = net_->device.is_cpu();
+      if (!onCpu) x = x.to(net_->device);
+      if (kind_ == kForward) {
+        torch::InferenceMode im;
+        torch::Tensor out = net_->forward(x);
+        y.copy_(onCpu ? out : out.to(torch::kCPU));
+      } else if (kind_ == kLossSum) {
+        torch::InferenceMode im;
+        torch::Tensor yt = onCpu ? y : y.to(net_->device);
+        torch::Tensor d = net_->forward(x) - yt;
+        result_ = (d * d).sum(torch::kFloat64).item<double>();
+      } else {
+        torch::Tensor yt = onCpu ? y : y.to(net_->device);
+        for (auto& p : net_->params) p.mutable_grad() = torch::Tensor();
+        torch::Tensor loss = torch::mse_loss(net_->forward(x), yt);
+        loss.backward();
+        net_->adamStep();
+        result_ = loss.item<double>();
+      }
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<NetState> net_;
+  Kind kind_;
+  int64_t n_;
+  Napi::Reference<Napi::Float32Array> xRef_, yRef_;  // keep the JS memory alive while we work
+  float* xData_;
+  float* yData_;
+  double result_ = 0.0;
+};
+
+class Net : public Napi::ObjectWrap<Net> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Net", {
+      InstanceMethod("forward", &Net::Forward),
+      InstanceMethod("trainStep", &Net::TrainStep),
+      InstanceMethod("lossSum", &Net::LossSum),
+      InstanceMethod("getParameters", &Net::GetParameters),
+      InstanceMethod("setParameters", &Net::SetParameters),
+      InstanceMethod("configureAdam", &Net::ConfigureAdam),
+      InstanceMethod("getOptimizerState", &Net::GetOptimizerState),
+      InstanceMethod("setOptimizerState", &Net::SetOptimizerState),
+      InstanceAccessor("device", &Net::Device, nullptr),
+    });
+  }
+
+  // new Net(layerSizes: number[], activations: string[] (one per Linear, '' = none), device?: string)
+  explicit Net(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Net>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray())
+      throw Napi::TypeError::New(env, "Net(layerSizes: number[], activations: string[], device?: string)");
+    auto state = std::make_shared<NetState>();
+    Napi::Array sizes = info[0].As<Napi::Array>();
+    Napi::Array acts = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < sizes.Length(); i++) {
+      int64_t s = sizes.Get(i).As<Napi::Number>().Int64Value();
+      if (s <= 0) throw Napi::RangeError::New(env, "layer sizes must be positive");
+      state->sizes.push_back(s);
+    }
+    if (state->sizes.size() < 2) throw Napi::RangeError::New(env, "need at least an input and an output size");
+    if (acts.Length() != state->sizes.size() - 1) throw Napi::RangeError::New(env, "need one activation entry per Linear layer");
+    try {
+      for (uint32_t i = 0; i < acts.Length(); i++) state->acts.push_back(parseAct(acts.Get(i).As<Napi::String>().Utf8Value()));
+      state->device = pickDevice(info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "auto");
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(state->device);
+    for (size_t l = 0; l + 1 < state->sizes.size(); l++) {
+      state->params.push_back(torch::zeros({state->sizes[l + 1], state->sizes[l]}, opts).set_requires_grad(true));
+      state->params.push_back(torch::zeros({state->sizes[l + 1]}, opts).set_requires_grad(true));
+    }
+    state->zeroState();
+    state_ = state;
+  }
+
+ private:
+  std::shared_ptr<NetState> state_;
+
+  Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), state_->device.str()); }
+
+  Napi::Value Run(const Napi::CallbackInfo& info, NetWorker::Kind kind) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[2].IsNumber()) throw Napi::TypeError::New(env, "expected (x: Float32Array, y: Float32Array, nPoints: number)");
+    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    if (n <= 0) throw Napi::RangeError::New(env, "nPoints must be positive");
+    checkArray(env, info[0], (size_t)(n * state_->nIn()), "x");
+    checkArray(env, info[1], (size_t)(n * state_->nOut()), kind == NetWorker::kForward ? "out" : "y");
+    auto* w = new NetWorker(env, state_, kind, info[0].As<Napi::Float32Array>(), info[1].As<Napi::Float32Array>(), n);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+  // forward(x, out, n): Promise<number>  (resolves 0 when out holds the n×nOut result)
+  Napi::Value Forward(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kForward); }
+  // trainStep(x, y, n): Promise<number> = MSE loss of this batch before the update
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kTrain); }
+  // lossSum(x, y, n): Promise<number> = Σ (net(x) − y)² in float64
+  Napi::Value LossSum(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kLossSum); }
+
+  static Napi::Float32Array toJs(Napi::Env env, const torch::Tensor& t) {
+    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    auto out = Napi::Float32Array::New(env, (size_t)c.numel());
+    std::memcpy(out.Data(), c.data_ptr<float>(), (size_t)c.numel() * sizeof(float));
+    return out;
+  }
+  static void fromJs(Napi::Env env, torch::Tensor& t, const Napi::Value& v, const std::string& what) {
+    checkArray(env, v, (size_t)t.numel(), what.c_str());
+    auto a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() != (size_t)t.numel()) throw Napi::RangeError::New(env, what + ": expected " + std::to_string(t.numel()) + " values, got " + std::to_string(a.ElementLength()));
+    torch::NoGradGuard ng;
+    t.copy_(torch::from_blob(a.Data(), t.sizes(), torch::kFloat32));
+  }
+  static Napi::Array listToJs(Napi::Env env, const std::vector<torch::Tensor>& ts) {
+    Napi::Array arr = Napi::Array::New(env, ts.size());
+    for (size_t i = 0; i < ts.size(); i++) arr.Set((uint32_t)i, toJs(env, ts[i]));
+    return arr;
+  }
+  static void listFromJs(Napi::Env env, std::vector<torch::Tensor>& ts, const Napi::Value& v, const char* what) {
+    if (!v.IsArray() || v.As<Napi::Array>().Length() != ts.size())
+      throw Napi::TypeError::New(env, std::string(what) + ": expected an array of " + std::to_string(ts.size()) + " Float32Arrays");
+    Napi::Array arr = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) fromJs(env, ts[i], arr.Get(i), std::string(what) + "[" + std::to_string(i) + "]");
+  }
+
+  // The calls below are synchronous; they take the lock so they wait for a running worker.
+  Napi::Value GetParameters(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return listToJs(info.Env(), state_->params);
+  }
+  Napi::Value SetParameters(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    listFromJs(info.Env(), state_->params, info[0], "parameters");
+    return info.Env().Undefined();
+  }
+  // configureAdam({lr, beta1, beta2, eps, weightDecay}) — any subset; state is kept.
+  Napi::Value ConfigureAdam(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "configureAdam({lr, beta1, beta2, eps, weightDecay})");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto get = [&](const char* k, double& dst) { if (o.Has(k) && o.Get(k).IsNumber()) dst = o.Get(k).As<Napi::Number>().DoubleValue(); };
+    get("lr", state_->lr);
+    get("beta1", state_->beta1);
+    get("beta2", state_->beta2);
+    get("eps", state_->eps);
+    get("weightDecay", state_->weightDecay);
+    return info.Env().Undefined();
+  }
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("step", Napi::Number::New(info.Env(), (double)state_->step));
+    o.Set("expAvg", listToJs(info.Env(), state_->expAvg));
+    o.Set("expAvgSq", listToJs(info.Env(), state_->expAvgSq));
+    return o;
+  }
+  // setOptimizerState({step, expAvg, expAvgSq})
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "setOptimizerState({step, expAvg, expAvgSq})");
+    Napi::Object o = info[0].As<Napi::Object>();
+    listFromJs(info.Env(), state_->expAvg, o.Get("expAvg"), "expAvg");
+    listFromJs(info.Env(), state_->expAvgSq, o.Get("expAvgSq"), "expAvgSq");
+    state_->step = o.Get("step").As<Napi::Number>().Int64Value();
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  o.Set("cudaAvailable", Napi::Boolean::New(env, torch::cuda::is_available()));
+  o.Set("cudaDeviceCount", Napi::Number::New(env, (double)torch::cuda::device_count()));
+  o.Set("intraOpThreads", Napi::Number::New(env, at::get_num_threads()));
+#ifdef MALA_TS_WITH_CUDA
+  o.Set("builtWithCuda", Napi::Boolean::New(env, true));
+#else
+  o.Set("builtWithCuda", Napi::Boolean::New(env, false));
+#endif
+  return o;
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  torch::manual_seed((uint64_t)info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  // One intra-op thread; OpenBLAS (pthreads) uses the cores by itself. MALA_TS_TORCH_THREADS overrides.
+  const char* t = std::getenv("MALA_TS_TORCH_THREADS");
+  at::set_num_threads(t ? std::max(1, std::atoi(t)) : 1);
+  exports.Set("Net", Net::Init(env));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mala_torch, InitModule)
