@@ -43,7 +43,7 @@ export function loadFftw(libraryPath?: string): FftwApi {
       fix: 'install it with `apt-get install libfftw3-double3` (or run `make setup`), or set MALA_TS_FFTW_LIB=/path/to/libfftw3.so.3',
     });
   }
-  let lib: koffi.IKoffiLib;
+  let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load(found);
   } catch (e) {

@@ -1,0 +1,442 @@
+/**
+ * The density-dependent energy terms of QE's total-energy expression, computed the way MALA's QE
+ * total-energy module gets them (spec §5.12): the density is low-pass filtered to the ecutrho
+ * sphere, then Hartree, exchange–correlation (with the non-linear core correction and, for PBE,
+ * the gradient terms), the Ewald energy, and the double-counting term
+ * deband = −∫ñ·(v_H + v_xc). All in Rydberg atomic units (e² = 2) inside; see total-energy.ts for
+ * the eV interface.
+ */
+import { Fft3d } from '../../bindings/fftw';
+import { MalaError } from '../errors';
+import { bohr3InAngstrom3, angstromToBohr } from '../structure/units';
+import { Progress, silentProgress } from '../util/progress';
+import { GSphere, det3, inv3 } from './gsphere';
+import { besselJ0, erfc, qeRadialCutoffPoints, simpson } from './radial';
+import { Pseudopotential, XcFunctionalName } from './upf';
+import { GgaOut, LdaOut, ldaXc, pbec, pbex } from './xc';
+
+export interface EnergyTermsInput {
+  /** Cell vectors as rows (Å). */
+  cellAngstrom: number[][];
+  /** Cartesian positions (Å), one row per atom. */
+  positionsAngstrom: number[][];
+  /** Species label of each atom (keys of `pseudopotentials`). */
+  species: string[];
+  /** FFT grid (nx, ny, nz). */
+  grid: [number, number, number];
+  /** Valence density on the grid, (nx, ny, nz) z fastest, 1/Å³. */
+  densityPerA3: ArrayLike<number>;
+  /** Density cutoff of the DFT run (Ry). */
+  ecutrhoRy: number;
+  pseudopotentials: Record<string, Pseudopotential>;
+  progress?: Progress;
+}
+
+/** The four QE-module numbers (Ry) and diagnostics. */
+export interface EnergyTermsRy {
+  /** −∫ñ·(v_H + v_xc) (QE `deband`, MALA `e_rho_times_v_hxc`). */
+  debandRy: number;
+  hartreeRy: number;
+  /** E_xc including the core correction (QE `etxc`). */
+  xcRy: number;
+  /** ∫ñ·v_xc (QE `vtxc`). */
+  vtxcRy: number;
+  ewaldRy: number;
+  functional: XcFunctionalName;
+  /** G-vectors in the ecutrho sphere (QE's "Dense grid: N G-vectors"). */
+  gVectorCount: number;
+  /** ∫ñ and ∫ρ_core (electrons). */
+  electronsFiltered: number;
+  coreElectrons: number;
+  ewaldAlpha: number;
+  /** 3D FFTs executed. */
+  fftCount: number;
+}
+
+/** Geometry in Bohr plus the per-atom data the terms need. */
+interface Prepared {
+  cellBohr: number[][];
+  omega: number;
+  fractional: number[][];
+  cartBohr: number[][];
+  zVal: number[];
+  functional: XcFunctionalName;
+  types: string[];
+}
+
+function prepare(inp: EnergyTermsInput): Prepared {
+  const { cellAngstrom, positionsAngstrom, species, pseudopotentials } = inp;
+  if (cellAngstrom.length !== 3 || cellAngstrom.some((r) => r.length !== 3 || r.some((x) => !Number.isFinite(x)))) {
+    throw new MalaError('cell must be 3 finite vectors of 3 components (Å)');
+  }
+  if (positionsAngstrom.length !== species.length || positionsAngstrom.length === 0) {
+    throw new MalaError(`got ${positionsAngstrom.length} positions for ${species.length} species labels`, { fix: 'give one species per atom' });
+  }
+  const cellBohr = cellAngstrom.map((r) => r.map(angstromToBohr));
+  const omega = Math.abs(det3(cellBohr));
+  const inv = inv3(cellBohr);
+  const cartBohr = positionsAngstrom.map((p) => p.map(angstromToBohr));
+  const fractional = cartBohr.map((p) => [0, 1, 2].map((k) => p[0] * inv[0][k] + p[1] * inv[1][k] + p[2] * inv[2][k]));
+  const types = [...new Set(species)];
+  let functional: XcFunctionalName | undefined;
+  let functionalFrom = '';
+  for (const t of types) {
+    const pp = pseudopotentials[t];
+    if (!pp) throw new MalaError(`no pseudopotential given for species ${t}`, { fix: `add the UPF file of ${t} to the pseudopotential folder` });
+    if (!pp.functional) {
+      throw new MalaError(`unsupported exchange-correlation functional '${pp.functionalRaw.trim()}' in ${pp.file}`, {
+        file: pp.file,
+        fix: 'mala-ts implements LDA Perdew–Zunger (PZ, "SLA PZ NOGX NOGC") and PBE ("SLA PW PBX PBC"); use a pseudopotential made with one of them',
+      });
+    }
+    if (functional && functional !== pp.functional) {
+      throw new MalaError(`pseudopotentials mix functionals: ${functionalFrom} is ${functional}, ${pp.file} is ${pp.functional}`, {
+        file: pp.file,
+        fix: 'use pseudopotentials generated with the same functional for all species',
+      });
+    }
+    functional = pp.functional;
+    functionalFrom = pp.file;
+  }
+  const zVal = species.map((s) => pseudopotentials[s].zValence);
+  return { cellBohr, omega, fractional, cartBohr, zVal, functional: functional as XcFunctionalName, types };
+}
+
+/** Fourier transform of a radial core charge at |G| (QE `drhoc`): (4π/Ω)∫r²ρ_c(r)j0(Gr)dr. */
+function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: number, aux: Float64Array): number {
+  const r = pp.rBohr;
+  const rho = pp.rhoCore as Float64Array;
+  for (let i = 0; i < msh; i++) aux[i] = r[i] * r[i] * rho[i] * (g < 1e-8 ? 1 : besselJ0(g * r[i]));
+  return (4 * Math.PI * simpson(msh, aux, pp.rabBohr)) / omega;
+}
+
+/**
+ * ρ_c,t(|G|) for every G of the sphere: exact per shell of equal |G|² (QE groups within 1e-8)
+ * when there are few shells, else cubic interpolation in a table with Δq = 0.005 Bohr⁻¹
+ * (large or low-symmetry cells, where shells number in the millions).
+ */
+function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere): Float64Array {
+  const msh = qeRadialCutoffPoints(pp.rBohr);
+  const aux = new Float64Array(msh);
+  const out = new Float64Array(gs.count);
+  const shells = new Map<number, number>();
+  const maxShells = 20000;
+  for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
+  if (shells.size <= maxShells) {
+    for (const key of shells.keys()) shells.set(key, coreFormFactor(pp, omega, Math.sqrt(key / 1e8), msh, aux));
+    for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
+    return out;
+  }
+  const dq = 0.005;
+  let gmax = 0;
+  for (let i = 0; i < gs.count; i++) gmax = Math.max(gmax, gs.g2[i]);
+  const nq = Math.ceil(Math.sqrt(gmax) / dq) + 4;
+  const tab = new Float64Array(nq);
+  for (let j = 0; j < nq; j++) tab[j] = coreFormFactor(pp, omega, j * dq, msh, aux);
+  for (let i = 0; i < gs.count; i++) {
+    const q = Math.sqrt(gs.g2[i]);
+    const px = q / dq;
+    const j = Math.min(Math.max(Math.floor(px), 1), nq - 3);
+    const x = px - j;
+    // 4-point Lagrange on j−1..j+2.
+    const y0 = tab[j - 1];
+    const y1 = tab[j];
+    const y2 = tab[j + 1];
+    const y3 = tab[j + 2];
+    out[i] = (-x * (x - 1) * (x - 2) * y0) / 6 + ((x + 1) * (x - 1) * (x - 2) * y1) / 2 - ((x + 1) * x * (x - 2) * y2) / 2 + ((x + 1) * x * (x - 1) * y3) / 6;
+  }
+  return out;
+}
+
+/** QE's Ewald energy (Ry) and the α it chose (spec §5.12.4). */
+export function ewaldEnergy(
+  cellBohr: number[][],
+  cartBohr: number[][],
+  fractional: number[][],
+  zVal: number[],
+  gs: GSphere,
+  ecutrhoRy: number,
+): { energyRy: number; alpha: number } {
+  const omega = Math.abs(det3(cellBohr));
+  const charge = zVal.reduce((a, b) => a + b, 0);
+  // Largest α in 2.8, 2.7, … whose neglected G-space tail is ≤ 1e-7.
+  let alpha = 2.9;
+  for (;;) {
+    alpha -= 0.1;
+    if (alpha <= 0) throw new MalaError('Ewald: optimal alpha not found', { fix: 'check cell, charges and ecutrho' });
+    const upper = 2 * charge * charge * Math.sqrt((2 * alpha) / (2 * Math.PI)) * erfc(Math.sqrt(ecutrhoRy / 4 / alpha));
+    if (upper <= 1e-7) break;
+  }
+  const sf = gs.structureFactor(fractional, zVal);
+  let sumG = -(charge * charge) / alpha / 4;
+  for (let i = 0; i < gs.count; i++) {
+    const g2 = gs.g2[i];
+    if (g2 < 1e-8) continue;
+    const re = sf[2 * i];
+    const im = sf[2 * i + 1];
+    sumG += ((re * re + im * im) * Math.exp(-g2 / alpha / 4)) / g2;
+  }
+  sumG *= (4 * Math.PI) / omega;
+  let self = 0;
+  for (const z of zVal) self += z * z;
+  sumG -= self * Math.sqrt((8 / (2 * Math.PI)) * alpha);
+  // Real space: all lattice translations with |R_a − R_b + L| ≤ 4/√α, r ≠ 0.
+  const rmax = 4 / Math.sqrt(alpha);
+  const inv = inv3(cellBohr);
+  const reach = [0, 1, 2].map((k) => Math.ceil(rmax * Math.hypot(inv[0][k], inv[1][k], inv[2][k])) + 1);
+  const sqa = Math.sqrt(alpha);
+  let sumR = 0;
+  const nat = cartBohr.length;
+  for (let a = 0; a < nat; a++) {
+    for (let b = 0; b < nat; b++) {
+      const zz = zVal[a] * zVal[b];
+      const d = [0, 1, 2].map((k) => cartBohr[a][k] - cartBohr[b][k]);
+      for (let i = -reach[0]; i <= reach[0]; i++) {
+        for (let j = -reach[1]; j <= reach[1]; j++) {
+          for (let k = -reach[2]; k <= reach[2]; k++) {
+            const x = d[0] + i * cellBohr[0][0] + j * cellBohr[1][0] + k * cellBohr[2][0];
+            const y = d[1] + i * cellBohr[0][1] + j * cellBohr[1][1] + k * cellBohr[2][1];
+            const z = d[2] + i * cellBohr[0][2] + j * cellBohr[1][2] + k * cellBohr[2][2];
+            const r2 = x * x + y * y + z * z;
+            if (r2 <= 1e-10 || r2 > rmax * rmax) continue;
+            const r = Math.sqrt(r2);
+            sumR += (zz * erfc(sqa * r)) / r;
+          }
+        }
+      }
+    }
+  }
+  return { energyRy: sumG + sumR, alpha };
+}
+
+/**
+ * Hartree, XC (+ core correction, + GGA gradient terms), Ewald and deband for a density on the
+ * grid; every term in Ry. Memory: about 9 doubles per grid point plus the G-sphere.
+ */
+export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
+  const progress = inp.progress ?? silentProgress;
+  const prep = prepare(inp);
+  const grid = inp.grid;
+  if (grid.length !== 3 || grid.some((n) => !Number.isInteger(n) || n < 1)) throw new MalaError(`invalid grid ${JSON.stringify(grid)}`);
+  const [n1, n2, n3] = grid;
+  const nGrid = n1 * n2 * n3;
+  if (inp.densityPerA3.length !== nGrid) {
+    throw new MalaError(`density has ${inp.densityPerA3.length} values but the grid ${n1}×${n2}×${n3} has ${nGrid} points`, {
+      fix: 'pass the density on the FFT grid of the DFT run, shape (nx, ny, nz) or (nx, ny, nz, 1)',
+    });
+  }
+  if (!(inp.ecutrhoRy > 0)) throw new MalaError(`invalid density cutoff ecutrho = ${inp.ecutrhoRy} Ry`, { fix: 'give the ecutrho of the DFT run (Ry)' });
+  const { omega, functional } = prep;
+  const dv = omega / nGrid;
+  progress.start('energy terms', 6, 'steps');
+
+  const gs = new GSphere(prep.cellBohr, grid, inp.ecutrhoRy);
+  const fft = new Fft3d(n1, n2, n3);
+  try {
+    const buf = new Float64Array(2 * nGrid);
+    // 1. ρ(G) on the sphere, then the filtered density ñ(r).
+    for (let i = 0; i < nGrid; i++) {
+      const v = inp.densityPerA3[i];
+      if (!Number.isFinite(v)) throw new MalaError(`density has a non-finite value at grid point ${i}`, { fix: 'check the density file' });
+      buf[2 * i] = v * bohr3InAngstrom3;
+      buf[2 * i + 1] = 0;
+    }
+    fft.forward(buf);
+    const rhoG = new Float64Array(2 * gs.count);
+    for (let i = 0; i < gs.count; i++) {
+      rhoG[2 * i] = buf[2 * gs.index[i]] / nGrid;
+      rhoG[2 * i + 1] = buf[2 * gs.index[i] + 1] / nGrid;
+    }
+    const toReal = (coeff: Float64Array, out: Float64Array): void => {
+      buf.fill(0);
+      for (let i = 0; i < gs.count; i++) {
+        buf[2 * gs.index[i]] = coeff[2 * i];
+        buf[2 * gs.index[i] + 1] = coeff[2 * i + 1];
+      }
+      fft.backward(buf);
+      for (let i = 0; i < nGrid; i++) out[i] = buf[2 * i];
+    };
+    const rho = new Float64Array(nGrid);
+    toReal(rhoG, rho);
+    let electronsFiltered = 0;
+    for (let i = 0; i < nGrid; i++) electronsFiltered += rho[i];
+    electronsFiltered *= dv;
+    progress.tick();
+
+    // 2. Hartree: E_H = ½·e²·4π·Ω Σ_{G≠0} |ρ(G)|²/G².
+    let sumH = 0;
+    for (let i = 0; i < gs.count; i++) {
+      const g2 = gs.g2[i];
+      if (g2 < 1e-8) continue;
+      sumH += (rhoG[2 * i] ** 2 + rhoG[2 * i + 1] ** 2) / g2;
+    }
+    const hartreeRy = 0.5 * 2 * 4 * Math.PI * omega * sumH;
+    progress.tick();
+
+    // 3. Core charge ρ_core(G) = Σ_t S_t(G) ρ_c,t(|G|), and ρ_core(r).
+    let rhoCoreG: Float64Array | undefined;
+    let rhoCore: Float64Array | undefined;
+    let coreElectrons = 0;
+    for (const t of prep.types) {
+      const pp = inp.pseudopotentials[t];
+      if (!pp.rhoCore) continue;
+      const form = coreFormFactorOnSphere(pp, omega, gs);
+      const sf = gs.structureFactor(
+        prep.fractional,
+        inp.species.map((s) => (s === t ? 1 : 0)),
+      );
+      rhoCoreG ??= new Float64Array(2 * gs.count);
+      for (let i = 0; i < gs.count; i++) {
+        rhoCoreG[2 * i] += sf[2 * i] * form[i];
+        rhoCoreG[2 * i + 1] += sf[2 * i + 1] * form[i];
+      }
+    }
+    if (rhoCoreG) {
+      rhoCore = new Float64Array(nGrid);
+      toReal(rhoCoreG, rhoCore);
+      for (let i = 0; i < nGrid; i++) coreElectrons += rhoCore[i];
+      coreElectrons *= dv;
+    }
+    progress.tick();
+
+    // 4. LDA part on ρ_tot = ñ + ρ_core.
+    const vxc = new Float64Array(nGrid);
+    let eLda = 0;
+    let vtxc = 0;
+    const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
+    for (let i = 0; i < nGrid; i++) {
+      const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
+      const arhox = Math.abs(rhox);
+      if (arhox > 1e-10) {
+        ldaXc(functional, arhox, lda);
+        const v = 2 * (lda.vx + lda.vc);
+        vxc[i] = v;
+        eLda += 2 * (lda.ex + lda.ec) * rhox;
+        vtxc += v * rho[i];
+      }
+    }
+    progress.tick();
+
+    // 5. PBE gradient correction (QE `gradcorr`).
+    let eGga = 0;
+    if (functional === 'pbe') {
+      const totG = new Float64Array(2 * gs.count);
+      for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
+      const gx = new Float64Array(nGrid);
+      const gy = new Float64Array(nGrid);
+      const gz = new Float64Array(nGrid);
+      const g = new Float64Array(3);
+      // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
+      buf.fill(0);
+      for (let i = 0; i < gs.count; i++) {
+        gs.gVector(i, g);
+        const a = totG[2 * i];
+        const b = totG[2 * i + 1];
+        buf[2 * gs.index[i]] = -g[0] * b - g[1] * a;
+        buf[2 * gs.index[i] + 1] = g[0] * a - g[1] * b;
+      }
+      fft.backward(buf);
+      for (let i = 0; i < nGrid; i++) {
+        gx[i] = buf[2 * i];
+        gy[i] = buf[2 * i + 1];
+      }
+      buf.fill(0);
+      for (let i = 0; i < gs.count; i++) {
+        gs.gVector(i, g);
+        buf[2 * gs.index[i]] = -g[2] * totG[2 * i + 1];
+        buf[2 * gs.index[i] + 1] = g[2] * totG[2 * i];
+      }
+      fft.backward(buf);
+      for (let i = 0; i < nGrid; i++) gz[i] = buf[2 * i];
+      // Point-wise: energy, v1 into vxc, h = 2(v2x+v2c)∇ρ overwrites the gradient.
+      const out: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
+      for (let i = 0; i < nGrid; i++) {
+        const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
+        const arho = Math.abs(rhox);
+        const grho2 = gx[i] * gx[i] + gy[i] * gy[i] + gz[i] * gz[i];
+        if (arho > 1e-6 && grho2 > 1e-10) {
+          const segno = Math.sign(rhox);
+          pbex(arho, grho2, out);
+          pbec(arho, grho2, out);
+          const v1 = 2 * (out.v1x + out.v1c);
+          vxc[i] += v1;
+          vtxc += v1 * rho[i];
+          eGga += 2 * (out.sx + out.sc) * segno;
+          const v2 = 2 * (out.v2x + out.v2c);
+          gx[i] *= v2;
+          gy[i] *= v2;
+          gz[i] *= v2;
+        } else {
+          gx[i] = 0;
+          gy[i] = 0;
+          gz[i] = 0;
+        }
+      }
+      // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
+      const dhG = new Float64Array(2 * gs.count);
+      for (let i = 0; i < nGrid; i++) {
+        buf[2 * i] = gx[i];
+        buf[2 * i + 1] = gy[i];
+      }
+      fft.forward(buf);
+      for (let i = 0; i < gs.count; i++) {
+        gs.gVector(i, g);
+        const p = 2 * gs.index[i];
+        const q = 2 * gs.minusIndex[i];
+        const hr = buf[p] / nGrid;
+        const hi = buf[p + 1] / nGrid;
+        const mr = buf[q] / nGrid;
+        const mi = -buf[q + 1] / nGrid; // conj(H(−G))
+        const hxr = 0.5 * (hr + mr);
+        const hxi = 0.5 * (hi + mi);
+        const hyr = 0.5 * (hi - mi);
+        const hyi = -0.5 * (hr - mr);
+        // i·(Gx·Hx + Gy·Hy)
+        const sr = g[0] * hxr + g[1] * hyr;
+        const si = g[0] * hxi + g[1] * hyi;
+        dhG[2 * i] = -si;
+        dhG[2 * i + 1] = sr;
+      }
+      for (let i = 0; i < nGrid; i++) {
+        buf[2 * i] = gz[i];
+        buf[2 * i + 1] = 0;
+      }
+      fft.forward(buf);
+      for (let i = 0; i < gs.count; i++) {
+        gs.gVector(i, g);
+        const p = 2 * gs.index[i];
+        dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
+        dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
+      }
+      const dh = gx; // reuse
+      toReal(dhG, dh);
+      for (let i = 0; i < nGrid; i++) {
+        vxc[i] -= dh[i];
+        vtxc -= dh[i] * rho[i];
+      }
+    }
+    const xcRy = dv * (eLda + eGga);
+    const vtxcRy = dv * vtxc;
+    progress.tick();
+
+    // 6. Ewald, and deband = −∫ñ(v_H + v_xc) with ∫ñ·v_H = 2·E_H exactly.
+    const ew = ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy);
+    progress.tick();
+    progress.stop();
+    return {
+      debandRy: -(2 * hartreeRy + vtxcRy),
+      hartreeRy,
+      xcRy,
+      vtxcRy,
+      ewaldRy: ew.energyRy,
+      functional,
+      gVectorCount: gs.count,
+      electronsFiltered,
+      coreElectrons,
+      ewaldAlpha: ew.alpha,
+      fftCount: fft.count,
+    };
+  } finally {
+    fft.dispose();
+  }
+}
