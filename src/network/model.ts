@@ -1,0 +1,320 @@
+/**
+ * The LDOS model: network + scalers + descriptor parameters + energy grid (+ reference DFT data),
+ * its archive format, and chunked inference.
+ *
+ * Archive format "mala-ts-model", version 1 — a zip (stored, uncompressed) holding:
+ *   model.json          everything but the weights (see ModelJson below; scalers in MALA's
+ *                       JSON scaler format; `weights.sha256` guards the weights file)
+ *   weights.safetensors float32 tensors named as MALA's nn.Sequential state_dict
+ *                       (`layers.0.weight` [out,in], `layers.0.bias`, `layers.2.weight`, ...)
+ * In Python: `z = zipfile.ZipFile(p); meta = json.loads(z.read('model.json'));
+ * w = safetensors.numpy.load(z.read('weights.safetensors'))` (or unzip and use the folder:
+ * `loadModel` accepts the unpacked folder too). Checkpoints are the same archive with
+ * `training` state in model.json and `optimizer.*` tensors added.
+ * Written atomically (temporary file + rename): a crash never leaves a broken model behind.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unzipSync, zipSync } from 'fflate';
+import { MalaError } from '../errors';
+import { writeFileAtomic } from '../io/atomic-write';
+import type { EnergyGrid } from '../targets/energy-grid';
+import { makeEnergyGrid } from '../targets/energy-grid';
+import { createNet, type BackendName, type NetBackend } from './backend';
+import { importMalaModel } from './mala-import';
+import { checkSpec, parameterShapes, type NetworkSpec, type Parameters } from './mlp';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
+import { DataScaler, type ScalerJson } from './scalers';
+
+export const MODEL_FORMAT = 'mala-ts-model';
+export const MODEL_FORMAT_VERSION = 1;
+/** Points per forward call: 1k–8k keep activations in cache (spec/nn-backend-notes.md §2D). */
+export const DEFAULT_CHUNK_POINTS = 4096;
+
+/** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
+export interface DescriptorParameters {
+  type: 'Bispectrum';
+  twojmax: number;
+  /** LAMMPS rcutfac in Å (MALA's bispectrum_cutoff). */
+  rcutfac: number;
+  switchflag: number;
+  /** Per element, alphabetical order; null = all 1. */
+  elementWeights: number[] | null;
+  rfac0: number;
+  rmin0: number;
+  radelem: number;
+  bzeroflag: number;
+  quadraticflag: number;
+}
+
+/** DFT facts of the training data that inference needs (temperature, electron count, grid). */
+export interface ReferenceData {
+  temperatureK?: number;
+  electronsPerAtom?: number;
+  numberOfElectrons?: number;
+  gridDimensions?: number[];
+  /** MALA's info.json of the reference snapshot, verbatim, when the model came from MALA. */
+  malaInfo?: Record<string, unknown>;
+}
+
+export interface ModelData {
+  spec: NetworkSpec;
+  weights: Parameters;
+  inputScaler: DataScaler;
+  outputScaler: DataScaler;
+  descriptors: DescriptorParameters;
+  energyGrid: EnergyGrid;
+  /** MALA's restrict_targets: negatives → 0 (default) or |x|. */
+  restrictTargets: 'zero_out_negative' | 'absolute_values';
+  reference: ReferenceData | null;
+  provenance?: Record<string, unknown>;
+  /** Present in checkpoints only. */
+  training?: TrainingState;
+}
+
+/** Everything a resumed training run needs besides the weights. */
+export interface TrainingState {
+  /** Free-form JSON (epoch, losses, schedule, RNG state...), owned by the trainer. */
+  state: Record<string, unknown>;
+  optimizer: { step: number; expAvg: Parameters; expAvgSq: Parameters };
+}
+
+interface ModelJson {
+  format: string;
+  formatVersion: number;
+  createdBy: string;
+  network: { type: 'feed-forward'; layerSizes: number[]; activations: (string | null)[]; parameterNames: string[] };
+  inputScaler: ScalerJson;
+  outputScaler: ScalerJson;
+  descriptors: DescriptorParameters & { nFeatures: number };
+  energyGrid: EnergyGrid;
+  target: { type: 'LDOS'; unit: '1/(eV*A^3)'; restrictTargets: string };
+  reference: ReferenceData | null;
+  provenance?: Record<string, unknown>;
+  weights: { file: string; sha256: string };
+  training?: { state: Record<string, unknown>; optimizerStep: number };
+}
+
+/** Names as MALA's FeedForwardNet.layers (nn.Sequential: Linear, activation, Linear, ...). */
+export function parameterNames(spec: NetworkSpec): string[] {
+  const names: string[] = [];
+  let idx = 0;
+  spec.activations.forEach((a) => {
+    names.push(`layers.${idx}.weight`, `layers.${idx}.bias`);
+    idx += a === null ? 1 : 2;
+  });
+  return names;
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function version(): string {
+  try {
+    return `mala-ts ${(require('../../package.json') as { version: string }).version}`;
+  } catch {
+    return 'mala-ts';
+  }
+}
+
+/** Bytes of the archive (zip) for model data. */
+export function encodeModel(m: ModelData): Uint8Array {
+  const names = parameterNames(m.spec);
+  const shapes = parameterShapes(m.spec);
+  const tensors: NamedTensor[] = m.weights.map((w, i) => ({ name: names[i], shape: shapes[i], data: w }));
+  if (m.training) {
+    m.training.optimizer.expAvg.forEach((w, i) => tensors.push({ name: `optimizer.exp_avg.${names[i]}`, shape: shapes[i], data: w }));
+    m.training.optimizer.expAvgSq.forEach((w, i) => tensors.push({ name: `optimizer.exp_avg_sq.${names[i]}`, shape: shapes[i], data: w }));
+  }
+  const weightBytes = encodeSafetensors(tensors, { format: MODEL_FORMAT });
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    createdBy: version(),
+    network: { type: 'feed-forward', layerSizes: m.spec.layerSizes, activations: m.spec.activations, parameterNames: names },
+    inputScaler: m.inputScaler.toJSON(),
+    outputScaler: m.outputScaler.toJSON(),
+    descriptors: { ...m.descriptors, nFeatures: m.spec.layerSizes[0] },
+    energyGrid: m.energyGrid,
+    target: { type: 'LDOS', unit: '1/(eV*A^3)', restrictTargets: m.restrictTargets },
+    reference: m.reference,
+    provenance: m.provenance,
+    weights: { file: 'weights.safetensors', sha256: sha256(weightBytes) },
+    training: m.training ? { state: m.training.state, optimizerStep: m.training.optimizer.step } : undefined,
+  };
+  const jsonBytes = Buffer.from(JSON.stringify(json, null, 1), 'utf8');
+  return zipSync({ 'model.json': [jsonBytes, { level: 0 }], 'weights.safetensors': [weightBytes, { level: 0 }] });
+}
+
+/** Write the archive atomically. */
+export function saveModelData(file: string, m: ModelData): void {
+  writeFileAtomic(file, encodeModel(m));
+}
+
+function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData {
+  const bad = (msg: string, cause?: unknown) => new MalaError(`damaged mala-ts model: ${msg}`, { file: where, fix: 'the file is corrupted or truncated; re-train or re-export the model', cause });
+  let j: ModelJson;
+  try {
+    j = JSON.parse(Buffer.from(files['model.json']).toString('utf8')) as ModelJson;
+  } catch (e) {
+    throw bad(`model.json is not valid JSON (${(e as Error).message})`, e);
+  }
+  if (j.format !== MODEL_FORMAT) throw bad(`model.json format is '${j.format}'`);
+  if (!(j.formatVersion >= 1) || j.formatVersion > MODEL_FORMAT_VERSION) {
+    throw new MalaError(`model format version ${j.formatVersion} is newer than this mala-ts understands (${MODEL_FORMAT_VERSION})`, { file: where, fix: 'update mala-ts' });
+  }
+  const wb = files[j.weights?.file ?? 'weights.safetensors'];
+  if (!wb) throw bad(`${j.weights?.file} missing`);
+  if (sha256(wb) !== j.weights.sha256) throw bad(`${j.weights.file} does not match its checksum in model.json`);
+  const spec: NetworkSpec = { layerSizes: j.network.layerSizes, activations: j.network.activations as NetworkSpec['activations'] };
+  checkSpec(spec, where);
+  let st: ReturnType<typeof decodeSafetensors>;
+  try {
+    st = decodeSafetensors(wb);
+  } catch (e) {
+    throw bad((e as Error).message, e);
+  }
+  const shapes = parameterShapes(spec);
+  const pick = (name: string, i: number): Float32Array => {
+    const t = st.tensors.get(name);
+    const n = shapes[i].reduce((a, b) => a * b, 1);
+    if (!t || t.data.length !== n) throw bad(`tensor ${name} missing or not of shape ${shapes[i].join('×')}`);
+    return t.data;
+  };
+  const names = j.network.parameterNames ?? parameterNames(spec);
+  const weights = names.map(pick);
+  const m: ModelData = {
+    spec,
+    weights,
+    inputScaler: DataScaler.fromMala(j.inputScaler as unknown as Record<string, unknown>, `${where}:model.json inputScaler`),
+    outputScaler: DataScaler.fromMala(j.outputScaler as unknown as Record<string, unknown>, `${where}:model.json outputScaler`),
+    descriptors: j.descriptors,
+    energyGrid: makeEnergyGrid(j.energyGrid.offsetEv, j.energyGrid.spacingEv, j.energyGrid.count),
+    restrictTargets: j.target?.restrictTargets === 'absolute_values' ? 'absolute_values' : 'zero_out_negative',
+    reference: j.reference ?? null,
+    provenance: j.provenance,
+  };
+  if (j.training) {
+    m.training = {
+      state: j.training.state,
+      optimizer: { step: j.training.optimizerStep, expAvg: names.map((n, i) => pick(`optimizer.exp_avg.${n}`, i)), expAvgSq: names.map((n, i) => pick(`optimizer.exp_avg_sq.${n}`, i)) },
+    };
+  }
+  if (m.energyGrid.count !== spec.layerSizes[spec.layerSizes.length - 1]) throw bad(`energy grid of ${m.energyGrid.count} points but ${spec.layerSizes[spec.layerSizes.length - 1]} network outputs`);
+  return m;
+}
+
+/** Read model data from our archive (zip or unpacked folder) or a MALA model (zip or folder). */
+export function readModelData(file: string): ModelData {
+  let files: Record<string, Uint8Array>;
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (e) {
+    throw new MalaError(`model not found`, { file, fix: 'check the --model path', cause: e });
+  }
+  if (stat.isDirectory()) {
+    files = {};
+    for (const n of fs.readdirSync(file)) {
+      const p = path.join(file, n);
+      if (fs.statSync(p).isFile()) files[n] = fs.readFileSync(p);
+    }
+  } else {
+    const buf = fs.readFileSync(file);
+    if (buf.byteLength < 22 || buf[0] !== 0x50 || buf[1] !== 0x4b) {
+      throw new MalaError('not a model archive (not a zip file)', { file, fix: 'pass a mala-ts model (.zip with model.json) or a MALA model zip' });
+    }
+    try {
+      files = unzipSync(buf);
+    } catch (e) {
+      throw new MalaError(`damaged model archive: ${(e as Error).message}`, { file, fix: 'the file is truncated or corrupted; re-train or re-export the model', cause: e });
+    }
+  }
+  if (files['model.json']) return decodeOurs(files, file);
+  return importMalaModel(files, file);
+}
+
+/** A loaded model, ready for inference. */
+export class LdosModel {
+  readonly data: ModelData;
+  readonly source: string;
+  private net?: NetBackend;
+  private backendOpts: { backend?: BackendName | 'auto'; device?: string };
+
+  constructor(data: ModelData, source = '<memory>', opts: { backend?: BackendName | 'auto'; device?: string } = {}) {
+    checkSpec(data.spec, source);
+    this.data = data;
+    this.source = source;
+    this.backendOpts = opts;
+    const nIn = data.spec.layerSizes[0];
+    const nOut = this.nEnergies;
+    if (data.inputScaler.featureWise && data.inputScaler.nFeatures !== nIn) throw new MalaError(`input scaler has ${data.inputScaler.nFeatures} features, network ${nIn}`, { file: source });
+    if (data.outputScaler.featureWise && data.outputScaler.nFeatures !== nOut) throw new MalaError(`output scaler has ${data.outputScaler.nFeatures} features, network ${nOut}`, { file: source });
+  }
+
+  /** Descriptor features per point the network expects (without xyz columns). */
+  get nFeatures(): number {
+    return this.data.spec.layerSizes[0];
+  }
+  /** LDOS energies per point. */
+  get nEnergies(): number {
+    return this.data.spec.layerSizes[this.data.spec.layerSizes.length - 1];
+  }
+
+  /** The compute backend (created on first use; libtorch when available). */
+  backend(): NetBackend {
+    this.net ??= createNet(this.data.spec, this.data.weights, this.backendOpts);
+    return this.net;
+  }
+
+  /**
+   * LDOS in 1/(eV·Å³) for nPoints rows of descriptors (nFeatures each, xyz columns already
+   * dropped, unscaled): scale → network → unscale → negatives to 0 (MALA's restrict_targets).
+   * Big inputs run in chunks of DEFAULT_CHUNK_POINTS; the caller's array is not modified.
+   */
+  async predictLdos(descriptors: Float32Array, nPoints: number, opts: { chunkPoints?: number; onChunk?: (points: number) => void } = {}): Promise<Float32Array> {
+    const nIn = this.nFeatures;
+    const nOut = this.nEnergies;
+    if (!Number.isInteger(nPoints) || nPoints < 0) throw new MalaError(`invalid point count ${nPoints}`);
+    if (descriptors.length !== nPoints * nIn) {
+      const per = nPoints > 0 ? descriptors.length / nPoints : NaN;
+      throw new MalaError(`descriptors have ${Number.isInteger(per) ? per : descriptors.length + ' values for ' + nPoints + ' points, i.e. ' + per.toFixed(2)} features per point but the model ${this.source} expects ${nIn}`, {
+        fix: per === nIn + 3 ? 'drop the 3 leading xyz columns (MALA .in.npy files carry them)' : 'compute descriptors with the twojmax the model was trained with',
+      });
+    }
+    const out = new Float32Array(nPoints * nOut);
+    const chunk = Math.max(1, opts.chunkPoints ?? DEFAULT_CHUNK_POINTS);
+    const net = this.backend();
+    for (let p0 = 0; p0 < nPoints; p0 += chunk) {
+      const n = Math.min(chunk, nPoints - p0);
+      const x = descriptors.slice(p0 * nIn, (p0 + n) * nIn);
+      for (let i = 0; i < x.length; i++) {
+        if (!Number.isFinite(x[i])) {
+          const pt = p0 + Math.floor(i / nIn);
+          throw new MalaError(`descriptor ${i % nIn} of grid point ${pt} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
+        }
+      }
+      this.data.inputScaler.transform(x, nIn);
+      const y = await net.forward(x, n);
+      this.data.outputScaler.inverse(y, nOut);
+      if (this.data.restrictTargets === 'absolute_values') for (let i = 0; i < y.length; i++) y[i] = Math.abs(y[i]);
+      else for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
+      out.set(y, p0 * nOut);
+      opts.onChunk?.(n);
+    }
+    return out;
+  }
+
+  /** Save as a mala-ts archive (atomically), with the backend's current weights. */
+  save(file: string): void {
+    const weights = this.net ? this.net.getParameters() : this.data.weights;
+    saveModelData(file, { ...this.data, weights, training: undefined });
+  }
+}
+
+/** Load a mala-ts model (zip or folder) or a MALA model zip/folder. */
+export function loadModel(file: string, opts: { backend?: BackendName | 'auto'; device?: string } = {}): LdosModel {
+  return new LdosModel(readModelData(file), file, opts);
+}
