@@ -166,7 +166,7 @@ export class Lammps {
   commands(script: string | string[]): void {
     const text = Array.isArray(script) ? script.join('\n') : script;
     this.api.commands_string(this.live(), text);
-    this.checkError(text.split('\n').find((l) => l.trim().length > 0)?.trim());
+    this.checkError(text.split('\n').find((l) => l.trim().length > 0 && !l.trim().startsWith('#'))?.trim());
   }
 
   /** Run an input file. */
@@ -249,5 +249,5 @@ export function lammpsConfig(libraryPath?: string): { libraryPath: string; mpi: 
   const a = loadLammps(libraryPath);
   const packages: Record<string, boolean> = {};
   for (const p of ['ML-SNAP', 'MANYBODY']) packages[p] = a.config_has_package(p) === 1;
-  return { libraryPath: a.libraryPath, mpi: a.config_has_mpi_support() === 1, packages };
+  return { libraryPath: a.libraryPath, mpi: a.config_has_mpi_support() !== 0, packages };
 }

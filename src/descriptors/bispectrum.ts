@@ -1,0 +1,305 @@
+/**
+ * Bispectrum descriptors on the real-space grid, computed by LAMMPS `compute sna/grid` through
+ * its C library with MALA's parameters (spec §2), from lammps-inputs/bispectrum-grid.in.
+ *
+ * Output layout is ours/MALA's: (nx, ny, nz, F) float32, z fastest, F = ncoeff (+3 leading xyz
+ * columns in Å when asked). LAMMPS returns rows x fastest; we transpose.
+ *
+ * Bounded memory: LAMMPS holds two double copies of the grid array it computes (local and
+ * global). A block of x-planes r, r+m, r+2m, … (m dividing nx) is computed as a grid of nx/m
+ * planes with all atoms shifted by −r/nx·a1 (periodicity makes that exact), so any grid can be
+ * computed in runs of at most `maxPointsPerRun` points; single planes (m = nx) are the unit the
+ * streaming pipeline uses (`computePlanes`).
+ *
+ * xyz columns are the grid-point positions r = (i/nx)a1 + (j/ny)a2 + (k/nz)a3 in the frame of the
+ * structure as read (MALA takes them from LAMMPS, whose frame is the same for cells of the form
+ * (ax,0,0),(bx,by,0),(cx,cy,cz), e.g. all QE ibrav cells and Be2).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Lammps } from '../../bindings/lammps';
+import { repoRoot } from '../../bindings/native-paths';
+import { MalaError } from '../errors';
+import { Atoms, speciesOf, validateAtoms, wrapAtoms, fractionalPositions } from '../structure/atoms';
+import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
+import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
+import { Progress, silentProgress } from '../util/progress';
+
+export interface BispectrumParameters {
+  /** 2·jmax (MALA `bispectrum_twojmax`, default 10). Use even values (MALA's size formula is wrong for odd ≥ 5). */
+  twojmax: number;
+  /** LAMMPS rcutfac, Å (MALA `bispectrum_cutoff`, default 4.67637). */
+  rcutfacAngstrom: number;
+  /** LAMMPS rfac0 (MALA fixes 0.99363). */
+  rfac0: number;
+  /** LAMMPS rmin0, Å (0). */
+  rmin0Angstrom: number;
+  /** Smooth switching function on (1) or off (0) (MALA `bispectrum_switchflag`, 1). */
+  switchflag: 0 | 1;
+  bzeroflag: 0 | 1;
+  quadraticflag: 0 | 1;
+  /**
+   * Weight per element in alphabetical element order (MALA `bispectrum_element_weights`),
+   * rescaled so the largest is 1; undefined → all 1.
+   */
+  elementWeights?: number[];
+  /** Radius per element in alphabetical order (MALA: 0.5 for all). */
+  elementRadii?: number[];
+}
+
+/** MALA's defaults (spec §2.1). */
+export const malaBispectrumDefaults: Readonly<BispectrumParameters> = Object.freeze({
+  twojmax: 10,
+  rcutfacAngstrom: 4.67637,
+  rfac0: 0.99363,
+  rmin0Angstrom: 0,
+  switchflag: 1,
+  bzeroflag: 0,
+  quadraticflag: 0,
+});
+
+/** The (j1, j2, j) triples of LAMMPS' idxb order (spec §2.5). */
+export function bispectrumIndices(twojmax: number): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  for (let j1 = 0; j1 <= twojmax; j1++)
+    for (let j2 = 0; j2 <= j1; j2++)
+      for (let j = j1 - j2; j <= Math.min(twojmax, j1 + j2); j += 2) if (j >= j1) out.push([j1, j2, j]);
+  return out;
+}
+
+/** Number of bispectrum coefficients (91 for twojmax 10); linear terms only (quadraticflag 0). */
+export function bispectrumCount(twojmax: number, quadraticflag: 0 | 1 = 0): number {
+  const n = bispectrumIndices(twojmax).length;
+  return quadraticflag ? n + (n * (n + 1)) / 2 : n;
+}
+
+/** Features per grid point: coefficients plus 3 xyz columns when `xyz`. */
+export function descriptorFeatureCount(params: BispectrumParameters, xyz: boolean): number {
+  return bispectrumCount(params.twojmax, params.quadraticflag) + (xyz ? 3 : 0);
+}
+
+export function validateParameters(p: BispectrumParameters, nspecies: number): void {
+  const bad = (what: string, fix: string): never => {
+    throw new MalaError(`invalid bispectrum parameter: ${what}`, { fix });
+  };
+  if (!Number.isInteger(p.twojmax) || p.twojmax < 0) bad(`twojmax = ${p.twojmax}`, 'twojmax must be a non-negative (even) integer, MALA uses 10');
+  if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, 'the cutoff must be a positive length in Å, MALA uses 4.67637');
+  if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, 'rfac0 must be in (0, 1], MALA uses 0.99363');
+  if (!(p.rmin0Angstrom >= 0 && p.rmin0Angstrom < p.rcutfacAngstrom)) bad(`rmin0 = ${p.rmin0Angstrom}`, 'rmin0 must be in [0, rcutfac)');
+  for (const [name, list] of [['element weights', p.elementWeights], ['element radii', p.elementRadii]] as const) {
+    if (!list) continue;
+    if (list.length !== nspecies) bad(`${list.length} ${name} for ${nspecies} elements`, `give one value per element, in alphabetical element order`);
+    if (list.some((w) => !(w > 0) || !Number.isFinite(w))) bad(`${name} ${list.join(',')}`, `${name} must be positive numbers`);
+  }
+}
+
+/** Per-type weights as MALA passes them: given list rescaled to max 1, or all 1. */
+export function effectiveWeights(p: BispectrumParameters, nspecies: number): number[] {
+  if (!p.elementWeights) return new Array(nspecies).fill(1);
+  const max = Math.max(...p.elementWeights);
+  return p.elementWeights.map((w) => w / max);
+}
+
+export const bispectrumTemplate = path.join(repoRoot, 'lammps-inputs', 'bispectrum-grid.in');
+
+/** LAMMPS variables of the template for one run (strings as LAMMPS reads them). */
+export function templateVariables(
+  params: BispectrumParameters,
+  nspecies: number,
+  datafile: string,
+  grid: GridShape,
+  shiftxAngstrom: number,
+  pbc: [boolean, boolean, boolean],
+): Record<string, string> {
+  const radii = params.elementRadii ?? new Array(nspecies).fill(0.5);
+  return {
+    datafile,
+    ngridx: String(grid[0]),
+    ngridy: String(grid[1]),
+    ngridz: String(grid[2]),
+    twojmax: String(params.twojmax),
+    rcutfac: String(params.rcutfacAngstrom),
+    rfac0: String(params.rfac0),
+    rmin0: String(params.rmin0Angstrom),
+    radii: radii.map(String).join(' '),
+    weights: effectiveWeights(params, nspecies).map(String).join(' '),
+    rcutneigh: String(2 * params.rcutfacAngstrom * Math.max(...radii)),
+    switch: String(params.switchflag),
+    bzero: String(params.bzeroflag),
+    quadratic: String(params.quadraticflag),
+    boundary: pbc.map((p) => (p ? 'p' : 'f')).join(' '),
+    shiftx: String(shiftxAngstrom),
+  };
+}
+
+export interface BispectrumOptions {
+  /** Prepend the 3 xyz columns (MALA's `descriptors_contain_xyz`, default true there). */
+  xyz?: boolean;
+  /** Most grid points LAMMPS computes in one run (memory ≈ 16·(ncoeff+3) bytes each). */
+  maxPointsPerRun?: number;
+  libraryPath?: string;
+  progress?: Progress;
+}
+
+/** Default run size: 2^18 points ≈ 400 MB of LAMMPS arrays at twojmax 10. */
+export const defaultMaxPointsPerRun = 1 << 18;
+
+/**
+ * One structure + grid + parameters, ready to compute any part of the grid. Holds a LAMMPS
+ * instance and a temporary data file: always `close()` it.
+ */
+export class BispectrumCalculator {
+  readonly grid: GridShape;
+  readonly params: BispectrumParameters;
+  readonly species: string[];
+  readonly xyz: boolean;
+  /** Features per grid point in the output. */
+  readonly featureCount: number;
+  readonly ncoeff: number;
+  private readonly atoms: Atoms;
+  private readonly lxAngstrom: number;
+  private readonly tmp: string;
+  private readonly datafile: string;
+  private readonly template: string;
+  private lmp?: Lammps;
+  private readonly maxPointsPerRun: number;
+
+  constructor(atoms: Atoms, grid: readonly number[], params: BispectrumParameters = malaBispectrumDefaults, opts: BispectrumOptions = {}) {
+    this.grid = validateGrid(grid);
+    validateAtoms(atoms);
+    this.species = speciesOf(atoms);
+    validateParameters(params, this.species.length);
+    this.params = params;
+    this.xyz = opts.xyz ?? false;
+    this.ncoeff = bispectrumCount(params.twojmax, params.quadraticflag);
+    this.featureCount = this.ncoeff + (this.xyz ? 3 : 0);
+    this.maxPointsPerRun = Math.max(1, opts.maxPointsPerRun ?? defaultMaxPointsPerRun);
+    // MALA wraps atoms into the cell first (Descriptor.enforce_pbc); along a non-periodic axis
+    // atoms must already lie inside, or LAMMPS would drop them.
+    const frac = fractionalPositions(atoms);
+    atoms.pbc.forEach((p, d) => {
+      if (!p && frac.some((s) => s[d] < 0 || s[d] >= 1)) {
+        throw new MalaError(`atoms lie outside the cell along the non-periodic axis a${d + 1}`, { fix: 'enlarge the cell along that axis or make it periodic' });
+      }
+    });
+    this.atoms = wrapAtoms(atoms);
+    this.lxAngstrom = restrictedTriclinic(this.atoms.cellAngstrom)[0][0];
+    this.template = fs.readFileSync(bispectrumTemplate, 'utf8');
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
+    this.datafile = path.join(this.tmp, 'structure.data');
+    fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
+    try {
+      this.lmp = new Lammps({ libraryPath: opts.libraryPath });
+      if (!this.lmp.hasStyle('compute', 'sna/grid')) {
+        throw new MalaError(`the LAMMPS library ${this.lmp.libraryPath} has no compute sna/grid`, { fix: 'use a LAMMPS built with the ML-SNAP package (`make setup` builds one)' });
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  get pointCount(): number {
+    return this.grid[0] * this.grid[1] * this.grid[2];
+  }
+
+  /**
+   * LAMMPS run for x-planes r, r+m, …, r+(nx/m−1)m (m divides nx). Returns the raw array
+   * (rows x fastest over the sub-grid, columns xyz + coefficients).
+   */
+  private run(r: number, m: number): Float64Array {
+    const lmp = this.lmp;
+    if (!lmp) throw new MalaError('this BispectrumCalculator is closed');
+    const [nx, ny, nz] = this.grid;
+    const sub: GridShape = [nx / m, ny, nz];
+    const vars = templateVariables(this.params, this.species.length, this.datafile, sub, (-r / nx) * this.lxAngstrom, this.atoms.pbc);
+    lmp.command('clear');
+    for (const [k, v] of Object.entries(vars)) lmp.command(`variable ${k} string "${v}"`);
+    lmp.commands(this.template);
+    const a = lmp.extractComputeArray('bgrid', 'global');
+    const rows = sub[0] * ny * nz;
+    if (a.rows !== rows || a.cols !== 3 + this.ncoeff) {
+      throw new MalaError(`LAMMPS returned a ${a.rows}×${a.cols} grid array, expected ${rows}×${3 + this.ncoeff}`);
+    }
+    return a.data;
+  }
+
+  /**
+   * Copy one run's rows into `out` (layout (planes, ny, nz, F) starting at plane index
+   * `outPlane0`, with plane stride `outStride` between consecutive sub-grid planes).
+   */
+  private scatter(raw: Float64Array, subNx: number, planeOf: (i: number) => number, out: Float32Array, outPlane: (i: number) => number): void {
+    const [, ny, nz] = this.grid;
+    const F = this.featureCount;
+    const cols = 3 + this.ncoeff;
+    const off = this.xyz ? 0 : 3;
+    for (let k = 0; k < nz; k++)
+      for (let j = 0; j < ny; j++)
+        for (let i = 0; i < subNx; i++) {
+          const src = ((k * ny + j) * subNx + i) * cols;
+          const dst = ((outPlane(i) * ny + j) * nz + k) * F;
+          for (let c = off; c < cols; c++) out[dst + c - off] = raw[src + c];
+          if (this.xyz) {
+            const p = gridPointAngstrom(this.atoms.cellAngstrom, this.grid, planeOf(i), j, k);
+            out[dst] = p[0];
+            out[dst + 1] = p[1];
+            out[dst + 2] = p[2];
+          }
+        }
+  }
+
+  /** Descriptors of x-planes [i0, i1): Float32Array of shape (i1−i0, ny, nz, F). One LAMMPS run per plane. */
+  computePlanes(i0: number, i1: number, progress: Progress = silentProgress): Float32Array {
+    const [nx, ny, nz] = this.grid;
+    if (!(Number.isInteger(i0) && Number.isInteger(i1) && 0 <= i0 && i0 < i1 && i1 <= nx)) throw new RangeError(`planes ${i0}..${i1} outside 0..${nx}`);
+    const out = new Float32Array((i1 - i0) * ny * nz * this.featureCount);
+    if (i0 === 0 && i1 === nx && this.pointCount <= this.maxPointsPerRun) {
+      this.scatter(this.run(0, 1), nx, (i) => i, out, (i) => i);
+      progress.tick(this.pointCount);
+      return out;
+    }
+    for (let i = i0; i < i1; i++) {
+      this.scatter(this.run(i, nx), 1, () => i, out, () => i - i0);
+      progress.tick(ny * nz);
+    }
+    return out;
+  }
+
+  /**
+   * The whole grid, (nx, ny, nz, F): one run when it fits `maxPointsPerRun`, otherwise runs over
+   * interleaved x-planes (the smallest divisor m of nx whose runs fit), scattered into place.
+   */
+  computeAll(progress: Progress = silentProgress): Float32Array {
+    const [nx, ny, nz] = this.grid;
+    let m = 1;
+    while (m < nx && (nx % m !== 0 || (nx / m) * ny * nz > this.maxPointsPerRun)) m++;
+    const out = new Float32Array(this.pointCount * this.featureCount);
+    progress.start('descriptors', this.pointCount, 'points');
+    try {
+      for (let r = 0; r < m; r++) {
+        this.scatter(this.run(r, m), nx / m, (i) => r + i * m, out, (i) => r + i * m);
+        progress.tick((nx / m) * ny * nz);
+      }
+    } finally {
+      progress.stop();
+    }
+    return out;
+  }
+
+  close(): void {
+    this.lmp?.close();
+    this.lmp = undefined;
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** Convenience: descriptors of the whole grid, (nx, ny, nz, F) float32. */
+export function computeBispectrum(atoms: Atoms, grid: readonly number[], params: BispectrumParameters = malaBispectrumDefaults, opts: BispectrumOptions = {}): Float32Array {
+  const calc = new BispectrumCalculator(atoms, grid, params, opts);
+  try {
+    return calc.computeAll(opts.progress);
+  } finally {
+    calc.close();
+  }
+}
