@@ -75,7 +75,7 @@ export function loadLammps(libraryPath?: string): LammpsApi {
       fix: 'run `make setup` (builds LAMMPS 4Feb2025 into the cache), or set MALA_TS_LAMMPS_LIB=/path/to/liblammps.so of a LAMMPS built with ML-SNAP',
     });
   }
-  let lib: koffi.IKoffiLib;
+  let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load(found);
   } catch (e) {
