@@ -25,6 +25,10 @@ export interface QeMetadata {
   positionsAngstrom?: number[][];
   /** QE's printed Fermi energy (eV), for reference. */
   fermiEnergyDftEv?: number;
+  /** Density cutoff (Ry), needed by the total-energy terms. */
+  ecutrhoRy?: number;
+  /** Species → UPF file name, as pw.x read them. */
+  pseudopotentialFiles?: Record<string, string>;
 }
 
 const SYMBOLS = 'X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu'.split(' ');
@@ -74,6 +78,11 @@ export function parseQeOutputMetadata(text: string, file: string): QeMetadata {
         md.positionsAngstrom.push([2, 3, 4].map((k) => num(t[k], file, 'tau') * alatA));
       }
     } else if ((m = /the Fermi energy is\s+(\S+)\s+ev/.exec(line))) md.fermiEnergyDftEv = num(m[1], file, 'Fermi energy');
+    else if (md.ecutrhoRy === undefined && (m = /charge density cutoff\s*=\s*(\S+)\s+Ry/.exec(line))) md.ecutrhoRy = num(m[1], file, 'charge density cutoff');
+    else if ((m = /PseudoPot\. #\s*\d+ for (\S+)\s+read from file/.exec(line)) && i + 1 < lines.length) {
+      md.pseudopotentialFiles ??= {};
+      md.pseudopotentialFiles[m[1]] = lines[i + 1].trim().split(/[\\/]/).pop() ?? '';
+    }
   }
   if (celldm1 !== undefined && axes.length === 3) md.cellAngstrom = axes.map((r) => r.map((v) => v * celldm1! * bohrAngstrom));
   return md;
@@ -93,8 +102,10 @@ export function parseQeInputMetadata(text: string, file: string): QeMetadata {
     md.temperatureK = rydbergToKelvin(md.degaussRy);
     md.smearing = key('smearing') ?? 'gaussian';
   }
-  const nelec = key('tot_charge'); // the electron count itself needs the pseudopotentials
-  void nelec;
+  const ecutrho = key('ecutrho');
+  const ecutwfc = key('ecutwfc');
+  if (ecutrho !== undefined) md.ecutrhoRy = num(ecutrho, file, 'ecutrho');
+  else if (ecutwfc !== undefined) md.ecutrhoRy = 4 * num(ecutwfc, file, 'ecutwfc');
   const celldm1 = key('celldm(1)');
   const aParam = key('A');
   const alatA = celldm1 !== undefined ? num(celldm1, file, 'celldm(1)') * bohrAngstrom : aParam !== undefined ? num(aParam, file, 'A') : undefined;

@@ -1,0 +1,325 @@
+/**
+ * LDOS (a .npy or a set of pp.x cubes) → DOS, self-consistent Fermi energy, band energy, −TS,
+ * electron density, optionally the total energy (through a hook), and the files a user asked
+ * for. Streams the LDOS twice (DOS pass, then density pass) so it never has to fit in memory:
+ * by blocks of grid points for .npy, by energy for cubes.
+ */
+import * as path from 'node:path';
+import { MalaError } from '../errors';
+import { Cube, cubeVoxelVolumeA3, readLdosCubeSlice, sortLdosCubeFiles, writeCube } from '../io/cube';
+import { NpyFile, writeNpy } from '../io/npy';
+import { writeDosPlot } from '../io/plot';
+import { writeDosCsv } from '../io/results';
+import { bohrAngstrom, bohr3InAngstrom3, kTEv } from '../structure/units';
+import { DensityAccumulator } from '../targets/density';
+import { DosAccumulator, dosObservables } from '../targets/dos';
+import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
+import { atomicNumberOf, QeMetadata, readQeMetadata } from '../targets/qe-output-metadata';
+import { Progress, silentProgress } from '../util/progress';
+
+export type LdosSource = { kind: 'npy'; file: string } | { kind: 'cubes'; files: string[] };
+
+/** Everything the total-energy terms need; handed to `totalEnergy` (issue 5's src/qe). */
+export interface TotalEnergyContext {
+  densityPerA3: Float64Array;
+  gridShape: [number, number, number];
+  cellAngstrom: number[][];
+  species: string[];
+  positionsAngstrom: number[][];
+  fermiEnergyEv: number;
+  bandEnergyEv: number;
+  entropyContributionEv: number;
+  metadata?: QeMetadata;
+}
+
+export interface TotalEnergyResult {
+  totalEnergyEv: number;
+  /** MALA's contribution names (e_band, e_rho_times_v_hxc, e_hartree, e_xc, e_ewald, e_entropy) in eV. */
+  termsEv: Record<string, number>;
+}
+
+export type TotalEnergyHook = (ctx: TotalEnergyContext) => TotalEnergyResult | Promise<TotalEnergyResult>;
+
+export interface ObservablesOptions {
+  ldos: LdosSource;
+  energyGrid: EnergyGrid;
+  /** pw.x output (or input) the LDOS belongs to: temperature, electron count, grid, cell, atoms. */
+  structureFile?: string;
+  temperatureK?: number;
+  electrons?: number;
+  /** Use this Fermi energy instead of the self-consistent one (eV). */
+  fermiEnergyEv?: number;
+  densityOut?: string;
+  dosOut?: string;
+  plotOut?: string;
+  /** Grid points per block when streaming a .npy (default 65536). */
+  chunkPoints?: number;
+  /** Adds total-energy terms from the density (e.g. `--pseudo-dir`). */
+  totalEnergy?: TotalEnergyHook;
+  progress?: Progress;
+}
+
+export interface ObservablesResult {
+  fermiEnergyEv: number;
+  fermiEnergyIsSelfConsistent: boolean;
+  bandEnergyEv: number;
+  entropyContributionEv: number;
+  /** N(E_F) from the DOS (equals the requested count for a self-consistent E_F). */
+  numberOfElectrons: number;
+  electronsRequested: number;
+  /** V_voxel·Σ n(r) of the density from the LDOS. */
+  densityElectrons: number;
+  densityMinPerA3: number;
+  densityMaxPerA3: number;
+  temperatureK: number;
+  energyGrid: EnergyGrid;
+  energiesEv: Float64Array;
+  dosPerEv: Float64Array;
+  gridShape: number[];
+  pointCount: number;
+  voxelVolumeA3: number;
+  ldosSource: string;
+  structureFile?: string;
+  fermiEnergyDftEv?: number;
+  totalEnergy?: TotalEnergyResult;
+  /** Files written. */
+  outputs: Record<string, string>;
+  timingsS: Record<string, number>;
+}
+
+function det3(m: number[][]): number {
+  return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
+/** Where the LDOS is read from, with its grid shape: one reader per source kind. */
+interface LdosReader {
+  gridShape: number[];
+  pointCount: number;
+  /** First cube (cube sources only): cell and atoms when no structure is given. */
+  firstCube?: Cube;
+  dosPass(acc: DosAccumulator, progress: Progress): void;
+  densityPass(acc: DensityAccumulator, progress: Progress): void;
+  close(): void;
+}
+
+function npyReader(file: string, nE: number, chunkPoints: number): LdosReader {
+  const f = new NpyFile(file);
+  const shape = f.shape;
+  if (shape.length < 2 || shape[shape.length - 1] !== nE) {
+    f.close();
+    throw new MalaError(`LDOS has shape (${shape.join(', ')}) but the energy grid has ${nE} energies`, {
+      file,
+      fix: `the last axis of the LDOS must be the energy axis with the same count as --energy-grid (give --energy-grid OFFSET,SPACING,${shape[shape.length - 1] ?? '?'} if that is what the LDOS was computed with)`,
+    });
+  }
+  const each = (cb: (chunk: Float32Array | Float64Array, first: number) => void, progress: Progress, label: string) => {
+    progress.start(label, f.rowCount, 'points');
+    for (let p = 0; p < f.rowCount; p += chunkPoints) {
+      const n = Math.min(chunkPoints, f.rowCount - p);
+      cb(f.readRows(p, n), p);
+      progress.tick(n);
+    }
+    progress.stop();
+  };
+  return {
+    gridShape: shape.slice(0, -1),
+    pointCount: f.rowCount,
+    dosPass: (acc, progress) => each((c, p) => acc.addPoints(c, p), progress, 'DOS'),
+    densityPass: (acc, progress) => each((c, p) => acc.addPoints(c, p), progress, 'density'),
+    close: () => f.close(),
+  };
+}
+
+function cubeReader(files: string[], energies: Float64Array, expectShape?: number[]): LdosReader {
+  const sorted = sortLdosCubeFiles(files);
+  if (sorted.length !== energies.length) {
+    throw new MalaError(`${sorted.length} LDOS cube files given but the energy grid has ${energies.length} energies`, { fix: 'pass one pp.x cube per energy of --energy-grid' });
+  }
+  const first = readLdosCubeSlice(sorted[0], 0, { energiesEv: energies, shape: expectShape });
+  const shape = first.cube.shape;
+  const pointCount = shape[0] * shape[1] * shape[2];
+  // Keep the slices between the two passes when they are small (≤ 1 GiB); re-read otherwise.
+  const keep = pointCount * energies.length * 8 <= 1 << 30;
+  const cache: (Float64Array | undefined)[] = [];
+  const slice = (k: number): Float64Array => {
+    if (k === 0 && first.ldosPerEvA3) return first.ldosPerEvA3;
+    if (cache[k]) return cache[k]!;
+    return readLdosCubeSlice(sorted[k], k, { energiesEv: energies, shape }).ldosPerEvA3;
+  };
+  return {
+    gridShape: shape,
+    pointCount,
+    firstCube: first.cube,
+    dosPass: (acc, progress) => {
+      progress.start('DOS', sorted.length, 'cubes');
+      for (let k = 0; k < sorted.length; k++) {
+        const s = slice(k);
+        acc.addEnergySlice(k, s);
+        if (keep && k > 0) cache[k] = s;
+        progress.tick();
+      }
+      progress.stop();
+    },
+    densityPass: (acc, progress) => {
+      progress.start('density', sorted.length, 'cubes');
+      for (let k = 0; k < sorted.length; k++) {
+        acc.addEnergySlice(k, slice(k));
+        progress.tick();
+      }
+      progress.stop();
+    },
+    close: () => undefined,
+  };
+}
+
+export async function computeObservables(opts: ObservablesOptions): Promise<ObservablesResult> {
+  const progress = opts.progress ?? silentProgress;
+  const timings: Record<string, number> = {};
+  const tic = (name: string, t0: number) => {
+    timings[name] = (Date.now() - t0) / 1000;
+  };
+  const energies = gridEnergies(opts.energyGrid);
+  const nE = energies.length;
+  const md = opts.structureFile ? readQeMetadata(opts.structureFile) : undefined;
+  const ldosName = opts.ldos.kind === 'npy' ? opts.ldos.file : opts.ldos.files.length === 1 ? opts.ldos.files[0] : `${opts.ldos.files.length} cube files in ${path.dirname(opts.ldos.files[0])}`;
+
+  const temperatureK = opts.temperatureK ?? md?.temperatureK;
+  if (temperatureK === undefined) throw new MalaError('no electronic temperature', { fix: 'pass --temperature K, or --structure with the pw.x output (its smearing width sets T)' });
+  if (!(temperatureK > 0)) throw new MalaError(`temperature ${temperatureK} K must be positive`, { fix: 'pass --temperature K > 0' });
+  const electrons = opts.electrons ?? md?.numberOfElectrons;
+  if (electrons === undefined) {
+    throw new MalaError('no electron count', { file: md?.file, fix: 'pass --electrons N, or --structure with the pw.x output (it prints "number of electrons")' });
+  }
+
+  const t0 = Date.now();
+  const reader = opts.ldos.kind === 'npy' ? npyReader(opts.ldos.file, nE, opts.chunkPoints ?? 65536) : cubeReader(opts.ldos.files, energies, md?.gridShape);
+  try {
+    // Grid and cell: the structure file is authoritative (as MALA's info.json); cubes carry their own.
+    const g = reader.gridShape;
+    if (md?.gridShape) {
+      const same = g.length === 3 ? g.every((n, i) => n === md.gridShape![i]) : g.length === 1 && g[0] === md.gridShape[0] * md.gridShape[1] * md.gridShape[2];
+      if (!same) {
+        throw new MalaError(`LDOS grid (${g.join(', ')}) does not match the FFT grid (${md.gridShape.join(', ')}) of ${md.file}`, { file: ldosName, fix: 'use the LDOS computed for this structure (same pw.x run and FFT grid)' });
+      }
+    }
+    const gridShape = (g.length === 3 ? g : md?.gridShape) as [number, number, number] | undefined;
+    let cellAngstrom = md?.cellAngstrom;
+    if (!cellAngstrom && reader.firstCube) cellAngstrom = reader.firstCube.voxelBohr.map((row, i) => row.map((v) => v * reader.firstCube!.shape[i] * bohrAngstrom));
+    let voxelVolumeA3: number;
+    if (cellAngstrom && gridShape) voxelVolumeA3 = Math.abs(det3(cellAngstrom)) / reader.pointCount;
+    else if (reader.firstCube) voxelVolumeA3 = cubeVoxelVolumeA3(reader.firstCube);
+    else throw new MalaError('the voxel volume is unknown: a .npy LDOS has no cell', { file: ldosName, fix: 'pass --structure with the pw.x output (or input) the LDOS belongs to' });
+    if (reader.firstCube && md?.cellAngstrom) {
+      // cubes round a_i/n_i to 1e-6 bohr; a different cell means a different structure
+      const vc = cubeVoxelVolumeA3(reader.firstCube);
+      if (Math.abs(vc - voxelVolumeA3) / voxelVolumeA3 > 1e-4) {
+        throw new MalaError(`the LDOS cubes' voxel (${vc.toExponential(6)} Å³) differs from the cell of ${md.file} (${voxelVolumeA3.toExponential(6)} Å³)`, { file: ldosName, fix: 'use the cubes of this structure' });
+      }
+    }
+
+    const dosAcc = new DosAccumulator(nE, { source: ldosName });
+    reader.dosPass(dosAcc, progress);
+    const dosPerEv = dosAcc.dos(voxelVolumeA3);
+    tic('dos_s', t0);
+
+    const kT = kTEv(temperatureK);
+    const obs = dosObservables(dosPerEv, energies, kT, electrons, { fermiEnergyEv: opts.fermiEnergyEv, source: ldosName });
+
+    const t1 = Date.now();
+    const densAcc = new DensityAccumulator(reader.pointCount, energies, obs.fermiEnergyEv, kT, ldosName);
+    reader.densityPass(densAcc, progress);
+    const density = densAcc.densityPerA3;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < density.length; i++) {
+      const v = density[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    tic('density_s', t1);
+
+    const result: ObservablesResult = {
+      fermiEnergyEv: obs.fermiEnergyEv,
+      fermiEnergyIsSelfConsistent: opts.fermiEnergyEv === undefined,
+      bandEnergyEv: obs.bandEnergyEv,
+      entropyContributionEv: obs.entropyContributionEv,
+      numberOfElectrons: obs.numberOfElectrons,
+      electronsRequested: electrons,
+      densityElectrons: densAcc.numberOfElectrons(voxelVolumeA3),
+      densityMinPerA3: lo,
+      densityMaxPerA3: hi,
+      temperatureK,
+      energyGrid: opts.energyGrid,
+      energiesEv: energies,
+      dosPerEv,
+      gridShape: gridShape ?? reader.gridShape,
+      pointCount: reader.pointCount,
+      voxelVolumeA3,
+      ldosSource: ldosName,
+      structureFile: md?.file,
+      fermiEnergyDftEv: md?.fermiEnergyDftEv,
+      outputs: {},
+      timingsS: timings,
+    };
+
+    const species = md?.species;
+    const positions = md?.positionsAngstrom;
+    if (opts.totalEnergy) {
+      if (!gridShape || !cellAngstrom || !species || !positions) {
+        throw new MalaError('the total energy needs the cell, atoms and FFT grid', { fix: 'pass --structure with the pw.x output the LDOS belongs to' });
+      }
+      const t2 = Date.now();
+      result.totalEnergy = await opts.totalEnergy({ densityPerA3: density, gridShape, cellAngstrom, species, positionsAngstrom: positions, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, metadata: md });
+      tic('total_energy_s', t2);
+    }
+
+    if (opts.dosOut) {
+      writeDosCsv(opts.dosOut, energies, dosPerEv);
+      result.outputs.dos = opts.dosOut;
+    }
+    if (opts.densityOut) {
+      writeDensity(opts.densityOut, density, gridShape, cellAngstrom, species, positions, reader.firstCube, obs.fermiEnergyEv);
+      result.outputs.density = opts.densityOut;
+    }
+    if (opts.plotOut) {
+      await writeDosPlot(opts.plotOut, { energiesEv: energies, dosPerEv, fermiEnergyEv: obs.fermiEnergyEv, title: `DOS of ${path.basename(ldosName)} (T = ${temperatureK.toFixed(1)} K)` });
+      result.outputs.plot = opts.plotOut;
+    }
+    tic('total_s', t0);
+    return result;
+  } finally {
+    reader.close();
+  }
+}
+
+/** Density as a QE-style cube (1/Bohr³, like pp.x plot_num=0) or MALA's .npy (nx,ny,nz,1) in 1/Å³. */
+function writeDensity(file: string, density: Float64Array, grid: [number, number, number] | undefined, cell: number[][] | undefined, species: string[] | undefined, positions: number[][] | undefined, cube: Cube | undefined, fermiEv: number): void {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.npy') {
+    writeNpy(file, density, grid ? [...grid, 1] : [density.length, 1]);
+    return;
+  }
+  if (ext !== '.cube') throw new MalaError(`unknown density format '${ext || '(none)'}'`, { file, fix: 'name the density file .cube (1/Bohr³, QE style) or .npy (1/Å³, MALA style)' });
+  if (!grid) throw new MalaError('a density cube needs the 3-D grid', { file, fix: 'pass --structure with the pw.x output, or write .npy' });
+  let voxelBohr: [number, number, number][];
+  let atoms = cube?.atoms ?? [];
+  if (cell) voxelBohr = cell.map((row, i) => row.map((v) => v / bohrAngstrom / grid[i]) as [number, number, number]);
+  else if (cube) voxelBohr = cube.voxelBohr;
+  else throw new MalaError('a density cube needs the cell', { file, fix: 'pass --structure with the pw.x output, or write .npy' });
+  if (species && positions) {
+    atoms = species.map((s, i) => {
+      const z = atomicNumberOf(s);
+      return { atomicNumber: z, charge: z, positionBohr: positions[i].map((v) => v / bohrAngstrom) as [number, number, number] };
+    });
+  }
+  const data = new Float64Array(density.length);
+  for (let i = 0; i < data.length; i++) data[i] = density[i] * bohr3InAngstrom3; // 1/Å³ → 1/Bohr³
+  writeCube(file, {
+    comments: [' Cubefile created by mala-ts observables', ` Electron density from the LDOS at E_F = ${fermiEv.toFixed(6)} eV, 1/Bohr^3`],
+    originBohr: [0, 0, 0],
+    shape: grid,
+    voxelBohr,
+    atoms,
+    data,
+  });
+}
