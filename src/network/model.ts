@@ -274,7 +274,7 @@ export class LdosModel {
    * dropped, unscaled): scale → network → unscale → negatives to 0 (MALA's restrict_targets).
    * Big inputs run in chunks of DEFAULT_CHUNK_POINTS; the caller's array is not modified.
    */
-  async predictLdos(descriptors: Float32Array, nPoints: number, opts: { chunkPoints?: number; onChunk?: (points: number) => void } = {}): Promise<Float32Array> {
+  async predictLdos(descriptors: Float32Array, nPoints: number, opts: { chunkPoints?: number; onChunk?: (points: number) => void; /** index of the first point, for error messages */ pointOffset?: number } = {}): Promise<Float32Array> {
     const nIn = this.nFeatures;
     const nOut = this.nEnergies;
     if (!Number.isInteger(nPoints) || nPoints < 0) throw new MalaError(`invalid point count ${nPoints}`);
@@ -292,7 +292,7 @@ export class LdosModel {
       const x = descriptors.slice(p0 * nIn, (p0 + n) * nIn);
       for (let i = 0; i < x.length; i++) {
         if (!Number.isFinite(x[i])) {
-          const pt = p0 + Math.floor(i / nIn);
+          const pt = (opts.pointOffset ?? 0) + p0 + Math.floor(i / nIn);
           throw new MalaError(`descriptor ${i % nIn} of grid point ${pt} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
         }
       }

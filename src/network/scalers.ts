@@ -32,13 +32,13 @@ export class DataScaler {
   readonly minmax: boolean;
   readonly featureWise: boolean;
   /** Per-feature (feature-wise) or one-element (global) parameters, float32. */
-  shift = new Float32Array(0);
+  shift: Float32Array = new Float32Array(0);
   /** Divisor: std or (max − min). */
-  scale = new Float32Array(0);
+  scale: Float32Array = new Float32Array(0);
   /** Number of features the scaler was fitted on (0 for global or unfitted). */
   nFeatures = 0;
   fitted = false;
-  private raw = { means: new Float32Array(0), stds: new Float32Array(0), mins: new Float32Array(0), maxs: new Float32Array(0), totalMean: 0, totalStd: 0, totalMin: Infinity, totalMax: -Infinity, count: 0 };
+  private raw: { means: Float32Array; stds: Float32Array; mins: Float32Array; maxs: Float32Array; totalMean: number; totalStd: number; totalMin: number; totalMax: number; count: number } = { means: new Float32Array(0), stds: new Float32Array(0), mins: new Float32Array(0), maxs: new Float32Array(0), totalMean: 0, totalStd: 0, totalMin: Infinity, totalMax: -Infinity, count: 0 };
 
   constructor(typestring: string) {
     const t = typestring ?? 'None';

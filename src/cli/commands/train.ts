@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { MalaError } from '../../errors';
+import { ACTIVATIONS, type Activation } from '../../network/mlp';
+import { parseEnergyGrid } from '../../targets/energy-grid';
+import { defaultProgress } from '../../util/progress';
+import { runTraining, type SnapshotFiles } from '../../workflow/train';
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const int = (name: string) => (s: string) => {
+  const n = Number(s);
+  if (!Number.isInteger(n)) throw new MalaError(`--${name} must be an integer, got '${s}'`);
+  return n;
+};
+const num = (name: string) => (s: string) => {
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw new MalaError(`--${name} must be a number, got '${s}'`);
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train the LDOS network on descriptor/LDOS .npy pairs (MALA layout) and write a model archive')
+    .requiredOption('--descriptors <files>', 'training descriptors, comma-separated .npy (nx,ny,nz,3+ncoeff)')
+    .requiredOption('--ldos <files>', 'training LDOS, comma-separated .npy (nx,ny,nz,nE), 1/(eV·Å³), same order')
+    .requiredOption('--validation <pairs>', 'validation snapshots as desc.npy:ldos.npy, comma-separated')
+    .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energies in eV, e.g. --energy-grid=-5,2.5,11')
+    .requiredOption('--out <model>', 'model archive to write (.zip)')
+    .option('--layers <sizes>', 'hidden layer sizes', '400,400,400')
+    .option('--activation <name>', `activation (${ACTIVATIONS.join(', ')})`, 'LeakyReLU')
+    .option('--no-output-activation', 'no activation after the output layer (MALA applies it by default)')
+    .option('--epochs <n>', 'epochs', int('epochs'), 100)
+    .option('--batch-size <n>', 'mini-batch size', int('batch-size'), 40)
+    .option('--learning-rate <lr>', 'Adam learning rate', num('learning-rate'), 1e-5)
+    .option('--weight-decay <w>', 'Adam weight decay (L2)', num('weight-decay'), 0)
+    .option('--seed <n>', 'seed for initialisation and shuffling', int('seed'), 0)
+    .option('--no-shuffle', 'keep the point order')
+    .option('--input-scaling <type>', 'None, standard, minmax, feature-wise-standard, feature-wise-minmax', 'feature-wise-standard')
+    .option('--output-scaling <type>', 'same choices', 'minmax')
+    .option('--early-stopping <epochs>', 'stop after this many epochs without improvement (0 = off)', int('early-stopping'), 0)
+    .option('--early-stopping-threshold <t>', 'relative improvement that counts', num('early-stopping-threshold'), 0)
+    .option('--lr-plateau <patience>', 'ReduceLROnPlateau with this patience (off when absent)', int('lr-plateau'))
+    .option('--lr-decay <factor>', 'factor of ReduceLROnPlateau', num('lr-decay'), 0.1)
+    .option('--checkpoint <file>', 'checkpoint archive, written every --checkpoint-every epochs and resumed from if present')
+    .option('--checkpoint-every <n>', 'epochs between checkpoints', int('checkpoint-every'), 1)
+    .option('--no-xyz', 'descriptor files have no leading xyz columns')
+    .option('--twojmax <n>', 'bispectrum 2J of the descriptors', int('twojmax'), 10)
+    .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), 4.67637)
+    .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
+    .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
+    .option('--backend <name>', 'torch, ts or auto', 'auto')
+    .action(async (o) => {
+      const desc = list(o.descriptors);
+      const ldos = list(o.ldos);
+      if (desc.length !== ldos.length) throw new MalaError(`${desc.length} descriptor files but ${ldos.length} LDOS files`, { fix: 'give one LDOS file per descriptor file, same order' });
+      const validation: SnapshotFiles[] = list(o.validation).map((p) => {
+        const [d, l] = p.split(':');
+        if (!d || !l) throw new MalaError(`--validation entry '${p}' is not desc.npy:ldos.npy`);
+        return { descriptors: d, ldos: l };
+      });
+      if (!ACTIVATIONS.includes(o.activation)) throw new MalaError(`unknown activation '${o.activation}'`, { fix: `use one of ${ACTIVATIONS.join(', ')}` });
+      const res = await runTraining(
+        {
+          training: desc.map((d, i) => ({ descriptors: d, ldos: ldos[i] })),
+          validation,
+          energyGrid: parseEnergyGrid(o.energyGrid),
+          out: o.out,
+          hiddenLayers: list(o.layers).map(int('layers')),
+          activation: o.activation as Activation,
+          activationOnOutput: o.outputActivation,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          learningRate: o.learningRate,
+          weightDecay: o.weightDecay,
+          seed: o.seed,
+          shuffle: o.shuffle,
+          inputScaling: o.inputScaling,
+          outputScaling: o.outputScaling,
+          earlyStoppingEpochs: o.earlyStopping,
+          earlyStoppingThreshold: o.earlyStoppingThreshold,
+          lrScheduler: o.lrPlateau === undefined ? null : 'ReduceLROnPlateau',
+          lrPatience: o.lrPlateau ?? 0,
+          lrDecay: o.lrDecay,
+          checkpoint: o.checkpoint,
+          checkpointEveryEpochs: o.checkpointEvery,
+          resume: true,
+          xyzColumns: o.xyz ? 3 : 0,
+          twojmax: o.twojmax,
+          rcutfac: o.rcutfac,
+          elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
+          referenceInfo: o.info,
+          backend: o.backend,
+        },
+        defaultProgress(),
+        { onEpoch: (r) => process.stderr.write(`epoch ${r.epoch}: train loss ${r.trainLoss.toExponential(4)}, validation loss ${r.validationLoss.toExponential(4)}, lr ${r.learningRate.toExponential(2)}, ${r.seconds.toFixed(1)} s\n`) },
+      );
+      if (res.resumedFromEpoch > 0) process.stderr.write(`(resumed from the checkpoint after epoch ${res.resumedFromEpoch})\n`);
+      process.stdout.write(`model written to ${res.out} (${res.history.length} epochs${res.stoppedEarly ? ', stopped early' : ''}, backend ${res.backend})\n`);
+    });
+}

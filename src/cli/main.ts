@@ -1,0 +1,30 @@
+/**
+ * The `mala-ts` command. Thin: parses arguments, calls workflow/, prints results. Each
+ * subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
+ * Errors a user can fix (MalaError) print one clear message and exit 1; anything else is a bug.
+ */
+import { Command } from 'commander';
+import { isMalaError } from '../errors';
+import * as doctor from './commands/doctor';
+import * as observables from './commands/observables';
+import * as train from './commands/train';
+import * as infer from './commands/infer';
+
+const program = new Command();
+program
+  .name('mala-ts')
+  .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
+  .version(require('../../package.json').version as string);
+
+for (const cmd of [doctor, observables, train, infer]) cmd.register(program);
+
+function fail(e: unknown): never {
+  if (isMalaError(e)) {
+    process.stderr.write(`mala-ts: error: ${e.describe()}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`mala-ts: internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(2);
+}
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,103 @@
+/**
+ * `mala-ts train`: read descriptor/LDOS .npy pairs (MALA layout (nx,ny,nz,F), descriptors with
+ * leading xyz columns by default), train the LDOS network, write the model archive.
+ */
+import * as fs from 'node:fs';
+import { MalaError } from '../errors';
+import { readNpy } from '../io/npy';
+import type { DescriptorParameters, ReferenceData } from '../network/model';
+import { saveModelData } from '../network/model';
+import { trainNetwork, type PointData, type TrainOptions, type TrainResult } from '../network/trainer';
+import type { EnergyGrid } from '../targets/energy-grid';
+import { silentProgress, type Progress } from '../util/progress';
+
+/** Number of bispectrum coefficients for 2J = twojmax (LAMMPS idxb order, spec §2.5). */
+export function bispectrumCount(twojmax: number): number {
+  let n = 0;
+  for (let j1 = 0; j1 <= twojmax; j1++) for (let j2 = 0; j2 <= j1; j2++) for (let j = j1 - j2; j <= Math.min(twojmax, j1 + j2); j += 2) if (j >= j1) n++;
+  return n;
+}
+
+export interface SnapshotFiles {
+  descriptors: string;
+  ldos: string;
+}
+
+export interface TrainWorkflowOptions extends Omit<TrainOptions, 'descriptors' | 'energyGrid' | 'reference'> {
+  training: SnapshotFiles[];
+  validation: SnapshotFiles[];
+  energyGrid: EnergyGrid;
+  /** Leading xyz columns in the descriptor files (MALA: 3). */
+  xyzColumns?: number;
+  twojmax?: number;
+  rcutfac?: number;
+  switchflag?: number;
+  elementWeights?: number[] | null;
+  /** MALA .info.json of a training snapshot: temperature, electrons, grid, kept in the model. */
+  referenceInfo?: string;
+  out: string;
+}
+
+/** Descriptors (xyz dropped) and LDOS of several snapshots, concatenated point-wise. */
+export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number): PointData {
+  const xs: Float32Array[] = [];
+  const ys: Float32Array[] = [];
+  let nPoints = 0;
+  for (const f of files) {
+    const d = readNpy(f.descriptors);
+    const l = readNpy(f.ldos);
+    const fd = d.shape[d.shape.length - 1];
+    const fl = l.shape[l.shape.length - 1];
+    const nd = d.data.length / fd;
+    const nl = l.data.length / fl;
+    if (fd !== nFeatures + xyzColumns) {
+      throw new MalaError(`descriptor file has ${fd} features per point, expected ${nFeatures + xyzColumns} (${nFeatures} coefficients + ${xyzColumns} xyz columns)`, {
+        file: f.descriptors,
+        fix: fd === nFeatures ? 'the file has no xyz columns: pass --no-xyz' : 'check --twojmax (91 coefficients for twojmax 10) and --no-xyz',
+      });
+    }
+    if (fl !== nEnergies) throw new MalaError(`LDOS file has ${fl} energies, the energy grid ${nEnergies}`, { file: f.ldos, fix: 'pass the --energy-grid the LDOS was computed on' });
+    if (nd !== nl) throw new MalaError(`${nd} descriptor points but ${nl} LDOS points`, { file: f.ldos, fix: `pair each descriptor file with the LDOS of the same snapshot (${f.descriptors})` });
+    const x = new Float32Array(nd * nFeatures);
+    for (let p = 0; p < nd; p++) for (let k = 0; k < nFeatures; k++) x[p * nFeatures + k] = d.data[p * fd + xyzColumns + k];
+    xs.push(x);
+    ys.push(Float32Array.from(l.data));
+    nPoints += nd;
+  }
+  const cat = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  };
+  return { x: cat(xs), y: cat(ys), nPoints };
+}
+
+export function readReferenceInfo(file: string): ReferenceData {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new MalaError(`cannot read info.json: ${(e as Error).message}`, { file, fix: 'pass a MALA .info.json', cause: e });
+  }
+  return { temperatureK: j.temperature as number, electronsPerAtom: j.electrons_per_atom as number, numberOfElectrons: j.number_of_electrons_exact as number, gridDimensions: j.grid_dimensions as number[], malaInfo: j };
+}
+
+export async function runTraining(opts: TrainWorkflowOptions, progress: Progress = silentProgress, hooks: Parameters<typeof trainNetwork>[4] = {}): Promise<TrainResult & { out: string }> {
+  const twojmax = opts.twojmax ?? 10;
+  const nFeatures = bispectrumCount(twojmax);
+  const xyz = opts.xyzColumns ?? 3;
+  if (opts.training.length === 0) throw new MalaError('no training snapshots', { fix: 'pass --descriptors a.npy --ldos a.out.npy' });
+  const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
+  const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
+  const descriptors: DescriptorParameters = {
+    type: 'Bispectrum', twojmax, rcutfac: opts.rcutfac ?? 4.67637, switchflag: opts.switchflag ?? 1, elementWeights: opts.elementWeights ?? null,
+    rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0,
+  };
+  const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference: opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null }, progress, hooks);
+  saveModelData(opts.out, result.model);
+  return { ...result, out: opts.out };
+}
