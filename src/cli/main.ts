@@ -9,6 +9,7 @@ import * as doctor from './commands/doctor';
 import * as observables from './commands/observables';
 import * as train from './commands/train';
 import * as infer from './commands/infer';
+import * as descriptors from './commands/descriptors';
 
 const program = new Command();
 program
@@ -16,7 +17,7 @@ program
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
   .version(require('../../package.json').version as string);
 
-for (const cmd of [doctor, observables, train, infer]) cmd.register(program);
+for (const cmd of [doctor, descriptors, observables, train, infer]) cmd.register(program);
 
 function fail(e: unknown): never {
   if (isMalaError(e)) {

@@ -1,0 +1,109 @@
+/**
+ * Structure file → bispectrum descriptors on the grid → .npy (MALA's `.in.npy` layout).
+ *
+ * Grid, first match wins: an explicit grid; the FFT grid printed in a QE output; nr1..nr3 of a
+ * QE input; QE's own choice for the cell and ecutrho (from a QE input, or given explicitly).
+ */
+import { MalaError } from '../errors';
+import { NpyStreamWriter } from '../io/npy';
+import { Atoms } from '../structure/atoms';
+import { ReadOptions, StructureRead, readStructure } from '../structure/registry';
+import { GridShape, qeFftGrid, validateGrid } from '../grid/grid';
+import {
+  BispectrumCalculator,
+  BispectrumParameters,
+  defaultMaxPointsPerRun,
+  malaBispectrumDefaults,
+} from '../descriptors/bispectrum';
+import { Progress, silentProgress } from '../util/progress';
+
+export type GridSource = 'explicit' | 'qe-output' | 'qe-input-nr' | 'qe-rule';
+
+export interface GridChoice {
+  grid: GridShape;
+  source: GridSource;
+  /** ecutrho used when the grid came from QE's rule. */
+  ecutrhoRy?: number;
+}
+
+/** The grid for a structure read from `read.file` (see the module comment for the order). */
+export function chooseGrid(read: StructureRead, explicit?: readonly number[], ecutrhoRy?: number): GridChoice {
+  if (explicit) return { grid: validateGrid(explicit, read.file), source: 'explicit' };
+  const out = read.qeOutput?.fftGrid;
+  if (out) return { grid: validateGrid(out, read.file), source: 'qe-output' };
+  const nr = read.qeInput?.fftGrid;
+  if (nr) return { grid: validateGrid(nr, read.file), source: 'qe-input-nr' };
+  const ecut = ecutrhoRy ?? read.qeInput?.ecutrhoRy ?? read.qeOutput?.ecutrhoRy;
+  if (ecut !== undefined) return { grid: qeFftGrid(read.atoms.cellAngstrom, ecut), source: 'qe-rule', ecutrhoRy: ecut };
+  throw new MalaError('no grid for the descriptors', {
+    file: read.file,
+    fix: 'pass the grid (--grid NX,NY,NZ) or the charge-density cutoff of the QE calculation (--ecutrho RY) so QE\'s FFT grid can be chosen',
+  });
+}
+
+export interface DescriptorsJob {
+  structureFile: string;
+  outFile: string;
+  grid?: readonly number[];
+  ecutrhoRy?: number;
+  /** Overrides of MALA's defaults. */
+  params?: Partial<BispectrumParameters>;
+  /** Keep MALA's 3 leading xyz columns. */
+  xyz?: boolean;
+  read?: ReadOptions;
+  maxPointsPerRun?: number;
+  progress?: Progress;
+}
+
+export interface DescriptorsResult {
+  outFile: string;
+  shape: [number, number, number, number];
+  grid: GridChoice;
+  atoms: Atoms;
+  format: string;
+  params: BispectrumParameters;
+  seconds: number;
+}
+
+/**
+ * Compute and write descriptors, streaming x-plane blocks to the file when the grid is larger
+ * than one LAMMPS run; the file appears only when complete.
+ */
+export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
+  const t0 = Date.now();
+  const progress = job.progress ?? silentProgress;
+  const read = readStructure(job.structureFile, job.read);
+  const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
+  const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };
+  const maxPoints = job.maxPointsPerRun ?? defaultMaxPointsPerRun;
+  const calc = new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });
+  const [nx, ny, nz] = gridChoice.grid;
+  const shape: [number, number, number, number] = [nx, ny, nz, calc.featureCount];
+  let writer: NpyStreamWriter | undefined;
+  try {
+    writer = new NpyStreamWriter(job.outFile, shape, 'float32');
+    progress.start('descriptors', calc.pointCount, 'points');
+    if (calc.pointCount <= maxPoints) {
+      writer.write(calc.computePlanes(0, nx));
+      progress.tick(calc.pointCount);
+    } else {
+      const planesPerBlock = Math.max(1, Math.floor(maxPoints / (ny * nz)));
+      for (let i = 0; i < nx; i += planesPerBlock) {
+        const i1 = Math.min(nx, i + planesPerBlock);
+        writer.write(calc.computePlanes(i, i1));
+        progress.tick((i1 - i) * ny * nz);
+      }
+    }
+    writer.close();
+    writer = undefined;
+  } finally {
+    progress.stop();
+    writer?.abort();
+    calc.close();
+  }
+  return { outFile: job.outFile, shape, grid: gridChoice, atoms: read.atoms, format: read.format, params, seconds: (Date.now() - t0) / 1000 };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
