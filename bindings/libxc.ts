@@ -13,6 +13,8 @@ import { firstExisting, systemLibraryCandidates } from './native-paths';
 export const XC_LDA_X = 1;
 export const XC_LDA_C_PZ = 9;
 export const XC_LDA_C_PW = 12;
+/** PW92 with the extra digits PBE uses (libxc's choice for GGA_C_PBE's LDA part). */
+export const XC_LDA_C_PW_MOD_ID = 13;
 export const XC_GGA_X_PBE = 101;
 export const XC_GGA_C_PBE = 130;
 const XC_UNPOLARIZED = 1;

@@ -8,7 +8,7 @@
  */
 import { Fft3d } from '../../bindings/fftw';
 import { MalaError } from '../errors';
-import { bohr3InAngstrom3, angstromToBohr } from '../structure/units';
+import { bohr3InAngstrom3 } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
 import { GSphere, det3, inv3 } from './gsphere';
 import { besselJ0, erfc, qeRadialCutoffPoints, simpson } from './radial';
@@ -53,6 +53,16 @@ export interface EnergyTermsRy {
   fftCount: number;
 }
 
+/**
+ * The Bohr radius (Å) Debian's QE 6.7 converts Å inputs with (CODATA 2018; our fcc Al fixture's
+ * a = 4.05 Å is printed as alat = 7.65339080 Bohr, which only this value rounds to). MALA's QE
+ * module sees the geometry in these Bohr; ASE's CODATA 2014 value (units.ts) differs by 6e-10
+ * relative and the 2006 one by 4e-9, which moves E_ewald of the Al fixture by 1e-7 Ry. The density
+ * reached MALA's 1/Å³ through ASE's Bohr, so it goes back with that one.
+ */
+export const qeBohrAngstrom = 0.529177210903;
+const angstromToQeBohr = (a: number): number => a / qeBohrAngstrom;
+
 /** Geometry in Bohr plus the per-atom data the terms need. */
 interface Prepared {
   cellBohr: number[][];
@@ -72,10 +82,10 @@ function prepare(inp: EnergyTermsInput): Prepared {
   if (positionsAngstrom.length !== species.length || positionsAngstrom.length === 0) {
     throw new MalaError(`got ${positionsAngstrom.length} positions for ${species.length} species labels`, { fix: 'give one species per atom' });
   }
-  const cellBohr = cellAngstrom.map((r) => r.map(angstromToBohr));
+  const cellBohr = cellAngstrom.map((r) => r.map(angstromToQeBohr));
   const omega = Math.abs(det3(cellBohr));
   const inv = inv3(cellBohr);
-  const cartBohr = positionsAngstrom.map((p) => p.map(angstromToBohr));
+  const cartBohr = positionsAngstrom.map((p) => p.map(angstromToQeBohr));
   const fractional = cartBohr.map((p) => [0, 1, 2].map((k) => p[0] * inv[0][k] + p[1] * inv[1][k] + p[2] * inv[2][k]));
   const types = [...new Set(species)];
   let functional: XcFunctionalName | undefined;
@@ -115,12 +125,11 @@ function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: numb
  * when there are few shells, else cubic interpolation in a table with Δq = 0.005 Bohr⁻¹
  * (large or low-symmetry cells, where shells number in the millions).
  */
-function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere): Float64Array {
+export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000): Float64Array {
   const msh = qeRadialCutoffPoints(pp.rBohr);
   const aux = new Float64Array(msh);
   const out = new Float64Array(gs.count);
   const shells = new Map<number, number>();
-  const maxShells = 20000;
   for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
   if (shells.size <= maxShells) {
     for (const key of shells.keys()) shells.set(key, coreFormFactor(pp, omega, Math.sqrt(key / 1e8), msh, aux));

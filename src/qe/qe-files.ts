@@ -15,7 +15,7 @@ export interface QeStructure {
   positionsAngstrom: number[][];
   species: string[];
   /** Species → pseudopotential file name (ATOMIC_SPECIES or "PseudoPot. #" lines). */
-  pseudopotentials: Record<string, string>;
+  pseudopotentialFiles: Record<string, string>;
   pseudoDir?: string;
   ecutrhoRy: number;
   /** FFT grid when the file states it (pw.x output). */
@@ -86,14 +86,14 @@ function parsePwInput(text: string, file: string): QeStructure {
     return p;
   });
   const as = card('ATOMIC_SPECIES');
-  const pseudopotentials: Record<string, string> = {};
+  const pseudopotentialFiles: Record<string, string> = {};
   if (as) {
     const ntyp = Number(nl('ntyp') ?? new Set(species).size);
-    for (const r of rows(as.start, ntyp)) if (r.length >= 3) pseudopotentials[r[0]] = r[2];
+    for (const r of rows(as.start, ntyp)) if (r.length >= 3) pseudopotentialFiles[r[0]] = r[2];
   }
   const all = [...cellAngstrom.flat(), ...positionsAngstrom.flat()];
   if (cellAngstrom.length !== 3 || positionsAngstrom.length !== nat || all.some((x) => !Number.isFinite(x))) throw bad('malformed cell or positions');
-  return { cellAngstrom, positionsAngstrom, species, pseudopotentials, pseudoDir: nl('pseudo_dir'), ecutrhoRy };
+  return { cellAngstrom, positionsAngstrom, species, pseudopotentialFiles, pseudoDir: nl('pseudo_dir'), ecutrhoRy };
 }
 
 function parsePwOutput(text: string, file: string): QeStructure {
@@ -117,9 +117,9 @@ function parsePwOutput(text: string, file: string): QeStructure {
     species.push(m[1]);
     positionsAngstrom.push([m[2], m[3], m[4]].map((x) => num(x) * alat * bohrAngstrom));
   }
-  const pseudopotentials: Record<string, string> = {};
+  const pseudopotentialFiles: Record<string, string> = {};
   const ppRe = /PseudoPot\. #\s*\d+ for\s+(\S+)\s+read from file:\s*\n\s*(\S+)/g;
-  for (let m = ppRe.exec(text); m; m = ppRe.exec(text)) pseudopotentials[m[1]] = m[2].split('/').pop() as string;
+  for (let m = ppRe.exec(text); m; m = ppRe.exec(text)) pseudopotentialFiles[m[1]] = m[2].split('/').pop() as string;
   const gm = /Dense\s+grid:\s*(\d+) G-vectors\s+FFT dimensions:\s*\(\s*(\d+),\s*(\d+),\s*(\d+)\)/.exec(text);
   const after = text.slice(Math.max(0, text.lastIndexOf('End of self-consistent calculation')));
   const energy = (re: RegExp): number | undefined => {
@@ -130,7 +130,7 @@ function parsePwOutput(text: string, file: string): QeStructure {
     cellAngstrom,
     positionsAngstrom,
     species,
-    pseudopotentials,
+    pseudopotentialFiles,
     ecutrhoRy: ecut,
     grid: gm ? [Number(gm[2]), Number(gm[3]), Number(gm[4])] : undefined,
     gVectorCount: gm ? Number(gm[1]) : undefined,

@@ -39,10 +39,10 @@ export function besselJ0(x: number): number {
 
 const twoOverSqrtPi = 2 / Math.sqrt(Math.PI);
 
-/** Complementary error function to ~1e-15 relative for x ≥ 0 (series below 2, continued fraction above). */
+/** Complementary error function to ~1e-15 relative for x ≥ 0 (series below 1.5, continued fraction above). */
 export function erfc(x: number): number {
   if (x < 0) return 2 - erfc(-x);
-  if (x < 2) {
+  if (x < 1.5) {
     // erf(x) = 2x/√π e^(−x²) Σ (2x²)^n / (1·3·…·(2n+1)): all terms positive, no cancellation.
     const x2 = x * x;
     let term = 1;
