@@ -190,7 +190,7 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
     weights,
     inputScaler: DataScaler.fromMala(j.inputScaler as unknown as Record<string, unknown>, `${where}:model.json inputScaler`),
     outputScaler: DataScaler.fromMala(j.outputScaler as unknown as Record<string, unknown>, `${where}:model.json outputScaler`),
-    descriptors: j.descriptors,
+    descriptors: (({ nFeatures: _n, ...rest }) => rest)(j.descriptors),
     energyGrid: makeEnergyGrid(j.energyGrid.offsetEv, j.energyGrid.spacingEv, j.energyGrid.count),
     restrictTargets: j.target?.restrictTargets === 'absolute_values' ? 'absolute_values' : 'zero_out_negative',
     reference: j.reference ?? null,
