@@ -38,7 +38,7 @@ src=$(find "$work" -maxdepth 2 -name cmake -type d | head -n 1)
 
 # ML-SNAP: sna/grid descriptors. MANYBODY: EAM for MD snapshots. MPI: sna/grid/local across ranks.
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix.part" \
-  -DCMAKE_INSTALL_LIBDIR=lib \
+  -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_RPATH='$ORIGIN/../lib' \
   -DBUILD_SHARED_LIBS=on -DBUILD_MPI=on -DBUILD_OMP=on -DLAMMPS_EXCEPTIONS=on \
   -DPKG_ML-SNAP=on -DPKG_MANYBODY=on -DPKG_EXTRA-COMPUTE=off \
   -DWITH_JPEG=off -DWITH_PNG=off -DWITH_FFMPEG=off -DWITH_GZIP=off -DBUILD_TOOLS=off \
@@ -46,9 +46,7 @@ cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREF
 cmake --build "$work/build" -j "$jobs" > "$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }
 rm -rf "$prefix.part"
 cmake --install "$work/build" > /dev/null
-# EAM potentials for aluminium MD come from the distribution itself.
-mkdir -p "$prefix.part/share/lammps/potentials"
-cp "$src"/../potentials/Al*.eam* "$prefix.part/share/lammps/potentials/" 2>/dev/null || true
+# (cmake --install also installs the distribution's potentials, e.g. EAM aluminium, under share/lammps/potentials.)
 rm -rf "$prefix"
 mv "$prefix.part" "$prefix"
 echo "build-lammps: installed to $prefix"

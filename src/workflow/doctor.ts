@@ -1,0 +1,134 @@
+/**
+ * Checks every native part mala-ts relies on and says how to install what is missing.
+ * Used by `mala-ts doctor`; each check is independent so one failure never hides another.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import execa from 'execa';
+import koffi from 'koffi';
+import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
+import { firstExisting, repoRoot, systemLibraryCandidates } from '../../bindings/native-paths';
+
+export interface Check {
+  component: string;
+  ok: boolean;
+  /** Version, path or what was found. */
+  detail: string;
+  /** How to install it when missing. */
+  fix?: string;
+  /** Optional parts do not make `doctor` fail. */
+  optional?: boolean;
+}
+
+const SETUP_FIX = 'run `make setup` (installs Debian packages, builds LAMMPS and the addon)';
+
+function guard(component: string, fix: string, fn: () => Omit<Check, 'component'>, optional = false): Check {
+  try {
+    return { component, optional, ...fn() };
+  } catch (e) {
+    return { component, ok: false, detail: (e as Error).message.split('\n')[0], fix, optional };
+  }
+}
+
+function checkLammps(): Check[] {
+  const fix = `${SETUP_FIX}, or set MALA_TS_LAMMPS_LIB to a liblammps.so built with ML-SNAP`;
+  const lib = findLammpsLibrary();
+  if (!lib) return [{ component: 'LAMMPS library', ok: false, detail: 'liblammps.so not found', fix }];
+  const out: Check[] = [];
+  out.push(
+    guard('LAMMPS library', fix, () => {
+      const cfg = lammpsConfig();
+      const lmp = new Lammps();
+      try {
+        const version = lmp.version();
+        const grid = lmp.hasStyle('compute', 'sna/grid') && lmp.hasStyle('compute', 'sna/grid/local');
+        const eam = lmp.hasStyle('pair', 'eam/alloy');
+        const ok = grid && eam && version >= 20230000;
+        const missing = [!grid && 'compute sna/grid (ML-SNAP)', !eam && 'pair eam/alloy (MANYBODY)', version < 20230000 && 'version ≥ 2023'].filter(Boolean);
+        return {
+          ok,
+          detail: `${lib} | version ${version} | sna/grid ${grid ? 'yes' : 'no'} | eam ${eam ? 'yes' : 'no'} | MPI ${cfg.mpi ? 'yes' : 'no'}${missing.length ? ` | missing: ${missing.join(', ')}` : ''}`,
+        };
+      } finally {
+        lmp.close();
+      }
+    }),
+  );
+  return out;
+}
+
+function checkSharedLibrary(component: string, sonames: string[], symbol: string, pkg: string): Check {
+  return guard(component, `apt-get install ${pkg}`, () => {
+    const lib = firstExisting(sonames.flatMap(systemLibraryCandidates));
+    if (!lib) return { ok: false, detail: `${sonames.join(' or ')} not found`, fix: `apt-get install ${pkg}` };
+    const handle = koffi.load(lib);
+    handle.func(`void *${symbol}()`); // throws if the symbol is absent
+    return { ok: true, detail: lib };
+  });
+}
+
+function checkLibxc(): Check {
+  return guard('libxc', 'apt-get install libxc-dev', () => {
+    const lib = firstExisting(['libxc.so.9', 'libxc.so.12', 'libxc.so'].flatMap(systemLibraryCandidates));
+    if (!lib) return { ok: false, detail: 'libxc.so not found', fix: 'apt-get install libxc-dev' };
+    const version = koffi.load(lib).func('const char *xc_version_string()')() as string;
+    return { ok: true, detail: `${lib} | version ${version}` };
+  });
+}
+
+function checkTorchAddon(): Check {
+  const addon = path.join(repoRoot, 'bindings', 'torch', 'build', 'Release', 'mala_torch.node');
+  return guard('libtorch addon', `apt-get install libtorch-dev libopenblas0-pthread, then ${SETUP_FIX}`, () => {
+    if (!fs.existsSync(path.join(repoRoot, 'bindings', 'torch', 'binding.gyp'))) {
+      return { ok: false, detail: 'addon sources not present in this checkout (plain-TypeScript network only)' };
+    }
+    if (!fs.existsSync(addon)) return { ok: false, detail: `${addon} not built` };
+    const mod = require(addon) as { version?: () => string };
+    return { ok: true, detail: `${addon}${typeof mod.version === 'function' ? ` | libtorch ${mod.version()}` : ''}` };
+  });
+}
+
+function checkProgram(component: string, cmd: string, args: string[], pattern: RegExp, pkg: string, input?: string, optional = false): Check {
+  return guard(
+    component,
+    `apt-get install ${pkg}`,
+    () => {
+      // QE programs write CRASH/input_tmp.in into their working directory: run them in a scratch one.
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-doctor-'));
+      const r = execa.sync(cmd, args, { cwd, input: input ?? '', reject: false, timeout: 30000, env: { OMPI_MCA_btl_vader_single_copy_mechanism: 'none' } });
+      fs.rmSync(cwd, { recursive: true, force: true });
+      const m = pattern.exec(`${r.stdout}\n${r.stderr}`);
+      if (!m) return { ok: false, detail: `${cmd} ran but printed no version (exit ${r.exitCode})`, fix: `apt-get install ${pkg}` };
+      return { ok: true, detail: m[0].trim() };
+    },
+    optional,
+  );
+}
+
+export function runDoctor(): Check[] {
+  return [
+    ...checkLammps(),
+    checkSharedLibrary('FFTW3', ['libfftw3.so.3'], 'fftw_version', 'libfftw3-dev'),
+    checkLibxc(),
+    checkTorchAddon(),
+    checkProgram('pw.x (QE)', 'pw.x', [], /PWSCF v\.\S+/, 'quantum-espresso'),
+    checkProgram('pp.x (QE)', 'pp.x', [], /POST-PROC v\.\S+/, 'quantum-espresso'),
+    checkProgram('mpirun', 'mpirun', ['--version'], /\(Open MPI\) \S+|mpirun \(.*\) \S+|HYDRA.*Version:\s*\S+/, 'openmpi-bin'),
+    guard('QE pseudopotentials', 'apt-get install quantum-espresso-data', () => {
+      const upf = '/usr/share/espresso/pseudo/Al.pz-vbc.UPF';
+      return fs.existsSync(upf) ? { ok: true, detail: upf } : { ok: false, detail: `${upf} not found` };
+    }),
+  ];
+}
+
+/** Plain-text table of the checks. */
+export function formatChecks(checks: Check[]): string {
+  const w = Math.max(...checks.map((c) => c.component.length));
+  const lines = checks.map((c) => {
+    const mark = c.ok ? 'ok     ' : c.optional ? 'absent ' : 'MISSING';
+    const fix = !c.ok && c.fix ? `\n${' '.repeat(w + 11)}fix: ${c.fix}` : '';
+    return `${c.component.padEnd(w)}  ${mark}  ${c.detail}${fix}`;
+  });
+  return lines.join('\n');
+}
