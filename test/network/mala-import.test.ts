@@ -44,7 +44,7 @@ describe('network/MALA model import (Be_model.zip)', function () {
     close(sd.get('layers.2.weight')!.data, [0.05596985, -0.07791737, -0.00766625], 1e-6, 'W2');
     close(sd.get('layers.2.bias')!.data, [-0.001469, 0.07057511, 0.01807116], 1e-4, 'b2');
     // Sum from Python's torch.load (spec nn-backend-notes §4).
-    assert.ok(Math.abs(sd.get('layers.0.weight')!.data.reduce((s, v) => s + v, 0) - -17.268287734956175) < 1e-9);
+    assert.ok(Math.abs(Array.from(sd.get('layers.0.weight')!.data).reduce((s, v) => s + v, 0) - -17.268287734956175) < 1e-9);
   });
 
   it('decodes the scaler pickles (spec §3.3) and the parameters', function () {
