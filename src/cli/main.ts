@@ -10,6 +10,9 @@ import * as observables from './commands/observables';
 import * as train from './commands/train';
 import * as infer from './commands/infer';
 import * as descriptors from './commands/descriptors';
+import * as generate from './commands/generate';
+import * as sample from './commands/sample';
+import * as energy from './commands/energy';
 
 const program = new Command();
 program
@@ -17,7 +20,7 @@ program
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
   .version(require('../../package.json').version as string);
 
-for (const cmd of [doctor, descriptors, observables, train, infer]) cmd.register(program);
+for (const cmd of [doctor, descriptors, observables, energy, train, infer]) cmd.register(program);
 
 function fail(e: unknown): never {
   if (isMalaError(e)) {
