@@ -58,10 +58,9 @@ let api: LammpsApi | undefined;
 
 /** Resolve the liblammps path without loading it (for `doctor`). */
 export function findLammpsLibrary(libraryPath?: string): string | undefined {
-  const candidates = [libraryPath, process.env.MALA_TS_LAMMPS_LIB, path.join(cacheDir(), 'lammps', 'lib', 'liblammps.so')].filter(
-    (c): c is string => typeof c === 'string' && c.length > 0,
-  );
-  return firstExisting(candidates);
+  // an explicit choice is honoured or reported missing, never silently replaced by the default
+  const explicit = libraryPath || process.env.MALA_TS_LAMMPS_LIB;
+  return firstExisting(explicit ? [explicit] : [path.join(cacheDir(), 'lammps', 'lib', 'liblammps.so')]);
 }
 
 /** Load liblammps once per process. */
