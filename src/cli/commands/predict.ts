@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { MalaError } from '../../errors';
+import { parseGrid } from '../../grid/grid';
+import { formatJson, formatSummary } from '../../io/results';
+import { defaultProgress } from '../../util/progress';
+import { predict, predictJson, PredictResult } from '../../workflow/predict';
+
+interface Opts {
+  model?: string;
+  out?: string;
+  json?: boolean;
+  pseudoDir?: string;
+  temperature?: string;
+  electrons?: string;
+  grid?: string;
+  ecutrho?: string;
+  memory: string;
+  ldos?: boolean;
+  requireTotalEnergy?: boolean;
+  backend: string;
+}
+
+export function positiveNumber(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new MalaError(`${flag} ${text} must be a positive number`);
+  return v;
+}
+
+/** Timings and memory lines under the observables summary. */
+export function formatPredictSummary(r: PredictResult): string {
+  const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'outputs_s', 'total_s'];
+  const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
+  const head = `structure    ${r.structureFile}  (${r.atomCount} atoms: ${r.species.join(', ')}; grid ${r.gridShape.join('×')} from ${r.gridSource})\nmodel        ${r.modelFile}\n`;
+  const tail = `timings      ${t.join(' | ')}\nmemory       peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}, ${r.planesPerSlab} x-planes per slab)\n`;
+  return head + formatSummary(r) + tail + r.warnings.map((w) => `warning: ${w}\n`).join('');
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('structure → descriptors (LAMMPS) → LDOS (network) → DOS, Fermi level, band energy, density, total energy')
+    .argument('<structure>', 'QE pw.x input/output, LAMMPS data/dump or extxyz file')
+    .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
+    .option('--out <dir>', 'write results.json, density.cube, dos.csv and dos.svg here')
+    .option('--json', 'print the results as JSON on stdout')
+    .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
+    .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s training temperature)')
+    .option('--electrons <N>', 'number of electrons (default: QE output, else valence charges of the pseudopotentials)')
+    .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
+    .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
+    .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
+    .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')
+    .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
+    .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .action(async (structure: string, opts: Opts) => {
+      const model = opts.model ?? process.env.MALA_TS_MODEL;
+      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+      if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');
+      if (!['auto', 'torch', 'ts'].includes(opts.backend)) throw new MalaError(`unknown backend '${opts.backend}'`, { fix: 'use --backend auto, torch or ts' });
+      const r = await predict({
+        structureFile: structure,
+        modelFile: model,
+        outDir: opts.out,
+        writeLdos: opts.ldos,
+        pseudoDir: opts.pseudoDir,
+        temperatureK: positiveNumber(opts.temperature, '--temperature'),
+        electrons: positiveNumber(opts.electrons, '--electrons'),
+        grid: opts.grid ? parseGrid(opts.grid) : undefined,
+        ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
+        memoryMb: positiveNumber(opts.memory, '--memory'),
+        requireTotalEnergy: opts.requireTotalEnergy,
+        backend: opts.backend as 'auto' | 'torch' | 'ts',
+        progress: defaultProgress(),
+        warn: opts.json ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
+      });
+      process.stdout.write(opts.json ? formatJson(predictJson(r)) : formatPredictSummary(r));
+    });
+}

@@ -1,0 +1,465 @@
+/**
+ * The main job: structure → descriptors (LAMMPS) → LDOS (network) → DOS, Fermi level, band
+ * energy, −TS, density → QE-compatible energy terms and total energy.
+ *
+ * Memory stays bounded by a budget (`memoryMb`):
+ * - the grid is processed in slabs of x-planes: LAMMPS computes the slab's descriptors, the
+ *   network turns them into the slab's LDOS, the DOS is accumulated in float64;
+ * - the density needs the Fermi level, which needs the whole DOS, so the LDOS of every slab is
+ *   kept until the DOS is complete: in memory when the whole LDOS fits half the budget, otherwise
+ *   spilled to a temporary float32 .npy (or to `ldos.npy` when the user asked for it) and
+ *   streamed back for the density pass. Recomputing descriptors instead would double the
+ *   dominant cost; a spill file costs one sequential write and read.
+ * - the density (8 bytes per point) is always held: the energy terms need its FFT.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MalaError } from '../errors';
+import { BispectrumCalculator, BispectrumParameters, bispectrumCount } from '../descriptors/bispectrum';
+import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
+import { NpyFile, NpyStreamWriter } from '../io/npy';
+import { writeDosPlot } from '../io/plot';
+import { observablesJson, writeDosCsv, writeResultsJson } from '../io/results';
+import { writeDensityFile } from '../io/density-file';
+import { LdosModel, loadModel } from '../network/model';
+import type { BackendName } from '../network/backend';
+import { loadPseudopotentials, totalEnergy, type Pseudopotential } from '../qe';
+import { Atoms, speciesOf } from '../structure/atoms';
+import { readStructure, StructureRead } from '../structure/registry';
+import { kTEv, rydbergToKelvin } from '../structure/units';
+import { DensityAccumulator } from '../targets/density';
+import { DosAccumulator, dosObservables } from '../targets/dos';
+import { energiesEv as gridEnergies } from '../targets/energy-grid';
+import { Progress, silentProgress } from '../util/progress';
+import { chooseGrid } from './descriptors';
+import type { ObservablesResult, TotalEnergyResult } from './observables';
+
+export interface PredictOptions {
+  /** Structure file (QE input/output, LAMMPS data/dump, extxyz) — or atoms directly. */
+  structureFile?: string;
+  atoms?: Atoms;
+  /** A mala-ts model archive or a MALA model zip — or a loaded model. */
+  modelFile?: string;
+  model?: LdosModel;
+  /** Folder for results.json, density.cube, dos.csv, dos.svg (and ldos.npy); none → nothing written. */
+  outDir?: string;
+  /** Also write the LDOS as outDir/ldos.npy (nx, ny, nz, N_E). */
+  writeLdos?: boolean;
+  /** UPF folder for the energy terms; default: the QE input's pseudo_dir, else the structure's folder. */
+  pseudoDir?: string;
+  /** Fail instead of warning when the total energy cannot be computed. */
+  requireTotalEnergy?: boolean;
+  temperatureK?: number;
+  electrons?: number;
+  /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
+  grid?: readonly number[];
+  /** Density cutoff (Ry) when the structure file has none (for the grid and the G-sphere). */
+  ecutrhoRy?: number;
+  /** Memory budget in MB for descriptors, LDOS and density (default 4096). */
+  memoryMb?: number;
+  backend?: BackendName | 'auto';
+  /** Temporary folder for a spilled LDOS (default: the OS temp folder). */
+  tmpDir?: string;
+  progress?: Progress;
+  warn?: (message: string) => void;
+}
+
+export interface PredictResult extends ObservablesResult {
+  modelFile: string;
+  atomCount: number;
+  species: string[];
+  gridSource: string;
+  /** Where the LDOS lived between the two passes. */
+  ldosStorage: 'memory' | 'disk';
+  /** x-planes per slab and number of slabs. */
+  planesPerSlab: number;
+  memoryBudgetMb: number;
+  /** Peak resident memory of the process (VmHWM), MB. */
+  peakRssMb: number;
+  warnings: string[];
+}
+
+/** Peak resident set size of this process in MB (Linux VmHWM), or current RSS elsewhere. */
+export function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage().rss / 1048576;
+}
+
+/** The model's descriptor settings in the descriptor module's terms. */
+export function bispectrumParametersOf(model: LdosModel): BispectrumParameters {
+  const d = model.data.descriptors;
+  return {
+    twojmax: d.twojmax,
+    rcutfacAngstrom: d.rcutfac,
+    rfac0: d.rfac0,
+    rmin0Angstrom: d.rmin0,
+    switchflag: d.switchflag ? 1 : 0,
+    bzeroflag: d.bzeroflag ? 1 : 0,
+    quadraticflag: d.quadraticflag ? 1 : 0,
+    elementWeights: d.elementWeights ?? undefined,
+  };
+}
+
+/** Elements the model was trained on, when it records them (MALA info.json pseudopotentials, our provenance). */
+export function modelSpecies(model: LdosModel): string[] | undefined {
+  const info = model.data.reference?.malaInfo as { pseudopotentials?: Record<string, string> } | undefined;
+  if (info?.pseudopotentials) return Object.keys(info.pseudopotentials).sort();
+  const prov = model.data.provenance as { species?: string[] } | undefined;
+  return prov?.species ? [...prov.species].sort() : undefined;
+}
+
+function modelEcutrhoRy(model: LdosModel): number | undefined {
+  const info = model.data.reference?.malaInfo as { ecutrho?: number } | undefined;
+  return typeof info?.ecutrho === 'number' ? info.ecutrho : undefined;
+}
+
+function checkCompatible(model: LdosModel, species: string[], source: string): void {
+  const known = modelSpecies(model);
+  if (known) {
+    const unknown = species.filter((s) => !known.includes(s));
+    if (unknown.length > 0) {
+      throw new MalaError(`the structure contains ${unknown.join(', ')}, which the model ${model.source} was not trained on (it knows ${known.join(', ')})`, {
+        file: source,
+        fix: 'use a model trained for these elements',
+      });
+    }
+  }
+  const ncoeff = bispectrumCount(model.data.descriptors.twojmax, model.data.descriptors.quadraticflag ? 1 : 0);
+  if (ncoeff !== model.nFeatures) {
+    throw new MalaError(`the model ${model.source} expects ${model.nFeatures} descriptors per point but its descriptor parameters (twojmax ${model.data.descriptors.twojmax}) give ${ncoeff}`, {
+      file: model.source,
+      fix: 'the model archive is inconsistent; re-export it',
+    });
+  }
+}
+
+/** Where the LDOS slabs wait for the density pass. */
+interface LdosStore {
+  kind: 'memory' | 'disk';
+  add(ldos: Float32Array): void;
+  /** Calls back with consecutive blocks (first point index, values). */
+  forEach(cb: (block: Float32Array, firstPoint: number) => void, nE: number): void;
+  /** Keep the file (for the user's ldos.npy) or drop it. */
+  finish(keep: boolean): void;
+}
+
+function memoryStore(): LdosStore {
+  const blocks: Float32Array[] = [];
+  return {
+    kind: 'memory',
+    add: (b) => blocks.push(b),
+    forEach: (cb, nE) => {
+      let p = 0;
+      for (const b of blocks) {
+        cb(b, p);
+        p += b.length / nE;
+      }
+    },
+    finish: () => {
+      blocks.length = 0;
+    },
+  };
+}
+
+function diskStore(file: string, shape: number[], chunkPoints: number): LdosStore {
+  const writer = new NpyStreamWriter(file, shape, 'float32');
+  let closed = false;
+  return {
+    kind: 'disk',
+    add: (b) => writer.write(b),
+    forEach: (cb) => {
+      if (!closed) {
+        writer.close();
+        closed = true;
+      }
+      const f = new NpyFile(file);
+      try {
+        for (let p = 0; p < f.rowCount; p += chunkPoints) {
+          const n = Math.min(chunkPoints, f.rowCount - p);
+          cb(f.readRows(p, n) as Float32Array, p);
+        }
+      } finally {
+        f.close();
+      }
+    },
+    finish: (keep) => {
+      if (!closed) {
+        writer.abort();
+        closed = true;
+        return;
+      }
+      if (!keep) fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+interface Inputs {
+  read: StructureRead | undefined;
+  atoms: Atoms;
+  source: string;
+}
+
+function resolveInputs(opts: PredictOptions): Inputs {
+  if (opts.atoms) return { read: undefined, atoms: opts.atoms, source: opts.structureFile ?? '<atoms>' };
+  if (!opts.structureFile) throw new MalaError('no structure given', { fix: 'pass a structure file (QE input/output, LAMMPS data, extxyz)' });
+  const read = readStructure(opts.structureFile);
+  return { read, atoms: read.atoms, source: opts.structureFile };
+}
+
+function resolveTemperatureK(opts: PredictOptions, read: StructureRead | undefined, model: LdosModel): number {
+  const sys = read?.qeInput?.namelists.system ?? {};
+  const degaussIn = typeof sys.degauss === 'number' ? sys.degauss : undefined;
+  const degauss = read?.qeOutput?.degaussRy ?? degaussIn;
+  const t = opts.temperatureK ?? (degauss !== undefined ? rydbergToKelvin(degauss) : model.data.reference?.temperatureK);
+  if (t === undefined || !(t > 0)) {
+    throw new MalaError('no electronic temperature for the Fermi–Dirac occupations', { file: read?.file, fix: 'pass --temperature K (or a QE input/output whose degauss sets it)' });
+  }
+  return t;
+}
+
+function resolveElectrons(opts: PredictOptions, read: StructureRead | undefined, model: LdosModel, atoms: Atoms, pseudos: Record<string, Pseudopotential> | undefined): number {
+  if (opts.electrons !== undefined) return opts.electrons;
+  const fromOutput = read?.qeOutput?.numberOfElectrons;
+  if (fromOutput !== undefined) return fromOutput;
+  if (pseudos) return atoms.symbols.reduce((s, el) => s + pseudos[el].zValence, 0);
+  const perAtom = model.data.reference?.electronsPerAtom;
+  if (perAtom !== undefined && speciesOf(atoms).length === 1) return perAtom * atoms.symbols.length;
+  throw new MalaError('the number of electrons is unknown', { file: read?.file, fix: 'pass --electrons N, or --pseudo-dir with the UPF files (their valence charges give it)' });
+}
+
+function resolvePseudoDir(opts: PredictOptions, read: StructureRead | undefined): string | undefined {
+  if (opts.pseudoDir) return opts.pseudoDir;
+  const ctl = read?.qeInput?.namelists.control ?? {};
+  const base = read ? path.dirname(path.resolve(read.file)) : undefined;
+  if (typeof ctl.pseudo_dir === 'string' && base) {
+    const dir = path.resolve(base, ctl.pseudo_dir);
+    if (fs.existsSync(dir)) return dir;
+  }
+  return base;
+}
+
+function pseudopotentialFiles(read: StructureRead | undefined): Record<string, string> | undefined {
+  if (read?.qeOutput) return read.qeOutput.pseudopotentials;
+  if (read?.qeInput) return Object.fromEntries(read.qeInput.species.map((s) => [s.symbol, s.pseudopotential]));
+  return undefined;
+}
+
+/** Run the whole prediction. */
+export async function predict(opts: PredictOptions): Promise<PredictResult> {
+  const progress = opts.progress ?? silentProgress;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.warn?.(m);
+  };
+  const timings: Record<string, number> = {};
+  const add = (k: string, t0: number) => {
+    timings[k] = (timings[k] ?? 0) + (performance.now() - t0) / 1000;
+  };
+  const tStart = performance.now();
+
+  const { read, atoms, source } = resolveInputs(opts);
+  if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model with a mala-ts model or a MALA model zip' });
+  const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend });
+  const species = speciesOf(atoms);
+  checkCompatible(model, species, source);
+
+  // Grid: the structure's own (QE), else QE's rule for the cutoff (flag, structure, model).
+  const ecutrhoRy = opts.ecutrhoRy ?? read?.qeOutput?.ecutrhoRy ?? read?.qeInput?.ecutrhoRy ?? modelEcutrhoRy(model);
+  const gridChoice = read
+    ? chooseGrid(read, opts.grid, ecutrhoRy)
+    : chooseGrid({ atoms, format: 'extxyz', file: source }, opts.grid, ecutrhoRy);
+  const grid: GridShape = gridChoice.grid;
+  const [nx, ny, nz] = grid;
+  const pointCount = nx * ny * nz;
+  const voxelA3 = gridVoxelVolumeA3(atoms.cellAngstrom, grid);
+
+  // Pseudopotentials (for the total energy and, lacking a QE output, the electron count).
+  const pseudoDir = resolvePseudoDir(opts, read);
+  let pseudos: Record<string, Pseudopotential> | undefined;
+  let pseudoProblem: MalaError | undefined;
+  try {
+    if (!pseudoDir) throw new MalaError('no pseudopotential folder', { fix: 'pass --pseudo-dir DIR with the UPF files' });
+    pseudos = loadPseudopotentials(atoms.symbols, pseudoDir, pseudopotentialFiles(read));
+  } catch (e) {
+    if (!(e instanceof MalaError)) throw e;
+    pseudoProblem = e;
+  }
+  if (pseudoProblem && opts.requireTotalEnergy) throw pseudoProblem;
+
+  const temperatureK = resolveTemperatureK(opts, read, model);
+  const electrons = resolveElectrons(opts, read, model, atoms, pseudos);
+  const energyGrid = model.data.energyGrid;
+  const energies = gridEnergies(energyGrid);
+  const nE = energies.length;
+
+  // Slab size from the budget: descriptors (LAMMPS float64 + ours float32) and LDOS per point.
+  const memoryMb = opts.memoryMb ?? 4096;
+  const budgetBytes = memoryMb * 1048576;
+  const ncoeff = model.nFeatures;
+  const bytesPerPointInFlight = (ncoeff + 3) * (8 * 2 + 4) + nE * 4 * 2;
+  const densityBytes = pointCount * 8 * 2;
+  const ldosBytes = pointCount * nE * 4;
+  const keepInMemory = !opts.writeLdos && ldosBytes + densityBytes <= budgetBytes / 2;
+  // A quarter of the budget for the slab in flight; the rest for the kept LDOS and the density.
+  const slabBudget = Math.max(budgetBytes / 4, 16 * 1048576);
+  const planesPerSlab = Math.max(1, Math.min(nx, Math.floor(slabBudget / (ny * nz * bytesPerPointInFlight))));
+  if (ny * nz * bytesPerPointInFlight > budgetBytes) {
+    warn(`one x-plane of the grid (${ny}×${nz} points) needs ${(ny * nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
+  }
+
+  const ldosFile = opts.writeLdos && opts.outDir ? path.join(opts.outDir, 'ldos.npy') : undefined;
+  const spillDir = opts.tmpDir ?? os.tmpdir();
+  const store = keepInMemory
+    ? memoryStore()
+    : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), [nx, ny, nz, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
+
+  const dosAcc = new DosAccumulator(nE, { source: 'network LDOS', clampNegative: true });
+  const params = bispectrumParametersOf(model);
+  let calc: BispectrumCalculator | undefined;
+  let stored = false;
+  try {
+    let t0 = performance.now();
+    calc = new BispectrumCalculator(atoms, grid, params, { xyz: false, maxPointsPerRun: planesPerSlab * ny * nz });
+    add('setup_s', t0);
+    progress.start('predict LDOS', pointCount, 'points');
+    for (let i0 = 0; i0 < nx; i0 += planesPerSlab) {
+      const i1 = Math.min(nx, i0 + planesPerSlab);
+      const n = (i1 - i0) * ny * nz;
+      t0 = performance.now();
+      const descriptors = calc.computePlanes(i0, i1);
+      add('descriptors_s', t0);
+      t0 = performance.now();
+      const ldos = await model.predictLdos(descriptors, n, { pointOffset: i0 * ny * nz });
+      add('network_s', t0);
+      t0 = performance.now();
+      dosAcc.addPoints(ldos, i0 * ny * nz);
+      store.add(ldos);
+      add('dos_s', t0);
+      progress.tick(n);
+    }
+    progress.stop();
+    calc.close();
+    calc = undefined;
+
+    let t1 = performance.now();
+    const dosPerEv = dosAcc.dos(voxelA3);
+    const kT = kTEv(temperatureK);
+    const obs = dosObservables(dosPerEv, energies, kT, electrons, { source: 'predicted DOS' });
+    add('fermi_s', t1);
+
+    t1 = performance.now();
+    const dens = new DensityAccumulator(pointCount, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
+    store.forEach((block, first) => dens.addPoints(block, first), nE);
+    store.finish(Boolean(ldosFile));
+    stored = true;
+    const density = dens.densityPerA3;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < density.length; i++) {
+      if (density[i] < lo) lo = density[i];
+      if (density[i] > hi) hi = density[i];
+    }
+    add('density_s', t1);
+
+    let total: TotalEnergyResult | undefined;
+    if (pseudos && ecutrhoRy !== undefined) {
+      t1 = performance.now();
+      const t = totalEnergy({
+        cellAngstrom: atoms.cellAngstrom,
+        positionsAngstrom: atoms.positionsAngstrom,
+        species: atoms.symbols,
+        grid,
+        densityPerA3: density,
+        ecutrhoRy,
+        bandEnergyEv: obs.bandEnergyEv,
+        entropyContributionEv: obs.entropyContributionEv,
+        pseudopotentials: pseudos,
+      });
+      total = { totalEnergyEv: t.totalEnergyEv, termsEv: t.termsEv };
+      add('total_energy_s', t1);
+    } else {
+      const why = pseudoProblem ? pseudoProblem.describe() : 'no density cutoff (ecutrho) known: pass --ecutrho RY or a QE input/output';
+      if (opts.requireTotalEnergy) throw pseudoProblem ?? new MalaError(why);
+      warn(`total energy skipped: ${why}`);
+    }
+
+    const result: PredictResult = {
+      fermiEnergyEv: obs.fermiEnergyEv,
+      fermiEnergyIsSelfConsistent: true,
+      bandEnergyEv: obs.bandEnergyEv,
+      entropyContributionEv: obs.entropyContributionEv,
+      numberOfElectrons: obs.numberOfElectrons,
+      electronsRequested: electrons,
+      densityElectrons: dens.numberOfElectrons(voxelA3),
+      densityMinPerA3: lo,
+      densityMaxPerA3: hi,
+      temperatureK,
+      energyGrid,
+      energiesEv: energies,
+      dosPerEv,
+      gridShape: [...grid],
+      pointCount,
+      voxelVolumeA3: voxelA3,
+      ldosSource: `predicted by ${model.source}`,
+      structureFile: source,
+      fermiEnergyDftEv: read?.qeOutput?.fermiEnergyEv,
+      totalEnergy: total,
+      outputs: {},
+      timingsS: timings,
+      modelFile: model.source,
+      atomCount: atoms.symbols.length,
+      species,
+      gridSource: gridChoice.source,
+      ldosStorage: store.kind,
+      planesPerSlab,
+      memoryBudgetMb: memoryMb,
+      peakRssMb: 0,
+      warnings,
+    };
+
+    if (opts.outDir) {
+      t1 = performance.now();
+      fs.mkdirSync(opts.outDir, { recursive: true });
+      const out = (name: string) => path.join(opts.outDir!, name);
+      writeDensityFile(out('density.cube'), density, { grid, cellAngstrom: atoms.cellAngstrom, species: atoms.symbols, positionsAngstrom: atoms.positionsAngstrom, comment: `Electron density predicted by mala-ts from ${path.basename(model.source)} at E_F = ${obs.fermiEnergyEv.toFixed(6)} eV, 1/Bohr^3` });
+      result.outputs.density = out('density.cube');
+      writeDosCsv(out('dos.csv'), energies, dosPerEv);
+      result.outputs.dos = out('dos.csv');
+      await writeDosPlot(out('dos.svg'), { energiesEv: energies, dosPerEv, fermiEnergyEv: obs.fermiEnergyEv, title: `Predicted DOS of ${path.basename(source)} (${atoms.symbols.length} atoms, T = ${temperatureK.toFixed(1)} K)` });
+      result.outputs.plot = out('dos.svg');
+      if (ldosFile) result.outputs.ldos = ldosFile;
+      result.outputs.results = out('results.json');
+      add('outputs_s', t1);
+    }
+    timings.total_s = (performance.now() - tStart) / 1000;
+    result.peakRssMb = peakRssMb();
+    if (opts.outDir) writeResultsJson(path.join(opts.outDir, 'results.json'), predictJson(result));
+    return result;
+  } finally {
+    calc?.close();
+    if (!stored) store.finish(false);
+  }
+}
+
+/** The results object: the keys of `observables --json` plus what predict adds. */
+export function predictJson(r: PredictResult): Record<string, unknown> {
+  return {
+    ...observablesJson(r),
+    model: r.modelFile,
+    atom_count: r.atomCount,
+    species: r.species,
+    grid_source: r.gridSource,
+    ldos_storage: r.ldosStorage,
+    planes_per_slab: r.planesPerSlab,
+    memory_budget_mb: r.memoryBudgetMb,
+    peak_rss_mb: r.peakRssMb,
+    warnings: r.warnings,
+  };
+}
