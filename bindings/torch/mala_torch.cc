@@ -43,6 +43,16 @@ torch::Tensor applyAct(const torch::Tensor& h, Act a) {
   }
 }
 
+void applyActInPlace(torch::Tensor& h, Act a) {
+  switch (a) {
+    case kReLU: torch::relu_(h); break;
+    case kLeakyReLU: torch::leaky_relu_(h, 0.01); break;
+    case kSigmoid: torch::sigmoid_(h); break;
+    case kTanh: torch::tanh_(h); break;
+    default: break;
+  }
+}
+
 torch::Device pickDevice(const std::string& want) {
   std::string w = want;
   if (w.empty() || w == "auto") {
@@ -77,6 +87,21 @@ struct NetState {
       h = applyAct(h, acts[l]);
     }
     return h;
+  }
+
+  // Inference only: activations in place, and on CPU the last layer writes straight into `out`
+  // (the caller's Float32Array), so no extra output copy.
+  void forwardInto(torch::Tensor h, torch::Tensor out) {
+    const size_t L = sizes.size() - 1;
+    for (size_t l = 0; l < L; l++) {
+      const bool last = l + 1 == L;
+      torch::Tensor dst = last && out.device() == h.device() ? out : torch::Tensor();
+      if (dst.defined()) torch::addmm_out(dst, params[2 * l + 1], h, params[2 * l].t());
+      else dst = torch::addmm(params[2 * l + 1], h, params[2 * l].t());
+      applyActInPlace(dst, acts[l]);
+      h = dst;
+    }
+    if (!out.is_same(h)) out.copy_(h);
   }
 
   void zeroState() {
@@ -140,8 +165,7 @@ class NetWorker : public Napi::AsyncWorker {
       if (!onCpu) x = x.to(net_->device);
       if (kind_ == kForward) {
         torch::InferenceMode im;
-        torch::Tensor out = net_->forward(x);
-        y.copy_(onCpu ? out : out.to(torch::kCPU));
+        net_->forwardInto(x, y);
       } else if (kind_ == kLossSum) {
         torch::InferenceMode im;
         torch::Tensor yt = onCpu ? y : y.to(net_->device);
