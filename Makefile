@@ -9,7 +9,7 @@ demo: setup
 
 test: setup
 	npx tsc --noEmit -p .
-	npx mocha
+	npx mocha "test/**/*.test.ts"
 
 typecheck:
 	npx tsc --noEmit -p .
