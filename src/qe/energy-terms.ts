@@ -51,6 +51,8 @@ export interface EnergyTermsRy {
   ewaldAlpha: number;
   /** 3D FFTs executed. */
   fftCount: number;
+  /** Wall seconds per stage (gsphere, density, hartree, core, lda, gga, ewald). */
+  timingsS: Record<string, number>;
 }
 
 /**
@@ -237,9 +239,18 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   if (!(inp.ecutrhoRy > 0)) throw new MalaError(`invalid density cutoff ecutrho = ${inp.ecutrhoRy} Ry`, { fix: 'give the ecutrho of the DFT run (Ry)' });
   const { omega, functional } = prep;
   const dv = omega / nGrid;
-  progress.start('energy terms', 6, 'steps');
+  progress.start('energy terms', 7, 'steps');
 
+  const timingsS: Record<string, number> = {};
+  let tStage = process.hrtime.bigint();
+  const stage = (name: string): void => {
+    const now = process.hrtime.bigint();
+    timingsS[name] = Number(now - tStage) / 1e9;
+    tStage = now;
+    progress.tick();
+  };
   const gs = new GSphere(prep.cellBohr, grid, inp.ecutrhoRy);
+  stage('gsphere');
   const fft = new Fft3d(n1, n2, n3);
   try {
     const buf = new Float64Array(2 * nGrid);
@@ -270,7 +281,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     let electronsFiltered = 0;
     for (let i = 0; i < nGrid; i++) electronsFiltered += rho[i];
     electronsFiltered *= dv;
-    progress.tick();
+    stage('density');
 
     // 2. Hartree: E_H = ½·e²·4π·Ω Σ_{G≠0} |ρ(G)|²/G².
     let sumH = 0;
@@ -280,7 +291,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       sumH += (rhoG[2 * i] ** 2 + rhoG[2 * i + 1] ** 2) / g2;
     }
     const hartreeRy = 0.5 * 2 * 4 * Math.PI * omega * sumH;
-    progress.tick();
+    stage('hartree');
 
     // 3. Core charge ρ_core(G) = Σ_t S_t(G) ρ_c,t(|G|), and ρ_core(r).
     let rhoCoreG: Float64Array | undefined;
@@ -306,7 +317,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       for (let i = 0; i < nGrid; i++) coreElectrons += rhoCore[i];
       coreElectrons *= dv;
     }
-    progress.tick();
+    stage('core');
 
     // 4. LDA part on ρ_tot = ñ + ρ_core.
     const vxc = new Float64Array(nGrid);
@@ -324,7 +335,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
         vtxc += v * rho[i];
       }
     }
-    progress.tick();
+    stage('lda');
 
     // 5. PBE gradient correction (QE `gradcorr`).
     let eGga = 0;
@@ -426,11 +437,11 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     }
     const xcRy = dv * (eLda + eGga);
     const vtxcRy = dv * vtxc;
-    progress.tick();
+    stage('gga');
 
     // 6. Ewald, and deband = −∫ñ(v_H + v_xc) with ∫ñ·v_H = 2·E_H exactly.
     const ew = ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy);
-    progress.tick();
+    stage('ewald');
     progress.stop();
     return {
       debandRy: -(2 * hartreeRy + vtxcRy),
@@ -444,6 +455,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       coreElectrons,
       ewaldAlpha: ew.alpha,
       fftCount: fft.count,
+      timingsS,
     };
   } finally {
     fft.dispose();
