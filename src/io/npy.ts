@@ -77,17 +77,23 @@ export function parseNpyHeader(buf: Uint8Array, file = '<buffer>'): NpyHeader {
   };
 }
 
-/** Convert raw bytes of `count` elements with numpy descr to a typed array (always copies). */
-function decode(bytes: Uint8Array, header: NpyHeader, count: number, file: string): NpyArray {
+/**
+ * Convert raw bytes of `count` elements with numpy descr to a typed array. Copies, unless
+ * `owned` says the caller hands over `bytes` (then aligned little-endian floats are returned as a
+ * view: no second allocation and copy of large chunks).
+ */
+function decode(bytes: Uint8Array, header: NpyHeader, count: number, file: string, owned = false): NpyArray {
   const info = parseDescr(header.descr, file);
-  const out = header.dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = info.littleEndian;
   if (info.kind === 'f' && le && (bytes.byteOffset % info.itemSize === 0)) {
     const view = info.itemSize === 4 ? new Float32Array(bytes.buffer, bytes.byteOffset, count) : new Float64Array(bytes.buffer, bytes.byteOffset, count);
-    out.set(view);
-    return out;
+    if (owned) return view;
+    const copy = info.itemSize === 4 ? new Float32Array(count) : new Float64Array(count);
+    copy.set(view);
+    return copy;
   }
+  const out = header.dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = info.itemSize;
   for (let i = 0; i < count; i++) {
     const o = i * n;
@@ -191,14 +197,15 @@ export class NpyFile {
   readRows(start: number, count: number): NpyArray {
     if (start < 0 || count < 0 || start + count > this.rowCount) throw new RangeError(`rows ${start}..${start + count} out of 0..${this.rowCount}`);
     const bytesPerRow = this.rowLength * this.header.itemSize;
-    const buf = Buffer.alloc(count * bytesPerRow);
+    // Not zero-filled (every byte is read below or we throw); not pooled, so the view we return owns it.
+    const buf = Buffer.allocUnsafeSlow(count * bytesPerRow);
     let off = 0;
     while (off < buf.length) {
       const n = fs.readSync(this.fd, buf, off, buf.length - off, this.header.dataOffset + start * bytesPerRow + off);
       if (n === 0) throw new MalaError('unexpected end of .npy file', { file: this.file });
       off += n;
     }
-    return decode(buf, this.header, count * this.rowLength, this.file);
+    return decode(buf, this.header, count * this.rowLength, this.file, true);
   }
 
   close(): void {

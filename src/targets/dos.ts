@@ -58,8 +58,29 @@ export class DosAccumulator {
     const rows = chunk.length / nE;
     const s = this.sums;
     const clamp = this.opts.clampNegative === true;
-    // Per-row partial sums keep float32 input exact in float64 and the loop simple.
-    for (let r = 0; r < rows; r++) {
+    let r0 = 0;
+    if (!clamp) {
+      // Fast path: four rows per sweep, so each float64 sum is loaded and stored once per four
+      // values; one min test catches NaN and negatives (∞ is caught after the loop); locateBad names them.
+      for (; r0 + 4 <= rows; r0 += 4) {
+        const o = r0 * nE;
+        let ok = true;
+        for (let k = 0; k < nE; k++) {
+          const v0 = chunk[o + k];
+          const v1 = chunk[o + nE + k];
+          const v2 = chunk[o + 2 * nE + k];
+          const v3 = chunk[o + 3 * nE + k];
+          if (!(Math.min(v0, v1, v2, v3) >= 0)) {
+            ok = false;
+            break;
+          }
+          s[k] += v0 + v1 + (v2 + v3);
+        }
+        if (!ok) throw this.locateBad(chunk, r0, firstPoint);
+      }
+    }
+    // Remaining rows (and the clamping mode): one value at a time.
+    for (let r = r0; r < rows; r++) {
       const o = r * nE;
       for (let k = 0; k < nE; k++) {
         const v = chunk[o + k];
@@ -73,7 +94,19 @@ export class DosAccumulator {
         s[k] += v;
       }
     }
+    // +∞ passes the min test; it shows up as a non-finite sum (the sums were finite before).
+    for (let k = 0; k < nE; k++) if (!Number.isFinite(s[k])) throw this.locateBad(chunk, 0, firstPoint);
     this.pointsSeen += rows;
+  }
+
+  /** The error for the first invalid value in `chunk` from row `fromRow` on. */
+  private locateBad(chunk: ArrayLike<number>, fromRow: number, firstPoint: number): MalaError {
+    const nE = this.energyCount;
+    for (let i = fromRow * nE; i < chunk.length; i++) {
+      const v = chunk[i];
+      if (!(v >= 0 && v < Infinity)) return badValue(v, `grid point ${firstPoint + Math.floor(i / nE)}, energy index ${i % nE}`, this.opts);
+    }
+    return new MalaError('LDOS sums are not finite (values too large for float64)', { file: this.opts.source, fix: 'check the LDOS units: 1/(eV·Å³)' });
   }
 
   /** Add one energy slice: LDOS(r, e_k) for every grid point r (e.g. one pp.x cube). */

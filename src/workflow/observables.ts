@@ -17,6 +17,9 @@ import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
 import { atomicNumberOf, QeMetadata, readQeMetadata } from '../targets/qe-output-metadata';
 import { Progress, silentProgress } from '../util/progress';
 
+/** Block size for streaming: a few MiB stays in cache-friendly territory and keeps memory flat. */
+const CHUNK_BYTES = 8 << 20;
+
 export type LdosSource = { kind: 'npy'; file: string } | { kind: 'cubes'; files: string[] };
 
 /** Everything the total-energy terms need; handed to `totalEnergy` (issue 5's src/qe). */
@@ -45,6 +48,8 @@ export interface ObservablesOptions {
   energyGrid: EnergyGrid;
   /** pw.x output (or input) the LDOS belongs to: temperature, electron count, grid, cell, atoms. */
   structureFile?: string;
+  /** Cell rows in Å when no structure file is given (e.g. the predict pipeline knows it). */
+  cellAngstrom?: number[][];
   temperatureK?: number;
   electrons?: number;
   /** Use this Fermi energy instead of the self-consistent one (eV). */
@@ -52,7 +57,7 @@ export interface ObservablesOptions {
   densityOut?: string;
   dosOut?: string;
   plotOut?: string;
-  /** Grid points per block when streaming a .npy (default 65536). */
+  /** Grid points per block when streaming a .npy (default: about 8 MiB of float32 per block). */
   chunkPoints?: number;
   /** Adds total-energy terms from the density (e.g. `--pseudo-dir`). */
   totalEnergy?: TotalEnergyHook;
@@ -192,7 +197,7 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
   }
 
   const t0 = Date.now();
-  const reader = opts.ldos.kind === 'npy' ? npyReader(opts.ldos.file, nE, opts.chunkPoints ?? 65536) : cubeReader(opts.ldos.files, energies, md?.gridShape);
+  const reader = opts.ldos.kind === 'npy' ? npyReader(opts.ldos.file, nE, opts.chunkPoints ?? Math.max(1, Math.floor(CHUNK_BYTES / (nE * 4)))) : cubeReader(opts.ldos.files, energies, md?.gridShape);
   try {
     // Grid and cell: the structure file is authoritative (as MALA's info.json); cubes carry their own.
     const g = reader.gridShape;
@@ -203,10 +208,10 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
       }
     }
     const gridShape = (g.length === 3 ? g : md?.gridShape) as [number, number, number] | undefined;
-    let cellAngstrom = md?.cellAngstrom;
+    let cellAngstrom = md?.cellAngstrom ?? opts.cellAngstrom;
     if (!cellAngstrom && reader.firstCube) cellAngstrom = reader.firstCube.voxelBohr.map((row, i) => row.map((v) => v * reader.firstCube!.shape[i] * bohrAngstrom));
     let voxelVolumeA3: number;
-    if (cellAngstrom && gridShape) voxelVolumeA3 = Math.abs(det3(cellAngstrom)) / reader.pointCount;
+    if (cellAngstrom) voxelVolumeA3 = Math.abs(det3(cellAngstrom)) / reader.pointCount;
     else if (reader.firstCube) voxelVolumeA3 = cubeVoxelVolumeA3(reader.firstCube);
     else throw new MalaError('the voxel volume is unknown: a .npy LDOS has no cell', { file: ldosName, fix: 'pass --structure with the pw.x output (or input) the LDOS belongs to' });
     if (reader.firstCube && md?.cellAngstrom) {

@@ -163,6 +163,20 @@ describe('targets/dos (synthetic, always on)', () => {
     assert.throws(() => new DosAccumulator(3).addPoints(Float64Array.from([1, Infinity, 3])), /Infinity/);
     assert.throws(() => new DosAccumulator(3).addPoints(Float64Array.from([1, 2, 3, 4])), /not a whole number of rows of 3 energies/);
     assert.throws(() => new DosAccumulator(2).addEnergySlice(1, Float64Array.from([0, -1])), /negative value -1 at grid point 1, energy index 1/);
+    // the four-rows-at-a-time path names the right point too
+    const big = new Float32Array(10 * 3).fill(1);
+    big[5 * 3 + 2] = NaN;
+    assert.throws(() => new DosAccumulator(3).addPoints(big, 100), /NaN at grid point 105, energy index 2/);
+    big[5 * 3 + 2] = 1;
+    big[6 * 3 + 1] = -0.5;
+    assert.throws(() => new DosAccumulator(3).addPoints(big), /negative value -0.5 at grid point 6, energy index 1/);
+    big[6 * 3 + 1] = 1;
+    big[2 * 3] = Infinity;
+    assert.throws(() => new DosAccumulator(3).addPoints(big), /Infinity at grid point 2, energy index 0/);
+    big[2 * 3] = 1;
+    const ok = new DosAccumulator(3);
+    ok.addPoints(big);
+    assert.deepEqual(Array.from(ok.sums), [10, 10, 10]);
     const c = new DosAccumulator(3, { clampNegative: true });
     const chunk = Float64Array.from([1, -2, 3]);
     c.addPoints(chunk);

@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .option('--dos-out <file>', 'write the DOS as CSV (energy_ev,dos_per_ev)')
     .option('--plot <file>', 'DOS plot with the Fermi level marked (.svg or .png)')
     .option('--pseudo-dir <dir>', 'folder with the UPF files: adds Hartree/XC/Ewald and the total energy')
-    .option('--chunk-points <n>', 'grid points per block when streaming a .npy', '65536')
+    .option('--chunk-points <n>', 'grid points per block when streaming a .npy (default: ~8 MiB blocks)')
     .action(async (opts: Opts) => {
       const fermi = opts.fermiEnergy === undefined ? undefined : Number(opts.fermiEnergy);
       if (fermi !== undefined && !Number.isFinite(fermi)) throw new MalaError(`--fermi-energy ${opts.fermiEnergy} is not a number`);
