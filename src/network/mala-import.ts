@@ -76,7 +76,9 @@ function findMember(files: Record<string, Uint8Array>, suffixes: string[]): [str
 function readScaler(files: Record<string, Uint8Array>, kind: 'iscaler' | 'oscaler', where: string): DataScaler {
   const json = findMember(files, [`.${kind}.json`]);
   if (json) {
-    const o = JSON.parse(Buffer.from(json[1]).toString('utf8')) as Record<string, unknown>;
+    // Python's json writes ±inf/nan as bare Infinity/NaN tokens (unused totals of the scaler).
+    const text = Buffer.from(json[1]).toString('utf8').replace(/(-?Infinity|NaN)(?=\s*[,}\]])/g, '"$1"');
+    const o = JSON.parse(text) as Record<string, unknown>;
     return DataScaler.fromMala(o, `${where}:${json[0]}`);
   }
   const pkl = findMember(files, [`.${kind}.pkl`]);

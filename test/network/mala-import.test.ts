@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { readNpy } from '../../src/io/npy';
 import { loadModel } from '../../src/network/model';
 import { readStateDict } from '../../src/network/torch-pickle';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
+import { tempDir } from '../helpers';
 import { dosFromLdos, dosObservables } from '../../src/targets/dos';
 import { energiesEv } from '../../src/targets/energy-grid';
 import { kBoltzmannEvPerK } from '../../src/structure/units';
@@ -113,5 +114,29 @@ describe('network/MALA model import (Be_model.zip)', function () {
       s = Math.max(s, Math.abs(a[i]));
     }
     assert.ok(d / s < 1e-5, `max rel diff ${d / s}`);
+  });
+
+  it('reads newer MALA zips with JSON scalers (Python-style Infinity tokens) the same as the pickled ones', async function () {
+    const dir = referenceDir(this);
+    const orig = loadModel(path.join(dir, 'Be_model.zip'));
+    const files = unzipSync(fs.readFileSync(path.join(dir, 'Be_model.zip')));
+    const pyJson = (o: object) => Buffer.from(JSON.stringify(o).replace(/"(-?)inf"/g, '$1Infinity'));
+    const tmp = tempDir();
+    try {
+      const file = path.join(tmp.dir, 'Be_json.zip');
+      fs.writeFileSync(file, zipSync({
+        'Be_json.params.json': files['Be_model.params.json'],
+        'Be_json.network.pth': files['Be_model.network.pth'],
+        'Be_json.iscaler.json': pyJson(orig.data.inputScaler.toJSON()),
+        'Be_json.oscaler.json': pyJson(orig.data.outputScaler.toJSON()),
+      }, { level: 0 })); // stored, as MALA writes its zips
+      assert.match(fs.readFileSync(file).toString('latin1'), /"total_max":-Infinity/);
+      const m = loadModel(file);
+      const { x, n } = be2Descriptors(dir, 0);
+      assert.deepEqual(await m.predictLdos(x, n), await orig.predictLdos(x, n));
+      assert.equal(m.data.reference, null, 'no info.json in this zip');
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
