@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { MalaError } from '../../errors';
+import { malaBispectrumDefaults } from '../../descriptors/bispectrum';
+import { parseEnergyGrid } from '../../targets/energy-grid';
+import { defaultProgress } from '../../util/progress';
+import { generateSnapshot } from '../../workflow/generate';
+
+const posInt = (name: string) => (s: string) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new MalaError(`--${name} must be a positive integer, got '${s}'`);
+  return n;
+};
+const posNum = (name: string) => (s: string) => {
+  const n = Number(s);
+  if (!(n > 0) || !Number.isFinite(n)) throw new MalaError(`--${name} must be a positive number, got '${s}'`);
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('make MALA training data from a pw.x input: SCF, Gaussian LDOS cubes (pp.x), bispectrum descriptors → <name>.in.npy, <name>.out.npy, <name>.info.json; reruns resume')
+    .requiredOption('--qe-input <file>', 'pw.x SCF input (Fermi-Dirac smearing; see qe-inputs/)')
+    .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energies in eV, e.g. --energy-grid=-4,0.1,131')
+    .requiredOption('--out <dir>', 'output directory (a work folder .work/<name>/ is kept there for resuming)')
+    .option('--name <name>', 'snapshot name (default: the input file name)')
+    .option('--ldos-broadening <eV>', "Gaussian σ of the LDOS (pp.x degauss_ldos); default 2 × spacing, MALA's choice", posNum('ldos-broadening'))
+    .option('--np <n>', 'MPI ranks for pw.x and pp.x (mpirun -np N)', posInt('np'), 1)
+    .option('--pools <n>', 'k-point pools of pw.x (default: --np); pp.x uses pools only with norm-conserving pseudopotentials', posInt('pools'))
+    .option('--pseudo-dir <dir>', 'directory of the pseudopotentials (overrides pseudo_dir of the input)')
+    .option('--pp-template <file>', 'pp.x LDOS input template (default: qe-inputs/al-fcc-298K.pp.ldos.in equivalent)')
+    .option('--twojmax <n>', 'bispectrum 2J', posInt('twojmax'), malaBispectrumDefaults.twojmax)
+    .option('--rcutfac <A>', 'bispectrum cutoff, Å', posNum('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)
+    .option('--keep-work', 'keep wavefunctions and cube files in the work folder')
+    .option('--pw <program>', 'pw.x executable', 'pw.x')
+    .option('--pp <program>', 'pp.x executable', 'pp.x')
+    .action(async (o) => {
+      const t0 = Date.now();
+      const res = await generateSnapshot({
+        qeInput: o.qeInput,
+        energyGrid: parseEnergyGrid(o.energyGrid),
+        outDir: o.out,
+        name: o.name,
+        broadeningEv: o.ldosBroadening,
+        np: o.np,
+        pools: o.pools,
+        pseudoDir: o.pseudoDir,
+        ppTemplate: o.ppTemplate,
+        descriptors: { ...malaBispectrumDefaults, twojmax: o.twojmax, rcutfacAngstrom: o.rcutfac },
+        keepWork: Boolean(o.keepWork),
+        pwx: o.pw,
+        ppx: o.pp,
+        progress: defaultProgress(),
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      const ran = Object.entries(res.seconds).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ');
+      process.stdout.write(
+        `${res.name}: ${res.descriptorsFile}\n  ${res.ldosFile}\n  ${res.infoFile}\n  ${res.qeOutputFile}\n` +
+          `  ${ran || 'nothing to do'}${res.skipped.length ? ` (resumed: ${res.skipped.join(', ')} already done)` : ''}; total ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
+    });
+}
