@@ -27,6 +27,7 @@ export interface ObservablesJson {
   fermi_energy_dft_ev?: number;
   total_energy_ev?: number;
   energy_contributions_ev?: Record<string, number>;
+  warnings: string[];
   outputs: Record<string, string>;
   timings_s: Record<string, number>;
 }
@@ -49,6 +50,7 @@ export function observablesJson(r: ObservablesResult): ObservablesJson {
     grid_shape: r.gridShape,
     voxel_volume_a3: r.voxelVolumeA3,
     ldos: r.ldosSource,
+    warnings: r.warnings,
     outputs: r.outputs,
     timings_s: r.timingsS,
   };
@@ -99,6 +101,7 @@ export function formatSummary(r: ObservablesResult): string {
     for (const [k, v] of Object.entries(r.totalEnergy.termsEv)) rows.push([`  ${k}`, `${fmt(v, 6)} eV`]);
   }
   for (const [k, v] of Object.entries(r.outputs)) rows.push([`wrote ${k}`, v]);
+  for (const w of r.warnings) rows.push(['warning', w]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

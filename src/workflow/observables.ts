@@ -87,6 +87,8 @@ export interface ObservablesResult {
   structureFile?: string;
   fermiEnergyDftEv?: number;
   totalEnergy?: TotalEnergyResult;
+  /** Things the user should know that did not stop the computation. */
+  warnings: string[];
   /** Files written. */
   outputs: Record<string, string>;
   timingsS: Record<string, number>;
@@ -188,6 +190,14 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
   const md = opts.structureFile ? readQeMetadata(opts.structureFile) : undefined;
   const ldosName = opts.ldos.kind === 'npy' ? opts.ldos.file : opts.ldos.files.length === 1 ? opts.ldos.files[0] : `${opts.ldos.files.length} cube files in ${path.dirname(opts.ldos.files[0])}`;
 
+  const warnings: string[] = [];
+  if (opts.temperatureK === undefined && md?.smearing && !/fermi/i.test(md.smearing)) {
+    // MALA does the same (T = degauss·Ry/kB) whatever the smearing; say so, the numbers differ from QE's.
+    warnings.push(`${md.file} uses ${md.smearing} smearing; the observables use Fermi–Dirac at T = degauss·Rydberg/kB as MALA does (pass --temperature to choose T)`);
+  }
+  if (opts.temperatureK === undefined && md?.kind === 'pw-input') {
+    warnings.push(`temperature from the pw.x input's degauss (${md.degaussRy} Ry); MALA reads the value the pw.x output prints (rounded to 4 decimals), which can differ slightly`);
+  }
   const temperatureK = opts.temperatureK ?? md?.temperatureK;
   if (temperatureK === undefined) throw new MalaError('no electronic temperature', { fix: 'pass --temperature K, or --structure with the pw.x output (its smearing width sets T)' });
   if (!(temperatureK > 0)) throw new MalaError(`temperature ${temperatureK} K must be positive`, { fix: 'pass --temperature K > 0' });
@@ -263,6 +273,7 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
       ldosSource: ldosName,
       structureFile: md?.file,
       fermiEnergyDftEv: md?.fermiEnergyDftEv,
+      warnings,
       outputs: {},
       timingsS: timings,
     };

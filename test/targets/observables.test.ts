@@ -104,7 +104,9 @@ describe('workflow/observables', () => {
     const md = readQeMetadata(out0);
     const voxelBohr = md.cellAngstrom!.map((row) => row.map((v) => v / bohrAngstrom / 18) as [number, number, number]);
     voxelBohr[2] = voxelBohr[2].map((v) => (v * 18) / 27) as [number, number, number];
-    const files = writeLdosCubes(tmp.dir, ldos.data, { shape: [18, 18, 27], voxelBohr, atoms: [] }, Array.from({ length: 11 }, (_, i) => -5 + 2.5 * i), { suffix: 'Be_ldos.cube', broadeningEv: 5 });
+    const cubeDir = path.join(tmp.dir, 'cubes');
+    fs.mkdirSync(cubeDir);
+    const files = writeLdosCubes(cubeDir, ldos.data, { shape: [18, 18, 27], voxelBohr, atoms: [] }, Array.from({ length: 11 }, (_, i) => -5 + 2.5 * i), { suffix: 'Be_ldos.cube', broadeningEv: 5 });
     const b = await computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: BE_GRID, structureFile: out0 });
     assert.ok(Math.abs(b.fermiEnergyEv - a.fermiEnergyEv) < 1e-5, `${b.fermiEnergyEv}`);
     assert.ok(Math.abs(b.bandEnergyEv - a.bandEnergyEv) < 1e-5);
@@ -142,6 +144,12 @@ describe('workflow/observables', () => {
     assert.ok(Math.abs(tj.total_energy_ev - -72.81827) < 1e-4, `total ${tj.total_energy_ev}`);
     assert.equal(tj.energy_contributions_ev.e_band, a.bandEnergyEv);
 
+    // --ldos with the folder of cubes
+    const fromDir = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'observables', '--ldos', cubeDir, '--structure', out0, '--energy-grid=-5,2.5,11', '--json'], { reject: false });
+    assert.equal(fromDir.exitCode, 0, fromDir.stderr);
+    assert.equal(JSON.parse(fromDir.stdout).fermi_energy_ev, b.fermiEnergyEv);
+    assert.deepEqual(JSON.parse(fromDir.stdout).warnings, []);
+
     // a user error: one clear line on stderr, exit 1
     const bad = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'observables', '--ldos', npy, '--structure', out0, '--energy-grid=-5,2.5,11', '--electrons', '40'], { reject: false });
     assert.equal(bad.exitCode, 1);
@@ -149,13 +157,18 @@ describe('workflow/observables', () => {
     assert.match(bad.stderr, /fix: /);
   });
 
-  it('metadata from a pw.x input: degauss → T, FFT grid from ecutrho; from an output: what pw.x printed', function () {
+  it('metadata from a pw.x input: degauss → T, FFT grid from ecutrho; from an output: what pw.x printed', async function () {
     const dir = referenceDir(this);
     const inp = readQeMetadata(path.join(dir, 'recreate_data', 'Be.pw.scf.in'));
     assert.equal(inp.kind, 'pw-input');
     assert.deepEqual(inp.gridShape, [18, 18, 27]);
     assert.ok(Math.abs(inp.temperatureK! - 297.9969896278572) < 1e-9);
     assert.equal(inp.numberOfElectrons, undefined);
+    // the input's degauss (0.0018874 Ry) is not the printed 0.0019: the result says so
+    const r = await computeObservables({ ldos: { kind: 'npy', file: path.join(dir, 'Be_snapshot0.out.npy') }, energyGrid: BE_GRID, structureFile: path.join(dir, 'recreate_data', 'Be.pw.scf.in'), electrons: 4 });
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0], /degauss \(0.0018874 Ry\)/);
+    assert.ok(Math.abs(r.fermiEnergyEv - 10.24074) < 1e-4);
     const out = readQeMetadata(path.join(dir, 'Be_snapshot0.out'));
     assert.equal(out.kind, 'pw-output');
     assert.equal(out.numberOfElectrons, 4);
