@@ -52,6 +52,11 @@ export interface PredictOptions {
   requireTotalEnergy?: boolean;
   temperatureK?: number;
   electrons?: number;
+  /**
+   * Precomputed descriptors (nx, ny, nz, F) .npy, e.g. MALA's .in.npy (3 leading xyz columns are
+   * dropped), used instead of running LAMMPS; its grid must be the structure's.
+   */
+  descriptorsFile?: string;
   /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
   grid?: readonly number[];
   /** Density cutoff (Ry) when the structure file has none (for the grid and the G-sphere). */
@@ -137,6 +142,42 @@ function checkCompatible(model: LdosModel, species: string[], source: string): v
       fix: 'the model archive is inconsistent; re-export it',
     });
   }
+}
+
+/** Descriptors of a slab of x-planes, without xyz columns. */
+interface DescriptorSource {
+  computePlanes(i0: number, i1: number): Float32Array;
+  close(): void;
+}
+
+/** Descriptors read from a .npy (nx, ny, nz, F or F+3). */
+function descriptorFileSource(file: string, grid: GridShape, nFeatures: number, modelSource: string): DescriptorSource {
+  const f = new NpyFile(file);
+  const shape = f.shape;
+  const F = shape[shape.length - 1];
+  const skip = F === nFeatures + 3 ? 3 : F === nFeatures ? 0 : -1;
+  if (skip < 0) {
+    f.close();
+    throw new MalaError(`descriptors have ${F} features per point but the model ${modelSource} expects ${nFeatures} (or ${nFeatures + 3} with xyz columns)`, {
+      file,
+      fix: 'compute the descriptors with the model\'s parameters (mala-ts descriptors, or let predict compute them)',
+    });
+  }
+  if (shape.length !== 4 || shape[0] !== grid[0] || shape[1] !== grid[1] || shape[2] !== grid[2]) {
+    f.close();
+    throw new MalaError(`descriptors have shape (${shape.join(', ')}) but the structure's grid is ${grid.join('×')}`, { file, fix: 'use the descriptors of this structure, or pass --grid to match them' });
+  }
+  const [, ny, nz] = grid;
+  return {
+    computePlanes(i0, i1) {
+      const n = (i1 - i0) * ny * nz;
+      const raw = f.readRows(i0 * ny * nz, n);
+      const out = new Float32Array(n * nFeatures);
+      for (let p = 0; p < n; p++) for (let c = 0; c < nFeatures; c++) out[p * nFeatures + c] = raw[p * F + skip + c];
+      return out;
+    },
+    close: () => f.close(),
+  };
 }
 
 /** Where the LDOS slabs wait for the density pass. */
@@ -308,7 +349,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const ldosBytes = pointCount * nE * 4;
   const keepInMemory = !opts.writeLdos && ldosBytes + densityBytes <= budgetBytes / 2;
   // A quarter of the budget for the slab in flight; the rest for the kept LDOS and the density.
-  const slabBudget = Math.max(budgetBytes / 4, 16 * 1048576);
+  const slabBudget = budgetBytes / 4;
   const planesPerSlab = Math.max(1, Math.min(nx, Math.floor(slabBudget / (ny * nz * bytesPerPointInFlight))));
   if (ny * nz * bytesPerPointInFlight > budgetBytes) {
     warn(`one x-plane of the grid (${ny}×${nz} points) needs ${(ny * nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
@@ -322,11 +363,13 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   const dosAcc = new DosAccumulator(nE, { source: 'network LDOS', clampNegative: true });
   const params = bispectrumParametersOf(model);
-  let calc: BispectrumCalculator | undefined;
+  let calc: DescriptorSource | undefined;
   let stored = false;
   try {
     let t0 = performance.now();
-    calc = new BispectrumCalculator(atoms, grid, params, { xyz: false, maxPointsPerRun: planesPerSlab * ny * nz });
+    calc = opts.descriptorsFile
+      ? descriptorFileSource(opts.descriptorsFile, grid, model.nFeatures, model.source)
+      : new BispectrumCalculator(atoms, grid, params, { xyz: false, maxPointsPerRun: planesPerSlab * ny * nz });
     add('setup_s', t0);
     progress.start('predict LDOS', pointCount, 'points');
     for (let i0 = 0; i0 < nx; i0 += planesPerSlab) {

@@ -18,6 +18,7 @@ interface Opts {
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  descriptors?: string;
 }
 
 export function positiveNumber(text: string | undefined, flag: string): number | undefined {
@@ -52,6 +53,7 @@ export function register(program: Command): void {
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
+    .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
     .action(async (structure: string, opts: Opts) => {
       const model = opts.model ?? process.env.MALA_TS_MODEL;
@@ -70,6 +72,7 @@ export function register(program: Command): void {
         ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
         memoryMb: positiveNumber(opts.memory, '--memory'),
         requireTotalEnergy: opts.requireTotalEnergy,
+        descriptorsFile: opts.descriptors,
         backend: opts.backend as 'auto' | 'torch' | 'ts',
         progress: defaultProgress(),
         warn: opts.json ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
