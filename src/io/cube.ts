@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { MalaError } from '../errors';
 import { bohrAngstrom, bohr3InAngstrom3, rydbergEv } from '../structure/units';
 import { writeFileAtomic } from './atomic-write';
@@ -109,14 +110,27 @@ export function parseCube(text: string, file = '<cube>'): Cube {
   return { comments, originBohr, shape, voxelBohr, atoms, data };
 }
 
+/** Read a cube file; `.gz` files are decompressed on the fly. */
 export function readCube(file: string): Cube {
-  let text: string;
+  let raw: Buffer;
   try {
-    text = fs.readFileSync(file, 'latin1');
+    raw = fs.readFileSync(file);
   } catch (e) {
     throw new MalaError(`cannot read cube file: ${(e as Error).message}`, { file, fix: 'check the path', cause: e });
   }
-  return parseCube(text, file);
+  if (file.toLowerCase().endsWith('.gz')) {
+    try {
+      raw = zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new MalaError(`cannot decompress cube file: ${(e as Error).message}`, { file, fix: 'the .gz file is damaged; regenerate it', cause: e });
+    }
+  }
+  return parseCube(raw.toString('latin1'), file);
+}
+
+/** Whether a file name looks like a cube (`.cube` or `.cube.gz`). */
+export function isCubeFileName(file: string): boolean {
+  return /\.cube(\.gz)?$/i.test(file);
 }
 
 const i5 = (v: number): string => String(v).padStart(5);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
-import { readCube, writeLdosCubes } from '../../src/io/cube';
+import { readCube, readLdosCubeSlice, sortLdosCubeFiles, writeLdosCubes } from '../../src/io/cube';
 import { readNpy, writeNpy } from '../../src/io/npy';
 import { MalaError } from '../../src/errors';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
@@ -12,6 +12,8 @@ import { bohrAngstrom } from '../../src/structure/units';
 import { computeObservables } from '../../src/workflow/observables';
 
 const AL_OUT = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+const BE_FIXTURE = path.join(repoRoot, 'fixtures', 'be2-ldos-qe');
+const beCubes = (): string[] => fs.readdirSync(BE_FIXTURE).filter((f) => f.endsWith('.cube.gz')).map((f) => path.join(BE_FIXTURE, f));
 const BE_GRID = makeEnergyGrid(-5, 2.5, 11);
 
 /** A smooth positive synthetic LDOS on the fcc-Al fixture's 24³ grid, 1/(eV·Å³). */
@@ -70,6 +72,42 @@ describe('workflow/observables', () => {
     assert.equal(dc.atoms.length, 4);
     assert.equal(dc.atoms[0].atomicNumber, 13);
     assert.ok(Math.abs((dc.data[100] / bohrAngstrom ** 3) - dn.data[100]) / dn.data[100] < 1e-4);
+  });
+
+  it("this project's own pp.x Be2 LDOS cubes (always on) give §6.2 E_F, E_band, −TS to 1e-5 eV and a density of 4.000000", async () => {
+    const files = beCubes();
+    assert.equal(files.length, 11);
+    const r = await computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: BE_GRID, structureFile: path.join(BE_FIXTURE, 'Be.pw.scf.out') });
+    assert.equal(r.temperatureK, 299.98637294316444);
+    assert.deepEqual(r.gridShape, [18, 18, 27]);
+    assert.ok(Math.abs(r.fermiEnergyEv - 10.24074) < 1e-5, `E_F ${r.fermiEnergyEv}`);
+    assert.ok(Math.abs(r.bandEnergyEv - 12.44708) < 1e-5, `E_band ${r.bandEnergyEv}`);
+    assert.ok(Math.abs(r.entropyContributionEv - -6.5516e-4) < 1e-8, `−TS ${r.entropyContributionEv}`);
+    assert.equal(r.densityElectrons.toFixed(6), '4.000000');
+    const dos0 = [0.136804, 0.183016, 0.229478, 0.269128, 0.295993, 0.306685, 0.300197, 0.277404, 0.241451, 0.197831, 0.152962];
+    for (let k = 0; k < 11; k++) assert.ok(Math.abs(r.dosPerEv[k] - dos0[k]) <= 5e-7 + 2e-6 * dos0[k], `D_${k} ${r.dosPerEv[k]}`);
+  });
+
+  it("own pp.x cubes vs MALA's Be_snapshot0.out.npy (reference): same LDOS to 5-digit precision, same observables to 1e-6 eV", async function () {
+    const dir = referenceDir(this);
+    const npy = readNpy(path.join(dir, 'Be_snapshot0.out.npy'));
+    const sorted = sortLdosCubeFiles(beCubes());
+    for (let k = 0; k < 11; k++) {
+      const slice = readLdosCubeSlice(sorted[k], k).ldosPerEvA3;
+      let num = 0;
+      let den = 0;
+      for (let p = 0; p < slice.length; p++) {
+        num += (slice[p] - npy.data[p * 11 + k]) ** 2;
+        den += npy.data[p * 11 + k] ** 2;
+      }
+      // MALA's .out.npy is float32 of the same 5-digit cubes (qe-notes §3: 2–3e-8)
+      assert.ok(Math.sqrt(num / den) < 1e-7, `channel ${k}: rel. L2 ${Math.sqrt(num / den)}`);
+    }
+    const a = await computeObservables({ ldos: { kind: 'npy', file: path.join(dir, 'Be_snapshot0.out.npy') }, energyGrid: BE_GRID, structureFile: path.join(dir, 'Be_snapshot0.out') });
+    const b = await computeObservables({ ldos: { kind: 'cubes', files: beCubes() }, energyGrid: BE_GRID, structureFile: path.join(BE_FIXTURE, 'Be.pw.scf.out') });
+    assert.ok(Math.abs(a.fermiEnergyEv - b.fermiEnergyEv) < 1e-6);
+    assert.ok(Math.abs(a.bandEnergyEv - b.bandEnergyEv) < 1e-6);
+    assert.ok(Math.abs(a.entropyContributionEv - b.entropyContributionEv) < 1e-9);
   });
 
   it('bad input: grid not matching the structure, wrong cube count, no cell for .npy, no temperature/electrons', async () => {

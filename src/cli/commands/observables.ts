@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../errors';
+import { isCubeFileName } from '../../io/cube';
 import { formatJson, formatSummary, observablesJson, writeResultsJson } from '../../io/results';
 import { totalEnergy } from '../../qe/total-energy';
 import { parseEnergyGrid } from '../../targets/energy-grid';
@@ -35,11 +36,11 @@ function ldosSource(args: string[]): LdosSource {
   // A single directory: all its .cube files (pp.x writes one per energy).
   let files = args;
   if (args.length === 1 && fs.existsSync(args[0]) && fs.statSync(args[0]).isDirectory()) {
-    files = fs.readdirSync(args[0]).filter((f) => f.toLowerCase().endsWith('.cube')).map((f) => path.join(args[0], f));
+    files = fs.readdirSync(args[0]).filter(isCubeFileName).map((f) => path.join(args[0], f));
     if (files.length === 0) throw new MalaError('no .cube files in the LDOS folder', { file: args[0], fix: 'pass the .npy LDOS or the folder with the pp.x LDOS cubes' });
   }
   if (files.length === 1 && path.extname(files[0]).toLowerCase() === '.npy') return { kind: 'npy', file: files[0] };
-  const notCube = files.filter((f) => path.extname(f).toLowerCase() !== '.cube');
+  const notCube = files.filter((f) => !isCubeFileName(f));
   if (notCube.length > 0) throw new MalaError(`--ldos takes one .npy file or pp.x .cube files, not ${notCube[0]}`, { file: notCube[0], fix: 'pass MALA\'s LDOS .npy (nx,ny,nz,N_E) or all LDOS cubes (e.g. tmp.pp*Be_ldos.cube)' });
   return { kind: 'cubes', files };
 }
@@ -69,7 +70,7 @@ export function register(program: Command): void {
   program
     .command('observables')
     .description('LDOS (MALA .npy or pp.x cubes) → DOS, self-consistent Fermi energy, band energy, −TS, electron density (and total energy with --pseudo-dir)')
-    .requiredOption('--ldos <files...>', 'LDOS: one .npy (nx,ny,nz,N_E) in 1/(eV·Å³), or the pp.x LDOS cubes (1/(Ry·Bohr³)), one per energy, or a folder of them')
+    .requiredOption('--ldos <files...>', 'LDOS: one .npy (nx,ny,nz,N_E) in 1/(eV·Å³), or the pp.x LDOS cubes (1/(Ry·Bohr³)), one per energy (.cube or .cube.gz), or a folder of them')
     .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energy grid in eV, e.g. -5,2.5,11 (write --energy-grid=-5,2.5,11 when the offset is negative)')
     .option('--structure <file>', 'pw.x output (or input) of the snapshot: temperature, electron count, FFT grid, cell, atoms')
     .option('--temperature <K>', 'electronic temperature in K (default: QE smearing width · Rydberg / kB)')
