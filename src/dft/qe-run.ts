@@ -139,7 +139,9 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
   if (spawnFailed) {
     throw new MalaError(`cannot run '${argv[0]}': not found on PATH`, { fix: argv[0] === 'mpirun' ? 'install openmpi-bin or run without --np' : 'install Quantum ESPRESSO (Debian: apt-get install quantum-espresso) or put pw.x/pp.x on PATH' });
   }
-  const problem = res.timedOut ? `${o.program} exceeded the time limit of ${o.timeoutS} s` : res.exitCode !== 0 ? `${o.program} exited with status ${res.exitCode}${res.signal ? ` (${res.signal})` : ''}` : qeOutputProblem(o.program, output);
+  const status = res.exitCode !== 0 || res.signal ? `${o.program} exited with status ${res.exitCode}${res.signal ? ` (${res.signal})` : ''}` : undefined;
+  const said = /convergence NOT achieved|Error in routine|^\s*%{20,}/im.test(output) ? qeOutputProblem(o.program, output) : undefined;
+  const problem = res.timedOut ? `${o.program} exceeded the time limit of ${o.timeoutS} s` : said ? `${said}${status ? ` (${status.replace(`${o.program} `, '')})` : ''}` : status ?? qeOutputProblem(o.program, output);
   if (problem) {
     throw new MalaError(`${problem}; command: ${argv.join(' ')} (in ${o.cwd}); relevant output lines:\n${qeFailureExcerpt(output)}`, { file: outPath, fix: fixFor(o.program, output) });
   }
