@@ -1,11 +1,12 @@
 /**
- * Small private readers of QE files for the energy module: pw.x input and output (structure,
- * cutoffs, species → pseudopotential file, printed energies), pp.x density cube and filplot.
- * Interim: src/structure/ (Atoms + QE readers) and src/io/cube.ts are being written in parallel;
- * once they land these should be replaced by them (kept minimal on purpose).
+ * What the energy module needs from QE files: a pw.x input or output as read by the shared
+ * structure readers (src/structure/), in the energy module's terms, and pp.x density files
+ * (cube via src/io/cube.ts, plus the 10-digit "filplot" intermediate file).
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
+import { readCube } from '../io/cube';
+import { readStructure } from '../structure/registry';
 import { bohrAngstrom } from '../structure/units';
 
 export interface QeStructure {
@@ -37,112 +38,36 @@ const num = (s: string): number => Number(s.replace(/[dD]/, 'e'));
 
 /** Read a pw.x input or output (decided by content). */
 export function readQeStructure(file: string): QeStructure {
-  const text = readText(file, 'QE structure file');
-  return /Program PWSCF/.test(text) ? parsePwOutput(text, file) : parsePwInput(text, file);
-}
-
-function parsePwInput(text: string, file: string): QeStructure {
-  const bad = (what: string): MalaError => new MalaError(`not a usable pw.x input (${what})`, { file, fix: 'pass a pw.x input or output file' });
-  const nl = (key: string): string | undefined => {
-    const m = new RegExp(`^\\s*${key.replace(/[()]/g, '\\$&')}\\s*=\\s*([^,\\n!]+)`, 'im').exec(text);
-    return m ? m[1].trim().replace(/^['"]|['"]$/g, '') : undefined;
+  const read = readStructure(file);
+  const atoms = read.atoms;
+  const base = { cellAngstrom: atoms.cellAngstrom.map((r) => [...r]), positionsAngstrom: atoms.positionsAngstrom.map((p) => [...p]), species: [...atoms.symbols] };
+  const noCutoff = (): never => {
+    throw new MalaError('no density cutoff (ecutwfc/ecutrho) in the QE file', { file, fix: 'pass the pw.x input or output of the calculation' });
   };
-  const ecutwfc = nl('ecutwfc');
-  const ecutrho = nl('ecutrho');
-  if (!ecutwfc && !ecutrho) throw bad('no ecutwfc');
-  const ecutrhoRy = ecutrho ? num(ecutrho) : 4 * num(ecutwfc as string);
-  const ibrav = Number(nl('ibrav') ?? '0');
-  if (ibrav !== 0) throw bad(`ibrav = ${ibrav}; only ibrav = 0 with CELL_PARAMETERS is read here`);
-  const nat = Number(nl('nat'));
-  const lines = text.split('\n');
-  const card = (name: string): { opt: string; start: number } | undefined => {
-    const i = lines.findIndex((l) => new RegExp(`^\\s*${name}\\b`, 'i').test(l));
-    if (i < 0) return undefined;
-    const opt = (lines[i].replace(new RegExp(`^\\s*${name}`, 'i'), '').replace(/[{}()]/g, ' ').trim().split(/\s+/)[0] ?? '').toLowerCase();
-    return { opt, start: i + 1 };
-  };
-  const rows = (start: number, n: number): string[][] =>
-    lines
-      .slice(start)
-      .filter((l) => l.trim() && !/^\s*[!#]/.test(l))
-      .slice(0, n)
-      .map((l) => l.trim().split(/\s+/));
-  const celldm1 = nl('celldm(1)');
-  const alatBohr = celldm1 ? num(celldm1) : undefined;
-  const cc = card('CELL_PARAMETERS');
-  if (!cc) throw bad('no CELL_PARAMETERS');
-  const cellScale = cc.opt === 'bohr' ? bohrAngstrom : cc.opt === 'alat' || (cc.opt === '' && alatBohr) ? (alatBohr ?? NaN) * bohrAngstrom : 1;
-  const cellAngstrom = rows(cc.start, 3).map((r) => r.slice(0, 3).map((x) => num(x) * cellScale));
-  const ap = card('ATOMIC_POSITIONS');
-  if (!ap) throw bad('no ATOMIC_POSITIONS');
-  const atomRows = rows(ap.start, nat);
-  const species = atomRows.map((r) => r[0]);
-  const raw = atomRows.map((r) => r.slice(1, 4).map(num));
-  const alatA = alatBohr ? alatBohr * bohrAngstrom : Math.hypot(...cellAngstrom[0]);
-  const positionsAngstrom = raw.map((p) => {
-    if (ap.opt === 'crystal') return [0, 1, 2].map((k) => p[0] * cellAngstrom[0][k] + p[1] * cellAngstrom[1][k] + p[2] * cellAngstrom[2][k]);
-    if (ap.opt === 'bohr') return p.map((x) => x * bohrAngstrom);
-    if (ap.opt === 'alat' || ap.opt === '') return p.map((x) => x * alatA);
-    return p;
-  });
-  const as = card('ATOMIC_SPECIES');
-  const pseudopotentialFiles: Record<string, string> = {};
-  if (as) {
-    const ntyp = Number(nl('ntyp') ?? new Set(species).size);
-    for (const r of rows(as.start, ntyp)) if (r.length >= 3) pseudopotentialFiles[r[0]] = r[2];
+  if (read.qeOutput) {
+    const o = read.qeOutput;
+    const e = o.energiesRy;
+    return {
+      ...base,
+      pseudopotentialFiles: { ...o.pseudopotentials },
+      ecutrhoRy: o.ecutrhoRy ?? noCutoff(),
+      grid: o.fftGrid,
+      gVectorCount: o.denseGVectorCount,
+      printedEnergiesRy: { total: e.total, smearing: e.smearingContribution, oneElectron: e.oneElectron, hartree: e.hartree, xc: e.xc, ewald: e.ewald },
+    };
   }
-  const all = [...cellAngstrom.flat(), ...positionsAngstrom.flat()];
-  if (cellAngstrom.length !== 3 || positionsAngstrom.length !== nat || all.some((x) => !Number.isFinite(x))) throw bad('malformed cell or positions');
-  return { cellAngstrom, positionsAngstrom, species, pseudopotentialFiles, pseudoDir: nl('pseudo_dir'), ecutrhoRy };
-}
-
-function parsePwOutput(text: string, file: string): QeStructure {
-  const bad = (what: string): MalaError => new MalaError(`not a usable pw.x output (${what})`, { file, fix: 'pass a complete pw.x output file' });
-  const grab = (re: RegExp): string | undefined => re.exec(text)?.[1];
-  const alat = num(grab(/celldm\(1\)=\s*(\S+)/) ?? grab(/lattice parameter \(alat\)\s*=\s*(\S+)/) ?? 'NaN');
-  const ecut = num(grab(/charge density cutoff\s*=\s*(\S+)/) ?? 'NaN');
-  if (!Number.isFinite(alat) || !Number.isFinite(ecut)) throw bad('no lattice parameter or charge density cutoff');
-  const cellAngstrom = [1, 2, 3].map((i) => {
-    const m = new RegExp(`a\\(${i}\\) = \\(\\s*(\\S+)\\s+(\\S+)\\s+(\\S+)\\s*\\)`).exec(text);
-    if (!m) throw bad('no crystal axes');
-    return [num(m[1]), num(m[2]), num(m[3])].map((x) => x * alat * bohrAngstrom);
-  });
-  const posBlock = /positions \(alat units\)\n([\s\S]*?)\n\s*\n/.exec(text);
-  if (!posBlock) throw bad('no atomic positions');
-  const species: string[] = [];
-  const positionsAngstrom: number[][] = [];
-  for (const l of posBlock[1].split('\n')) {
-    const m = /^\s*\d+\s+(\S+)\s+tau\(\s*\d+\)\s*=\s*\(\s*(\S+)\s+(\S+)\s+(\S+)/.exec(l);
-    if (!m) continue;
-    species.push(m[1]);
-    positionsAngstrom.push([m[2], m[3], m[4]].map((x) => num(x) * alat * bohrAngstrom));
+  if (read.qeInput) {
+    const q = read.qeInput;
+    const dir = q.namelists.control?.pseudo_dir;
+    return {
+      ...base,
+      pseudopotentialFiles: Object.fromEntries(q.species.map((s) => [s.symbol, s.pseudopotential])),
+      pseudoDir: typeof dir === 'string' ? dir : undefined,
+      ecutrhoRy: q.ecutrhoRy ?? noCutoff(),
+      grid: q.fftGrid,
+    };
   }
-  const pseudopotentialFiles: Record<string, string> = {};
-  const ppRe = /PseudoPot\. #\s*\d+ for\s+(\S+)\s+read from file:\s*\n\s*(\S+)/g;
-  for (let m = ppRe.exec(text); m; m = ppRe.exec(text)) pseudopotentialFiles[m[1]] = m[2].split('/').pop() as string;
-  const gm = /Dense\s+grid:\s*(\d+) G-vectors\s+FFT dimensions:\s*\(\s*(\d+),\s*(\d+),\s*(\d+)\)/.exec(text);
-  const after = text.slice(Math.max(0, text.lastIndexOf('End of self-consistent calculation')));
-  const energy = (re: RegExp): number | undefined => {
-    const m = re.exec(after);
-    return m ? num(m[1]) : undefined;
-  };
-  return {
-    cellAngstrom,
-    positionsAngstrom,
-    species,
-    pseudopotentialFiles,
-    ecutrhoRy: ecut,
-    grid: gm ? [Number(gm[2]), Number(gm[3]), Number(gm[4])] : undefined,
-    gVectorCount: gm ? Number(gm[1]) : undefined,
-    printedEnergiesRy: {
-      total: energy(/!\s+total energy\s*=\s*(\S+)/),
-      smearing: energy(/smearing contrib\. \(-TS\)\s*=\s*(\S+)/),
-      oneElectron: energy(/one-electron contribution\s*=\s*(\S+)/),
-      hartree: energy(/hartree contribution\s*=\s*(\S+)/),
-      xc: energy(/xc contribution\s*=\s*(\S+)/),
-      ewald: energy(/ewald contribution\s*=\s*(\S+)/),
-    },
-  };
+  throw new MalaError(`not a Quantum ESPRESSO pw.x input or output (read as ${read.format})`, { file, fix: 'pass the pw.x input or output of the calculation' });
 }
 
 export interface GridDensity {
@@ -153,20 +78,11 @@ export interface GridDensity {
 
 /** Gaussian cube from pp.x (Bohr units, z fastest) → density in 1/Å³. */
 export function readDensityCube(file: string): GridDensity {
-  const lines = readText(file, 'cube file').split('\n');
-  const bad = (what: string): MalaError => new MalaError(`not a readable cube file (${what})`, { file, fix: 'pass a Gaussian cube written by pp.x' });
-  if (lines.length < 7) throw bad('too short');
-  const nat = Math.abs(Number(lines[2].trim().split(/\s+/)[0]));
-  const dims = [3, 4, 5].map((i) => Number(lines[i].trim().split(/\s+/)[0]));
-  if (!Number.isInteger(nat) || dims.some((n) => !Number.isInteger(n) || n === 0)) throw bad('bad header');
-  if (dims.some((n) => n < 0)) throw bad('Ångström cube (negative counts) is not supported');
-  const values = lines.slice(6 + nat).join(' ').trim().split(/\s+/).map(num);
-  const n = dims[0] * dims[1] * dims[2];
-  if (values.length !== n || values.some((v) => !Number.isFinite(v))) throw bad(`expected ${n} values, found ${values.length}`);
-  const densityPerA3 = new Float64Array(n);
+  const c = readCube(file);
   const toA3 = 1 / bohrAngstrom ** 3;
-  for (let i = 0; i < n; i++) densityPerA3[i] = values[i] * toA3;
-  return { grid: dims as [number, number, number], densityPerA3 };
+  const densityPerA3 = new Float64Array(c.data.length);
+  for (let i = 0; i < densityPerA3.length; i++) densityPerA3[i] = c.data[i] * toA3;
+  return { grid: [c.shape[0], c.shape[1], c.shape[2]], densityPerA3 };
 }
 
 /** pp.x intermediate "filplot" file (10 digits, x fastest) → density in 1/Å³, z fastest. */

@@ -33,6 +33,8 @@ export interface QeOutput {
   numberOfElectrons?: number;
   /** Dense-grid FFT dimensions (the first "FFT dimensions" line, as MALA's descriptors read it). */
   fftGrid?: [number, number, number];
+  /** G-vectors in the dense grid's sphere ("Dense  grid: N G-vectors"). */
+  denseGVectorCount?: number;
   bravaisLatticeIndex?: number;
   /** Pseudopotential file per element symbol. */
   pseudopotentials: Record<string, string>;
@@ -92,6 +94,8 @@ export function parseQeOutput(text: string, file = '<QE output>'): QeOutput {
       out.degaussRy ??= f(m[2]);
     } else if ((m = /FFT dimensions:\s*\(\s*(\d+),\s*(\d+),\s*(\d+)\s*\)/.exec(line))) {
       out.fftGrid ??= [Number(m[1]), Number(m[2]), Number(m[3])];
+      const g = /Dense\s+grid:\s*(\d+)\s+G-vectors/.exec(line);
+      if (g) out.denseGVectorCount ??= Number(g[1]);
     } else if ((m = /PseudoPot\.\s*#\s*\d+\s+for\s+(\S+)\s+read from file/.exec(line))) {
       const next = (lines[i + 1] ?? '').trim();
       out.pseudopotentials[labelToSymbol(m[1], file)] = next.split('/').pop() ?? next;
