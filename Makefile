@@ -16,3 +16,6 @@ typecheck:
 
 doctor:
 	@node bin/mala-ts.js doctor
+
+# Aluminium training data, shipped model and size-transfer checks (see mk/al-model.mk).
+include mk/al-model.mk
