@@ -29,7 +29,27 @@ export class DensityAccumulator {
     }
     const w = this.weights;
     const n = this.densityPerA3;
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    // Four rows per sweep: four independent sums hide the add latency and share each weight load.
+    for (; r + 4 <= rows; r += 4) {
+      const o = r * nE;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < nE; k++) {
+        const wk = w[k];
+        s0 += chunk[o + k] * wk;
+        s1 += chunk[o + nE + k] * wk;
+        s2 += chunk[o + 2 * nE + k] * wk;
+        s3 += chunk[o + 3 * nE + k] * wk;
+      }
+      n[firstPoint + r] = s0;
+      n[firstPoint + r + 1] = s1;
+      n[firstPoint + r + 2] = s2;
+      n[firstPoint + r + 3] = s3;
+    }
+    for (; r < rows; r++) {
       const o = r * nE;
       let s = 0;
       for (let k = 0; k < nE; k++) s += chunk[o + k] * w[k];

@@ -4,6 +4,7 @@
  * for. Streams the LDOS twice (DOS pass, then density pass) so it never has to fit in memory:
  * by blocks of grid points for .npy, by energy for cubes.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { Cube, cubeVoxelVolumeA3, readLdosCubeSlice, sortLdosCubeFiles, writeCube } from '../io/cube';
@@ -104,8 +105,8 @@ interface LdosReader {
   pointCount: number;
   /** First cube (cube sources only): cell and atoms when no structure is given. */
   firstCube?: Cube;
-  dosPass(acc: DosAccumulator, progress: Progress): void;
-  densityPass(acc: DensityAccumulator, progress: Progress): void;
+  dosPass(acc: DosAccumulator, progress: Progress): Promise<void> | void;
+  densityPass(acc: DensityAccumulator, progress: Progress): Promise<void> | void;
   close(): void;
 }
 
@@ -119,12 +120,52 @@ function npyReader(file: string, nE: number, chunkPoints: number): LdosReader {
       fix: `the last axis of the LDOS must be the energy axis with the same count as --energy-grid (give --energy-grid OFFSET,SPACING,${shape[shape.length - 1] ?? '?'} if that is what the LDOS was computed with)`,
     });
   }
-  const each = (cb: (chunk: Float32Array | Float64Array, first: number) => void, progress: Progress, label: string) => {
+  // Little-endian float files (all MALA data) are streamed with two reused buffers: the next block
+  // is read on libuv's thread pool while this one is summed, and no block is allocated twice.
+  const h = f.header;
+  const direct = (h.descr === '<f4' || h.descr === '<f8') && h.dataOffset % h.itemSize === 0;
+  const rowBytes = nE * h.itemSize;
+  const each = async (cb: (chunk: Float32Array | Float64Array, first: number) => void, progress: Progress, label: string) => {
     progress.start(label, f.rowCount, 'points');
-    for (let p = 0; p < f.rowCount; p += chunkPoints) {
-      const n = Math.min(chunkPoints, f.rowCount - p);
-      cb(f.readRows(p, n), p);
-      progress.tick(n);
+    if (!direct) {
+      for (let p = 0; p < f.rowCount; p += chunkPoints) {
+        const n = Math.min(chunkPoints, f.rowCount - p);
+        cb(f.readRows(p, n), p);
+        progress.tick(n);
+      }
+      progress.stop();
+      return;
+    }
+    const fd = await fs.promises.open(file, 'r');
+    try {
+      const bufs = [Buffer.allocUnsafeSlow(chunkPoints * rowBytes), Buffer.allocUnsafeSlow(chunkPoints * rowBytes)];
+      const readBlock = async (p: number, buf: Buffer): Promise<number> => {
+        const n = Math.min(chunkPoints, f.rowCount - p);
+        const want = n * rowBytes;
+        let off = 0;
+        while (off < want) {
+          const { bytesRead } = await fd.read(buf, off, want - off, h.dataOffset + p * rowBytes + off);
+          if (bytesRead === 0) throw new MalaError('unexpected end of .npy file', { file, fix: 'the file is incomplete; regenerate it' });
+          off += bytesRead;
+        }
+        return n;
+      };
+      let next = f.rowCount > 0 ? readBlock(0, bufs[0]) : undefined;
+      for (let p = 0, i = 0; p < f.rowCount; p += chunkPoints, i ^= 1) {
+        const n = await next!;
+        next = p + chunkPoints < f.rowCount ? readBlock(p + chunkPoints, bufs[i ^ 1]) : undefined;
+        const b = bufs[i];
+        const chunk = h.itemSize === 4 ? new Float32Array(b.buffer, b.byteOffset, n * nE) : new Float64Array(b.buffer, b.byteOffset, n * nE);
+        try {
+          cb(chunk, p);
+        } catch (e) {
+          await next?.catch(() => undefined); // do not leave a read running on a closing file
+          throw e;
+        }
+        progress.tick(n);
+      }
+    } finally {
+      await fd.close();
     }
     progress.stop();
   };
@@ -233,7 +274,7 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
     }
 
     const dosAcc = new DosAccumulator(nE, { source: ldosName });
-    reader.dosPass(dosAcc, progress);
+    await reader.dosPass(dosAcc, progress);
     const dosPerEv = dosAcc.dos(voxelVolumeA3);
     tic('dos_s', t0);
 
@@ -242,7 +283,7 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
 
     const t1 = Date.now();
     const densAcc = new DensityAccumulator(reader.pointCount, energies, obs.fermiEnergyEv, kT, ldosName);
-    reader.densityPass(densAcc, progress);
+    await reader.densityPass(densAcc, progress);
     const density = densAcc.densityPerA3;
     let lo = Infinity;
     let hi = -Infinity;

@@ -110,6 +110,31 @@ describe('workflow/observables', () => {
     assert.ok(Math.abs(a.entropyContributionEv - b.entropyContributionEv) < 1e-9);
   });
 
+  it('streaming gives identical results for any block size, float64 files and big-endian files (fallback reader)', async () => {
+    const nE = 12;
+    const grid = makeEnergyGrid(-2, 1, nE);
+    const ldos = syntheticAlLdos(nE);
+    const f32 = path.join(tmp.dir, 'f32.npy');
+    writeNpy(f32, ldos, [24, 24, 24, nE]);
+    const f64 = path.join(tmp.dir, 'f64.npy');
+    writeNpy(f64, Float64Array.from(ldos), [24, 24, 24, nE]);
+    // big-endian float32: same header with '>f4' and byte-swapped data
+    const be = path.join(tmp.dir, 'be.npy');
+    const bytes = Buffer.from(fs.readFileSync(f32));
+    const dataOffset = bytes.indexOf(0x0a) + 1;
+    bytes.write("'>f4'", bytes.indexOf("'<f4'"), 'latin1');
+    for (let i = dataOffset; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+    fs.writeFileSync(be, bytes);
+    const run = (file: string, chunkPoints?: number) => computeObservables({ ldos: { kind: 'npy', file }, energyGrid: grid, structureFile: AL_OUT, chunkPoints });
+    const ref = await run(f32);
+    for (const r of [await run(f32, 1), await run(f32, 7), await run(f32, 13823), await run(f64, 999), await run(be, 5)]) {
+      assert.equal(r.fermiEnergyEv, ref.fermiEnergyEv);
+      assert.equal(r.bandEnergyEv, ref.bandEnergyEv);
+      assert.deepEqual(Array.from(r.dosPerEv), Array.from(ref.dosPerEv));
+      assert.equal(r.densityElectrons, ref.densityElectrons);
+    }
+  });
+
   it('bad input: grid not matching the structure, wrong cube count, no cell for .npy, no temperature/electrons', async () => {
     const nE = 4;
     const grid = makeEnergyGrid(0, 1, nE);
