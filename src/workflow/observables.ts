@@ -231,6 +231,9 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
   const md = opts.structureFile ? readQeMetadata(opts.structureFile) : undefined;
   const ldosName = opts.ldos.kind === 'npy' ? opts.ldos.file : opts.ldos.files.length === 1 ? opts.ldos.files[0] : `${opts.ldos.files.length} cube files in ${path.dirname(opts.ldos.files[0])}`;
 
+  // Check output names before the (possibly long) passes over the LDOS.
+  if (opts.plotOut && !/\.(svg|png)$/i.test(opts.plotOut)) throw new MalaError(`unknown plot format '${path.extname(opts.plotOut) || '(none)'}'`, { file: opts.plotOut, fix: 'name the plot file .svg or .png' });
+  if (opts.densityOut && !/\.(cube|npy)$/i.test(opts.densityOut)) throw new MalaError(`unknown density format '${path.extname(opts.densityOut) || '(none)'}'`, { file: opts.densityOut, fix: 'name the density file .cube (1/Bohr³, QE style) or .npy (1/Å³, MALA style)' });
   const warnings: string[] = [];
   if (opts.temperatureK === undefined && md?.smearing && !/fermi/i.test(md.smearing)) {
     // MALA does the same (T = degauss·Ry/kB) whatever the smearing; say so, the numbers differ from QE's.

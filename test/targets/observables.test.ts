@@ -47,7 +47,14 @@ describe('workflow/observables', () => {
     const voxelBohr = md.cellAngstrom!.map((row) => row.map((v) => v / bohrAngstrom / 24) as [number, number, number]);
     const files = writeLdosCubes(tmp.dir, ldos, { shape: [24, 24, 24], voxelBohr, atoms: [] }, Array.from({ length: nE }, (_, i) => -2 + i));
     const a = await computeObservables({ ldos: { kind: 'npy', file: npy }, energyGrid: grid, structureFile: AL_OUT, chunkPoints: 1000, densityOut: path.join(tmp.dir, 'dens.npy') });
-    const b = await computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: grid, structureFile: AL_OUT, densityOut: path.join(tmp.dir, 'dens.cube') });
+    const png = path.join(tmp.dir, 'dos.png');
+    const b = await computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: grid, structureFile: AL_OUT, densityOut: path.join(tmp.dir, 'dens.cube'), plotOut: png });
+    // a real PNG (rendered by vega → resvg), of the size the spec asks for (2× zoom)
+    const pngBytes = fs.readFileSync(png);
+    assert.equal(pngBytes.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.ok(pngBytes.readUInt32BE(16) > 1000 && pngBytes.readUInt32BE(20) > 600, 'PNG width/height');
+    await assert.rejects(computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: grid, structureFile: AL_OUT, plotOut: path.join(tmp.dir, 'dos.jpg') }), /unknown plot format '.jpg'/);
+    await assert.rejects(computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: grid, structureFile: AL_OUT, densityOut: path.join(tmp.dir, 'dens.xsf') }), /unknown density format '.xsf'/);
     // cubes without --structure: cell from the cube header, T and N from flags
     const c = await computeObservables({ ldos: { kind: 'cubes', files }, energyGrid: grid, temperatureK: md.temperatureK, electrons: 12 });
     assert.equal(a.temperatureK, md.temperatureK);

@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .command('observables')
     .description('LDOS (MALA .npy or pp.x cubes) → DOS, self-consistent Fermi energy, band energy, −TS, electron density (and total energy with --pseudo-dir)')
     .requiredOption('--ldos <files...>', 'LDOS: one .npy (nx,ny,nz,N_E) in 1/(eV·Å³), or the pp.x LDOS cubes (1/(Ry·Bohr³)), one per energy (.cube or .cube.gz), or a folder of them')
-    .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energy grid in eV, e.g. -5,2.5,11 (write --energy-grid=-5,2.5,11 when the offset is negative)')
+    .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energy grid in eV: first energy, spacing, count, e.g. -5,2.5,11 (as pp.x emin, delta_e)')
     .option('--structure <file>', 'pw.x output (or input) of the snapshot: temperature, electron count, FFT grid, cell, atoms')
     .option('--temperature <K>', 'electronic temperature in K (default: QE smearing width · Rydberg / kB)')
     .option('--electrons <N>', 'number of electrons (default: QE "number of electrons")')
