@@ -6,7 +6,6 @@
  * grid from the dense "FFT dimensions" line (for an input: nr1..3, else QE's grid for ecutrho).
  */
 import { MalaError } from '../errors';
-import { atomicNumber } from '../structure/elements';
 import { qeFftGrid } from '../grid/grid';
 import { readStructure } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
@@ -32,11 +31,6 @@ export interface QeMetadata {
   ecutrhoRy?: number;
   /** Element → UPF file name, as pw.x read them. */
   pseudopotentialFiles?: Record<string, string>;
-}
-
-/** Atomic number of an element symbol (for cube atom lines). */
-export function atomicNumberOf(symbol: string): number {
-  return atomicNumber(symbol);
 }
 
 /** Read a pw.x output or input (detected from the content). */

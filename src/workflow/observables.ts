@@ -7,15 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
-import { Cube, cubeVoxelVolumeA3, readLdosCubeSlice, sortLdosCubeFiles, writeCube } from '../io/cube';
-import { NpyFile, writeNpy } from '../io/npy';
+import { Cube, cubeVoxelVolumeA3, readLdosCubeSlice, sortLdosCubeFiles } from '../io/cube';
+import { writeDensityFile } from '../io/density-file';
+import { NpyFile } from '../io/npy';
 import { writeDosPlot } from '../io/plot';
 import { writeDosCsv } from '../io/results';
-import { bohrAngstrom, bohr3InAngstrom3, kTEv } from '../structure/units';
+import { bohrAngstrom, kTEv } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
-import { atomicNumberOf, QeMetadata, readQeMetadata } from '../targets/qe-output-metadata';
+import { QeMetadata, readQeMetadata } from '../targets/qe-output-metadata';
 import { Progress, silentProgress } from '../util/progress';
 
 /** Block size for streaming: a few MiB stays in cache-friendly territory and keeps memory flat. */
@@ -338,7 +339,15 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
       result.outputs.dos = opts.dosOut;
     }
     if (opts.densityOut) {
-      writeDensity(opts.densityOut, density, gridShape, cellAngstrom, species, positions, reader.firstCube, obs.fermiEnergyEv);
+      writeDensityFile(opts.densityOut, density, {
+        grid: gridShape,
+        cellAngstrom,
+        voxelBohr: reader.firstCube?.voxelBohr,
+        species,
+        positionsAngstrom: positions,
+        cubeAtoms: reader.firstCube?.atoms,
+        comment: `Electron density from the LDOS at E_F = ${obs.fermiEnergyEv.toFixed(6)} eV, 1/Bohr^3`,
+      });
       result.outputs.density = opts.densityOut;
     }
     if (opts.plotOut) {
@@ -350,36 +359,4 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
   } finally {
     reader.close();
   }
-}
-
-/** Density as a QE-style cube (1/Bohr³, like pp.x plot_num=0) or MALA's .npy (nx,ny,nz,1) in 1/Å³. */
-function writeDensity(file: string, density: Float64Array, grid: [number, number, number] | undefined, cell: number[][] | undefined, species: string[] | undefined, positions: number[][] | undefined, cube: Cube | undefined, fermiEv: number): void {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.npy') {
-    writeNpy(file, density, grid ? [...grid, 1] : [density.length, 1]);
-    return;
-  }
-  if (ext !== '.cube') throw new MalaError(`unknown density format '${ext || '(none)'}'`, { file, fix: 'name the density file .cube (1/Bohr³, QE style) or .npy (1/Å³, MALA style)' });
-  if (!grid) throw new MalaError('a density cube needs the 3-D grid', { file, fix: 'pass --structure with the pw.x output, or write .npy' });
-  let voxelBohr: [number, number, number][];
-  let atoms = cube?.atoms ?? [];
-  if (cell) voxelBohr = cell.map((row, i) => row.map((v) => v / bohrAngstrom / grid[i]) as [number, number, number]);
-  else if (cube) voxelBohr = cube.voxelBohr;
-  else throw new MalaError('a density cube needs the cell', { file, fix: 'pass --structure with the pw.x output, or write .npy' });
-  if (species && positions) {
-    atoms = species.map((s, i) => {
-      const z = atomicNumberOf(s);
-      return { atomicNumber: z, charge: z, positionBohr: positions[i].map((v) => v / bohrAngstrom) as [number, number, number] };
-    });
-  }
-  const data = new Float64Array(density.length);
-  for (let i = 0; i < data.length; i++) data[i] = density[i] * bohr3InAngstrom3; // 1/Å³ → 1/Bohr³
-  writeCube(file, {
-    comments: [' Cubefile created by mala-ts observables', ` Electron density from the LDOS at E_F = ${fermiEv.toFixed(6)} eV, 1/Bohr^3`],
-    originBohr: [0, 0, 0],
-    shape: grid,
-    voxelBohr,
-    atoms,
-    data,
-  });
 }
