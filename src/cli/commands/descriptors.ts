@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { MalaError } from '../../errors';
+import { finiteNumber } from '../args';
 import { parseGrid } from '../../grid/grid';
 import { StructureFormat, structureFormats } from '../../structure/registry';
 import { defaultProgress } from '../../util/progress';
@@ -11,12 +12,6 @@ function numberList(flag: string, text: string): number[] {
   return v;
 }
 
-function positiveNumber(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v)) throw new MalaError(`${flag} needs a number, got '${text}'`, { fix: `e.g. ${flag} 4.67637` });
-  return v;
-}
 
 interface Opts {
   out: string;
@@ -52,17 +47,17 @@ export function register(program: Command): void {
       if (o.format && !structureFormats.includes(o.format as StructureFormat)) {
         throw new MalaError(`unknown structure format '${o.format}'`, { fix: `use one of ${structureFormats.join(', ')}` });
       }
-      const twojmax = positiveNumber('--twojmax', o.twojmax);
-      const switchflag = positiveNumber('--switchflag', o.switchflag);
+      const twojmax = finiteNumber(o.twojmax, '--twojmax');
+      const switchflag = finiteNumber(o.switchflag, '--switchflag');
       if (switchflag !== undefined && switchflag !== 0 && switchflag !== 1) throw new MalaError('--switchflag must be 0 or 1');
       const res = computeDescriptorsFile({
         structureFile: structure,
         outFile: o.out,
         grid: o.grid ? parseGrid(o.grid) : undefined,
-        ecutrhoRy: positiveNumber('--ecutrho', o.ecutrho),
+        ecutrhoRy: finiteNumber(o.ecutrho, '--ecutrho'),
         params: {
           twojmax,
-          rcutfacAngstrom: positiveNumber('--rcutfac', o.rcutfac),
+          rcutfacAngstrom: finiteNumber(o.rcutfac, '--rcutfac'),
           elementWeights: o.elementWeights ? numberList('--element-weights', o.elementWeights) : undefined,
           switchflag: switchflag as 0 | 1 | undefined,
         },

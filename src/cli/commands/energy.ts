@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { MalaError } from '../../errors';
+import { finiteNumber } from '../args';
 import { defaultProgress } from '../../util/progress';
 import { EnergyReport, runEnergy } from '../../workflow/energy';
 
@@ -12,12 +13,6 @@ interface Opts {
   json?: boolean;
 }
 
-function finite(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v)) throw new MalaError(`${flag} ${text} is not a number`, { fix: `e.g. ${flag}=12.447` });
-  return v;
-}
 
 function formatText(r: EnergyReport): string {
   const rows: [string, number][] = [
@@ -47,8 +42,8 @@ export function register(program: Command): void {
         densityFile: opts.density,
         structureFile: opts.structure,
         pseudoDir: opts.pseudoDir,
-        bandEnergyEv: finite(opts.bandEnergy, '--band-energy'),
-        entropyContributionEv: finite(opts.entropy, '--entropy'),
+        bandEnergyEv: finiteNumber(opts.bandEnergy, '--band-energy', '12.447'),
+        entropyContributionEv: finiteNumber(opts.entropy, '--entropy', '-0.000655'),
         progress: defaultProgress(),
       });
       if (opts.json) {

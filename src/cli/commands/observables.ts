@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../errors';
+import { positiveNumber } from '../args';
 import { isCubeFileName } from '../../io/cube';
 import { formatJson, formatSummary, observablesJson, writeResultsJson } from '../../io/results';
 import { totalEnergy } from '../../qe/total-energy';
@@ -25,12 +26,6 @@ interface Opts {
   chunkPoints?: string;
 }
 
-function positive(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new MalaError(`${flag} ${text} must be a positive number`, { fix: `e.g. ${flag} 300` });
-  return v;
-}
 
 function ldosSource(args: string[]): LdosSource {
   // A single directory: all its .cube files (pp.x writes one per energy).
@@ -86,13 +81,13 @@ export function register(program: Command): void {
     .action(async (opts: Opts) => {
       const fermi = opts.fermiEnergy === undefined ? undefined : Number(opts.fermiEnergy);
       if (fermi !== undefined && !Number.isFinite(fermi)) throw new MalaError(`--fermi-energy ${opts.fermiEnergy} is not a number`);
-      const chunk = positive(opts.chunkPoints, '--chunk-points');
+      const chunk = positiveNumber(opts.chunkPoints, '--chunk-points');
       const result = await computeObservables({
         ldos: ldosSource(opts.ldos),
         energyGrid: parseEnergyGrid(opts.energyGrid),
         structureFile: opts.structure,
-        temperatureK: positive(opts.temperature, '--temperature'),
-        electrons: positive(opts.electrons, '--electrons'),
+        temperatureK: positiveNumber(opts.temperature, '--temperature'),
+        electrons: positiveNumber(opts.electrons, '--electrons'),
         fermiEnergyEv: fermi,
         densityOut: opts.densityOut,
         dosOut: opts.dosOut,

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { MalaError } from '../../errors';
+import { isMalaError, MalaError } from '../../errors';
+import { abortWorld, finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
+import { positiveNumber } from '../args';
+
+export { positiveNumber };
 import { parseGrid } from '../../grid/grid';
 import { formatJson, formatSummary } from '../../io/results';
 import { defaultProgress } from '../../util/progress';
@@ -21,19 +25,13 @@ interface Opts {
   descriptors?: string;
 }
 
-export function positiveNumber(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new MalaError(`${flag} ${text} must be a positive number`);
-  return v;
-}
-
 /** Timings and memory lines under the observables summary. */
 export function formatPredictSummary(r: PredictResult): string {
   const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'outputs_s', 'total_s'];
   const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
   const head = `structure    ${r.structureFile}  (${r.atomCount} atoms: ${r.species.join(', ')}; grid ${r.gridShape.join('×')} from ${r.gridSource})\nmodel        ${r.modelFile}\n`;
-  const tail = `timings      ${t.join(' | ')}\nmemory       peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}, ${r.planesPerSlab} x-planes per slab)\n`;
+  const ranks = r.ranks > 1 ? `${r.ranks} MPI ranks, largest rank peak ${r.peakRssMaxRankMb.toFixed(0)} MB; ` : '';
+  const tail = `timings      ${t.join(' | ')}\nmemory       ${ranks}peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}, ${r.planesPerSlab} x-planes per slab)\n`;
   return head + formatSummary(r) + tail + r.warnings.map((w) => `warning: ${w}\n`).join('');
 }
 
@@ -60,23 +58,38 @@ export function register(program: Command): void {
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');
       if (!['auto', 'torch', 'ts'].includes(opts.backend)) throw new MalaError(`unknown backend '${opts.backend}'`, { fix: 'use --backend auto, torch or ts' });
-      const r = await predict({
-        structureFile: structure,
-        modelFile: model,
-        outDir: opts.out,
-        writeLdos: opts.ldos,
-        pseudoDir: opts.pseudoDir,
-        temperatureK: positiveNumber(opts.temperature, '--temperature'),
-        electrons: positiveNumber(opts.electrons, '--electrons'),
-        grid: opts.grid ? parseGrid(opts.grid) : undefined,
-        ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
-        memoryMb: positiveNumber(opts.memory, '--memory'),
-        requireTotalEnergy: opts.requireTotalEnergy,
-        descriptorsFile: opts.descriptors,
-        backend: opts.backend as 'auto' | 'torch' | 'ts',
-        progress: defaultProgress(),
-        warn: opts.json ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
-      });
-      process.stdout.write(opts.json ? formatJson(predictJson(r)) : formatPredictSummary(r));
+      // Under mpirun/srun every rank runs this; rank 0 alone prints (src/parallel, docs/slurm-predict.sh).
+      const comm = launchedByMpi() ? worldComm() : undefined;
+      const root = !comm || comm.rank === 0;
+      let r: PredictResult;
+      try {
+        r = await predict({
+          structureFile: structure,
+          modelFile: model,
+          outDir: opts.out,
+          writeLdos: opts.ldos,
+          pseudoDir: opts.pseudoDir,
+          temperatureK: positiveNumber(opts.temperature, '--temperature'),
+          electrons: positiveNumber(opts.electrons, '--electrons'),
+          grid: opts.grid ? parseGrid(opts.grid) : undefined,
+          ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
+          memoryMb: positiveNumber(opts.memory, '--memory'),
+          requireTotalEnergy: opts.requireTotalEnergy,
+          descriptorsFile: opts.descriptors,
+          backend: opts.backend as 'auto' | 'torch' | 'ts',
+          progress: root ? defaultProgress() : undefined,
+          warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
+          comm,
+        });
+      } catch (e) {
+        if (comm && comm.size > 1) {
+          // the other ranks would wait forever in the next collective
+          process.stderr.write(`mala-ts: error on MPI rank ${comm.rank}: ${isMalaError(e) ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
+          abortWorld(1);
+        }
+        throw e;
+      }
+      if (root) process.stdout.write(opts.json ? formatJson(predictJson(r)) : formatPredictSummary(r));
+      finalizeWorld();
     });
 }
