@@ -1,0 +1,161 @@
+/**
+ * `mala-ts pw`: a drop-in for `pw.x -in scf.in > scf.out`. Reads an unchanged pw.x input
+ * (structure, cutoffs, smearing, pseudo_dir and ATOMIC_SPECIES files), runs `predict` on it and
+ * formats the result as pw.x 6.7 output (src/io/pw-output.ts).
+ *
+ * pw.x semantics kept: a relative pseudo_dir is relative to the working directory (not to the
+ * input file); without pseudo_dir, $ESPRESSO_PSEUDO, else $HOME/espresso/pseudo. The total energy
+ * is required (a pw.x output without its `!` line is useless to the tools that read it), so
+ * missing pseudopotentials are an error here, not a warning.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MalaError } from '../errors';
+import { formatPwOutput, PwOutputSpecies } from '../io/pw-output';
+import type { LdosModel } from '../network/model';
+import type { BackendName } from '../network/backend';
+import { loadPseudopotentials } from '../qe';
+import { parseStructure, StructureRead } from '../structure/registry';
+import { bohrAngstrom } from '../structure/units';
+import type { Progress } from '../util/progress';
+import { predict, PredictResult } from './predict';
+
+export interface PwDropInOptions {
+  /** The pw.x input text. */
+  inputText: string;
+  /** Its file as given on the command line; undefined when it came from standard input. */
+  inputFile?: string;
+  modelFile?: string;
+  model?: LdosModel;
+  /** Overrides the input's pseudo_dir. */
+  pseudoDir?: string;
+  memoryMb?: number;
+  backend?: BackendName | 'auto';
+  tmpDir?: string;
+  progress?: Progress;
+  warn?: (message: string) => void;
+  /** pw.x resolves pseudo_dir against these (default: process.cwd(), process.env). */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Clock for the header and footer dates (tests). */
+  now?: () => Date;
+}
+
+export interface PwDropInResult {
+  /** The pw.x-format output text. */
+  output: string;
+  result: PredictResult;
+  read: StructureRead;
+}
+
+const FERMI_DIRAC = ['fermi-dirac', 'f-d', 'fd'];
+
+/** pw.x's pseudo_dir: the input's (relative to the working directory), else $ESPRESSO_PSEUDO, else ~/espresso/pseudo. */
+export function pwPseudoDir(read: StructureRead, cwd: string, env: NodeJS.ProcessEnv): { dir: string; from: string } {
+  const v = read.qeInput?.namelists.control?.pseudo_dir;
+  if (typeof v === 'string' && v.trim()) return { dir: path.resolve(cwd, v.trim()), from: 'pseudo_dir in &CONTROL' };
+  if (env.ESPRESSO_PSEUDO) return { dir: path.resolve(cwd, env.ESPRESSO_PSEUDO), from: '$ESPRESSO_PSEUDO' };
+  return { dir: path.join(env.HOME ?? os.homedir(), 'espresso', 'pseudo'), from: 'pw.x\'s default $HOME/espresso/pseudo' };
+}
+
+/** celldm(1..6) as pw.x prints them: from celldm(k), or A (Å) for celldm(1); empty → alat = |a1|. */
+function celldmOf(sys: Record<string, unknown>): number[] | undefined {
+  const c = [1, 2, 3, 4, 5, 6].map((k) => (typeof sys[`celldm(${k})`] === 'number' ? (sys[`celldm(${k})`] as number) : 0));
+  if (c[0] > 0) return c;
+  if (typeof sys.a === 'number' && sys.a > 0) return [sys.a / bohrAngstrom, 0, 0, 0, 0, 0];
+  return undefined;
+}
+
+/** Run the prediction for a pw.x input and format it as pw.x output. */
+export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult> {
+  const startedAt = opts.now?.() ?? new Date();
+  const wall0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const inputLabel = opts.inputFile ?? '<standard input>';
+  const read = parseStructure(opts.inputText, inputLabel, { format: 'qe-in' });
+  const q = read.qeInput!;
+  const ctl = q.namelists.control ?? {};
+  const sys = q.namelists.system;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.warn?.(m);
+  };
+
+  const calculation = typeof ctl.calculation === 'string' ? ctl.calculation.toLowerCase() : 'scf';
+  if (calculation !== 'scf') {
+    throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw (it predicts one scf energy; no forces, bands or relaxation)`, {
+      file: inputLabel,
+      fix: "use calculation = 'scf', or run pw.x for this step",
+    });
+  }
+  if (typeof sys.nspin === 'number' && sys.nspin !== 1) {
+    throw new MalaError(`nspin = ${sys.nspin}: the LDOS model is not spin-polarised`, { file: inputLabel, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
+  }
+  if (ctl.tprnfor === true || ctl.tstress === true) warn('tprnfor/tstress: forces and stress are not predicted by mala-ts; only energies are written');
+  const occupations = typeof sys.occupations === 'string' ? sys.occupations.toLowerCase() : 'fixed';
+  const smearing = typeof sys.smearing === 'string' ? sys.smearing.toLowerCase() : 'gaussian';
+  if (occupations !== 'smearing') warn(`occupations = '${occupations}': the prediction uses Fermi-Dirac occupations at the model's temperature`);
+  else if (!FERMI_DIRAC.includes(smearing)) warn(`smearing = '${smearing}': the prediction uses Fermi-Dirac occupations at T = degauss/k_B`);
+
+  const cwd = opts.cwd ?? process.cwd();
+  const pseudo = opts.pseudoDir ? { dir: path.resolve(cwd, opts.pseudoDir), from: '--pseudo-dir' } : pwPseudoDir(read, cwd, opts.env ?? process.env);
+  if (!fs.existsSync(pseudo.dir)) {
+    throw new MalaError(`the pseudopotential folder ${pseudo.dir} (${pseudo.from}) does not exist`, {
+      file: inputLabel,
+      fix: 'set pseudo_dir in &CONTROL to the folder with the UPF files, or pass --pseudo-dir DIR',
+    });
+  }
+  const files = Object.fromEntries(q.species.map((s) => [s.symbol, s.pseudopotential]));
+  const pps = loadPseudopotentials(read.atoms.symbols, pseudo.dir, files);
+  let electrons: number | undefined;
+  const totCharge = typeof sys.tot_charge === 'number' ? sys.tot_charge : 0;
+  if (totCharge !== 0) electrons = read.atoms.symbols.reduce((s, el) => s + pps[el].zValence, 0) - totCharge;
+
+  const result = await predict({
+    structureRead: read,
+    structureFile: inputLabel,
+    modelFile: opts.modelFile,
+    model: opts.model,
+    pseudoDir: pseudo.dir,
+    requireTotalEnergy: true,
+    electrons,
+    memoryMb: opts.memoryMb,
+    backend: opts.backend,
+    tmpDir: opts.tmpDir,
+    progress: opts.progress,
+    warn,
+  });
+  const total = result.totalEnergy!;
+  const species: PwOutputSpecies[] = q.species.map((s) => ({ label: s.label, massU: s.massU, valence: pps[s.symbol]?.zValence }));
+  const finishedAt = opts.now?.() ?? new Date();
+  const cpu = process.cpuUsage(cpu0);
+  const output = formatPwOutput({
+    atoms: read.atoms,
+    labels: q.labels,
+    species,
+    ibrav: typeof sys.ibrav === 'number' ? sys.ibrav : 0,
+    celldm: celldmOf(sys),
+    ecutwfcRy: q.ecutwfcRy,
+    ecutrhoRy: q.ecutrhoRy,
+    electrons: result.electronsRequested,
+    grid: result.gridShape,
+    gVectorCount: result.gVectorCount,
+    xcFunctional: result.xcFunctional,
+    smearing: occupations === 'smearing' ? smearing : undefined,
+    degaussRy: typeof sys.degauss === 'number' ? sys.degauss : undefined,
+    fermiEnergyEv: result.fermiEnergyEv,
+    termsEv: total.termsEv,
+    totalEnergyEv: total.totalEnergyEv,
+    inputName: opts.inputFile ?? 'standard input',
+    programVersion: (require('../../package.json') as { version: string }).version,
+    modelName: path.basename(result.modelFile),
+    startedAt,
+    finishedAt,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    wallSeconds: (performance.now() - wall0) / 1000,
+    warnings,
+  });
+  return { output, result, read };
+}
