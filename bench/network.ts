@@ -109,11 +109,11 @@ async function main(): Promise<void> {
       const tb = 1000;
       const xt = randomArray(rng, tb * nIn);
       const yt = randomArray(rng, tb * nOut);
-      const tr = await timeIt(() => net.trainStep(xt, yt, tb), isTs ? 2 : 15, 1);
+      const tr = await timeIt(() => net.trainStep(xt, yt, tb), isTs ? 2 : 9, 1);
       const trainRate = tb / tr.s;
       for (const batch of isTs ? [1024] : [4096, 8192]) {
         const x = randomArray(rng, batch * nIn);
-        const t = await timeIt(() => net.forward(x, batch), isTs ? 2 : 15, 1);
+        const t = await timeIt(() => net.forward(x, batch), isTs ? 2 : 9, 1);
         const rate = batch / t.s;
         const gf = (2 * mac * rate) / 1e9;
         const gt = (6 * mac * trainRate) / 1e9;
@@ -171,13 +171,13 @@ for name, sizes, acts in json.loads(sys.argv[1]):
     xt = torch.rand(1000, sizes[0]) * 2 - 1; yt = torch.rand(1000, sizes[-1]) * 2 - 1
     def step():
         opt.zero_grad(); loss = torch.nn.functional.mse_loss(net(xt), yt); loss.backward(); opt.step()
-    train = 1000 / median(step, 15)
+    train = 1000 / median(step, 9)
     for batch in (4096, 8192):
         x = torch.rand(batch, sizes[0]) * 2 - 1
         def inf():
             with torch.inference_mode():
                 net(x).numpy().copy()
-        out.append(dict(name=name, sizes=sizes, batch=batch, infer=batch / median(inf, 15), train=train))
+        out.append(dict(name=name, sizes=sizes, batch=batch, infer=batch / median(inf, 9), train=train))
 print(json.dumps(dict(version=torch.__version__, rows=out)))
 `;
 

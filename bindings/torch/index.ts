@@ -30,6 +30,10 @@ export interface TorchNet {
   readonly device: string;
   /** out[n×nOut] = net(x[n×nIn]); resolves when `out` is filled. Runs off the main thread. */
   forward(x: Float32Array, out: Float32Array, nPoints: number): Promise<number>;
+  /** forward with the scaling/restriction of setScaling; rejects non-finite inputs. */
+  predict(x: Float32Array, out: Float32Array, nPoints: number): Promise<number>;
+  /** Shift/scale arrays of length 0 (none), 1 (global) or the feature count; restrict 0 none, 1 negatives → 0, 2 |y|. */
+  setScaling(inShift: Float32Array, inScale: Float32Array, outShift: Float32Array, outScale: Float32Array, restrict: number): void;
   /** One Adam step on MSE(net(x), y); resolves with the batch loss before the update. */
   trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number>;
   /** Σ (net(x) − y)² over the batch, accumulated in float64. */

@@ -77,6 +77,10 @@ struct NetState {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0;
   torch::Device device{torch::kCPU};
   std::mutex mu;
+  // Optional data scaling around the net for predict(): x' = (x − inShift)/inScale,
+  // y = y'·outScale + outShift, then restrict (1: negatives → 0, 2: |y|). Undefined = skip.
+  torch::Tensor inShift, inScale, outShift, outScale;
+  int restrict = 0;
 
   int64_t nIn() const { return sizes.front(); }
   int64_t nOut() const { return sizes.back(); }
@@ -91,8 +95,9 @@ struct NetState {
 
   // Inference only: activations in place, and on CPU the last layer writes straight into `out`
   // (the caller's Float32Array), so no extra output copy.
-  void forwardInto(torch::Tensor h, torch::Tensor out) {
+  void forwardInto(torch::Tensor h, torch::Tensor out, bool scaled) {
     const size_t L = sizes.size() - 1;
+    if (scaled && inScale.defined()) h = (h - inShift) / inScale;  // float32, as MALA's scaler
     for (size_t l = 0; l < L; l++) {
       const bool last = l + 1 == L;
       torch::Tensor dst = last && out.device() == h.device() ? out : torch::Tensor();
@@ -100,6 +105,11 @@ struct NetState {
       else dst = torch::addmm(params[2 * l + 1], h, params[2 * l].t());
       applyActInPlace(dst, acts[l]);
       h = dst;
+    }
+    if (scaled) {
+      if (outScale.defined()) h.mul_(outScale).add_(outShift);
+      if (restrict == 1) h.clamp_min_(0.0);
+      else if (restrict == 2) h.abs_();
     }
     if (!out.is_same(h)) out.copy_(h);
   }
@@ -144,7 +154,7 @@ void checkArray(const Napi::Env& env, const Napi::Value& v, size_t need, const c
 // Worker kinds: forward (x → out), train (x, y → loss), loss (x, y → sum of squared errors).
 class NetWorker : public Napi::AsyncWorker {
  public:
-  enum Kind { kForward, kTrain, kLossSum };
+  enum Kind { kForward, kPredict, kTrain, kLossSum };
   NetWorker(Napi::Env env, std::shared_ptr<NetState> net, Kind kind, Napi::Float32Array x, Napi::Float32Array y, int64_t n)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), net_(std::move(net)), kind_(kind), n_(n) {
     xRef_ = Napi::Persistent(x);
@@ -163,9 +173,10 @@ class NetWorker : public Napi::AsyncWorker {
       torch::Tensor y = torch::from_blob(yData_, {n_, net_->nOut()}, opts);
       const bool onCpu = net_->device.is_cpu();
       if (!onCpu) x = x.to(net_->device);
-      if (kind_ == kForward) {
+      if (kind_ == kForward || kind_ == kPredict) {
         torch::InferenceMode im;
-        net_->forwardInto(x, y);
+        if (kind_ == kPredict && !torch::isfinite(x).all().item<bool>()) throw std::runtime_error("non-finite input value");
+        net_->forwardInto(x, y, kind_ == kPredict);
       } else if (kind_ == kLossSum) {
         torch::InferenceMode im;
         torch::Tensor yt = onCpu ? y : y.to(net_->device);
@@ -202,6 +213,8 @@ class Net : public Napi::ObjectWrap<Net> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Net", {
       InstanceMethod("forward", &Net::Forward),
+      InstanceMethod("predict", &Net::Predict),
+      InstanceMethod("setScaling", &Net::SetScaling),
       InstanceMethod("trainStep", &Net::TrainStep),
       InstanceMethod("lossSum", &Net::LossSum),
       InstanceMethod("getParameters", &Net::GetParameters),
@@ -262,6 +275,34 @@ class Net : public Napi::ObjectWrap<Net> {
   }
   // forward(x, out, n): Promise<number>  (resolves 0 when out holds the n×nOut result)
   Napi::Value Forward(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kForward); }
+  // predict(x, out, n): like forward, with the scaling and restriction set by setScaling; rejects
+  // non-finite inputs ("non-finite input value").
+  Napi::Value Predict(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kPredict); }
+
+  // setScaling(inShift, inScale, outShift, outScale, restrict): Float32Arrays of length 0 (none),
+  // 1 (global) or the feature count; restrict 0 none, 1 negatives → 0, 2 absolute value.
+  Napi::Value SetScaling(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::lock_guard<std::mutex> lock(state_->mu);
+    auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+    auto get = [&](int i, int64_t nFeat, const char* what) -> torch::Tensor {
+      checkArray(env, info[i], 0, what);
+      auto a = info[i].As<Napi::Float32Array>();
+      int64_t n = (int64_t)a.ElementLength();
+      if (n == 0) return torch::Tensor();
+      if (n != 1 && n != nFeat) throw Napi::RangeError::New(env, std::string(what) + ": expected 1 or " + std::to_string(nFeat) + " values");
+      return torch::from_blob(a.Data(), {1, n}, opts).clone().to(state_->device);
+    };
+    torch::Tensor a = get(0, state_->nIn(), "inShift"), b = get(1, state_->nIn(), "inScale");
+    torch::Tensor c = get(2, state_->nOut(), "outShift"), d = get(3, state_->nOut(), "outScale");
+    if (a.defined() != b.defined() || c.defined() != d.defined()) throw Napi::RangeError::New(env, "shift and scale must both be given or both be empty");
+    state_->inShift = a;
+    state_->inScale = b;
+    state_->outShift = c;
+    state_->outScale = d;
+    state_->restrict = info[4].As<Napi::Number>().Int32Value();
+    return env.Undefined();
+  }
   // trainStep(x, y, n): Promise<number> = MSE loss of this batch before the update
   Napi::Value TrainStep(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kTrain); }
   // lossSum(x, y, n): Promise<number> = Σ (net(x) − y)² in float64

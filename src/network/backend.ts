@@ -16,6 +16,21 @@ export interface OptimizerState {
   expAvgSq: Parameters;
 }
 
+/** Data scaling around the net for `predict` (MALA's scalers + restrict_targets). */
+export interface Scaling {
+  /** Length 0 (no scaling), 1 (global) or the feature count; float32. */
+  inShift: Float32Array;
+  inScale: Float32Array;
+  outShift: Float32Array;
+  outScale: Float32Array;
+  restrict: 'none' | 'zero_out_negative' | 'absolute_values';
+}
+
+const RESTRICT_CODE = { none: 0, zero_out_negative: 1, absolute_values: 2 } as const;
+
+/** Message of the error `predict` throws for NaN/±inf inputs (callers locate the value). */
+export const NON_FINITE_INPUT = 'non-finite input value';
+
 export interface NetBackend {
   readonly name: BackendName;
   /** 'cpu', 'cuda:0' or 'ts'. */
@@ -23,6 +38,10 @@ export interface NetBackend {
   readonly spec: NetworkSpec;
   /** net(x) for n points into a new Float32Array (n × nOut). */
   forward(x: Float32Array, nPoints: number): Promise<Float32Array>;
+  /** Set the scaling used by `predict`. */
+  setScaling(s: Scaling): void;
+  /** scale → net → unscale → restrict, for n points; does not modify x; rejects NaN/±inf inputs. */
+  predict(x: Float32Array, nPoints: number, out?: Float32Array): Promise<Float32Array>;
   /** One Adam step on the batch MSE; resolves with the loss before the update. */
   trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number>;
   /** Σ (net(x) − y)² of the batch in float64. */
@@ -97,6 +116,13 @@ class TorchBackend implements NetBackend {
     const out = new Float32Array(nPoints * this.spec.layerSizes[this.spec.layerSizes.length - 1]);
     return this.serial(() => this.net.forward(x, out, nPoints).then(() => out));
   }
+  setScaling(sc: Scaling): void {
+    this.net.setScaling(sc.inShift, sc.inScale, sc.outShift, sc.outScale, RESTRICT_CODE[sc.restrict]);
+  }
+  predict(x: Float32Array, nPoints: number, out?: Float32Array): Promise<Float32Array> {
+    const y = out ?? new Float32Array(nPoints * this.spec.layerSizes[this.spec.layerSizes.length - 1]);
+    return this.serial(() => this.net.predict(x, y, nPoints).then(() => y));
+  }
   trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number> {
     return this.serial(() => this.net.trainStep(x, y, nPoints));
   }
@@ -142,6 +168,38 @@ export class TsNet implements NetBackend {
 
   async forward(x: Float32Array, nPoints: number): Promise<Float32Array> {
     return forwardTs(this.spec, this.params, x, nPoints);
+  }
+  private scaling: Scaling = { inShift: new Float32Array(0), inScale: new Float32Array(0), outShift: new Float32Array(0), outScale: new Float32Array(0), restrict: 'none' };
+  setScaling(sc: Scaling): void {
+    this.scaling = { ...sc, inShift: Float32Array.from(sc.inShift), inScale: Float32Array.from(sc.inScale), outShift: Float32Array.from(sc.outShift), outScale: Float32Array.from(sc.outScale) };
+  }
+  async predict(x: Float32Array, nPoints: number, out?: Float32Array): Promise<Float32Array> {
+    const f = Math.fround;
+    const { inShift, inScale, outShift, outScale, restrict } = this.scaling;
+    const nIn = this.spec.layerSizes[0];
+    const nOut = this.spec.layerSizes[this.spec.layerSizes.length - 1];
+    const xs = Float32Array.from(x.subarray(0, nPoints * nIn));
+    for (let i = 0; i < xs.length; i++) {
+      if (!Number.isFinite(xs[i])) throw new Error(NON_FINITE_INPUT);
+      if (inScale.length) {
+        const k = inScale.length === 1 ? 0 : i % nIn;
+        xs[i] = f(f(xs[i] - inShift[k]) / inScale[k]);
+      }
+    }
+    const y = forwardTs(this.spec, this.params, xs, nPoints);
+    for (let i = 0; i < y.length; i++) {
+      if (outScale.length) {
+        const k = outScale.length === 1 ? 0 : i % nOut;
+        y[i] = f(f(y[i] * outScale[k]) + outShift[k]);
+      }
+      if (restrict === 'zero_out_negative' && y[i] < 0) y[i] = 0;
+      else if (restrict === 'absolute_values') y[i] = Math.abs(y[i]);
+    }
+    if (out) {
+      out.set(y);
+      return out;
+    }
+    return y;
   }
   async trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number> {
     const { loss, grads } = mseGradientsTs(this.spec, this.params, x, y, nPoints);

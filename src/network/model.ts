@@ -21,7 +21,7 @@ import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
-import { createNet, type BackendName, type NetBackend } from './backend';
+import { createNet, NON_FINITE_INPUT, type BackendName, type NetBackend } from './backend';
 import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec, type Parameters } from './mlp';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
@@ -265,7 +265,16 @@ export class LdosModel {
 
   /** The compute backend (created on first use; libtorch when available). */
   backend(): NetBackend {
-    this.net ??= createNet(this.data.spec, this.data.weights, this.backendOpts);
+    if (!this.net) {
+      this.net = createNet(this.data.spec, this.data.weights, this.backendOpts);
+      const { inputScaler: i, outputScaler: o } = this.data;
+      const none = new Float32Array(0);
+      this.net.setScaling({
+        inShift: i.isIdentity ? none : i.shift, inScale: i.isIdentity ? none : i.scale,
+        outShift: o.isIdentity ? none : o.shift, outScale: o.isIdentity ? none : o.scale,
+        restrict: this.data.restrictTargets,
+      });
+    }
     return this.net;
   }
 
@@ -289,19 +298,17 @@ export class LdosModel {
     const net = this.backend();
     for (let p0 = 0; p0 < nPoints; p0 += chunk) {
       const n = Math.min(chunk, nPoints - p0);
-      const x = descriptors.slice(p0 * nIn, (p0 + n) * nIn);
-      for (let i = 0; i < x.length; i++) {
-        if (!Number.isFinite(x[i])) {
-          const pt = (opts.pointOffset ?? 0) + p0 + Math.floor(i / nIn);
-          throw new MalaError(`descriptor ${i % nIn} of grid point ${pt} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
-        }
+      // Scaling, network, unscaling and the clamp all run in the backend (off the main thread
+      // with libtorch); the chunk is a view of the caller's array, never modified.
+      const x = descriptors.subarray(p0 * nIn, (p0 + n) * nIn);
+      try {
+        await net.predict(x, n, out.subarray(p0 * nOut, (p0 + n) * nOut));
+      } catch (e) {
+        if (!String((e as Error).message).includes(NON_FINITE_INPUT)) throw e;
+        const i = x.findIndex((v) => !Number.isFinite(v));
+        const pt = (opts.pointOffset ?? 0) + p0 + Math.floor(i / nIn);
+        throw new MalaError(`descriptor ${i % nIn} of grid point ${pt} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
       }
-      this.data.inputScaler.transform(x, nIn);
-      const y = await net.forward(x, n);
-      this.data.outputScaler.inverse(y, nOut);
-      if (this.data.restrictTargets === 'absolute_values') for (let i = 0; i < y.length; i++) y[i] = Math.abs(y[i]);
-      else for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
-      out.set(y, p0 * nOut);
       opts.onChunk?.(n);
     }
     return out;
