@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       for (const r of py.rows) {
         const mac = macs(r.sizes);
         const ours = results[`${r.name} ${r.batch}`];
-        row([r.name, `PyTorch ${py.version} from Python (1 thread)`, r.batch, k(r.infer), `${((2 * mac * r.infer) / 1e9).toFixed(1)} (${((100 * 2 * mac * r.infer) / 1e9 / peakGflops).toFixed(0)} %)`, k(r.train), `${((6 * mac * r.train) / 1e9).toFixed(1)} (${((600 * mac * r.train) / 1e9 / peakGflops).toFixed(0)} %)`, 'see above']);
+        row([r.name, `PyTorch ${py.version} from Python (1 thread)`, r.batch, k(r.infer), `${((2 * mac * r.infer) / 1e9).toFixed(1)} (${((100 * 2 * mac * r.infer) / 1e9 / peakGflops).toFixed(0)} %)`, k(r.train), `${((6 * mac * r.train) / 1e9).toFixed(1)} (${((600 * mac * r.train) / 1e9 / peakGflops).toFixed(0)} %)`, `${py.others.toFixed(2)} (whole Python run)`]);
         if (ours) console.log(`${r.name}, batch ${r.batch}: addon / PyTorch = ${(ours.infer / r.infer).toFixed(2)}× inference, ${(ours.train / r.train).toFixed(2)}× training`);
       }
     }
@@ -181,13 +181,28 @@ for name, sizes, acts in json.loads(sys.argv[1]):
 print(json.dumps(dict(version=torch.__version__, rows=out)))
 `;
 
-function pythonTorch(): { version: string; rows: { name: string; sizes: number[]; batch: number; infer: number; train: number }[] } | null {
+/** CPU jiffies of our waited-for children (cutime + cstime from /proc/self/stat). */
+function childJiffies(): number {
+  try {
+    const f = fs.readFileSync('/proc/self/stat', 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[13]) + Number(rest[14]);
+  } catch {
+    return NaN;
+  }
+}
+
+function pythonTorch(): { version: string; others: number; rows: { name: string; sizes: number[]; batch: number; infer: number; train: number }[] } | null {
   const file = path.join(os.tmpdir(), `mala-ts-bench-${process.pid}.py`);
   fs.writeFileSync(file, PY);
   try {
     const spec = nets.map((n) => [n.name, n.spec.layerSizes, n.spec.activations]);
+    const j0 = procBusyJiffies();
+    const c0 = childJiffies();
+    const t0 = Date.now();
     const out = execFileSync('/usr/bin/python3', [file, JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop()!);
+    const others = Math.max(0, (procBusyJiffies() - j0 - (childJiffies() - c0)) / 100 / ((Date.now() - t0) / 1000));
+    return { ...JSON.parse(out.trim().split('\n').pop()!), others };
   } catch (e) {
     console.log(`PyTorch from Python skipped: ${(e as Error).message.split('\n')[0]} (apt-get install python3-torch)`);
     return null;
