@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
-import { BispectrumCalculator, BispectrumParameters, bispectrumCount } from '../descriptors/bispectrum';
+import { BispectrumParameters, bispectrumCount } from '../descriptors/bispectrum';
 import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
 import { writeDosPlot } from '../io/plot';
@@ -29,6 +29,9 @@ import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
 import { kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
+import { Communicator, serialComm, splitRange } from '../parallel/comm';
+import { openLammpsOn } from '../parallel/lammps-rank';
+import { planeBlocks, planesPerBlockFor, WindowedDescriptors } from '../parallel/plane-blocks';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
@@ -70,6 +73,12 @@ export interface PredictOptions {
   tmpDir?: string;
   progress?: Progress;
   warn?: (message: string) => void;
+  /**
+   * MPI ranks sharing the work (src/parallel/comm.ts): each computes the descriptors, LDOS and
+   * density of its own blocks of x-planes; the DOS is summed over ranks, the density gathered on
+   * rank 0, which alone computes the energy terms and writes outputs. Default: one process.
+   */
+  comm?: Communicator;
 }
 
 export interface PredictResult extends ObservablesResult {
@@ -84,6 +93,12 @@ export interface PredictResult extends ObservablesResult {
   memoryBudgetMb: number;
   /** Peak resident memory of the process (VmHWM), MB. */
   peakRssMb: number;
+  /** MPI ranks, this rank's x-planes [first, end), the largest peak RSS of any rank (MB). */
+  ranks: number;
+  planeRange: [number, number];
+  peakRssMaxRankMb: number;
+  /** Descriptor blocks computed from an atom window / from the whole cell (src/parallel/plane-blocks.ts). */
+  descriptorBlocks?: { windowed: number; wholeCell: number };
   warnings: string[];
   /** G-vectors in the ecutrho sphere and the XC functional of the energy terms (with a total energy). */
   gVectorCount?: number;
@@ -352,8 +367,6 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const ncoeff = model.nFeatures;
   const bytesPerPointInFlight = (ncoeff + 3) * (8 * 2 + 4) + nE * 4 * 2;
   const densityBytes = pointCount * 8 * 2;
-  const ldosBytes = pointCount * nE * 4;
-  const keepInMemory = !opts.writeLdos && ldosBytes + densityBytes <= budgetBytes / 2;
   // A quarter of the budget for the slab in flight; the rest for the kept LDOS and the density.
   const slabBudget = budgetBytes / 4;
   const planesPerSlab = Math.max(1, Math.min(nx, Math.floor(slabBudget / (ny * nz * bytesPerPointInFlight))));
@@ -361,31 +374,47 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     warn(`one x-plane of the grid (${ny}×${nz} points) needs ${(ny * nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
   }
 
+  // Fixed blocks of x-planes (from the grid and budget, never the rank count); each rank takes a
+  // contiguous run of whole blocks, so every point is computed the same way for any rank count.
+  const comm = opts.comm ?? serialComm;
+  const blocks = planeBlocks(nx, planesPerBlockFor(grid, planesPerSlab));
+  const [b0, b1] = splitRange(blocks.length, comm.size, comm.rank);
+  const plane0 = b0 < b1 ? blocks[b0][0] : 0;
+  const plane1 = b0 < b1 ? blocks[b1 - 1][1] : 0;
+  const localPoints = (plane1 - plane0) * ny * nz;
+  const isRoot = comm.rank === 0;
+  if (opts.writeLdos && comm.size > 1) throw new MalaError('--ldos writes one ldos.npy and is not available with several MPI ranks', { fix: 'run without mpirun to write the LDOS, or drop --ldos' });
+
   const ldosFile = opts.writeLdos && opts.outDir ? path.join(opts.outDir, 'ldos.npy') : undefined;
+  const keepInMemory = !opts.writeLdos && localPoints * nE * 4 + densityBytes <= budgetBytes / 2;
   const spillDir = opts.tmpDir ?? os.tmpdir();
   const store = keepInMemory
     ? memoryStore()
-    : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), [nx, ny, nz, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
+    : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), [plane1 - plane0, ny, nz, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
 
   const dosAcc = new DosAccumulator(nE, { source: 'network LDOS', clampNegative: true });
   const params = bispectrumParametersOf(model);
-  let calc: DescriptorSource | undefined;
+  let calc: (DescriptorSource & Partial<Pick<WindowedDescriptors, 'windowed' | 'wholeCell'>>) | undefined;
+  let descriptorBlocks: PredictResult['descriptorBlocks'];
   let stored = false;
   try {
     let t0 = performance.now();
+    // Several ranks: each runs its own serial LAMMPS on its own planes (MPI_COMM_SELF).
+    if (!opts.descriptorsFile && comm.size > 1 && comm.selfFortranHandle !== undefined) openLammpsOn(comm.selfFortranHandle);
     calc = opts.descriptorsFile
       ? descriptorFileSource(opts.descriptorsFile, grid, model.nFeatures, model.source)
-      : new BispectrumCalculator(atoms, grid, params, { xyz: false, maxPointsPerRun: planesPerSlab * ny * nz });
+      : new WindowedDescriptors(atoms, grid, params);
     add('setup_s', t0);
-    progress.start('predict LDOS', pointCount, 'points');
-    for (let i0 = 0; i0 < nx; i0 += planesPerSlab) {
-      const i1 = Math.min(nx, i0 + planesPerSlab);
+    progress.start('predict LDOS', localPoints, 'points');
+    for (let b = b0; b < b1; b++) {
+      const [i0, i1] = blocks[b];
       const n = (i1 - i0) * ny * nz;
       t0 = performance.now();
       const descriptors = calc.computePlanes(i0, i1);
       add('descriptors_s', t0);
       t0 = performance.now();
-      const ldos = await model.predictLdos(descriptors, n, { pointOffset: i0 * ny * nz });
+      // one network batch per block, so batch composition never depends on the decomposition
+      const ldos = await model.predictLdos(descriptors, n, { pointOffset: i0 * ny * nz, chunkPoints: n });
       add('network_s', t0);
       t0 = performance.now();
       dosAcc.addPoints(ldos, i0 * ny * nz);
@@ -394,8 +423,10 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       progress.tick(n);
     }
     progress.stop();
+    if (calc.windowed !== undefined) descriptorBlocks = { windowed: calc.windowed, wholeCell: calc.wholeCell ?? 0 };
     calc.close();
     calc = undefined;
+    comm.allreduceSum(dosAcc.sums);
 
     let t1 = performance.now();
     const dosPerEv = dosAcc.dos(voxelA3);
@@ -404,23 +435,29 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     add('fermi_s', t1);
 
     t1 = performance.now();
-    const dens = new DensityAccumulator(pointCount, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
+    const dens = new DensityAccumulator(localPoints, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
     store.forEach((block, first) => dens.addPoints(block, first), nE);
     store.finish(Boolean(ldosFile));
     stored = true;
-    const density = dens.densityPerA3;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < density.length; i++) {
-      if (density[i] < lo) lo = density[i];
-      if (density[i] > hi) hi = density[i];
+    const local = dens.densityPerA3;
+    const range = new Float64Array([Infinity, -Infinity]);
+    for (let i = 0; i < local.length; i++) {
+      if (local[i] < range[0]) range[0] = local[i];
+      if (-local[i] < range[1]) range[1] = -local[i];
     }
+    comm.allreduceMin(range);
+    const [lo, hi] = [range[0], -range[1]];
+    const densityElectrons = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelA3)]))[0];
+    // The energy terms need the FFT of the whole density: gathered on rank 0 (8 bytes per point).
+    const density = comm.size > 1 ? comm.gatherToRoot(local) : local;
     add('density_s', t1);
 
     let total: TotalEnergyResult | undefined;
     let gVectorCount: number | undefined;
     let xcFunctional: string | undefined;
-    if (pseudos && ecutrhoRy !== undefined) {
+    if (!isRoot || !density) {
+      // the other ranks are done: rank 0 computes the energy terms and writes the outputs
+    } else if (pseudos && ecutrhoRy !== undefined) {
       t1 = performance.now();
       const t = totalEnergy({
         cellAngstrom: atoms.cellAngstrom,
@@ -450,7 +487,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       entropyContributionEv: obs.entropyContributionEv,
       numberOfElectrons: obs.numberOfElectrons,
       electronsRequested: electrons,
-      densityElectrons: dens.numberOfElectrons(voxelA3),
+      densityElectrons,
       densityMinPerA3: lo,
       densityMaxPerA3: hi,
       temperatureK,
@@ -471,15 +508,19 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       species,
       gridSource: gridChoice.source,
       ldosStorage: store.kind,
-      planesPerSlab,
+      planesPerSlab: blocks[0][1] - blocks[0][0],
       memoryBudgetMb: memoryMb,
       peakRssMb: 0,
+      ranks: comm.size,
+      planeRange: [plane0, plane1],
+      peakRssMaxRankMb: 0,
+      descriptorBlocks,
       warnings,
       gVectorCount,
       xcFunctional,
     };
 
-    if (opts.outDir) {
+    if (opts.outDir && isRoot && density) {
       t1 = performance.now();
       fs.mkdirSync(opts.outDir, { recursive: true });
       const out = (name: string) => path.join(opts.outDir!, name);
@@ -495,7 +536,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     }
     timings.total_s = (performance.now() - tStart) / 1000;
     result.peakRssMb = peakRssMb();
-    if (opts.outDir) writeResultsJson(path.join(opts.outDir, 'results.json'), predictJson(result));
+    result.peakRssMaxRankMb = comm.allreduceMax(new Float64Array([result.peakRssMb]))[0];
+    if (opts.outDir && isRoot) writeResultsJson(path.join(opts.outDir, 'results.json'), predictJson(result));
     return result;
   } finally {
     calc?.close();
@@ -515,6 +557,9 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
     planes_per_slab: r.planesPerSlab,
     memory_budget_mb: r.memoryBudgetMb,
     peak_rss_mb: r.peakRssMb,
+    mpi_ranks: r.ranks,
+    peak_rss_max_rank_mb: r.peakRssMaxRankMb,
+    descriptor_blocks: r.descriptorBlocks,
     warnings: r.warnings,
   };
 }

@@ -1,0 +1,86 @@
+/**
+ * `mpirun -np N mala-ts predict`: the observables do not depend on the rank count.
+ *
+ * Every run uses one BLAS thread per rank: the float32 GEMM of the network rounds differently
+ * with a different thread count (≈1e-8 relative in E_band, measured), which is not a property of
+ * the decomposition. Blocks of planes are fixed by the grid, so each point's descriptors and
+ * LDOS are bit-identical for any N; only the float64 DOS sums change order.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import execa from 'execa';
+import { saveModelData } from '../../src/network/model';
+import { makeEnergyGrid } from '../../src/targets/energy-grid';
+import { makeModelData } from '../network/synthetic';
+import { referenceDir, repoRoot, tempDir } from '../helpers';
+
+const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
+const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+const observables = ['fermi_energy_ev', 'band_energy_ev', 'entropy_contribution_ev', 'total_energy_ev', 'density_electrons', 'number_of_electrons'];
+
+async function mpiPredict(np: number, args: string[], outDir?: string): Promise<Record<string, unknown>> {
+  const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+  const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', ...args, '--json', ...(outDir ? ['--out', outDir] : [])], { env, reject: false });
+  assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function assertSame(a: Record<string, unknown>, b: Record<string, unknown>, what: string): void {
+  for (const k of observables) {
+    const x = a[k] as number;
+    const y = b[k] as number;
+    assert.ok(Number.isFinite(x) && Number.isFinite(y), `${what}: ${k} ${x} ${y}`);
+    const rel = Math.abs(x - y) / Math.max(Math.abs(x), 1e-300);
+    assert.ok(rel <= 1e-8, `${what}: ${k} ${x} vs ${y} (relative ${rel.toExponential(2)})`);
+  }
+}
+
+describe('workflow: predict across MPI ranks', function () {
+  this.timeout(300000);
+
+  it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; rank 0 alone writes the outputs', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const m = makeModelData(11, [14, 16, 24]);
+      m.energyGrid = makeEnergyGrid(-5, 1, 24);
+      const model = path.join(dir, 'model.zip');
+      saveModelData(model, m);
+      const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+      const runs: Record<string, unknown>[] = [];
+      for (const np of [1, 2, 3]) {
+        const out = path.join(dir, `np${np}`);
+        runs.push(await mpiPredict(np, [structure, '--model', model], out));
+        assert.equal(runs[np - 1].mpi_ranks, np);
+        assert.deepEqual(fs.readdirSync(out).sort(), ['density.cube', 'dos.csv', 'dos.svg', 'results.json']);
+      }
+      assert.ok(Math.abs((runs[0].density_electrons as number) - 12) < 1e-6, `density integrates to N_e: ${runs[0].density_electrons}`);
+      assertSame(runs[0], runs[1], '1 vs 2 ranks');
+      assertSame(runs[0], runs[2], '1 vs 3 ranks');
+      // the gathered density (what the energy terms used) is the same file
+      assert.equal(fs.readFileSync(path.join(dir, 'np1', 'density.cube'), 'utf8'), fs.readFileSync(path.join(dir, 'np3', 'density.cube'), 'utf8'));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('Be2 with MALA\'s Be_model: 1, 2 and 3 ranks agree to 1e-8 and match spec §6.2', async function () {
+    const be2 = referenceDir(this);
+    const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2];
+    const one = await mpiPredict(1, args);
+    assert.ok(Math.abs((one.band_energy_ev as number) - 12.45397) < 1e-3);
+    assert.ok(Math.abs((one.total_energy_ev as number) + 72.81359) < 1e-3);
+    for (const np of [2, 3]) {
+      const r = await mpiPredict(np, args);
+      assert.equal(r.mpi_ranks, np);
+      assertSame(one, r, `1 vs ${np} ranks`);
+      console.log(`      ${np} ranks: ΔE_band ${((r.band_energy_ev as number) - (one.band_energy_ev as number)).toExponential(2)} eV, ΔE_total ${((r.total_energy_ev as number) - (one.total_energy_ev as number)).toExponential(2)} eV, largest rank peak ${(r.peak_rss_max_rank_mb as number).toFixed(0)} MB`);
+    }
+  });
+
+  it('an error on one rank ends every rank with the message (no hang)', async () => {
+    const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', '2', 'node', cli, 'predict', path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), '--model', '/nonexistent/model.zip'], { env, reject: false, timeout: 120000 });
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /model/);
+  });
+});
