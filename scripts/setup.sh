@@ -54,7 +54,8 @@ fi
 
 # 4. The libtorch addon (bindings/torch), rebuilt only when its sources change.
 if [ -f bindings/torch/binding.gyp ]; then
-  src_hash=$(find bindings/torch -maxdepth 1 -type f \( -name '*.gyp' -o -name '*.cc' -o -name '*.h' -o -name '*.js' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+  # Sources and the libtorch choice (MALA_TS_LIBTORCH: a CUDA PyTorch's torch/ folder) decide a rebuild.
+  src_hash=$( { find bindings/torch -maxdepth 1 -type f \( -name '*.gyp' -o -name '*.cc' -o -name '*.h' -o -name '*.js' \) -print0 | sort -z | xargs -0 cat; echo "libtorch=${MALA_TS_LIBTORCH:-debian}"; } | sha256sum | cut -c1-16)
   if [ "$(cat bindings/torch/build/.mala-ts-src 2>/dev/null)" != "$src_hash" ] || [ ! -f bindings/torch/build/Release/mala_torch.node ]; then
     say "building the libtorch addon"
     nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
