@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { loadModel } from '../../network/model';
+
+/** `mala-ts import-model`: a MALA model zip → a mala-ts model archive (weights, scalers, parameters). */
+export function register(program: Command): void {
+  program
+    .command('import-model')
+    .description("convert a model saved by MALA (zip: params.json, network.pth, scaler pickles, info.json) to a mala-ts model archive")
+    .argument('<mala-model>', 'MALA model zip (or its unpacked folder)')
+    .requiredOption('--out <file>', 'mala-ts model archive to write (zip: model.json + weights.safetensors)')
+    .action((input: string, opts: { out: string }) => {
+      const model = loadModel(input, { backend: 'ts' });
+      model.save(opts.out);
+      const d = model.data;
+      process.stdout.write(
+        `imported ${input} → ${opts.out}\n  network ${d.spec.layerSizes.join('→')}; twojmax ${d.descriptors.twojmax}, cutoff ${d.descriptors.rcutfac} Å; ` +
+          `energy grid ${d.energyGrid.offsetEv}+${d.energyGrid.spacingEv}·k eV, ${d.energyGrid.count} energies\n`,
+      );
+    });
+}
