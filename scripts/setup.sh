@@ -67,4 +67,23 @@ if [ -f bindings/torch/binding.gyp ]; then
   fi
 fi
 
+# 5. The MPI addon (bindings/mpi, for `mpirun -np N mala-ts predict`), rebuilt only when its
+#    sources change. Optional: without mpicc, mala-ts runs serially.
+if [ -f bindings/mpi/binding.gyp ]; then
+  if ! command -v "${MPICC:-mpicc}" > /dev/null; then
+    say "no mpicc: MPI addon skipped (apt-get install libopenmpi-dev for mpirun -np N)"
+  else
+    mpi_hash=$(cat bindings/mpi/binding.gyp bindings/mpi/*.cc bindings/mpi/mpi-config.js 2>/dev/null | sha256sum | cut -c1-16)
+    if [ "$(cat bindings/mpi/build/.mala-ts-src 2>/dev/null)" != "$mpi_hash" ] || [ ! -f bindings/mpi/build/Release/mala_mpi.node ]; then
+      say "building the MPI addon"
+      nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+      (cd bindings/mpi && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error > "$cache/mpi-addon-build.log" 2>&1) \
+        || { tail -n 30 "$cache/mpi-addon-build.log" >&2; say "MPI addon build failed (log: $cache/mpi-addon-build.log)"; exit 1; }
+      echo "$mpi_hash" > bindings/mpi/build/.mala-ts-src
+    else
+      say "MPI addon present"
+    fi
+  fi
+fi
+
 say "done in $(( $(date +%s) - t0 )) s"

@@ -9,6 +9,7 @@ import execa from 'execa';
 import koffi from 'koffi';
 import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
 import { firstExisting, repoRoot, systemLibraryCandidates } from '../../bindings/native-paths';
+import { loadMpiAddon, mpiAddonPath } from '../../bindings/mpi';
 
 export interface Check {
   component: string;
@@ -77,6 +78,15 @@ function checkLibxc(): Check {
   });
 }
 
+/** The MPI addon (bindings/mpi): optional, only `mpirun -np N mala-ts predict` needs it. */
+function checkMpiAddon(): Check {
+  return guard('MPI addon', `apt-get install libopenmpi-dev, then ${SETUP_FIX}`, () => {
+    const { addon, reason } = loadMpiAddon();
+    if (!addon) return { ok: false, detail: reason };
+    return { ok: true, detail: `${mpiAddonPath} | ${addon.libraryVersion().split(',')[0]}` };
+  }, true);
+}
+
 function checkTorchAddon(): Check {
   const addon = path.join(repoRoot, 'bindings', 'torch', 'build', 'Release', 'mala_torch.node');
   return guard('libtorch addon', `apt-get install libtorch-dev libopenblas0-pthread, then ${SETUP_FIX}`, () => {
@@ -112,6 +122,7 @@ export function runDoctor(): Check[] {
     checkSharedLibrary('FFTW3', ['libfftw3.so.3'], 'fftw_version', 'libfftw3-dev'),
     checkLibxc(),
     checkTorchAddon(),
+    checkMpiAddon(),
     checkProgram('pw.x (QE)', 'pw.x', [], /PWSCF v\.\S+/, 'quantum-espresso'),
     checkProgram('pp.x (QE)', 'pp.x', [], /POST-PROC v\.\S+/, 'quantum-espresso'),
     checkProgram('mpirun', 'mpirun', ['--version'], /\(Open MPI\) \S+|mpirun \(.*\) \S+|HYDRA.*Version:\s*\S+/, 'openmpi-bin'),

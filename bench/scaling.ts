@@ -1,0 +1,193 @@
+/**
+ * Scaling of `predict` with system size (not a test): `npx tsx bench/scaling.ts [--sizes 2,3,4,6,8,10]
+ * [--ecutrho 9] [--real 2] [--out scaling.json]`
+ *
+ * fcc Al supercells of n×n×n conventional cells (4n³ atoms, a = 4.05 Å, rattled 0.05 Å), a random
+ * network of the Al model's shape (91 → 128 → 128 → 131, LeakyReLU; MALA bispectrum twojmax 10,
+ * rcutfac 4.67637), 298 K, 3 electrons per atom, QE's FFT grid for the density cutoff, total
+ * energy with fixtures/al-fcc-qe/Al.pz-vbc.UPF (real grid only, see `withEnergy`). Each size runs in its own process, so its peak
+ * memory (VmHWM) is its own; it is read after setup, after the LDOS pass (descriptors +
+ * network, the stage bounded by the block size) and at the end (density gathered + FFTs).
+ *
+ * The size series uses a coarse grid (--ecutrho 9 Ry, ≈0.5 Å, ~128 points per atom) so
+ * thousands of atoms fit in minutes on 2 cores; the cost per grid point is what scales, and
+ * `--real n` measures it on the model's own grid (ecutrho 80 Ry, 3456 points per atom) for an n³
+ * cell. The extrapolation to 131,072 atoms multiplies the fitted cost per point on the real grid
+ * by its point count. QE: the 4-atom fixture's pw.x wall time (fixtures/al-fcc-qe, serial).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../bindings/native-paths';
+import { initParameters, type NetworkSpec } from '../src/network/mlp';
+import { LdosModel, saveModelData, type ModelData } from '../src/network/model';
+import { Rng } from '../src/network/rng';
+import { DataScaler } from '../src/network/scalers';
+import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { makeEnergyGrid } from '../src/targets/energy-grid';
+import type { Progress } from '../src/util/progress';
+import { peakRssMb, predict } from '../src/workflow/predict';
+import { loadModel } from '../src/network/model';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, def: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const pseudoDir = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+
+/** The Al model's shape with random weights (seeded); the scalers keep the LDOS in a physical range. */
+function alShapedModel(file: string): void {
+  const rng = new Rng(2024);
+  const spec: NetworkSpec = { layerSizes: [91, 128, 128, 131], activations: ['LeakyReLU', 'LeakyReLU', null] };
+  const sample = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
+  const m: ModelData = {
+    spec,
+    weights: initParameters(spec, rng),
+    inputScaler: new DataScaler('feature-wise-standard').fit(sample(64 * 91, 0, 2), 91),
+    outputScaler: new DataScaler('minmax').fit(sample(64 * 131, 0, 0.04), 131),
+    descriptors: { type: 'Bispectrum', twojmax: 10, rcutfac: 4.67637, switchflag: 1, elementWeights: null, rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0 },
+    energyGrid: makeEnergyGrid(-4, 0.1, 131),
+    restrictTargets: 'zero_out_negative',
+    reference: { temperatureK: 298, electronsPerAtom: 3 },
+  };
+  saveModelData(file, m);
+}
+
+interface One {
+  n: number;
+  atoms: number;
+  ecutrhoRy: number;
+  grid: number[];
+  points: number;
+  timingsS: Record<string, number>;
+  peakRssMb: { setup: number; ldosPass: number; end: number };
+  descriptorBlocks?: { windowed: number; wholeCell: number };
+  planesPerBlock: number;
+  bandEnergyEv: number;
+  totalEnergyEv?: number;
+}
+
+async function one(n: number, ecutrhoRy: number, modelFile: string): Promise<One> {
+  const atoms = rattle(fccSupercell('Al', 4.05, [n, n, n]), 0.05, 17 + n);
+  const model: LdosModel = loadModel(modelFile);
+  const rss = { setup: 0, ldosPass: 0, end: 0 };
+  const progress: Progress = {
+    start: () => (rss.setup = peakRssMb()),
+    tick: () => undefined,
+    stop: () => (rss.ldosPass = peakRssMb()),
+  };
+  // QE's Ewald alpha search fails below ~20 Ry for hundreds of atoms: the coarse series skips the
+  // energy terms (their cost is one FFT pipeline on the gathered density, measured on the real grid).
+  const withEnergy = ecutrhoRy >= 20;
+  const r = await predict({ atoms, model, ecutrhoRy, temperatureK: 298, electrons: 3 * atoms.symbols.length, pseudoDir: withEnergy ? pseudoDir : '/nonexistent', progress, memoryMb: 2048 });
+  rss.end = peakRssMb();
+  return {
+    n,
+    atoms: r.atomCount,
+    ecutrhoRy,
+    grid: r.gridShape,
+    points: r.pointCount,
+    timingsS: r.timingsS,
+    peakRssMb: rss,
+    descriptorBlocks: r.descriptorBlocks,
+    planesPerBlock: r.planesPerSlab,
+    bandEnergyEv: r.bandEnergyEv,
+    totalEnergyEv: r.totalEnergy?.totalEnergyEv,
+  };
+}
+
+function runChild(n: number, ecutrhoRy: number, modelFile: string): One {
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, '--one', String(n), '--ecutrho', String(ecutrhoRy), '--model', modelFile], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`size ${n}: ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').pop()!;
+  return JSON.parse(line) as One;
+}
+
+/** Least-squares slope of log t against log N. */
+function exponent(xs: number[], ys: number[]): number {
+  const lx = xs.map(Math.log);
+  const ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < lx.length; i++) {
+    sxy += (lx[i] - mx) * (ly[i] - my);
+    sxx += (lx[i] - mx) ** 2;
+  }
+  return sxy / sxx;
+}
+
+function qeFixtureWallS(): number | undefined {
+  const text = fs.readFileSync(path.join(pseudoDir, 'Al.pw.scf.out'), 'utf8');
+  const m = /PWSCF\s*:.*CPU\s+(?:(\d+)m\s*)?([\d.]+)s\s+WALL/.exec(text);
+  return m ? Number(m[1] ?? 0) * 60 + Number(m[2]) : undefined;
+}
+
+async function main(): Promise<void> {
+  if (argv.includes('--one')) {
+    const res = await one(Number(arg('one', '2')), Number(arg('ecutrho', '9')), arg('model', ''));
+    process.stdout.write(`${JSON.stringify(res)}\n`);
+    return;
+  }
+  const sizes = arg('sizes', '2,3,4,5,6,8').split(',').map(Number);
+  const ecut = Number(arg('ecutrho', '9'));
+  const real = arg('real', '2').split(',').filter(Boolean).map(Number);
+  const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'mala-ts-scaling-'));
+  const modelFile = path.join(tmp, 'al-shaped-random.zip');
+  alShapedModel(modelFile);
+  const rows: One[] = [];
+  const t0 = Date.now();
+  console.log(`| atoms | ecutrho Ry | grid | points | blocks win/whole | descriptors s | network s | density s | energy s | total s | µs/point | ms/atom | peak MB setup / LDOS pass / end |`);
+  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
+  const show = (r: One) => {
+    const t = r.timingsS;
+    console.log(`| ${r.atoms} | ${r.ecutrhoRy} | ${r.grid.join('×')} | ${r.points} | ${r.descriptorBlocks ? `${r.descriptorBlocks.windowed}/${r.descriptorBlocks.wholeCell}` : '-'} | ${t.descriptors_s.toFixed(1)} | ${t.network_s.toFixed(2)} | ${t.density_s.toFixed(2)} | ${(t.total_energy_s ?? 0).toFixed(2)} | ${t.total_s.toFixed(1)} | ${((1e6 * t.total_s) / r.points).toFixed(1)} | ${((1e3 * t.total_s) / r.atoms).toFixed(1)} | ${r.peakRssMb.setup.toFixed(0)} / ${r.peakRssMb.ldosPass.toFixed(0)} / ${r.peakRssMb.end.toFixed(0)} |`);
+  };
+  for (const n of sizes) {
+    const r = runChild(n, ecut, modelFile);
+    rows.push(r);
+    show(r);
+  }
+  const realRows: One[] = [];
+  for (const n of real) {
+    const r = runChild(n, 80, modelFile);
+    realRows.push(r);
+    show(r);
+  }
+  const big = rows.filter((r) => r.atoms >= 256);
+  const fit = big.length >= 2 ? exponent(big.map((r) => r.atoms), big.map((r) => r.timingsS.total_s)) : NaN;
+  const perAtom = big.map((r) => r.timingsS.total_s / r.atoms);
+  const spread = perAtom.length ? Math.max(...perAtom) / Math.min(...perAtom) - 1 : NaN;
+  console.log(`\nfitted exponent t ∝ N^p (N ≥ 256, coarse grid): p = ${fit.toFixed(3)}; time per atom spread ${(100 * spread).toFixed(1)} % (max/min − 1)`);
+  // Extrapolation on the real grid: cost per point of the largest coarse run, checked against the real-grid run(s).
+  const largest = rows[rows.length - 1];
+  const usPerPointCoarse = (1e6 * largest.timingsS.total_s) / largest.points;
+  const out: Record<string, unknown> = { command: `npx tsx bench/scaling.ts ${argv.join(' ')}`.trim(), rows, realRows, exponent: fit, timePerAtomSpread: spread, wallS: (Date.now() - t0) / 1000 };
+  if (realRows.length) {
+    const rr = realRows[realRows.length - 1];
+    const usPerPointReal = (1e6 * rr.timingsS.total_s) / rr.points;
+    const pointsPerAtom = rr.points / rr.atoms;
+    const n131k = 131072;
+    const s = usPerPointReal * 1e-6 * pointsPerAtom * n131k;
+    const density131kMb = (pointsPerAtom * n131k * 8) / 1048576;
+    console.log(`cost per grid point: ${usPerPointCoarse.toFixed(1)} µs (coarse grid, ${largest.atoms} atoms), ${usPerPointReal.toFixed(1)} µs (real grid, ${rr.atoms} atoms)`);
+    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} core-hours of predict on this machine's cores (one rank), i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; gathered density on rank 0: ${density131kMb.toFixed(0)} MB (+ FFT work arrays)`);
+    out.extrapolation131k = { pointsPerAtom, usPerPoint: usPerPointReal, serialHours: s / 3600, densityMb: density131kMb };
+  }
+  const qe = qeFixtureWallS();
+  if (qe !== undefined && realRows.length) {
+    const rr = realRows.find((r) => r.atoms === 32) ?? realRows[0];
+    console.log(`QE pw.x, 4 atoms (fixtures/al-fcc-qe, serial, 4×4×4 k-points): ${qe.toFixed(1)} s wall; mala-ts predict, ${rr.atoms} atoms on the real grid: ${rr.timingsS.total_s.toFixed(1)} s`);
+    out.qeFixture4AtomsWallS = qe;
+  }
+  const file = arg('out', '');
+  if (file) fs.writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
