@@ -1,6 +1,6 @@
 /**
  * Scaling of `predict` with system size (not a test): `npx tsx bench/scaling.ts [--sizes 2,3,4,6,8,10]
- * [--ecutrho 9] [--real 2] [--out scaling.json]`
+ * [--ecutrho 9] [--real 2] [--memory 128] [--out scaling.json]`
  *
  * fcc Al supercells of n×n×n conventional cells (4n³ atoms, a = 4.05 Å, rattled 0.05 Å), a random
  * network of the Al model's shape (91 → 128 → 128 → 131, LeakyReLU; MALA bispectrum twojmax 10,
@@ -61,6 +61,9 @@ interface One {
   grid: number[];
   points: number;
   timingsS: Record<string, number>;
+  /** user + system CPU seconds of the whole process (robust against other load on a shared machine). */
+  cpuS: number;
+  ldosStorage: string;
   peakRssMb: { setup: number; ldosPass: number; end: number };
   descriptorBlocks?: { windowed: number; wholeCell: number };
   planesPerBlock: number;
@@ -68,7 +71,8 @@ interface One {
   totalEnergyEv?: number;
 }
 
-async function one(n: number, ecutrhoRy: number, modelFile: string): Promise<One> {
+async function one(n: number, ecutrhoRy: number, modelFile: string, memoryMb: number): Promise<One> {
+  const c0 = process.cpuUsage();
   const atoms = rattle(fccSupercell('Al', 4.05, [n, n, n]), 0.05, 17 + n);
   const model: LdosModel = loadModel(modelFile);
   const rss = { setup: 0, ldosPass: 0, end: 0 };
@@ -80,7 +84,7 @@ async function one(n: number, ecutrhoRy: number, modelFile: string): Promise<One
   // QE's Ewald alpha search fails below ~20 Ry for hundreds of atoms: the coarse series skips the
   // energy terms (their cost is one FFT pipeline on the gathered density, measured on the real grid).
   const withEnergy = ecutrhoRy >= 20;
-  const r = await predict({ atoms, model, ecutrhoRy, temperatureK: 298, electrons: 3 * atoms.symbols.length, pseudoDir: withEnergy ? pseudoDir : '/nonexistent', progress, memoryMb: 2048 });
+  const r = await predict({ atoms, model, ecutrhoRy, temperatureK: 298, electrons: 3 * atoms.symbols.length, pseudoDir: withEnergy ? pseudoDir : '/nonexistent', progress, memoryMb });
   rss.end = peakRssMb();
   return {
     n,
@@ -89,6 +93,11 @@ async function one(n: number, ecutrhoRy: number, modelFile: string): Promise<One
     grid: r.gridShape,
     points: r.pointCount,
     timingsS: r.timingsS,
+    cpuS: (() => {
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1e6;
+    })(),
+    ldosStorage: r.ldosStorage,
     peakRssMb: rss,
     descriptorBlocks: r.descriptorBlocks,
     planesPerBlock: r.planesPerSlab,
@@ -97,8 +106,8 @@ async function one(n: number, ecutrhoRy: number, modelFile: string): Promise<One
   };
 }
 
-function runChild(n: number, ecutrhoRy: number, modelFile: string): One {
-  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, '--one', String(n), '--ecutrho', String(ecutrhoRy), '--model', modelFile], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' }, maxBuffer: 1 << 26 });
+function runChild(n: number, ecutrhoRy: number, modelFile: string, memoryMb: number): One {
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, '--one', String(n), '--ecutrho', String(ecutrhoRy), '--model', modelFile, '--memory', String(memoryMb)], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' }, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`size ${n}: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as One;
@@ -127,59 +136,61 @@ function qeFixtureWallS(): number | undefined {
 
 async function main(): Promise<void> {
   if (argv.includes('--one')) {
-    const res = await one(Number(arg('one', '2')), Number(arg('ecutrho', '9')), arg('model', ''));
+    const res = await one(Number(arg('one', '2')), Number(arg('ecutrho', '9')), arg('model', ''), Number(arg('memory', '128')));
     process.stdout.write(`${JSON.stringify(res)}\n`);
     return;
   }
   const sizes = arg('sizes', '2,3,4,5,6,8').split(',').map(Number);
   const ecut = Number(arg('ecutrho', '9'));
+  // A small budget: the LDOS spills to disk once it exceeds half of it, so peak memory shows the block bound.
+  const memoryMb = Number(arg('memory', '128'));
   const real = arg('real', '2').split(',').filter(Boolean).map(Number);
   const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'mala-ts-scaling-'));
   const modelFile = path.join(tmp, 'al-shaped-random.zip');
   alShapedModel(modelFile);
   const rows: One[] = [];
   const t0 = Date.now();
-  console.log(`| atoms | ecutrho Ry | grid | points | blocks win/whole | descriptors s | network s | density s | energy s | total s | µs/point | ms/atom | peak MB setup / LDOS pass / end |`);
-  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
+  console.log(`| atoms | ecutrho Ry | grid | points | blocks win/whole | descriptors s | network s | density s | energy s | total s | CPU s | CPU µs/point | CPU ms/atom | LDOS | peak MB setup / LDOS pass / end |`);
+  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
   const show = (r: One) => {
     const t = r.timingsS;
-    console.log(`| ${r.atoms} | ${r.ecutrhoRy} | ${r.grid.join('×')} | ${r.points} | ${r.descriptorBlocks ? `${r.descriptorBlocks.windowed}/${r.descriptorBlocks.wholeCell}` : '-'} | ${t.descriptors_s.toFixed(1)} | ${t.network_s.toFixed(2)} | ${t.density_s.toFixed(2)} | ${(t.total_energy_s ?? 0).toFixed(2)} | ${t.total_s.toFixed(1)} | ${((1e6 * t.total_s) / r.points).toFixed(1)} | ${((1e3 * t.total_s) / r.atoms).toFixed(1)} | ${r.peakRssMb.setup.toFixed(0)} / ${r.peakRssMb.ldosPass.toFixed(0)} / ${r.peakRssMb.end.toFixed(0)} |`);
+    console.log(`| ${r.atoms} | ${r.ecutrhoRy} | ${r.grid.join('×')} | ${r.points} | ${r.descriptorBlocks ? `${r.descriptorBlocks.windowed}/${r.descriptorBlocks.wholeCell}` : '-'} | ${t.descriptors_s.toFixed(1)} | ${t.network_s.toFixed(2)} | ${t.density_s.toFixed(2)} | ${(t.total_energy_s ?? 0).toFixed(2)} | ${t.total_s.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${((1e6 * r.cpuS) / r.points).toFixed(0)} | ${((1e3 * r.cpuS) / r.atoms).toFixed(1)} | ${r.ldosStorage} | ${r.peakRssMb.setup.toFixed(0)} / ${r.peakRssMb.ldosPass.toFixed(0)} / ${r.peakRssMb.end.toFixed(0)} |`);
   };
   for (const n of sizes) {
-    const r = runChild(n, ecut, modelFile);
+    const r = runChild(n, ecut, modelFile, memoryMb);
     rows.push(r);
     show(r);
   }
   const realRows: One[] = [];
   for (const n of real) {
-    const r = runChild(n, 80, modelFile);
+    const r = runChild(n, 80, modelFile, memoryMb);
     realRows.push(r);
     show(r);
   }
   const big = rows.filter((r) => r.atoms >= 256);
-  const fit = big.length >= 2 ? exponent(big.map((r) => r.atoms), big.map((r) => r.timingsS.total_s)) : NaN;
-  const perAtom = big.map((r) => r.timingsS.total_s / r.atoms);
+  const fit = big.length >= 2 ? exponent(big.map((r) => r.atoms), big.map((r) => r.cpuS)) : NaN;
+  const perAtom = big.map((r) => r.cpuS / r.atoms);
   const spread = perAtom.length ? Math.max(...perAtom) / Math.min(...perAtom) - 1 : NaN;
-  console.log(`\nfitted exponent t ∝ N^p (N ≥ 256, coarse grid): p = ${fit.toFixed(3)}; time per atom spread ${(100 * spread).toFixed(1)} % (max/min − 1)`);
+  console.log(`\nfitted exponent CPU time ∝ N^p (N ≥ 256, coarse grid): p = ${fit.toFixed(3)}; time per atom spread ${(100 * spread).toFixed(1)} % (max/min − 1)`);
   // Extrapolation on the real grid: cost per point of the largest coarse run, checked against the real-grid run(s).
   const largest = rows[rows.length - 1];
-  const usPerPointCoarse = (1e6 * largest.timingsS.total_s) / largest.points;
+  const usPerPointCoarse = (1e6 * largest.cpuS) / largest.points;
   const out: Record<string, unknown> = { command: `npx tsx bench/scaling.ts ${argv.join(' ')}`.trim(), rows, realRows, exponent: fit, timePerAtomSpread: spread, wallS: (Date.now() - t0) / 1000 };
   if (realRows.length) {
     const rr = realRows[realRows.length - 1];
-    const usPerPointReal = (1e6 * rr.timingsS.total_s) / rr.points;
+    const usPerPointReal = (1e6 * rr.cpuS) / rr.points;
     const pointsPerAtom = rr.points / rr.atoms;
     const n131k = 131072;
     const s = usPerPointReal * 1e-6 * pointsPerAtom * n131k;
     const density131kMb = (pointsPerAtom * n131k * 8) / 1048576;
-    console.log(`cost per grid point: ${usPerPointCoarse.toFixed(1)} µs (coarse grid, ${largest.atoms} atoms), ${usPerPointReal.toFixed(1)} µs (real grid, ${rr.atoms} atoms)`);
-    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} core-hours of predict on this machine's cores (one rank), i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; gathered density on rank 0: ${density131kMb.toFixed(0)} MB (+ FFT work arrays)`);
+    console.log(`CPU cost per grid point: ${usPerPointCoarse.toFixed(1)} µs (coarse grid, ${largest.atoms} atoms), ${usPerPointReal.toFixed(1)} µs (real grid, ${rr.atoms} atoms)`);
+    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} CPU core-hours of predict on this machine, i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; gathered density on rank 0: ${density131kMb.toFixed(0)} MB (+ FFT work arrays)`);
     out.extrapolation131k = { pointsPerAtom, usPerPoint: usPerPointReal, serialHours: s / 3600, densityMb: density131kMb };
   }
   const qe = qeFixtureWallS();
   if (qe !== undefined && realRows.length) {
     const rr = realRows.find((r) => r.atoms === 32) ?? realRows[0];
-    console.log(`QE pw.x, 4 atoms (fixtures/al-fcc-qe, serial, 4×4×4 k-points): ${qe.toFixed(1)} s wall; mala-ts predict, ${rr.atoms} atoms on the real grid: ${rr.timingsS.total_s.toFixed(1)} s`);
+    console.log(`QE pw.x, 4 atoms (fixtures/al-fcc-qe, serial, 4×4×4 k-points): ${qe.toFixed(1)} s wall; mala-ts predict, ${rr.atoms} atoms on the real grid: ${rr.timingsS.total_s.toFixed(1)} s wall, ${rr.cpuS.toFixed(1)} s CPU`);
     out.qeFixture4AtomsWallS = qe;
   }
   const file = arg('out', '');

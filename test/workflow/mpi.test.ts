@@ -10,7 +10,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
+import { BispectrumCalculator, malaBispectrumDefaults } from '../../src/descriptors/bispectrum';
 import { saveModelData } from '../../src/network/model';
+import { splitRange } from '../../src/parallel/comm';
+import { fccSupercell, rattle } from '../../src/parallel/fcc';
+import { planeBlocks, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { makeModelData } from '../network/synthetic';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
@@ -82,5 +86,48 @@ describe('workflow: predict across MPI ranks', function () {
     const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', '2', 'node', cli, 'predict', path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), '--model', '/nonexistent/model.zip'], { env, reject: false, timeout: 120000 });
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /model/);
+  });
+});
+
+describe('parallel: plane blocks and windowed descriptors', function () {
+  this.timeout(120000);
+
+  it('splits blocks over any rank count contiguously, without gaps or overlaps', () => {
+    for (const units of [1, 5, 7, 18]) {
+      for (const size of [1, 2, 3, 4, 8]) {
+        let next = 0;
+        for (let r = 0; r < size; r++) {
+          const [a, b] = splitRange(units, size, r);
+          assert.equal(a, next);
+          assert.ok(b - a === Math.floor(units / size) || b - a === Math.ceil(units / size));
+          next = b;
+        }
+        assert.equal(next, units);
+      }
+    }
+    assert.deepEqual(planeBlocks(10, 4), [[0, 4], [4, 8], [8, 10]]);
+  });
+
+  it('a block computed from its atom window equals the whole-cell computation (also across the periodic boundary)', () => {
+    const atoms = rattle(fccSupercell('Al', 4.05, [4, 2, 2]), 0.1, 3);
+    const grid: [number, number, number] = [40, 6, 6];
+    const params = { ...malaBispectrumDefaults, twojmax: 4 };
+    const whole = new BispectrumCalculator(atoms, grid, params, { xyz: false, maxPointsPerRun: 36 });
+    const win = new WindowedDescriptors(atoms, grid, params);
+    try {
+      for (const [i0, i1] of [[0, 3], [18, 21], [38, 40]]) {
+        const w = windowAtoms(atoms, grid, i0, i1, win.cutoffAngstrom);
+        assert.ok(w && w.atoms.symbols.length < atoms.symbols.length, 'the window holds fewer atoms than the cell');
+        const a = whole.computePlanes(i0, i1);
+        const b = win.computePlanes(i0, i1);
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i])));
+        assert.ok(worst < 1e-5, `planes ${i0}..${i1}: relative difference ${worst}`);
+      }
+      assert.equal(win.windowed, 3);
+    } finally {
+      whole.close();
+      win.close();
+    }
   });
 });
