@@ -38,6 +38,7 @@ export class LammpsError extends MalaError {
 interface LammpsApi {
   libraryPath: string;
   open_no_mpi: (argc: number, argv: string[], ptr: null) => unknown;
+  open_fortran: (argc: number, argv: string[], fComm: number) => unknown;
   close: (h: unknown) => void;
   command: (h: unknown, cmd: string) => unknown;
   commands_string: (h: unknown, cmds: string) => void;
@@ -87,6 +88,7 @@ export function loadLammps(libraryPath?: string): LammpsApi {
   const a: LammpsApi = {
     libraryPath: found,
     open_no_mpi: lib.func('void *lammps_open_no_mpi(int argc, const char **argv, void **ptr)'),
+    open_fortran: lib.func('void *lammps_open_fortran(int argc, const char **argv, int f_comm)'),
     close: lib.func('void lammps_close(void *handle)'),
     command: lib.func('void *lammps_command(void *handle, const char *cmd)'),
     commands_string: lib.func('void lammps_commands_string(void *handle, const char *str)'),
@@ -110,10 +112,35 @@ export function loadLammps(libraryPath?: string): LammpsApi {
   return a;
 }
 
+let defaultFortranCommunicator: number | undefined;
+
+/**
+ * Open every later instance on this MPI communicator (its Fortran handle, MPI_Comm_c2f), e.g.
+ * MPI_COMM_SELF so each rank runs its own serial LAMMPS; undefined → MPI_COMM_WORLD.
+ */
+export function setDefaultFortranCommunicator(handle: number | undefined): void {
+  defaultFortranCommunicator = handle;
+}
+
 export interface LammpsOptions {
+  /** MPI communicator as a Fortran handle (lammps_open_fortran); default MPI_COMM_WORLD (lammps_open_no_mpi). */
+  fortranCommunicator?: number;
   /** Extra command-line arguments (default: no screen, no log file, no citation reminder). */
   args?: string[];
   libraryPath?: string;
+}
+
+/**
+ * The first LAMMPS instance of a process not started by mpirun initialises MPI as a "singleton",
+ * and Open MPI then sets OMPI_, PMIX_ and ORTE_ variables in this process' environment. Left there,
+ * every child process (pw.x, mpirun, a test's CLI run) would inherit them and try to join this
+ * process' MPI job, and MPI-launch detection would misfire. MPI has read them by then; remove
+ * the ones that appeared (those present before, e.g. under a real mpirun, stay).
+ */
+function dropSingletonMpiEnv(before: Set<string>): void {
+  for (const k of Object.keys(process.env)) {
+    if (!before.has(k) && /^(OMPI_|PMIX_|ORTE_|OPAL_|IPATH_NO_BACKTRACE|HFI_NO_BACKTRACE)/.test(k)) delete process.env[k];
+  }
 }
 
 /** One LAMMPS instance. Always `close()` it (or use `withLammps`). */
@@ -124,7 +151,10 @@ export class Lammps {
   constructor(opts: LammpsOptions = {}) {
     this.api = loadLammps(opts.libraryPath);
     const args = ['mala-ts', ...(opts.args ?? ['-screen', 'none', '-log', 'none', '-nocite'])];
-    const h = this.api.open_no_mpi(args.length, args, null);
+    const envBefore = new Set(Object.keys(process.env));
+    const comm = opts.fortranCommunicator ?? defaultFortranCommunicator;
+    const h = comm === undefined ? this.api.open_no_mpi(args.length, args, null) : this.api.open_fortran(args.length, args, comm);
+    dropSingletonMpiEnv(envBefore);
     if (!h) {
       const msg = this.lastErrorMessage(null);
       throw new LammpsError(msg || 'lammps_open_no_mpi failed (invalid command-line arguments?)');

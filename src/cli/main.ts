@@ -14,6 +14,7 @@ import * as generate from './commands/generate';
 import * as sample from './commands/sample';
 import * as energy from './commands/energy';
 import * as predict from './commands/predict';
+import * as importModel from './commands/import-model';
 import * as pw from './commands/pw';
 import * as watch from './commands/watch';
 
@@ -23,7 +24,7 @@ program
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
   .version(require('../../package.json').version as string);
 
-for (const cmd of [doctor, predict, pw, watch, descriptors, observables, energy, train, infer, generate, sample]) cmd.register(program);
+for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample]) cmd.register(program);
 
 function fail(e: unknown): never {
   if (isMalaError(e)) {

@@ -146,19 +146,33 @@ export interface BispectrumOptions {
 export const defaultMaxPointsPerRun = 1 << 18;
 
 /**
+ * Atoms as LAMMPS gets them: wrapped into the cell (MALA's Descriptor.enforce_pbc). Along a
+ * non-periodic axis atoms must already lie inside, or LAMMPS would drop them.
+ */
+function prepareAtoms(atoms: Atoms): Atoms {
+  const frac = fractionalPositions(atoms);
+  atoms.pbc.forEach((p, d) => {
+    if (!p && frac.some((s) => s[d] < 0 || s[d] >= 1)) {
+      throw new MalaError(`atoms lie outside the cell along the non-periodic axis a${d + 1}`, { fix: 'enlarge the cell along that axis or make it periodic' });
+    }
+  });
+  return wrapAtoms(atoms);
+}
+
+/**
  * One structure + grid + parameters, ready to compute any part of the grid. Holds a LAMMPS
  * instance and a temporary data file: always `close()` it.
  */
 export class BispectrumCalculator {
-  readonly grid: GridShape;
+  private gridShape: GridShape;
   readonly params: BispectrumParameters;
   readonly species: string[];
   readonly xyz: boolean;
   /** Features per grid point in the output. */
   readonly featureCount: number;
   readonly ncoeff: number;
-  private readonly atoms: Atoms;
-  private readonly lxAngstrom: number;
+  private atoms: Atoms;
+  private lxAngstrom: number;
   private readonly tmp: string;
   private readonly datafile: string;
   private readonly template: string;
@@ -166,7 +180,7 @@ export class BispectrumCalculator {
   private readonly maxPointsPerRun: number;
 
   constructor(atoms: Atoms, grid: readonly number[], params: BispectrumParameters = malaBispectrumDefaults, opts: BispectrumOptions = {}) {
-    this.grid = validateGrid(grid);
+    this.gridShape = validateGrid(grid);
     validateAtoms(atoms);
     this.species = speciesOf(atoms);
     validateParameters(params, this.species.length);
@@ -175,15 +189,7 @@ export class BispectrumCalculator {
     this.ncoeff = bispectrumCount(params.twojmax, params.quadraticflag);
     this.featureCount = this.ncoeff + (this.xyz ? 3 : 0);
     this.maxPointsPerRun = Math.max(1, opts.maxPointsPerRun ?? defaultMaxPointsPerRun);
-    // MALA wraps atoms into the cell first (Descriptor.enforce_pbc); along a non-periodic axis
-    // atoms must already lie inside, or LAMMPS would drop them.
-    const frac = fractionalPositions(atoms);
-    atoms.pbc.forEach((p, d) => {
-      if (!p && frac.some((s) => s[d] < 0 || s[d] >= 1)) {
-        throw new MalaError(`atoms lie outside the cell along the non-periodic axis a${d + 1}`, { fix: 'enlarge the cell along that axis or make it periodic' });
-      }
-    });
-    this.atoms = wrapAtoms(atoms);
+    this.atoms = prepareAtoms(atoms);
     this.lxAngstrom = restrictedTriclinic(this.atoms.cellAngstrom)[0][0];
     this.template = fs.readFileSync(bispectrumTemplate, 'utf8');
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
@@ -198,6 +204,27 @@ export class BispectrumCalculator {
       this.close();
       throw e;
     }
+  }
+
+  get grid(): GridShape {
+    return this.gridShape;
+  }
+
+  /**
+   * Point this calculator at another structure and grid with the same species, keeping its
+   * LAMMPS instance: for many small runs (one per block of a big cell) this avoids opening and
+   * closing LAMMPS each time, and the heap growth that comes with it.
+   */
+  setStructure(atoms: Atoms, grid: readonly number[]): void {
+    if (!this.lmp) throw new MalaError('this BispectrumCalculator is closed');
+    const g = validateGrid(grid);
+    validateAtoms(atoms);
+    const species = speciesOf(atoms);
+    if (species.join() !== this.species.join()) throw new MalaError(`setStructure: species ${species.join(',')} differ from ${this.species.join(',')}`);
+    this.atoms = prepareAtoms(atoms);
+    this.gridShape = g;
+    this.lxAngstrom = restrictedTriclinic(this.atoms.cellAngstrom)[0][0];
+    fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
   }
 
   get pointCount(): number {

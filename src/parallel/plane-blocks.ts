@@ -85,6 +85,7 @@ export function windowAtoms(atoms: Atoms, grid: GridShape, i0: number, i1: numbe
 /** Descriptors (no xyz columns) of blocks of x-planes, each from its window (see above). */
 export class WindowedDescriptors {
   private whole?: BispectrumCalculator;
+  private window?: BispectrumCalculator;
   readonly cutoffAngstrom: number;
   /** Blocks computed from a window / from the whole cell (for reports and tests). */
   windowed = 0;
@@ -109,16 +110,16 @@ export class WindowedDescriptors {
       return this.whole.computePlanes(i0, i1);
     }
     this.windowed++;
-    const calc = new BispectrumCalculator(w.atoms, [w.planes, ny, nz], this.params, { xyz: false, maxPointsPerRun: ny * nz, libraryPath: this.libraryPath });
-    try {
-      return calc.computePlanes(w.pad, w.pad + (i1 - i0));
-    } finally {
-      calc.close();
-    }
+    // One LAMMPS instance for all windows (only the structure changes from block to block).
+    if (this.window) this.window.setStructure(w.atoms, [w.planes, ny, nz]);
+    else this.window = new BispectrumCalculator(w.atoms, [w.planes, ny, nz], this.params, { xyz: false, maxPointsPerRun: ny * nz, libraryPath: this.libraryPath });
+    return this.window.computePlanes(w.pad, w.pad + (i1 - i0));
   }
 
   close(): void {
     this.whole?.close();
     this.whole = undefined;
+    this.window?.close();
+    this.window = undefined;
   }
 }

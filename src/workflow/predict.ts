@@ -30,7 +30,7 @@ import { readStructure, StructureRead } from '../structure/registry';
 import { kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
-import { openLammpsOn } from '../parallel/lammps-rank';
+import { setDefaultFortranCommunicator } from '../../bindings/lammps';
 import { planeBlocks, planesPerBlockFor, WindowedDescriptors } from '../parallel/plane-blocks';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { energiesEv as gridEnergies } from '../targets/energy-grid';
@@ -400,7 +400,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   try {
     let t0 = performance.now();
     // Several ranks: each runs its own serial LAMMPS on its own planes (MPI_COMM_SELF).
-    if (!opts.descriptorsFile && comm.size > 1 && comm.selfFortranHandle !== undefined) openLammpsOn(comm.selfFortranHandle);
+    if (!opts.descriptorsFile && comm.size > 1 && comm.selfFortranHandle !== undefined) setDefaultFortranCommunicator(comm.selfFortranHandle); // each rank: its own serial LAMMPS
     calc = opts.descriptorsFile
       ? descriptorFileSource(opts.descriptorsFile, grid, model.nFeatures, model.source)
       : new WindowedDescriptors(atoms, grid, params);
