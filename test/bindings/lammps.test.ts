@@ -73,4 +73,11 @@ describe('bindings/lammps', () => {
   it('reports a missing library path clearly', () => {
     assert.throws(() => new Lammps({ libraryPath: '/nonexistent/liblammps.so' }), (e: unknown) => e instanceof MalaError && /not found/.test(e.message) && /make setup/.test(e.fix ?? ''));
   });
+
+  it('leaves no MPI singleton variables in the environment for child processes', () => {
+    const lmp = new Lammps();
+    lmp.close();
+    const leaked = Object.keys(process.env).filter((k) => /^(PMIX_|ORTE_)/.test(k) || k === 'OMPI_COMMAND');
+    assert.deepEqual(leaked, [], 'a child pw.x or mpirun would try to join this process\' MPI job');
+  });
 });
