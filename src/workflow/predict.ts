@@ -440,7 +440,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     store.finish(Boolean(ldosFile));
     stored = true;
     const local = dens.densityPerA3;
-    const range = new Float64Array([Infinity, -Infinity]);
+    // [min n, min (−n)]: one min-reduction gives both the minimum and the maximum.
+    const range = new Float64Array([Infinity, Infinity]);
     for (let i = 0; i < local.length; i++) {
       if (local[i] < range[0]) range[0] = local[i];
       if (-local[i] < range[1]) range[1] = -local[i];

@@ -37,6 +37,8 @@ describe('workflow: predict (Be2 with MALA\'s Be_model)', function () {
         assert.ok(Math.abs(j.band_energy_ev - e.band) < 1e-3, `E_band ${j.band_energy_ev}`);
         assert.ok(Math.abs(j.total_energy_ev - e.total) < 1e-3, `E_total ${j.total_energy_ev}`);
         assert.ok(Math.abs(j.density_electrons - 4) < 1e-6);
+        // Be_model density range on Be2 (measured with the serial path before MPI reductions existed)
+        assert.ok(j.density_min_per_a3 > 0.15 && j.density_min_per_a3 < j.density_max_per_a3 && j.density_max_per_a3 < 0.5, `density range ${j.density_min_per_a3}..${j.density_max_per_a3}`);
         for (const stage of ['descriptors_s', 'network_s', 'density_s', 'total_energy_s', 'total_s']) assert.ok(j.timings_s[stage] >= 0, `timing ${stage}`);
         for (const f of ['results.json', 'density.cube', 'dos.csv', 'dos.svg']) assert.ok(fs.statSync(path.join(dir, f)).size > 0, f);
         assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')).band_energy_ev, j.band_energy_ev);
