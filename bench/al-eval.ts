@@ -29,7 +29,7 @@ function arg(name: string, def?: string): string {
 }
 
 const PSEUDO_DIR = '/usr/share/espresso/pseudo';
-const HELD_OUT = [6, 7];
+const HELD_OUT = (process.env.AL_EVAL_SNAPSHOTS ?? '6,7').split(',').map(Number);
 const meV = (a: number, b: number, nat: number) => ((a - b) / nat) * 1000;
 
 async function main(): Promise<void> {
@@ -93,7 +93,12 @@ async function main(): Promise<void> {
   }
 
   // size transfer
-  const ref = JSON.parse(fs.readFileSync(path.join(refDir, 'qe-reference.json'), 'utf8'));
+  const refFile = path.join(refDir, 'qe-reference.json');
+  if (!fs.existsSync(refFile)) {
+    console.log(JSON.stringify(rows, null, 1));
+    throw new Error(`no ${refFile}: run \`make al-reference\` first (held-out results above)`);
+  }
+  const ref = JSON.parse(fs.readFileSync(refFile, 'utf8'));
   const structure = path.join(refDir, ref.input);
   const t0 = performance.now();
   const big = await predict({ structureFile: structure, model, pseudoDir: PSEUDO_DIR, requireTotalEnergy: true });

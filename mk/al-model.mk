@@ -3,8 +3,11 @@
 # only unfinished work (mala-ts generate keeps per-stage stamps in $(AL_DATA)/.work/).
 #
 #   make al-regenerate      everything from scratch (MD frames, QE data, model, QE reference of the
-#                           32-atom cell, evaluation); times recorded in models/al-fcc-298K/RECIPE.md
-#   make al-data            MD frames + QE SCF/LDOS + descriptors for the 8 training/held-out cells
+#                           32-atom cell, evaluation); times recorded in models/al-fcc-298K/RECIPE.md.
+#                           To time it without touching the shipped files:
+#                           make al-regenerate AL_CACHE=/tmp/al AL_MODEL=/tmp/al/model.zip AL_REF=/tmp/al/ref AL_EVAL=/tmp/al/eval.json
+#   make al-data            MD frames + QE SCF/LDOS + descriptors: 12 four-atom cells (train/validation/held-out)
+#                           and 4 eight-atom cells (train)
 #   make al-model           train models/al-fcc-298K/model.zip from al-data
 #   make al-reference       QE SCF of the 32-atom cell → fixtures/al-size-transfer/qe-reference.json
 #   make al-eval            held-out and size-transfer errors, QE vs mala-ts wall time
@@ -15,30 +18,38 @@ AL_DATA   := $(AL_CACHE)/data
 AL_NP     ?= 2
 AL_GRID   := -4,0.1,131
 AL_SIGMA  := 0.1
-AL_TRAIN  := 0 1 2 3 4 5
+AL_TRAIN  := 0 1 2 3 4 8 9 10 11
+AL_VALID  := 5
 AL_TEST   := 6 7
+AL8       := 0 1 2 3
 MALA_TS   := node bin/mala-ts.js
-AL_MODEL  := models/al-fcc-298K/model.zip
+AL_MODEL  ?= models/al-fcc-298K/model.zip
+AL_REF    ?= fixtures/al-size-transfer
+AL_EVAL   ?= models/al-fcc-298K/evaluation.json
 
 .PHONY: al-regenerate al-data al-frames al-model al-reference al-eval
 
 al-frames:
-	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al4_298K --frames 8 --seed 4928459
+	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al4_298K --frames 12 --seed 4928459
+	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al8_298K --supercell 2x1x1 --frames 4 --seed 3511
 	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al32_298K --supercell 2x2x2 --frames 1 --seed 771 --nbnd 64
 
 al-data: al-frames
-	set -e; for i in $(AL_TRAIN) $(AL_TEST); do \
+	set -e; for i in $(AL_TRAIN) $(AL_VALID) $(AL_TEST); do \
 	  $(MALA_TS) generate --qe-input $(AL_INPUTS)/Al4_298K_$$i.pw.scf.in --energy-grid=$(AL_GRID) --ldos-broadening $(AL_SIGMA) --np $(AL_NP) --out $(AL_DATA); \
+	done; \
+	for i in $(AL8); do \
+	  $(MALA_TS) generate --qe-input $(AL_INPUTS)/Al8_298K_$$i.pw.scf.in --energy-grid=$(AL_GRID) --ldos-broadening $(AL_SIGMA) --np $(AL_NP) --out $(AL_DATA); \
 	done
 
 al-model: al-data
 	npx tsx bench/al-train.ts --data $(AL_DATA) --out $(AL_MODEL)
 
 al-reference: al-frames
-	npx tsx bench/al-size-transfer-reference.ts --qe-input $(AL_INPUTS)/Al32_298K_0.pw.scf.in --np $(AL_NP) --out fixtures/al-size-transfer
+	npx tsx bench/al-size-transfer-reference.ts --qe-input $(AL_INPUTS)/Al32_298K_0.pw.scf.in --np $(AL_NP) --work $(AL_CACHE)/al32-ref --out $(AL_REF)
 
 al-eval:
-	npx tsx bench/al-eval.ts --model $(AL_MODEL) --data $(AL_DATA) --reference fixtures/al-size-transfer
+	npx tsx bench/al-eval.ts --model $(AL_MODEL) --data $(AL_DATA) --reference $(AL_REF) --out $(AL_EVAL)
 
 al-regenerate:
 	@start=$$(date +%s); \

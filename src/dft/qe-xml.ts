@@ -77,3 +77,32 @@ export function highestBandMinimumEv(b: QeXmlBands): number {
 export function lowestEigenvalueEv(b: QeXmlBands): number {
   return Math.min(...b.eigenvaluesEv.map((e) => e[0]));
 }
+
+/**
+ * The same facts from pw.x's standard output (verbosity = 'high' prints eigenvalues for ≥ 100
+ * k-points; always for fewer): printed k-weights (7 decimals) and eigenvalues (4 decimals, eV),
+ * as MALA reads them. For runs without an XML (disk_io = 'none').
+ */
+export function parseQeOutputBands(text: string, file = 'pw.x output'): QeXmlBands {
+  const fail = (what: string): never => {
+    throw new MalaError(`cannot read ${what} from the pw.x output`, { file, fix: "run pw.x to completion with verbosity = 'high'" });
+  };
+  const nk = Number(/number of k points=\s*(\d+)/.exec(text)?.[1] ?? fail('the number of k-points'));
+  const kWeights = [...text.matchAll(/k\(\s*\d+\)\s*=\s*\([^)]*\),\s*wk\s*=\s*([\d.]+)/g)].slice(0, nk).map((m) => Number(m[1]));
+  if (kWeights.length !== nk) fail('the k-point weights');
+  const end = text.lastIndexOf('End of self-consistent calculation');
+  if (end < 0) fail('"End of self-consistent calculation"');
+  const tail = text.slice(end);
+  const stop = tail.search(/the Fermi energy is|highest occupied/);
+  const blocks = tail.slice(0, stop < 0 ? undefined : stop).split(/\n\s*k =.*bands \(ev\):\s*\n/).slice(1);
+  const eigenvaluesEv = blocks.map((b) => {
+    const body = b.split(/\n\s*occupation numbers/)[0];
+    return [...body.matchAll(/-?\d+\.\d+/g)].map((m) => Number(m[0]));
+  });
+  if (eigenvaluesEv.length !== nk) fail(`eigenvalues of all ${nk} k-points (found ${eigenvaluesEv.length}; is verbosity = 'high'?)`);
+  const nbnd = eigenvaluesEv[0].length;
+  if (eigenvaluesEv.some((e) => e.length !== nbnd)) fail('eigenvalues (uneven band counts)');
+  const ef = /the Fermi energy is\s+(-?[\d.]+)\s*ev/.exec(tail)?.[1];
+  const ne = /number of electrons\s*=\s*([\d.]+)/.exec(text)?.[1];
+  return { kWeights, eigenvaluesEv, nbnd, fermiEnergyEv: ef === undefined ? undefined : Number(ef), numberOfElectrons: ne === undefined ? undefined : Number(ne), totalEnergyEv: {} };
+}

@@ -52,3 +52,24 @@ describe('dft/qe-run and stamps', () => {
     }
   });
 });
+
+describe('dft/qe-xml: eigenvalues from the pw.x output (fixtures/al-size-transfer, own QE 6.7 run)', () => {
+  it('reads printed k-weights and eigenvalues and reproduces the fixture band energy', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { repoRoot } = await import('../helpers');
+    const { parseQeOutputBands, eigenvalueBandEnergy } = await import('../../src/dft/qe-xml');
+    const { kBoltzmannEvPerK } = await import('../../src/structure/units');
+    const dir = path.join(repoRoot, 'fixtures', 'al-size-transfer');
+    const ref = JSON.parse(fs.readFileSync(path.join(dir, 'qe-reference.json'), 'utf8'));
+    const b = parseQeOutputBands(fs.readFileSync(path.join(dir, 'pw.scf.out'), 'utf8'));
+    assert.equal(b.kWeights.length, 64);
+    assert.equal(b.nbnd, 64);
+    assert.ok(Math.abs(b.kWeights.reduce((s, w) => s + w, 0) - 2) < 1e-6);
+    assert.equal(b.fermiEnergyEv, 7.7271);
+    const { bandEnergyEv, electrons } = eigenvalueBandEnergy(b, b.fermiEnergyEv!, kBoltzmannEvPerK * ref.temperatureK);
+    assert.ok(Math.abs(electrons - 96) < 1e-3, `N = ${electrons}`);
+    assert.ok(Math.abs(bandEnergyEv - ref.bandEnergyEv) < 1e-9);
+    assert.ok(Math.abs(b.eigenvaluesEv[0][0] - -3.4326) < 1e-12);
+  });
+});
