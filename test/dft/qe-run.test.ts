@@ -2,7 +2,11 @@ import { strict as assert } from 'node:assert';
 import { MalaError } from '../../src/errors';
 import { qeCommandLine, qeFailureExcerpt, qeOutputProblem, runQe } from '../../src/dft/qe-run';
 import { clearStamp, hashKey, stageDone, writeStamp } from '../../src/dft/stamps';
-import { tempDir } from '../helpers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot, tempDir } from '../helpers';
+import { parseQeOutputBands, eigenvalueBandEnergy } from '../../src/dft/qe-xml';
+import { kBoltzmannEvPerK } from '../../src/structure/units';
 
 describe('dft/qe-run and stamps', () => {
   it('builds mpirun command lines (root needs --allow-run-as-root; pools only with MPI)', () => {
@@ -54,12 +58,7 @@ describe('dft/qe-run and stamps', () => {
 });
 
 describe('dft/qe-xml: eigenvalues from the pw.x output (fixtures/al-size-transfer, own QE 6.7 run)', () => {
-  it('reads printed k-weights and eigenvalues and reproduces the fixture band energy', async () => {
-    const fs = await import('node:fs');
-    const path = await import('node:path');
-    const { repoRoot } = await import('../helpers');
-    const { parseQeOutputBands, eigenvalueBandEnergy } = await import('../../src/dft/qe-xml');
-    const { kBoltzmannEvPerK } = await import('../../src/structure/units');
+  it('reads printed k-weights and eigenvalues and reproduces the fixture band energy', () => {
     const dir = path.join(repoRoot, 'fixtures', 'al-size-transfer');
     const ref = JSON.parse(fs.readFileSync(path.join(dir, 'qe-reference.json'), 'utf8'));
     const b = parseQeOutputBands(fs.readFileSync(path.join(dir, 'pw.scf.out'), 'utf8'));
