@@ -7,6 +7,8 @@ out=${DEMO_OUT:-demo-out}
 node bin/mala-ts.js doctor
 echo
 echo "== mala-ts predict examples/al108-298K.pw.scf.in (108 Al atoms, model models/al-fcc-298K) =="
-node bin/mala-ts.js predict examples/al108-298K.pw.scf.in --model models/al-fcc-298K/model.zip --out "$out"
+# Both cores: the MPI path (one rank per core) when the MPI addon is built, else one process.
+np=$(nproc); [ -f bindings/mpi/build/Release/mala_mpi.node ] && [ "$np" -gt 1 ] && ranks=(--np "$np") || ranks=()
+node bin/mala-ts.js predict examples/al108-298K.pw.scf.in --model models/al-fcc-298K/model.zip --out "$out" "${ranks[@]}"
 echo
 echo "Results: $out/results.json (JSON), $out/dos.svg (DOS plot), $out/density.cube (electron density), $out/dos.csv"

@@ -82,6 +82,18 @@ describe('workflow: predict across MPI ranks', function () {
     }
   });
 
+  it('predict --np 2 relaunches itself under mpirun and gives the same observables', async function () {
+    const be2 = referenceDir(this);
+    const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--json'];
+    const serial = await execa('node', [cli, 'predict', ...args], { env, reject: false });
+    const ranks = await execa('node', [cli, 'predict', ...args, '--np', '2'], { env, reject: false });
+    assert.equal(ranks.exitCode, 0, ranks.stderr);
+    const a = JSON.parse(serial.stdout);
+    const b = JSON.parse(ranks.stdout);
+    assert.equal(b.mpi_ranks, 2);
+    assertSame(a, b, 'serial vs --np 2');
+  });
+
   it('an error on one rank ends every rank with the message (no hang)', async () => {
     const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', '2', 'node', cli, 'predict', path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), '--model', '/nonexistent/model.zip'], { env, reject: false, timeout: 120000 });
     assert.notEqual(r.exitCode, 0);

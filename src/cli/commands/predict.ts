@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { isMalaError, MalaError } from '../../errors';
 import { abortWorld, finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
+import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
 import { positiveNumber } from '../args';
 
 export { positiveNumber };
@@ -23,6 +24,7 @@ interface Opts {
   requireTotalEnergy?: boolean;
   backend: string;
   descriptors?: string;
+  np?: string;
 }
 
 /** Timings and memory lines under the observables summary. */
@@ -53,7 +55,16 @@ export function register(program: Command): void {
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
+      const np = positiveNumber(opts.np, '--np', '2');
+      if (np !== undefined && !launchedByMpi()) {
+        if (!Number.isInteger(np)) throw new MalaError(`--np ${opts.np} must be a whole number of ranks`);
+        if (np > 1) {
+          process.exitCode = await relaunchUnderMpi(np, argsWithoutNp(process.argv.slice(2)));
+          return;
+        }
+      }
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');

@@ -1,0 +1,44 @@
+/**
+ * `mala-ts predict --np N`: the same command relaunched under `mpirun -np N`, so a user gets
+ * every core of a workstation without writing the launcher line. Clusters use `srun`/`mpirun`
+ * themselves (docs/slurm-predict.sh); this is only a convenience over the same MPI path.
+ */
+import { spawn } from 'node:child_process';
+import execa from 'execa';
+import { MalaError } from '../errors';
+
+/** Arguments of the current command without `--np N` / `--np=N`. */
+export function argsWithoutNp(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--np') {
+      i++;
+      continue;
+    }
+    if (argv[i].startsWith('--np=')) continue;
+    out.push(argv[i]);
+  }
+  return out;
+}
+
+/** Open MPI refuses root without --allow-run-as-root; other MPIs do not know the flag. */
+function launcherFlags(): string[] {
+  const r = execa.sync('mpirun', ['--version'], { reject: false });
+  if (r.failed && (r as { code?: string }).code === 'ENOENT') {
+    throw new MalaError('--np needs mpirun, which is not installed', { fix: 'apt-get install openmpi-bin (make setup does), or run without --np' });
+  }
+  const openMpi = /Open MPI/i.test(`${r.stdout}${r.stderr}`);
+  return openMpi && process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+}
+
+/** Run `mpirun -np ranks node <this script> <args>` with our stdio; resolves to its exit code. */
+export function relaunchUnderMpi(ranks: number, args: string[]): Promise<number> {
+  const cmd = ['-np', String(ranks), ...launcherFlags(), process.execPath, ...process.execArgv, process.argv[1], ...args];
+  return new Promise((resolve, reject) => {
+    // One BLAS thread per rank: the ranks already fill the cores (and results then match any rank count).
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' };
+    const child = spawn('mpirun', cmd, { stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
