@@ -52,37 +52,32 @@ else
   say "npm packages present"
 fi
 
-# 4. The libtorch addon (bindings/torch), rebuilt only when its sources change.
-if [ -f bindings/torch/binding.gyp ]; then
-  # Sources and the libtorch choice (MALA_TS_LIBTORCH: a CUDA PyTorch's torch/ folder) decide a rebuild.
-  src_hash=$( { find bindings/torch -maxdepth 1 -type f \( -name '*.gyp' -o -name '*.cc' -o -name '*.h' -o -name '*.js' \) -print0 | sort -z | xargs -0 cat; echo "libtorch=${MALA_TS_LIBTORCH:-debian}"; } | sha256sum | cut -c1-16)
-  if [ "$(cat bindings/torch/build/.mala-ts-src 2>/dev/null)" != "$src_hash" ] || [ ! -f bindings/torch/build/Release/mala_torch.node ]; then
-    say "building the libtorch addon"
-    nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
-    (cd bindings/torch && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error > "$cache/addon-build.log" 2>&1) \
-      || { tail -n 30 "$cache/addon-build.log" >&2; say "addon build failed (log: $cache/addon-build.log)"; exit 1; }
-    echo "$src_hash" > bindings/torch/build/.mala-ts-src
-  else
-    say "libtorch addon present"
+# Build the N-API addon in bindings/NAME as build/Release/FILE.node with node-gyp, unless the
+# stamp says it was built from the same inputs (its source files plus EXTRA, e.g. the libtorch choice).
+build_addon() {
+  local name=$1 file=$2 label=$3 extra=$4 dir="bindings/$1" hash
+  hash=$( { find "$dir" -maxdepth 1 -type f \( -name '*.gyp' -o -name '*.cc' -o -name '*.h' -o -name '*.js' \) -print0 | sort -z | xargs -0 cat; echo "$extra"; } | sha256sum | cut -c1-16)
+  if [ "$(cat "$dir/build/.mala-ts-src" 2>/dev/null)" = "$hash" ] && [ -f "$dir/build/Release/$file.node" ]; then
+    say "$label present"
+    return
   fi
-fi
+  say "building the $label"
+  local nodedir log="$cache/$name-addon-build.log"
+  nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  (cd "$dir" && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error > "$log" 2>&1) \
+    || { tail -n 30 "$log" >&2; say "$label build failed (log: $log)"; exit 1; }
+  echo "$hash" > "$dir/build/.mala-ts-src"
+}
 
-# 5. The MPI addon (bindings/mpi, for `mpirun -np N mala-ts predict`), rebuilt only when its
-#    sources change. Optional: without mpicc, mala-ts runs serially.
+# 4. The libtorch addon; MALA_TS_LIBTORCH (a CUDA PyTorch's torch/ folder) changes what it links.
+[ -f bindings/torch/binding.gyp ] && build_addon torch mala_torch "libtorch addon" "libtorch=${MALA_TS_LIBTORCH:-debian}"
+
+# 5. The MPI addon (for `mpirun -np N mala-ts predict`). Optional: without mpicc, mala-ts runs serially.
 if [ -f bindings/mpi/binding.gyp ]; then
-  if ! command -v "${MPICC:-mpicc}" > /dev/null; then
-    say "no mpicc: MPI addon skipped (apt-get install libopenmpi-dev for mpirun -np N)"
+  if command -v "${MPICC:-mpicc}" > /dev/null; then
+    build_addon mpi mala_mpi "MPI addon" "mpicc=${MPICC:-mpicc}"
   else
-    mpi_hash=$(cat bindings/mpi/binding.gyp bindings/mpi/*.cc bindings/mpi/mpi-config.js 2>/dev/null | sha256sum | cut -c1-16)
-    if [ "$(cat bindings/mpi/build/.mala-ts-src 2>/dev/null)" != "$mpi_hash" ] || [ ! -f bindings/mpi/build/Release/mala_mpi.node ]; then
-      say "building the MPI addon"
-      nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
-      (cd bindings/mpi && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error > "$cache/mpi-addon-build.log" 2>&1) \
-        || { tail -n 30 "$cache/mpi-addon-build.log" >&2; say "MPI addon build failed (log: $cache/mpi-addon-build.log)"; exit 1; }
-      echo "$mpi_hash" > bindings/mpi/build/.mala-ts-src
-    else
-      say "MPI addon present"
-    fi
+    say "no mpicc: MPI addon skipped (apt-get install libopenmpi-dev for mpirun -np N)"
   fi
 fi
 
