@@ -11,7 +11,7 @@
  *
  * The size series uses a coarse grid (--ecutrho 9 Ry, ≈0.5 Å, ~128 points per atom) so
  * thousands of atoms fit in minutes on 2 cores; the cost per grid point is what scales, and
- * `--real n` measures it on the model's own grid (ecutrho 80 Ry, 3456 points per atom) for an n³
+ * `--real n` (0: none) measures it on the model's own grid (ecutrho 80 Ry, 3456 points per atom) for an n³
  * cell. The extrapolation to 131,072 atoms multiplies the fitted cost per point on the real grid
  * by its point count. QE: the 4-atom fixture's pw.x wall time (fixtures/al-fcc-qe, serial).
  */
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const ecut = Number(arg('ecutrho', '9'));
   // A small budget: the LDOS spills to disk once it exceeds half of it, so peak memory shows the block bound.
   const memoryMb = Number(arg('memory', '128'));
-  const real = arg('real', '2').split(',').filter(Boolean).map(Number);
+  const real = arg('real', '2').split(',').filter(Boolean).map(Number).filter((n) => n > 0); // --real 0: no real-grid run
   const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'mala-ts-scaling-'));
   const modelFile = path.join(tmp, 'al-shaped-random.zip');
   alShapedModel(modelFile);
