@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Atoms } from '../src/structure/atoms';
 
 export const repoRoot = path.resolve(__dirname, '..');
 
@@ -33,4 +34,25 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den += b[i] ** 2;
   }
   return Math.sqrt(num / den);
+}
+
+/**
+ * A general triclinic cell (not in LAMMPS' lower-triangular form) with two elements and one atom
+ * outside the cell; `a` is the length scale of the first cell vector (Å).
+ */
+export function generalTriclinicAtoms(a: number): Atoms {
+  return {
+    cellAngstrom: [
+      [a, 0.4, -0.2],
+      [0.9, a + 0.5, 0.3],
+      [-0.5, 0.7, a + 1.1],
+    ],
+    positionsAngstrom: [
+      [0.1, 0.2, 0.3],
+      [1.7, 2.1, 2.2],
+      [-0.4, 5.0, 1.0],
+    ],
+    symbols: ['O', 'Al', 'O'],
+    pbc: [true, true, true],
+  };
 }

@@ -15,7 +15,7 @@ import { Atoms, Vec3 } from '../../src/structure/atoms';
 import { restrictedTriclinic, toLammpsFrame } from '../../src/structure/lammps-data';
 import { readStructure, writeStructure } from '../../src/structure/registry';
 import { computeDescriptorsFile } from '../../src/workflow/descriptors';
-import { referenceDir, relL2, repoRoot, tempDir } from '../helpers';
+import { referenceDir, relL2, repoRoot, tempDir, generalTriclinicAtoms } from '../helpers';
 
 const qeDir = path.join(repoRoot, 'test', 'grid', 'fixtures', 'qe');
 const fast: BispectrumParameters = { ...malaBispectrumDefaults, twojmax: 4, rcutfacAngstrom: 3.5 };
@@ -99,20 +99,7 @@ describe('descriptors: bispectrum via LAMMPS', function () {
   });
 
   // general triclinic cell (not LAMMPS' form), two elements, atoms outside the cell
-  const tri: Atoms = {
-    cellAngstrom: [
-      [4.1, 0.4, -0.2],
-      [0.9, 4.6, 0.3],
-      [-0.5, 0.7, 5.2],
-    ],
-    positionsAngstrom: [
-      [0.1, 0.2, 0.3],
-      [1.7, 2.1, 2.2],
-      [-0.4, 5.0, 1.0],
-    ],
-    symbols: ['O', 'Al', 'O'],
-    pbc: [true, true, true],
-  };
+  const tri: Atoms = generalTriclinicAtoms(4.1);
 
   it('handles a rotated triclinic cell: same bispectrum as LAMMPS\' frame, xyz in the input frame', () => {
     const grid = [3, 4, 5];

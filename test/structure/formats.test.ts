@@ -7,23 +7,10 @@ import { atomicMassU, labelToSymbol } from '../../src/structure/elements';
 import { extxyzText, parseExtxyz } from '../../src/structure/extxyz';
 import { lammpsDataText, parseLammpsData, parseLammpsDump, restrictedTriclinic } from '../../src/structure/lammps-data';
 import { parseStructure, readStructure, writeStructure } from '../../src/structure/registry';
-import { tempDir } from '../helpers';
+import { tempDir, generalTriclinicAtoms } from '../helpers';
 
 // a general triclinic cell, not in LAMMPS' lower-triangular form, two elements, one atom outside
-const tri: Atoms = {
-  cellAngstrom: [
-    [3.1, 0.4, -0.2],
-    [0.9, 3.6, 0.3],
-    [-0.5, 0.7, 4.2],
-  ],
-  positionsAngstrom: [
-    [0.1, 0.2, 0.3],
-    [1.7, 2.1, 2.2],
-    [-0.4, 5.0, 1.0],
-  ],
-  symbols: ['O', 'Al', 'O'],
-  pbc: [true, true, true],
-};
+const tri: Atoms = generalTriclinicAtoms(3.1);
 
 const maxDiff = (a: number[][], b: number[][]): number => Math.max(...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
 
