@@ -8,7 +8,7 @@
  */
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { firstExisting, systemLibraryCandidates } from './native-paths';
+import { firstExisting, systemLibraryCandidates, openNativeLibrary } from './native-paths';
 
 const FFTW_FORWARD = -1;
 const FFTW_BACKWARD = 1;
@@ -36,32 +36,23 @@ export function findFftwLibrary(libraryPath?: string): string | undefined {
 export function loadFftw(libraryPath?: string): FftwApi {
   if (api && (!libraryPath || libraryPath === api.libraryPath)) return api;
   const found = findFftwLibrary(libraryPath);
-  if (!found) {
-    const wanted = libraryPath ?? process.env.MALA_TS_FFTW_LIB;
-    throw new MalaError(wanted ? `FFTW library not found at ${wanted}` : 'FFTW3 library (libfftw3.so.3) not found', {
-      file: wanted,
-      fix: 'install it with `apt-get install libfftw3-double3` (or run `make setup`), or set MALA_TS_FFTW_LIB=/path/to/libfftw3.so.3',
-    });
-  }
-  let lib: ReturnType<typeof koffi.load>;
-  try {
-    lib = koffi.load(found);
-  } catch (e) {
-    throw new MalaError(`cannot load FFTW library ${found}: ${(e as Error).message}`, {
-      file: found,
-      fix: 'reinstall libfftw3-double3, or point MALA_TS_FFTW_LIB to a working libfftw3.so.3',
-      cause: e,
-    });
-  }
+  const lib = openNativeLibrary({
+    label: 'FFTW3 library (libfftw3.so.3)',
+    found,
+    wanted: libraryPath ?? process.env.MALA_TS_FFTW_LIB,
+    missingFix: 'install it with `apt-get install libfftw3-double3` (or run `make setup`), or set MALA_TS_FFTW_LIB=/path/to/libfftw3.so.3',
+    brokenFix: 'reinstall libfftw3-double3, or point MALA_TS_FFTW_LIB to a working libfftw3.so.3',
+  });
   const versionPtr = lib.symbol('fftw_version', 'char');
-  api = {
-    libraryPath: found,
+  const loaded: FftwApi = {
+    libraryPath: lib.path,
     plan_dft_3d: lib.func('void *fftw_plan_dft_3d(int n0, int n1, int n2, double *in, double *out, int sign, unsigned int flags)'),
     execute_dft: lib.func('void fftw_execute_dft(void *plan, double *in, double *out)'),
     destroy_plan: lib.func('void fftw_destroy_plan(void *plan)'),
     version: () => koffi.decode(versionPtr, 'char', -1) as string,
   };
-  return api;
+  api = loaded;
+  return loaded;
 }
 
 /** FFTW's version string, e.g. "fftw-3.3.10-sse2-avx". */

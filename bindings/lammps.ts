@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { cacheDir, firstExisting } from './native-paths';
+import { cacheDir, firstExisting, openNativeLibrary } from './native-paths';
 
 /** Styles and types of `lammps_extract_compute` (enums `_LMP_STYLE_CONST`, `_LMP_TYPE_CONST`). */
 export const LMP_STYLE_GLOBAL = 0;
@@ -68,25 +68,16 @@ export function findLammpsLibrary(libraryPath?: string): string | undefined {
 export function loadLammps(libraryPath?: string): LammpsApi {
   if (api && (!libraryPath || libraryPath === api.libraryPath)) return api;
   const found = findLammpsLibrary(libraryPath);
-  if (!found) {
-    const wanted = libraryPath ?? process.env.MALA_TS_LAMMPS_LIB;
-    throw new MalaError(wanted ? `LAMMPS library not found at ${wanted}` : 'LAMMPS shared library (with ML-SNAP) not found', {
-      file: wanted,
-      fix: 'run `make setup` (builds LAMMPS 4Feb2025 into the cache), or set MALA_TS_LAMMPS_LIB=/path/to/liblammps.so of a LAMMPS built with ML-SNAP',
-    });
-  }
-  let lib: ReturnType<typeof koffi.load>;
-  try {
-    lib = koffi.load(found);
-  } catch (e) {
-    throw new MalaError(`cannot load LAMMPS library ${found}: ${(e as Error).message}`, {
-      file: found,
-      fix: 'rebuild it with `make setup`, or point MALA_TS_LAMMPS_LIB to a working liblammps.so',
-      cause: e,
-    });
-  }
+  const explicit = libraryPath ?? process.env.MALA_TS_LAMMPS_LIB;
+  const lib = openNativeLibrary({
+    label: explicit ? 'LAMMPS library' : 'LAMMPS shared library (with ML-SNAP)',
+    found,
+    wanted: explicit,
+    missingFix: 'run `make setup` (builds LAMMPS 4Feb2025 into the cache), or set MALA_TS_LAMMPS_LIB=/path/to/liblammps.so of a LAMMPS built with ML-SNAP',
+    brokenFix: 'rebuild it with `make setup`, or point MALA_TS_LAMMPS_LIB to a working liblammps.so',
+  });
   const a: LammpsApi = {
-    libraryPath: found,
+    libraryPath: lib.path,
     open_no_mpi: lib.func('void *lammps_open_no_mpi(int argc, const char **argv, void **ptr)'),
     open_fortran: lib.func('void *lammps_open_fortran(int argc, const char **argv, int f_comm)'),
     close: lib.func('void lammps_close(void *handle)'),

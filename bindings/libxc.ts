@@ -7,7 +7,7 @@
  */
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { firstExisting, systemLibraryCandidates } from './native-paths';
+import { firstExisting, systemLibraryCandidates, openNativeLibrary } from './native-paths';
 
 /** libxc functional ids (xc_funcs.h). */
 export const XC_LDA_X = 1;
@@ -42,25 +42,15 @@ export function findLibxcLibrary(libraryPath?: string): string | undefined {
 export function loadLibxc(libraryPath?: string): LibxcApi {
   if (api && (!libraryPath || libraryPath === api.libraryPath)) return api;
   const found = findLibxcLibrary(libraryPath);
-  if (!found) {
-    const wanted = libraryPath ?? process.env.MALA_TS_LIBXC_LIB;
-    throw new MalaError(wanted ? `libxc not found at ${wanted}` : 'libxc (libxc.so.9) not found', {
-      file: wanted,
-      fix: 'install it with `apt-get install libxc9` (or run `make setup`), or set MALA_TS_LIBXC_LIB=/path/to/libxc.so.9',
-    });
-  }
-  let lib: ReturnType<typeof koffi.load>;
-  try {
-    lib = koffi.load(found);
-  } catch (e) {
-    throw new MalaError(`cannot load libxc ${found}: ${(e as Error).message}`, {
-      file: found,
-      fix: 'reinstall libxc9, or point MALA_TS_LIBXC_LIB to a working libxc.so.9',
-      cause: e,
-    });
-  }
-  api = {
-    libraryPath: found,
+  const lib = openNativeLibrary({
+    label: 'libxc (libxc.so.9)',
+    found,
+    wanted: libraryPath ?? process.env.MALA_TS_LIBXC_LIB,
+    missingFix: 'install it with `apt-get install libxc9` (or run `make setup`), or set MALA_TS_LIBXC_LIB=/path/to/libxc.so.9',
+    brokenFix: 'reinstall libxc9, or point MALA_TS_LIBXC_LIB to a working libxc.so.9',
+  });
+  const loaded: LibxcApi = {
+    libraryPath: lib.path,
     func_alloc: lib.func('void *xc_func_alloc()'),
     func_init: lib.func('int xc_func_init(void *p, int functional, int nspin)'),
     func_end: lib.func('void xc_func_end(void *p)'),
@@ -69,7 +59,8 @@ export function loadLibxc(libraryPath?: string): LibxcApi {
     gga_exc_vxc: lib.func('void xc_gga_exc_vxc(void *p, size_t np, double *rho, double *sigma, double *zk, double *vrho, double *vsigma)'),
     version_string: lib.func('const char *xc_version_string()'),
   };
-  return api;
+  api = loaded;
+  return loaded;
 }
 
 export function libxcVersion(): string {

@@ -5,6 +5,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import koffi from 'koffi';
+import { MalaError } from '../src/errors';
 
 /** Cache folder of builds and downloads: $MALA_TS_CACHE, else $XDG_CACHE_HOME/mala-ts, else ~/.cache/mala-ts. */
 export function cacheDir(): string {
@@ -31,4 +33,29 @@ export function firstExisting(candidates: string[]): string | undefined {
 export function systemLibraryCandidates(soname: string): string[] {
   const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
   return dirs.map((d) => path.join(d, soname));
+}
+
+export interface NativeLibrarySpec {
+  /** How users call it in messages, e.g. "FFTW3 library (libfftw3.so.3)". */
+  label: string;
+  /** Path found by the caller's search, if any. */
+  found: string | undefined;
+  /** What the user asked for (argument or environment variable), for the message. */
+  wanted?: string;
+  /** One sentence: how to get the library when it is missing. */
+  missingFix: string;
+  /** One sentence: what to do when the file exists but does not load. */
+  brokenFix: string;
+}
+
+/** koffi.load with the project's two clear errors: not found, and found but not loadable. */
+export function openNativeLibrary(spec: NativeLibrarySpec): ReturnType<typeof koffi.load> & { path: string } {
+  if (!spec.found) {
+    throw new MalaError(spec.wanted ? `${spec.label} not found at ${spec.wanted}` : `${spec.label} not found`, { file: spec.wanted, fix: spec.missingFix });
+  }
+  try {
+    return Object.assign(koffi.load(spec.found), { path: spec.found });
+  } catch (e) {
+    throw new MalaError(`cannot load ${spec.label} ${spec.found}: ${(e as Error).message}`, { file: spec.found, fix: spec.brokenFix, cause: e });
+  }
 }

@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import execa from 'execa';
-import koffi from 'koffi';
 import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
-import { firstExisting, repoRoot, systemLibraryCandidates } from '../../bindings/native-paths';
+import { fftwVersion, loadFftw } from '../../bindings/fftw';
+import { libxcVersion, loadLibxc } from '../../bindings/libxc';
+import { repoRoot } from '../../bindings/native-paths';
 import { loadMpiAddon, mpiAddonPath } from '../../bindings/mpi';
 
 export interface Check {
@@ -59,26 +60,14 @@ function checkLammps(): Check[] {
   return out;
 }
 
-function checkSharedLibrary(component: string, sonames: string[], symbol: string, pkg: string): Check {
+/** A koffi-loaded library, through the same loader the physics uses (so doctor checks what runs). */
+function checkLibrary(component: string, pkg: string, load: () => { libraryPath: string }, version: () => string): Check {
   return guard(component, `apt-get install ${pkg}`, () => {
-    const lib = firstExisting(sonames.flatMap(systemLibraryCandidates));
-    if (!lib) return { ok: false, detail: `${sonames.join(' or ')} not found`, fix: `apt-get install ${pkg}` };
-    const handle = koffi.load(lib);
-    handle.func(`void *${symbol}()`); // throws if the symbol is absent
-    return { ok: true, detail: lib };
+    const { libraryPath } = load();
+    return { ok: true, detail: `${libraryPath} | version ${version()}` };
   });
 }
 
-function checkLibxc(): Check {
-  return guard('libxc', 'apt-get install libxc-dev', () => {
-    const lib = firstExisting(['libxc.so.9', 'libxc.so.12', 'libxc.so'].flatMap(systemLibraryCandidates));
-    if (!lib) return { ok: false, detail: 'libxc.so not found', fix: 'apt-get install libxc-dev' };
-    const version = koffi.load(lib).func('const char *xc_version_string()')() as string;
-    return { ok: true, detail: `${lib} | version ${version}` };
-  });
-}
-
-/** The MPI addon (bindings/mpi): optional, only `mpirun -np N mala-ts predict` needs it. */
 function checkMpiAddon(): Check {
   return guard('MPI addon', `apt-get install libopenmpi-dev, then ${SETUP_FIX}`, () => {
     const { addon, reason } = loadMpiAddon();
@@ -119,8 +108,8 @@ function checkProgram(component: string, cmd: string, args: string[], pattern: R
 export function runDoctor(): Check[] {
   return [
     ...checkLammps(),
-    checkSharedLibrary('FFTW3', ['libfftw3.so.3'], 'fftw_version', 'libfftw3-dev'),
-    checkLibxc(),
+    checkLibrary('FFTW3', 'libfftw3-dev', loadFftw, fftwVersion),
+    checkLibrary('libxc', 'libxc-dev', loadLibxc, libxcVersion),
     checkTorchAddon(),
     checkMpiAddon(),
     checkProgram('pw.x (QE)', 'pw.x', [], /PWSCF v\.\S+/, 'quantum-espresso'),
