@@ -10,8 +10,10 @@ import { Fft3d } from '../../bindings/fftw';
 import { MalaError } from '../errors';
 import { bohr3InAngstrom3 } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
+import { ewaldEnergy } from './ewald';
 import { GSphere, det3, inv3 } from './gsphere';
-import { besselJ0, erfc, qeRadialCutoffPoints, simpson } from './radial';
+import { besselJ0, qeRadialCutoffPoints, simpson } from './radial';
+import { structureFactor } from './structure-factor';
 import { Pseudopotential, XcFunctionalName } from './upf';
 import { GgaOut, LdaOut, ldaXc, pbec, pbex } from './xc';
 
@@ -159,66 +161,8 @@ export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: G
   return out;
 }
 
-/** QE's Ewald energy (Ry) and the α it chose (spec §5.12.4). */
-export function ewaldEnergy(
-  cellBohr: number[][],
-  cartBohr: number[][],
-  fractional: number[][],
-  zVal: number[],
-  gs: GSphere,
-  ecutrhoRy: number,
-): { energyRy: number; alpha: number } {
-  const omega = Math.abs(det3(cellBohr));
-  const charge = zVal.reduce((a, b) => a + b, 0);
-  // Largest α in 2.8, 2.7, … whose neglected G-space tail is ≤ 1e-7.
-  let alpha = 2.9;
-  for (;;) {
-    alpha -= 0.1;
-    if (alpha <= 0) throw new MalaError('Ewald: optimal alpha not found', { fix: 'check cell, charges and ecutrho' });
-    const upper = 2 * charge * charge * Math.sqrt((2 * alpha) / (2 * Math.PI)) * erfc(Math.sqrt(ecutrhoRy / 4 / alpha));
-    if (upper <= 1e-7) break;
-  }
-  const sf = gs.structureFactor(fractional, zVal);
-  let sumG = -(charge * charge) / alpha / 4;
-  for (let i = 0; i < gs.count; i++) {
-    const g2 = gs.g2[i];
-    if (g2 < 1e-8) continue;
-    const re = sf[2 * i];
-    const im = sf[2 * i + 1];
-    sumG += ((re * re + im * im) * Math.exp(-g2 / alpha / 4)) / g2;
-  }
-  sumG *= (4 * Math.PI) / omega;
-  let self = 0;
-  for (const z of zVal) self += z * z;
-  sumG -= self * Math.sqrt((8 / (2 * Math.PI)) * alpha);
-  // Real space: all lattice translations with |R_a − R_b + L| ≤ 4/√α, r ≠ 0.
-  const rmax = 4 / Math.sqrt(alpha);
-  const inv = inv3(cellBohr);
-  const reach = [0, 1, 2].map((k) => Math.ceil(rmax * Math.hypot(inv[0][k], inv[1][k], inv[2][k])) + 1);
-  const sqa = Math.sqrt(alpha);
-  let sumR = 0;
-  const nat = cartBohr.length;
-  for (let a = 0; a < nat; a++) {
-    for (let b = 0; b < nat; b++) {
-      const zz = zVal[a] * zVal[b];
-      const d = [0, 1, 2].map((k) => cartBohr[a][k] - cartBohr[b][k]);
-      for (let i = -reach[0]; i <= reach[0]; i++) {
-        for (let j = -reach[1]; j <= reach[1]; j++) {
-          for (let k = -reach[2]; k <= reach[2]; k++) {
-            const x = d[0] + i * cellBohr[0][0] + j * cellBohr[1][0] + k * cellBohr[2][0];
-            const y = d[1] + i * cellBohr[0][1] + j * cellBohr[1][1] + k * cellBohr[2][1];
-            const z = d[2] + i * cellBohr[0][2] + j * cellBohr[1][2] + k * cellBohr[2][2];
-            const r2 = x * x + y * y + z * z;
-            if (r2 <= 1e-10 || r2 > rmax * rmax) continue;
-            const r = Math.sqrt(r2);
-            sumR += (zz * erfc(sqa * r)) / r;
-          }
-        }
-      }
-    }
-  }
-  return { energyRy: sumG + sumR, alpha };
-}
+/** The Ewald energy lives in ewald.ts (cell list + fast structure factor); re-exported for existing callers. */
+export { ewaldEnergy } from './ewald';
 
 /**
  * Hartree, XC (+ core correction, + GGA gradient terms), Ewald and deband for a density on the
@@ -301,7 +245,8 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       const pp = inp.pseudopotentials[t];
       if (!pp.rhoCore) continue;
       const form = coreFormFactorOnSphere(pp, omega, gs);
-      const sf = gs.structureFactor(
+      const sf = structureFactor(
+        gs,
         prep.fractional,
         inp.species.map((s) => (s === t ? 1 : 0)),
       );
