@@ -160,9 +160,9 @@ describe('qe/ewald: cell-list real space and fast G-space against the brute-forc
       assert.ok(bound(q, ecut, a) <= 1e-7, `Q ${q}: α ${a}`);
       if (a < 2.75) assert.ok(bound(q, ecut, a + 0.1) > 1e-7, `Q ${q}: α ${a} is not the largest`);
     }
-    // the 4-atom Al fixture keeps the top value; 131,072 Al atoms need a much smaller α
-    assert.ok(Math.abs(qeEwaldAlpha(12, 80) - 2.8) < 1e-12);
-    assert.ok(qeEwaldAlpha(393216, 80) < 1);
+    // 4 Al atoms at 80 Ry (the fixture) get 1.0; 131,072 atoms 0.5, so the real-space cutoff grows to 5.7 Bohr
+    assert.ok(Math.abs(qeEwaldAlpha(12, 80) - 1.0) < 1e-12);
+    assert.ok(Math.abs(qeEwaldAlpha(393216, 80) - 0.5) < 1e-12);
   });
 
   it('energy-terms re-exports the same ewaldEnergy', () => {
