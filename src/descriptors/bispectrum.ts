@@ -9,7 +9,9 @@
  * global). A block of x-planes r, r+m, r+2m, … (m dividing nx) is computed as a grid of nx/m
  * planes with all atoms shifted by −r/nx·a1 (periodicity makes that exact), so any grid can be
  * computed in runs of at most `maxPointsPerRun` points; single planes (m = nx) are the unit the
- * streaming pipeline uses (`computePlanes`).
+ * streaming pipeline uses (`computePlanes`). The same shift along a2 computes only rows
+ * q, q+s, q+2s, … of a plane (s dividing ny, `computeRows`), so a block never has to be a whole
+ * plane: big cells run in blocks of a fixed size.
  *
  * xyz columns are the grid-point positions r = (i/nx)a1 + (j/ny)a2 + (k/nz)a3 in the frame of the
  * structure as read (MALA takes them from LAMMPS, whose frame is the same for cells of the form
@@ -111,6 +113,7 @@ export function templateVariables(
   grid: GridShape,
   shiftxAngstrom: number,
   pbc: [boolean, boolean, boolean],
+  shiftyAngstrom = 0,
 ): Record<string, string> {
   const radii = params.elementRadii ?? new Array(nspecies).fill(0.5);
   return {
@@ -130,6 +133,7 @@ export function templateVariables(
     quadratic: String(params.quadraticflag),
     boundary: pbc.map((p) => (p ? 'p' : 'f')).join(' '),
     shiftx: String(shiftxAngstrom),
+    shifty: String(shiftyAngstrom),
   };
 }
 
@@ -172,7 +176,8 @@ export class BispectrumCalculator {
   readonly featureCount: number;
   readonly ncoeff: number;
   private atoms: Atoms;
-  private lxAngstrom: number;
+  /** a1 = (lx, 0, 0) and a2 = (xy, ly, 0) in LAMMPS' frame (Å), for the shifts. */
+  private lammpsCell: number[][];
   private readonly tmp: string;
   private readonly datafile: string;
   private readonly template: string;
@@ -190,7 +195,7 @@ export class BispectrumCalculator {
     this.featureCount = this.ncoeff + (this.xyz ? 3 : 0);
     this.maxPointsPerRun = Math.max(1, opts.maxPointsPerRun ?? defaultMaxPointsPerRun);
     this.atoms = prepareAtoms(atoms);
-    this.lxAngstrom = restrictedTriclinic(this.atoms.cellAngstrom)[0][0];
+    this.lammpsCell = restrictedTriclinic(this.atoms.cellAngstrom);
     this.template = fs.readFileSync(bispectrumTemplate, 'utf8');
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
     this.datafile = path.join(this.tmp, 'structure.data');
@@ -223,7 +228,7 @@ export class BispectrumCalculator {
     if (species.join() !== this.species.join()) throw new MalaError(`setStructure: species ${species.join(',')} differ from ${this.species.join(',')}`);
     this.atoms = prepareAtoms(atoms);
     this.gridShape = g;
-    this.lxAngstrom = restrictedTriclinic(this.atoms.cellAngstrom)[0][0];
+    this.lammpsCell = restrictedTriclinic(this.atoms.cellAngstrom);
     fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
   }
 
@@ -232,20 +237,25 @@ export class BispectrumCalculator {
   }
 
   /**
-   * LAMMPS run for x-planes r, r+m, …, r+(nx/m−1)m (m divides nx). Returns the raw array
-   * (rows x fastest over the sub-grid, columns xyz + coefficients).
+   * LAMMPS run for x-planes r, r+m, …, r+(nx/m−1)m (m divides nx) and, of those, rows q, q+s, …
+   * (s divides ny). Returns the raw array (rows x fastest over the sub-grid, columns xyz +
+   * coefficients).
    */
-  private run(r: number, m: number): Float64Array {
+  private run(r: number, m: number, q = 0, s = 1): Float64Array {
     const lmp = this.lmp;
     if (!lmp) throw new MalaError('this BispectrumCalculator is closed');
     const [nx, ny, nz] = this.grid;
-    const sub: GridShape = [nx / m, ny, nz];
-    const vars = templateVariables(this.params, this.species.length, this.datafile, sub, (-r / nx) * this.lxAngstrom, this.atoms.pbc);
+    const sub: GridShape = [nx / m, ny / s, nz];
+    const [a1, a2] = this.lammpsCell;
+    // shift by −(r/nx)·a1 − (q/ny)·a2: the sub-grid's point (i, j, k) is the grid's (r + i·m, q + j·s, k)
+    const shiftx = (-r / nx) * a1[0] - (q / ny) * a2[0];
+    const shifty = (-q / ny) * a2[1];
+    const vars = templateVariables(this.params, this.species.length, this.datafile, sub, shiftx, this.atoms.pbc, shifty);
     lmp.command('clear');
     for (const [k, v] of Object.entries(vars)) lmp.command(`variable ${k} string "${v}"`);
     lmp.commands(this.template);
     const a = lmp.extractComputeArray('bgrid', 'global');
-    const rows = sub[0] * ny * nz;
+    const rows = sub[0] * sub[1] * nz;
     if (a.rows !== rows || a.cols !== 3 + this.ncoeff) {
       throw new MalaError(`LAMMPS returned a ${a.rows}×${a.cols} grid array, expected ${rows}×${3 + this.ncoeff}`);
     }
@@ -253,22 +263,22 @@ export class BispectrumCalculator {
   }
 
   /**
-   * Copy one run's rows into `out` (layout (planes, ny, nz, F) starting at plane index
-   * `outPlane0`, with plane stride `outStride` between consecutive sub-grid planes).
+   * Copy one run's rows into `out` (layout (planes, rows, nz, F)): sub-grid plane i goes to
+   * output plane `outPlane(i)`, its row j is grid row `rowOf(j)` (for the xyz columns).
    */
-  private scatter(raw: Float64Array, subNx: number, planeOf: (i: number) => number, out: Float32Array, outPlane: (i: number) => number): void {
-    const [, ny, nz] = this.grid;
+  private scatter(raw: Float64Array, subNx: number, subNy: number, planeOf: (i: number) => number, out: Float32Array, outPlane: (i: number) => number, rowOf: (j: number) => number = (j) => j): void {
+    const [, , nz] = this.grid;
     const F = this.featureCount;
     const cols = 3 + this.ncoeff;
     const off = this.xyz ? 0 : 3;
     for (let k = 0; k < nz; k++)
-      for (let j = 0; j < ny; j++)
+      for (let j = 0; j < subNy; j++)
         for (let i = 0; i < subNx; i++) {
-          const src = ((k * ny + j) * subNx + i) * cols;
-          const dst = ((outPlane(i) * ny + j) * nz + k) * F;
+          const src = ((k * subNy + j) * subNx + i) * cols;
+          const dst = ((outPlane(i) * subNy + j) * nz + k) * F;
           for (let c = off; c < cols; c++) out[dst + c - off] = raw[src + c];
           if (this.xyz) {
-            const p = gridPointAngstrom(this.atoms.cellAngstrom, this.grid, planeOf(i), j, k);
+            const p = gridPointAngstrom(this.atoms.cellAngstrom, this.grid, planeOf(i), rowOf(j), k);
             out[dst] = p[0];
             out[dst + 1] = p[1];
             out[dst + 2] = p[2];
@@ -280,15 +290,30 @@ export class BispectrumCalculator {
   computePlanes(i0: number, i1: number, progress: Progress = silentProgress): Float32Array {
     const [nx, ny, nz] = this.grid;
     if (!(Number.isInteger(i0) && Number.isInteger(i1) && 0 <= i0 && i0 < i1 && i1 <= nx)) throw new RangeError(`planes ${i0}..${i1} outside 0..${nx}`);
-    const out = new Float32Array((i1 - i0) * ny * nz * this.featureCount);
     if (i0 === 0 && i1 === nx && this.pointCount <= this.maxPointsPerRun) {
-      this.scatter(this.run(0, 1), nx, (i) => i, out, (i) => i);
+      const out = new Float32Array(this.pointCount * this.featureCount);
+      this.scatter(this.run(0, 1), nx, ny, (i) => i, out, (i) => i);
       progress.tick(this.pointCount);
       return out;
     }
+    return this.computeRows(i0, i1, 0, 1, progress);
+  }
+
+  /**
+   * Descriptors of rows q, q+s, q+2s, … (s divides ny) of x-planes [i0, i1): Float32Array of
+   * shape (i1−i0, ny/s, nz, F). One LAMMPS run of ny/s·nz points per plane. Rows along a
+   * non-periodic a2 cannot be shifted: there s must be 1.
+   */
+  computeRows(i0: number, i1: number, q: number, s: number, progress: Progress = silentProgress): Float32Array {
+    const [nx, ny, nz] = this.grid;
+    if (!(Number.isInteger(i0) && Number.isInteger(i1) && 0 <= i0 && i0 < i1 && i1 <= nx)) throw new RangeError(`planes ${i0}..${i1} outside 0..${nx}`);
+    if (!(Number.isInteger(s) && s >= 1 && ny % s === 0 && Number.isInteger(q) && q >= 0 && q < s)) throw new RangeError(`rows ${q} mod ${s} do not split ${ny} rows`);
+    if (s > 1 && !this.atoms.pbc[1]) throw new RangeError('rows of a plane can only be computed separately along a periodic a2');
+    const subNy = ny / s;
+    const out = new Float32Array((i1 - i0) * subNy * nz * this.featureCount);
     for (let i = i0; i < i1; i++) {
-      this.scatter(this.run(i, nx), 1, () => i, out, () => i - i0);
-      progress.tick(ny * nz);
+      this.scatter(this.run(i, nx, q, s), 1, subNy, () => i, out, () => i - i0, (j) => q + j * s);
+      progress.tick(subNy * nz);
     }
     return out;
   }
@@ -305,7 +330,7 @@ export class BispectrumCalculator {
     progress.start('descriptors', this.pointCount, 'points');
     try {
       for (let r = 0; r < m; r++) {
-        this.scatter(this.run(r, m), nx / m, (i) => r + i * m, out, (i) => r + i * m);
+        this.scatter(this.run(r, m), nx / m, ny, (i) => r + i * m, out, (i) => r + i * m);
         progress.tick((nx / m) * ny * nz);
       }
     } finally {

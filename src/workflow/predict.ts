@@ -3,8 +3,9 @@
  * energy, −TS, density → QE-compatible energy terms and total energy.
  *
  * Memory stays bounded by a budget (`memoryMb`):
- * - the grid is processed in slabs of x-planes: LAMMPS computes the slab's descriptors, the
- *   network turns them into the slab's LDOS, the DOS is accumulated in float64;
+ * - the grid is processed in blocks of a fixed largest size (src/parallel/plane-blocks.ts: whole
+ *   x-planes, or rows of one plane in big cells): LAMMPS computes the block's descriptors, the
+ *   network turns them into the block's LDOS, the DOS is accumulated in float64;
  * - the density needs the Fermi level, which needs the whole DOS, so the LDOS of every slab is
  *   kept until the DOS is complete: in memory when the whole LDOS fits half the budget, otherwise
  *   spilled to a temporary float32 .npy (or to `ldos.npy` when the user asked for it) and
@@ -31,7 +32,7 @@ import { kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
 import { setDefaultFortranCommunicator } from '../../bindings/lammps';
-import { planeBlocks, planesPerBlockFor, WindowedDescriptors } from '../parallel/plane-blocks';
+import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks, toGridOrder, WindowedDescriptors } from '../parallel/plane-blocks';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
@@ -68,6 +69,11 @@ export interface PredictOptions {
   ecutrhoRy?: number;
   /** Memory budget in MB for descriptors, LDOS and density (default 4096). */
   memoryMb?: number;
+  /**
+   * Largest block of grid points computed at once (default: 65,536, less when the memory budget
+   * needs it). The memory in flight is about 3 KB per block point at twojmax 10.
+   */
+  maxBlockPoints?: number;
   backend?: BackendName | 'auto';
   /** Temporary folder for a spilled LDOS (default: the OS temp folder). */
   tmpDir?: string;
@@ -88,8 +94,10 @@ export interface PredictResult extends ObservablesResult {
   gridSource: string;
   /** Where the LDOS lived between the two passes. */
   ldosStorage: 'memory' | 'disk';
-  /** x-planes per slab and number of slabs. */
+  /** x-planes per block (1 where blocks are rows of a plane), number of blocks, largest block (points). */
   planesPerSlab: number;
+  blockCount: number;
+  maxBlockPoints: number;
   memoryBudgetMb: number;
   /** Peak resident memory of the process (VmHWM), MB. */
   peakRssMb: number;
@@ -164,9 +172,9 @@ function checkCompatible(model: LdosModel, species: string[], source: string): v
   }
 }
 
-/** Descriptors of a slab of x-planes, without xyz columns. */
+/** Descriptors of a block of the grid, without xyz columns, (planes, rows, nz, F). */
 interface DescriptorSource {
-  computePlanes(i0: number, i1: number): Float32Array;
+  computeBlock(b: GridBlock): Float32Array;
   close(): void;
 }
 
@@ -189,11 +197,15 @@ function descriptorFileSource(file: string, grid: GridShape, nFeatures: number, 
   }
   const [, ny, nz] = grid;
   return {
-    computePlanes(i0, i1) {
-      const n = (i1 - i0) * ny * nz;
-      const raw = f.readRows(i0 * ny * nz, n);
-      const out = new Float32Array(n * nFeatures);
-      for (let p = 0; p < n; p++) for (let c = 0; c < nFeatures; c++) out[p * nFeatures + c] = raw[p * F + skip + c];
+    computeBlock(b) {
+      const out = new Float32Array(blockPointCount(b, grid) * nFeatures);
+      let p = 0;
+      // one read per row of z points (rows of a split block are not contiguous in the file)
+      for (let i = b.i0; i < b.i1; i++)
+        for (let j = b.rowStart; j < ny; j += b.rowStride) {
+          const raw = f.readRows((i * ny + j) * nz, nz);
+          for (let k = 0; k < nz; k++, p++) for (let c = 0; c < nFeatures; c++) out[p * nFeatures + c] = raw[k * F + skip + c];
+        }
       return out;
     },
     close: () => f.close(),
@@ -361,27 +373,29 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const energies = gridEnergies(energyGrid);
   const nE = energies.length;
 
-  // Slab size from the budget: descriptors (LAMMPS float64 + ours float32) and LDOS per point.
+  // Block size from the budget: descriptors (LAMMPS float64 + ours float32) and LDOS per point.
   const memoryMb = opts.memoryMb ?? 4096;
   const budgetBytes = memoryMb * 1048576;
   const ncoeff = model.nFeatures;
   const bytesPerPointInFlight = (ncoeff + 3) * (8 * 2 + 4) + nE * 4 * 2;
   const densityBytes = pointCount * 8 * 2;
-  // A quarter of the budget for the slab in flight; the rest for the kept LDOS and the density.
+  // A quarter of the budget for the block in flight; the rest for the kept LDOS and the density.
   const slabBudget = budgetBytes / 4;
-  const planesPerSlab = Math.max(1, Math.min(nx, Math.floor(slabBudget / (ny * nz * bytesPerPointInFlight))));
-  if (ny * nz * bytesPerPointInFlight > budgetBytes) {
-    warn(`one x-plane of the grid (${ny}×${nz} points) needs ${(ny * nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
+  const maxBlockPoints = Math.max(nz, Math.floor(opts.maxBlockPoints ?? Math.min(defaultMaxBlockPoints, slabBudget / bytesPerPointInFlight)));
+  if (nz * bytesPerPointInFlight > budgetBytes) {
+    warn(`one row of the grid (${nz} points) needs ${(nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
   }
 
-  // Fixed blocks of x-planes (from the grid and budget, never the rank count); each rank takes a
+  // Fixed blocks (from the grid and block size, never the rank count); each rank takes a
   // contiguous run of whole blocks, so every point is computed the same way for any rank count.
+  // The user's ldos.npy is written in grid order as it comes, so it keeps whole planes.
   const comm = opts.comm ?? serialComm;
-  const blocks = planeBlocks(nx, planesPerBlockFor(grid, planesPerSlab));
+  const blocks = gridBlocks(grid, maxBlockPoints, atoms.pbc[1] && !opts.writeLdos);
   const [b0, b1] = splitRange(blocks.length, comm.size, comm.rank);
-  const plane0 = b0 < b1 ? blocks[b0][0] : 0;
-  const plane1 = b0 < b1 ? blocks[b1 - 1][1] : 0;
-  const localPoints = (plane1 - plane0) * ny * nz;
+  const plane0 = b0 < b1 ? blocks[b0].i0 : 0;
+  const plane1 = b0 < b1 ? blocks[b1 - 1].i1 : 0;
+  let localPoints = 0;
+  for (let b = b0; b < b1; b++) localPoints += blockPointCount(blocks[b], grid);
   const isRoot = comm.rank === 0;
   if (opts.writeLdos && comm.size > 1) throw new MalaError('--ldos writes one ldos.npy and is not available with several MPI ranks', { fix: 'run without mpirun to write the LDOS, or drop --ldos' });
 
@@ -390,7 +404,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const spillDir = opts.tmpDir ?? os.tmpdir();
   const store = keepInMemory
     ? memoryStore()
-    : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), [plane1 - plane0, ny, nz, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
+    : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), ldosFile ? [nx, ny, nz, nE] : [localPoints, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
 
   const dosAcc = new DosAccumulator(nE, { source: 'network LDOS', clampNegative: true });
   const params = bispectrumParametersOf(model);
@@ -407,17 +421,19 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     add('setup_s', t0);
     progress.start('predict LDOS', localPoints, 'points');
     for (let b = b0; b < b1; b++) {
-      const [i0, i1] = blocks[b];
-      const n = (i1 - i0) * ny * nz;
+      const block = blocks[b];
+      const n = blockPointCount(block, grid);
+      // grid index of the block's first point (for messages about bad values)
+      const firstGridPoint = (block.i0 * ny + block.rowStart) * nz;
       t0 = performance.now();
-      const descriptors = calc.computePlanes(i0, i1);
+      const descriptors = calc.computeBlock(block);
       add('descriptors_s', t0);
       t0 = performance.now();
       // one network batch per block, so batch composition never depends on the decomposition
-      const ldos = await model.predictLdos(descriptors, n, { pointOffset: i0 * ny * nz, chunkPoints: n });
+      const ldos = await model.predictLdos(descriptors, n, { pointOffset: firstGridPoint, chunkPoints: n });
       add('network_s', t0);
       t0 = performance.now();
-      dosAcc.addPoints(ldos, i0 * ny * nz);
+      dosAcc.addPoints(ldos, firstGridPoint);
       store.add(ldos);
       add('dos_s', t0);
       progress.tick(n);
@@ -449,8 +465,10 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     comm.allreduceMin(range);
     const [lo, hi] = [range[0], -range[1]];
     const densityElectrons = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelA3)]))[0];
-    // The energy terms need the FFT of the whole density: gathered on rank 0 (8 bytes per point).
-    const density = comm.size > 1 ? comm.gatherToRoot(local) : local;
+    // The energy terms need the FFT of the whole density: gathered on rank 0 (8 bytes per point),
+    // in block order (ranks hold consecutive blocks), then put in grid order.
+    const gathered = comm.size > 1 ? comm.gatherToRoot(local) : local;
+    const density = gathered && toGridOrder(gathered, blocks, grid);
     add('density_s', t1);
 
     let total: TotalEnergyResult | undefined;
@@ -509,7 +527,9 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       species,
       gridSource: gridChoice.source,
       ldosStorage: store.kind,
-      planesPerSlab: blocks[0][1] - blocks[0][0],
+      planesPerSlab: blocks[0].i1 - blocks[0].i0,
+      blockCount: blocks.length,
+      maxBlockPoints: blocks.reduce((m, b) => Math.max(m, blockPointCount(b, grid)), 0),
       memoryBudgetMb: memoryMb,
       peakRssMb: 0,
       ranks: comm.size,
@@ -556,6 +576,8 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
     grid_source: r.gridSource,
     ldos_storage: r.ldosStorage,
     planes_per_slab: r.planesPerSlab,
+    block_count: r.blockCount,
+    max_block_points: r.maxBlockPoints,
     memory_budget_mb: r.memoryBudgetMb,
     peak_rss_mb: r.peakRssMb,
     mpi_ranks: r.ranks,

@@ -166,6 +166,32 @@ describe('descriptors: bispectrum via LAMMPS', function () {
     }
   });
 
+  it('computes every s-th row of planes alone (shift along a tilted a2) with the whole grid\'s values', () => {
+    const grid = [6, 4, 4];
+    const F = 17; // xyz + 14 coefficients
+    const whole = computeBispectrum(tri, grid, fast, { xyz: true });
+    const calc = new BispectrumCalculator(tri, grid, fast, { xyz: true });
+    try {
+      for (const [q, s] of [[1, 2], [0, 4], [3, 4]]) {
+        const rows = calc.computeRows(2, 5, q, s);
+        assert.equal(rows.length, 3 * (4 / s) * 4 * F);
+        let worst = 0;
+        let p = 0;
+        for (let i = 2; i < 5; i++)
+          for (let j = q; j < 4; j += s)
+            for (let k = 0; k < 4; k++, p++)
+              for (let c = 0; c < F; c++) {
+                const ref = whole[((i * 4 + j) * 4 + k) * F + c];
+                worst = Math.max(worst, Math.abs(rows[p * F + c] - ref) / Math.max(1, Math.abs(ref)));
+              }
+        assert.ok(worst < 1e-6, `rows ${q} mod ${s}: relative difference ${worst}`);
+      }
+      assert.throws(() => calc.computeRows(0, 1, 0, 3), RangeError, '3 does not divide 4 rows');
+    } finally {
+      calc.close();
+    }
+  });
+
   it('streams big grids to the file in plane blocks with the same result', () => {
     const t = tempDir();
     try {

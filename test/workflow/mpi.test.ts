@@ -14,7 +14,7 @@ import { BispectrumCalculator, malaBispectrumDefaults } from '../../src/descript
 import { saveModelData } from '../../src/network/model';
 import { splitRange } from '../../src/parallel/comm';
 import { fccSupercell, rattle } from '../../src/parallel/fcc';
-import { planeBlocks, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
+import { blockGridIndices, blockPointCount, gridBlocks, planeBlocks, toGridOrder, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { makeModelData } from '../network/synthetic';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
@@ -63,6 +63,18 @@ describe('workflow: predict across MPI ranks', function () {
       assertSame(runs[0], runs[2], '1 vs 3 ranks');
       // the gathered density (what the energy terms used) is the same file
       assert.equal(fs.readFileSync(path.join(dir, 'np1', 'density.cube'), 'utf8'), fs.readFileSync(path.join(dir, 'np3', 'density.cube'), 'utf8'));
+      // blocks smaller than a plane (rows 0, 3, 6, … of a 24×24 plane): ranks split planes, the
+      // density comes back in grid order, and only the network batches change (float32 rounding)
+      const split: Record<string, unknown>[] = [];
+      for (const np of [1, 3]) split.push(await mpiPredict(np, [structure, '--model', model, '--block-points', '200'], path.join(dir, `split${np}`)));
+      assert.equal(split[0].max_block_points, 192);
+      assert.equal(split[0].block_count, 72);
+      assertSame(split[0], split[1], 'rows blocks, 1 vs 3 ranks');
+      assert.equal(fs.readFileSync(path.join(dir, 'split1', 'density.cube'), 'utf8'), fs.readFileSync(path.join(dir, 'split3', 'density.cube'), 'utf8'));
+      for (const k of observables) {
+        const rel = Math.abs((split[0][k] as number) - (runs[0][k] as number)) / Math.abs(runs[0][k] as number);
+        assert.ok(rel < 1e-6, `rows blocks vs plane blocks: ${k} ${split[0][k]} vs ${runs[0][k]}`);
+      }
     } finally {
       cleanup();
     }
@@ -120,6 +132,26 @@ describe('parallel: plane blocks and windowed descriptors', function () {
     assert.deepEqual(planeBlocks(10, 4), [[0, 4], [4, 8], [8, 10]]);
   });
 
+  it('cuts big planes into row blocks of bounded size that cover the grid once', () => {
+    const grid: [number, number, number] = [5, 12, 10];
+    const blocks = gridBlocks(grid, 40);
+    assert.equal(blocks.length, 15, '5 planes × rows mod 3');
+    assert.ok(blocks.every((b) => blockPointCount(b, grid) <= 40 && b.rowStride === 3));
+    const seen = new Uint8Array(600);
+    const values = new Float64Array(600);
+    let p = 0;
+    for (const b of blocks) for (const g of blockGridIndices(b, grid)) {
+      seen[g]++;
+      values[p++] = g;
+    }
+    assert.ok(seen.every((c) => c === 1), 'every point exactly once');
+    assert.deepEqual(Array.from(toGridOrder(values, blocks, grid)), Array.from({ length: 600 }, (_, i) => i));
+    // small planes: whole planes, one block here; a prime row count falls back to single rows
+    assert.deepEqual(gridBlocks([10, 4, 4], 1000), [{ i0: 0, i1: 10, rowStart: 0, rowStride: 1 }]);
+    assert.ok(gridBlocks([2, 7, 10], 40).every((b) => b.rowStride === 7));
+    assert.ok(gridBlocks([2, 12, 10], 40, false).every((b) => b.rowStride === 1), 'no row split along a non-periodic a2');
+  });
+
   it('a block computed from its atom window equals the whole-cell computation (also across the periodic boundary)', () => {
     const atoms = rattle(fccSupercell('Al', 4.05, [4, 2, 2]), 0.1, 3);
     const grid: [number, number, number] = [40, 6, 6];
@@ -137,6 +169,18 @@ describe('parallel: plane blocks and windowed descriptors', function () {
         assert.ok(worst < 1e-5, `planes ${i0}..${i1}: relative difference ${worst}`);
       }
       assert.equal(win.windowed, 3);
+      // rows 1 and 4 of plane 18 from the window, against the whole cell's plane
+      const rows = win.computeBlock({ i0: 18, i1: 19, rowStart: 1, rowStride: 3 });
+      const plane = whole.computePlanes(18, 19);
+      const F = rows.length / (2 * 6);
+      let worst = 0;
+      for (const [r, j] of [[0, 1], [1, 4]])
+        for (let k = 0; k < 6; k++)
+          for (let c = 0; c < F; c++) {
+            const ref = plane[(j * 6 + k) * F + c];
+            worst = Math.max(worst, Math.abs(rows[(r * 6 + k) * F + c] - ref) / Math.max(1, Math.abs(ref)));
+          }
+      assert.ok(worst < 1e-5, `row block from its window: relative difference ${worst}`);
     } finally {
       whole.close();
       win.close();

@@ -57,6 +57,7 @@ describe('workflow: predict (Be2 with MALA\'s Be_model)', function () {
     assert.equal(big.ldosStorage, 'memory');
     assert.equal(small.ldosStorage, 'disk');
     assert.ok(small.planesPerSlab < 18, 'slabs smaller than the grid');
+    assert.equal(small.maxBlockPoints, 27, 'a budget this small computes one row (27 points) at a time');
     // Different slab sizes change the network batches: float32 GEMM rounding only.
     console.log(`      slab vs whole grid: ΔE_band ${small.bandEnergyEv - big.bandEnergyEv} eV, ΔE_F ${small.fermiEnergyEv - big.fermiEnergyEv} eV, peak RSS ${small.peakRssMb.toFixed(0)} MB`);
     assert.ok(Math.abs(small.bandEnergyEv - big.bandEnergyEv) < 1e-7);

@@ -20,6 +20,7 @@ interface Opts {
   grid?: string;
   ecutrho?: string;
   memory: string;
+  blockPoints?: string;
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
@@ -33,7 +34,7 @@ export function formatPredictSummary(r: PredictResult): string {
   const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
   const head = `structure    ${r.structureFile}  (${r.atomCount} atoms: ${r.species.join(', ')}; grid ${r.gridShape.join('×')} from ${r.gridSource})\nmodel        ${r.modelFile}\n`;
   const ranks = r.ranks > 1 ? `${r.ranks} MPI ranks, largest rank peak ${r.peakRssMaxRankMb.toFixed(0)} MB; ` : '';
-  const tail = `timings      ${t.join(' | ')}\nmemory       ${ranks}peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}, ${r.planesPerSlab} x-planes per slab)\n`;
+  const tail = `timings      ${t.join(' | ')}\nmemory       ${ranks}peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}; ${r.blockCount} blocks of ≤ ${r.maxBlockPoints} points)\n`;
   return head + formatSummary(r) + tail + r.warnings.map((w) => `warning: ${w}\n`).join('');
 }
 
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
     .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
+    .option('--block-points <N>', 'largest block of grid points computed at once (default 65536, less for a small --memory); about 3 KB each in flight')
     .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
@@ -85,6 +87,7 @@ export function register(program: Command): void {
           grid: opts.grid ? parseGrid(opts.grid) : undefined,
           ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
           memoryMb: positiveNumber(opts.memory, '--memory'),
+          maxBlockPoints: positiveNumber(opts.blockPoints, '--block-points'),
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
           backend: opts.backend as 'auto' | 'torch' | 'ts',
