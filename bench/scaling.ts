@@ -1,13 +1,17 @@
 /**
  * Scaling of `predict` with system size (not a test): `npx tsx bench/scaling.ts [--sizes 2,3,4,6,8,10]
- * [--ecutrho 9] [--real 2] [--memory 128] [--out scaling.json]`
+ * [--ecutrho 9] [--real 2] [--memory 128] [--ranks 2] [--out scaling.json]`
  *
  * fcc Al supercells of n×n×n conventional cells (4n³ atoms, a = 4.05 Å, rattled 0.05 Å), a random
  * network of the Al model's shape (91 → 128 → 128 → 131, LeakyReLU; MALA bispectrum twojmax 10,
  * rcutfac 4.67637), 298 K, 3 electrons per atom, QE's FFT grid for the density cutoff, total
  * energy with fixtures/al-fcc-qe/Al.pz-vbc.UPF (real grid only, see `withEnergy`). Each size runs in its own process, so its peak
  * memory (VmHWM) is its own; it is read after setup, after the LDOS pass (descriptors +
- * network, the stage bounded by the block size) and at the end (density gathered + FFTs).
+ * network, the stage bounded by the block size: whole x-planes, or rows of one plane once a
+ * plane holds more points than a block may, see src/parallel/plane-blocks.ts) and at the end
+ * (density gathered + FFTs). `--ranks R` (R > 1) also runs every size on R MPI ranks through
+ * `mala-ts predict --np R` and reports its wall time, the largest rank's peak memory and the
+ * band energy's difference from the serial run.
  *
  * The size series uses a coarse grid (--ecutrho 9 Ry, ≈0.5 Å, ~128 points per atom) so
  * thousands of atoms fit in minutes on 2 cores; the cost per grid point is what scales, and
@@ -28,6 +32,7 @@ import { makeEnergyGrid } from '../src/targets/energy-grid';
 import type { Progress } from '../src/util/progress';
 import { peakRssMb, predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
+import { writeStructure } from '../src/structure/registry';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -67,6 +72,8 @@ interface One {
   peakRssMb: { setup: number; ldosPass: number; end: number };
   descriptorBlocks?: { windowed: number; wholeCell: number };
   planesPerBlock: number;
+  blockCount: number;
+  maxBlockPoints: number;
   bandEnergyEv: number;
   totalEnergyEv?: number;
 }
@@ -101,6 +108,8 @@ async function one(n: number, ecutrhoRy: number, modelFile: string, memoryMb: nu
     peakRssMb: rss,
     descriptorBlocks: r.descriptorBlocks,
     planesPerBlock: r.planesPerSlab,
+    blockCount: r.blockCount,
+    maxBlockPoints: r.maxBlockPoints,
     bandEnergyEv: r.bandEnergyEv,
     totalEnergyEv: r.totalEnergy?.totalEnergyEv,
   };
@@ -111,6 +120,28 @@ function runChild(n: number, ecutrhoRy: number, modelFile: string, memoryMb: num
   if (r.status !== 0) throw new Error(`size ${n}: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
   return JSON.parse(line) as One;
+}
+
+interface RanksRow {
+  atoms: number;
+  ranks: number;
+  wallS: number;
+  peakRssMaxRankMb: number;
+  bandEnergyEv: number;
+}
+
+/** The same cell through `mala-ts predict --np R` (the CLI relaunches itself under mpirun). */
+function runRanks(n: number, ecutrhoRy: number, modelFile: string, memoryMb: number, ranks: number, tmp: string): RanksRow {
+  const atoms = rattle(fccSupercell('Al', 4.05, [n, n, n]), 0.05, 17 + n);
+  const file = path.join(tmp, `al${n}.xyz`);
+  writeStructure(file, atoms);
+  const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
+  const args = [cli, 'predict', file, '--model', modelFile, '--ecutrho', String(ecutrhoRy), '--temperature', '298', '--electrons', String(3 * atoms.symbols.length), '--pseudo-dir', '/nonexistent', '--memory', String(memoryMb), '--np', String(ranks), '--json'];
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`size ${n}, ${ranks} ranks: ${r.stderr}`);
+  const j = JSON.parse(r.stdout) as { atom_count: number; peak_rss_max_rank_mb: number; band_energy_ev: number };
+  return { atoms: j.atom_count, ranks, wallS: (Date.now() - t0) / 1000, peakRssMaxRankMb: j.peak_rss_max_rank_mb, bandEnergyEv: j.band_energy_ev };
 }
 
 /** Least-squares slope of log t against log N. */
@@ -150,11 +181,11 @@ async function main(): Promise<void> {
   alShapedModel(modelFile);
   const rows: One[] = [];
   const t0 = Date.now();
-  console.log(`| atoms | ecutrho Ry | grid | points | blocks win/whole | descriptors s | network s | density s | energy s | total s | CPU s | CPU µs/point | CPU ms/atom | LDOS | peak MB setup / LDOS pass / end |`);
+  console.log(`| atoms | ecutrho Ry | grid | points | blocks win/whole (≤ points) | descriptors s | network s | density s | energy s | total s | CPU s | CPU µs/point | CPU ms/atom | LDOS | peak MB setup / LDOS pass / end |`);
   console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
   const show = (r: One) => {
     const t = r.timingsS;
-    console.log(`| ${r.atoms} | ${r.ecutrhoRy} | ${r.grid.join('×')} | ${r.points} | ${r.descriptorBlocks ? `${r.descriptorBlocks.windowed}/${r.descriptorBlocks.wholeCell}` : '-'} | ${t.descriptors_s.toFixed(1)} | ${t.network_s.toFixed(2)} | ${t.density_s.toFixed(2)} | ${(t.total_energy_s ?? 0).toFixed(2)} | ${t.total_s.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${((1e6 * r.cpuS) / r.points).toFixed(0)} | ${((1e3 * r.cpuS) / r.atoms).toFixed(1)} | ${r.ldosStorage} | ${r.peakRssMb.setup.toFixed(0)} / ${r.peakRssMb.ldosPass.toFixed(0)} / ${r.peakRssMb.end.toFixed(0)} |`);
+    console.log(`| ${r.atoms} | ${r.ecutrhoRy} | ${r.grid.join('×')} | ${r.points} | ${r.descriptorBlocks ? `${r.descriptorBlocks.windowed}/${r.descriptorBlocks.wholeCell}` : '-'} (≤ ${r.maxBlockPoints}) | ${t.descriptors_s.toFixed(1)} | ${t.network_s.toFixed(2)} | ${t.density_s.toFixed(2)} | ${(t.total_energy_s ?? 0).toFixed(2)} | ${t.total_s.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${((1e6 * r.cpuS) / r.points).toFixed(0)} | ${((1e3 * r.cpuS) / r.atoms).toFixed(1)} | ${r.ldosStorage} | ${r.peakRssMb.setup.toFixed(0)} / ${r.peakRssMb.ldosPass.toFixed(0)} / ${r.peakRssMb.end.toFixed(0)} |`);
   };
   for (const n of sizes) {
     const r = runChild(n, ecut, modelFile, memoryMb);
@@ -167,6 +198,16 @@ async function main(): Promise<void> {
     realRows.push(r);
     show(r);
   }
+  const ranks = Number(arg('ranks', '1'));
+  const ranksRows: RanksRow[] = [];
+  if (ranks > 1) {
+    console.log(`\n| atoms | MPI ranks | wall s | largest rank peak MB | E_band − serial (eV) |\n|---|---|---|---|---|`);
+    for (const r of rows) {
+      const m = runRanks(r.n, ecut, modelFile, memoryMb, ranks, tmp);
+      ranksRows.push(m);
+      console.log(`| ${m.atoms} | ${ranks} | ${m.wallS.toFixed(1)} | ${m.peakRssMaxRankMb.toFixed(0)} | ${(m.bandEnergyEv - r.bandEnergyEv).toExponential(2)} |`);
+    }
+  }
   const big = rows.filter((r) => r.atoms >= 256);
   const fit = big.length >= 2 ? exponent(big.map((r) => r.atoms), big.map((r) => r.cpuS)) : NaN;
   const perAtom = big.map((r) => r.cpuS / r.atoms);
@@ -175,7 +216,7 @@ async function main(): Promise<void> {
   // Extrapolation on the real grid: cost per point of the largest coarse run, checked against the real-grid run(s).
   const largest = rows[rows.length - 1];
   const usPerPointCoarse = (1e6 * largest.cpuS) / largest.points;
-  const out: Record<string, unknown> = { command: `npx tsx bench/scaling.ts ${argv.join(' ')}`.trim(), rows, realRows, exponent: fit, timePerAtomSpread: spread, wallS: (Date.now() - t0) / 1000 };
+  const out: Record<string, unknown> = { command: `npx tsx bench/scaling.ts ${argv.join(' ')}`.trim(), rows, realRows, ranksRows, exponent: fit, timePerAtomSpread: spread, wallS: (Date.now() - t0) / 1000 };
   if (realRows.length) {
     const rr = realRows[realRows.length - 1];
     const usPerPointReal = (1e6 * rr.cpuS) / rr.points;
