@@ -24,11 +24,22 @@ export interface NufftOptions {
   maxColumnBytes?: number;
 }
 
+/** Wall seconds per NUFFT stage (filled when passed to `structureFactorNufft`). */
+export interface NufftStats {
+  spreadS: number;
+  planeFftS: number;
+  gatherS: number;
+  columnFftS: number;
+}
+
 export const defaultNufftOptions: Required<NufftOptions> = {
   oversampling: [2, 2, 1.5],
   tolerance: 1e-11,
   maxColumnBytes: 4 * 1024 ** 3,
 };
+
+/** Plane pairs spread and transformed before each gather into the column store. */
+const planePairsPerBatch = 4;
 
 /** Smallest integer ≥ n whose only prime factors are 2, 3, 5, 7 (sizes FFTW is fast at). */
 export function fftFriendlySize(n: number): number {
@@ -79,7 +90,7 @@ export interface NufftPlan {
   axes: [NufftAxis, NufftAxis, NufftAxis];
   /** Distinct (m1, m2) of the sphere: the columns transformed along axis 3. */
   columns: number;
-  /** Bytes of the column store (all passes together) and of one complex plane. */
+  /** Bytes of the column store (all passes together) and of the complex plane buffers. */
   columnBytes: number;
   planeBytes: number;
   passes: number;
@@ -101,7 +112,7 @@ export function planNufft(gs: GSphere, options: NufftOptions = {}): NufftPlan {
     axes,
     columns,
     columnBytes,
-    planeBytes: 16 * axes[0].size * axes[1].size,
+    planeBytes: 16 * axes[0].size * axes[1].size * planePairsPerBatch,
     passes: Math.max(1, Math.ceil(columnBytes / o.maxColumnBytes)),
   };
 }
@@ -189,7 +200,13 @@ function wrapTable(n: number, pad: number): Int32Array {
 }
 
 /** The NUFFT path of `structureFactor` (exposed for tests and benchmarks). */
-export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLike<number>>, weights: ArrayLike<number>, options: NufftOptions = {}): Float64Array {
+export function structureFactorNufft(
+  gs: GSphere,
+  fractional: ArrayLike<ArrayLike<number>>,
+  weights: ArrayLike<number>,
+  options: NufftOptions = {},
+  stats?: NufftStats,
+): Float64Array {
   const plan = planNufft(gs, options);
   const [ax1, ax2, ax3] = plan.axes;
   const out = new Float64Array(2 * gs.count);
@@ -245,7 +262,15 @@ export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLik
   const base2 = atoms.base[1];
   const delta3 = atoms.delta[2];
 
-  const plane = new Float64Array(2 * N1 * N2);
+  const clock = (): bigint => (stats ? process.hrtime.bigint() : 0n);
+  const lap = (t0: bigint, key: keyof NufftStats): bigint => {
+    if (!stats) return 0n;
+    const now = process.hrtime.bigint();
+    stats[key] += Number(now - t0) / 1e9;
+    return now;
+  };
+  // A few plane pairs per batch, so the transposed writes into the column store touch whole cache lines.
+  const planes = Array.from({ length: planePairsPerBatch }, () => new Float64Array(2 * N1 * N2));
   const fft2 = new Fft3d(1, N1, N2);
   const fft1 = new Fft3d(1, 1, N3);
   const dec1 = ax1.deconvolution;
@@ -256,7 +281,7 @@ export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLik
   const h3 = ax3.h;
   try {
     // Spread the real plane j3 onto the real (part 0) or imaginary (part 1) half of `plane`.
-    const spreadPlane = (j3: number, part: number): void => {
+    const spreadPlane = (plane: Float64Array, j3: number, part: number): void => {
       for (let d3 = -W3; d3 <= W3; d3++) {
         const b = wrap3[j3 - d3 + W3];
         for (let q = bucketStart[b]; q < bucketStart[b + 1]; q++) {
@@ -266,10 +291,16 @@ export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLik
           const o2 = a * w2;
           const k1 = base1[a]; // wrap index of j0 + d is wrapX[j0 + d + W]
           const k2 = base2[a];
+          const inside2 = k2 - W2 >= 0 && k2 + W2 < N2; // the usual case: no wrap along axis 2
           for (let d1 = 0; d1 < w1; d1++) {
             const g13 = g3 * f1[o1 + d1];
             const row = wrap1[k1 + d1] * N2;
-            for (let d2 = 0; d2 < w2; d2++) plane[2 * (row + wrap2[k2 + d2]) + part] += g13 * f2[o2 + d2];
+            if (inside2) {
+              const first = 2 * (row + k2 - W2) + part;
+              for (let d2 = 0; d2 < w2; d2++) plane[first + 2 * d2] += g13 * f2[o2 + d2];
+            } else {
+              for (let d2 = 0; d2 < w2; d2++) plane[2 * (row + wrap2[k2 + d2]) + part] += g13 * f2[o2 + d2];
+            }
           }
         }
       }
@@ -278,32 +309,45 @@ export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLik
     for (let c0 = 0; c0 < ncol; c0 += colsPerPass) {
       const c1 = Math.min(ncol, c0 + colsPerPass);
       const store = new Float64Array(2 * (c1 - c0) * N3);
-      for (let j3 = 0; j3 < N3; j3 += 2) {
-        plane.fill(0);
-        spreadPlane(j3, 0);
-        const pair = j3 + 1 < N3;
-        if (pair) spreadPlane(j3 + 1, 1);
-        fft2.forward(plane);
+      for (let j3 = 0; j3 < N3; j3 += 2 * planePairsPerBatch) {
+        let t = clock();
+        const pairs = Math.min(planePairsPerBatch, Math.ceil((N3 - j3) / 2));
+        for (let b = 0; b < pairs; b++) {
+          const plane = planes[b];
+          plane.fill(0);
+          spreadPlane(plane, j3 + 2 * b, 0);
+          if (j3 + 2 * b + 1 < N3) spreadPlane(plane, j3 + 2 * b + 1, 1);
+          t = lap(t, 'spreadS');
+          fft2.forward(plane);
+          t = lap(t, 'planeFftS');
+        }
         // Z = P + iQ with P, Q the transforms of the two real planes: P = (Z + conj Z₋)/2, Q = (Z − conj Z₋)/2i.
+        const planeCount = Math.min(2 * pairs, N3 - j3);
         for (let c = c0; c < c1; c++) {
           const m1 = colM1[c];
           const m2 = colM2[c];
           const p = 2 * ((m1 < 0 ? m1 + N1 : m1) * N2 + (m2 < 0 ? m2 + N2 : m2));
           const q = 2 * ((m1 > 0 ? N1 - m1 : -m1) * N2 + (m2 > 0 ? N2 - m2 : -m2));
-          const zr = plane[p];
-          const zi = plane[p + 1];
-          const yr = plane[q];
-          const yi = -plane[q + 1];
           const scale = 0.5 * dec1[m1 + h1] * dec2[m2 + h2];
-          const s = 2 * ((c - c0) * N3 + j3);
-          store[s] = scale * (zr + yr);
-          store[s + 1] = scale * (zi + yi);
-          if (pair) {
-            store[s + 2] = scale * (zi - yi);
-            store[s + 3] = -scale * (zr - yr);
+          const s0 = 2 * ((c - c0) * N3 + j3);
+          for (let b = 0; b < pairs; b++) {
+            const plane = planes[b];
+            const zr = plane[p];
+            const zi = plane[p + 1];
+            const yr = plane[q];
+            const yi = -plane[q + 1];
+            const s = s0 + 4 * b;
+            store[s] = scale * (zr + yr);
+            store[s + 1] = scale * (zi + yi);
+            if (2 * b + 1 < planeCount) {
+              store[s + 2] = scale * (zi - yi);
+              store[s + 3] = -scale * (zr - yr);
+            }
           }
         }
+        lap(t, 'gatherS');
       }
+      const t = clock();
       for (let c = c0; c < c1; c++) {
         const col = store.subarray(2 * (c - c0) * N3, 2 * (c - c0 + 1) * N3);
         fft1.forward(col);
@@ -315,6 +359,7 @@ export function structureFactorNufft(gs: GSphere, fractional: ArrayLike<ArrayLik
           out[2 * i + 1] = col[k + 1] * d;
         }
       }
+      lap(t, 'columnFftS');
     }
   } finally {
     fft2.dispose();
