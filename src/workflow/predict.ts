@@ -45,6 +45,8 @@ export interface PredictOptions {
   atoms?: Atoms;
   /** An already-parsed structure (e.g. a pw.x input read from stdin); wins over structureFile. */
   structureRead?: StructureRead;
+  /** LAMMPS data/dump files that do not name elements: the element of each atom type, type 1 first. */
+  typeElements?: string[];
   /** A mala-ts model archive or a MALA model zip — or a loaded model. */
   modelFile?: string;
   model?: LdosModel;
@@ -282,7 +284,7 @@ function resolveInputs(opts: PredictOptions): Inputs {
   if (opts.structureRead) return { read: opts.structureRead, atoms: opts.structureRead.atoms, source: opts.structureFile ?? opts.structureRead.file };
   if (opts.atoms) return { read: undefined, atoms: opts.atoms, source: opts.structureFile ?? '<atoms>' };
   if (!opts.structureFile) throw new MalaError('no structure given', { fix: 'pass a structure file (QE input/output, LAMMPS data, extxyz)' });
-  const read = readStructure(opts.structureFile);
+  const read = readStructure(opts.structureFile, { typeElements: opts.typeElements });
   return { read, atoms: read.atoms, source: opts.structureFile };
 }
 

@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { MalaError } from '../../src/errors';
 import { writeNpy } from '../../src/io/npy';
-import { loadModel } from '../../src/network/model';
+import { loadModel, saveModelData } from '../../src/network/model';
+import { lammpsDataText } from '../../src/structure/lammps-data';
+import { makeEnergyGrid } from '../../src/targets/energy-grid';
+import { makeModelData } from '../network/synthetic';
 import { readStructure } from '../../src/structure/registry';
 import { predict, PredictResult } from '../../src/workflow/predict';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
@@ -109,6 +112,40 @@ describe('workflow: predict (Be2 with MALA\'s Be_model)', function () {
       assert.equal(fail.exitCode, 1);
       assert.match(fail.stderr, /pseudopotential.*not found/);
       assert.doesNotMatch(fail.stderr, /internal error/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('workflow: predict on LAMMPS files without element names', function () {
+  this.timeout(120000);
+
+  it('asks for --elements, and with it predicts what the QE output of the same cell gives', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const m = makeModelData(11, [14, 16, 24]);
+      m.energyGrid = makeEnergyGrid(-5, 1, 24);
+      const model = path.join(dir, 'model.zip');
+      saveModelData(model, m);
+      const qeOut = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+      // the same atoms as LAMMPS data with a dummy mass and no name (as many LAMMPS inputs have)
+      const data = path.join(dir, 'al.data');
+      const text = lammpsDataText(readStructure(qeOut).atoms).replace('1 26.9815385 # Al', '1 1.5');
+      assert.match(text, /^1 1\.5$/m);
+      fs.writeFileSync(data, text);
+      const common = ['--model', model, '--grid', '20,20,20', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', dir, '--json'];
+      const missing = await execa('node', [cli, 'predict', data, ...common], { reject: false });
+      assert.equal(missing.exitCode, 1);
+      assert.match(missing.stderr, /--elements/);
+      const named = await execa('node', [cli, 'predict', data, '--elements', 'Al', ...common], { reject: false });
+      assert.equal(named.exitCode, 0, named.stderr);
+      const qe = await execa('node', [cli, 'predict', qeOut, ...common], { reject: false });
+      assert.equal(qe.exitCode, 0, qe.stderr);
+      const a = JSON.parse(named.stdout);
+      const b = JSON.parse(qe.stdout);
+      assert.deepEqual(a.species, ['Al']);
+      assert.ok(Math.abs(a.band_energy_ev - b.band_energy_ev) < 1e-6 * Math.abs(b.band_energy_ev), `${a.band_energy_ev} vs ${b.band_energy_ev}`);
     } finally {
       cleanup();
     }

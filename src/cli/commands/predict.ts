@@ -21,6 +21,7 @@ interface Opts {
   ecutrho?: string;
   memory: string;
   blockPoints?: string;
+  elements?: string;
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
     .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s training temperature)')
     .option('--electrons <N>', 'number of electrons (default: QE output, else valence charges of the pseudopotentials)')
+    .option('--elements <E1,E2,...>', 'LAMMPS data/dump without element names: element of each atom type, type 1 first')
     .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
     .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
@@ -88,6 +90,7 @@ export function register(program: Command): void {
           ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
           memoryMb: positiveNumber(opts.memory, '--memory'),
           maxBlockPoints: positiveNumber(opts.blockPoints, '--block-points'),
+          typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
           backend: opts.backend as 'auto' | 'torch' | 'ts',

@@ -12,6 +12,7 @@ interface Opts {
   pseudoDir?: string;
   temperature?: string;
   memory: string;
+  elements?: string;
   settle: string;
   existing: boolean;
   polling?: boolean;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
     .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s)')
     .option('--memory <MB>', 'memory budget per prediction', '4096')
+    .option('--elements <E1,E2,...>', 'LAMMPS data/dump files without element names: element of each atom type, type 1 first')
     .option('--settle <ms>', 'a file must stop changing for this long before it is read', '500')
     .option('--no-existing', 'skip files already in the folder at start')
     .option('--polling', 'poll the folder instead of using inotify (network file systems)')
@@ -60,6 +62,7 @@ export function register(program: Command): void {
           pseudoDir: opts.pseudoDir,
           temperatureK: positiveNumber(opts.temperature, '--temperature'),
           memoryMb: positiveNumber(opts.memory, '--memory'),
+          typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           backend: opts.backend as 'auto' | 'torch' | 'ts',
           warn: (m) => process.stderr.write(`mala-ts: warning: ${m}\n`),
