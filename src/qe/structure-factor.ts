@@ -38,8 +38,13 @@ export const defaultNufftOptions: Required<NufftOptions> = {
   maxColumnBytes: 4 * 1024 ** 3,
 };
 
-/** Plane pairs spread and transformed before each gather into the column store. */
-const planePairsPerBatch = 4;
+/**
+ * Plane pairs spread and transformed before each gather into the column store: more pairs write
+ * longer runs per column (fewer cache and TLB misses; 4 → 16 pairs halves the gather at 32,000
+ * atoms), within a cap on the plane buffers' memory.
+ */
+const maxPlanePairs = 16;
+const maxPlaneBufferBytes = 256 * 1024 ** 2;
 
 /** Smallest integer ≥ n whose only prime factors are 2, 3, 5, 7 (sizes FFTW is fast at). */
 export function fftFriendlySize(n: number): number {
@@ -93,6 +98,8 @@ export interface NufftPlan {
   /** Bytes of the column store (all passes together) and of the complex plane buffers. */
   columnBytes: number;
   planeBytes: number;
+  /** Plane pairs per batch (each pair is one complex plane buffer). */
+  planePairs: number;
   passes: number;
 }
 
@@ -108,11 +115,14 @@ export function planNufft(gs: GSphere, options: NufftOptions = {}): NufftPlan {
   }
   const axes = [0, 1, 2].map((d) => planAxis(h[d], o.oversampling[d], o.tolerance)) as [NufftAxis, NufftAxis, NufftAxis];
   const columnBytes = 16 * columns * axes[2].size;
+  const onePlaneBytes = 16 * axes[0].size * axes[1].size;
+  const planePairs = Math.max(1, Math.min(maxPlanePairs, Math.ceil(axes[2].size / 2), Math.floor(maxPlaneBufferBytes / onePlaneBytes)));
   return {
     axes,
     columns,
     columnBytes,
-    planeBytes: 16 * axes[0].size * axes[1].size * planePairsPerBatch,
+    planeBytes: onePlaneBytes * planePairs,
+    planePairs,
     passes: Math.max(1, Math.ceil(columnBytes / o.maxColumnBytes)),
   };
 }
@@ -269,7 +279,7 @@ export function structureFactorNufft(
     stats[key] += Number(now - t0) / 1e9;
     return now;
   };
-  // A few plane pairs per batch, so the transposed writes into the column store touch whole cache lines.
+  const planePairsPerBatch = plan.planePairs;
   const planes = Array.from({ length: planePairsPerBatch }, () => new Float64Array(2 * N1 * N2));
   const fft2 = new Fft3d(1, N1, N2);
   const fft1 = new Fft3d(1, 1, N3);

@@ -77,6 +77,20 @@ describe('qe/structure-factor: S(G) by NUFFT against the direct sum', () => {
     assert.ok(loose < 1e-5, `1e-6 gives ${loose}`);
   });
 
+  it('odd oversampled sizes (an unpaired last plane, a partial last batch) and other oversampling factors', () => {
+    const rnd = rng(9);
+    const gs = new GSphere(cases[0].cell, cases[0].grid, cases[0].ecut);
+    const frac = awkwardPositions(30, rnd);
+    const w = frac.map(() => rnd() * 3 - 1);
+    const direct = gs.structureFactor(frac, w);
+    for (const oversampling of [[1.7, 2.1, 1.8], [2, 2, 2]] as [number, number, number][]) {
+      const plan = planNufft(gs, { oversampling });
+      if (oversampling[2] === 1.8) assert.ok(plan.axes[2].size % 2 === 1 && plan.axes[2].size % (2 * plan.planePairs) !== 0, `N3 ${plan.axes[2].size}`);
+      const rel = maxAbsDiff(structureFactorNufft(gs, frac, w, { oversampling }), direct) / sumAbs(w);
+      assert.ok(rel <= 1e-10, `oversampling ${oversampling}: ${rel}`);
+    }
+  });
+
   it('several passes over the atoms (small column budget) give the one-pass result', () => {
     const rnd = rng(8);
     const gs = new GSphere(cases[1].cell, cases[1].grid, cases[1].ecut);
