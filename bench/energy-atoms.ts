@@ -1,7 +1,7 @@
 /**
  * Cost of the energy terms' atom-dependent parts with system size (a benchmark, not a test):
  *
- *   npx tsx bench/energy-atoms.ts [--sizes 4,6,8,12,16,20] [--direct-max 2048] [--plan131k 1] [--out energy-atoms.json]
+ *   npx tsx bench/energy-atoms.ts [--sizes 4,6,8,12,16,20,24] [--direct-max 2048] [--plan131k 1] [--out energy-atoms.json]
  *
  * fcc Al supercells of n×n×n conventional cells (4n³ atoms, a = 4.05 Å, rattled 0.05 Å, Z = 3),
  * QE's FFT grid and G-sphere at ecutrho = 80 Ry (the shipped model's cutoff). Per size, in its own
@@ -173,7 +173,7 @@ function main(): void {
     process.stdout.write(`${JSON.stringify(planOnly(Number(arg('plan-only', '32'))))}\n`);
     return;
   }
-  const sizes = arg('sizes', '4,6,8,12,16,20').split(',').map(Number);
+  const sizes = arg('sizes', '4,6,8,12,16,20,24').split(',').map(Number);
   const directMax = arg('direct-max', '2048');
   const rows: Row[] = [];
   const f = (x: number | undefined, d = 2): string => (x === undefined ? '-' : x.toFixed(d));
