@@ -1,5 +1,5 @@
 /**
- * Reciprocal lattice, QE's density-cutoff G-sphere on an FFT grid, and structure factors.
+ * Reciprocal lattice, QE's density-cutoff G-sphere on an FFT grid, and the direct structure factor.
  * Grid arrays are (n1, n2, n3) with n3 fastest (MALA's layout); a G-vector with Miller indices
  * (m1, m2, m3) lives at FFT index (m1 mod n1, m2 mod n2, m3 mod n3).
  */
@@ -134,7 +134,9 @@ export class GSphere {
 
   /**
    * Σ_a w_a·e^(−iG·R_a) for every G in the sphere (complex interleaved), with R_a given as
-   * fractional coordinates. Uses per-axis phase tables, as QE's eigts, so no trig per G.
+   * fractional coordinates: the direct sum, atoms × G (per-axis phase tables, as QE's eigts, so
+   * no trig per G). Callers use `structureFactor` in structure-factor.ts, which switches to a
+   * NUFFT when this would be slower.
    */
   structureFactor(fractional: number[][], weights: number[]): Float64Array {
     const out = new Float64Array(2 * this.count);

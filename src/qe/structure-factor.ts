@@ -9,6 +9,13 @@
  * only the sphere's (m1, m2) columns are kept, and a last 1D FFT along axis 3 per column gives
  * S in the sphere's own order. Small systems keep the direct sum (per-axis phase tables, QE's
  * eigts), so QE-matching results stay bit for bit; `structureFactor` picks by estimated cost.
+ *
+ * Defaults (oversampling 2, 2, 1.5; tolerance 1e-11 → half widths 12–13, 12–13, 15–17 points):
+ * max |S_nufft − S_direct| / Σ|w| = 1e-12…6e-12 measured (random triclinic cells, fcc Al 32–2048
+ * atoms at 80 Ry; test/qe/structure-factor.test.ts, bench/energy-atoms.ts). Memory: the column
+ * store, 16 B × columns × N3 ≈ 1.1× a complex density grid at the same size (capped at 4 GiB
+ * per pass; larger stores take several passes over the atoms), plus ≤ 256 MB of plane buffers and
+ * per-atom tables of 8·(w1 + w2) bytes.
  */
 import { Fft3d } from '../../bindings/fftw';
 import type { GSphere } from './gsphere';
