@@ -6,8 +6,9 @@
 #
 #   sbatch docs/slurm-predict.sh big.extxyz models/al-fcc-298K/model.zip
 #
-# Ranks beyond the number of plane blocks idle (blocks are ≥ 4096 points; a grid of nx planes
-# gives at most nx blocks), so use at most nx ranks. Memory per rank: one block of descriptors and
+# Ranks beyond the number of blocks idle (a block is whole x-planes, ≥ 4096 points, in small
+# cells, and rows of one plane, ≤ --block-points points, in big ones), so small cells want few
+# ranks; big cells have thousands of blocks. Memory per rank: one block of descriptors and
 # LDOS plus that rank's LDOS until the Fermi level is known (kept in memory when it fits half of
 # --memory, otherwise spilled to $TMPDIR); rank 0 additionally holds the whole density and the FFT
 # work arrays (≈ 50 bytes per grid point), so give rank 0's node the headroom (or fewer ranks there).
