@@ -11,7 +11,7 @@
 # ranks; big cells have thousands of blocks. Memory per rank: one block of descriptors and
 # LDOS plus that rank's LDOS until the Fermi level is known (kept in memory when it fits half of
 # --memory, otherwise spilled to $TMPDIR); rank 0 additionally holds the whole density and the FFT
-# work arrays (≈ 50 bytes per grid point), so give rank 0's node the headroom (or fewer ranks there).
+# work arrays (≈ 100 bytes per grid point, bench/energy.ts), so give rank 0's node the headroom (or fewer ranks there).
 #SBATCH --job-name=mala-ts-predict
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=32
