@@ -39,7 +39,8 @@ export interface MpiAddon {
   /**
    * Collective, in place: FFTW-MPI transform of this rank's slab (complex interleaved,
    * 2·localN0·n1·n2 doubles, n2 fastest), sign −1 forward, +1 backward, unscaled. Plans
-   * (FFTW_ESTIMATE) are cached per shape and sign.
+   * (FFTW_ESTIMATE) are cached per shape and sign. An array of at least 2·allocLocal doubles
+   * (slab first) is transformed where it lies, without a copy, when suitably aligned.
    */
   fftSlab(slab: Float64Array, n0: number, n1: number, n2: number, sign: -1 | 1): void;
   /** Destroy the cached FFT plans (collective). */

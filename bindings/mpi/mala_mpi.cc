@@ -256,8 +256,10 @@ Napi::Value FftLocalSize(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// fftSlab(buf, n0, n1, n2, sign): in place on this rank's slab, buf complex interleaved of
-// local_n0·n1·n2 values; sign −1 forward, +1 backward, unscaled (as FFTW).
+// fftSlab(buf, n0, n1, n2, sign): in place on this rank's slab, buf complex interleaved, sign −1
+// forward, +1 backward, unscaled (as FFTW). buf holds either exactly local_n0·n1·n2 complex values
+// (copied through an FFTW buffer of alloc_local values), or at least alloc_local complex values
+// with the slab first: then, when its alignment matches the plan's, FFTW works in it directly.
 Napi::Value FftSlab(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireLive(env);
@@ -269,29 +271,39 @@ Napi::Value FftSlab(const Napi::CallbackInfo& info) {
   ptrdiff_t localN0 = 0, start = 0;
   ptrdiff_t alloc = fftw_mpi_local_size_3d(s.n0, s.n1, s.n2, MPI_COMM_WORLD, &localN0, &start);
   size_t local = static_cast<size_t>(localN0 * s.n1 * s.n2);
-  if (a.ElementLength() != 2 * local) {
-    throw Napi::RangeError::New(env, "fftSlab: the slab has " + std::to_string(local) + " complex values (" + std::to_string(localN0) + " planes) but the array holds " +
-                                         std::to_string(a.ElementLength()) + " doubles");
-  }
   size_t n = static_cast<size_t>(alloc > 0 ? alloc : 1);
-  fftw_complex* data = fftw_alloc_complex(n);
-  if (!data) throw Napi::Error::New(env, "fftSlab: cannot allocate " + std::to_string(n * 16) + " bytes");
+  bool roomy = a.ElementLength() >= 2 * n;
+  if (a.ElementLength() != 2 * local && !roomy) {
+    throw Napi::RangeError::New(env, "fftSlab: the slab has " + std::to_string(local) + " complex values (" + std::to_string(localN0) + " planes; FFTW needs room for " +
+                                         std::to_string(n) + ") but the array holds " + std::to_string(a.ElementLength()) + " doubles");
+  }
   auto key = std::make_tuple(s.n0, s.n1, s.n2, sign);
   auto it = fftPlans.find(key);
   fftw_plan plan;
   if (it == fftPlans.end()) {
-    plan = fftw_mpi_plan_dft_3d(s.n0, s.n1, s.n2, data, data, MPI_COMM_WORLD, sign, FFTW_ESTIMATE);
-    if (!plan) {
-      fftw_free(data);
-      throw Napi::Error::New(env, "fftw_mpi_plan_dft_3d failed for " + std::to_string(s.n0) + "x" + std::to_string(s.n1) + "x" + std::to_string(s.n2));
-    }
+    // FFTW_ESTIMATE never touches the arrays: plan on a scratch buffer of the right size
+    fftw_complex* scratch = fftw_alloc_complex(n);
+    if (!scratch) throw Napi::Error::New(env, "fftSlab: cannot allocate " + std::to_string(n * 16) + " bytes");
+    plan = fftw_mpi_plan_dft_3d(s.n0, s.n1, s.n2, scratch, scratch, MPI_COMM_WORLD, sign, FFTW_ESTIMATE);
+    fftw_free(scratch);
+    if (!plan) throw Napi::Error::New(env, "fftw_mpi_plan_dft_3d failed for " + std::to_string(s.n0) + "x" + std::to_string(s.n1) + "x" + std::to_string(s.n2));
     fftPlans[key] = plan;
   } else {
     plan = it->second;
   }
-  if (local > 0) std::memcpy(data, a.Data(), local * sizeof(fftw_complex));
+  // fftw_malloc'd memory has alignment 0; new-array execution needs the same alignment. The
+  // decision is collective-safe: every rank executes the same plan either way.
+  double* js = a.Data();
+  if (roomy && fftw_alignment_of(js) == 0) {
+    fftw_complex* c = reinterpret_cast<fftw_complex*>(js);
+    fftw_mpi_execute_dft(plan, c, c);
+    return env.Undefined();
+  }
+  fftw_complex* data = fftw_alloc_complex(n);
+  if (!data) throw Napi::Error::New(env, "fftSlab: cannot allocate " + std::to_string(n * 16) + " bytes");
+  if (local > 0) std::memcpy(data, js, local * sizeof(fftw_complex));
   fftw_mpi_execute_dft(plan, data, data);
-  if (local > 0) std::memcpy(a.Data(), data, local * sizeof(fftw_complex));
+  if (local > 0) std::memcpy(js, data, local * sizeof(fftw_complex));
   fftw_free(data);
   return env.Undefined();
 }

@@ -16,7 +16,7 @@ export function mpiSlabLayout(comm: Communicator, grid: [number, number, number]
   const fftMpi = comm.fftMpi;
   if (!fftMpi) throw new MalaError('a distributed FFT needs the MPI addon (bindings/mpi) with FFTW-MPI', { fix: "run 'make setup' (needs mpicc and the Debian package libfftw3-mpi-dev)" });
   const [n0, n1, n2] = grid;
-  const { localN0, localStart } = fftMpi.fftLocalSize(n0, n1, n2);
+  const { localN0, localStart, allocLocal } = fftMpi.fftLocalSize(n0, n1, n2);
   // every rank's slab: [start, count] per rank, summed (each rank fills its own entries)
   const all = new Float64Array(2 * comm.size);
   all[2 * comm.rank] = localStart;
@@ -51,6 +51,8 @@ export function mpiSlabLayout(comm: Communicator, grid: [number, number, number]
         count++;
       };
       return {
+        // room for FFTW-MPI's alloc_local, so it transforms the array where it lies (no copy)
+        bufferLength: 2 * Math.max(localN0 * n1 * n2, allocLocal, 1),
         forward: (buf) => run(buf, -1),
         backward: (buf) => run(buf, 1),
         get count() {

@@ -175,44 +175,38 @@ export { ewaldEnergy } from './ewald';
 
 /**
  * For each local G of `gs`, the value of `buf` (complex interleaved, this rank's slab) at −G,
- * which may lie in another rank's slab: requests go to the owners of −G's x-plane and values come
- * back with two alltoallv (plus one for the request counts).
+ * which may lie in another rank's slab. One alltoallv, values only: every rank sends its value at
+ * each of its G to the owner of −G. The G-sphere lists G in lexicographic order of (m1, m2, m3)
+ * (a slab keeps that order), and negation reverses it, so what rank s sends here, in s's order,
+ * is our G with −G on s in reverse order: no indices travel.
  */
 function valuesAtMinusG(gs: GSphere, layout: GridLayout, buf: Float64Array): Float64Array {
   const { size, slabs } = layout;
   const plane = layout.grid[1] * layout.grid[2];
   const off = layout.x0 * plane;
-  const owner = new Int32Array(gs.count);
+  const owner = (i: number): number => slabOwner(slabs, Math.floor(gs.minusIndex[i] / plane));
   const counts = new Int32Array(size);
+  for (let i = 0; i < gs.count; i++) counts[owner(i)] += 2;
+  const next = new Int32Array(size);
+  for (let r = 1; r < size; r++) next[r] = next[r - 1] + counts[r - 1];
+  // (the same counts come back: G ↦ −G pairs our G with −G on s with s's G with −G here)
+  const end = next.slice();
+  for (let r = 0; r < size; r++) end[r] += counts[r];
+  const send = new Float64Array(2 * gs.count);
   for (let i = 0; i < gs.count; i++) {
-    owner[i] = slabOwner(slabs, Math.floor(gs.minusIndex[i] / plane));
-    counts[owner[i]]++;
+    const r = owner(i);
+    const p = 2 * (gs.index[i] - off);
+    send[next[r]++] = buf[p];
+    send[next[r]++] = buf[p + 1];
   }
-  const start = new Int32Array(size);
-  for (let r = 1; r < size; r++) start[r] = start[r - 1] + counts[r - 1];
-  const slot = new Int32Array(gs.count);
-  const fill = start.slice();
-  const request = new Float64Array(gs.count);
+  const got = layout.alltoallv(send, counts);
+  if (got.length !== send.length) throw new Error(`energy terms: received ${got.length / 2} values at −G for ${gs.count} G-vectors`);
+  const out = send; // reused
   for (let i = 0; i < gs.count; i++) {
-    slot[i] = fill[owner[i]]++;
-    request[slot[i]] = gs.minusIndex[i];
-  }
-  // how many requests each rank sends here, then the requests (flat grid indices)
-  const asked = layout.alltoallv(Float64Array.from(counts), new Int32Array(size).fill(1));
-  const wanted = layout.alltoallv(request, counts);
-  const reply = new Float64Array(2 * wanted.length);
-  for (let k = 0; k < wanted.length; k++) {
-    const p = 2 * (wanted[k] - off);
-    reply[2 * k] = buf[p];
-    reply[2 * k + 1] = buf[p + 1];
-  }
-  const replyCounts = new Int32Array(size);
-  for (let r = 0; r < size; r++) replyCounts[r] = 2 * asked[r];
-  const got = layout.alltoallv(reply, replyCounts);
-  const out = new Float64Array(2 * gs.count);
-  for (let i = 0; i < gs.count; i++) {
-    out[2 * i] = got[2 * slot[i]];
-    out[2 * i + 1] = got[2 * slot[i] + 1];
+    const r = owner(i);
+    end[r] -= 2;
+    out[2 * i] = got[end[r]];
+    out[2 * i + 1] = got[end[r] + 1];
   }
   return out;
 }
@@ -274,7 +268,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   if (badPoint >= 0) throw new MalaError(`density has a non-finite value at grid point ${badPoint}`, { fix: 'check the density file' });
   const fft = layout.createFft();
   try {
-    const buf = new Float64Array(2 * nLocal);
+    const buf = new Float64Array(fft.bufferLength);
     // 1. ρ(G) on the sphere, then the filtered density ñ(r).
     for (let i = 0; i < nLocal; i++) {
       buf[2 * i] = inp.densityPerA3[i] * bohr3InAngstrom3;

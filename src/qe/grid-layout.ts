@@ -6,8 +6,13 @@
  */
 import { Fft3d } from '../../bindings/fftw';
 
-/** In-place, unscaled 3-D transforms of this process's part of the grid (complex interleaved). */
+/**
+ * In-place, unscaled 3-D transforms of this process's part of the grid (complex interleaved, the
+ * slab's 2·nxLocal·n2·n3 doubles first in an array of `bufferLength` doubles).
+ */
 export interface SlabFft {
+  /** Doubles the transformed arrays should have (≥ 2·nxLocal·n2·n3: FFTW-MPI may need room). */
+  readonly bufferLength: number;
   forward(buf: Float64Array): void;
   backward(buf: Float64Array): void;
   /** Transforms executed. */
@@ -46,7 +51,18 @@ export function wholeGridLayout(grid: [number, number, number]): GridLayout {
     distributed: false,
     allreduceSum: (a) => a,
     alltoallv: (a) => a.slice(),
-    createFft: () => new Fft3d(grid[0], grid[1], grid[2]),
+    createFft: () => {
+      const fft = new Fft3d(grid[0], grid[1], grid[2]);
+      return {
+        bufferLength: 2 * fft.size,
+        forward: (buf) => fft.forward(buf),
+        backward: (buf) => fft.backward(buf),
+        get count() {
+          return fft.count;
+        },
+        dispose: () => fft.dispose(),
+      };
+    },
   };
 }
 
