@@ -44,7 +44,7 @@ function assertSame(a: Record<string, unknown>, b: Record<string, unknown>, what
 describe('workflow: predict across MPI ranks', function () {
   this.timeout(300000);
 
-  it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; rank 0 alone writes the outputs', async () => {
+  it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; one set of outputs (density.cube from every rank\'s slab)', async () => {
     const { dir, cleanup } = tempDir();
     try {
       const m = makeModelData(11, [14, 16, 24]);
