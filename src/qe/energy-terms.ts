@@ -136,15 +136,20 @@ function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: numb
 /**
  * ρ_c,t(|G|) for every G of the sphere: exact per shell of equal |G|² (QE groups within 1e-8)
  * when there are few shells, else cubic interpolation in a table with Δq = 0.005 Bohr⁻¹
- * (large or low-symmetry cells, where shells number in the millions).
+ * (large or low-symmetry cells, where shells number in the millions). With a distributed
+ * `layout` (gs then holds a rank's G-vectors), the ranks take the table together as soon as one
+ * of them has too many shells, so a G gets the same value on any rank count (the table's entries
+ * do not depend on the range it covers).
  */
-export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000): Float64Array {
+export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000, layout?: GridLayout): Float64Array {
   const msh = qeRadialCutoffPoints(pp.rBohr);
   const aux = new Float64Array(msh);
   const out = new Float64Array(gs.count);
   const shells = new Map<number, number>();
   for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
-  if (shells.size <= maxShells) {
+  let fewShells = shells.size <= maxShells;
+  if (layout?.distributed) fewShells = layout.allreduceSum(new Float64Array([fewShells ? 0 : 1]))[0] === 0;
+  if (fewShells) {
     for (const key of shells.keys()) shells.set(key, coreFormFactor(pp, omega, Math.sqrt(key / 1e8), msh, aux));
     for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
     return out;
@@ -315,7 +320,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     for (const t of prep.types) {
       const pp = inp.pseudopotentials[t];
       if (!pp.rhoCore) continue;
-      const form = coreFormFactorOnSphere(pp, omega, gs);
+      const form = coreFormFactorOnSphere(pp, omega, gs, undefined, layout);
       const sf = structureFactor(
         gs,
         prep.fractional,

@@ -11,7 +11,8 @@ import { readNpy } from '../../src/io/npy';
 import { finalizeWorld, splitRange, worldComm } from '../../src/parallel/comm';
 import { blockGridIndices, gridBlocks } from '../../src/parallel/plane-blocks';
 import { blocksToSlabs, mpiSlabLayout } from '../../src/parallel/slab-fft';
-import { computeEnergyTerms, EnergyTermsRy } from '../../src/qe/energy-terms';
+import { computeEnergyTerms, coreFormFactorOnSphere, EnergyTermsRy, qeBohrAngstrom } from '../../src/qe/energy-terms';
+import { det3, GSphere } from '../../src/qe/gsphere';
 import { readDensityFilplot, readQeStructure } from '../../src/qe/qe-files';
 import { loadPseudopotentials, Pseudopotential } from '../../src/qe/upf';
 
@@ -152,5 +153,24 @@ for (const c of cases) {
   energy[c.name] = { serial: pick(serial), distributed: pick(dist), sameOnAllRanks: mine.every((_, i) => lo[i] === hi[i]), slabs: layout.slabs, fftCount: [serial.fftCount, dist.fftCount] };
 }
 report.energy = energy;
+
+// 5. the core form factor's table (many shells): a G gets the value it gets on the whole sphere
+{
+  const pp: Pseudopotential = { ...alPps.Al, rhoCore: Float64Array.from(alPps.Al.rBohr, (r) => 0.3 * Math.exp((-r * r) / 0.8)) };
+  const grid: [number, number, number] = [25, 24, 24];
+  const cellBohr = al.cellAngstrom.map((r) => r.map((x) => x / qeBohrAngstrom));
+  const omega = Math.abs(det3(cellBohr));
+  const layout = mpiSlabLayout(comm, grid);
+  const whole = new GSphere(cellBohr, grid, al.ecutrhoRy);
+  const local = new GSphere(cellBohr, grid, al.ecutrhoRy, [layout.x0, layout.x0 + layout.nxLocal]);
+  // 40 shells at most: ranks with fewer still take the table, as the whole sphere does
+  const ref = coreFormFactorOnSphere(pp, omega, whole, 40);
+  const mine = coreFormFactorOnSphere(pp, omega, local, 40, layout);
+  const byIndex = new Map<number, number>();
+  for (let i = 0; i < whole.count; i++) byIndex.set(whole.index[i], ref[i]);
+  let worst = 0;
+  for (let i = 0; i < local.count; i++) worst = Math.max(worst, Math.abs(mine[i] - (byIndex.get(local.index[i]) as number)));
+  report.coreTableMaxAbsDiff = comm.allreduceMax(new Float64Array([worst]))[0];
+}
 if (comm.rank === 0) process.stdout.write(JSON.stringify(report) + '\n');
 finalizeWorld();

@@ -23,6 +23,7 @@ interface Report {
   alltoallvOk: boolean;
   fftMaxAbsDiff: number;
   blocksToSlabsOk: boolean;
+  coreTableMaxAbsDiff: number;
   energy: Record<string, { serial: Terms; distributed: Terms; sameOnAllRanks: boolean; slabs: [number, number][] }>;
 }
 
@@ -44,11 +45,12 @@ describe('parallel: energy terms with a distributed FFT (FFTW-MPI slabs)', funct
     }
   });
 
-  it('alltoallv and FFTW-MPI slab transforms agree with the serial ones; blocks move to the right slab points', () => {
+  it('alltoallv and FFTW-MPI slab transforms agree with the serial ones; blocks move to the right slab points; the core table is rank-independent', () => {
     for (const r of reports) {
       assert.ok(r.alltoallvOk, `${r.ranks} ranks: alltoallv`);
       assert.ok(r.fftMaxAbsDiff < 1e-12, `${r.ranks} ranks: slab FFT vs serial ${r.fftMaxAbsDiff}`);
       assert.ok(r.blocksToSlabsOk, `${r.ranks} ranks: block order → slabs`);
+      assert.equal(r.coreTableMaxAbsDiff, 0, `${r.ranks} ranks: core form factor table on slabs vs whole sphere`);
     }
   });
 
