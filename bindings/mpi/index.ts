@@ -60,7 +60,7 @@ let cached: { addon: MpiAddon | null; reason: string } | undefined;
 export function loadMpiAddon(): { addon: MpiAddon | null; reason: string } {
   if (cached) return cached;
   if (!fs.existsSync(mpiAddonPath)) {
-    cached = { addon: null, reason: `${mpiAddonPath} does not exist (run 'make setup' to build the MPI addon; it needs mpicc, Debian package libopenmpi-dev)` };
+    cached = { addon: null, reason: `${mpiAddonPath} does not exist (run 'make setup' to build the MPI addon; it needs mpicc and FFTW-MPI, Debian packages libopenmpi-dev and libfftw3-mpi-dev)` };
     return cached;
   }
   try {
