@@ -21,9 +21,9 @@
  *   144³ PBE+core   serial 342 / 254   2 ranks 269 / 180   3 ranks 241 / 154
  *   200³ LDA-PZ     serial 687 / 561   2 ranks 312 / 206
  *   200³ PBE+core   serial 784 / 657   2 ranks 497 / 390
- * Terms vs serial: ≤ 3e-12 relative at 144³ (E_ewald's structure factor on a slab's G-vectors
- * may take the NUFFT where the whole sphere took the direct sum, or the reverse), deband ≤ 2.4e-10
- * at 200³ (a difference of larger terms). Wall time is not lower on 2 cores: the FFTs are a small
+ * Terms vs serial: ≤ 3e-12 relative at 144³; at 200³ E_ewald 1.4e-11 (the whole sphere's
+ * structure factor goes through the NUFFT, tolerance 1e-11, a slab's through the direct sum) and
+ * deband 2.4e-10 (a difference of larger terms). Wall time is not lower on 2 cores: the FFTs are a small
  * share of the work (bench/energy.ts) and the transposes cost.
  */
 import { execFileSync } from 'node:child_process';
