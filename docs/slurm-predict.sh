@@ -1,8 +1,9 @@
 #!/bin/bash
 # Multi-node `mala-ts predict` under Slurm: one MPI rank per core, each with its own blocks of
 # x-planes (descriptors through its own serial LAMMPS, network, LDOS → its part of the DOS and
-# density). The DOS is summed over ranks; rank 0 gathers the density (8 bytes per grid point),
-# computes the energy terms and writes the outputs.
+# density). The DOS is summed over ranks; the density moves to FFTW-MPI x-slabs, where all ranks
+# compute the energy terms with a distributed FFT and append their slabs to density.cube in turn
+# (so the output folder must be on a file system every node sees); rank 0 writes the other outputs.
 #
 #   sbatch docs/slurm-predict.sh big.extxyz models/al-fcc-298K/model.zip
 #
@@ -10,8 +11,9 @@
 # cells, and rows of one plane, ≤ --block-points points, in big ones), so small cells want few
 # ranks; big cells have thousands of blocks. Memory per rank: one block of descriptors and
 # LDOS plus that rank's LDOS until the Fermi level is known (kept in memory when it fits half of
-# --memory, otherwise spilled to $TMPDIR); rank 0 additionally holds the whole density and the FFT
-# work arrays (≈ 100 bytes per grid point, bench/energy.ts), so give rank 0's node the headroom (or fewer ranks there).
+# --memory, otherwise spilled to $TMPDIR); for the energy terms each rank holds its x-slab of the
+# density and the FFT work arrays (≈ 100 bytes per grid point of the slab; slabs are whole x-planes,
+# so at most nx ranks share that work).
 #SBATCH --job-name=mala-ts-predict
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=32

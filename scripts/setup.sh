@@ -72,12 +72,13 @@ build_addon() {
 # 4. The libtorch addon; MALA_TS_LIBTORCH (a CUDA PyTorch's torch/ folder) changes what it links.
 [ -f bindings/torch/binding.gyp ] && build_addon torch mala_torch "libtorch addon" "libtorch=${MALA_TS_LIBTORCH:-debian}"
 
-# 5. The MPI addon (for `mpirun -np N mala-ts predict`). Optional: without mpicc, mala-ts runs serially.
+# 5. The MPI addon (for `mpirun -np N mala-ts predict`: collectives and FFTW-MPI for the distributed
+#    energy terms). Optional: without mpicc, mala-ts runs serially.
 if [ -f bindings/mpi/binding.gyp ]; then
   if command -v "${MPICC:-mpicc}" > /dev/null; then
     build_addon mpi mala_mpi "MPI addon" "mpicc=${MPICC:-mpicc}"
   else
-    say "no mpicc: MPI addon skipped (apt-get install libopenmpi-dev for mpirun -np N)"
+    say "no mpicc: MPI addon skipped (apt-get install libopenmpi-dev libfftw3-mpi-dev for mpirun -np N)"
   fi
 fi
 

@@ -11,7 +11,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-Wno-unused-parameter", "-Wno-cast-function-type"],
-      "libraries": ["<!@(node mpi-config.js libs)"]
+      "libraries": ["-lfftw3_mpi", "-lfftw3", "-lm", "<!@(node mpi-config.js libs)"]
     }
   ]
 }

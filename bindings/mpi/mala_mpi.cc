@@ -1,11 +1,16 @@
-// MPI for mala-ts: the few collectives `mpirun -np N mala-ts predict` needs, on MPI_COMM_WORLD.
-// No physics. Every call is synchronous and collective calls must be made by all ranks in the
-// same order (the TypeScript side, src/parallel/comm.ts, keeps to that).
+// MPI for mala-ts: the few collectives `mpirun -np N mala-ts predict` needs, on MPI_COMM_WORLD,
+// and FFTW's MPI interface (3-D complex transforms distributed in x-slabs). No physics. Every
+// call is synchronous and collective calls must be made by all ranks in the same order (the
+// TypeScript side, src/parallel/comm.ts, keeps to that).
 #include <dlfcn.h>
 #include <mpi.h>
+#include <fftw3-mpi.h>
 #include <napi.h>
 
+#include <cstring>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -52,6 +57,15 @@ void promoteMpiToGlobal() {
   if (dladdr(reinterpret_cast<void*>(&MPI_Init), &dl) && dl.dli_fname) dlopen(dl.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
 }
 
+bool fftwMpiReady = false;
+
+// fftw_mpi_init once, after MPI_Init (also when MPI was initialised by someone else, e.g. LAMMPS).
+void ensureFftwMpi() {
+  if (fftwMpiReady) return;
+  fftw_mpi_init();
+  fftwMpiReady = true;
+}
+
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (isFinalized()) throw Napi::Error::New(env, "MPI was already finalised");
@@ -60,6 +74,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     int provided = 0;
     check(env, MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   }
+  ensureFftwMpi();
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -72,7 +87,14 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 Napi::Value Initialized(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), isInitialized()); }
 Napi::Value Finalized(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), isFinalized()); }
 
+void destroyFftPlans();
+
 Napi::Value Finalize(const Napi::CallbackInfo& info) {
+  destroyFftPlans();
+  if (fftwMpiReady && isInitialized() && !isFinalized()) {
+    fftw_mpi_cleanup();
+    fftwMpiReady = false;
+  }
   if (isInitialized() && !isFinalized()) check(info.Env(), MPI_Finalize(), "MPI_Finalize");
   return info.Env().Undefined();
 }
@@ -148,6 +170,150 @@ Napi::Value Gatherv(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// Personalised all-to-all: sendCounts[r] values of `send` (consecutive, in rank order) go to rank
+// r; the receive counts are exchanged with MPI_Alltoall. Returns what every rank sent here,
+// concatenated in rank order.
+Napi::Value Alltoallv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireLive(env);
+  Napi::Float64Array a = float64Arg(info, 0);
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, "alltoallv: expected sendCounts as an Int32Array");
+  }
+  Napi::Int32Array counts = info[1].As<Napi::Int32Array>();
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (counts.ElementLength() != static_cast<size_t>(size)) {
+    throw Napi::RangeError::New(env, "alltoallv: sendCounts has " + std::to_string(counts.ElementLength()) + " entries, the communicator " + std::to_string(size) + " ranks");
+  }
+  std::vector<int> sendCounts(size), sendDispls(size), recvCounts(size), recvDispls(size);
+  long long total = 0;
+  for (int r = 0; r < size; r++) {
+    if (counts[r] < 0) throw Napi::RangeError::New(env, "alltoallv: negative send count");
+    if (total > INT32_MAX) throw Napi::RangeError::New(env, "alltoallv: more than 2^31 values sent by one rank");
+    sendCounts[r] = counts[r];
+    sendDispls[r] = static_cast<int>(total);
+    total += counts[r];
+  }
+  if (total != static_cast<long long>(a.ElementLength())) {
+    throw Napi::RangeError::New(env, "alltoallv: the send counts add up to " + std::to_string(total) + " but the array has " + std::to_string(a.ElementLength()) + " values");
+  }
+  check(env, MPI_Alltoall(sendCounts.data(), 1, MPI_INT, recvCounts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Alltoall(counts)");
+  long long rtotal = 0;
+  for (int r = 0; r < size; r++) {
+    if (rtotal > INT32_MAX) throw Napi::RangeError::New(env, "alltoallv: more than 2^31 values received by one rank");
+    recvDispls[r] = static_cast<int>(rtotal);
+    rtotal += recvCounts[r];
+  }
+  if (rtotal > INT32_MAX) throw Napi::RangeError::New(env, "alltoallv: more than 2^31 values received by one rank");
+  Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(rtotal));
+  check(env,
+        MPI_Alltoallv(a.Data(), sendCounts.data(), sendDispls.data(), MPI_DOUBLE, out.Data(), recvCounts.data(), recvDispls.data(), MPI_DOUBLE, MPI_COMM_WORLD),
+        "MPI_Alltoallv");
+  return out;
+}
+
+// ---- FFTW-MPI: 3-D complex transforms of an (n0, n1, n2) array (n2 fastest) distributed in
+// x-slabs: rank r holds planes [local_0_start, local_0_start + local_n0). Plans are made with
+// FFTW_ESTIMATE (which never touches the arrays) on a scratch buffer, cached per shape and sign,
+// and executed on a buffer of alloc_local complex values (FFTW may need more than the slab).
+
+struct FftShape {
+  ptrdiff_t n0, n1, n2;
+};
+
+std::map<std::tuple<ptrdiff_t, ptrdiff_t, ptrdiff_t, int>, fftw_plan> fftPlans;
+
+void destroyFftPlans() {
+  for (auto& kv : fftPlans) fftw_destroy_plan(kv.second);
+  fftPlans.clear();
+}
+
+FftShape shapeArgs(const Napi::CallbackInfo& info, size_t first) {
+  Napi::Env env = info.Env();
+  FftShape s{};
+  ptrdiff_t* dims[3] = {&s.n0, &s.n1, &s.n2};
+  for (size_t d = 0; d < 3; d++) {
+    if (info.Length() <= first + d || !info[first + d].IsNumber()) throw Napi::TypeError::New(env, "expected the grid shape n0, n1, n2");
+    double v = info[first + d].As<Napi::Number>().DoubleValue();
+    if (!(v >= 1) || v != static_cast<double>(static_cast<long long>(v)) || v > 1e9) throw Napi::RangeError::New(env, "invalid FFT grid dimension " + std::to_string(v));
+    *dims[d] = static_cast<ptrdiff_t>(v);
+  }
+  return s;
+}
+
+Napi::Value FftLocalSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireLive(env);
+  ensureFftwMpi();
+  FftShape s = shapeArgs(info, 0);
+  ptrdiff_t localN0 = 0, start = 0;
+  ptrdiff_t alloc = fftw_mpi_local_size_3d(s.n0, s.n1, s.n2, MPI_COMM_WORLD, &localN0, &start);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("localN0", static_cast<double>(localN0));
+  o.Set("localStart", static_cast<double>(start));
+  o.Set("allocLocal", static_cast<double>(alloc));
+  return o;
+}
+
+// fftSlab(buf, n0, n1, n2, sign): in place on this rank's slab, buf complex interleaved, sign −1
+// forward, +1 backward, unscaled (as FFTW). buf holds either exactly local_n0·n1·n2 complex values
+// (copied through an FFTW buffer of alloc_local values), or at least alloc_local complex values
+// with the slab first: then, when its alignment matches the plan's, FFTW works in it directly.
+Napi::Value FftSlab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireLive(env);
+  ensureFftwMpi();
+  Napi::Float64Array a = float64Arg(info, 0);
+  FftShape s = shapeArgs(info, 1);
+  int sign = intArg(info, 4, 0);
+  if (sign != FFTW_FORWARD && sign != FFTW_BACKWARD) throw Napi::RangeError::New(env, "fftSlab: sign must be -1 (forward) or +1 (backward)");
+  ptrdiff_t localN0 = 0, start = 0;
+  ptrdiff_t alloc = fftw_mpi_local_size_3d(s.n0, s.n1, s.n2, MPI_COMM_WORLD, &localN0, &start);
+  size_t local = static_cast<size_t>(localN0 * s.n1 * s.n2);
+  size_t n = static_cast<size_t>(alloc > 0 ? alloc : 1);
+  bool roomy = a.ElementLength() >= 2 * n;
+  if (a.ElementLength() != 2 * local && !roomy) {
+    throw Napi::RangeError::New(env, "fftSlab: the slab has " + std::to_string(local) + " complex values (" + std::to_string(localN0) + " planes; FFTW needs room for " +
+                                         std::to_string(n) + ") but the array holds " + std::to_string(a.ElementLength()) + " doubles");
+  }
+  auto key = std::make_tuple(s.n0, s.n1, s.n2, sign);
+  auto it = fftPlans.find(key);
+  fftw_plan plan;
+  if (it == fftPlans.end()) {
+    // FFTW_ESTIMATE never touches the arrays: plan on a scratch buffer of the right size
+    fftw_complex* scratch = fftw_alloc_complex(n);
+    if (!scratch) throw Napi::Error::New(env, "fftSlab: cannot allocate " + std::to_string(n * 16) + " bytes");
+    plan = fftw_mpi_plan_dft_3d(s.n0, s.n1, s.n2, scratch, scratch, MPI_COMM_WORLD, sign, FFTW_ESTIMATE);
+    fftw_free(scratch);
+    if (!plan) throw Napi::Error::New(env, "fftw_mpi_plan_dft_3d failed for " + std::to_string(s.n0) + "x" + std::to_string(s.n1) + "x" + std::to_string(s.n2));
+    fftPlans[key] = plan;
+  } else {
+    plan = it->second;
+  }
+  // fftw_malloc'd memory has alignment 0; new-array execution needs the same alignment. The
+  // decision is collective-safe: every rank executes the same plan either way.
+  double* js = a.Data();
+  if (roomy && fftw_alignment_of(js) == 0) {
+    fftw_complex* c = reinterpret_cast<fftw_complex*>(js);
+    fftw_mpi_execute_dft(plan, c, c);
+    return env.Undefined();
+  }
+  fftw_complex* data = fftw_alloc_complex(n);
+  if (!data) throw Napi::Error::New(env, "fftSlab: cannot allocate " + std::to_string(n * 16) + " bytes");
+  if (local > 0) std::memcpy(data, js, local * sizeof(fftw_complex));
+  fftw_mpi_execute_dft(plan, data, data);
+  if (local > 0) std::memcpy(js, data, local * sizeof(fftw_complex));
+  fftw_free(data);
+  return env.Undefined();
+}
+
+// Drop the cached plans (collective: every rank at the same point).
+Napi::Value FftForgetPlans(const Napi::CallbackInfo& info) {
+  destroyFftPlans();
+  return info.Env().Undefined();
+}
+
 // Fortran handles (MPI_Fint) of the communicators, for lammps_open_fortran.
 Napi::Value CommSelfFortran(const Napi::CallbackInfo& info) {
   requireLive(info.Env());
@@ -186,6 +352,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("allreduceMin", Napi::Function::New(env, AllreduceMin));
   exports.Set("bcast", Napi::Function::New(env, Bcast));
   exports.Set("gatherv", Napi::Function::New(env, Gatherv));
+  exports.Set("alltoallv", Napi::Function::New(env, Alltoallv));
+  exports.Set("fftLocalSize", Napi::Function::New(env, FftLocalSize));
+  exports.Set("fftSlab", Napi::Function::New(env, FftSlab));
+  exports.Set("fftForgetPlans", Napi::Function::New(env, FftForgetPlans));
   exports.Set("commSelfFortran", Napi::Function::New(env, CommSelfFortran));
   exports.Set("commWorldFortran", Napi::Function::New(env, CommWorldFortran));
   exports.Set("abort", Napi::Function::New(env, Abort));

@@ -155,16 +155,29 @@ export function fortranE13_5(v: number): string {
 export function formatCube(cube: Cube): string {
   const [n1, n2, n3] = cube.shape;
   if (cube.data.length !== n1 * n2 * n3) throw new Error(`formatCube: ${cube.data.length} values for a ${cube.shape.join('×')} grid`);
+  return formatCubeHeader(cube) + formatCubeColumns(cube.data, n3);
+}
+
+/** The lines before the values: comments, origin, grid and voxels, atoms. */
+export function formatCubeHeader(cube: Omit<Cube, 'data'>): string {
   const parts: string[] = [cube.comments[0], '\n', cube.comments[1], '\n'];
   parts.push(i5(cube.atoms.length), ...cube.originBohr.map(f12), '\n');
   for (let i = 0; i < 3; i++) parts.push(i5(cube.shape[i]), ...cube.voxelBohr[i].map(f12), '\n');
   for (const a of cube.atoms) parts.push(i5(a.atomicNumber), f12(a.charge), ...a.positionBohr.map(f12), '\n');
-  const d = cube.data;
-  for (let c = 0; c < n1 * n2; c++) {
-    const o = c * n3;
+  return parts.join('');
+}
+
+/**
+ * Whole (i1, i2) columns of n3 values each (value·scale), 6 per line, as in the body of a cube:
+ * consecutive x-planes of a grid format to consecutive pieces of its file.
+ */
+export function formatCubeColumns(data: ArrayLike<number>, n3: number, scale = 1): string {
+  if (data.length % n3 !== 0) throw new Error(`formatCubeColumns: ${data.length} values are not whole columns of ${n3}`);
+  const parts: string[] = [];
+  for (let o = 0; o < data.length; o += n3) {
     let line = '';
     for (let k = 0; k < n3; k++) {
-      line += fortranE13_5(d[o + k]);
+      line += fortranE13_5(scale === 1 ? data[o + k] : data[o + k] * scale);
       if (k % 6 === 5 || k === n3 - 1) {
         parts.push(line, '\n');
         line = '';

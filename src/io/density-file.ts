@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { atomicNumber } from '../structure/elements';
 import { bohr3InAngstrom3, bohrAngstrom } from '../structure/units';
-import { CubeAtom, writeCube } from './cube';
+import { Cube, CubeAtom, writeCube } from './cube';
 import { writeNpy } from './npy';
 
 export interface DensityFileContext {
@@ -29,6 +29,14 @@ export function writeDensityFile(file: string, densityPerA3: Float64Array, ctx: 
     return;
   }
   if (ext !== '.cube') throw new MalaError(`unknown density format '${ext || '(none)'}'`, { file, fix: 'name the density file .cube (1/Bohr³, QE style) or .npy (1/Å³, MALA style)' });
+  const header = densityCubeHeader(file, ctx);
+  const data = new Float64Array(densityPerA3.length);
+  for (let i = 0; i < data.length; i++) data[i] = densityPerA3[i] * bohr3InAngstrom3; // 1/Å³ → 1/Bohr³
+  writeCube(file, { ...header, data });
+}
+
+/** Everything of a density cube but its values (which are 1/Å³ · bohr3InAngstrom3, i.e. 1/Bohr³). */
+export function densityCubeHeader(file: string, ctx: DensityFileContext): Omit<Cube, 'data'> {
   const grid = ctx.grid;
   if (!grid || grid.length !== 3) throw new MalaError('a density cube needs the 3-D grid', { file, fix: 'pass the structure the density belongs to, or write .npy' });
   let voxelBohr: [number, number, number][];
@@ -43,14 +51,11 @@ export function writeDensityFile(file: string, densityPerA3: Float64Array, ctx: 
       return { atomicNumber: z, charge: z, positionBohr: pos[i].map((v) => v / bohrAngstrom) as [number, number, number] };
     });
   }
-  const data = new Float64Array(densityPerA3.length);
-  for (let i = 0; i < data.length; i++) data[i] = densityPerA3[i] * bohr3InAngstrom3; // 1/Å³ → 1/Bohr³
-  writeCube(file, {
+  return {
     comments: [' Cubefile created by mala-ts', ` ${ctx.comment ?? 'Electron density, 1/Bohr^3'}`],
     originBohr: [0, 0, 0],
     shape: [grid[0], grid[1], grid[2]],
     voxelBohr,
     atoms,
-    data,
-  });
+  };
 }

@@ -17,6 +17,13 @@ export interface Communicator {
   gatherToRoot(a: Float64Array): Float64Array | undefined;
   barrier(): void;
   /**
+   * Personalised all-to-all: sendCounts[r] consecutive values of `send` (in rank order) go to
+   * rank r; returns what every rank sent here, concatenated in rank order.
+   */
+  alltoallv(send: Float64Array, sendCounts: Int32Array): Float64Array;
+  /** FFTW's MPI transforms on MPI_COMM_WORLD's x-slabs (src/parallel/slab-fft.ts); absent without MPI. */
+  readonly fftMpi?: Pick<MpiAddon, 'fftLocalSize' | 'fftSlab' | 'fftForgetPlans'>;
+  /**
    * Fortran handle of a communicator holding this rank alone (MPI_COMM_SELF), for LAMMPS
    * instances that must run on one rank; undefined without MPI.
    */
@@ -31,6 +38,10 @@ export const serialComm: Communicator = Object.freeze({
   allreduceMin: (a: Float64Array) => a,
   gatherToRoot: (a: Float64Array) => a,
   barrier: () => undefined,
+  alltoallv: (a: Float64Array, counts: Int32Array) => {
+    if (counts.length !== 1 || counts[0] !== a.length) throw new Error(`alltoallv: send counts [${Array.from(counts).join(', ')}] for ${a.length} values on one rank`);
+    return a.slice();
+  },
 });
 
 /** True when this process was started by an MPI launcher (Open MPI, MPICH/Hydra, PMIx, Slurm srun). */
@@ -61,6 +72,8 @@ export function worldComm(): Communicator {
     allreduceMin: (a) => addon.allreduceMin(a),
     gatherToRoot: (a) => addon.gatherv(a, 0),
     barrier: () => addon.barrier(),
+    alltoallv: (a, counts) => addon.alltoallv(a, counts),
+    fftMpi: addon,
     selfFortranHandle: addon.commSelfFortran(),
   };
   return world;

@@ -6,11 +6,11 @@
  * deband = −∫ñ·(v_H + v_xc). All in Rydberg atomic units (e² = 2) inside; see total-energy.ts for
  * the eV interface.
  */
-import { Fft3d } from '../../bindings/fftw';
 import { MalaError } from '../errors';
 import { bohr3InAngstrom3 } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
-import { ewaldEnergy } from './ewald';
+import { ewaldEnergy, ewaldRealSpaceRy, qeEwaldAlpha } from './ewald';
+import { GridLayout, slabOwner, wholeGridLayout } from './grid-layout';
 import { GSphere, det3, inv3 } from './gsphere';
 import { besselJ0, qeRadialCutoffPoints, simpson } from './radial';
 import { structureFactor } from './structure-factor';
@@ -26,12 +26,21 @@ export interface EnergyTermsInput {
   species: string[];
   /** FFT grid (nx, ny, nz). */
   grid: [number, number, number];
-  /** Valence density on the grid, (nx, ny, nz) z fastest, 1/Å³. */
+  /**
+   * Valence density on the grid, (nx, ny, nz) z fastest, 1/Å³ — with a distributed `layout`,
+   * this rank's x-planes [x0, x0 + nxLocal) only, (nxLocal, ny, nz).
+   */
   densityPerA3: ArrayLike<number>;
   /** Density cutoff of the DFT run (Ry). */
   ecutrhoRy: number;
   pseudopotentials: Record<string, Pseudopotential>;
   progress?: Progress;
+  /**
+   * Where the grid lives (grid-layout.ts): default the whole grid in this process; an MPI slab
+   * layout (src/parallel/slab-fft.ts) makes every rank compute on its own x-slab with FFTW's MPI
+   * transforms. Every rank then gets the same terms (sums reduced over ranks).
+   */
+  layout?: GridLayout;
 }
 
 /** The four QE-module numbers (Ry) and diagnostics. */
@@ -51,7 +60,7 @@ export interface EnergyTermsRy {
   electronsFiltered: number;
   coreElectrons: number;
   ewaldAlpha: number;
-  /** 3D FFTs executed. */
+  /** 3D FFTs executed (distributed: collective transforms, each counted once). */
   fftCount: number;
   /** Wall seconds per stage (gsphere, density, hartree, core, lda, gga, ewald). */
   timingsS: Record<string, number>;
@@ -127,15 +136,20 @@ function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: numb
 /**
  * ρ_c,t(|G|) for every G of the sphere: exact per shell of equal |G|² (QE groups within 1e-8)
  * when there are few shells, else cubic interpolation in a table with Δq = 0.005 Bohr⁻¹
- * (large or low-symmetry cells, where shells number in the millions).
+ * (large or low-symmetry cells, where shells number in the millions). With a distributed
+ * `layout` (gs then holds a rank's G-vectors), the ranks take the table together as soon as one
+ * of them has too many shells, so a G gets the same value on any rank count (the table's entries
+ * do not depend on the range it covers).
  */
-export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000): Float64Array {
+export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000, layout?: GridLayout): Float64Array {
   const msh = qeRadialCutoffPoints(pp.rBohr);
   const aux = new Float64Array(msh);
   const out = new Float64Array(gs.count);
   const shells = new Map<number, number>();
   for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
-  if (shells.size <= maxShells) {
+  let fewShells = shells.size <= maxShells;
+  if (layout?.distributed) fewShells = layout.allreduceSum(new Float64Array([fewShells ? 0 : 1]))[0] === 0;
+  if (fewShells) {
     for (const key of shells.keys()) shells.set(key, coreFormFactor(pp, omega, Math.sqrt(key / 1e8), msh, aux));
     for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
     return out;
@@ -165,8 +179,47 @@ export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: G
 export { ewaldEnergy } from './ewald';
 
 /**
+ * For each local G of `gs`, the value of `buf` (complex interleaved, this rank's slab) at −G,
+ * which may lie in another rank's slab. One alltoallv, values only: every rank sends its value at
+ * each of its G to the owner of −G. The G-sphere lists G in lexicographic order of (m1, m2, m3)
+ * (a slab keeps that order), and negation reverses it, so what rank s sends here, in s's order,
+ * is our G with −G on s in reverse order: no indices travel.
+ */
+function valuesAtMinusG(gs: GSphere, layout: GridLayout, buf: Float64Array): Float64Array {
+  const { size, slabs } = layout;
+  const plane = layout.grid[1] * layout.grid[2];
+  const off = layout.x0 * plane;
+  const owner = (i: number): number => slabOwner(slabs, Math.floor(gs.minusIndex[i] / plane));
+  const counts = new Int32Array(size);
+  for (let i = 0; i < gs.count; i++) counts[owner(i)] += 2;
+  const next = new Int32Array(size);
+  for (let r = 1; r < size; r++) next[r] = next[r - 1] + counts[r - 1];
+  // (the same counts come back: G ↦ −G pairs our G with −G on s with s's G with −G here)
+  const end = next.slice();
+  for (let r = 0; r < size; r++) end[r] += counts[r];
+  const send = new Float64Array(2 * gs.count);
+  for (let i = 0; i < gs.count; i++) {
+    const r = owner(i);
+    const p = 2 * (gs.index[i] - off);
+    send[next[r]++] = buf[p];
+    send[next[r]++] = buf[p + 1];
+  }
+  const got = layout.alltoallv(send, counts);
+  if (got.length !== send.length) throw new Error(`energy terms: received ${got.length / 2} values at −G for ${gs.count} G-vectors`);
+  const out = send; // reused
+  for (let i = 0; i < gs.count; i++) {
+    const r = owner(i);
+    end[r] -= 2;
+    out[2 * i] = got[end[r]];
+    out[2 * i + 1] = got[end[r] + 1];
+  }
+  return out;
+}
+
+/**
  * Hartree, XC (+ core correction, + GGA gradient terms), Ewald and deband for a density on the
- * grid; every term in Ry. Memory: about 9 doubles per grid point plus the G-sphere.
+ * grid; every term in Ry. Memory: about 9 doubles per grid point plus the G-sphere — per rank,
+ * of its slab only, with a distributed `layout` (plus FFTW-MPI's work buffer, 2 doubles per point).
  */
 export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   const progress = inp.progress ?? silentProgress;
@@ -175,10 +228,20 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   if (grid.length !== 3 || grid.some((n) => !Number.isInteger(n) || n < 1)) throw new MalaError(`invalid grid ${JSON.stringify(grid)}`);
   const [n1, n2, n3] = grid;
   const nGrid = n1 * n2 * n3;
-  if (inp.densityPerA3.length !== nGrid) {
-    throw new MalaError(`density has ${inp.densityPerA3.length} values but the grid ${n1}×${n2}×${n3} has ${nGrid} points`, {
-      fix: 'pass the density on the FFT grid of the DFT run, shape (nx, ny, nz) or (nx, ny, nz, 1)',
-    });
+  const layout = inp.layout ?? wholeGridLayout(grid);
+  if (layout.grid.join() !== grid.join()) throw new Error(`computeEnergyTerms: layout of a ${layout.grid.join('×')} grid for a ${grid.join('×')} grid`);
+  // this process's points: x-planes [x0, x0 + nxLocal), flat index − off
+  const off = layout.x0 * n2 * n3;
+  const nLocal = layout.nxLocal * n2 * n3;
+  if (inp.densityPerA3.length !== nLocal) {
+    throw new MalaError(
+      layout.distributed
+        ? `density slab has ${inp.densityPerA3.length} values but x-planes [${layout.x0}, ${layout.x0 + layout.nxLocal}) of the grid ${n1}×${n2}×${n3} have ${nLocal} points`
+        : `density has ${inp.densityPerA3.length} values but the grid ${n1}×${n2}×${n3} has ${nGrid} points`,
+      {
+        fix: 'pass the density on the FFT grid of the DFT run, shape (nx, ny, nz) or (nx, ny, nz, 1)',
+      },
+    );
   }
   if (!(inp.ecutrhoRy > 0)) throw new MalaError(`invalid density cutoff ecutrho = ${inp.ecutrhoRy} Ry`, { fix: 'give the ecutrho of the DFT run (Ry)' });
   const { omega, functional } = prep;
@@ -193,37 +256,49 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     tStage = now;
     progress.tick();
   };
-  const gs = new GSphere(prep.cellBohr, grid, inp.ecutrhoRy);
+  // the local G-vectors: those whose FFT x-index lies in this process's slab (all when serial)
+  const gs = layout.distributed ? new GSphere(prep.cellBohr, grid, inp.ecutrhoRy, [layout.x0, layout.x0 + layout.nxLocal]) : new GSphere(prep.cellBohr, grid, inp.ecutrhoRy);
+  // slab position of each local G (complex index into buf)
+  const at = (i: number): number => 2 * (gs.index[i] - off);
   stage('gsphere');
-  const fft = new Fft3d(n1, n2, n3);
+  // A non-finite value on one rank must stop every rank at the same collective.
+  let badPoint = -1;
+  for (let i = 0; i < nLocal; i++) {
+    if (!Number.isFinite(inp.densityPerA3[i])) {
+      badPoint = off + i;
+      break;
+    }
+  }
+  if (layout.distributed) badPoint = layout.allreduceSum(new Float64Array([badPoint >= 0 ? badPoint + 1 : 0]))[0] - 1;
+  if (badPoint >= 0) throw new MalaError(`density has a non-finite value at grid point ${badPoint}`, { fix: 'check the density file' });
+  const fft = layout.createFft();
   try {
-    const buf = new Float64Array(2 * nGrid);
+    const buf = new Float64Array(fft.bufferLength);
     // 1. ρ(G) on the sphere, then the filtered density ñ(r).
-    for (let i = 0; i < nGrid; i++) {
-      const v = inp.densityPerA3[i];
-      if (!Number.isFinite(v)) throw new MalaError(`density has a non-finite value at grid point ${i}`, { fix: 'check the density file' });
-      buf[2 * i] = v * bohr3InAngstrom3;
+    for (let i = 0; i < nLocal; i++) {
+      buf[2 * i] = inp.densityPerA3[i] * bohr3InAngstrom3;
       buf[2 * i + 1] = 0;
     }
     fft.forward(buf);
     const rhoG = new Float64Array(2 * gs.count);
     for (let i = 0; i < gs.count; i++) {
-      rhoG[2 * i] = buf[2 * gs.index[i]] / nGrid;
-      rhoG[2 * i + 1] = buf[2 * gs.index[i] + 1] / nGrid;
+      rhoG[2 * i] = buf[at(i)] / nGrid;
+      rhoG[2 * i + 1] = buf[at(i) + 1] / nGrid;
     }
     const toReal = (coeff: Float64Array, out: Float64Array): void => {
       buf.fill(0);
       for (let i = 0; i < gs.count; i++) {
-        buf[2 * gs.index[i]] = coeff[2 * i];
-        buf[2 * gs.index[i] + 1] = coeff[2 * i + 1];
+        buf[at(i)] = coeff[2 * i];
+        buf[at(i) + 1] = coeff[2 * i + 1];
       }
       fft.backward(buf);
-      for (let i = 0; i < nGrid; i++) out[i] = buf[2 * i];
+      for (let i = 0; i < nLocal; i++) out[i] = buf[2 * i];
     };
-    const rho = new Float64Array(nGrid);
+    const rho = new Float64Array(nLocal);
     toReal(rhoG, rho);
     let electronsFiltered = 0;
-    for (let i = 0; i < nGrid; i++) electronsFiltered += rho[i];
+    for (let i = 0; i < nLocal; i++) electronsFiltered += rho[i];
+    electronsFiltered = layout.allreduceSum(new Float64Array([electronsFiltered]))[0];
     electronsFiltered *= dv;
     stage('density');
 
@@ -234,6 +309,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       if (g2 < 1e-8) continue;
       sumH += (rhoG[2 * i] ** 2 + rhoG[2 * i + 1] ** 2) / g2;
     }
+    sumH = layout.allreduceSum(new Float64Array([sumH]))[0];
     const hartreeRy = 0.5 * 2 * 4 * Math.PI * omega * sumH;
     stage('hartree');
 
@@ -244,7 +320,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     for (const t of prep.types) {
       const pp = inp.pseudopotentials[t];
       if (!pp.rhoCore) continue;
-      const form = coreFormFactorOnSphere(pp, omega, gs);
+      const form = coreFormFactorOnSphere(pp, omega, gs, undefined, layout);
       const sf = structureFactor(
         gs,
         prep.fractional,
@@ -256,20 +332,22 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
         rhoCoreG[2 * i + 1] += sf[2 * i + 1] * form[i];
       }
     }
+    // (every rank has the same species, so all take this branch together)
     if (rhoCoreG) {
-      rhoCore = new Float64Array(nGrid);
+      rhoCore = new Float64Array(nLocal);
       toReal(rhoCoreG, rhoCore);
-      for (let i = 0; i < nGrid; i++) coreElectrons += rhoCore[i];
+      for (let i = 0; i < nLocal; i++) coreElectrons += rhoCore[i];
+      coreElectrons = layout.allreduceSum(new Float64Array([coreElectrons]))[0];
       coreElectrons *= dv;
     }
     stage('core');
 
     // 4. LDA part on ρ_tot = ñ + ρ_core.
-    const vxc = new Float64Array(nGrid);
+    const vxc = new Float64Array(nLocal);
     let eLda = 0;
     let vtxc = 0;
     const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
-    for (let i = 0; i < nGrid; i++) {
+    for (let i = 0; i < nLocal; i++) {
       const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
       const arhox = Math.abs(rhox);
       if (arhox > 1e-10) {
@@ -287,9 +365,9 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     if (functional === 'pbe') {
       const totG = new Float64Array(2 * gs.count);
       for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
-      const gx = new Float64Array(nGrid);
-      const gy = new Float64Array(nGrid);
-      const gz = new Float64Array(nGrid);
+      const gx = new Float64Array(nLocal);
+      const gy = new Float64Array(nLocal);
+      const gz = new Float64Array(nLocal);
       const g = new Float64Array(3);
       // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
       buf.fill(0);
@@ -297,25 +375,25 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
         gs.gVector(i, g);
         const a = totG[2 * i];
         const b = totG[2 * i + 1];
-        buf[2 * gs.index[i]] = -g[0] * b - g[1] * a;
-        buf[2 * gs.index[i] + 1] = g[0] * a - g[1] * b;
+        buf[at(i)] = -g[0] * b - g[1] * a;
+        buf[at(i) + 1] = g[0] * a - g[1] * b;
       }
       fft.backward(buf);
-      for (let i = 0; i < nGrid; i++) {
+      for (let i = 0; i < nLocal; i++) {
         gx[i] = buf[2 * i];
         gy[i] = buf[2 * i + 1];
       }
       buf.fill(0);
       for (let i = 0; i < gs.count; i++) {
         gs.gVector(i, g);
-        buf[2 * gs.index[i]] = -g[2] * totG[2 * i + 1];
-        buf[2 * gs.index[i] + 1] = g[2] * totG[2 * i];
+        buf[at(i)] = -g[2] * totG[2 * i + 1];
+        buf[at(i) + 1] = g[2] * totG[2 * i];
       }
       fft.backward(buf);
-      for (let i = 0; i < nGrid; i++) gz[i] = buf[2 * i];
+      for (let i = 0; i < nLocal; i++) gz[i] = buf[2 * i];
       // Point-wise: energy, v1 into vxc, h = 2(v2x+v2c)∇ρ overwrites the gradient.
       const out: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
-      for (let i = 0; i < nGrid; i++) {
+      for (let i = 0; i < nLocal; i++) {
         const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
         const arho = Math.abs(rhox);
         const grho2 = gx[i] * gx[i] + gy[i] * gy[i] + gz[i] * gz[i];
@@ -339,19 +417,20 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       }
       // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
       const dhG = new Float64Array(2 * gs.count);
-      for (let i = 0; i < nGrid; i++) {
+      for (let i = 0; i < nLocal; i++) {
         buf[2 * i] = gx[i];
         buf[2 * i + 1] = gy[i];
       }
       fft.forward(buf);
+      // H(−G) lives in another rank's slab unless −G's x-index is in ours: fetch them all
+      const minus = layout.distributed ? valuesAtMinusG(gs, layout, buf) : undefined;
       for (let i = 0; i < gs.count; i++) {
         gs.gVector(i, g);
-        const p = 2 * gs.index[i];
-        const q = 2 * gs.minusIndex[i];
+        const p = at(i);
         const hr = buf[p] / nGrid;
         const hi = buf[p + 1] / nGrid;
-        const mr = buf[q] / nGrid;
-        const mi = -buf[q + 1] / nGrid; // conj(H(−G))
+        const mr = (minus ? minus[2 * i] : buf[2 * gs.minusIndex[i]]) / nGrid;
+        const mi = -(minus ? minus[2 * i + 1] : buf[2 * gs.minusIndex[i] + 1]) / nGrid; // conj(H(−G))
         const hxr = 0.5 * (hr + mr);
         const hxi = 0.5 * (hi + mi);
         const hyr = 0.5 * (hi - mi);
@@ -362,30 +441,32 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
         dhG[2 * i] = -si;
         dhG[2 * i + 1] = sr;
       }
-      for (let i = 0; i < nGrid; i++) {
+      for (let i = 0; i < nLocal; i++) {
         buf[2 * i] = gz[i];
         buf[2 * i + 1] = 0;
       }
       fft.forward(buf);
       for (let i = 0; i < gs.count; i++) {
         gs.gVector(i, g);
-        const p = 2 * gs.index[i];
+        const p = at(i);
         dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
         dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
       }
       const dh = gx; // reuse
       toReal(dhG, dh);
-      for (let i = 0; i < nGrid; i++) {
+      for (let i = 0; i < nLocal; i++) {
         vxc[i] -= dh[i];
         vtxc -= dh[i] * rho[i];
       }
     }
+    if (layout.distributed) [eLda, eGga, vtxc] = layout.allreduceSum(new Float64Array([eLda, eGga, vtxc]));
     const xcRy = dv * (eLda + eGga);
     const vtxcRy = dv * vtxc;
     stage('gga');
 
     // 6. Ewald, and deband = −∫ñ(v_H + v_xc) with ∫ñ·v_H = 2·E_H exactly.
-    const ew = ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy);
+    const ew = layout.distributed ? distributedEwald(prep, gs, layout, inp.ecutrhoRy) : ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy);
+    const gVectorCount = layout.distributed ? layout.allreduceSum(new Float64Array([gs.count]))[0] : gs.count;
     stage('ewald');
     progress.stop();
     return {
@@ -395,7 +476,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
       vtxcRy,
       ewaldRy: ew.energyRy,
       functional,
-      gVectorCount: gs.count,
+      gVectorCount,
       electronsFiltered,
       coreElectrons,
       ewaldAlpha: ew.alpha,
@@ -405,4 +486,31 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   } finally {
     fft.dispose();
   }
+}
+
+/**
+ * QE's Ewald energy (as ewald.ts's `ewaldEnergy`) with the G-space sum split over the ranks'
+ * local G-vectors (each rank's structure factor for its own G only) and the real-space sum done
+ * once, on rank 0; the constant terms are added once after the reduction.
+ */
+function distributedEwald(prep: Prepared, gs: GSphere, layout: GridLayout, ecutrhoRy: number): { energyRy: number; alpha: number } {
+  const charge = prep.zVal.reduce((a, b) => a + b, 0);
+  const alpha = qeEwaldAlpha(charge, ecutrhoRy);
+  const sf = structureFactor(gs, prep.fractional, prep.zVal);
+  let sumLocal = 0;
+  for (let i = 0; i < gs.count; i++) {
+    const g2 = gs.g2[i];
+    if (g2 < 1e-8) continue;
+    const re = sf[2 * i];
+    const im = sf[2 * i + 1];
+    sumLocal += ((re * re + im * im) * Math.exp(-g2 / alpha / 4)) / g2;
+  }
+  const real = layout.rank === 0 ? ewaldRealSpaceRy(prep.cellBohr, prep.fractional, prep.zVal, alpha) : 0;
+  const [sumAll, realSpaceRy] = layout.allreduceSum(new Float64Array([sumLocal, real]));
+  let sumG = -(charge * charge) / alpha / 4 + sumAll;
+  sumG *= (4 * Math.PI) / prep.omega;
+  let self = 0;
+  for (const z of prep.zVal) self += z * z;
+  sumG -= self * Math.sqrt((8 / (2 * Math.PI)) * alpha);
+  return { energyRy: sumG + realSpaceRy, alpha };
 }

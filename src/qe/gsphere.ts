@@ -43,7 +43,12 @@ export function reciprocal(cell: number[][]): Mat3 {
   return b;
 }
 
-/** The G-vectors with |G|² ≤ ecutrho (Bohr⁻², = Ry) and |m_i| ≤ (n_i − 1)/2, as QE's `ggen` keeps them. */
+/**
+ * The G-vectors with |G|² ≤ ecutrho (Bohr⁻², = Ry) and |m_i| ≤ (n_i − 1)/2, as QE's `ggen` keeps them.
+ * With `planes` = [x0, x1), only those whose FFT x-index (m1 mod n1) lies in [x0, x1): the
+ * G-vectors of one rank's x-slab of a distributed FFT, in the same relative order as in the whole
+ * sphere; `index` and `minusIndex` stay flat indices into the whole grid.
+ */
 export class GSphere {
   readonly grid: [number, number, number];
   readonly nGrid: number;
@@ -60,9 +65,15 @@ export class GSphere {
   readonly m3: Int16Array;
   /** |G|² (Bohr⁻²). */
   readonly g2: Float64Array;
+  /** The x-planes [x0, x1) the sphere was restricted to ([0, n1) without a restriction). */
+  readonly planes: [number, number];
 
-  constructor(cellBohr: number[][], grid: [number, number, number], ecutrhoRy: number) {
+  constructor(cellBohr: number[][], grid: [number, number, number], ecutrhoRy: number, planes?: readonly [number, number]) {
     const [n1, n2, n3] = grid;
+    const [x0, x1] = planes ?? [0, n1];
+    if (!(Number.isInteger(x0) && Number.isInteger(x1) && x0 >= 0 && x0 <= x1 && x1 <= n1)) throw new MalaError(`invalid x-plane range [${x0}, ${x1}) of a grid with ${n1} planes`);
+    this.planes = [x0, x1];
+    const restricted = x0 > 0 || x1 < n1;
     if (n1 > 32767 || n2 > 32767 || n3 > 32767) throw new MalaError(`FFT grid ${grid.join('×')} too large`);
     this.grid = grid;
     this.nGrid = n1 * n2 * n3;
@@ -75,6 +86,10 @@ export class GSphere {
     const pass = (fill: boolean): number => {
       let n = 0;
       for (let a = -h1; a <= h1; a++) {
+        if (restricted) {
+          const ia = a < 0 ? a + n1 : a;
+          if (ia < x0 || ia >= x1) continue;
+        }
         for (let c = -h2; c <= h2; c++) {
           const px = a * b[0][0] + c * b[1][0];
           const py = a * b[0][1] + c * b[1][1];

@@ -7,6 +7,7 @@ import { MalaError } from '../errors';
 import { evToRy, ryToEv } from '../structure/units';
 import { Progress } from '../util/progress';
 import { computeEnergyTerms, EnergyTermsRy } from './energy-terms';
+import type { GridLayout } from './grid-layout';
 import { loadPseudopotentials, Pseudopotential } from './upf';
 
 export interface TotalEnergyInput {
@@ -30,6 +31,8 @@ export interface TotalEnergyInput {
   /** Already-read pseudopotentials (instead of pseudoDir). */
   pseudopotentials?: Record<string, Pseudopotential>;
   progress?: Progress;
+  /** Distributed grid (grid-layout.ts): `densityPerA3` is then this rank's x-slab; see computeEnergyTerms. */
+  layout?: GridLayout;
 }
 
 /** MALA's contribution names (`return_energy_contributions=True`). */

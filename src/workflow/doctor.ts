@@ -69,10 +69,10 @@ function checkLibrary(component: string, pkg: string, load: () => { libraryPath:
 }
 
 function checkMpiAddon(): Check {
-  return guard('MPI addon', `apt-get install libopenmpi-dev, then ${SETUP_FIX}`, () => {
+  return guard('MPI addon', `apt-get install libopenmpi-dev libfftw3-mpi-dev, then ${SETUP_FIX}`, () => {
     const { addon, reason } = loadMpiAddon();
     if (!addon) return { ok: false, detail: reason };
-    return { ok: true, detail: `${mpiAddonPath} | ${addon.libraryVersion().split(',')[0]}` };
+    return { ok: true, detail: `${mpiAddonPath} | ${addon.libraryVersion().split(',')[0]} | FFTW-MPI` };
   }, true);
 }
 

@@ -11,7 +11,11 @@
  *   spilled to a temporary float32 .npy (or to `ldos.npy` when the user asked for it) and
  *   streamed back for the density pass. Recomputing descriptors instead would double the
  *   dominant cost; a spill file costs one sequential write and read.
- * - the density (8 bytes per point) is always held: the energy terms need its FFT.
+ * - the density (8 bytes per point) is always held: the energy terms need its FFT. On several MPI
+ *   ranks no rank holds all of it: each rank's density (its blocks) moves with one alltoallv to
+ *   FFTW-MPI's x-slabs, the energy terms run on the slabs with FFTW's MPI transforms
+ *   (src/parallel/slab-fft.ts, the `layout` of computeEnergyTerms), and density.cube is written
+ *   by the ranks in turn, each appending its slab.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,17 +26,20 @@ import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
 import { writeDosPlot } from '../io/plot';
 import { observablesJson, writeDosCsv, writeResultsJson } from '../io/results';
-import { writeDensityFile } from '../io/density-file';
+import { densityCubeHeader, DensityFileContext, writeDensityFile } from '../io/density-file';
+import { formatCubeColumns, formatCubeHeader } from '../io/cube';
 import { LdosModel, loadModel } from '../network/model';
 import type { BackendName } from '../network/backend';
 import { loadPseudopotentials, totalEnergy, type Pseudopotential } from '../qe';
 import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
-import { kTEv, rydbergToKelvin } from '../structure/units';
+import { bohr3InAngstrom3, kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
 import { setDefaultFortranCommunicator } from '../../bindings/lammps';
 import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks, toGridOrder, WindowedDescriptors } from '../parallel/plane-blocks';
+import { blocksToSlabs, mpiSlabLayout } from '../parallel/slab-fft';
+import type { GridLayout } from '../qe/grid-layout';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
@@ -83,8 +90,10 @@ export interface PredictOptions {
   warn?: (message: string) => void;
   /**
    * MPI ranks sharing the work (src/parallel/comm.ts): each computes the descriptors, LDOS and
-   * density of its own blocks of x-planes; the DOS is summed over ranks, the density gathered on
-   * rank 0, which alone computes the energy terms and writes outputs. Default: one process.
+   * density of its own blocks of x-planes; the DOS is summed over ranks; the density moves to
+   * FFTW-MPI's x-slabs, where all ranks compute the energy terms together (distributed FFT) and
+   * write density.cube in turn (the output folder must be visible to every rank); rank 0 writes
+   * the other outputs. No rank holds the whole density. Default: one process.
    */
   comm?: Communicator;
 }
@@ -453,32 +462,35 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     add('fermi_s', t1);
 
     t1 = performance.now();
-    const dens = new DensityAccumulator(localPoints, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
-    store.forEach((block, first) => dens.addPoints(block, first), nE);
-    store.finish(Boolean(ldosFile));
-    stored = true;
-    const local = dens.densityPerA3;
-    // [min n, min (−n)]: one min-reduction gives both the minimum and the maximum.
-    const range = new Float64Array([Infinity, Infinity]);
-    for (let i = 0; i < local.length; i++) {
-      if (local[i] < range[0]) range[0] = local[i];
-      if (-local[i] < range[1]) range[1] = -local[i];
-    }
-    comm.allreduceMin(range);
-    const [lo, hi] = [range[0], -range[1]];
-    const densityElectrons = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelA3)]))[0];
-    // The energy terms need the FFT of the whole density: gathered on rank 0 (8 bytes per point),
-    // in block order (ranks hold consecutive blocks), then put in grid order.
-    const gathered = comm.size > 1 ? comm.gatherToRoot(local) : local;
-    const density = gathered && toGridOrder(gathered, blocks, grid);
+    // (in a function so that this rank's block-order density is garbage once it has moved)
+    const { lo, hi, densityElectrons, density, layout } = ((): { lo: number; hi: number; densityElectrons: number; density: Float64Array; layout?: GridLayout } => {
+      const dens = new DensityAccumulator(localPoints, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
+      store.forEach((block, first) => dens.addPoints(block, first), nE);
+      store.finish(Boolean(ldosFile));
+      stored = true;
+      const local = dens.densityPerA3;
+      // [min n, min (−n)]: one min-reduction gives both the minimum and the maximum.
+      const range = new Float64Array([Infinity, Infinity]);
+      for (let i = 0; i < local.length; i++) {
+        if (local[i] < range[0]) range[0] = local[i];
+        if (-local[i] < range[1]) range[1] = -local[i];
+      }
+      comm.allreduceMin(range);
+      const electronsAll = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelA3)]))[0];
+      // The energy terms need the FFT of the whole density. One process: the density in grid
+      // order. Several ranks: each rank's blocks move to FFTW-MPI's x-slabs (one alltoallv) and
+      // the FFTs run distributed, so no rank holds more than its slab.
+      if (comm.size === 1) return { lo: range[0], hi: -range[1], densityElectrons: electronsAll, density: toGridOrder(local, blocks, grid) };
+      const slabs = mpiSlabLayout(comm, grid);
+      return { lo: range[0], hi: -range[1], densityElectrons: electronsAll, density: blocksToSlabs(local, blocks, slabs), layout: slabs };
+    })();
     add('density_s', t1);
 
     let total: TotalEnergyResult | undefined;
     let gVectorCount: number | undefined;
     let xcFunctional: string | undefined;
-    if (!isRoot || !density) {
-      // the other ranks are done: rank 0 computes the energy terms and writes the outputs
-    } else if (pseudos && ecutrhoRy !== undefined) {
+    if (pseudos && ecutrhoRy !== undefined) {
+      // (every rank reads the same pseudopotentials, so all take this branch together)
       t1 = performance.now();
       const t = totalEnergy({
         cellAngstrom: atoms.cellAngstrom,
@@ -490,6 +502,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
         bandEnergyEv: obs.bandEnergyEv,
         entropyContributionEv: obs.entropyContributionEv,
         pseudopotentials: pseudos,
+        layout,
       });
       total = { totalEnergyEv: t.totalEnergyEv, termsEv: t.termsEv };
       gVectorCount = t.details.gVectorCount;
@@ -543,12 +556,17 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       xcFunctional,
     };
 
-    if (opts.outDir && isRoot && density) {
+    if (opts.outDir) {
       t1 = performance.now();
       fs.mkdirSync(opts.outDir, { recursive: true });
       const out = (name: string) => path.join(opts.outDir!, name);
-      writeDensityFile(out('density.cube'), density, { grid, cellAngstrom: atoms.cellAngstrom, species: atoms.symbols, positionsAngstrom: atoms.positionsAngstrom, comment: `Electron density predicted by mala-ts from ${path.basename(model.source)} at E_F = ${obs.fermiEnergyEv.toFixed(6)} eV, 1/Bohr^3` });
+      const cubeContext: DensityFileContext = { grid, cellAngstrom: atoms.cellAngstrom, species: atoms.symbols, positionsAngstrom: atoms.positionsAngstrom, comment: `Electron density predicted by mala-ts from ${path.basename(model.source)} at E_F = ${obs.fermiEnergyEv.toFixed(6)} eV, 1/Bohr^3` };
+      if (layout) writeDensityCubeFromSlabs(out('density.cube'), density, layout, comm, cubeContext);
+      else writeDensityFile(out('density.cube'), density, cubeContext);
       result.outputs.density = out('density.cube');
+    }
+    if (opts.outDir && isRoot) {
+      const out = (name: string) => path.join(opts.outDir!, name);
       writeDosCsv(out('dos.csv'), energies, dosPerEv);
       result.outputs.dos = out('dos.csv');
       await writeDosPlot(out('dos.svg'), { energiesEv: energies, dosPerEv, fermiEnergyEv: obs.fermiEnergyEv, title: `Predicted DOS of ${path.basename(source)} (${atoms.symbols.length} atoms, T = ${temperatureK.toFixed(1)} K)` });
@@ -566,6 +584,36 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     calc?.close();
     if (!stored) store.finish(false);
   }
+}
+
+/**
+ * density.cube from the ranks' x-slabs (1/Å³, grid order within the slab), without gathering:
+ * a cube's values run z fastest in x-plane order, so the slabs in rank order are its body. Rank 0
+ * writes the header and its planes to a temporary file next to the target, every other rank in
+ * turn appends its planes (one x-plane formatted at a time), rank 0 renames: the same bytes as
+ * the serial writer. The folder must be visible to every rank (one node, or a shared file system).
+ */
+function writeDensityCubeFromSlabs(file: string, slabPerA3: Float64Array, layout: GridLayout, comm: Communicator, ctx: DensityFileContext): void {
+  const [, ny, nz] = layout.grid;
+  const plane = ny * nz;
+  // a temporary name every rank agrees on (rank 0's pid and clock)
+  const tag = comm.allreduceMax(new Float64Array(comm.rank === 0 ? [process.pid, Date.now()] : [0, 0]));
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${tag[0]}.${tag[1]}.tmp`);
+  const header = comm.rank === 0 ? formatCubeHeader(densityCubeHeader(file, ctx)) : '';
+  for (let r = 0; r < comm.size; r++) {
+    if (r === comm.rank) {
+      const fd = fs.openSync(tmp, r === 0 ? 'w' : 'a');
+      try {
+        if (r === 0) fs.writeSync(fd, header);
+        for (let x = 0; x < layout.nxLocal; x++) fs.writeSync(fd, formatCubeColumns(slabPerA3.subarray(x * plane, (x + 1) * plane), nz, bohr3InAngstrom3));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    comm.barrier();
+  }
+  if (comm.rank === 0) fs.renameSync(tmp, file);
 }
 
 /** The results object: the keys of `observables --json` plus what predict adds. */

@@ -1,5 +1,6 @@
 /**
- * `mpirun -np N mala-ts predict`: the observables do not depend on the rank count.
+ * `mpirun -np N mala-ts predict`: the observables do not depend on the rank count (the energy
+ * terms run on FFTW-MPI slabs with N > 1; no rank gathers the density).
  *
  * Every run uses one BLAS thread per rank: the float32 GEMM of the network rounds differently
  * with a different thread count (≈1e-8 relative in E_band, measured), which is not a property of
@@ -43,7 +44,7 @@ function assertSame(a: Record<string, unknown>, b: Record<string, unknown>, what
 describe('workflow: predict across MPI ranks', function () {
   this.timeout(300000);
 
-  it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; rank 0 alone writes the outputs', async () => {
+  it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; one set of outputs (density.cube from every rank\'s slab)', async () => {
     const { dir, cleanup } = tempDir();
     try {
       const m = makeModelData(11, [14, 16, 24]);
@@ -61,7 +62,7 @@ describe('workflow: predict across MPI ranks', function () {
       assert.ok(Math.abs((runs[0].density_electrons as number) - 12) < 1e-6, `density integrates to N_e: ${runs[0].density_electrons}`);
       assertSame(runs[0], runs[1], '1 vs 2 ranks');
       assertSame(runs[0], runs[2], '1 vs 3 ranks');
-      // the gathered density (what the energy terms used) is the same file
+      // the density (written by the ranks in turn from their FFT slabs) is the same file
       assert.equal(fs.readFileSync(path.join(dir, 'np1', 'density.cube'), 'utf8'), fs.readFileSync(path.join(dir, 'np3', 'density.cube'), 'utf8'));
       // blocks smaller than a plane (rows 0, 3, 6, … of a 24×24 plane): ranks split planes, the
       // density comes back in grid order, and only the network batches change (float32 rounding)
@@ -75,6 +76,32 @@ describe('workflow: predict across MPI ranks', function () {
         const rel = Math.abs((split[0][k] as number) - (runs[0][k] as number)) / Math.abs(runs[0][k] as number);
         assert.ok(rel < 1e-6, `rows blocks vs plane blocks: ${k} ${split[0][k]} vs ${runs[0][k]}`);
       }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a grid with 25 x-planes (split 13/12 and 9/9/7 in FFTW-MPI slabs): 1, 2 and 3 ranks agree to 1e-8 and write the same density.cube', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const m = makeModelData(11, [14, 16, 24]);
+      m.energyGrid = makeEnergyGrid(-5, 1, 24);
+      const model = path.join(dir, 'model.zip');
+      saveModelData(model, m);
+      const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+      const runs: Record<string, unknown>[] = [];
+      for (const np of [1, 2, 3]) {
+        const out = path.join(dir, `np${np}`);
+        runs.push(await mpiPredict(np, [structure, '--model', model, '--grid', '25,24,24'], out));
+        assert.deepEqual(runs[np - 1].grid_shape, [25, 24, 24]);
+        assert.deepEqual(fs.readdirSync(out).sort(), ['density.cube', 'dos.csv', 'dos.svg', 'results.json'], 'no temporary file left');
+      }
+      assert.ok(Number.isFinite(runs[0].total_energy_ev as number));
+      assertSame(runs[0], runs[1], '25 planes, 1 vs 2 ranks');
+      assertSame(runs[0], runs[2], '25 planes, 1 vs 3 ranks');
+      const one = fs.readFileSync(path.join(dir, 'np1', 'density.cube'), 'utf8');
+      assert.equal(fs.readFileSync(path.join(dir, 'np2', 'density.cube'), 'utf8'), one);
+      assert.equal(fs.readFileSync(path.join(dir, 'np3', 'density.cube'), 'utf8'), one);
     } finally {
       cleanup();
     }
