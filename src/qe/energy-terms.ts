@@ -9,7 +9,7 @@
 import { MalaError } from '../errors';
 import { bohr3InAngstrom3 } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
-import { ewaldEnergy, ewaldRealSpaceRy, qeEwaldAlpha } from './ewald';
+import { ewaldEnergy } from './ewald';
 import { GridLayout, slabOwner, wholeGridLayout } from './grid-layout';
 import { GSphere, det3, inv3 } from './gsphere';
 import { besselJ0, qeRadialCutoffPoints, simpson } from './radial';
@@ -465,7 +465,9 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     stage('gga');
 
     // 6. Ewald, and deband = −∫ñ(v_H + v_xc) with ∫ñ·v_H = 2·E_H exactly.
-    const ew = layout.distributed ? distributedEwald(prep, gs, layout, inp.ecutrhoRy) : ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy);
+    // distributed: each rank sums its own G-vectors, rank 0 the real-space part
+    const split = layout.distributed ? { reduce: (parts: Float64Array) => layout.allreduceSum(parts), realSpaceHere: layout.rank === 0 } : undefined;
+    const ew = ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy, { split });
     const gVectorCount = layout.distributed ? layout.allreduceSum(new Float64Array([gs.count]))[0] : gs.count;
     stage('ewald');
     progress.stop();
@@ -488,29 +490,3 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
   }
 }
 
-/**
- * QE's Ewald energy (as ewald.ts's `ewaldEnergy`) with the G-space sum split over the ranks'
- * local G-vectors (each rank's structure factor for its own G only) and the real-space sum done
- * once, on rank 0; the constant terms are added once after the reduction.
- */
-function distributedEwald(prep: Prepared, gs: GSphere, layout: GridLayout, ecutrhoRy: number): { energyRy: number; alpha: number } {
-  const charge = prep.zVal.reduce((a, b) => a + b, 0);
-  const alpha = qeEwaldAlpha(charge, ecutrhoRy);
-  const sf = structureFactor(gs, prep.fractional, prep.zVal);
-  let sumLocal = 0;
-  for (let i = 0; i < gs.count; i++) {
-    const g2 = gs.g2[i];
-    if (g2 < 1e-8) continue;
-    const re = sf[2 * i];
-    const im = sf[2 * i + 1];
-    sumLocal += ((re * re + im * im) * Math.exp(-g2 / alpha / 4)) / g2;
-  }
-  const real = layout.rank === 0 ? ewaldRealSpaceRy(prep.cellBohr, prep.fractional, prep.zVal, alpha) : 0;
-  const [sumAll, realSpaceRy] = layout.allreduceSum(new Float64Array([sumLocal, real]));
-  let sumG = -(charge * charge) / alpha / 4 + sumAll;
-  sumG *= (4 * Math.PI) / prep.omega;
-  let self = 0;
-  for (const z of prep.zVal) self += z * z;
-  sumG -= self * Math.sqrt((8 / (2 * Math.PI)) * alpha);
-  return { energyRy: sumG + realSpaceRy, alpha };
-}

@@ -11,6 +11,12 @@ import { NufftOptions, StructureFactorMethod, structureFactor } from './structur
 export interface EwaldOptions {
   structureFactorMethod?: StructureFactorMethod;
   nufft?: NufftOptions;
+  /**
+   * The sum split over MPI ranks: `gs` holds this rank's G-vectors only, `reduce` sums
+   * [G-space part, real-space part] over the ranks, and one rank (`realSpaceHere`) does the
+   * real-space sum; the constant terms are added once, after the reduction.
+   */
+  split?: { reduce: (parts: Float64Array) => Float64Array; realSpaceHere: boolean };
 }
 
 export interface EwaldResult {
@@ -50,7 +56,10 @@ export function ewaldEnergy(
   const charge = zVal.reduce((a, b) => a + b, 0);
   const alpha = qeEwaldAlpha(charge, ecutrhoRy);
   const sf = structureFactor(gs, fractional, zVal, options.structureFactorMethod ?? 'auto', options.nufft);
-  let sumG = -(charge * charge) / alpha / 4;
+  const split = options.split;
+  const g0Term = -(charge * charge) / alpha / 4;
+  // serial: the G=0 term first (QE's order); split: added once after the reduction
+  let sumG = split ? 0 : g0Term;
   for (let i = 0; i < gs.count; i++) {
     const g2 = gs.g2[i];
     if (g2 < 1e-8) continue;
@@ -58,11 +67,16 @@ export function ewaldEnergy(
     const im = sf[2 * i + 1];
     sumG += ((re * re + im * im) * Math.exp(-g2 / alpha / 4)) / g2;
   }
+  let realSpaceRy = !split || split.realSpaceHere ? ewaldRealSpaceRy(cellBohr, fractional, zVal, alpha) : 0;
+  if (split) {
+    const [g, r] = split.reduce(new Float64Array([sumG, realSpaceRy]));
+    sumG = g0Term + g;
+    realSpaceRy = r;
+  }
   sumG *= (4 * Math.PI) / omega;
   let self = 0;
   for (const z of zVal) self += z * z;
   sumG -= self * Math.sqrt((8 / (2 * Math.PI)) * alpha);
-  const realSpaceRy = ewaldRealSpaceRy(cellBohr, fractional, zVal, alpha);
   return { energyRy: sumG + realSpaceRy, alpha, reciprocalRy: sumG, realSpaceRy };
 }
 
