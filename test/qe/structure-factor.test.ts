@@ -63,6 +63,31 @@ describe('qe/structure-factor: S(G) by NUFFT against the direct sum', () => {
     });
   }
 
+  it('a sphere restricted to a range of x-planes (an MPI rank\'s slab) gets the same S(G) by NUFFT as directly', () => {
+    const rnd = rng(31);
+    const c = cases[1];
+    const frac = awkwardPositions(30, rnd);
+    const w = frac.map(() => rnd() * 3 - 1);
+    const whole = new GSphere(c.cell, c.grid, c.ecut);
+    const wholeS = whole.structureFactor(frac, w);
+    for (const planes of [[0, 9], [9, 18], [20, 27]] as [number, number][]) {
+      const gs = new GSphere(c.cell, c.grid, c.ecut, planes);
+      assert.ok(gs.count > 0 && gs.count < whole.count);
+      const fast = structureFactorNufft(gs, frac, w);
+      const rel = maxAbsDiff(fast, gs.structureFactor(frac, w)) / sumAbs(w);
+      assert.ok(rel <= 1e-10, `planes ${planes}: max |ΔS| / Σ|w| = ${rel}`);
+      // and each G's value is the whole sphere's (found by its flat FFT index)
+      const at = new Map<number, number>();
+      for (let i = 0; i < whole.count; i++) at.set(whole.index[i], i);
+      let worst = 0;
+      for (let i = 0; i < gs.count; i++) {
+        const j = at.get(gs.index[i])!;
+        worst = Math.max(worst, Math.abs(fast[2 * i] - wholeS[2 * j]), Math.abs(fast[2 * i + 1] - wholeS[2 * j + 1]));
+      }
+      assert.ok(worst / sumAbs(w) <= 1e-10, `planes ${planes}: against the whole sphere ${worst}`);
+    }
+  });
+
   it('reaches ~1e-12 at the default tolerance, and tighter tolerances are tighter', () => {
     const rnd = rng(7);
     const gs = new GSphere(cases[0].cell, cases[0].grid, cases[0].ecut);
