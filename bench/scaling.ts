@@ -9,7 +9,7 @@
  * memory (VmHWM) is its own; it is read after setup, after the LDOS pass (descriptors +
  * network, the stage bounded by the block size: whole x-planes, or rows of one plane once a
  * plane holds more points than a block may, see src/parallel/plane-blocks.ts) and at the end
- * (density gathered + FFTs). `--ranks R` (R > 1) also runs every size on R MPI ranks through
+ * (density + energy-term FFTs; the serial run holds the whole density). `--ranks R` (R > 1) also runs every size on R MPI ranks through
  * `mala-ts predict --np R` and reports its wall time, the largest rank's peak memory and the
  * band energy's difference from the serial run.
  *
@@ -89,7 +89,7 @@ async function one(n: number, ecutrhoRy: number, modelFile: string, memoryMb: nu
     stop: () => (rss.ldosPass = peakRssMb()),
   };
   // QE's Ewald alpha search fails below ~20 Ry for hundreds of atoms: the coarse series skips the
-  // energy terms (their cost is one FFT pipeline on the gathered density, measured on the real grid).
+  // energy terms (their cost is one FFT pipeline on the density, measured on the real grid).
   const withEnergy = ecutrhoRy >= 20;
   const r = await predict({ atoms, model, ecutrhoRy, temperatureK: 298, electrons: 3 * atoms.symbols.length, pseudoDir: withEnergy ? pseudoDir : '/nonexistent', progress, memoryMb });
   rss.end = peakRssMb();
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     const s = usPerPointReal * 1e-6 * pointsPerAtom * n131k;
     const density131kMb = (pointsPerAtom * n131k * 8) / 1048576;
     console.log(`CPU cost per grid point: ${usPerPointCoarse.toFixed(1)} µs (coarse grid, ${largest.atoms} atoms), ${usPerPointReal.toFixed(1)} µs (real grid, ${rr.atoms} atoms)`);
-    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} CPU core-hours of predict on this machine, i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; gathered density on rank 0: ${density131kMb.toFixed(0)} MB (+ FFT work arrays)`);
+    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} CPU core-hours of predict on this machine, i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; the density alone is ${density131kMb.toFixed(0)} MB (one process holds it whole, N MPI ranks an x-slab each, plus ~90 bytes/point of FFT work arrays)`);
     out.extrapolation131k = { pointsPerAtom, usPerPoint: usPerPointReal, serialHours: s / 3600, densityMb: density131kMb };
   }
   const qe = qeFixtureWallS();
