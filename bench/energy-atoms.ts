@@ -21,6 +21,7 @@ import { ewaldEnergy, ewaldRealSpaceRy } from '../src/qe/ewald';
 import { GSphere, inv3 } from '../src/qe/gsphere';
 import { NufftStats, estimatedCostNs, planNufft, structureFactorNufft } from '../src/qe/structure-factor';
 import type { Mat3 } from '../src/structure/atoms';
+import { powerLawExponent } from './fit';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -149,20 +150,6 @@ function child(args: string[]): string {
   return r.stdout.trim().split('\n').pop() as string;
 }
 
-/** Least-squares slope of log y against log x. */
-function exponent(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log);
-  const ly = ys.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
-  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < lx.length; i++) {
-    sxy += (lx[i] - mx) * (ly[i] - my);
-    sxx += (lx[i] - mx) ** 2;
-  }
-  return sxy / sxx;
-}
 
 function main(): void {
   if (argv.includes('--one')) {
@@ -190,7 +177,7 @@ function main(): void {
   const fit = (pick: (r: Row) => number | undefined, minAtoms = 0): { p: number; at131k: number } | undefined => {
     const pts = rows.filter((r) => r.atoms >= minAtoms && pick(r) !== undefined);
     if (pts.length < 2) return undefined;
-    const p = exponent(pts.map((r) => r.atoms), pts.map((r) => pick(r) as number));
+    const p = powerLawExponent(pts.map((r) => r.atoms), pts.map((r) => pick(r) as number));
     const last = pts[pts.length - 1];
     return { p, at131k: (pick(last) as number) * (target / last.atoms) ** p };
   };

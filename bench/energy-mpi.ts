@@ -34,6 +34,7 @@ import { mpiSlabLayout } from '../src/parallel/slab-fft';
 import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { GridLayout, wholeGridLayout } from '../src/qe/grid-layout';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
+import { gaussianAlDensity } from './gaussian-density';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -49,57 +50,13 @@ function status(key: string): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/**
- * bench/energy.ts's cell and Gaussian density, planes [x0, x1) only. The normalisation sums
- * per-plane sums in plane order (collected over ranks), so every rank count builds the same bits.
- */
-function slabDensity(n: number, x0: number, x1: number, sum: (planeSums: Float64Array) => Float64Array): { cell: number[][]; pos: number[][]; dens: Float64Array } {
-  const a = (4.05 * n) / 24;
-  const cell = [
-    [a, 0, 0],
-    [0, a, 0],
-    [0, 0, a],
-  ];
-  const pos: number[][] = [];
-  const basis = [
-    [0, 0, 0],
-    [0, 0.5, 0.5],
-    [0.5, 0, 0.5],
-    [0.5, 0.5, 0],
-  ];
-  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) for (const b of basis) pos.push([((i + b[0]) * a) / 2 + 0.03 * Math.sin(pos.length), ((j + b[1]) * a) / 2, ((k + b[2]) * a) / 2]);
-  const dens = new Float64Array((x1 - x0) * n * n);
-  const sigma = 1.2;
-  const planeSums = new Float64Array(n);
-  for (let i = x0; i < x1; i++)
-    for (let j = 0; j < n; j++)
-      for (let k = 0; k < n; k++) {
-        const r = [(i * a) / n, (j * a) / n, (k * a) / n];
-        let v = 0.01;
-        for (const p of pos) {
-          let d2 = 0;
-          for (let c = 0; c < 3; c++) {
-            let d = r[c] - p[c];
-            d -= a * Math.round(d / a);
-            d2 += d * d;
-          }
-          if (d2 < 16) v += Math.exp(-d2 / (2 * sigma * sigma));
-        }
-        dens[((i - x0) * n + j) * n + k] = v;
-        planeSums[i] += v;
-      }
-  const total = sum(planeSums).reduce((s, v) => s + v, 0);
-  const scale = (3 * pos.length) / ((total * (a * a * a)) / (n * n * n));
-  for (let i = 0; i < dens.length; i++) dens[i] *= scale;
-  return { cell, pos, dens };
-}
 
 if (args[0] === '--child') {
   const mode = args[1];
   const n = Number(args[2]);
   const comm = mode === 'mpi' ? worldComm() : serialComm;
   const layout: GridLayout = mode === 'mpi' ? mpiSlabLayout(comm, [n, n, n]) : wholeGridLayout([n, n, n]);
-  const { cell, pos, dens } = slabDensity(n, layout.x0, layout.x0 + layout.nxLocal, (v) => comm.allreduceSum(v));
+  const { cell, pos, dens } = gaussianAlDensity(n, [layout.x0, layout.x0 + layout.nxLocal], (v) => comm.allreduceSum(v));
   const rows: Record<string, unknown>[] = [];
   const label = args[3];
   const pp = label === 'lda-pz' ? al : pbeCore;

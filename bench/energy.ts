@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { Fft3d, fftwVersion } from '../bindings/fftw';
 import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
+import { gaussianAlDensity } from './gaussian-density';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -30,45 +31,6 @@ const al = readUpf(path.join(root, 'fixtures', 'al-fcc-qe', 'Al.pz-vbc.UPF'));
 const beFile = path.resolve(root, '..', 'shared', 'reference', 'be2', 'Be.pbe-n-rrkjus_psl.1.0.0.UPF');
 const be = fs.existsSync(beFile) ? readUpf(beFile) : undefined;
 
-function setup(n: number): { cell: number[][]; pos: number[][]; dens: Float64Array } {
-  const a = (4.05 * n) / 24;
-  const cell = [
-    [a, 0, 0],
-    [0, a, 0],
-    [0, 0, a],
-  ];
-  const pos: number[][] = [];
-  const basis = [
-    [0, 0, 0],
-    [0, 0.5, 0.5],
-    [0.5, 0, 0.5],
-    [0.5, 0.5, 0],
-  ];
-  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) for (const b of basis) pos.push([((i + b[0]) * a) / 2 + 0.03 * Math.sin(pos.length), ((j + b[1]) * a) / 2, ((k + b[2]) * a) / 2]);
-  const dens = new Float64Array(n * n * n);
-  const sigma = 1.2; // Å
-  let sum = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++)
-      for (let k = 0; k < n; k++) {
-        const r = [(i * a) / n, (j * a) / n, (k * a) / n];
-        let v = 0.01;
-        for (const p of pos) {
-          let d2 = 0;
-          for (let c = 0; c < 3; c++) {
-            let d = r[c] - p[c];
-            d -= a * Math.round(d / a);
-            d2 += d * d;
-          }
-          if (d2 < 16) v += Math.exp(-d2 / (2 * sigma * sigma));
-        }
-        dens[(i * n + j) * n + k] = v;
-        sum += v;
-      }
-  const scale = (3 * pos.length) / (sum * (a * a * a) / (n * n * n));
-  for (let i = 0; i < dens.length; i++) dens[i] *= scale;
-  return { cell, pos, dens };
-}
 
 function fftwSeconds(n: number): number {
   const f = new Fft3d(n, n, n);
@@ -90,7 +52,7 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(
 if (args[0] === '--child') {
   const n = Number(args[1]);
   const pp = args[2] === 'be' ? (be as Pseudopotential) : al;
-  const { cell, pos, dens } = setup(n);
+  const { cell, pos, dens } = gaussianAlDensity(n);
   const before = process.memoryUsage().rss;
   computeEnergyTerms({ cellAngstrom: cell, positionsAngstrom: pos, species: pos.map(() => 'X'), grid: [n, n, n], densityPerA3: dens, ecutrhoRy: 80, pseudopotentials: { X: pp } });
   process.stdout.write(JSON.stringify({ peakMb: (process.resourceUsage().maxRSS * 1024 - before) / 2 ** 20 }));
@@ -105,7 +67,7 @@ console.log(`# ${fftwVersion()}, node ${process.version}, ${repeat} repeats (med
 console.log('# peak_MB: peak RSS growth of a fresh process over the call (density already built); MB per Mpoint in brackets');
 console.log('functional      grid     points  G-vectors  total_s  FFTs  fftw_1_s  fft_share  ms/Mpt  peak_MB  stages_s (gsphere density hartree core lda gga ewald)');
 for (const n of sizes) {
-  const { cell, pos, dens } = setup(n);
+  const { cell, pos, dens } = gaussianAlDensity(n);
   const fftS = fftwSeconds(n);
   const cases: [string, Pseudopotential, 'al' | 'be'][] = [['lda-pz', al, 'al']];
   if (be) cases.push(['pbe+nlcc(Be)', be, 'be']);

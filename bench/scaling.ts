@@ -33,6 +33,7 @@ import type { Progress } from '../src/util/progress';
 import { peakRssMb, predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
 import { writeStructure } from '../src/structure/registry';
+import { powerLawExponent } from './fit';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -144,20 +145,6 @@ function runRanks(n: number, ecutrhoRy: number, modelFile: string, memoryMb: num
   return { atoms: j.atom_count, ranks, wallS: (Date.now() - t0) / 1000, peakRssMaxRankMb: j.peak_rss_max_rank_mb, bandEnergyEv: j.band_energy_ev };
 }
 
-/** Least-squares slope of log t against log N. */
-function exponent(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log);
-  const ly = ys.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
-  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < lx.length; i++) {
-    sxy += (lx[i] - mx) * (ly[i] - my);
-    sxx += (lx[i] - mx) ** 2;
-  }
-  return sxy / sxx;
-}
 
 function qeFixtureWallS(): number | undefined {
   const text = fs.readFileSync(path.join(pseudoDir, 'Al.pw.scf.out'), 'utf8');
@@ -209,7 +196,7 @@ async function main(): Promise<void> {
     }
   }
   const big = rows.filter((r) => r.atoms >= 256);
-  const fit = big.length >= 2 ? exponent(big.map((r) => r.atoms), big.map((r) => r.cpuS)) : NaN;
+  const fit = big.length >= 2 ? powerLawExponent(big.map((r) => r.atoms), big.map((r) => r.cpuS)) : NaN;
   const perAtom = big.map((r) => r.cpuS / r.atoms);
   const spread = perAtom.length ? Math.max(...perAtom) / Math.min(...perAtom) - 1 : NaN;
   console.log(`\nfitted exponent CPU time ∝ N^p (N ≥ 256, coarse grid): p = ${fit.toFixed(3)}; time per atom spread ${(100 * spread).toFixed(1)} % (max/min − 1)`);
