@@ -1,6 +1,7 @@
 /** Synthetic models and data for always-on network tests (no reference data needed). */
 import { initParameters, forwardTs, type NetworkSpec } from '../../src/network/mlp';
-import type { ModelData } from '../../src/network/model';
+import * as path from 'node:path';
+import { saveModelData, type ModelData } from '../../src/network/model';
 import { Rng } from '../../src/network/rng';
 import { DataScaler } from '../../src/network/scalers';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
@@ -26,6 +27,18 @@ export function makeModelData(seed: number, layerSizes = [14, 20, 9]): ModelData
     restrictTargets: 'zero_out_negative',
     reference: { temperatureK: 300, electronsPerAtom: 2 },
   };
+}
+
+/**
+ * A small random model archive for twojmax-4 descriptors (14) → 24 energies −5…18 eV, saved as
+ * dir/model.zip: enough for predict to run end to end on the Al fixture in seconds.
+ */
+export function writeSmallPredictModel(dir: string): string {
+  const m = makeModelData(11, [14, 16, 24]);
+  m.energyGrid = makeEnergyGrid(-5, 1, 24);
+  const file = path.join(dir, 'model.zip');
+  saveModelData(file, m);
+  return file;
 }
 
 /** Points whose "LDOS" is a fixed random teacher network of the descriptors (learnable). */

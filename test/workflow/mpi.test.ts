@@ -12,12 +12,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
 import { BispectrumCalculator, malaBispectrumDefaults } from '../../src/descriptors/bispectrum';
-import { saveModelData } from '../../src/network/model';
 import { splitRange } from '../../src/parallel/comm';
 import { fccSupercell, rattle } from '../../src/parallel/fcc';
 import { blockGridIndices, blockPointCount, gridBlocks, planeBlocks, toGridOrder, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
-import { makeEnergyGrid } from '../../src/targets/energy-grid';
-import { makeModelData } from '../network/synthetic';
+import { writeSmallPredictModel } from '../network/synthetic';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
@@ -47,10 +45,7 @@ describe('workflow: predict across MPI ranks', function () {
   it('Al fixture with a small random model: 1, 2 and 3 ranks agree to 1e-8; one set of outputs (density.cube from every rank\'s slab)', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const m = makeModelData(11, [14, 16, 24]);
-      m.energyGrid = makeEnergyGrid(-5, 1, 24);
-      const model = path.join(dir, 'model.zip');
-      saveModelData(model, m);
+      const model = writeSmallPredictModel(dir);
       const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
       const runs: Record<string, unknown>[] = [];
       for (const np of [1, 2, 3]) {
@@ -84,10 +79,7 @@ describe('workflow: predict across MPI ranks', function () {
   it('a grid with 25 x-planes (split 13/12 and 9/9/7 in FFTW-MPI slabs): 1, 2 and 3 ranks agree to 1e-8 and write the same density.cube', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const m = makeModelData(11, [14, 16, 24]);
-      m.energyGrid = makeEnergyGrid(-5, 1, 24);
-      const model = path.join(dir, 'model.zip');
-      saveModelData(model, m);
+      const model = writeSmallPredictModel(dir);
       const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
       const runs: Record<string, unknown>[] = [];
       for (const np of [1, 2, 3]) {

@@ -4,10 +4,9 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { MalaError } from '../../src/errors';
 import { writeNpy } from '../../src/io/npy';
-import { loadModel, saveModelData } from '../../src/network/model';
+import { loadModel } from '../../src/network/model';
 import { lammpsDataText } from '../../src/structure/lammps-data';
-import { makeEnergyGrid } from '../../src/targets/energy-grid';
-import { makeModelData } from '../network/synthetic';
+import { writeSmallPredictModel } from '../network/synthetic';
 import { readStructure } from '../../src/structure/registry';
 import { predict, PredictResult } from '../../src/workflow/predict';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
@@ -124,10 +123,7 @@ describe('workflow: predict on LAMMPS files without element names', function () 
   it('asks for --elements, and with it predicts what the QE output of the same cell gives', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const m = makeModelData(11, [14, 16, 24]);
-      m.energyGrid = makeEnergyGrid(-5, 1, 24);
-      const model = path.join(dir, 'model.zip');
-      saveModelData(model, m);
+      const model = writeSmallPredictModel(dir);
       const qeOut = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
       // the same atoms as LAMMPS data with a dummy mass and no name (as many LAMMPS inputs have)
       const data = path.join(dir, 'al.data');
