@@ -2,17 +2,20 @@
  * Where does `mala-ts predict` beat Quantum ESPRESSO? Measured, not asserted (a benchmark, not a test):
  *
  *   npx tsx bench/qe-crossover.ts [--sizes 4,8,16,32,108,256] [--qe-max 32] [--out crossover.json]
- *                                 [--model models/al-fcc-298K/model.zip] [--seed 2024] [--amplitude 0.15]
+ *                                 [--model models/al-fcc-298K/model.zip] [--seed 2024]
+ *                                 [--structures md | rattle] [--amplitude 0.15]
  *                                 [--cache .cache/qe-crossover] [--force | --force-qe | --force-predict]
  *
  * For each size (atoms, a multiple of 4) an fcc Al cell of conventional cells (a = 4.05 Å; 4 → 1×1×1,
- * 8 → 2×1×1, 16 → 2×2×1, 32 → 2×2×2, 108 → 3×3×3, 256 → 4×4×4: the most cubic repetition) with
- * thermal-like displacements (`fccSupercell` + `rattle` from src/parallel/fcc.ts, uniform in
- * ±amplitude, fixed seed; 0.15 Å gives 0.087 Å r.m.s. per component, about Al's 0.10 Å at 298 K) is
+ * 8 → 2×1×1, 16 → 2×2×1, 32 → 2×2×2, 108 → 3×3×3, 256 → 4×4×4: the most cubic repetition), one
+ * EAM MD frame at 298 K (`mala-ts sample`: Langevin, 2 ps equilibration, frame at 3 ps, --seed; the
+ * way the model's training cells were made), or with --structures rattle uniform random
+ * displacements in ±amplitude (`fccSupercell` + `rattle`; the model errs by 17–88 meV/atom on those,
+ * whose uncorrelated displacements it never saw),
  * written as a pw.x SCF input with the settings of the shipped model's training data
- * (models/al-fcc-298K/RECIPE.md): the template qe-inputs/al-fcc-298K.pw.scf.in put through
- * `qeInputFromTemplate` (src/dft/qe-template.ts) with `mala-ts sample`'s supercell rules (k-mesh
- * 8×8×8 of the 4-atom cell divided by the repetition, rounded up; nbnd 12 per 4 atoms, rounded up),
+ * (models/al-fcc-298K/RECIPE.md): the template qe-inputs/al-fcc-298K.pw.scf.in with `mala-ts
+ * sample`'s supercell rules (`supercellKpointsAndBands`: k-mesh 8×8×8 of the 4-atom cell divided by
+ * the repetition, rounded up; nbnd 12 per 4 atoms, rounded up),
  * i.e. LDA Al.pz-vbc.UPF (from fixtures/al-fcc-qe), ecutwfc 20 / ecutrho 80 Ry, Fermi–Dirac 298 K,
  * conv_thr 1e-8 Ry, nosym/noinv. Two changes, both in QE's favour, since `predict` gives energies
  * only: no forces or stress (tprnfor/tstress off) and disk_io = 'none' (no wavefunctions written).
@@ -44,10 +47,11 @@ import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { sampleSnapshots, supercellKpointsAndBands } from '../src/workflow/sample';
 import { parseQeInput } from '../src/structure/qe-input';
 import { parseQeOutput } from '../src/structure/qe-output';
 import { kBoltzmannEvPerK, rydbergEv, rydbergToKelvin } from '../src/structure/units';
-import { automaticKpoints, qeInputFromTemplate, setNamelistValue } from '../src/dft/qe-template';
+import { qeInputFromTemplate, setNamelistValue } from '../src/dft/qe-template';
 import { qeCommandLine, qeOutputProblem, runQe } from '../src/dft/qe-run';
 import { eigenvalueBandEnergy, parseQeOutputBands } from '../src/dft/qe-xml';
 import { hashKey } from '../src/dft/stamps';
@@ -173,27 +177,33 @@ interface SizeInput {
   text: string;
 }
 
-function pwInput(atomsCount: number, seed: number, amplitudeA: number): SizeInput {
+/**
+ * The pw.x input of one size: an EAM MD frame at 298 K (`mala-ts sample`, the way the model's
+ * training cells were made) or, with --structures rattle, uniform random displacements; k-mesh and
+ * bands by `mala-ts sample`'s supercell rules.
+ */
+function pwInput(atomsCount: number, seed: number, amplitudeA: number, structures: 'md' | 'rattle', scratch: string): SizeInput {
   const rep = repetitionFor(atomsCount);
-  const atoms = rattle(fccSupercell('Al', LATTICE_A, rep), amplitudeA, seed);
   const template = fs.readFileSync(TEMPLATE, 'utf8');
-  // `mala-ts sample`'s rules for supercells (src/workflow/sample.ts): the template's k-mesh divided
-  // by the repetition (rounded up), its bands per atom (rounded up)
-  const k0 = automaticKpoints(template)!;
-  const kpoints = k0.map((n, i) => Math.max(1, Math.ceil(n / rep[i]))) as [number, number, number];
-  const t = parseQeInput(template, TEMPLATE);
-  const nbnd = Math.ceil(((t.namelists.system.nbnd as number) * atomsCount) / t.atoms.symbols.length);
-  let text = qeInputFromTemplate(template, atoms, TEMPLATE, {
-    kpoints,
-    nbnd,
-    comment: `bench/qe-crossover.ts: fcc Al ${rep.join('x')} conventional cells (a = ${LATTICE_A} A), rattle ±${amplitudeA} A seed ${seed}; training-data settings of models/al-fcc-298K, energies only`,
-  });
+  const { kpoints, nbnd } = supercellKpointsAndBands(template, rep, atomsCount);
+  let text: string;
+  if (structures === 'md') {
+    const [frame] = sampleSnapshots({ qeTemplate: TEMPLATE, outDir: scratch, prefix: `al${atomsCount}`, supercell: rep, latticeAngstrom: LATTICE_A, temperatureK: 298, frames: 1, seed });
+    text = fs.readFileSync(frame.file, 'utf8');
+  } else {
+    const atoms = rattle(fccSupercell('Al', LATTICE_A, rep), amplitudeA, seed);
+    text = qeInputFromTemplate(template, atoms, TEMPLATE, {
+      kpoints,
+      nbnd,
+      comment: `bench/qe-crossover.ts: fcc Al ${rep.join('x')} conventional cells (a = ${LATTICE_A} A), rattle ±${amplitudeA} A seed ${seed}; training-data settings of models/al-fcc-298K, energies only`,
+    });
+  }
   text = setNamelistValue(text, 'control', 'pseudo_dir', PSEUDO_DIR);
   text = setNamelistValue(text, 'control', 'outdir', './tmp');
   text = setNamelistValue(text, 'control', 'disk_io', 'none');
   text = setNamelistValue(text, 'control', 'tprnfor', false);
   text = setNamelistValue(text, 'control', 'tstress', false);
-  return { atoms: atomsCount, repetition: rep, kpoints, nbnd, text };
+  return { atoms: atomsCount, repetition: rep, kpoints: kpoints!, nbnd: nbnd!, text };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,6 +406,9 @@ async function main(): Promise<void> {
   const qeMax = Number(arg('qe-max', '32'));
   const seed = Number(arg('seed', '2024'));
   const amplitude = Number(arg('amplitude', '0.15'));
+  const structures = arg('structures', 'md');
+  if (structures !== 'md' && structures !== 'rattle') throw new Error(`--structures ${structures}: use md or rattle`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-crossover-'));
   const modelFile = path.resolve(arg('model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip')));
   const cacheRoot = path.resolve(arg('cache', path.join(repoRoot, '.cache', 'qe-crossover')));
   const forceQe = flag('force') || flag('force-qe');
@@ -416,7 +429,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   for (const n of sizes) {
-    const inp = pwInput(n, seed, amplitude);
+    const inp = pwInput(n, seed, amplitude, structures, scratch);
     let qe: QeResult | undefined;
     let qeCached: boolean | undefined;
     if (n <= qeMax) {
@@ -442,7 +455,7 @@ async function main(): Promise<void> {
   }
 
   const f1 = (x: number | undefined, d = 1): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
-  console.log(`\nfcc Al, a = ${LATTICE_A} Å, rattle ±${amplitude} Å (seed ${seed}); QE: serial pw.x, training-data settings (energies only); predict: serial, ${path.relative(repoRoot, modelFile)}`);
+  console.log(`\nfcc Al, a = ${LATTICE_A} Å, ${structures === 'md' ? 'EAM MD frames at 298 K' : `rattle ±${amplitude} Å`} (seed ${seed}); QE: serial pw.x, training-data settings (energies only); predict: serial, ${path.relative(repoRoot, modelFile)}`);
   console.log(`times in s; wall = whole process; CPU = user + system (pw.x: its PWSCF line; predict: process.cpuUsage()); (in predict()) = wall inside the predict function, without node/tsx start and module loading; ratio = QE / predict; load = mean 1-min load average during the QE / predict run, others = cores kept busy by other jobs\n`);
   console.log('| atoms | cells | k-mesh | nbnd | grid | QE wall | QE CPU | predict wall | predict CPU | (in predict()) | ratio wall | ratio CPU | E_pred − E_QE (meV/atom) | load QE / predict | others (cores) QE / predict |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -485,12 +498,13 @@ async function main(): Promise<void> {
   const loadNow = fs.existsSync('/proc/loadavg') ? fs.readFileSync('/proc/loadavg', 'utf8').trim() : '';
   const out = {
     command: `npx tsx bench/qe-crossover.ts ${argv.join(' ')}`.trim(),
-    description: 'serial pw.x (training-data settings of models/al-fcc-298K, energies only) vs serial mala-ts predict on rattled fcc Al cells; times in s',
+    description: 'serial pw.x (training-data settings of models/al-fcc-298K, energies only) vs serial mala-ts predict on fcc Al cells (EAM MD frames at 298 K, or rattled); times in s',
     machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`.trim(),
     model: path.relative(repoRoot, modelFile),
     modelSha256Prefix: modelHash,
     seed,
-    amplitudeAngstrom: amplitude,
+    structures,
+    amplitudeAngstrom: structures === 'rattle' ? amplitude : undefined,
     qeMax,
     rows: rows.map((r) => ({
       ...r,

@@ -71,6 +71,19 @@ export function fillTemplate(text: string, values: Record<string, string | numbe
   });
 }
 
+/**
+ * k-mesh and bands of a supercell's pw.x input from the template's (4-atom) ones: the template's
+ * k-mesh divided by the repetition (rounded up, ≥ 1), its bands per atom (rounded up).
+ */
+export function supercellKpointsAndBands(template: string, supercell: [number, number, number], atomCount: number): { kpoints?: [number, number, number]; nbnd?: number } {
+  const k = automaticKpoints(template);
+  const kpoints = k ? (k.map((n, i) => Math.max(1, Math.ceil(n / supercell[i]))) as [number, number, number]) : undefined;
+  const tNbnd = /^\s*nbnd\s*=\s*(\d+)/im.exec(template)?.[1];
+  const tNat = /^\s*nat\s*=\s*(\d+)/im.exec(template)?.[1];
+  const nbnd = tNbnd && tNat ? Math.ceil((Number(tNbnd) * atomCount) / Number(tNat)) : undefined;
+  return { kpoints, nbnd };
+}
+
 export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const progress = o.progress ?? silentProgress;
   const sc = o.supercell ?? [1, 1, 1];
@@ -90,11 +103,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const mdFile = o.mdTemplate ?? path.join(repoRoot, 'lammps-inputs', 'al-md.in');
   const potential = path.resolve(o.potential ?? defaultAlPotential());
   if (!fs.existsSync(potential)) throw new MalaError('EAM potential file not found', { file: potential, fix: 'pass --potential <file.eam.alloy>' });
-  let kpoints = o.kpoints;
-  if (!kpoints) {
-    const k = automaticKpoints(template);
-    if (k) kpoints = k.map((n, i) => Math.max(1, Math.ceil(n / sc[i]))) as [number, number, number];
-  }
+  const kpoints = o.kpoints ?? supercellKpointsAndBands(template, sc, 1).kpoints;
   const script = fillTemplate(
     fs.readFileSync(mdFile, 'utf8'),
     {
@@ -120,9 +129,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     lmp.commands(script);
     const nat = lmp.natoms();
     // bands grow with the cell: keep the template's bands per atom unless told otherwise
-    const tNbnd = /^\s*nbnd\s*=\s*(\d+)/im.exec(template)?.[1];
-    const tNat = /^\s*nat\s*=\s*(\d+)/im.exec(template)?.[1];
-    const nbnd = o.nbnd ?? (tNbnd && tNat ? Math.ceil((Number(tNbnd) * nat) / Number(tNat)) : undefined);
+    const nbnd = o.nbnd ?? supercellKpointsAndBands(template, sc, nat).nbnd;
     progress.start('MD frames', frames, 'frames');
     lmp.command(`run ${equil}`);
     for (let f = 0; f < frames; f++) {
