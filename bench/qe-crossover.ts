@@ -56,6 +56,7 @@ import { qeCommandLine, qeOutputProblem, runQe } from '../src/dft/qe-run';
 import { eigenvalueBandEnergy, parseQeOutputBands } from '../src/dft/qe-xml';
 import { hashKey } from '../src/dft/stamps';
 import { predict } from '../src/workflow/predict';
+import { powerLawFit } from './fit';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -376,20 +377,7 @@ interface PowerLaw {
 
 function powerLaw(ns: number[], ts: number[]): PowerLaw | undefined {
   if (ns.length < 2) return undefined;
-  const lx = ns.map(Math.log);
-  const ly = ts.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
-  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < lx.length; i++) {
-    sxy += (lx[i] - mx) * (ly[i] - my);
-    sxx += (lx[i] - mx) ** 2;
-    syy += (ly[i] - my) ** 2;
-  }
-  const p = sxy / sxx;
-  return { a: Math.exp(my - p * mx), p, r2: syy > 0 ? (sxy * sxy) / (sxx * syy) : 1, sizes: ns };
+  return { ...powerLawFit(ns, ts), sizes: ns };
 }
 
 /** N where a_q N^p_q = a_m N^p_m (undefined when the exponents are equal). */
