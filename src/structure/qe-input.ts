@@ -1,7 +1,9 @@
 /**
  * Quantum ESPRESSO pw.x input reader: the namelists (&CONTROL, &SYSTEM, ...) and the cards
  * ATOMIC_SPECIES, CELL_PARAMETERS, ATOMIC_POSITIONS. The cell follows QE's latgen conventions
- * for ibrav 0, 1, 2, 3, -3, 4, 5, 6, 7, 8, 14 with celldm(1..6) or A, B, C, cosAB, cosAC, cosBC.
+ * for every ibrav of QE 6.7 (0, 1, 2, 3, -3, 4, 5, -5, 6, 7, 8, 9, -9, 91, 10, 11, 12, -12, 13, -13,
+ * 14; checked against pw.x's own lattice vectors, fixtures/qe-ibrav) with celldm(1..6) or A, B, C,
+ * cosAB, cosAC, cosBC.
  * Also returns the cutoffs, so a user's input yields QE's FFT grid (src/grid/).
  */
 import { MalaError } from '../errors';
@@ -169,6 +171,17 @@ export function latticeFromIbrav(ibrav: number, celldm: number[], file = '<input
       const tz = Math.sqrt((1 + 2 * cg) / 3);
       return [[tx, -ty, tz], [0, 2 * ty, tz], [-tx, -ty, tz]];
     }
+    case -5: {
+      // trigonal R with the 3-fold axis along <111>
+      const cg = need(4, 'cos(gamma)');
+      if (cg <= -0.5 || cg >= 1) fail(file, 'ibrav=-5 needs -1/2 < celldm(4) < 1');
+      const ty = Math.sqrt((1 - cg) / 6);
+      const tz = Math.sqrt((1 + 2 * cg) / 3);
+      const a1 = 1 / Math.sqrt(3);
+      const u = a1 * (tz - 2 * Math.sqrt(2) * ty);
+      const v = a1 * (tz + Math.sqrt(2) * ty);
+      return [[u, v, v], [v, u, v], [v, v, u]];
+    }
     case 6: {
       const ca = need(3, 'c/a');
       return [[1, 0, 0], [0, 1, 0], [0, 0, ca]];
@@ -181,6 +194,40 @@ export function latticeFromIbrav(ibrav: number, celldm: number[], file = '<input
       const ba = need(2, 'b/a');
       const ca = need(3, 'c/a');
       return [[1, 0, 0], [0, ba, 0], [0, 0, ca]];
+    }
+    case 9:
+    case -9:
+    case 91:
+    case 10:
+    case 11: {
+      const ba = need(2, 'b/a');
+      const ca = need(3, 'c/a');
+      const [b, c] = [ba / 2, ca / 2];
+      if (ibrav === 9) return [[0.5, b, 0], [-0.5, b, 0], [0, 0, ca]]; // C-centred
+      if (ibrav === -9) return [[0.5, -b, 0], [0.5, b, 0], [0, 0, ca]];
+      if (ibrav === 91) return [[1, 0, 0], [0, b, -c], [0, b, c]]; // A-centred
+      if (ibrav === 10) return [[0.5, 0, c], [0.5, b, 0], [0, b, c]]; // face-centred
+      return [[0.5, b, c], [-0.5, b, c], [-0.5, -b, c]]; // body-centred
+    }
+    case 12:
+    case 13: {
+      // monoclinic, unique axis c: celldm(4) = cos(gamma)
+      const ba = need(2, 'b/a');
+      const ca = need(3, 'c/a');
+      const cg = c4 ?? 0;
+      if (!(Math.abs(cg) < 1)) fail(file, `ibrav=${ibrav} needs |celldm(4)| < 1`);
+      const a2: [number, number, number] = [ba * cg, ba * Math.sqrt(1 - cg * cg), 0];
+      return ibrav === 12 ? [[1, 0, 0], a2, [0, 0, ca]] : [[0.5, 0, -ca / 2], a2, [0.5, 0, ca / 2]];
+    }
+    case -12:
+    case -13: {
+      // monoclinic, unique axis b: celldm(5) = cos(beta)
+      const ba = need(2, 'b/a');
+      const ca = need(3, 'c/a');
+      const cb = c5 ?? 0;
+      if (!(Math.abs(cb) < 1)) fail(file, `ibrav=${ibrav} needs |celldm(5)| < 1`);
+      const a3: [number, number, number] = [ca * cb, 0, ca * Math.sqrt(1 - cb * cb)];
+      return ibrav === -12 ? [[1, 0, 0], [0, ba, 0], a3] : [[0.5, ba / 2, 0], [-0.5, ba / 2, 0], a3];
     }
     case 14: {
       const ba = need(2, 'b/a');
@@ -196,7 +243,7 @@ export function latticeFromIbrav(ibrav: number, celldm: number[], file = '<input
       ];
     }
     default:
-      fail(file, `ibrav=${ibrav} is not supported`, 'use ibrav = 0 with CELL_PARAMETERS, or one of ibrav 1, 2, 3, -3, 4, 5, 6, 7, 8, 14');
+      fail(file, `ibrav=${ibrav} is not a Bravais-lattice index of QE`, 'use ibrav = 0 with CELL_PARAMETERS, or one of 1, 2, 3, -3, 4, 5, -5, 6, 7, 8, 9, -9, 91, 10, 11, 12, -12, 13, -13, 14');
   }
 }
 
@@ -237,7 +284,8 @@ export function parseQeInput(text: string, file = '<QE input>'): QeInput {
       celldm[3] = cosBC;
       celldm[4] = cosAC;
       celldm[5] = cosAB;
-    } else celldm[3] = cosAB;
+    } else if (ibrav === -12 || ibrav === -13) celldm[4] = cosAC;
+    else celldm[3] = cosAB;
   }
   let alatAngstrom = celldm[0] * bohrAngstrom;
 

@@ -7,7 +7,7 @@ import { latticeFromIbrav, parseQeInput } from '../../src/structure/qe-input';
 import { parseQeOutput, qeEnergiesEv } from '../../src/structure/qe-output';
 import { readStructure } from '../../src/structure/registry';
 import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
-import { referenceDir } from '../helpers';
+import { referenceDir, repoRoot } from '../helpers';
 
 const qeDir = path.join(__dirname, '..', 'grid', 'fixtures', 'qe');
 
@@ -45,6 +45,25 @@ describe('structure: QE pw.x input', () => {
     assert.equal(a.ecutrhoRy, 80, 'ecutrho defaults to 4·ecutwfc');
   });
 
+  it('builds every other Bravais lattice (ibrav 9…13, −5) as pw.x 6.7 prints it (fixtures/qe-ibrav)', () => {
+    const lines = fs.readFileSync(path.join(repoRoot, 'fixtures', 'qe-ibrav', 'axes.txt'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 10);
+    for (const line of lines) {
+      const [ib, celldm, axes] = line.split('|');
+      const want = axes.split(';').filter(Boolean).map((r) => r.trim().split(/\s+/).map(Number));
+      const got = parseQeInput(minimal(`ibrav=${ib}, celldm(1)=6.0, ${celldm}, nat=1, ntyp=1, ecutwfc=8`, 'ATOMIC_POSITIONS crystal\nAl 0.1 0.2 0.3'));
+      const alatA = 6.0 * bohrAngstrom;
+      const inAlat = got.atoms.cellAngstrom.map((r) => r.map((x) => x / alatA));
+      assert.ok(maxDiff(inAlat, want) < 1e-6, `ibrav=${ib}: ${JSON.stringify(inAlat)} vs pw.x ${JSON.stringify(want)}`);
+    }
+    // A, B, C and cosAC give the same monoclinic (unique axis b) cell as celldm
+    const a = 6.0 * bohrAngstrom;
+    const viaAbc = parseQeInput(minimal(`ibrav=-13, A=${a}, B=${1.3 * a}, C=${1.6 * a}, cosAC=-0.25, nat=1, ntyp=1, ecutwfc=8`, 'ATOMIC_POSITIONS crystal\nAl 0.1 0.2 0.3'));
+    const viaCelldm = parseQeInput(minimal('ibrav=-13, celldm(1)=6.0, celldm(2)=1.3, celldm(3)=1.6, celldm(5)=-0.25, nat=1, ntyp=1, ecutwfc=8', 'ATOMIC_POSITIONS crystal\nAl 0.1 0.2 0.3'));
+    assert.ok(maxDiff(viaAbc.atoms.cellAngstrom, viaCelldm.atoms.cellAngstrom) < 1e-9);
+    assert.throws(() => parseQeInput(minimal('ibrav=15, celldm(1)=6.0, nat=1, ntyp=1', 'ATOMIC_POSITIONS crystal\nAl 0 0 0')), /ibrav=15/);
+  });
+
   it('reads A (Å) and celldm (Bohr) alike, and all position units', () => {
     const alat = 4.05;
     const sys = (s: string) => `ibrav=1, ${s}, nat=1, ntyp=1, ecutwfc=20`;
@@ -65,7 +84,7 @@ describe('structure: QE pw.x input', () => {
     for (const v of trig) assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-14);
     const cos01 = trig[0][0] * trig[1][0] + trig[0][1] * trig[1][1] + trig[0][2] * trig[1][2];
     assert.ok(Math.abs(cos01 - 0.3) < 1e-14);
-    assert.throws(() => latticeFromIbrav(13, [1, 1, 1, 0, 0, 0]), /not supported/);
+    assert.throws(() => latticeFromIbrav(15, [1, 1, 1, 0, 0, 0]), /not a Bravais-lattice index/);
   });
 
   it('reads Be2 recreate_data input like the QE output of snapshot 0', function () {
