@@ -9,7 +9,7 @@
 import { MalaError } from '../errors';
 import { GridLayout, slabOwner, SlabFft } from '../qe/grid-layout';
 import { Communicator, splitRange } from './comm';
-import { blockGridIndices, blockPointCount, GridBlock } from './plane-blocks';
+import { blockGridIndices, blockPointCount, GridBlock, toGridOrder } from './plane-blocks';
 
 /** This rank's FFTW-MPI slab of `grid` and every rank's, as a layout for computeEnergyTerms. */
 export function mpiSlabLayout(comm: Communicator, grid: [number, number, number]): GridLayout {
@@ -70,9 +70,11 @@ export function mpiSlabLayout(comm: Communicator, grid: [number, number, number]
  * Values of this rank's blocks [b0, b1) (`blocks` split over ranks with splitRange, values in
  * block order) moved to the layout's x-slabs: returns this rank's slab in grid order
  * (nxLocal·ny·nz values). Each rank works out what it sends and where what it receives goes
- * from the block list alone, so only values travel.
+ * from the block list alone, so only values travel. On a whole-grid (serial) layout this is
+ * `toGridOrder`: no copy when the blocks are whole planes.
  */
 export function blocksToSlabs(local: Float64Array, blocks: readonly GridBlock[], layout: GridLayout): Float64Array {
+  if (!layout.distributed) return toGridOrder(local, blocks, layout.grid);
   const { grid, size, rank, slabs } = layout;
   const plane = grid[1] * grid[2];
   const [b0, b1] = splitRange(blocks.length, size, rank);

@@ -37,9 +37,9 @@ import { bohr3InAngstrom3, kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
 import { setDefaultFortranCommunicator } from '../../bindings/lammps';
-import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks, toGridOrder, WindowedDescriptors } from '../parallel/plane-blocks';
+import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks, WindowedDescriptors } from '../parallel/plane-blocks';
 import { blocksToSlabs, mpiSlabLayout } from '../parallel/slab-fft';
-import type { GridLayout } from '../qe/grid-layout';
+import { wholeGridLayout, type GridLayout } from '../qe/grid-layout';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
@@ -462,8 +462,12 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     add('fermi_s', t1);
 
     t1 = performance.now();
+    // The energy terms need the FFT of the whole density: one process holds it in grid order;
+    // on several ranks each rank's blocks move to FFTW-MPI's x-slabs (one alltoallv) and the FFTs
+    // run distributed, so no rank holds more than its slab.
+    const layout: GridLayout = comm.size > 1 ? mpiSlabLayout(comm, grid) : wholeGridLayout(grid);
     // (in a function so that this rank's block-order density is garbage once it has moved)
-    const { lo, hi, densityElectrons, density, layout } = ((): { lo: number; hi: number; densityElectrons: number; density: Float64Array; layout?: GridLayout } => {
+    const { lo, hi, densityElectrons, density } = ((): { lo: number; hi: number; densityElectrons: number; density: Float64Array } => {
       const dens = new DensityAccumulator(localPoints, energies, obs.fermiEnergyEv, kT, 'predicted LDOS');
       store.forEach((block, first) => dens.addPoints(block, first), nE);
       store.finish(Boolean(ldosFile));
@@ -477,12 +481,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       }
       comm.allreduceMin(range);
       const electronsAll = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelA3)]))[0];
-      // The energy terms need the FFT of the whole density. One process: the density in grid
-      // order. Several ranks: each rank's blocks move to FFTW-MPI's x-slabs (one alltoallv) and
-      // the FFTs run distributed, so no rank holds more than its slab.
-      if (comm.size === 1) return { lo: range[0], hi: -range[1], densityElectrons: electronsAll, density: toGridOrder(local, blocks, grid) };
-      const slabs = mpiSlabLayout(comm, grid);
-      return { lo: range[0], hi: -range[1], densityElectrons: electronsAll, density: blocksToSlabs(local, blocks, slabs), layout: slabs };
+      return { lo: range[0], hi: -range[1], densityElectrons: electronsAll, density: blocksToSlabs(local, blocks, layout) };
     })();
     add('density_s', t1);
 
@@ -561,7 +560,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       fs.mkdirSync(opts.outDir, { recursive: true });
       const out = (name: string) => path.join(opts.outDir!, name);
       const cubeContext: DensityFileContext = { grid, cellAngstrom: atoms.cellAngstrom, species: atoms.symbols, positionsAngstrom: atoms.positionsAngstrom, comment: `Electron density predicted by mala-ts from ${path.basename(model.source)} at E_F = ${obs.fermiEnergyEv.toFixed(6)} eV, 1/Bohr^3` };
-      if (layout) writeDensityCubeFromSlabs(out('density.cube'), density, layout, comm, cubeContext);
+      if (layout.distributed) writeDensityCubeFromSlabs(out('density.cube'), density, layout, comm, cubeContext);
       else writeDensityFile(out('density.cube'), density, cubeContext);
       result.outputs.density = out('density.cube');
     }
