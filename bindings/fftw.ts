@@ -8,7 +8,7 @@
  */
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { firstExisting, systemLibraryCandidates, openNativeLibrary } from './native-paths';
+import { findSystemLibrary, openNativeLibrary } from './native-paths';
 
 const FFTW_FORWARD = -1;
 const FFTW_BACKWARD = 1;
@@ -28,8 +28,7 @@ let api: FftwApi | undefined;
 
 /** Resolve the libfftw3 path without loading it (for `doctor`). */
 export function findFftwLibrary(libraryPath?: string): string | undefined {
-  const explicit = [libraryPath, process.env.MALA_TS_FFTW_LIB].filter((c): c is string => typeof c === 'string' && c.length > 0);
-  return firstExisting(explicit.length ? explicit : systemLibraryCandidates('libfftw3.so.3'));
+  return findSystemLibrary('libfftw3.so.3', 'MALA_TS_FFTW_LIB', libraryPath);
 }
 
 /** Load libfftw3 once per process; one MalaError with the fix when it is missing. */

@@ -7,7 +7,7 @@
  */
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { firstExisting, systemLibraryCandidates, openNativeLibrary } from './native-paths';
+import { findSystemLibrary, openNativeLibrary } from './native-paths';
 
 /** libxc functional ids (xc_funcs.h). */
 export const XC_LDA_X = 1;
@@ -34,8 +34,7 @@ let api: LibxcApi | undefined;
 
 /** Resolve the libxc path without loading it (for `doctor`). */
 export function findLibxcLibrary(libraryPath?: string): string | undefined {
-  const explicit = [libraryPath, process.env.MALA_TS_LIBXC_LIB].filter((c): c is string => typeof c === 'string' && c.length > 0);
-  return firstExisting(explicit.length ? explicit : systemLibraryCandidates('libxc.so.9'));
+  return findSystemLibrary('libxc.so.9', 'MALA_TS_LIBXC_LIB', libraryPath);
 }
 
 /** Load libxc once per process; one MalaError with the fix when it is missing. */

@@ -35,6 +35,15 @@ export function systemLibraryCandidates(soname: string): string[] {
   return dirs.map((d) => path.join(d, soname));
 }
 
+/**
+ * A system library's path: the caller's explicit path, else the one in environment variable
+ * `envVar`, else the first Debian multiarch location of `soname` that exists.
+ */
+export function findSystemLibrary(soname: string, envVar: string, libraryPath?: string): string | undefined {
+  const explicit = [libraryPath, process.env[envVar]].filter((c): c is string => typeof c === 'string' && c.length > 0);
+  return firstExisting(explicit.length ? explicit : systemLibraryCandidates(soname));
+}
+
 export interface NativeLibrarySpec {
   /** How users call it in messages, e.g. "FFTW3 library (libfftw3.so.3)". */
   label: string;
