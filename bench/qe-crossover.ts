@@ -49,7 +49,7 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { fccSupercell, rattle } from '../src/parallel/fcc';
 import { sampleSnapshots, supercellKpointsAndBands } from '../src/workflow/sample';
 import { parseQeInput } from '../src/structure/qe-input';
-import { parseQeOutput } from '../src/structure/qe-output';
+import { parseQeOutput, pwscfTimesS } from '../src/structure/qe-output';
 import { kBoltzmannEvPerK, rydbergEv, rydbergToKelvin } from '../src/structure/units';
 import { qeInputFromTemplate, setNamelistValue } from '../src/dft/qe-template';
 import { qeCommandLine, qeOutputProblem, runQe } from '../src/dft/qe-run';
@@ -135,19 +135,6 @@ interface LoadInfo {
   systemBusyCores?: number;
   /** Cores other processes kept busy on average over the run. */
   otherJobsCores?: number;
-}
-
-/** QE's clock format ("4.33s", "1m 2.30s", "1h 2m") → seconds. */
-export function qeClockSeconds(s: string): number {
-  let t = 0;
-  for (const m of s.matchAll(/([\d.]+)\s*([hms])/g)) t += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
-  return t;
-}
-
-/** pw.x's own CPU and wall time from its final "PWSCF : … CPU … WALL" line. */
-function pwscfTimes(output: string): { cpuS: number; wallS: number } | undefined {
-  const m = /^\s*PWSCF\s*:(.*?)CPU(.*?)WALL\s*$/m.exec(output);
-  return m ? { cpuS: qeClockSeconds(m[1]), wallS: qeClockSeconds(m[2]) } : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +234,7 @@ async function runQeSize(inp: SizeInput, dir: string, key: string): Promise<QeRe
       if (m) process.stderr.write(`    SCF iteration ${iter}: accuracy ${m[1]} Ry\n`);
     },
   });
-  const t = pwscfTimes(r.output);
+  const t = pwscfTimesS(r.output);
   if (!t) throw new Error(`no PWSCF timing line in ${dir}/pw.scf.out`);
   const load = sampler.stop(t.cpuS);
   const qo = parseQeOutput(r.output, path.join(dir, 'pw.scf.out'));

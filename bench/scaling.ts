@@ -34,6 +34,7 @@ import { peakRssMb, predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
 import { writeStructure } from '../src/structure/registry';
 import { powerLawExponent } from './fit';
+import { pwscfTimesS } from '../src/structure/qe-output';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -147,9 +148,7 @@ function runRanks(n: number, ecutrhoRy: number, modelFile: string, memoryMb: num
 
 
 function qeFixtureWallS(): number | undefined {
-  const text = fs.readFileSync(path.join(pseudoDir, 'Al.pw.scf.out'), 'utf8');
-  const m = /PWSCF\s*:.*CPU\s+(?:(\d+)m\s*)?([\d.]+)s\s+WALL/.exec(text);
-  return m ? Number(m[1] ?? 0) * 60 + Number(m[2]) : undefined;
+  return pwscfTimesS(fs.readFileSync(path.join(pseudoDir, 'Al.pw.scf.out'), 'utf8'))?.wallS;
 }
 
 async function main(): Promise<void> {

@@ -177,6 +177,19 @@ export function parseQeOutput(text: string, file = '<QE output>'): QeOutput {
 }
 
 /** Energy terms in eV (× Rydberg, ASE's constant). */
+/** QE's clock format ("4.33s", "1m 2.30s", "1h 2m") → seconds. */
+export function qeClockSeconds(s: string): number {
+  let t = 0;
+  for (const m of s.matchAll(/([\d.]+)\s*([hms])/g)) t += Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  return t;
+}
+
+/** pw.x's own CPU and wall time from its final "PWSCF : … CPU … WALL" line (undefined if absent). */
+export function pwscfTimesS(output: string): { cpuS: number; wallS: number } | undefined {
+  const m = /^\s*PWSCF\s*:(.*?)CPU(.*?)WALL\s*$/m.exec(output);
+  return m ? { cpuS: qeClockSeconds(m[1]), wallS: qeClockSeconds(m[2]) } : undefined;
+}
+
 export function qeEnergiesEv(e: QeEnergiesRy): QeEnergiesRy {
   const o: QeEnergiesRy = {};
   for (const [k, v] of Object.entries(e) as [keyof QeEnergiesRy, number][]) o[k] = v * rydbergEv;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { Atoms, cellVolumeA3, fractionalPositions } from '../../src/structure/atoms';
 import { latticeFromIbrav, parseQeInput } from '../../src/structure/qe-input';
-import { parseQeOutput, qeEnergiesEv } from '../../src/structure/qe-output';
+import { parseQeOutput, pwscfTimesS, qeEnergiesEv } from '../../src/structure/qe-output';
 import { readStructure } from '../../src/structure/registry';
 import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
 import { referenceDir, repoRoot } from '../helpers';
@@ -43,6 +43,14 @@ describe('structure: QE pw.x input', () => {
     assert.deepEqual(a.atoms.cellAngstrom, b.atoms.cellAngstrom);
     assert.ok(Math.abs(cellVolumeA3(a.atoms.cellAngstrom) - (7.6 * bohrAngstrom) ** 3 / 4) < 1e-12);
     assert.equal(a.ecutrhoRy, 80, 'ecutrho defaults to 4·ecutwfc');
+  });
+
+  it('reads pw.x\'s own CPU and wall time, in seconds and in minutes', () => {
+    const t4 = pwscfTimesS(fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), 'utf8'));
+    assert.deepEqual(t4, { cpuS: 4.33, wallS: 6.68 });
+    const t32 = pwscfTimesS(fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-size-transfer', 'pw.scf.out'), 'utf8'))!;
+    assert.ok(Math.abs(t32.cpuS - 296.93) < 1e-9 && Math.abs(t32.wallS - 471.64) < 1e-9, JSON.stringify(t32));
+    assert.equal(pwscfTimesS('no timing here'), undefined);
   });
 
   it('builds every other Bravais lattice (ibrav 9…13, −5) as pw.x 6.7 prints it (fixtures/qe-ibrav)', () => {
