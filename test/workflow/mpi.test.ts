@@ -39,6 +39,21 @@ function assertSame(a: Record<string, unknown>, b: Record<string, unknown>, what
   }
 }
 
+const alFixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+
+/** predict of the Al fixture on each rank count, outputs in dir/<tag><np>: each run reports its rank count and writes exactly the four outputs (no temporary file left). */
+async function alOnRanks(dir: string, model: string, nps: number[], extra: string[], tag: string): Promise<Record<string, unknown>[]> {
+  const runs: Record<string, unknown>[] = [];
+  for (const np of nps) {
+    const out = path.join(dir, `${tag}${np}`);
+    const r = await mpiPredict(np, [alFixture, '--model', model, ...extra], out);
+    assert.equal(r.mpi_ranks, np);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['density.cube', 'dos.csv', 'dos.svg', 'results.json']);
+    runs.push(r);
+  }
+  return runs;
+}
+
 describe('workflow: predict across MPI ranks', function () {
   this.timeout(300000);
 
@@ -46,14 +61,7 @@ describe('workflow: predict across MPI ranks', function () {
     const { dir, cleanup } = tempDir();
     try {
       const model = writeSmallPredictModel(dir);
-      const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
-      const runs: Record<string, unknown>[] = [];
-      for (const np of [1, 2, 3]) {
-        const out = path.join(dir, `np${np}`);
-        runs.push(await mpiPredict(np, [structure, '--model', model], out));
-        assert.equal(runs[np - 1].mpi_ranks, np);
-        assert.deepEqual(fs.readdirSync(out).sort(), ['density.cube', 'dos.csv', 'dos.svg', 'results.json']);
-      }
+      const runs = await alOnRanks(dir, model, [1, 2, 3], [], 'np');
       assert.ok(Math.abs((runs[0].density_electrons as number) - 12) < 1e-6, `density integrates to N_e: ${runs[0].density_electrons}`);
       assertSame(runs[0], runs[1], '1 vs 2 ranks');
       assertSame(runs[0], runs[2], '1 vs 3 ranks');
@@ -61,8 +69,7 @@ describe('workflow: predict across MPI ranks', function () {
       assert.equal(fs.readFileSync(path.join(dir, 'np1', 'density.cube'), 'utf8'), fs.readFileSync(path.join(dir, 'np3', 'density.cube'), 'utf8'));
       // blocks smaller than a plane (rows 0, 3, 6, … of a 24×24 plane): ranks split planes, the
       // density comes back in grid order, and only the network batches change (float32 rounding)
-      const split: Record<string, unknown>[] = [];
-      for (const np of [1, 3]) split.push(await mpiPredict(np, [structure, '--model', model, '--block-points', '200'], path.join(dir, `split${np}`)));
+      const split = await alOnRanks(dir, model, [1, 3], ['--block-points', '200'], 'split');
       assert.equal(split[0].max_block_points, 192);
       assert.equal(split[0].block_count, 72);
       assertSame(split[0], split[1], 'rows blocks, 1 vs 3 ranks');
@@ -80,14 +87,8 @@ describe('workflow: predict across MPI ranks', function () {
     const { dir, cleanup } = tempDir();
     try {
       const model = writeSmallPredictModel(dir);
-      const structure = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
-      const runs: Record<string, unknown>[] = [];
-      for (const np of [1, 2, 3]) {
-        const out = path.join(dir, `np${np}`);
-        runs.push(await mpiPredict(np, [structure, '--model', model, '--grid', '25,24,24'], out));
-        assert.deepEqual(runs[np - 1].grid_shape, [25, 24, 24]);
-        assert.deepEqual(fs.readdirSync(out).sort(), ['density.cube', 'dos.csv', 'dos.svg', 'results.json'], 'no temporary file left');
-      }
+      const runs = await alOnRanks(dir, model, [1, 2, 3], ['--grid', '25,24,24'], 'np');
+      for (const r of runs) assert.deepEqual(r.grid_shape, [25, 24, 24]);
       assert.ok(Number.isFinite(runs[0].total_energy_ev as number));
       assertSame(runs[0], runs[1], '25 planes, 1 vs 2 ranks');
       assertSame(runs[0], runs[2], '25 planes, 1 vs 3 ranks');
@@ -126,7 +127,7 @@ describe('workflow: predict across MPI ranks', function () {
   });
 
   it('an error on one rank ends every rank with the message (no hang)', async () => {
-    const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', '2', 'node', cli, 'predict', path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), '--model', '/nonexistent/model.zip'], { env, reject: false, timeout: 120000 });
+    const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', '2', 'node', cli, 'predict', alFixture, '--model', '/nonexistent/model.zip'], { env, reject: false, timeout: 120000 });
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /model/);
   });
