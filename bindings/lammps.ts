@@ -103,16 +103,6 @@ export function loadLammps(libraryPath?: string): LammpsApi {
   return a;
 }
 
-let defaultFortranCommunicator: number | undefined;
-
-/**
- * Open every later instance on this MPI communicator (its Fortran handle, MPI_Comm_c2f), e.g.
- * MPI_COMM_SELF so each rank runs its own serial LAMMPS; undefined → MPI_COMM_WORLD.
- */
-export function setDefaultFortranCommunicator(handle: number | undefined): void {
-  defaultFortranCommunicator = handle;
-}
-
 export interface LammpsOptions {
   /** MPI communicator as a Fortran handle (lammps_open_fortran); default MPI_COMM_WORLD (lammps_open_no_mpi). */
   fortranCommunicator?: number;
@@ -143,7 +133,7 @@ export class Lammps {
     this.api = loadLammps(opts.libraryPath);
     const args = ['mala-ts', ...(opts.args ?? ['-screen', 'none', '-log', 'none', '-nocite'])];
     const envBefore = new Set(Object.keys(process.env));
-    const comm = opts.fortranCommunicator ?? defaultFortranCommunicator;
+    const comm = opts.fortranCommunicator;
     const h = comm === undefined ? this.api.open_no_mpi(args.length, args, null) : this.api.open_fortran(args.length, args, comm);
     dropSingletonMpiEnv(envBefore);
     if (!h) {

@@ -143,6 +143,11 @@ export interface BispectrumOptions {
   /** Most grid points LAMMPS computes in one run (memory ≈ 16·(ncoeff+3) bytes each). */
   maxPointsPerRun?: number;
   libraryPath?: string;
+  /**
+   * MPI communicator LAMMPS runs on, as a Fortran handle (MPI_Comm_c2f): e.g. MPI_COMM_SELF so
+   * each rank runs its own serial LAMMPS. Undefined → MPI_COMM_WORLD (or no MPI).
+   */
+  fortranCommunicator?: number;
   progress?: Progress;
 }
 
@@ -201,7 +206,7 @@ export class BispectrumCalculator {
     this.datafile = path.join(this.tmp, 'structure.data');
     fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
     try {
-      this.lmp = new Lammps({ libraryPath: opts.libraryPath });
+      this.lmp = new Lammps({ libraryPath: opts.libraryPath, fortranCommunicator: opts.fortranCommunicator });
       if (!this.lmp.hasStyle('compute', 'sna/grid')) {
         throw new MalaError(`the LAMMPS library ${this.lmp.libraryPath} has no compute sna/grid`, { fix: 'use a LAMMPS built with the ML-SNAP package (`make setup` builds one)' });
       }

@@ -168,7 +168,7 @@ export class WindowedDescriptors {
     private readonly atoms: Atoms,
     private readonly grid: GridShape,
     private readonly params: BispectrumParameters,
-    private readonly libraryPath?: string,
+    private readonly lammps: { libraryPath?: string; fortranCommunicator?: number } = {},
   ) {
     this.cutoffAngstrom = descriptorCutoffAngstrom(params);
   }
@@ -193,12 +193,12 @@ export class WindowedDescriptors {
     const w = this.windowOfKey;
     if (!w) {
       this.wholeCell++;
-      this.whole ??= new BispectrumCalculator(this.atoms, this.grid, this.params, { xyz: false, maxPointsPerRun: (i1 - i0) * ny * nz, libraryPath: this.libraryPath });
+      this.whole ??= new BispectrumCalculator(this.atoms, this.grid, this.params, { xyz: false, maxPointsPerRun: (i1 - i0) * ny * nz, ...this.lammps });
       return rowStride === 1 ? this.whole.computePlanes(i0, i1) : this.whole.computeRows(i0, i1, rowStart, rowStride);
     }
     this.windowed++;
     // One LAMMPS instance for all windows (only the structure changes from window to window).
-    if (!this.window) this.window = new BispectrumCalculator(w.atoms, [w.planes, ny, nz], this.params, { xyz: false, maxPointsPerRun: ny * nz, libraryPath: this.libraryPath });
+    if (!this.window) this.window = new BispectrumCalculator(w.atoms, [w.planes, ny, nz], this.params, { xyz: false, maxPointsPerRun: ny * nz, ...this.lammps });
     else if (this.windowChanged) this.window.setStructure(w.atoms, [w.planes, ny, nz]);
     this.windowChanged = false;
     return this.window.computeRows(w.pad, w.pad + (i1 - i0), rowStart, rowStride);

@@ -8,7 +8,7 @@ import { MalaError } from '../errors';
 import { NpyStreamWriter } from '../io/npy';
 import { Atoms } from '../structure/atoms';
 import { ReadOptions, StructureRead, readStructure } from '../structure/registry';
-import { GridShape, qeFftGrid, validateGrid } from '../grid/grid';
+import { chooseGrid, type GridChoice } from '../grid/choose-grid';
 import {
   BispectrumCalculator,
   BispectrumParameters,
@@ -17,29 +17,7 @@ import {
 } from '../descriptors/bispectrum';
 import { Progress, silentProgress } from '../util/progress';
 
-export type GridSource = 'explicit' | 'qe-output' | 'qe-input-nr' | 'qe-rule';
-
-export interface GridChoice {
-  grid: GridShape;
-  source: GridSource;
-  /** ecutrho used when the grid came from QE's rule. */
-  ecutrhoRy?: number;
-}
-
-/** The grid for a structure read from `read.file` (see the module comment for the order). */
-export function chooseGrid(read: StructureRead, explicit?: readonly number[], ecutrhoRy?: number): GridChoice {
-  if (explicit) return { grid: validateGrid(explicit, read.file), source: 'explicit' };
-  const out = read.qeOutput?.fftGrid;
-  if (out) return { grid: validateGrid(out, read.file), source: 'qe-output' };
-  const nr = read.qeInput?.fftGrid;
-  if (nr) return { grid: validateGrid(nr, read.file), source: 'qe-input-nr' };
-  const ecut = ecutrhoRy ?? read.qeInput?.ecutrhoRy ?? read.qeOutput?.ecutrhoRy;
-  if (ecut !== undefined) return { grid: qeFftGrid(read.atoms.cellAngstrom, ecut), source: 'qe-rule', ecutrhoRy: ecut };
-  throw new MalaError('no grid for the descriptors', {
-    file: read.file,
-    fix: 'pass the grid (--grid NX,NY,NZ) or the charge-density cutoff of the QE calculation (--ecutrho RY) so QE\'s FFT grid can be chosen',
-  });
-}
+export { chooseGrid, type GridChoice, type GridSource } from '../grid/choose-grid';
 
 export interface DescriptorsJob {
   structureFile: string;

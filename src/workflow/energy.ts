@@ -9,13 +9,14 @@ import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
 import { readDensityCube, readQeStructure } from '../qe/qe-files';
 import { checkDensityShape, computeEnergyTerms, EnergyTermsRy, loadPseudopotentials, totalEnergy, TotalEnergy } from '../qe';
+import { firstPseudoDir } from '../qe/pseudo-dir';
 import { ryToEv } from '../structure/units';
 import { Progress } from '../util/progress';
 
 export interface EnergyOptions {
   densityFile: string;
   structureFile: string;
-  /** UPF folder; default: the structure's pseudo_dir (relative to its folder), else its folder. */
+  /** UPF folder; default: the pseudo_dir rule of src/qe/pseudo-dir.ts. */
   pseudoDir?: string;
   bandEnergyEv?: number;
   entropyContributionEv?: number;
@@ -58,9 +59,11 @@ export function runEnergy(opts: EnergyOptions): EnergyReport {
   const s = readQeStructure(opts.structureFile);
   const dens = loadDensity(opts.densityFile);
   if (s.grid) checkDensityShape(dens.shape, s.grid, opts.densityFile);
-  const structDir = path.dirname(path.resolve(opts.structureFile));
-  const pseudoDir = opts.pseudoDir ?? (s.pseudoDir && fs.existsSync(path.resolve(structDir, s.pseudoDir)) ? path.resolve(structDir, s.pseudoDir) : structDir);
-  const pseudopotentials = loadPseudopotentials(s.species, pseudoDir, s.pseudopotentialFiles);
+  // the one pseudo_dir rule (src/qe/pseudo-dir.ts)
+  const { dir: pseudoDir, value: pseudopotentials } = firstPseudoDir(
+    { explicit: opts.pseudoDir, inputPseudoDir: s.pseudoDir, structureFile: opts.structureFile },
+    (dir) => loadPseudopotentials(s.species, dir, s.pseudopotentialFiles),
+  );
   const common = {
     cellAngstrom: s.cellAngstrom,
     positionsAngstrom: s.positionsAngstrom,

@@ -10,9 +10,10 @@
  * new ones (a stage deletes its outputs before it starts). Outputs are written atomically.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
+import { pseudoDirRequest } from '../qe/calculation-context';
+import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { writeFileAtomic } from '../io/atomic-write';
 import { writeNpy } from '../io/npy';
 import { readLdosCubes } from '../io/cube';
@@ -73,11 +74,15 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v.toLowerCase() : undefined;
 }
 
-/** Where pw.x will look for pseudopotentials (QE's order), absolute. */
+/**
+ * The pseudopotential folder by mala-ts' one rule (src/qe/pseudo-dir.ts): the first candidate
+ * holding every ATOMIC_SPECIES file, else the first candidate (checkInputForLdos then says what is
+ * missing). Absolute, since pw.x runs in the snapshot's work folder.
+ */
 export function resolvePseudoDir(input: QeInput, inputFile: string, override?: string): string {
-  const fromInput = input.namelists.control?.pseudo_dir;
-  const dir = override ?? (typeof fromInput === 'string' ? fromInput : undefined) ?? process.env.ESPRESSO_PSEUDO ?? path.join(os.homedir(), 'espresso', 'pseudo');
-  return path.resolve(path.dirname(path.resolve(inputFile)), dir.replace(/^~(?=\/|$)/, os.homedir()));
+  const candidates = pseudoDirCandidates(pseudoDirRequest({ read: { file: inputFile, qeInput: input } }, { pseudoDir: override }));
+  const files = input.species.map((s) => s.pseudopotential).filter((f) => f);
+  return (candidates.find((c) => files.every((f) => fs.existsSync(path.join(c.dir, f)))) ?? candidates[0]).dir;
 }
 
 /**

@@ -21,7 +21,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
-import { BispectrumParameters, bispectrumCount } from '../descriptors/bispectrum';
 import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
 import { writeDosPlot } from '../io/plot';
@@ -36,8 +35,8 @@ import { readStructure, StructureRead } from '../structure/registry';
 import { bohr3InAngstrom3, kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
-import { setDefaultFortranCommunicator } from '../../bindings/lammps';
-import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks, WindowedDescriptors } from '../parallel/plane-blocks';
+import { openDescriptors, resolveDescriptors, type DescriptorBlockSource } from '../descriptors/registry';
+import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks } from '../parallel/plane-blocks';
 import { blocksToSlabs, mpiSlabLayout } from '../parallel/slab-fft';
 import { wholeGridLayout, type GridLayout } from '../qe/grid-layout';
 import { DosAccumulator, dosObservables } from '../targets/dos';
@@ -135,21 +134,6 @@ export function peakRssMb(): number {
   return process.memoryUsage().rss / 1048576;
 }
 
-/** The model's descriptor settings in the descriptor module's terms. */
-export function bispectrumParametersOf(model: LdosModel): BispectrumParameters {
-  const d = model.data.descriptors;
-  return {
-    twojmax: d.twojmax,
-    rcutfacAngstrom: d.rcutfac,
-    rfac0: d.rfac0,
-    rmin0Angstrom: d.rmin0,
-    switchflag: d.switchflag ? 1 : 0,
-    bzeroflag: d.bzeroflag ? 1 : 0,
-    quadraticflag: d.quadraticflag ? 1 : 0,
-    elementWeights: d.elementWeights ?? undefined,
-  };
-}
-
 /** Elements the model was trained on, when it records them (MALA info.json pseudopotentials, our provenance). */
 export function modelSpecies(model: LdosModel): string[] | undefined {
   const info = model.data.reference?.malaInfo as { pseudopotentials?: Record<string, string> } | undefined;
@@ -174,9 +158,9 @@ function checkCompatible(model: LdosModel, species: string[], source: string): v
       });
     }
   }
-  const ncoeff = bispectrumCount(model.data.descriptors.twojmax, model.data.descriptors.quadraticflag ? 1 : 0);
+  const ncoeff = resolveDescriptors(model.data.descriptors, model.source).featureCount;
   if (ncoeff !== model.nFeatures) {
-    throw new MalaError(`the model ${model.source} expects ${model.nFeatures} descriptors per point but its descriptor parameters (twojmax ${model.data.descriptors.twojmax}) give ${ncoeff}`, {
+    throw new MalaError(`the model ${model.source} expects ${model.nFeatures} descriptors per point but its descriptor parameters (${model.data.descriptors.type}, twojmax ${model.data.descriptors.twojmax}) give ${ncoeff}`, {
       file: model.source,
       fix: 'the model archive is inconsistent; re-export it',
     });
@@ -359,7 +343,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const ecutrhoRy = opts.ecutrhoRy ?? read?.qeOutput?.ecutrhoRy ?? read?.qeInput?.ecutrhoRy ?? modelEcutrhoRy(model);
   const gridChoice = read
     ? chooseGrid(read, opts.grid, ecutrhoRy)
-    : chooseGrid({ atoms, format: 'extxyz', file: source }, opts.grid, ecutrhoRy);
+    : chooseGrid({ atoms, file: source }, opts.grid, ecutrhoRy);
   const grid: GridShape = gridChoice.grid;
   const [nx, ny, nz] = grid;
   const pointCount = nx * ny * nz;
@@ -418,17 +402,14 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     : diskStore(ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`), ldosFile ? [nx, ny, nz, nE] : [localPoints, nE], Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))));
 
   const dosAcc = new DosAccumulator(nE, { source: 'network LDOS', clampNegative: true });
-  const params = bispectrumParametersOf(model);
-  let calc: (DescriptorSource & Partial<Pick<WindowedDescriptors, 'windowed' | 'wholeCell'>>) | undefined;
+  let calc: (DescriptorSource & Pick<Partial<DescriptorBlockSource>, 'report'>) | undefined;
   let descriptorBlocks: PredictResult['descriptorBlocks'];
   let stored = false;
   try {
     let t0 = performance.now();
-    // Several ranks: each runs its own serial LAMMPS on its own planes (MPI_COMM_SELF).
-    if (!opts.descriptorsFile && comm.size > 1 && comm.selfFortranHandle !== undefined) setDefaultFortranCommunicator(comm.selfFortranHandle); // each rank: its own serial LAMMPS
     calc = opts.descriptorsFile
       ? descriptorFileSource(opts.descriptorsFile, grid, model.nFeatures, model.source)
-      : new WindowedDescriptors(atoms, grid, params);
+      : openDescriptors(model.data.descriptors, { atoms, grid, comm }, model.source);
     add('setup_s', t0);
     progress.start('predict LDOS', localPoints, 'points');
     for (let b = b0; b < b1; b++) {
@@ -450,7 +431,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
       progress.tick(n);
     }
     progress.stop();
-    if (calc.windowed !== undefined) descriptorBlocks = { windowed: calc.windowed, wholeCell: calc.wholeCell ?? 0 };
+    const counts = calc.report?.();
+    if (counts?.windowed !== undefined) descriptorBlocks = { windowed: counts.windowed, wholeCell: counts.wholeCell ?? 0 };
     calc.close();
     calc = undefined;
     comm.allreduceSum(dosAcc.sums);

@@ -9,13 +9,14 @@
  * missing pseudopotentials are an error here, not a warning.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { formatPwOutput, PwOutputSpecies } from '../io/pw-output';
 import type { LdosModel } from '../network/model';
 import type { BackendName } from '../network/backend';
 import { loadPseudopotentials } from '../qe';
+import { pseudoDirRequest } from '../qe/calculation-context';
+import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { parseStructure, StructureRead } from '../structure/registry';
 import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
@@ -51,12 +52,9 @@ export interface PwDropInResult {
 
 const FERMI_DIRAC = ['fermi-dirac', 'f-d', 'fd'];
 
-/** pw.x's pseudo_dir: the input's (relative to the working directory), else $ESPRESSO_PSEUDO, else ~/espresso/pseudo. */
-export function pwPseudoDir(read: StructureRead, cwd: string, env: NodeJS.ProcessEnv): { dir: string; from: string } {
-  const v = read.qeInput?.namelists.control?.pseudo_dir;
-  if (typeof v === 'string' && v.trim()) return { dir: path.resolve(cwd, v.trim()), from: 'pseudo_dir in &CONTROL' };
-  if (env.ESPRESSO_PSEUDO) return { dir: path.resolve(cwd, env.ESPRESSO_PSEUDO), from: '$ESPRESSO_PSEUDO' };
-  return { dir: path.join(env.HOME ?? os.homedir(), 'espresso', 'pseudo'), from: 'pw.x\'s default $HOME/espresso/pseudo' };
+/** pw.x's pseudo_dir: the first candidate of mala-ts' one rule (src/qe/pseudo-dir.ts), as pw.x uses it. */
+export function pwPseudoDir(read: StructureRead, cwd: string, env: NodeJS.ProcessEnv, explicit?: string): { dir: string; from: string } {
+  return pseudoDirCandidates({ ...pseudoDirRequest({ read: { file: '<standard input>', qeInput: read.qeInput } }, { pseudoDir: explicit, cwd, env }) })[0];
 }
 
 /** celldm(1..6) as pw.x prints them: from celldm(k), or A (Å) for celldm(1); empty → alat = |a1|. */
@@ -100,7 +98,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
   else if (!FERMI_DIRAC.includes(smearing)) warn(`smearing = '${smearing}': the prediction uses Fermi-Dirac occupations at T = degauss/k_B`);
 
   const cwd = opts.cwd ?? process.cwd();
-  const pseudo = opts.pseudoDir ? { dir: path.resolve(cwd, opts.pseudoDir), from: '--pseudo-dir' } : pwPseudoDir(read, cwd, opts.env ?? process.env);
+  const pseudo = pwPseudoDir(read, cwd, opts.env ?? process.env, opts.pseudoDir);
   if (!fs.existsSync(pseudo.dir)) {
     throw new MalaError(`the pseudopotential folder ${pseudo.dir} (${pseudo.from}) does not exist`, {
       file: inputLabel,

@@ -1,0 +1,38 @@
+/**
+ * What a kind of descriptor is to the rest of mala-ts (like a backend in tfjs-core): a name as
+ * model archives record it, how to read its parameters from the model's record, how many features
+ * a grid point gets, and how to open a calculator that computes grid blocks. Implementations live
+ * one per file next to this one and are listed in `registry.ts`.
+ */
+import type { GridShape } from '../grid/grid';
+import type { Communicator } from '../parallel/comm';
+import type { GridBlock } from '../parallel/plane-blocks';
+import type { Atoms } from '../structure/atoms';
+
+/** Descriptors of grid blocks of one structure, without xyz columns, (planes, rows, nz, F) float32. */
+export interface DescriptorBlockSource {
+  readonly featureCount: number;
+  computeBlock(block: GridBlock): Float32Array;
+  close(): void;
+  /** Counters for the run report (e.g. blocks computed from an atom window / the whole cell). */
+  report?(): Record<string, number>;
+}
+
+/** Where a calculator runs: the structure, its grid, and the ranks it belongs to. */
+export interface DescriptorContext {
+  atoms: Atoms;
+  grid: GridShape;
+  /** The caller's communicator; a calculator that uses MPI itself must use this one, never a global. */
+  comm: Communicator;
+  /** A LAMMPS library other than the default (tests, users' own builds). */
+  libraryPath?: string;
+}
+
+export interface DescriptorType<P = unknown> {
+  /** The model archive's `descriptors.type` (MALA's `descriptor_type`), e.g. 'Bispectrum'. */
+  readonly name: string;
+  /** The model's descriptor record (`model.data.descriptors`) → this type's parameters. */
+  parameters(record: Readonly<Record<string, unknown>>): P;
+  featureCount(parameters: P): number;
+  open(parameters: P, context: DescriptorContext): DescriptorBlockSource;
+}

@@ -1,0 +1,78 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MalaError } from '../../src/errors';
+import { calculationContext } from '../../src/qe/calculation-context';
+import { firstPseudoDir, pseudoDirCandidates } from '../../src/qe/pseudo-dir';
+import { readStructure } from '../../src/structure/registry';
+import { rydbergToKelvin } from '../../src/structure/units';
+import { repoRoot, tempDir } from '../helpers';
+
+const FX = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+
+describe('qe: one pseudo_dir rule and one calculation context', () => {
+  it("pseudo_dir candidates follow pw.x: &CONTROL relative to the working directory, else $ESPRESSO_PSEUDO, else ~/espresso/pseudo; then the input's folder", () => {
+    const env = { HOME: '/home/u' };
+    assert.deepEqual(pseudoDirCandidates({ inputPseudoDir: 'pp', structureFile: 'runs/a.in', cwd: '/w', env }).map((c) => c.dir), ['/w/pp', '/w/runs/pp', '/w/runs']);
+    assert.deepEqual(pseudoDirCandidates({ inputPseudoDir: '~/pp', cwd: '/w', env }).map((c) => c.dir), ['/home/u/pp']);
+    assert.deepEqual(pseudoDirCandidates({ cwd: '/w', env: { ...env, ESPRESSO_PSEUDO: 'e' } }).map((c) => c.from), ['$ESPRESSO_PSEUDO']);
+    assert.deepEqual(pseudoDirCandidates({ structureFile: '/d/x.out', cwd: '/w', env }).map((c) => c.dir), ['/home/u/espresso/pseudo', '/d']);
+    // --pseudo-dir is the only candidate when given
+    assert.deepEqual(pseudoDirCandidates({ explicit: 'q', inputPseudoDir: 'pp', structureFile: '/d/x.in', cwd: '/w', env }).map((c) => c.dir), ['/w/q']);
+  });
+
+  it('the first folder that holds the files wins; a failure names every folder tried', () => {
+    const t = tempDir();
+    try {
+      const input = path.join(t.dir, 'runs', 'Al.pw.scf.in');
+      fs.mkdirSync(path.dirname(input));
+      fs.copyFileSync(path.join(FX, 'Al.pz-vbc.UPF'), path.join(t.dir, 'runs', 'Al.pz-vbc.UPF'));
+      const has = (d: string) => {
+        if (!fs.existsSync(path.join(d, 'Al.pz-vbc.UPF'))) throw new MalaError(`no UPF in ${d}`);
+        return d;
+      };
+      const r = firstPseudoDir({ inputPseudoDir: './nowhere', structureFile: input, cwd: t.dir, env: { HOME: t.dir } }, has);
+      assert.equal(r.dir, path.join(t.dir, 'runs'));
+      assert.equal(r.from, "the structure file's folder");
+      assert.throws(
+        () => firstPseudoDir({ inputPseudoDir: './nowhere', cwd: t.dir, env: { HOME: t.dir } }, has),
+        (e: unknown) => e instanceof MalaError && /no UPF in .*nowhere/.test(e.message),
+      );
+      assert.throws(
+        () => firstPseudoDir({ inputPseudoDir: './nowhere', structureFile: path.join(t.dir, 'x.in'), cwd: '/', env: { HOME: t.dir } }, has),
+        (e: unknown) => e instanceof MalaError && /also tried \/nowhere \(pseudo_dir in &CONTROL\), .*\/nowhere \(pseudo_dir in &CONTROL, read from the input file's folder\)/.test(e.message),
+      );
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('context of a pw.x output: its grid, cutoff, degauss temperature, electron count and UPF; flags override', () => {
+    const read = readStructure(path.join(FX, 'Al.pw.scf.out'));
+    const o = read.qeOutput!;
+    const c = calculationContext({ atoms: read.atoms, source: read.file, read }, { pseudoDir: FX });
+    assert.deepEqual(c.grid.grid, o.fftGrid);
+    assert.equal(c.grid.source, 'qe-output');
+    assert.equal(c.ecutrhoRy, o.ecutrhoRy);
+    assert.equal(c.temperatureK, rydbergToKelvin(o.degaussRy!));
+    assert.equal(c.electrons, o.numberOfElectrons);
+    assert.equal(c.pseudopotentials!.Al.zValence, 3);
+    assert.equal(c.pseudoDir!.from, '--pseudo-dir');
+    const f = calculationContext({ atoms: read.atoms, source: read.file, read }, { temperatureK: 500, electrons: 7, grid: [8, 8, 8], pseudoDir: path.join(FX, 'none') });
+    assert.deepEqual([f.temperatureK, f.electrons, f.grid.grid, f.grid.source], [500, 7, [8, 8, 8], 'explicit']);
+    assert.ok(f.pseudoProblem instanceof MalaError && f.pseudopotentials === undefined);
+  });
+
+  it('context of bare atoms: electrons from the valence charges, else the model; temperature from the model; errors say what to pass', () => {
+    const read = readStructure(path.join(FX, 'Al.pw.scf.out'));
+    const atoms = read.atoms;
+    const n = atoms.symbols.length;
+    const withUpf = calculationContext({ atoms, source: '<atoms>' }, { pseudoDir: FX, ecutrhoRy: 40 }, { temperatureK: 298 });
+    assert.equal(withUpf.electrons, 3 * n);
+    assert.equal(withUpf.grid.source, 'qe-rule');
+    const fromModel = calculationContext({ atoms, source: '<atoms>' }, { pseudoDir: path.join(FX, 'none'), ecutrhoRy: 40 }, { temperatureK: 298, electronsPerAtom: 2.5 });
+    assert.equal(fromModel.electrons, 2.5 * n);
+    assert.throws(() => calculationContext({ atoms, source: '<atoms>' }, { pseudoDir: path.join(FX, 'none'), ecutrhoRy: 40 }, { temperatureK: 298 }), /number of electrons is unknown/);
+    assert.throws(() => calculationContext({ atoms, source: '<atoms>' }, { ecutrhoRy: 40, electrons: 3 }), /no electronic temperature/);
+  });
+});
