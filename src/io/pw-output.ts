@@ -77,6 +77,24 @@ const fw = (v: number, w: number, d: number): string => ' ' + v.toFixed(d).padSt
 
 const energyLine = (label: string, ev: number): string => `${label}=${fortranF(evToRy(ev), 17, 8)} Ry`;
 
+type PwEnergies = Pick<PwOutputInput, 'totalEnergyEv' | 'termsEv'>;
+const term = (r: PwEnergies, name: string): number => r.termsEv[name] ?? 0;
+
+/** pw.x's free-energy lines (label, eV): F, −TS, E = F + TS. The values are the result's (src/results/fields.ts, pw rows). */
+export const PW_FREE_ENERGY_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+  ['!    total energy              ', (r) => r.totalEnergyEv],
+  ['     smearing contrib. (-TS)   ', (r) => term(r, 'e_entropy')],
+  ['     internal energy E=F+TS    ', (r) => r.totalEnergyEv - term(r, 'e_entropy')],
+];
+
+/** pw.x's terms of E from MALA's: the one-electron term is eband + deband (band energy minus ∫n·v_Hxc). */
+export const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+  ['     one-electron contribution ', (r) => term(r, 'e_band') + term(r, 'e_rho_times_v_hxc')],
+  ['     hartree contribution      ', (r) => term(r, 'e_hartree')],
+  ['     xc contribution           ', (r) => term(r, 'e_xc')],
+  ['     ewald contribution        ', (r) => term(r, 'e_ewald')],
+];
+
 /** The whole pw.x-style output text. */
 export function formatPwOutput(r: PwOutputInput): string {
   const { atoms } = r;
@@ -153,19 +171,10 @@ export function formatPwOutput(r: PwOutputInput): string {
   p();
   p(`     the Fermi energy is ${fw(r.fermiEnergyEv, 15, 8)} ev`);
   p();
-  const t = r.termsEv;
-  const freeEv = r.totalEnergyEv;
-  const entropyEv = t.e_entropy ?? 0;
-  p(energyLine('!    total energy              ', freeEv));
-  p(energyLine('     smearing contrib. (-TS)   ', entropyEv));
-  p(energyLine('     internal energy E=F+TS    ', freeEv - entropyEv));
+  for (const [label, ev] of PW_FREE_ENERGY_LINES) p(energyLine(label, ev(r)));
   p();
   p('     The total energy is F=E-TS. E is the sum of the following terms:');
-  // pw.x's one-electron term is eband + deband (band energy minus ∫n·v_Hxc)
-  p(energyLine('     one-electron contribution ', (t.e_band ?? 0) + (t.e_rho_times_v_hxc ?? 0)));
-  p(energyLine('     hartree contribution      ', t.e_hartree ?? 0));
-  p(energyLine('     xc contribution           ', t.e_xc ?? 0));
-  p(energyLine('     ewald contribution        ', t.e_ewald ?? 0));
+  for (const [label, ev] of PW_TERM_LINES) p(energyLine(label, ev(r)));
   p();
   p('     convergence has been achieved in   1 iterations');
   p();

@@ -17,8 +17,10 @@ import type { LdosModel } from '../network/model';
 import { loadModel } from '../network/model';
 import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 import { validateAtoms } from '../structure/atoms';
+import { calculatorProperty } from '../results/views';
 import { predict, PredictOptions, PredictResult } from './predict';
 
+/** ASE's implemented_properties; each is a row's `calculator` name in src/results/fields.ts (a test checks both ways). */
 export const implementedProperties = [
   'energy',
   'free_energy',
@@ -126,17 +128,8 @@ export class MalaCalculator {
       this.calculationCount++;
       this.prediction = r;
       this.atoms = snapshot;
-      const total = r.totalEnergy;
-      this.results = {
-        energy: total?.totalEnergyEv,
-        free_energy: total?.totalEnergyEv,
-        fermi_level: r.fermiEnergyEv,
-        band_energy: r.bandEnergyEv,
-        entropy_contribution: r.entropyContributionEv,
-        energy_contributions: total ? { ...total.termsEv } : undefined,
-        number_of_electrons: r.numberOfElectrons,
-        dos: { energiesEv: r.energiesEv, dosPerEv: r.dosPerEv },
-      };
+      // the properties the field table names (src/results/fields.ts), in the order ASE users list them
+      this.results = Object.fromEntries(implementedProperties.map((name) => [name, calculatorProperty(r, name)])) as CalculatorResults;
     });
     const pending = { atoms: snapshot, run };
     this.pending = pending;

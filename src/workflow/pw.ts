@@ -17,6 +17,7 @@ import type { BackendName } from '../network/backend';
 import { loadPseudopotentials } from '../qe';
 import { pseudoDirRequest } from '../qe/calculation-context';
 import { pseudoDirCandidates } from '../qe/pseudo-dir';
+import { pwOutputValues } from '../results/views';
 import { parseStructure, StructureRead } from '../structure/registry';
 import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
@@ -125,7 +126,6 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     progress: opts.progress,
     warn,
   });
-  const total = result.totalEnergy!;
   const species: PwOutputSpecies[] = q.species.map((s) => ({ label: s.label, massU: s.massU, valence: pps[s.symbol]?.zValence }));
   const finishedAt = opts.now?.() ?? new Date();
   const cpu = process.cpuUsage(cpu0);
@@ -137,18 +137,12 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     celldm: celldmOf(sys),
     ecutwfcRy: q.ecutwfcRy,
     ecutrhoRy: q.ecutrhoRy,
-    electrons: result.electronsRequested,
-    grid: result.gridShape,
-    gVectorCount: result.gVectorCount,
-    xcFunctional: result.xcFunctional,
+    // energies, Fermi energy, electrons, grid, model: the field table's pw rows (src/results/fields.ts)
+    ...pwOutputValues(result),
     smearing: occupations === 'smearing' ? smearing : undefined,
     degaussRy: typeof sys.degauss === 'number' ? sys.degauss : undefined,
-    fermiEnergyEv: result.fermiEnergyEv,
-    termsEv: total.termsEv,
-    totalEnergyEv: total.totalEnergyEv,
     inputName: opts.inputFile ?? 'standard input',
     programVersion: (require('../../package.json') as { version: string }).version,
-    modelName: path.basename(result.modelFile),
     startedAt,
     finishedAt,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

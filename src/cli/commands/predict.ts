@@ -6,9 +6,10 @@ import { positiveNumber } from '../args';
 
 export { positiveNumber };
 import { parseGrid } from '../../grid/grid';
-import { formatJson, formatSummary } from '../../io/results';
+import { formatJson } from '../../io/results';
+import { formatPredictSummary as formatResultPredictSummary, predictResultJson } from '../../results/views';
 import { defaultProgress } from '../../util/progress';
-import { predict, predictJson, PredictResult } from '../../workflow/predict';
+import { predict, PredictResult } from '../../workflow/predict';
 
 interface Opts {
   model?: string;
@@ -29,14 +30,9 @@ interface Opts {
   np?: string;
 }
 
-/** Timings and memory lines under the observables summary. */
+/** Structure and model, the observables summary, then timings and memory (src/results: the field table). */
 export function formatPredictSummary(r: PredictResult): string {
-  const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'outputs_s', 'total_s'];
-  const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
-  const head = `structure    ${r.structureFile}  (${r.atomCount} atoms: ${r.species.join(', ')}; grid ${r.gridShape.join('×')} from ${r.gridSource})\nmodel        ${r.modelFile}\n`;
-  const ranks = r.ranks > 1 ? `${r.ranks} MPI ranks, largest rank peak ${r.peakRssMaxRankMb.toFixed(0)} MB; ` : '';
-  const tail = `timings      ${t.join(' | ')}\nmemory       ${ranks}peak ${r.peakRssMb.toFixed(0)} MB (budget ${r.memoryBudgetMb} MB; LDOS kept ${r.ldosStorage === 'memory' ? 'in memory' : 'on disk'}; ${r.blockCount} blocks of ≤ ${r.maxBlockPoints} points)\n`;
-  return head + formatSummary(r) + tail + r.warnings.map((w) => `warning: ${w}\n`).join('');
+  return formatResultPredictSummary(r);
 }
 
 export function register(program: Command): void {
@@ -106,7 +102,7 @@ export function register(program: Command): void {
         }
         throw e;
       }
-      if (root) process.stdout.write(opts.json ? formatJson(predictJson(r)) : formatPredictSummary(r));
+      if (root) process.stdout.write(opts.json ? formatJson(predictResultJson(r)) : formatPredictSummary(r));
       finalizeWorld();
     });
 }

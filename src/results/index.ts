@@ -1,0 +1,3 @@
+/** One result description (the field table) and the views it drives. */
+export * from './fields';
+export * from './views';
