@@ -12,9 +12,21 @@
 import * as path from 'node:path';
 import type { PwOutputInput } from '../io/pw-output';
 import { kTEv } from '../structure/units';
-import type { PropertyName } from '../workflow/calculator';
 import type { ObservablesResult } from '../workflow/observables';
 import type { PredictResult } from '../workflow/predict';
+
+/** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
+export const implementedProperties = [
+  'energy',
+  'free_energy',
+  'fermi_level',
+  'band_energy',
+  'entropy_contribution',
+  'energy_contributions',
+  'number_of_electrons',
+  'dos',
+] as const;
+export type PropertyName = (typeof implementedProperties)[number];
 
 /** A summary line: [label, text] (labels are padded to one column) or a line printed as it is. */
 export type SummaryLine = readonly [string, string] | string;

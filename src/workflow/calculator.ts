@@ -17,21 +17,11 @@ import type { LdosModel } from '../network/model';
 import { loadModel } from '../network/model';
 import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 import { validateAtoms } from '../structure/atoms';
+import { implementedProperties, type PropertyName } from '../results/fields';
 import { calculatorProperty } from '../results/views';
 import { predict, PredictOptions, PredictResult } from './predict';
 
-/** ASE's implemented_properties; each is a row's `calculator` name in src/results/fields.ts (a test checks both ways). */
-export const implementedProperties = [
-  'energy',
-  'free_energy',
-  'fermi_level',
-  'band_energy',
-  'entropy_contribution',
-  'energy_contributions',
-  'number_of_electrons',
-  'dos',
-] as const;
-export type PropertyName = (typeof implementedProperties)[number];
+export { implementedProperties, type PropertyName } from '../results/fields';
 
 export interface CalculatorResults {
   /** Total (free) energy, eV; absent when no pseudopotentials were available. */
