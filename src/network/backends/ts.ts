@@ -9,8 +9,8 @@ import { NON_FINITE_INPUT, type OptimizerState, type Scaling, type TrainableNet 
 
 /** The plain-TS backend: synchronous work wrapped in promises. */
 export class TsNet implements TrainableNet {
-  readonly name = 'ts' as const;
-  readonly device = 'ts';
+  readonly name: string = 'ts';
+  readonly device: string = 'ts';
   readonly spec: NetworkSpec;
   private params: Parameters;
   private adam: AdamHyper = { ...defaultAdam };
