@@ -9,7 +9,8 @@ import type { NetworkSpec, Parameters } from './mlp';
 
 /** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
 export interface DescriptorParameters {
-  type: 'Bispectrum';
+  /** A registered descriptor type (src/descriptors/registry.ts), e.g. 'Bispectrum'. */
+  type: string;
   twojmax: number;
   /** LAMMPS rcutfac in Å (MALA's bispectrum_cutoff). */
   rcutfac: number;
