@@ -6,7 +6,7 @@
 import { MalaError } from '../errors';
 import { makeEnergyGrid } from '../targets/energy-grid';
 import { activationsFromMala, parameterShapes, type NetworkSpec } from './mlp';
-import type { DescriptorParameters, ModelData, ReferenceData } from './model';
+import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import { PickleError, PyObject, unpickle } from './pickle';
 import { DataScaler } from './scalers';
 import { readLegacyTorch, readStateDict } from './torch-pickle';

@@ -21,65 +21,20 @@ import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
-import { createNet, NON_FINITE_INPUT, type BackendName, type NetBackend } from './backend';
+import { createInferenceNet, NON_FINITE_INPUT, type CreateNetOptions, type InferenceNet } from './backends';
 import { importMalaModel } from './mala-import';
-import { checkSpec, parameterShapes, type NetworkSpec, type Parameters } from './mlp';
+import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
+import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
+
+// The model's data types live in model-data.ts (mala-import.ts builds them too); callers keep importing them from here.
+export type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
 
 export const MODEL_FORMAT = 'mala-ts-model';
 export const MODEL_FORMAT_VERSION = 1;
 /** Points per forward call: 1k–8k keep activations in cache (spec/nn-backend-notes.md §2D). */
 export const DEFAULT_CHUNK_POINTS = 4096;
-
-/** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
-export interface DescriptorParameters {
-  /** A registered descriptor type (src/descriptors/registry.ts), e.g. 'Bispectrum'. */
-  type: string;
-  twojmax: number;
-  /** LAMMPS rcutfac in Å (MALA's bispectrum_cutoff). */
-  rcutfac: number;
-  switchflag: number;
-  /** Per element, alphabetical order; null = all 1. */
-  elementWeights: number[] | null;
-  rfac0: number;
-  rmin0: number;
-  radelem: number;
-  bzeroflag: number;
-  quadraticflag: number;
-}
-
-/** DFT facts of the training data that inference needs (temperature, electron count, grid). */
-export interface ReferenceData {
-  temperatureK?: number;
-  electronsPerAtom?: number;
-  numberOfElectrons?: number;
-  gridDimensions?: number[];
-  /** MALA's info.json of the reference snapshot, verbatim, when the model came from MALA. */
-  malaInfo?: Record<string, unknown>;
-}
-
-export interface ModelData {
-  spec: NetworkSpec;
-  weights: Parameters;
-  inputScaler: DataScaler;
-  outputScaler: DataScaler;
-  descriptors: DescriptorParameters;
-  energyGrid: EnergyGrid;
-  /** MALA's restrict_targets: negatives → 0 (default) or |x|. */
-  restrictTargets: 'zero_out_negative' | 'absolute_values';
-  reference: ReferenceData | null;
-  provenance?: Record<string, unknown>;
-  /** Present in checkpoints only. */
-  training?: TrainingState;
-}
-
-/** Everything a resumed training run needs besides the weights. */
-export interface TrainingState {
-  /** Free-form JSON (epoch, losses, schedule, RNG state...), owned by the trainer. */
-  state: Record<string, unknown>;
-  optimizer: { step: number; expAvg: Parameters; expAvgSq: Parameters };
-}
 
 interface ModelJson {
   format: string;
@@ -241,10 +196,10 @@ export function readModelData(file: string): ModelData {
 export class LdosModel {
   readonly data: ModelData;
   readonly source: string;
-  private net?: NetBackend;
-  private backendOpts: { backend?: BackendName | 'auto'; device?: string };
+  private net?: InferenceNet;
+  private backendOpts: CreateNetOptions;
 
-  constructor(data: ModelData, source = '<memory>', opts: { backend?: BackendName | 'auto'; device?: string } = {}) {
+  constructor(data: ModelData, source = '<memory>', opts: CreateNetOptions = {}) {
     checkSpec(data.spec, source);
     this.data = data;
     this.source = source;
@@ -265,9 +220,9 @@ export class LdosModel {
   }
 
   /** The compute backend (created on first use; libtorch when available). */
-  backend(): NetBackend {
+  backend(): InferenceNet {
     if (!this.net) {
-      this.net = createNet(this.data.spec, this.data.weights, this.backendOpts);
+      this.net = createInferenceNet(this.data.spec, this.data.weights, this.backendOpts);
       const { inputScaler: i, outputScaler: o } = this.data;
       const none = new Float32Array(0);
       this.net.setScaling({
@@ -315,14 +270,13 @@ export class LdosModel {
     return out;
   }
 
-  /** Save as a mala-ts archive (atomically), with the backend's current weights. */
+  /** Save as a mala-ts archive (atomically). Inference never changes the weights, so they are the loaded ones. */
   save(file: string): void {
-    const weights = this.net ? this.net.getParameters() : this.data.weights;
-    saveModelData(file, { ...this.data, weights, training: undefined });
+    saveModelData(file, { ...this.data, training: undefined });
   }
 }
 
 /** Load a mala-ts model (zip or folder) or a MALA model zip/folder. */
-export function loadModel(file: string, opts: { backend?: BackendName | 'auto'; device?: string } = {}): LdosModel {
+export function loadModel(file: string, opts: CreateNetOptions = {}): LdosModel {
   return new LdosModel(readModelData(file), file, opts);
 }

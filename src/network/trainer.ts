@@ -10,9 +10,10 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { silentProgress, type Progress } from '../util/progress';
-import { createNet, type BackendName } from './backend';
+import { createTrainableNet, type BackendName } from './backends';
 import { initParameters, checkSpec, type Activation, type NetworkSpec } from './mlp';
-import { readModelData, saveModelData, type DescriptorParameters, type ModelData, type ReferenceData, type TrainingState } from './model';
+import { readModelData, saveModelData } from './model';
+import type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
 import { Rng } from './rng';
 import { DataScaler } from './scalers';
 
@@ -155,7 +156,7 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
     resumedFromEpoch = s.epoch;
   }
 
-  const net = createNet(spec, params, { backend: o.backend });
+  const net = createTrainableNet(spec, params, { backend: o.backend });
   net.configureAdam({ lr: state.learningRate, weightDecay: o.weightDecay });
   if (resumedFromEpoch > 0) net.setOptimizerState(optimizer);
 

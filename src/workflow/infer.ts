@@ -4,7 +4,7 @@
  */
 import { MalaError } from '../errors';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
-import type { BackendName } from '../network/backend';
+import type { BackendName } from '../network/backends';
 import { DEFAULT_CHUNK_POINTS, loadModel, type LdosModel } from '../network/model';
 import { silentProgress, type Progress } from '../util/progress';
 

@@ -2,25 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { loadTorchAddon } from '../../bindings/torch';
-import { createNet, TsNet } from '../../src/network/backend';
-import { ACTIVATIONS, initParameters, type NetworkSpec } from '../../src/network/mlp';
-import { Rng } from '../../src/network/rng';
-
-function randomInput(rng: Rng, n: number): Float32Array {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = 4 * rng.uniform() - 2;
-  return x;
-}
-
-/** max |a−b| / max |b|: relative to the scale of the output. */
-function relMax(a: Float32Array, b: Float32Array): number {
-  let d = 0, s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
-}
+import type { NetworkSpec } from '../../src/network/mlp';
 
 describe('libtorch addon', function () {
   this.timeout(30000);
@@ -33,67 +15,8 @@ describe('libtorch addon', function () {
     assert.match(info.torchVersion, /^\d+\.\d+/);
   });
 
-  it('forward agrees with the TS reference to 1e-5 on random nets and inputs', async function () {
-    if (!addon) this.skip();
-    const rng = new Rng(7);
-    for (let trial = 0; trial < 8; trial++) {
-      const depth = 1 + (trial % 4);
-      const sizes = [1 + Math.floor(rng.uniform() * 120)];
-      for (let d = 0; d < depth; d++) sizes.push(1 + Math.floor(rng.uniform() * 150));
-      const activations = sizes.slice(1).map((_, i) => (i === depth - 1 && trial % 2 === 0 ? null : ACTIVATIONS[(trial + i) % 4]));
-      const spec: NetworkSpec = { layerSizes: sizes, activations };
-      const params = initParameters(spec, rng);
-      const n = 1 + Math.floor(rng.uniform() * 300);
-      const x = randomInput(rng, n * sizes[0]);
-      const torch = createNet(spec, params, { backend: 'torch' });
-      assert.equal(torch.name, 'torch');
-      const got = await torch.forward(x, n);
-      const want = await new TsNet(spec, params).forward(x, n);
-      assert.ok(relMax(got, want) < 1e-5, `trial ${trial} ${sizes.join('-')}: rel diff ${relMax(got, want)}`);
-    }
-  });
-
-  it('training steps (MSE + Adam with weight decay) agree with the TS reference', async function () {
-    if (!addon) this.skip();
-    const rng = new Rng(11);
-    const spec: NetworkSpec = { layerSizes: [13, 32, 24, 5], activations: ['LeakyReLU', 'Tanh', 'Sigmoid'] };
-    const params = initParameters(spec, rng);
-    const torch = createNet(spec, params, { backend: 'torch' });
-    const ts = new TsNet(spec, params);
-    const hyper = { lr: 3e-3, weightDecay: 1e-3 };
-    torch.configureAdam(hyper);
-    ts.configureAdam(hyper);
-    const n = 64;
-    const x = randomInput(rng, n * 13);
-    const y = randomInput(rng, n * 5);
-    for (let s = 0; s < 5; s++) {
-      const lt = await torch.trainStep(x, y, n);
-      const lr = await ts.trainStep(x, y, n);
-      assert.ok(Math.abs(lt - lr) / lr < 1e-5, `step ${s}: loss ${lt} vs ${lr}`);
-    }
-    const pt = torch.getParameters();
-    const pr = ts.getParameters();
-    for (let k = 0; k < pt.length; k++) assert.ok(relMax(pt[k], pr[k]) < 1e-4, `param ${k}: ${relMax(pt[k], pr[k])}`);
-    assert.equal(torch.getOptimizerState().step, 5);
-    const sse = await torch.lossSum(x, y, n);
-    const sseRef = await ts.lossSum(x, y, n);
-    assert.ok(Math.abs(sse - sseRef) / sseRef < 1e-5);
-  });
-
-  it('optimizer state round-trips so a restored net continues identically', async function () {
-    if (!addon) this.skip();
-    const rng = new Rng(3);
-    const spec: NetworkSpec = { layerSizes: [6, 10, 3], activations: ['ReLU', null] };
-    const a = createNet(spec, initParameters(spec, rng), { backend: 'torch' });
-    const x = randomInput(rng, 20 * 6);
-    const y = randomInput(rng, 20 * 3);
-    await a.trainStep(x, y, 20);
-    const b = createNet(spec, a.getParameters(), { backend: 'torch' });
-    b.setOptimizerState(a.getOptimizerState());
-    await a.trainStep(x, y, 20);
-    await b.trainStep(x, y, 20);
-    assert.deepEqual(b.getParameters(), a.getParameters());
-  });
+  // forward, predict, training and parameter checks against the reference MLP: the shared backend
+  // suite (test/network/backend-suite.ts) runs them on this backend too, in test/network/backends.test.ts.
 
   it('rejects wrong array sizes and types with clear errors', async function () {
     if (!addon) this.skip();

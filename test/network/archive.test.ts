@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { MalaError } from '../../src/errors';
 import { encodeModel, loadModel, LdosModel, readModelData, saveModelData } from '../../src/network/model';
-import { forwardTs } from '../../src/network/mlp';
 import { Rng } from '../../src/network/rng';
 import { referenceDir, tempDir } from '../helpers';
 import { makeModelData, randomArray } from './synthetic';
@@ -112,28 +111,7 @@ describe('network/model archive', function () {
 });
 
 describe('network/LdosModel.predictLdos', function () {
-  for (const backend of ['ts', 'torch'] as const) {
-    it(`scales, runs the net, unscales and clamps negatives to zero (${backend} backend)`, async function () {
-      const m = makeModelData(6);
-      m.weights[3].fill(-0.3); // push some outputs below the scaler minimum
-      const model = new LdosModel(m, 'synthetic', { backend });
-      const n = 40;
-      const x = randomArray(new Rng(7), n * 14, 0, 10);
-      const copy = Float32Array.from(x);
-      const got = await model.predictLdos(x, n);
-      assert.deepEqual(x, copy, 'the input is not modified');
-      const xs = m.inputScaler.transform(Float32Array.from(x), 14);
-      const raw = m.outputScaler.inverse(forwardTs(m.spec, m.weights, xs, n), 9);
-      let negatives = 0;
-      const scale = Math.max(...raw);
-      for (let i = 0; i < raw.length; i++) {
-        if (raw[i] < 0) negatives++;
-        assert.ok(Math.abs(got[i] - Math.max(0, raw[i])) <= 1e-6 * scale, `value ${i}: ${got[i]} vs ${Math.max(0, raw[i])}`);
-        if (raw[i] < -1e-6 * scale) assert.equal(got[i], 0);
-      }
-      assert.ok(negatives > 0, 'test needs some negative raw outputs');
-    });
-  }
+  // Scaling, clamping and NaN checks on each backend: the shared suite (backend-suite.ts, backends.test.ts).
 
   it('gives the same result for any chunk size', async function () {
     const model = new LdosModel(makeModelData(8));

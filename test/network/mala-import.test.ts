@@ -10,6 +10,7 @@ import { dosFromLdos, dosObservables } from '../../src/targets/dos';
 import { energiesEv } from '../../src/targets/energy-grid';
 import { kBoltzmannEvPerK } from '../../src/structure/units';
 import { referenceDir } from '../helpers';
+import { requireBackend } from './backend-suite';
 
 function close(a: ArrayLike<number>, b: number[], tol: number, what: string): void {
   b.forEach((v, i) => assert.ok(Math.abs(a[i] - v) <= tol * Math.abs(v), `${what}[${i}] = ${a[i]}, expected ${v}`));
@@ -105,9 +106,13 @@ describe('network/MALA model import (Be_model.zip)', function () {
 
   it('the TS fallback predicts the same LDOS as libtorch (1e-5 relative)', async function () {
     const dir = referenceDir(this);
+    requireBackend(this, 'torch'); // without the addon both sides would be TS: skip, visibly
     const { x, n } = be2Descriptors(dir, 1);
-    const a = await loadModel(path.join(dir, 'Be_model.zip'), { backend: 'ts' }).predictLdos(x, n);
-    const b = await loadModel(path.join(dir, 'Be_model.zip')).predictLdos(x, n);
+    const ts = loadModel(path.join(dir, 'Be_model.zip'), { backend: 'ts' });
+    const torch = loadModel(path.join(dir, 'Be_model.zip'), { backend: 'torch' });
+    assert.deepEqual([ts.backend().name, torch.backend().name], ['ts', 'torch']);
+    const a = await ts.predictLdos(x, n);
+    const b = await torch.predictLdos(x, n);
     let d = 0, s = 0;
     for (let i = 0; i < a.length; i++) {
       d = Math.max(d, Math.abs(a[i] - b[i]));

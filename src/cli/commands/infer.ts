@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runInference } from '../../workflow/infer';
+import { backendOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .requiredOption('--descriptors <file>', 'descriptors .npy (nx,ny,nz,F); 3 leading xyz columns are dropped automatically')
     .requiredOption('--out <file>', 'LDOS .npy to write (nx,ny,nz,nE), float32')
     .option('--xyz <n>', "leading xyz columns in the descriptors ('auto', 0 or 3)", 'auto')
-    .option('--backend <name>', 'torch, ts or auto', 'auto')
+    .addOption(backendOption())
     .action(async (o) => {
       const xyz = o.xyz === 'auto' ? 'auto' : Number(o.xyz);
       if (xyz !== 'auto' && !Number.isInteger(xyz)) throw new MalaError(`--xyz must be auto or an integer, got '${o.xyz}'`);

@@ -10,6 +10,7 @@ import { formatJson } from '../../io/results';
 import { formatPredictSummary as formatResultPredictSummary, predictResultJson } from '../../results/views';
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
+import { backendOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
-    .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .addOption(backendOption())
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -68,7 +69,6 @@ export function register(program: Command): void {
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');
-      if (!['auto', 'torch', 'ts'].includes(opts.backend)) throw new MalaError(`unknown backend '${opts.backend}'`, { fix: 'use --backend auto, torch or ts' });
       // Under mpirun/srun every rank runs this; rank 0 alone prints (src/parallel, docs/slurm-predict.sh).
       const comm = launchedByMpi() ? worldComm() : undefined;
       const root = !comm || comm.rank === 0;
@@ -89,7 +89,7 @@ export function register(program: Command): void {
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
-          backend: opts.backend as 'auto' | 'torch' | 'ts',
+          backend: opts.backend,
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
           comm,

@@ -4,6 +4,7 @@ import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runPwDropIn } from '../../workflow/pw';
 import { positiveNumber } from './predict';
+import { backendOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -54,13 +55,12 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
-    .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .addOption(backendOption())
     .action(async (pwArgs: string[], opts: Opts) => {
       const warn = (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`);
       const inputFile = parsePwArgs(pwArgs, warn);
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
-      if (!['auto', 'torch', 'ts'].includes(opts.backend)) throw new MalaError(`unknown backend '${opts.backend}'`, { fix: 'use --backend auto, torch or ts' });
       let inputText: string;
       if (inputFile === undefined) inputText = readStdin();
       else {
@@ -77,7 +77,7 @@ export function register(program: Command): void {
         modelFile: model,
         pseudoDir: opts.pseudoDir,
         memoryMb: positiveNumber(opts.memory, '--memory'),
-        backend: opts.backend as 'auto' | 'torch' | 'ts',
+        backend: opts.backend,
         progress: defaultProgress(),
         warn,
       });

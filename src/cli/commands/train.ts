@@ -4,6 +4,7 @@ import { ACTIVATIONS, type Activation } from '../../network/mlp';
 import { parseEnergyGrid } from '../../targets/energy-grid';
 import { defaultProgress } from '../../util/progress';
 import { runTraining, type SnapshotFiles } from '../../workflow/train';
+import { backendOption } from '../options';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const int = (name: string) => (s: string) => {
@@ -48,7 +49,7 @@ export function register(program: Command): void {
     .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), 4.67637)
     .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
     .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
-    .option('--backend <name>', 'torch, ts or auto', 'auto')
+    .addOption(backendOption())
     .action(async (o) => {
       const desc = list(o.descriptors);
       const ldos = list(o.ldos);

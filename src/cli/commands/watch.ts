@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { MalaError } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
+import { backendOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -44,11 +45,10 @@ export function register(program: Command): void {
     .option('--no-existing', 'skip files already in the folder at start')
     .option('--polling', 'poll the folder instead of using inotify (network file systems)')
     .option('--require-total-energy', 'log an error instead of a warning when the total energy cannot be computed')
-    .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .addOption(backendOption())
     .action(async (dir: string, opts: Opts) => {
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
-      if (!['auto', 'torch', 'ts'].includes(opts.backend)) throw new MalaError(`unknown backend '${opts.backend}'`, { fix: 'use --backend auto, torch or ts' });
       const handle = watchFolder({
         dir,
         model,
@@ -64,7 +64,7 @@ export function register(program: Command): void {
           memoryMb: positiveNumber(opts.memory, '--memory'),
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
-          backend: opts.backend as 'auto' | 'torch' | 'ts',
+          backend: opts.backend,
           warn: (m) => process.stderr.write(`mala-ts: warning: ${m}\n`),
         },
         onRecord: (r) => process.stderr.write(describe(r)),

@@ -1,0 +1,26 @@
+/**
+ * Command-line options shared by several commands, built from the registries they name so a
+ * new entry (e.g. a network backend) shows up in every command's help and validation.
+ */
+import { Option } from 'commander';
+import { MalaError } from '../errors';
+import { backendNames } from '../network/backends';
+
+/** 'auto' plus the registered network backends, as `--backend` accepts them. */
+export function backendChoices(): string[] {
+  return ['auto', ...backendNames()];
+}
+
+/** "a, b or c" */
+function orList(words: string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : words.join('');
+}
+
+/** `--backend <name>`: a registered network backend or 'auto' (default), checked when parsed. */
+export function backendOption(): Option {
+  const choices = backendChoices();
+  return new Option('--backend <name>', `network backend: ${orList(choices)}`).default('auto').argParser((value: string) => {
+    if (!backendChoices().includes(value)) throw new MalaError(`unknown backend '${value}'`, { fix: `use --backend ${orList(backendChoices())}` });
+    return value;
+  });
+}

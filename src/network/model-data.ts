@@ -1,0 +1,57 @@
+/**
+ * The data of an LDOS model (network, scalers, descriptor parameters, energy grid, reference DFT
+ * facts, training state). Types only: model.ts (our archive) and mala-import.ts (MALA's zips)
+ * both produce it, so it lives apart from either and neither imports the other's types.
+ */
+import type { EnergyGrid } from '../targets/energy-grid';
+import type { DataScaler } from './scalers';
+import type { NetworkSpec, Parameters } from './mlp';
+
+/** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
+export interface DescriptorParameters {
+  /** A registered descriptor type (src/descriptors/registry.ts), e.g. 'Bispectrum'. */
+  type: string;
+  twojmax: number;
+  /** LAMMPS rcutfac in Å (MALA's bispectrum_cutoff). */
+  rcutfac: number;
+  switchflag: number;
+  /** Per element, alphabetical order; null = all 1. */
+  elementWeights: number[] | null;
+  rfac0: number;
+  rmin0: number;
+  radelem: number;
+  bzeroflag: number;
+  quadraticflag: number;
+}
+
+/** DFT facts of the training data that inference needs (temperature, electron count, grid). */
+export interface ReferenceData {
+  temperatureK?: number;
+  electronsPerAtom?: number;
+  numberOfElectrons?: number;
+  gridDimensions?: number[];
+  /** MALA's info.json of the reference snapshot, verbatim, when the model came from MALA. */
+  malaInfo?: Record<string, unknown>;
+}
+
+export interface ModelData {
+  spec: NetworkSpec;
+  weights: Parameters;
+  inputScaler: DataScaler;
+  outputScaler: DataScaler;
+  descriptors: DescriptorParameters;
+  energyGrid: EnergyGrid;
+  /** MALA's restrict_targets: negatives → 0 (default) or |x|. */
+  restrictTargets: 'zero_out_negative' | 'absolute_values';
+  reference: ReferenceData | null;
+  provenance?: Record<string, unknown>;
+  /** Present in checkpoints only. */
+  training?: TrainingState;
+}
+
+/** Everything a resumed training run needs besides the weights. */
+export interface TrainingState {
+  /** Free-form JSON (epoch, losses, schedule, RNG state...), owned by the trainer. */
+  state: Record<string, unknown>;
+  optimizer: { step: number; expAvg: Parameters; expAvgSq: Parameters };
+}
