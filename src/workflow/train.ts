@@ -10,13 +10,7 @@ import { saveModelData } from '../network/model';
 import { trainNetwork, type PointData, type TrainOptions, type TrainResult } from '../network/trainer';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { silentProgress, type Progress } from '../util/progress';
-
-/** Number of bispectrum coefficients for 2J = twojmax (LAMMPS idxb order, spec §2.5). */
-export function bispectrumCount(twojmax: number): number {
-  let n = 0;
-  for (let j1 = 0; j1 <= twojmax; j1++) for (let j2 = 0; j2 <= j1; j2++) for (let j = j1 - j2; j <= Math.min(twojmax, j1 + j2); j += 2) if (j >= j1) n++;
-  return n;
-}
+import { bispectrumCount } from '../descriptors/bispectrum';
 
 export interface SnapshotFiles {
   descriptors: string;
