@@ -4,7 +4,7 @@
  */
 import { kTEv } from '../structure/units';
 import { writeFileAtomic } from './atomic-write';
-import type { ObservablesResult } from '../workflow/observables';
+import type { ObservablesResult } from '../engine/types';
 
 export interface ObservablesJson {
   fermi_energy_ev: number;
