@@ -39,6 +39,7 @@ export function descriptorFileSource(file: string, grid: GridShape, nFeatures: n
     throw new MalaError(`descriptors have shape (${shape.join(', ')}) but the structure's grid is ${grid.join('×')}`, { file, fix: 'use the descriptors of this structure, or pass --grid to match them' });
   }
   const [, ny, nz] = grid;
+  let closed = false;
   return {
     computeBlock(b) {
       const out = new Float32Array(blockPointCount(b, grid) * nFeatures);
@@ -51,7 +52,10 @@ export function descriptorFileSource(file: string, grid: GridShape, nFeatures: n
         }
       return out;
     },
-    close: () => f.close(),
+    close: () => {
+      if (!closed) f.close();
+      closed = true;
+    },
   };
 }
 

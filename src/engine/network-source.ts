@@ -29,6 +29,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
   const { grid, blocks } = o;
   const [b0, b1] = o.range;
   const [, ny, nz] = grid;
+  let closed = false;
   let pointCount = 0;
   for (let b = b0; b < b1; b++) pointCount += blockPointCount(blocks[b], grid);
   return {
@@ -57,6 +58,9 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       progress.stop();
     },
     toLayout: (values, layout) => blocksToSlabs(values, blocks, layout),
-    close: () => o.descriptors.close(),
+    close: () => {
+      if (!closed) o.descriptors.close();
+      closed = true;
+    },
   };
 }
