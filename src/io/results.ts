@@ -6,7 +6,7 @@
 import { observableFields } from '../results/fields';
 import { formatSummary as formatResultSummary, observablesResultJson } from '../results/views';
 import { writeFileAtomic } from './atomic-write';
-import type { ObservablesResult } from '../workflow/observables';
+import type { ObservablesResult } from '../engine/types';
 
 export interface ObservablesJson {
   fermi_energy_ev: number;

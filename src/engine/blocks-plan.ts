@@ -1,0 +1,104 @@
+/**
+ * predict's memory plan and MPI decomposition: the block size from the budget, the grid's fixed blocks (from the grid
+ * and block size, never the rank count), this rank's contiguous run of them, and where the
+ * computed LDOS waits between the engine's passes.
+ *
+ * Memory stays bounded by the budget (`memoryMb`): a quarter of it for the block in flight
+ * (descriptors: LAMMPS float64 + ours float32, and the block's LDOS), the rest for the kept LDOS
+ * and the density (8 bytes per point, always held: the energy terms need its FFT). The LDOS is
+ * kept in memory when this rank's LDOS and the density fit half the budget, otherwise spilled to
+ * a temporary float32 .npy (or to the user's ldos.npy, which keeps whole planes in grid order).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MalaError } from '../errors';
+import type { GridShape } from '../grid/grid';
+import { Communicator, splitRange } from '../parallel/comm';
+import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks } from '../parallel/plane-blocks';
+import { mpiSlabLayout } from '../parallel/slab-fft';
+import { GridLayout, wholeGridLayout } from '../qe/grid-layout';
+import type { LdosStorePlan } from './ldos-store';
+
+export interface BlockPlanInput {
+  grid: GridShape;
+  /** Descriptor features and LDOS energies per point. */
+  featureCount: number;
+  energyCount: number;
+  /** Budget in MB (default 4096). */
+  memoryMb?: number;
+  /** Largest block the user asked for (points). */
+  maxBlockPoints?: number;
+  /** Blocks may be rows of one plane (periodic along a2, no ldos.npy to write in grid order). */
+  splitRows: boolean;
+  comm: Communicator;
+  /** The user asked for the LDOS; `ldosFile` is where (none: no output folder, spilled and dropped). */
+  writeLdos: boolean;
+  ldosFile?: string;
+  /** Folder of a temporary spill file (default: the OS temp folder). */
+  tmpDir?: string;
+  warn: (message: string) => void;
+}
+
+export interface BlockPlan {
+  memoryMb: number;
+  blocks: GridBlock[];
+  /** This rank's blocks [b0, b1) and x-planes [first, end). */
+  range: [number, number];
+  planeRange: [number, number];
+  store: LdosStorePlan;
+  /** x-planes of the first block (1 where blocks are rows of a plane), largest block (points). */
+  planesPerBlock: number;
+  largestBlockPoints: number;
+}
+
+export function planBlocks(o: BlockPlanInput): BlockPlan {
+  const [nx, ny, nz] = o.grid;
+  const nE = o.energyCount;
+  const pointCount = nx * ny * nz;
+  const memoryMb = o.memoryMb ?? 4096;
+  const budgetBytes = memoryMb * 1048576;
+  const bytesPerPointInFlight = (o.featureCount + 3) * (8 * 2 + 4) + nE * 4 * 2;
+  const densityBytes = pointCount * 8 * 2;
+  // A quarter of the budget for the block in flight; the rest for the kept LDOS and the density.
+  const slabBudget = budgetBytes / 4;
+  const maxBlockPoints = Math.max(nz, Math.floor(o.maxBlockPoints ?? Math.min(defaultMaxBlockPoints, slabBudget / bytesPerPointInFlight)));
+  if (nz * bytesPerPointInFlight > budgetBytes) {
+    o.warn(`one row of the grid (${nz} points) needs ${(nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
+  }
+
+  // Each rank takes a contiguous run of whole blocks, so every point is computed the same way for any rank count.
+  const { comm } = o;
+  const blocks = gridBlocks(o.grid, maxBlockPoints, o.splitRows);
+  const [b0, b1] = splitRange(blocks.length, comm.size, comm.rank);
+  const plane0 = b0 < b1 ? blocks[b0].i0 : 0;
+  const plane1 = b0 < b1 ? blocks[b1 - 1].i1 : 0;
+  let localPoints = 0;
+  for (let b = b0; b < b1; b++) localPoints += blockPointCount(blocks[b], o.grid);
+  if (o.writeLdos && comm.size > 1) throw new MalaError('--ldos writes one ldos.npy and is not available with several MPI ranks', { fix: 'run without mpirun to write the LDOS, or drop --ldos' });
+
+  const keepInMemory = !o.writeLdos && localPoints * nE * 4 + densityBytes <= budgetBytes / 2;
+  const spillDir = o.tmpDir ?? os.tmpdir();
+  const store: LdosStorePlan = keepInMemory
+    ? { kind: 'memory' }
+    : {
+        kind: 'disk',
+        file: o.ldosFile ?? path.join(spillDir, `mala-ts-ldos-${process.pid}-${Date.now()}.npy`),
+        shape: o.ldosFile ? [nx, ny, nz, nE] : [localPoints, nE],
+        chunkPoints: Math.max(1, Math.floor(slabBudget / (nE * 4 * 2))),
+        keep: Boolean(o.ldosFile),
+      };
+  return {
+    memoryMb,
+    blocks,
+    range: [b0, b1],
+    planeRange: [plane0, plane1],
+    store,
+    planesPerBlock: blocks[0].i1 - blocks[0].i0,
+    largestBlockPoints: blocks.reduce((m, b) => Math.max(m, blockPointCount(b, o.grid)), 0),
+  };
+}
+
+/** The energy terms' grid layout: the whole grid on one process, FFTW-MPI x-slabs on several ranks. */
+export function gridLayoutOn(comm: Communicator, grid: [number, number, number]): GridLayout {
+  return comm.size > 1 ? mpiSlabLayout(comm, grid) : wholeGridLayout(grid);
+}

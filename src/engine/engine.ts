@@ -1,0 +1,191 @@
+/**
+ * The observables engine: one run over an LDOS source, the same for predict (the network's LDOS,
+ * one rank or many) and for `observables` (an LDOS file):
+ *
+ *   DOS pass     Σ_r LDOS(r, ε) per energy, float64, summed over the communicator's ranks; a
+ *                computed LDOS is kept meanwhile in the spill store (ldos-store.ts);
+ *   Fermi level  self-consistent for the electron count (or given), band energy, −TS;
+ *   density pass n(r) at E_F (from the store, or the file read again); min, max and ∫n dV over
+ *                all ranks; the density moved to the grid layout of the energy terms;
+ *   energy step  the total energy from the density (energy-step.ts: src/qe's totalEnergy on the
+ *                layout: the whole grid serially, FFTW-MPI slabs under MPI), when asked for.
+ *
+ * Every rank of `comm` must run the engine together (the collectives are in the same order).
+ */
+import { Communicator, serialComm } from '../parallel/comm';
+import type { GridLayout } from '../qe/grid-layout';
+import { kTEv } from '../structure/units';
+import { DensityAccumulator } from '../targets/density';
+import { DosAccumulator, dosObservables } from '../targets/dos';
+import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
+import { Progress, silentProgress } from '../util/progress';
+import type { LdosSink, LdosSource } from './ldos-source';
+import { LdosStore, LdosStorePlan, openLdosStore } from './ldos-store';
+import { addTiming, ObservablesResult, TotalEnergyResult } from './types';
+
+export interface EnergyStepInput {
+  /** The density on `layout` (this rank's slab in grid order), or in the source's point order without a layout. */
+  densityPerA3: Float64Array;
+  layout?: GridLayout;
+  fermiEnergyEv: number;
+  bandEnergyEv: number;
+  entropyContributionEv: number;
+}
+
+export interface EnergyStepResult {
+  totalEnergy: TotalEnergyResult;
+  /** G-vectors in the ecutrho sphere and the XC functional (src/qe's energy terms). */
+  gVectorCount?: number;
+  xcFunctional?: string;
+}
+
+/** The total energy from the density and the DOS terms (energy-step.ts has src/qe's). */
+export type EnergyStep = (inp: EnergyStepInput) => EnergyStepResult | Promise<EnergyStepResult>;
+
+export interface EngineOptions {
+  /** The LDOS; the engine closes it when it no longer needs it (a computed one right after the DOS pass). */
+  source: LdosSource;
+  energyGrid: EnergyGrid;
+  temperatureK: number;
+  electrons: number;
+  /** Use this Fermi energy instead of the self-consistent one (eV). */
+  fermiEnergyEv?: number;
+  voxelVolumeA3: number;
+  /** The whole grid (all ranks), as the result reports it. */
+  gridShape: number[];
+  /** Where the density goes for the energy step and the writers; none: the source's point order. */
+  layout?: GridLayout;
+  /** Ranks sharing the source's points (default: one process). */
+  comm?: Communicator;
+  /** Where a computed LDOS waits for the density pass (default: memory). */
+  store?: LdosStorePlan;
+  energy?: EnergyStep;
+  progress?: Progress;
+  /** Fields the result carries through: the LDOS as reported, the structure, its DFT Fermi energy. */
+  ldosSource: string;
+  structureFile?: string;
+  fermiEnergyDftEv?: number;
+  /** The result's warnings and timings (the caller's records; the engine's stage times are in `stageTimesS`). */
+  warnings?: string[];
+  timings?: Record<string, number>;
+}
+
+export interface EngineResult {
+  observables: ObservablesResult;
+  /** n(r) in 1/Å³ on `layout` (this rank's slab, grid order), else in the source's point order. */
+  densityPerA3: Float64Array;
+  layout?: GridLayout;
+  /** Where a computed LDOS waited between the passes. */
+  ldosStorage?: 'memory' | 'disk';
+  gVectorCount?: number;
+  xcFunctional?: string;
+  /** dos_s (accumulation; the whole pass for a file), fermi_s, density_s, total_energy_s (with an energy step). */
+  stageTimesS: Record<string, number>;
+}
+
+export async function runObservablesEngine(o: EngineOptions): Promise<EngineResult> {
+  const { source, voxelVolumeA3 } = o;
+  const comm = o.comm ?? serialComm;
+  const progress = o.progress ?? silentProgress;
+  const energies = gridEnergies(o.energyGrid);
+  const nE = energies.length;
+  const stage: Record<string, number> = {};
+  let store: LdosStore | undefined;
+  let storeDone = false;
+  try {
+    if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
+    // DOS pass
+    const dosAcc = new DosAccumulator(nE, { source: source.names.dosPass, clampNegative: source.clampNegative });
+    let t0 = performance.now();
+    if (source.kind === 'computed') {
+      const s = (store = openLdosStore(o.store ?? { kind: 'memory' }, nE));
+      const tee: LdosSink = {
+        addPoints: (chunk, first) => {
+          const t = performance.now();
+          dosAcc.addPoints(chunk, first); // (clamps negatives in place first: the store keeps clamped values)
+          s.add(chunk);
+          addTiming(stage, 'dos_s', t);
+        },
+        addEnergySlice: () => {
+          throw new Error('a computed LDOS source delivers blocks of points');
+        },
+      };
+      await source.pass(tee, progress, 'DOS');
+      source.close(); // frees LAMMPS and the descriptors before the density pass
+    } else {
+      await source.pass(dosAcc, progress, 'DOS');
+      addTiming(stage, 'dos_s', t0);
+    }
+
+    // Fermi level, band energy, −TS
+    t0 = performance.now();
+    comm.allreduceSum(dosAcc.sums);
+    const dosPerEv = dosAcc.dos(voxelVolumeA3);
+    const kT = kTEv(o.temperatureK);
+    const obs = dosObservables(dosPerEv, energies, kT, o.electrons, { fermiEnergyEv: o.fermiEnergyEv, source: source.names.dos });
+    addTiming(stage, 'fermi_s', t0);
+
+    // density pass (in a function, so the source-order density is garbage once it has moved)
+    t0 = performance.now();
+    const d = await (async (): Promise<{ lo: number; hi: number; electrons: number; density: Float64Array }> => {
+      const dens = new DensityAccumulator(source.pointCount, energies, obs.fermiEnergyEv, kT, source.names.densityPass);
+      if (store) {
+        store.forEach((block, first) => dens.addPoints(block, first));
+        store.finish(o.store?.kind === 'disk' && o.store.keep);
+        storeDone = true;
+      } else {
+        await source.pass(dens, progress, 'density');
+      }
+      const local = dens.densityPerA3;
+      // [min n, min (−n)]: one min-reduction gives both the minimum and the maximum.
+      const range = new Float64Array([Infinity, Infinity]);
+      for (let i = 0; i < local.length; i++) {
+        if (local[i] < range[0]) range[0] = local[i];
+        if (-local[i] < range[1]) range[1] = -local[i];
+      }
+      comm.allreduceMin(range);
+      const electrons = comm.allreduceSum(new Float64Array([dens.numberOfElectrons(voxelVolumeA3)]))[0];
+      const density = o.layout && source.toLayout ? source.toLayout(local, o.layout) : local;
+      return { lo: range[0], hi: -range[1], electrons, density };
+    })();
+    addTiming(stage, 'density_s', t0);
+    source.close();
+
+    let energy: EnergyStepResult | undefined;
+    if (o.energy) {
+      t0 = performance.now();
+      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv });
+      addTiming(stage, 'total_energy_s', t0);
+    }
+
+    const observables: ObservablesResult = {
+      fermiEnergyEv: obs.fermiEnergyEv,
+      fermiEnergyIsSelfConsistent: o.fermiEnergyEv === undefined,
+      bandEnergyEv: obs.bandEnergyEv,
+      entropyContributionEv: obs.entropyContributionEv,
+      numberOfElectrons: obs.numberOfElectrons,
+      electronsRequested: o.electrons,
+      densityElectrons: d.electrons,
+      densityMinPerA3: d.lo,
+      densityMaxPerA3: d.hi,
+      temperatureK: o.temperatureK,
+      energyGrid: o.energyGrid,
+      energiesEv: energies,
+      dosPerEv,
+      gridShape: [...o.gridShape],
+      pointCount: o.gridShape.reduce((a, b) => a * b, 1),
+      voxelVolumeA3,
+      ldosSource: o.ldosSource,
+      structureFile: o.structureFile,
+      fermiEnergyDftEv: o.fermiEnergyDftEv,
+      totalEnergy: energy?.totalEnergy,
+      warnings: o.warnings ?? [],
+      outputs: {},
+      timingsS: o.timings ?? {},
+    };
+    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage };
+  } finally {
+    source.close();
+    if (store && !storeDone) store.finish(false);
+  }
+}

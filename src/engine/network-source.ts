@@ -1,0 +1,66 @@
+/**
+ * The LDOS predicted by the network, block by block: descriptors of a grid block (a
+ * DescriptorSource) → `model.predictLdos` → the block's LDOS. One network batch per block, so the
+ * batch composition never depends on the MPI decomposition. Points come in block order (this
+ * rank's run of blocks); `toLayout` moves per-point values to the energy terms' grid layout.
+ */
+import { GridShape } from '../grid/grid';
+import type { LdosModel } from '../network/model';
+import { blockPointCount, GridBlock } from '../parallel/plane-blocks';
+import { blocksToSlabs } from '../parallel/slab-fft';
+import { addTiming } from './types';
+import type { DescriptorSource } from './descriptor-source';
+import type { LdosSource } from './ldos-source';
+
+export interface NetworkSourceOptions {
+  model: Pick<LdosModel, 'predictLdos'>;
+  /** LDOS energies per point (the model's energy grid). */
+  energyCount: number;
+  descriptors: DescriptorSource;
+  grid: GridShape;
+  /** Every block of the grid (fixed by the grid and block size), and this rank's run [b0, b1). */
+  blocks: readonly GridBlock[];
+  range: [number, number];
+  /** Where the source books descriptors_s and network_s. */
+  timings: Record<string, number>;
+}
+
+export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
+  const { grid, blocks } = o;
+  const [b0, b1] = o.range;
+  const [, ny, nz] = grid;
+  let closed = false;
+  let pointCount = 0;
+  for (let b = b0; b < b1; b++) pointCount += blockPointCount(blocks[b], grid);
+  return {
+    gridShape: grid,
+    pointCount,
+    energyCount: o.energyCount,
+    kind: 'computed',
+    names: { dosPass: 'network LDOS', densityPass: 'predicted LDOS', dos: 'predicted DOS' },
+    clampNegative: true,
+    async pass(sink, progress) {
+      progress.start('predict LDOS', pointCount, 'points');
+      for (let b = b0; b < b1; b++) {
+        const block = blocks[b];
+        const n = blockPointCount(block, grid);
+        // grid index of the block's first point (for messages about bad values)
+        const firstGridPoint = (block.i0 * ny + block.rowStart) * nz;
+        let t0 = performance.now();
+        const descriptors = o.descriptors.computeBlock(block);
+        addTiming(o.timings, 'descriptors_s', t0);
+        t0 = performance.now();
+        const ldos = await o.model.predictLdos(descriptors, n, { pointOffset: firstGridPoint, chunkPoints: n });
+        addTiming(o.timings, 'network_s', t0);
+        sink.addPoints(ldos, firstGridPoint);
+        progress.tick(n);
+      }
+      progress.stop();
+    },
+    toLayout: (values, layout) => blocksToSlabs(values, blocks, layout),
+    close: () => {
+      if (!closed) o.descriptors.close();
+      closed = true;
+    },
+  };
+}
