@@ -12,8 +12,8 @@
 import * as path from 'node:path';
 import type { PwOutputInput } from '../io/pw-output';
 import { kTEv } from '../structure/units';
-import type { ObservablesResult } from '../workflow/observables';
-import type { PredictResult } from '../workflow/predict';
+import type { ObservablesResult } from '../engine/types';
+import type { PredictResult } from './predict-result';
 
 /** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
 export const implementedProperties = [

@@ -4,8 +4,8 @@
  * output's values.
  */
 import { MalaError } from '../errors';
-import type { ObservablesResult } from '../workflow/observables';
-import type { PredictResult } from '../workflow/predict';
+import type { ObservablesResult } from '../engine/types';
+import type { PredictResult } from './predict-result';
 import { fieldValue, fmt, observableFields, PwResultValues, ResultField, resultFields, SummaryEntry, SummaryLine } from './fields';
 
 /** A predict result (it has the predict-only fields), rather than an observables one. */

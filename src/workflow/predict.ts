@@ -20,6 +20,7 @@ import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { LdosModel, loadModel } from '../network/model';
 import type { BackendName } from '../network/backend';
 import { calculationContext, type CalculationContext } from '../qe/calculation-context';
+import type { PredictResult } from '../results/predict-result';
 import { predictResultJson } from '../results/views';
 import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
@@ -90,31 +91,7 @@ export interface PredictOptions {
   comm?: Communicator;
 }
 
-export interface PredictResult extends ObservablesResult {
-  modelFile: string;
-  atomCount: number;
-  species: string[];
-  gridSource: string;
-  /** Where the LDOS lived between the two passes. */
-  ldosStorage: 'memory' | 'disk';
-  /** x-planes per block (1 where blocks are rows of a plane), number of blocks, largest block (points). */
-  planesPerSlab: number;
-  blockCount: number;
-  maxBlockPoints: number;
-  memoryBudgetMb: number;
-  /** Peak resident memory of the process (VmHWM), MB. */
-  peakRssMb: number;
-  /** MPI ranks, this rank's x-planes [first, end), the largest peak RSS of any rank (MB). */
-  ranks: number;
-  planeRange: [number, number];
-  peakRssMaxRankMb: number;
-  /** Descriptor blocks computed from an atom window / from the whole cell (src/parallel/plane-blocks.ts). */
-  descriptorBlocks?: { windowed: number; wholeCell: number };
-  warnings: string[];
-  /** G-vectors in the ecutrho sphere and the XC functional of the energy terms (with a total energy). */
-  gVectorCount?: number;
-  xcFunctional?: string;
-}
+export type { PredictResult } from '../results/predict-result';
 
 /** Elements the model was trained on, when it records them (MALA info.json pseudopotentials, our provenance). */
 export function modelSpecies(model: LdosModel): string[] | undefined {

@@ -1,0 +1,28 @@
+/** What a prediction returns: the engine's observables plus what predict adds (run facts). */
+import type { ObservablesResult } from '../engine/types';
+
+export interface PredictResult extends ObservablesResult {
+  modelFile: string;
+  atomCount: number;
+  species: string[];
+  gridSource: string;
+  /** Where the LDOS lived between the two passes. */
+  ldosStorage: 'memory' | 'disk';
+  /** x-planes per block (1 where blocks are rows of a plane), number of blocks, largest block (points). */
+  planesPerSlab: number;
+  blockCount: number;
+  maxBlockPoints: number;
+  memoryBudgetMb: number;
+  /** Peak resident memory of the process (VmHWM), MB. */
+  peakRssMb: number;
+  /** MPI ranks, this rank's x-planes [first, end), the largest peak RSS of any rank (MB). */
+  ranks: number;
+  planeRange: [number, number];
+  peakRssMaxRankMb: number;
+  /** Descriptor blocks computed from an atom window / from the whole cell (src/parallel/plane-blocks.ts). */
+  descriptorBlocks?: { windowed: number; wholeCell: number };
+  warnings: string[];
+  /** G-vectors in the ecutrho sphere and the XC functional of the energy terms (with a total energy). */
+  gVectorCount?: number;
+  xcFunctional?: string;
+}
