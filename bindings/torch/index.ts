@@ -7,7 +7,7 @@
  * back (src/network/backend.ts does, with a warning). $MALA_TS_TORCH_ADDON points at another build.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { packagePath } from '../../src/util/package-paths';
 
 /** Adam hyper-parameters; the update is torch.optim.Adam's. */
 export interface AdamConfig {
@@ -52,7 +52,7 @@ export interface TorchAddon {
   manualSeed(seed: number): void;
 }
 
-export const addonPath = process.env.MALA_TS_TORCH_ADDON || path.join(__dirname, 'build', 'Release', 'mala_torch.node');
+export const addonPath = process.env.MALA_TS_TORCH_ADDON || packagePath('bindings', 'torch', 'build', 'Release', 'mala_torch.node');
 
 let cached: { addon: TorchAddon | null; reason: string } | undefined;
 

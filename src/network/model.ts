@@ -26,6 +26,7 @@ import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec, type Parameters } from './mlp';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
+import { packageVersion } from '../util/package-paths';
 
 export const MODEL_FORMAT = 'mala-ts-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -113,7 +114,7 @@ function sha256(b: Uint8Array): string {
 
 function version(): string {
   try {
-    return `mala-ts ${(require('../../package.json') as { version: string }).version}`;
+    return `mala-ts ${packageVersion()}`;
   } catch {
     return 'mala-ts';
   }

@@ -19,6 +19,7 @@ import { loadPseudopotentials } from '../qe';
 import { parseStructure, StructureRead } from '../structure/registry';
 import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
+import { packageVersion } from '../util/package-paths';
 import { predict, PredictResult } from './predict';
 
 export interface PwDropInOptions {
@@ -149,7 +150,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     termsEv: total.termsEv,
     totalEnergyEv: total.totalEnergyEv,
     inputName: opts.inputFile ?? 'standard input',
-    programVersion: (require('../../package.json') as { version: string }).version,
+    programVersion: packageVersion(),
     modelName: path.basename(result.modelFile),
     startedAt,
     finishedAt,
