@@ -39,3 +39,13 @@ export function packagePath(...parts: string[]): string {
 export function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 }
+
+/** True in a source checkout (src/ and the setup script are there); false in an installed package. */
+export function isSourceCheckout(): boolean {
+  return fs.existsSync(packagePath('scripts', 'setup.sh'));
+}
+
+/** How to (re)build the native addons here: `make setup` in a checkout, npm's rebuild in an installed package. */
+export function addonBuildCommand(): string {
+  return isSourceCheckout() ? "run 'make setup'" : "run 'npm rebuild mala-ts'";
+}
