@@ -22,7 +22,8 @@ function mtimeMs(file) {
 
 /** Newest modification time of the .ts files (and folders: a deleted file touches its folder) under dir. */
 function newestSourceMs(dir) {
-  let newest = mtimeMs(dir) ?? 0;
+  let newest = mtimeMs(dir);
+  if (newest === undefined) return 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     if (e.name === 'build' || e.name === 'node_modules') continue; // addon build output, not a source
     const p = path.join(dir, e.name);
