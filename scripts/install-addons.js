@@ -11,7 +11,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
 const say = (msg) => console.log(`mala-ts: ${msg}`);
@@ -55,7 +55,20 @@ const addons = [
   { name: 'mpi', file: 'mala_mpi.node', label: 'MPI addon', missing: missingMpi, without: 'mala-ts runs serially (no mpirun -np N)' },
 ];
 
-function build(addon, gyp) {
+/** Runs a command; resolves with its exit status and output (never rejects). */
+function run(cmd, args, cwd) {
+  return new Promise((resolve) => {
+    let out = '';
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (e) => resolve({ status: null, out: `${out}${e.message}\n` }));
+    child.on('close', (status) => resolve({ status, out }));
+  });
+}
+
+// Both addons compile at once: each is one C++ file, so on two cores the MPI one costs no time.
+async function build(addon, gyp) {
   const dir = path.join(root, 'bindings', addon.name);
   const log = path.join(dir, 'install.log');
   const why = addon.missing();
@@ -70,31 +83,28 @@ function build(addon, gyp) {
   const nodedir = nodeDir();
   const args = [...gyp.slice(1), 'rebuild', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
   const t0 = Date.now();
-  const r = spawnSync(gyp[0], args, { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 });
-  fs.writeFileSync(log, `${gyp.join(' ')} ${args.slice(gyp.length - 1).join(' ')}\n${r.stdout || ''}${r.stderr || ''}${r.error ? String(r.error) : ''}\n`);
+  const r = await run(gyp[0], args, dir);
+  fs.writeFileSync(log, `${gyp[0]} ${args.join(' ')}\n${r.out}\n`);
   const built = path.join(dir, 'build', 'Release', addon.file);
   if (r.status === 0 && fs.existsSync(built)) {
     say(`built the ${addon.label} in ${((Date.now() - t0) / 1000).toFixed(0)} s (${built})`);
   } else {
-    const tail = `${r.stderr || ''}${r.error ? String(r.error) : ''}`.trim().split('\n').slice(-8).join('\n');
+    const tail = r.out.trim().split('\n').slice(-8).join('\n');
     if (tail) console.log(tail);
     say(`${addon.label} build failed (log: ${log}); fix it and run \`npm rebuild mala-ts\`. Meanwhile ${addon.without}.`);
   }
 }
 
-function main() {
+async function main() {
   if (fs.existsSync(path.join(root, 'scripts', 'setup.sh'))) return; // a source checkout: `make setup` builds the addons
   if (process.env.MALA_TS_SKIP_ADDONS) {
     say('MALA_TS_SKIP_ADDONS is set: addons not built (`npm rebuild mala-ts` builds them)');
     return;
   }
   const gyp = nodeGypCommand();
-  for (const addon of addons) build(addon, gyp);
+  await Promise.all(addons.map((addon) => build(addon, gyp)));
 }
 
-try {
-  main();
-} catch (e) {
-  say(`addon build step failed: ${e && e.message ? e.message : e}; \`npm rebuild mala-ts\` retries. The package works without the addons.`);
-}
-process.exitCode = 0;
+main()
+  .catch((e) => say(`addon build step failed: ${e && e.message ? e.message : e}; \`npm rebuild mala-ts\` retries. The package works without the addons.`))
+  .finally(() => (process.exitCode = 0));
