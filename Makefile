@@ -1,8 +1,14 @@
 # mala-ts: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: setup demo test typecheck doctor clean-cache
+.PHONY: setup build demo test typecheck doctor pack-check clean-cache
 
+# setup ends with the (incremental, seconds when nothing changed) build of dist/, which the
+# `mala-ts` bin runs while it is newer than the sources (else it runs them through tsx).
 setup:
 	@bash scripts/setup.sh
+	@node scripts/build.js
+
+build:
+	@node scripts/build.js
 
 demo: setup
 	@bash scripts/demo.sh
@@ -16,6 +22,10 @@ typecheck:
 
 doctor:
 	@node bin/mala-ts.js doctor
+
+# The npm package as a user gets it: pack, install into an empty project (builds the addons), use it.
+pack-check:
+	@bash scripts/pack-check.sh
 
 # Aluminium training data, shipped model and size-transfer checks (see mk/al-model.mk).
 include mk/al-model.mk

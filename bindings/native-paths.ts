@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
+import { packageRoot } from '../src/util/package-paths';
 
 /** Cache folder of builds and downloads: $MALA_TS_CACHE, else $XDG_CACHE_HOME/mala-ts, else ~/.cache/mala-ts. */
 export function cacheDir(): string {
@@ -15,8 +16,8 @@ export function cacheDir(): string {
   return path.join(base, 'mala-ts');
 }
 
-/** Repository root (bindings/ sits directly under it). */
-export const repoRoot = path.resolve(__dirname, '..');
+/** Package root: the checkout, or the installed package (found the same way from src/ or dist/). */
+export const repoRoot = packageRoot();
 
 /** First existing file among candidates, or undefined. */
 export function firstExisting(candidates: string[]): string | undefined {

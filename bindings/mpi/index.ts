@@ -8,7 +8,7 @@
  * (n0, n1, n2) grid (n2 fastest) distributed in x-slabs as `fftLocalSize` says.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { addonBuildCommand, packagePath } from '../../src/util/package-paths';
 
 export interface MpiAddon {
   /** MPI_Init_thread(FUNNELED) unless MPI is already initialised (e.g. by LAMMPS). */
@@ -52,7 +52,7 @@ export interface MpiAddon {
   libraryVersion(): string;
 }
 
-export const mpiAddonPath = process.env.MALA_TS_MPI_ADDON || path.join(__dirname, 'build', 'Release', 'mala_mpi.node');
+export const mpiAddonPath = process.env.MALA_TS_MPI_ADDON || packagePath('bindings', 'mpi', 'build', 'Release', 'mala_mpi.node');
 
 let cached: { addon: MpiAddon | null; reason: string } | undefined;
 
@@ -60,7 +60,7 @@ let cached: { addon: MpiAddon | null; reason: string } | undefined;
 export function loadMpiAddon(): { addon: MpiAddon | null; reason: string } {
   if (cached) return cached;
   if (!fs.existsSync(mpiAddonPath)) {
-    cached = { addon: null, reason: `${mpiAddonPath} does not exist (run 'make setup' to build the MPI addon; it needs mpicc and FFTW-MPI, Debian packages libopenmpi-dev and libfftw3-mpi-dev)` };
+    cached = { addon: null, reason: `${mpiAddonPath} does not exist (${addonBuildCommand()} to build the MPI addon; it needs mpicc and FFTW-MPI, Debian packages libopenmpi-dev and libfftw3-mpi-dev)` };
     return cached;
   }
   try {

@@ -7,7 +7,7 @@
  * back (src/network/backend.ts does, with a warning). $MALA_TS_TORCH_ADDON points at another build.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { addonBuildCommand, packagePath } from '../../src/util/package-paths';
 
 /** Adam hyper-parameters; the update is torch.optim.Adam's. */
 export interface AdamConfig {
@@ -52,7 +52,7 @@ export interface TorchAddon {
   manualSeed(seed: number): void;
 }
 
-export const addonPath = process.env.MALA_TS_TORCH_ADDON || path.join(__dirname, 'build', 'Release', 'mala_torch.node');
+export const addonPath = process.env.MALA_TS_TORCH_ADDON || packagePath('bindings', 'torch', 'build', 'Release', 'mala_torch.node');
 
 let cached: { addon: TorchAddon | null; reason: string } | undefined;
 
@@ -60,7 +60,7 @@ let cached: { addon: TorchAddon | null; reason: string } | undefined;
 export function loadTorchAddon(): { addon: TorchAddon | null; reason: string } {
   if (cached) return cached;
   if (!fs.existsSync(addonPath)) {
-    cached = { addon: null, reason: `${addonPath} does not exist (run 'make setup' to build the libtorch addon)` };
+    cached = { addon: null, reason: `${addonPath} does not exist (${addonBuildCommand()} to build the libtorch addon)` };
     return cached;
   }
   try {
@@ -68,7 +68,7 @@ export function loadTorchAddon(): { addon: TorchAddon | null; reason: string } {
     const addon = require(addonPath) as TorchAddon;
     cached = { addon, reason: '' };
   } catch (e) {
-    cached = { addon: null, reason: `${addonPath} failed to load: ${(e as Error).message.split('\n')[0]} (is libtorch installed? run 'make setup')` };
+    cached = { addon: null, reason: `${addonPath} failed to load: ${(e as Error).message.split('\n')[0]} (is libtorch installed? ${addonBuildCommand()})` };
   }
   return cached;
 }

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { isMalaError } from '../errors';
+import { packageVersion } from '../util/package-paths';
 import * as doctor from './commands/doctor';
 import * as observables from './commands/observables';
 import * as train from './commands/train';
@@ -22,7 +23,7 @@ const program = new Command();
 program
   .name('mala-ts')
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
-  .version(require('../../package.json').version as string);
+  .version(packageVersion());
 
 for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample]) cmd.register(program);
 

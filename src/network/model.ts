@@ -27,6 +27,7 @@ import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
+import { packageVersion } from '../util/package-paths';
 
 // The model's data types live in model-data.ts (mala-import.ts builds them too); callers keep importing them from here.
 export type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
@@ -69,7 +70,7 @@ function sha256(b: Uint8Array): string {
 
 function version(): string {
   try {
-    return `mala-ts ${(require('../../package.json') as { version: string }).version}`;
+    return `mala-ts ${packageVersion()}`;
   } catch {
     return 'mala-ts';
   }

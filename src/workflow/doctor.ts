@@ -9,8 +9,10 @@ import execa from 'execa';
 import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
 import { fftwVersion, loadFftw } from '../../bindings/fftw';
 import { libxcVersion, loadLibxc } from '../../bindings/libxc';
-import { repoRoot } from '../../bindings/native-paths';
 import { loadMpiAddon, mpiAddonPath } from '../../bindings/mpi';
+import { addonPath as torchAddonPath } from '../../bindings/torch';
+import { resolveBackend } from '../network/backend';
+import { isSourceCheckout, packagePath } from '../util/package-paths';
 
 export interface Check {
   component: string;
@@ -23,7 +25,10 @@ export interface Check {
   optional?: boolean;
 }
 
-const SETUP_FIX = 'run `make setup` (installs Debian packages, builds LAMMPS and the addon)';
+// A checkout has `make setup`; an installed package rebuilds its addons with npm (scripts/install-addons.js).
+const SETUP_FIX = isSourceCheckout()
+  ? 'run `make setup` (installs Debian packages, builds LAMMPS and the addon)'
+  : 'run `npm rebuild mala-ts` (builds the addons; LAMMPS with ML-SNAP: `make setup` in a mala-ts checkout builds one)';
 
 function guard(component: string, fix: string, fn: () => Omit<Check, 'component'>, optional = false): Check {
   try {
@@ -77,14 +82,25 @@ function checkMpiAddon(): Check {
 }
 
 function checkTorchAddon(): Check {
-  const addon = path.join(repoRoot, 'bindings', 'torch', 'build', 'Release', 'mala_torch.node');
-  return guard('libtorch addon', `apt-get install libtorch-dev libopenblas0-pthread, then ${SETUP_FIX}`, () => {
-    if (!fs.existsSync(path.join(repoRoot, 'bindings', 'torch', 'binding.gyp'))) {
+  const addon = torchAddonPath;
+  const fix = `apt-get install libtorch-dev libopenblas0-pthread, then ${SETUP_FIX}`;
+  return guard('libtorch addon', fix, () => {
+    if (!fs.existsSync(packagePath('bindings', 'torch', 'binding.gyp'))) {
       return { ok: false, detail: 'addon sources not present in this checkout (plain-TypeScript network only)' };
     }
-    if (!fs.existsSync(addon)) return { ok: false, detail: `${addon} not built` };
+    if (!fs.existsSync(addon)) return { ok: false, detail: `${addon} not built`, fix };
     const mod = require(addon) as { version?: () => string };
     return { ok: true, detail: `${addon}${typeof mod.version === 'function' ? ` | libtorch ${mod.version()}` : ''}` };
+  });
+}
+
+/** Which network backend predict/infer/train would use now (MALA_TS_BACKEND or auto), and why. */
+function checkBackend(): Check {
+  return guard('NN backend', "set MALA_TS_BACKEND to 'auto', 'torch' or 'ts'", () => {
+    const { name, reason } = resolveBackend();
+    if (name === 'torch') return { ok: true, detail: 'torch (libtorch addon loaded)' };
+    if (reason === 'requested') return { ok: true, detail: 'ts (MALA_TS_BACKEND=ts)' };
+    return { ok: true, detail: `ts (plain-TypeScript network, about 20x slower; libtorch addon unavailable: ${reason})` };
   });
 }
 
@@ -111,6 +127,7 @@ export function runDoctor(): Check[] {
     checkLibrary('FFTW3', 'libfftw3-dev', loadFftw, fftwVersion),
     checkLibrary('libxc', 'libxc-dev', loadLibxc, libxcVersion),
     checkTorchAddon(),
+    checkBackend(),
     checkMpiAddon(),
     checkProgram('pw.x (QE)', 'pw.x', [], /PWSCF v\.\S+/, 'quantum-espresso'),
     checkProgram('pp.x (QE)', 'pp.x', [], /POST-PROC v\.\S+/, 'quantum-espresso'),

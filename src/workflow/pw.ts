@@ -21,6 +21,7 @@ import { pwOutputValues } from '../results/views';
 import { parseStructure, StructureRead } from '../structure/registry';
 import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
+import { packageVersion } from '../util/package-paths';
 import { predict, PredictResult } from './predict';
 
 export interface PwDropInOptions {
@@ -142,7 +143,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     smearing: occupations === 'smearing' ? smearing : undefined,
     degaussRy: typeof sys.degauss === 'number' ? sys.degauss : undefined,
     inputName: opts.inputFile ?? 'standard input',
-    programVersion: (require('../../package.json') as { version: string }).version,
+    programVersion: packageVersion(),
     startedAt,
     finishedAt,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

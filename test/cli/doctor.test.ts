@@ -18,6 +18,16 @@ describe('mala-ts doctor', () => {
     assert.match(lammps!.detail, /sna\/grid yes/);
   });
 
+  it('names the NN backend in use and why: libtorch when its addon loads, else the TS network and the reason', () => {
+    const backend = (env: Record<string, string>) => {
+      const r = execa.sync('node', [cli, 'doctor', '--json'], { reject: false, env: { MALA_TS_BACKEND: 'auto', ...env } });
+      return (JSON.parse(r.stdout) as { checks: { component: string; ok: boolean; detail: string }[] }).checks.find((c) => c.component === 'NN backend');
+    };
+    assert.equal(backend({})?.detail, 'torch (libtorch addon loaded)');
+    const fallback = backend({ MALA_TS_TORCH_ADDON: '/nonexistent/mala_torch.node' });
+    assert.match(fallback!.detail, /^ts \(plain-TypeScript network, about 20x slower; libtorch addon unavailable: \/nonexistent\/mala_torch\.node does not exist/);
+  });
+
   it('exits non-zero and names the fix when LAMMPS cannot be found', () => {
     const r = execa.sync('node', [cli, 'doctor'], { reject: false, env: { MALA_TS_LAMMPS_LIB: '/nonexistent/liblammps.so', MALA_TS_CACHE: '/nonexistent-cache' } });
     assert.equal(r.exitCode, 1);
