@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { readCube } from '../io/cube';
 import { readStructure } from '../structure/registry';
+import { qeFileFacts } from './calculation-context';
 import { bohrAngstrom } from '../structure/units';
 
 export interface QeStructure {
@@ -40,34 +41,27 @@ const num = (s: string): number => Number(s.replace(/[dD]/, 'e'));
 export function readQeStructure(file: string): QeStructure {
   const read = readStructure(file);
   const atoms = read.atoms;
-  const base = { cellAngstrom: atoms.cellAngstrom.map((r) => [...r]), positionsAngstrom: atoms.positionsAngstrom.map((p) => [...p]), species: [...atoms.symbols] };
-  const noCutoff = (): never => {
-    throw new MalaError('no density cutoff (ecutwfc/ecutrho) in the QE file', { file, fix: 'pass the pw.x input or output of the calculation' });
+  const f = qeFileFacts(read);
+  if (!f.kind) throw new MalaError(`not a Quantum ESPRESSO pw.x input or output (read as ${read.format})`, { file, fix: 'pass the pw.x input or output of the calculation' });
+  if (f.ecutrhoRy === undefined) throw new MalaError('no density cutoff (ecutwfc/ecutrho) in the QE file', { file, fix: 'pass the pw.x input or output of the calculation' });
+  const base = {
+    cellAngstrom: atoms.cellAngstrom.map((r) => [...r]),
+    positionsAngstrom: atoms.positionsAngstrom.map((p) => [...p]),
+    species: [...atoms.symbols],
+    pseudopotentialFiles: f.pseudopotentialFiles ?? {},
+    ecutrhoRy: f.ecutrhoRy,
   };
-  if (read.qeOutput) {
-    const o = read.qeOutput;
+  const o = read.qeOutput;
+  if (o) {
     const e = o.energiesRy;
     return {
       ...base,
-      pseudopotentialFiles: { ...o.pseudopotentials },
-      ecutrhoRy: o.ecutrhoRy ?? noCutoff(),
       grid: o.fftGrid,
       gVectorCount: o.denseGVectorCount,
       printedEnergiesRy: { total: e.total, smearing: e.smearingContribution, oneElectron: e.oneElectron, hartree: e.hartree, xc: e.xc, ewald: e.ewald },
     };
   }
-  if (read.qeInput) {
-    const q = read.qeInput;
-    const dir = q.namelists.control?.pseudo_dir;
-    return {
-      ...base,
-      pseudopotentialFiles: Object.fromEntries(q.species.map((s) => [s.symbol, s.pseudopotential])),
-      pseudoDir: typeof dir === 'string' ? dir : undefined,
-      ecutrhoRy: q.ecutrhoRy ?? noCutoff(),
-      grid: q.fftGrid,
-    };
-  }
-  throw new MalaError(`not a Quantum ESPRESSO pw.x input or output (read as ${read.format})`, { file, fix: 'pass the pw.x input or output of the calculation' });
+  return { ...base, pseudoDir: f.pseudoDir, grid: read.qeInput?.fftGrid };
 }
 
 export interface GridDensity {

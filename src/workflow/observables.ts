@@ -19,7 +19,7 @@ import { wholeGridLayout } from '../qe/grid-layout';
 import { det3, Mat3 } from '../structure/atoms';
 import { bohrAngstrom } from '../structure/units';
 import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
-import { QeMetadata, readQeMetadata } from '../targets/qe-output-metadata';
+import { QeMetadata, readQeMetadata } from '../qe/qe-metadata';
 import { Progress } from '../util/progress';
 
 export type { ObservablesResult, TotalEnergyResult } from '../engine/types';

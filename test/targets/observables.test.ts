@@ -7,7 +7,7 @@ import { readCube, readLdosCubeSlice, sortLdosCubeFiles, writeLdosCubes } from '
 import { readNpy, writeNpy } from '../../src/io/npy';
 import { MalaError } from '../../src/errors';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
-import { readQeMetadata } from '../../src/targets/qe-output-metadata';
+import { readQeMetadata } from '../../src/qe/qe-metadata';
 import { bohrAngstrom } from '../../src/structure/units';
 import { computeObservables } from '../../src/workflow/observables';
 
