@@ -15,14 +15,25 @@ export type { GridShape } from './grid/grid';
 export { qeFftGrid, voxelVolumeA3 } from './grid/grid';
 export type { BispectrumParameters } from './descriptors/bispectrum';
 export { computeBispectrum, BispectrumCalculator, malaBispectrumDefaults, bispectrumCount } from './descriptors/bispectrum';
+export { registerDescriptorType, descriptorType, descriptorTypeNames, openDescriptors } from './descriptors/registry';
+export type { DescriptorType, DescriptorBlockSource, DescriptorContext } from './descriptors/registry';
 
 // network
 export { loadModel, LdosModel } from './network/model';
+export { registerBackend, backendNames, resolveBackend, createInferenceNet, createTrainableNet } from './network/backends';
+export type { InferenceNet, TrainableNet } from './network/backends';
 
 // observables and energies
 export { dosObservables, selfConsistentFermiEnergy, bandEnergy, entropyContribution, numberOfElectrons } from './targets/dos';
 export { computeObservables } from './workflow/observables';
-export type { ObservablesOptions, ObservablesResult } from './workflow/observables';
+export type { ObservablesOptions } from './workflow/observables';
+export type { ObservablesResult } from './engine/types';
+export { runObservablesEngine } from './engine/engine';
+export type { LdosSource } from './engine/ldos-source';
+export { calculationContext } from './qe/calculation-context';
+export type { CalculationContext } from './qe/calculation-context';
+export { pseudoDirCandidates } from './qe/pseudo-dir';
+export { resultFields, resultToJson, formatSummary as formatResultSummary } from './results';
 export { totalEnergy, loadPseudopotentials, energyTermNames } from './qe';
 export type { TotalEnergy, TotalEnergyInput, Pseudopotential } from './qe';
 
