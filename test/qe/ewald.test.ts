@@ -5,7 +5,8 @@ import { computeEnergyTerms, qeBohrAngstrom } from '../../src/qe/energy-terms';
 import { readDensityFilplot, readQeStructure } from '../../src/qe/qe-files';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { ewaldEnergy, ewaldRealSpaceRy, qeEwaldAlpha } from '../../src/qe/ewald';
-import { GSphere, det3, inv3 } from '../../src/qe/gsphere';
+import { GSphere, inv3 } from '../../src/qe/gsphere';
+import { det3 } from '../../src/structure/atoms';
 import { erfc } from '../../src/qe/radial';
 import { fccSupercell, rattle } from '../../src/parallel/fcc';
 
