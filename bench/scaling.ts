@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
+import { malaModelDescriptorDefaults } from '../src/descriptors/bispectrum';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel, saveModelData, type ModelData } from '../src/network/model';
 import { Rng } from '../src/network/rng';
@@ -53,7 +54,7 @@ function alShapedModel(file: string): void {
     weights: initParameters(spec, rng),
     inputScaler: new DataScaler('feature-wise-standard').fit(sample(64 * 91, 0, 2), 91),
     outputScaler: new DataScaler('minmax').fit(sample(64 * 131, 0, 0.04), 131),
-    descriptors: { type: 'Bispectrum', twojmax: 10, rcutfac: 4.67637, switchflag: 1, elementWeights: null, rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0 },
+    descriptors: { ...malaModelDescriptorDefaults },
     energyGrid: makeEnergyGrid(-4, 0.1, 131),
     restrictTargets: 'zero_out_negative',
     reference: { temperatureK: 298, electronsPerAtom: 3 },

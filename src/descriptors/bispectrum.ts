@@ -50,7 +50,10 @@ export interface BispectrumParameters {
   elementRadii?: number[];
 }
 
-/** MALA's defaults (spec §2.1). */
+/** MALA's element radius (LAMMPS radelem), the same for every element. */
+export const malaElementRadius = 0.5;
+
+/** MALA's defaults (spec §2.1): the one place they are written down. */
 export const malaBispectrumDefaults: Readonly<BispectrumParameters> = Object.freeze({
   twojmax: 10,
   rcutfacAngstrom: 4.67637,
@@ -59,6 +62,23 @@ export const malaBispectrumDefaults: Readonly<BispectrumParameters> = Object.fre
   switchflag: 1,
   bzeroflag: 0,
   quadraticflag: 0,
+});
+
+/**
+ * The same defaults as a model file records them (`DescriptorParameters` in src/network/model.ts,
+ * MALA's names): what training, MALA import and the benchmarks start from.
+ */
+export const malaModelDescriptorDefaults = Object.freeze({
+  type: 'Bispectrum' as const,
+  twojmax: malaBispectrumDefaults.twojmax,
+  rcutfac: malaBispectrumDefaults.rcutfacAngstrom,
+  switchflag: malaBispectrumDefaults.switchflag as number,
+  elementWeights: null as number[] | null,
+  rfac0: malaBispectrumDefaults.rfac0,
+  rmin0: malaBispectrumDefaults.rmin0Angstrom,
+  radelem: malaElementRadius,
+  bzeroflag: malaBispectrumDefaults.bzeroflag as number,
+  quadraticflag: malaBispectrumDefaults.quadraticflag as number,
 });
 
 /** The (j1, j2, j) triples of LAMMPS' idxb order (spec §2.5). */
@@ -85,9 +105,9 @@ export function validateParameters(p: BispectrumParameters, nspecies: number): v
   const bad = (what: string, fix: string): never => {
     throw new MalaError(`invalid bispectrum parameter: ${what}`, { fix });
   };
-  if (!Number.isInteger(p.twojmax) || p.twojmax < 0) bad(`twojmax = ${p.twojmax}`, 'twojmax must be a non-negative (even) integer, MALA uses 10');
-  if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, 'the cutoff must be a positive length in Å, MALA uses 4.67637');
-  if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, 'rfac0 must be in (0, 1], MALA uses 0.99363');
+  if (!Number.isInteger(p.twojmax) || p.twojmax < 0) bad(`twojmax = ${p.twojmax}`, `twojmax must be a non-negative (even) integer, MALA uses ${malaBispectrumDefaults.twojmax}`);
+  if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, `the cutoff must be a positive length in Å, MALA uses ${malaBispectrumDefaults.rcutfacAngstrom}`);
+  if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, `rfac0 must be in (0, 1], MALA uses ${malaBispectrumDefaults.rfac0}`);
   if (!(p.rmin0Angstrom >= 0 && p.rmin0Angstrom < p.rcutfacAngstrom)) bad(`rmin0 = ${p.rmin0Angstrom}`, 'rmin0 must be in [0, rcutfac)');
   for (const [name, list] of [['element weights', p.elementWeights], ['element radii', p.elementRadii]] as const) {
     if (!list) continue;
@@ -115,7 +135,7 @@ export function templateVariables(
   pbc: [boolean, boolean, boolean],
   shiftyAngstrom = 0,
 ): Record<string, string> {
-  const radii = params.elementRadii ?? new Array(nspecies).fill(0.5);
+  const radii = params.elementRadii ?? new Array(nspecies).fill(malaElementRadius);
   return {
     datafile,
     ngridx: String(grid[0]),
