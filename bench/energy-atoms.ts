@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { qeFftGrid } from '../src/grid/grid';
-import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { fccSupercell, rattle } from '../src/structure/crystal';
 import { qeBohrAngstrom } from '../src/qe/energy-terms';
 import { ewaldEnergy, ewaldRealSpaceRy } from '../src/qe/ewald';
 import { GSphere, inv3 } from '../src/qe/gsphere';

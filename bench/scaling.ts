@@ -28,7 +28,7 @@ import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel, saveModelData, type ModelData } from '../src/network/model';
 import { Rng } from '../src/network/rng';
 import { DataScaler } from '../src/network/scalers';
-import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { fccSupercell, rattle } from '../src/structure/crystal';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
 import type { Progress } from '../src/util/progress';
 import { peakRssMb } from '../src/util/memory';

@@ -8,7 +8,7 @@ import { ewaldEnergy, ewaldRealSpaceRy, qeEwaldAlpha } from '../../src/qe/ewald'
 import { GSphere, inv3 } from '../../src/qe/gsphere';
 import { det3 } from '../../src/structure/atoms';
 import { erfc } from '../../src/qe/radial';
-import { fccSupercell, rattle } from '../../src/parallel/fcc';
+import { fccSupercell, rattle } from '../../src/structure/crystal';
 
 /** Deterministic uniform numbers in [0, 1). */
 function rng(seed: number): () => number {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { BispectrumCalculator, malaBispectrumDefaults } from '../../src/descriptors/bispectrum';
 import { splitRange } from '../../src/parallel/comm';
-import { fccSupercell, rattle } from '../../src/parallel/fcc';
+import { fccSupercell, rattle } from '../../src/structure/crystal';
 import { blockGridIndices, blockPointCount, gridBlocks, planeBlocks, toGridOrder, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
 import { writeSmallPredictModel } from '../network/synthetic';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
