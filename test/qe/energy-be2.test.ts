@@ -85,7 +85,7 @@ describe('qe energy terms on Be2 (PBE + core correction; spec §5.13, §6.2, App
     1: { total: -72.77947 },
   };
   for (const k of [0, 1] as const) {
-    it(`total energy from the DFT LDOS of snapshot ${k} agrees with §6.2 (${SPEC62[k].total} eV) to 1e-4 eV`, () => {
+    it(`total energy from the DFT LDOS of snapshot ${k} agrees with §6.2 (${SPEC62[k].total} eV) to 1e-5 eV`, () => {
       const s = snapshot(dir, k);
       const ldos = readNpy(path.join(dir, `Be_snapshot${k}.out.npy`));
       const e = energiesEv(makeEnergyGrid(-5, 2.5, 11));
@@ -104,7 +104,7 @@ describe('qe energy terms on Be2 (PBE + core correction; spec §5.13, §6.2, App
         entropyContributionEv: entropyContribution(dos, e, mu, kt),
         pseudopotentials: pps,
       });
-      assert.ok(Math.abs(te.totalEnergyEv - SPEC62[k].total) < 1e-4, `E_total ${te.totalEnergyEv} vs ${SPEC62[k].total}`);
+      assert.ok(Math.abs(te.totalEnergyEv - SPEC62[k].total) < 1e-5, `E_total ${te.totalEnergyEv} vs ${SPEC62[k].total}`);
       if (k === 0) {
         for (const [name, v] of Object.entries(SPEC62[0].terms)) {
           const mine = te.termsEv[name as keyof typeof te.termsEv];
