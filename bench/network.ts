@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTorchAddon } from '../bindings/torch';
-import { malaModelDescriptorDefaults } from '../src/descriptors/bispectrum';
+import { malaModelDescriptorDefaults } from '../src/descriptors/mala-defaults';
 import { createNet, type NetBackend } from '../src/network/backend';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel } from '../src/network/model';

@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
-import { malaModelDescriptorDefaults } from '../src/descriptors/bispectrum';
+import { malaModelDescriptorDefaults } from '../src/descriptors/mala-defaults';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel, saveModelData, type ModelData } from '../src/network/model';
 import { Rng } from '../src/network/rng';

@@ -27,6 +27,7 @@ import { Atoms, speciesOf, validateAtoms, wrapAtoms, fractionalPositions } from 
 import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
 import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
 import { Progress, silentProgress } from '../util/progress';
+import { malaBispectrumDefaults, malaElementRadius } from './mala-defaults';
 
 export interface BispectrumParameters {
   /** 2·jmax (MALA `bispectrum_twojmax`, default 10). Use even values (MALA's size formula is wrong for odd ≥ 5). */
@@ -49,37 +50,6 @@ export interface BispectrumParameters {
   /** Radius per element in alphabetical order (MALA: 0.5 for all). */
   elementRadii?: number[];
 }
-
-/** MALA's element radius (LAMMPS radelem), the same for every element. */
-export const malaElementRadius = 0.5;
-
-/** MALA's defaults (spec §2.1): the one place they are written down. */
-export const malaBispectrumDefaults: Readonly<BispectrumParameters> = Object.freeze({
-  twojmax: 10,
-  rcutfacAngstrom: 4.67637,
-  rfac0: 0.99363,
-  rmin0Angstrom: 0,
-  switchflag: 1,
-  bzeroflag: 0,
-  quadraticflag: 0,
-});
-
-/**
- * The same defaults as a model file records them (`DescriptorParameters` in src/network/model.ts,
- * MALA's names): what training, MALA import and the benchmarks start from.
- */
-export const malaModelDescriptorDefaults = Object.freeze({
-  type: 'Bispectrum' as const,
-  twojmax: malaBispectrumDefaults.twojmax,
-  rcutfac: malaBispectrumDefaults.rcutfacAngstrom,
-  switchflag: malaBispectrumDefaults.switchflag as number,
-  elementWeights: null as number[] | null,
-  rfac0: malaBispectrumDefaults.rfac0,
-  rmin0: malaBispectrumDefaults.rmin0Angstrom,
-  radelem: malaElementRadius,
-  bzeroflag: malaBispectrumDefaults.bzeroflag as number,
-  quadraticflag: malaBispectrumDefaults.quadraticflag as number,
-});
 
 /** The (j1, j2, j) triples of LAMMPS' idxb order (spec §2.5). */
 export function bispectrumIndices(twojmax: number): [number, number, number][] {

@@ -4,7 +4,7 @@
  * `<name>.oscaler.pkl|json` and optionally `<name>.info.json`. Everything is read in TypeScript.
  */
 import { MalaError } from '../errors';
-import { malaModelDescriptorDefaults } from '../descriptors/bispectrum';
+import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import { makeEnergyGrid } from '../targets/energy-grid';
 import { activationsFromMala, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model';

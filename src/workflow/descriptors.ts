@@ -13,8 +13,8 @@ import {
   BispectrumCalculator,
   BispectrumParameters,
   defaultMaxPointsPerRun,
-  malaBispectrumDefaults,
 } from '../descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
 import { Progress, silentProgress } from '../util/progress';
 
 export type GridSource = 'explicit' | 'qe-output' | 'qe-input-nr' | 'qe-rule';

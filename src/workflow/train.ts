@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
-import { bispectrumCount, malaModelDescriptorDefaults } from '../descriptors/bispectrum';
+import { bispectrumCount } from '../descriptors/bispectrum';
+import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import type { DescriptorParameters, ReferenceData } from '../network/model';
 import { saveModelData } from '../network/model';
 import { trainNetwork, type PointData, type TrainOptions, type TrainResult } from '../network/trainer';

@@ -8,8 +8,8 @@ import {
   BispectrumParameters,
   bispectrumCount,
   computeBispectrum,
-  malaBispectrumDefaults,
 } from '../../src/descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../../src/descriptors/mala-defaults';
 import { readNpy } from '../../src/io/npy';
 import { Atoms, Vec3 } from '../../src/structure/atoms';
 import { restrictedTriclinic, toLammpsFrame } from '../../src/structure/lammps-data';

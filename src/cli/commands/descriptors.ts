@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { malaBispectrumDefaults as mala } from '../../descriptors/bispectrum';
+import { malaBispectrumDefaults as mala } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
 import { parseGrid } from '../../grid/grid';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { malaBispectrumDefaults } from '../../descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { ACTIVATIONS, type Activation } from '../../network/mlp';
 import { parseEnergyGrid } from '../../targets/energy-grid';
