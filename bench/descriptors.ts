@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheDir, repoRoot } from '../bindings/native-paths';
-import { BispectrumCalculator, bispectrumTemplate, malaBispectrumDefaults, templateVariables } from '../src/descriptors/bispectrum';
+import { BispectrumCalculator, bispectrumTemplate, templateVariables } from '../src/descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../src/descriptors/mala-defaults';
 import { qeFftGrid, GridShape } from '../src/grid/grid';
 import { Atoms, Vec3, speciesOf, wrapAtoms } from '../src/structure/atoms';
 import { lammpsDataText } from '../src/structure/lammps-data';
@@ -95,7 +96,7 @@ function main(): void {
   if (!fs.existsSync(lmpExe)) throw new Error(`no lmp executable at ${lmpExe} (run make setup or set MALA_TS_LMP)`);
   const base = readStructure(path.join(repoRoot, 'test', 'grid', 'fixtures', 'qe', 'hex-ibrav4-abc.in'));
   const grid = qeFftGrid(base.atoms.cellAngstrom, base.qeInput!.ecutrhoRy!);
-  console.log(`# descriptors benchmark (best of ${repeat}; twojmax 10, rcutfac 4.67637; ${os.cpus().length} cores, ${os.cpus()[0]?.model})`);
+  console.log(`# descriptors benchmark (best of ${repeat}; twojmax ${malaBispectrumDefaults.twojmax}, rcutfac ${malaBispectrumDefaults.rcutfacAngstrom}; ${os.cpus().length} cores, ${os.cpus()[0]?.model})`);
   console.log('\n## mala-ts (library) vs plain lmp, same template, data and grid\n');
   console.log('| atoms | grid | points | mala-ts wall s | lmp wall s | mala-ts CPU s | lmp CPU s | CPU overhead |');
   console.log('|---|---|---|---|---|---|---|---|');

@@ -15,12 +15,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { qeFftGrid } from '../src/grid/grid';
-import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { fccSupercell, rattle } from '../src/structure/crystal';
 import { qeBohrAngstrom } from '../src/qe/energy-terms';
 import { ewaldEnergy, ewaldRealSpaceRy } from '../src/qe/ewald';
 import { GSphere, inv3 } from '../src/qe/gsphere';
 import { NufftStats, estimatedCostNs, planNufft, structureFactorNufft } from '../src/qe/structure-factor';
 import type { Mat3 } from '../src/structure/atoms';
+import { peakRssMb } from '../src/util/memory';
 import { powerLawExponent } from './fit';
 
 const argv = process.argv.slice(2);
@@ -53,7 +54,6 @@ interface Row {
   peakRssMb: number;
 }
 
-const peakRssMb = (): number => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 const seconds = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
 function system(n: number): { cellBohr: number[][]; grid: [number, number, number]; fractional: number[][]; cartBohr: number[][] } {

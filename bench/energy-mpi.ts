@@ -34,6 +34,7 @@ import { mpiSlabLayout } from '../src/parallel/slab-fft';
 import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { GridLayout, wholeGridLayout } from '../src/qe/grid-layout';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
+import { peakRssMb } from '../src/util/memory';
 import { gaussianAlDensity } from './gaussian-density';
 
 const args = process.argv.slice(2);
@@ -68,7 +69,7 @@ if (args[0] === '--child') {
     const t0 = process.hrtime.bigint();
     const t = computeEnergyTerms({ cellAngstrom: cell, positionsAngstrom: pos, species: pos.map(() => 'X'), grid: [n, n, n], densityPerA3: dens, ecutrhoRy: 80, pseudopotentials: { X: pp }, layout: mode === 'mpi' ? layout : undefined });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const peak = status('VmHWM');
+    const peak = peakRssMb();
     const [maxPeak, maxGrowth, maxSeconds] = comm.allreduceMax(new Float64Array([peak, peak - before, seconds]));
     const [minPeak] = comm.allreduceMin(new Float64Array([peak]));
     const [maxBefore] = comm.allreduceMax(new Float64Array([before]));

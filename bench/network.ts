@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTorchAddon } from '../bindings/torch';
+import { malaModelDescriptorDefaults } from '../src/descriptors/mala-defaults';
 import { createNet, type NetBackend } from '../src/network/backend';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel } from '../src/network/model';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
       spec, weights: params,
       inputScaler: new DataScaler('feature-wise-standard').fit(randomArray(rng, 100 * nIn), nIn),
       outputScaler: new DataScaler('minmax').fit(randomArray(rng, 100 * nOut), nOut),
-      descriptors: { type: 'Bispectrum', twojmax: 10, rcutfac: 4.67637, switchflag: 1, elementWeights: null, rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0 },
+      descriptors: { ...malaModelDescriptorDefaults },
       energyGrid: makeEnergyGrid(-5, 1, nOut), restrictTargets: 'zero_out_negative', reference: null,
     }, 'bench', { backend: 'torch' });
     const t = await timeIt(() => model.predictLdos(x, nPts), 3, 1);

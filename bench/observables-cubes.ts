@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { writeLdosCubes } from '../src/io/cube';
 import { bohrAngstrom } from '../src/structure/units';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
+import { peakRssMb } from '../src/util/memory';
 import { computeObservables } from '../src/workflow/observables';
 
 function arg(name: string, def: number): number {
@@ -42,8 +43,7 @@ const cellA = 16.2;
     const s = (Date.now() - t) / 1000;
     console.log(`E_F = ${r.fermiEnergyEv.toFixed(6)} eV, ∫n = ${r.densityElectrons.toFixed(6)}`);
     console.log(`DOS pass (parse) ${r.timingsS.dos_s.toFixed(2)} s = ${(r.timingsS.dos_s / nE).toFixed(2)} s/cube, ${(bytes / r.timingsS.dos_s / 1e6).toFixed(0)} MB/s of cube text; density pass ${r.timingsS.density_s.toFixed(2)} s; total ${s.toFixed(2)} s`);
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) console.log(`peak RSS ${(Number(m[1]) / 1024).toFixed(0)} MiB (includes the synthetic LDOS of ${((points * nE * 4) / 2 ** 20).toFixed(0)} MiB used to write the cubes)`);
+    console.log(`peak RSS ${peakRssMb().toFixed(0)} MiB (includes the synthetic LDOS of ${((points * nE * 4) / 2 ** 20).toFixed(0)} MiB used to write the cubes)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

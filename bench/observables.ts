@@ -16,16 +16,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NpyStreamWriter } from '../src/io/npy';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
+import { peakRssMb } from '../src/util/memory';
 import { computeObservables } from '../src/workflow/observables';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 2 ** 20;
 }
 
 const n = arg('points-per-axis', 108);
@@ -107,7 +103,7 @@ try {
 } catch {
   /* not Linux: peak includes the generation step */
 }
-const rssBefore = peakRssMiB();
+const rssBefore = peakRssMb();
 (async () => {
   const t = Date.now();
   const r = await computeObservables({
@@ -122,7 +118,7 @@ const rssBefore = peakRssMiB();
   console.log(`LDOS ${n}×${n}×${n} × ${nE} float32 = ${(bytes / 1e9).toFixed(2)} GB, chunk ${chunk} points (${((chunk * nE * 4) / 2 ** 20).toFixed(1)} MiB)`);
   console.log(`E_F = ${r.fermiEnergyEv.toFixed(6)} eV, E_band = ${r.bandEnergyEv.toFixed(4)} eV, ∫n = ${r.densityElectrons.toFixed(6)}`);
   console.log(`DOS pass ${r.timingsS.dos_s.toFixed(2)} s (${(bytes / r.timingsS.dos_s / 1e9).toFixed(2)} GB/s), density pass ${r.timingsS.density_s.toFixed(2)} s (${(bytes / r.timingsS.density_s / 1e9).toFixed(2)} GB/s), total ${s.toFixed(2)} s`);
-  console.log(`peak RSS ${peakRssMiB().toFixed(0)} MiB (before the workflow: ${rssBefore.toFixed(0)} MiB; LDOS on disk ${(bytes / 2 ** 20).toFixed(0)} MiB, density ${(points * 8 / 2 ** 20).toFixed(0)} MiB)`);
+  console.log(`peak RSS ${peakRssMb().toFixed(0)} MiB (before the workflow: ${rssBefore.toFixed(0)} MiB; LDOS on disk ${(bytes / 2 ** 20).toFixed(0)} MiB, density ${(points * 8 / 2 ** 20).toFixed(0)} MiB)`);
   references();
   if (!process.argv.includes('--keep')) fs.rmSync(file);
 })();

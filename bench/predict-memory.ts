@@ -18,7 +18,8 @@
 import * as path from 'node:path';
 import { LdosModel, loadModel, ModelData } from '../src/network/model';
 import { parseGrid } from '../src/grid/grid';
-import { peakRssMb, predict, PredictResult } from '../src/workflow/predict';
+import { peakRssMb } from '../src/util/memory';
+import { predict, PredictResult } from '../src/workflow/predict';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {

@@ -46,7 +46,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
 import { writeFileAtomic } from '../src/io/atomic-write';
-import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { fccSupercell, rattle } from '../src/structure/crystal';
 import { sampleSnapshots, supercellKpointsAndBands } from '../src/workflow/sample';
 import { parseQeInput } from '../src/structure/qe-input';
 import { parseQeOutput, pwscfTimesS } from '../src/structure/qe-output';

@@ -23,14 +23,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
+import { malaModelDescriptorDefaults } from '../src/descriptors/mala-defaults';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { LdosModel, saveModelData, type ModelData } from '../src/network/model';
 import { Rng } from '../src/network/rng';
 import { DataScaler } from '../src/network/scalers';
-import { fccSupercell, rattle } from '../src/parallel/fcc';
+import { fccSupercell, rattle } from '../src/structure/crystal';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
 import type { Progress } from '../src/util/progress';
-import { peakRssMb, predict } from '../src/workflow/predict';
+import { peakRssMb } from '../src/util/memory';
+import { predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
 import { writeStructure } from '../src/structure/registry';
 import { powerLawExponent } from './fit';
@@ -53,7 +55,7 @@ function alShapedModel(file: string): void {
     weights: initParameters(spec, rng),
     inputScaler: new DataScaler('feature-wise-standard').fit(sample(64 * 91, 0, 2), 91),
     outputScaler: new DataScaler('minmax').fit(sample(64 * 131, 0, 0.04), 131),
-    descriptors: { type: 'Bispectrum', twojmax: 10, rcutfac: 4.67637, switchflag: 1, elementWeights: null, rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0 },
+    descriptors: { ...malaModelDescriptorDefaults },
     energyGrid: makeEnergyGrid(-4, 0.1, 131),
     restrictTargets: 'zero_out_negative',
     reference: { temperatureK: 298, electronsPerAtom: 3 },

@@ -14,7 +14,8 @@ export { readStructure, parseStructure, writeStructure, structureText, structure
 export type { GridShape } from './grid/grid';
 export { qeFftGrid, voxelVolumeA3 } from './grid/grid';
 export type { BispectrumParameters } from './descriptors/bispectrum';
-export { computeBispectrum, BispectrumCalculator, malaBispectrumDefaults, bispectrumCount } from './descriptors/bispectrum';
+export { computeBispectrum, BispectrumCalculator, bispectrumCount } from './descriptors/bispectrum';
+export { malaBispectrumDefaults } from './descriptors/mala-defaults';
 export { registerDescriptorType, descriptorType, descriptorTypeNames, openDescriptors } from './descriptors/registry';
 export type { DescriptorType, DescriptorBlockSource, DescriptorContext } from './descriptors/registry';
 

@@ -27,6 +27,7 @@ import { Atoms, speciesOf, validateAtoms, wrapAtoms, fractionalPositions } from 
 import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
 import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
 import { Progress, silentProgress } from '../util/progress';
+import { malaBispectrumDefaults, malaElementRadius } from './mala-defaults';
 
 export interface BispectrumParameters {
   /** 2·jmax (MALA `bispectrum_twojmax`, default 10). Use even values (MALA's size formula is wrong for odd ≥ 5). */
@@ -49,17 +50,6 @@ export interface BispectrumParameters {
   /** Radius per element in alphabetical order (MALA: 0.5 for all). */
   elementRadii?: number[];
 }
-
-/** MALA's defaults (spec §2.1). */
-export const malaBispectrumDefaults: Readonly<BispectrumParameters> = Object.freeze({
-  twojmax: 10,
-  rcutfacAngstrom: 4.67637,
-  rfac0: 0.99363,
-  rmin0Angstrom: 0,
-  switchflag: 1,
-  bzeroflag: 0,
-  quadraticflag: 0,
-});
 
 /** The (j1, j2, j) triples of LAMMPS' idxb order (spec §2.5). */
 export function bispectrumIndices(twojmax: number): [number, number, number][] {
@@ -85,9 +75,9 @@ export function validateParameters(p: BispectrumParameters, nspecies: number): v
   const bad = (what: string, fix: string): never => {
     throw new MalaError(`invalid bispectrum parameter: ${what}`, { fix });
   };
-  if (!Number.isInteger(p.twojmax) || p.twojmax < 0) bad(`twojmax = ${p.twojmax}`, 'twojmax must be a non-negative (even) integer, MALA uses 10');
-  if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, 'the cutoff must be a positive length in Å, MALA uses 4.67637');
-  if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, 'rfac0 must be in (0, 1], MALA uses 0.99363');
+  if (!Number.isInteger(p.twojmax) || p.twojmax < 0) bad(`twojmax = ${p.twojmax}`, `twojmax must be a non-negative (even) integer, MALA uses ${malaBispectrumDefaults.twojmax}`);
+  if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, `the cutoff must be a positive length in Å, MALA uses ${malaBispectrumDefaults.rcutfacAngstrom}`);
+  if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, `rfac0 must be in (0, 1], MALA uses ${malaBispectrumDefaults.rfac0}`);
   if (!(p.rmin0Angstrom >= 0 && p.rmin0Angstrom < p.rcutfacAngstrom)) bad(`rmin0 = ${p.rmin0Angstrom}`, 'rmin0 must be in [0, rcutfac)');
   for (const [name, list] of [['element weights', p.elementWeights], ['element radii', p.elementRadii]] as const) {
     if (!list) continue;
@@ -115,7 +105,7 @@ export function templateVariables(
   pbc: [boolean, boolean, boolean],
   shiftyAngstrom = 0,
 ): Record<string, string> {
-  const radii = params.elementRadii ?? new Array(nspecies).fill(0.5);
+  const radii = params.elementRadii ?? new Array(nspecies).fill(malaElementRadius);
   return {
     datafile,
     ngridx: String(grid[0]),

@@ -4,6 +4,7 @@
  * `<name>.oscaler.pkl|json` and optionally `<name>.info.json`. Everything is read in TypeScript.
  */
 import { MalaError } from '../errors';
+import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import { makeEnergyGrid } from '../targets/energy-grid';
 import { activationsFromMala, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
@@ -131,17 +132,13 @@ function importUnchecked(files: Record<string, Uint8Array>, where: string): Mode
   });
   const d = params.descriptors ?? {};
   if (d.descriptor_type !== undefined && d.descriptor_type !== 'Bispectrum') throw new MalaError(`unsupported descriptor type '${String(d.descriptor_type)}'`, { file: where, fix: 'mala-ts computes bispectrum descriptors only' });
+  const mala = malaModelDescriptorDefaults;
   const descriptors: DescriptorParameters = {
-    type: 'Bispectrum',
-    twojmax: Number(d.bispectrum_twojmax ?? 10),
-    rcutfac: Number(d.bispectrum_cutoff ?? 4.67637),
-    switchflag: Number(d.bispectrum_switchflag ?? 1) > 0 ? 1 : 0,
+    ...mala,
+    twojmax: Number(d.bispectrum_twojmax ?? mala.twojmax),
+    rcutfac: Number(d.bispectrum_cutoff ?? mala.rcutfac),
+    switchflag: Number(d.bispectrum_switchflag ?? mala.switchflag) > 0 ? 1 : 0,
     elementWeights: Array.isArray(d.bispectrum_element_weights) ? (d.bispectrum_element_weights as number[]).map(Number) : null,
-    rfac0: 0.99363,
-    rmin0: 0,
-    radelem: 0.5,
-    bzeroflag: 0,
-    quadraticflag: 0,
   };
   const t = params.targets ?? {};
   if (Array.isArray(t.ldos_gridsize)) throw new MalaError('split LDOS energy grids are not supported', { file: where });

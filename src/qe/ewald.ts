@@ -4,7 +4,8 @@
  * real-space sum through a cell list in fractional coordinates.
  */
 import { MalaError } from '../errors';
-import { GSphere, det3, inv3 } from './gsphere';
+import { GSphere, inv3 } from './gsphere';
+import { det3 } from '../structure/atoms';
 import { erfc } from './radial';
 import { NufftOptions, StructureFactorMethod, structureFactor } from './structure-factor';
 

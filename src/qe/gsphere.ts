@@ -4,14 +4,9 @@
  * (m1, m2, m3) lives at FFT index (m1 mod n1, m2 mod n2, m3 mod n3).
  */
 import { MalaError } from '../errors';
+import { det3 } from '../structure/atoms';
 
 export type Mat3 = [[number, number, number], [number, number, number], [number, number, number]];
-
-export function det3(a: number[][]): number {
-  return (
-    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
-  );
-}
 
 /** Inverse of a 3×3 matrix. */
 export function inv3(a: number[][]): Mat3 {

@@ -24,9 +24,13 @@ export const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2
 export const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 export const norm = (a: Vec3): number => Math.sqrt(dot(a, a));
 
-/** det(cell) = a1 · (a2 × a3), Å³ (negative for a left-handed cell). */
-export function det3(m: Mat3): number {
-  return dot(m[0], cross(m[1], m[2]));
+/**
+ * det(cell) = a1 · (a2 × a3) (negative for a left-handed cell), for any 3×3 rows (Å³ for a cell in
+ * Å). The one determinant of the code base.
+ */
+export function det3(m: readonly (readonly number[])[]): number {
+  // a1 · (a2 × a3) written out, in dot()/cross()'s order of operations
+  return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) + m[0][1] * (m[1][2] * m[2][0] - m[1][0] * m[2][2]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
 }
 
 /** Cell volume |det(cell)|, Å³. */

@@ -13,8 +13,8 @@ import {
   BispectrumCalculator,
   BispectrumParameters,
   defaultMaxPointsPerRun,
-  malaBispectrumDefaults,
 } from '../descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
 import { Progress, silentProgress } from '../util/progress';
 
 export { chooseGrid, type GridChoice, type GridSource } from '../grid/choose-grid';

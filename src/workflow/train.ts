@@ -5,12 +5,13 @@
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
+import { bispectrumCount } from '../descriptors/bispectrum';
+import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import type { DescriptorParameters, ReferenceData } from '../network/model';
 import { saveModelData } from '../network/model';
 import { trainNetwork, type PointData, type TrainOptions, type TrainResult } from '../network/trainer';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { silentProgress, type Progress } from '../util/progress';
-import { bispectrumCount } from '../descriptors/bispectrum';
 
 export interface SnapshotFiles {
   descriptors: string;
@@ -81,15 +82,15 @@ export function readReferenceInfo(file: string): ReferenceData {
 }
 
 export async function runTraining(opts: TrainWorkflowOptions, progress: Progress = silentProgress, hooks: Parameters<typeof trainNetwork>[4] = {}): Promise<TrainResult & { out: string }> {
-  const twojmax = opts.twojmax ?? 10;
+  const mala = malaModelDescriptorDefaults;
+  const twojmax = opts.twojmax ?? mala.twojmax;
   const nFeatures = bispectrumCount(twojmax);
   const xyz = opts.xyzColumns ?? 3;
   if (opts.training.length === 0) throw new MalaError('no training snapshots', { fix: 'pass --descriptors a.npy --ldos a.out.npy' });
   const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
   const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
   const descriptors: DescriptorParameters = {
-    type: 'Bispectrum', twojmax, rcutfac: opts.rcutfac ?? 4.67637, switchflag: opts.switchflag ?? 1, elementWeights: opts.elementWeights ?? null,
-    rfac0: 0.99363, rmin0: 0, radelem: 0.5, bzeroflag: 0, quadraticflag: 0,
+    ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
   };
   const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference: opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null }, progress, hooks);
   saveModelData(opts.out, result.model);

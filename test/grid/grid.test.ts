@@ -33,7 +33,26 @@ describe('grid: QE FFT grid choice', () => {
 
   // Each input was run through Debian's pw.x 6.7; its output prints the grid pw.x chose.
   const inputs = fs.readdirSync(qeDir).filter((f) => f.endsWith('.in'));
-  it('has pw.x fixtures for ibrav 0, 2, 3, 4, 6, 8, 14', () => assert.ok(inputs.length >= 8));
+  // What the fixtures are for: each .out is pw.x's run of its own .in (same Bravais lattice, cutoff,
+  // cell and atoms), and together they cover these lattices.
+  it('has a pw.x run of each input, covering ibrav 0, 2, 3, 4, 6, 8, 14', () => {
+    assert.ok(inputs.length >= 8);
+    const maxDiff = (a: number[][], b: number[][]): number => Math.max(...a.flatMap((r, i) => r.map((x, j) => Math.abs(x - b[i][j]))));
+    const ibravs = new Set<number>();
+    for (const f of inputs) {
+      const inp = readStructure(path.join(qeDir, f));
+      const out = readStructure(path.join(qeDir, f.replace(/\.in$/, '.out')));
+      const ibrav = inp.qeInput!.namelists.system.ibrav as number;
+      assert.equal(out.qeOutput!.bravaisLatticeIndex, ibrav, `${f}: pw.x's bravais-lattice index`);
+      assert.equal(out.qeOutput!.ecutrhoRy, inp.qeInput!.ecutrhoRy, `${f}: ecutrho`);
+      assert.deepEqual(out.atoms.symbols, inp.atoms.symbols, `${f}: atoms`);
+      // pw.x prints the cell and positions to 6-7 decimals of alat
+      assert.ok(maxDiff(out.atoms.cellAngstrom, inp.atoms.cellAngstrom) < 1e-5, `${f}: cell`);
+      assert.ok(maxDiff(out.atoms.positionsAngstrom, inp.atoms.positionsAngstrom) < 1e-5, `${f}: positions`);
+      ibravs.add(ibrav);
+    }
+    assert.deepEqual([...ibravs].sort((a, b) => a - b), [0, 2, 3, 4, 6, 8, 14]);
+  });
   for (const f of inputs) {
     it(`matches pw.x's dense grid for ${f}`, () => {
       const inp = readStructure(path.join(qeDir, f));

@@ -98,6 +98,8 @@ describe('io/cube', () => {
     // wrong energy grid or grid shape → clear errors
     assert.throws(() => readLdosCubeSlice(files[1], 1, { energiesEv: energies.map((e) => e + 1) }), /at -2.5 eV but the energy grid puts energy index 1 at -1.5 eV/);
     assert.throws(() => readLdosCubeSlice(files[1], 1, { shape: [18, 18, 28] }), /grid 18×18×27 does not match the expected grid 18×18×28/);
-    assert.ok(rydbergEv > 13);
+    // the conversion is 1/(Ry·Bohr³) with spec §0.2's Rydberg and Bohr (test/structure/units.test.ts derives those from CODATA 2014)
+    assert.equal(rydbergEv, 13.605693012183622);
+    assert.equal(LDOS_CUBE_TO_PER_EV_A3, 1 / (13.605693012183622 * 0.5291772105638411 ** 3));
   });
 });

@@ -12,7 +12,8 @@ import { finalizeWorld, splitRange, worldComm } from '../../src/parallel/comm';
 import { blockGridIndices, gridBlocks } from '../../src/parallel/plane-blocks';
 import { blocksToSlabs, mpiSlabLayout } from '../../src/parallel/slab-fft';
 import { computeEnergyTerms, coreFormFactorOnSphere, EnergyTermsRy, qeBohrAngstrom } from '../../src/qe/energy-terms';
-import { det3, GSphere } from '../../src/qe/gsphere';
+import { GSphere } from '../../src/qe/gsphere';
+import { det3 } from '../../src/structure/atoms';
 import { readDensityFilplot, readQeStructure } from '../../src/qe/qe-files';
 import { loadPseudopotentials, Pseudopotential } from '../../src/qe/upf';
 

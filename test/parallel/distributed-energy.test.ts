@@ -54,7 +54,7 @@ describe('parallel: energy terms with a distributed FFT (FFTW-MPI slabs)', funct
     }
   });
 
-  it('every energy term equals the serial one to 1e-10 relative on 1, 2 and 3 ranks, the same on every rank', () => {
+  it('every energy term equals the serial one to 1e-12 relative (the README\'s claim; measured ≤ 2e-14) on 1, 2 and 3 ranks, the same on every rank', () => {
     if (!fs.existsSync(be2)) console.warn(`    ! Be2 (PBE, QE density) not checked: ${be2} is absent`);
     for (const r of reports) {
       assert.equal(r.ranks, reports.indexOf(r) + 1);
@@ -65,7 +65,7 @@ describe('parallel: energy terms with a distributed FFT (FFTW-MPI slabs)', funct
           const a = c.serial[k];
           const b = c.distributed[k];
           const rel = Math.abs(a - b) / Math.max(Math.abs(a), 1e-300);
-          assert.ok(a === b || rel <= 1e-10, `${r.ranks} ranks, ${name}: ${k} serial ${a} vs distributed ${b} (relative ${rel.toExponential(2)})`);
+          assert.ok(a === b || rel <= 1e-12, `${r.ranks} ranks, ${name}: ${k} serial ${a} vs distributed ${b} (relative ${rel.toExponential(2)})`);
         }
       }
     }

@@ -1,9 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { ewaldEnergy as ewaldFromEnergyTerms } from '../../src/qe/energy-terms';
+import * as path from 'node:path';
+import { repoRoot } from '../helpers';
+import { computeEnergyTerms, qeBohrAngstrom } from '../../src/qe/energy-terms';
+import { readDensityFilplot, readQeStructure } from '../../src/qe/qe-files';
+import { loadPseudopotentials } from '../../src/qe/upf';
 import { ewaldEnergy, ewaldRealSpaceRy, qeEwaldAlpha } from '../../src/qe/ewald';
-import { GSphere, det3, inv3 } from '../../src/qe/gsphere';
+import { GSphere, inv3 } from '../../src/qe/gsphere';
+import { det3 } from '../../src/structure/atoms';
 import { erfc } from '../../src/qe/radial';
-import { fccSupercell, rattle } from '../../src/parallel/fcc';
+import { fccSupercell, rattle } from '../../src/structure/crystal';
 
 /** Deterministic uniform numbers in [0, 1). */
 function rng(seed: number): () => number {
@@ -165,7 +170,17 @@ describe('qe/ewald: cell-list real space and fast G-space against the brute-forc
     assert.ok(Math.abs(qeEwaldAlpha(393216, 80) - 0.5) < 1e-12);
   });
 
-  it('energy-terms re-exports the same ewaldEnergy', () => {
-    assert.equal(ewaldFromEnergyTerms, ewaldEnergy);
+  it('the Ewald term of computeEnergyTerms (what predict reports) equals the brute-force reference on the Al fixture', () => {
+    const fx = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+    const s = readQeStructure(path.join(fx, 'Al.pw.scf.in'));
+    const dens = readDensityFilplot(path.join(fx, 'Al_dens.filplot'));
+    const pps = loadPseudopotentials(s.species, fx, s.pseudopotentialFiles);
+    const terms = computeEnergyTerms({ ...s, grid: dens.grid, densityPerA3: dens.densityPerA3, pseudopotentials: pps });
+    const cell = s.cellAngstrom.map((r) => r.map((x) => x / qeBohrAngstrom));
+    const inv = inv3(cell);
+    const frac = s.positionsAngstrom.map((p) => [0, 1, 2].map((k) => (p[0] * inv[0][k] + p[1] * inv[1][k] + p[2] * inv[2][k]) / qeBohrAngstrom));
+    const z = s.species.map((sp) => pps[sp].zValence);
+    const ref = bruteEwaldRy(cell, frac, z, new GSphere(cell, dens.grid, s.ecutrhoRy), s.ecutrhoRy);
+    assert.ok(Math.abs(terms.ewaldRy - ref) <= 1e-10 * Math.abs(ref), `${terms.ewaldRy} vs ${ref}`);
   });
 });

@@ -7,7 +7,7 @@ import {
   structureFactor,
   structureFactorNufft,
 } from '../../src/qe/structure-factor';
-import { fccSupercell } from '../../src/parallel/fcc';
+import { fccSupercell } from '../../src/structure/crystal';
 
 /** Deterministic uniform numbers in [0, 1). */
 function rng(seed: number): () => number {

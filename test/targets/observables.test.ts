@@ -211,7 +211,7 @@ describe('workflow/observables', () => {
     const te = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'observables', '--ldos', npy, '--structure', out0, '--energy-grid=-5,2.5,11', '--json', '--pseudo-dir', dir], { reject: false });
     assert.equal(te.exitCode, 0, te.stderr);
     const tj = JSON.parse(te.stdout);
-    assert.ok(Math.abs(tj.total_energy_ev - -72.81827) < 1e-4, `total ${tj.total_energy_ev}`);
+    assert.ok(Math.abs(tj.total_energy_ev - -72.81827) < 1e-5, `total ${tj.total_energy_ev}`);
     assert.equal(tj.energy_contributions_ev.e_band, a.bandEnergyEv);
 
     // --ldos with the folder of cubes

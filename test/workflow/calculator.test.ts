@@ -33,9 +33,9 @@ describe('workflow: MalaCalculator (ASE-style, cached until the atoms change)', 
     const e0 = await calc.getPotentialEnergy(atoms);
     assert.equal(calc.calculationCount, 1);
     // spec §6.2, Be_model on snapshot 0: the grid and temperature come from the model (18×18×27, 300 K)
-    assert.ok(Math.abs(e0 - -72.81359) < 1e-3, `E ${e0}`);
+    assert.ok(Math.abs(e0 - -72.81359) < 1e-5, `E ${e0}`);
     const ef = await calc.getFermiLevel(atoms);
-    assert.ok(Math.abs(ef - 10.24522) < 1e-3, `E_F ${ef}`);
+    assert.ok(Math.abs(ef - 10.24522) < 1e-5, `E_F ${ef}`);
     assert.equal(await calc.getProperty('band_energy', clone(atoms)), calc.results.band_energy);
     assert.equal(calc.calculationCount, 1, 'same atoms (also as a copy) → cached');
     assert.equal(calc.results.free_energy, e0);

@@ -7,7 +7,7 @@ import { readNpy } from '../../src/io/npy';
 import { makeEnergyGrid, energiesEv } from '../../src/targets/energy-grid';
 import { parseQeXmlBands } from '../../src/dft/qe-xml';
 import { generateSnapshot, GenerateOptions } from '../../src/workflow/generate';
-import { malaBispectrumDefaults } from '../../src/descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../../src/descriptors/mala-defaults';
 
 // One-atom fcc Al (primitive cell), tiny cutoff and k-mesh: pw.x and pp.x take about a second.
 const A = 4.05;

@@ -144,7 +144,7 @@ describe('workflow: mala-ts pw, a drop-in for pw.x (Be2 QE input, MALA Be_model)
     assert.ok(Math.abs(ase.energy - j.total_energy_ev) < 1e-7, `ASE ${ase.energy} eV vs predict ${j.total_energy_ev} eV`);
     assert.ok(Math.abs(ase.fermi - j.fermi_energy_ev) < 1e-8, `ASE ${ase.fermi} eV vs predict ${j.fermi_energy_ev} eV`);
     // spec §6.2 values of the Be_model on this geometry (snapshot 0)
-    assert.ok(Math.abs(ase.energy - -72.81359) < 1e-3);
+    assert.ok(Math.abs(ase.energy - -72.81359) < 1e-5);
     const atoms = readStructure(input).atoms;
     assert.ok(maxAbsDiff(ase.cell, atoms.cellAngstrom) < 1e-9, 'cell round trip');
     assert.ok(maxAbsDiff(ase.positions, atoms.positionsAngstrom) < 1e-9, 'positions round trip');

@@ -80,8 +80,8 @@ describe('workflow: mala-ts watch (Be2, CLI in a child process)', function () {
         const r = byName.get(name)!;
         assert.ok(r, `${name} logged`);
         assert.equal(r.ok, true);
-        assert.ok(Math.abs((r.total_energy_ev as number) - total) < 1e-3, `${name} E_total ${r.total_energy_ev}`);
-        assert.ok(Math.abs((r.band_energy_ev as number) - band) < 1e-3, `${name} E_band ${r.band_energy_ev}`);
+        assert.ok(Math.abs((r.total_energy_ev as number) - total) < 1e-5, `${name} E_total ${r.total_energy_ev}`);
+        assert.ok(Math.abs((r.band_energy_ev as number) - band) < 1e-5, `${name} E_band ${r.band_energy_ev}`);
         assert.equal(r.energies_ev, undefined, 'no DOS arrays in the log');
         assert.ok(fs.statSync(path.join(dir, 'out', name, 'results.json')).size > 0);
       }

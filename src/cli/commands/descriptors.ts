@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { malaBispectrumDefaults as mala } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
 import { parseGrid } from '../../grid/grid';
@@ -35,10 +36,10 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <file.npy>', 'output .npy (float32, z fastest, like MALA\'s .in.npy)')
     .option('--grid <NX,NY,NZ>', 'grid (default: the FFT grid of the QE output, or QE\'s choice from the cell and ecutrho)')
     .option('--ecutrho <Ry>', 'charge-density cutoff for QE\'s grid choice when the structure file has none')
-    .option('--twojmax <N>', 'twojmax (MALA default 10; use even values)')
-    .option('--rcutfac <Å>', 'cutoff radius factor rcutfac in Å (MALA default 4.67637)')
+    .option('--twojmax <N>', `twojmax (MALA default ${mala.twojmax}; use even values)`)
+    .option('--rcutfac <Å>', `cutoff radius factor rcutfac in Å (MALA default ${mala.rcutfacAngstrom})`)
     .option('--element-weights <w1,w2,...>', 'weight per element in alphabetical element order (rescaled so the largest is 1)')
-    .option('--switchflag <0|1>', 'smooth cutoff switching (MALA default 1)')
+    .option('--switchflag <0|1>', `smooth cutoff switching (MALA default ${mala.switchflag})`)
     .option('--xyz', 'prepend 3 columns with the grid-point coordinates in Å (as MALA\'s .in.npy files do)')
     .option('--format <name>', `structure format instead of detecting it: ${structureFormats.join(', ')}`)
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump: element of each atom type, type 1 first')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MalaError } from '../../errors';
-import { malaBispectrumDefaults } from '../../descriptors/bispectrum';
+import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { parseEnergyGrid } from '../../targets/energy-grid';
 import { defaultProgress } from '../../util/progress';
 import { generateSnapshot } from '../../workflow/generate';

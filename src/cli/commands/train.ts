@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { ACTIVATIONS, type Activation } from '../../network/mlp';
 import { parseEnergyGrid } from '../../targets/energy-grid';
@@ -45,8 +46,8 @@ export function register(program: Command): void {
     .option('--checkpoint <file>', 'checkpoint archive, written every --checkpoint-every epochs and resumed from if present')
     .option('--checkpoint-every <n>', 'epochs between checkpoints', int('checkpoint-every'), 1)
     .option('--no-xyz', 'descriptor files have no leading xyz columns')
-    .option('--twojmax <n>', 'bispectrum 2J of the descriptors', int('twojmax'), 10)
-    .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), 4.67637)
+    .option('--twojmax <n>', 'bispectrum 2J of the descriptors', int('twojmax'), malaBispectrumDefaults.twojmax)
+    .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)
     .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
     .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
     .addOption(backendOption())

@@ -1,5 +1,5 @@
-/** fcc crystals built in code (benchmarks and tests of the parallel/scaling paths). */
-import { Atoms, Vec3 } from '../structure/atoms';
+/** Crystals built in code: fcc supercells and reproducible rattling (benchmarks and tests). */
+import { Atoms, Vec3 } from './atoms';
 
 /** Cubic fcc supercell n1×n2×n3 of conventional cells of edge `aAngstrom` (4 atoms each). */
 export function fccSupercell(symbol: string, aAngstrom: number, n: [number, number, number]): Atoms {
