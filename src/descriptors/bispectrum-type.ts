@@ -6,7 +6,7 @@
  */
 import { MalaError } from '../errors';
 import { WindowedDescriptors } from '../parallel/plane-blocks';
-import { bispectrumCount, type BispectrumParameters } from './bispectrum';
+import { bispectrumCount, type BispectrumParameters } from './bispectrum-parameters';
 import type { DescriptorType } from './descriptor-type';
 
 function num(record: Readonly<Record<string, unknown>>, key: string): number {

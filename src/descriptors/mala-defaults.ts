@@ -3,7 +3,7 @@
  * descriptor calculator, and in the model file's names. No native code here, so the network layer
  * (MALA import, training) reads them without loading LAMMPS' bindings.
  */
-import type { BispectrumParameters } from './bispectrum';
+import type { BispectrumParameters } from './bispectrum-parameters';
 
 /** MALA's element radius (LAMMPS radelem), the same for every element. */
 export const malaElementRadius = 0.5;

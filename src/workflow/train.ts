@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
-import { bispectrumCount } from '../descriptors/bispectrum';
+import { bispectrumCount } from '../descriptors/bispectrum-parameters';
 import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import type { DescriptorParameters, ReferenceData } from '../network/model';
 import { saveModelData } from '../network/model';
