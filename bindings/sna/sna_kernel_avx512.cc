@@ -1,0 +1,2 @@
+#define SNA_NS sna_avx512
+#include "sna_kernel.h"

@@ -1,0 +1,2 @@
+#define SNA_NS sna_generic
+#include "sna_kernel.h"
