@@ -13,6 +13,7 @@ import { type GridShape, validateGrid } from '../grid/grid';
 import { type GridBlock, blockPointCount, descriptorCutoffAngstrom } from '../parallel/plane-blocks';
 import { type Atoms, type Mat3, type Vec3, fractionalPositions, inv3, speciesOf, validateAtoms, vecMat, wrapAtoms } from '../structure/atoms';
 import { type BispectrumParameters, bispectrumCount, effectiveWeights, validateParameters } from './bispectrum';
+import type { DescriptorBlockSource } from './descriptor-type';
 
 /** Grid points of a block in block order ((planes, rows, nz), z fastest), Å, 3 per point. */
 export function blockPointsAngstrom(cell: Mat3, grid: GridShape, b: GridBlock): Float64Array {
@@ -124,6 +125,25 @@ export class NativeBispectrum {
     return this.computePoints(blockPointsAngstrom(this.cell, this.grid, b)) as Float32Array;
   }
 
+  /**
+   * x-planes [i0, i1) as (i1−i0, ny, nz, F) float32, with MALA's 3 leading xyz columns (Å, the
+   * structure's frame, as BispectrumCalculator writes them) when `xyz`.
+   */
+  computePlanes(i0: number, i1: number, xyz = false): Float32Array {
+    const b: GridBlock = { i0, i1, rowStart: 0, rowStride: 1 };
+    const points = blockPointsAngstrom(this.cell, this.grid, b);
+    const B = this.computePoints(points) as Float32Array;
+    if (!xyz) return B;
+    const F = this.featureCount;
+    const n = points.length / 3;
+    const out = new Float32Array(n * (F + 3));
+    for (let p = 0; p < n; p++) {
+      out.set(points.subarray(3 * p, 3 * p + 3), p * (F + 3));
+      out.set(B.subarray(p * F, (p + 1) * F), p * (F + 3) + 3);
+    }
+    return out;
+  }
+
   /** The whole grid, (nx, ny, nz, F) float32, one x-plane per kernel call. */
   computeAll(): Float32Array {
     const [nx, ny, nz] = this.grid;
@@ -134,4 +154,15 @@ export class NativeBispectrum {
   }
 
   close(): void {}
+}
+
+/** The native engine as a descriptor block source (the 'native' engine of the Bispectrum type). */
+export function openNativeBispectrum(p: BispectrumParameters, atoms: Atoms, grid: GridShape): DescriptorBlockSource {
+  const calc = new NativeBispectrum(atoms, grid, p);
+  return {
+    featureCount: calc.featureCount,
+    computeBlock: (b) => calc.computeBlock(b),
+    close: () => calc.close(),
+    report: () => ({ nativeNeighbours: calc.neighbours }),
+  };
 }

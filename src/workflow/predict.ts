@@ -36,6 +36,7 @@ import { bohr3InAngstrom3, kTEv, rydbergToKelvin } from '../structure/units';
 import { DensityAccumulator } from '../targets/density';
 import { Communicator, serialComm, splitRange } from '../parallel/comm';
 import { openDescriptors, resolveDescriptors, type DescriptorBlockSource } from '../descriptors/registry';
+import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import { blockPointCount, defaultMaxBlockPoints, GridBlock, gridBlocks } from '../parallel/plane-blocks';
 import { blocksToSlabs, mpiSlabLayout } from '../parallel/slab-fft';
 import { wholeGridLayout, type GridLayout } from '../qe/grid-layout';
@@ -71,6 +72,8 @@ export interface PredictOptions {
    * dropped), used instead of running LAMMPS; its grid must be the structure's.
    */
   descriptorsFile?: string;
+  /** Who computes the descriptors: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else LAMMPS). */
+  descriptorEngine?: DescriptorEngine;
   /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
   grid?: readonly number[];
   /** Density cutoff (Ry) when the structure file has none (for the grid and the G-sphere). */
@@ -409,7 +412,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     let t0 = performance.now();
     calc = opts.descriptorsFile
       ? descriptorFileSource(opts.descriptorsFile, grid, model.nFeatures, model.source)
-      : openDescriptors(model.data.descriptors, { atoms, grid, comm }, model.source);
+      : openDescriptors(model.data.descriptors, { atoms, grid, comm, engine: opts.descriptorEngine }, model.source);
     add('setup_s', t0);
     progress.start('predict LDOS', localPoints, 'points');
     for (let b = b0; b < b1; b++) {

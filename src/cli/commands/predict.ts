@@ -9,6 +9,7 @@ import { parseGrid } from '../../grid/grid';
 import { formatJson, formatSummary } from '../../io/results';
 import { defaultProgress } from '../../util/progress';
 import { predict, predictJson, PredictResult } from '../../workflow/predict';
+import { descriptorEngine } from '../../descriptors/descriptor-type';
 
 interface Opts {
   model?: string;
@@ -25,6 +26,7 @@ interface Opts {
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  descriptorEngine?: string;
   descriptors?: string;
   np?: string;
 }
@@ -59,6 +61,7 @@ export function register(program: Command): void {
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
+    .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE or lammps')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -93,6 +96,7 @@ export function register(program: Command): void {
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
+          descriptorEngine: opts.descriptorEngine === undefined ? undefined : descriptorEngine(opts.descriptorEngine),
           backend: opts.backend as 'auto' | 'torch' | 'ts',
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
