@@ -41,27 +41,28 @@ interface SnaAddon {
 
 export const snaAddonPath = process.env.MALA_TS_SNA_ADDON || path.join(__dirname, 'build', 'Release', 'mala_sna.node');
 
-let cached: { addon: SnaAddon | null; reason: string } | undefined;
+const cached = new Map<string, { addon: SnaAddon | null; reason: string }>();
 
-/** The addon, or null and why it could not be loaded. */
-export function loadSnaAddon(): { addon: SnaAddon | null; reason: string } {
-  if (cached) return cached;
-  if (!fs.existsSync(snaAddonPath)) {
-    cached = { addon: null, reason: `${snaAddonPath} does not exist` };
-    return cached;
+/** The addon at `file`, or null and why it could not be loaded. */
+export function loadSnaAddon(file = snaAddonPath): { addon: SnaAddon | null; reason: string } {
+  let c = cached.get(file);
+  if (c) return c;
+  if (!fs.existsSync(file)) c = { addon: null, reason: `${file} does not exist` };
+  else {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      c = { addon: require(file) as SnaAddon, reason: '' };
+    } catch (e) {
+      c = { addon: null, reason: `cannot load ${file}: ${(e as Error).message}` };
+    }
   }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = { addon: require(snaAddonPath) as SnaAddon, reason: '' };
-  } catch (e) {
-    cached = { addon: null, reason: `cannot load ${snaAddonPath}: ${(e as Error).message}` };
-  }
-  return cached;
+  cached.set(file, c);
+  return c;
 }
 
 /** A native engine for these parameters; one MalaError when the addon is not built. */
-export function createSnaEngine(params: SnaEngineParams): SnaEngine {
-  const { addon, reason } = loadSnaAddon();
+export function createSnaEngine(params: SnaEngineParams, addonFile = snaAddonPath): SnaEngine {
+  const { addon, reason } = loadSnaAddon(addonFile);
   if (!addon) {
     throw new MalaError(`the native bispectrum engine is not available: ${reason}`, { fix: "run 'make setup' to build bindings/sna (it needs a C++ compiler), or use --descriptor-engine lammps" });
   }
