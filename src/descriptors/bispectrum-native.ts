@@ -7,13 +7,22 @@
  * with the cell. Points are in the frame of the structure as read; B is rotation invariant, so no
  * LAMMPS frame is needed.
  */
-import { createSnaEngine, type SnaEngine } from '../../bindings/sna';
+import { createSnaEngine, loadSnaAddon, type SnaEngine } from '../../bindings/sna';
 import { MalaError } from '../errors';
 import { type GridShape, validateGrid } from '../grid/grid';
 import { type GridBlock, blockPointCount, descriptorCutoffAngstrom } from '../parallel/plane-blocks';
 import { type Atoms, type Mat3, type Vec3, fractionalPositions, inv3, speciesOf, validateAtoms, vecMat, wrapAtoms } from '../structure/atoms';
 import { type BispectrumParameters, bispectrumCount, effectiveWeights, validateParameters } from './bispectrum';
-import type { DescriptorBlockSource } from './descriptor-type';
+import { descriptorEngine, type DescriptorBlockSource, type DescriptorEngine } from './descriptor-type';
+
+/**
+ * The engine that computes bispectrum descriptors: the one asked for (option, then
+ * $MALA_TS_DESCRIPTOR_ENGINE), else native when its addon is built (the same numbers as LAMMPS,
+ * test/descriptors/sna-native.test.ts, several times faster), else LAMMPS.
+ */
+export function bispectrumEngine(asked?: string): DescriptorEngine {
+  return descriptorEngine(asked) ?? (loadSnaAddon().addon ? 'native' : 'lammps');
+}
 
 /** Grid points of a block in block order ((planes, rows, nz), z fastest), Å, 3 per point. */
 export function blockPointsAngstrom(cell: Mat3, grid: GridShape, b: GridBlock): Float64Array {

@@ -16,8 +16,8 @@ import {
   malaBispectrumDefaults,
 } from '../descriptors/bispectrum';
 import { Progress, silentProgress } from '../util/progress';
-import { NativeBispectrum } from '../descriptors/bispectrum-native';
-import { descriptorEngine, type DescriptorEngine } from '../descriptors/descriptor-type';
+import { NativeBispectrum, bispectrumEngine } from '../descriptors/bispectrum-native';
+import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import type { GridShape } from '../grid/grid';
 
 export { chooseGrid, type GridChoice, type GridSource } from '../grid/choose-grid';
@@ -33,7 +33,7 @@ export interface DescriptorsJob {
   xyz?: boolean;
   read?: ReadOptions;
   maxPointsPerRun?: number;
-  /** Who computes them: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else LAMMPS). */
+  /** Who computes them: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else native when built, else LAMMPS). */
   engine?: DescriptorEngine;
   progress?: Progress;
 }
@@ -59,7 +59,7 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
   const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
   const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };
   const maxPoints = job.maxPointsPerRun ?? defaultMaxPointsPerRun;
-  const calc = descriptorEngine(job.engine) === 'native' ? nativePlanes(read.atoms, gridChoice.grid, params, job.xyz ?? false) : new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });
+  const calc = bispectrumEngine(job.engine) === 'native' ? nativePlanes(read.atoms, gridChoice.grid, params, job.xyz ?? false) : new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });
   const [nx, ny, nz] = gridChoice.grid;
   const shape: [number, number, number, number] = [nx, ny, nz, calc.featureCount];
   let writer: NpyStreamWriter | undefined;

@@ -72,7 +72,7 @@ export interface PredictOptions {
    * dropped), used instead of running LAMMPS; its grid must be the structure's.
    */
   descriptorsFile?: string;
-  /** Who computes the descriptors: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else LAMMPS). */
+  /** Who computes the descriptors: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else LAMMPS). */
   descriptorEngine?: DescriptorEngine;
   /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
   grid?: readonly number[];

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { createSnaEngine } from '../../bindings/sna';
 import { BispectrumCalculator, type BispectrumParameters, bispectrumCount, malaBispectrumDefaults } from '../../src/descriptors/bispectrum';
-import { NativeBispectrum } from '../../src/descriptors/bispectrum-native';
+import { NativeBispectrum, bispectrumEngine } from '../../src/descriptors/bispectrum-native';
 import { descriptorEngine } from '../../src/descriptors/descriptor-type';
 import { openDescriptors } from '../../src/descriptors/registry';
 import { MalaError } from '../../src/errors';
@@ -213,5 +213,20 @@ describe('descriptors: native bispectrum engine (bindings/sna) against LAMMPS', 
       (e: unknown) => e instanceof MalaError && /native bispectrum engine is not available/.test(e.message) && /descriptor-engine lammps/.test(e.fix ?? ''),
     );
     assert.throws(() => descriptorEngine('kokkos'), (e: unknown) => e instanceof MalaError && /unknown descriptor engine 'kokkos'/.test(e.message));
+  });
+
+  it('is the default engine where its addon is built; an option or $MALA_TS_DESCRIPTOR_ENGINE picks LAMMPS', () => {
+    const saved = process.env.MALA_TS_DESCRIPTOR_ENGINE;
+    try {
+      delete process.env.MALA_TS_DESCRIPTOR_ENGINE;
+      assert.equal(bispectrumEngine(), 'native');
+      assert.equal(bispectrumEngine('lammps'), 'lammps');
+      process.env.MALA_TS_DESCRIPTOR_ENGINE = 'lammps';
+      assert.equal(bispectrumEngine(), 'lammps');
+      assert.equal(bispectrumEngine('native'), 'native');
+    } finally {
+      if (saved === undefined) delete process.env.MALA_TS_DESCRIPTOR_ENGINE;
+      else process.env.MALA_TS_DESCRIPTOR_ENGINE = saved;
+    }
   });
 });

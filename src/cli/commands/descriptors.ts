@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--format <name>', `structure format instead of detecting it: ${structureFormats.join(', ')}`)
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump: element of each atom type, type 1 first')
     .option('--json', 'print the result as JSON')
-    .option('--descriptor-engine <name>', 'who computes them: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE or lammps')
+    .option('--descriptor-engine <name>', 'who computes them: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .action((structure: string, o: Opts) => {
       if (o.format && !structureFormats.includes(o.format as StructureFormat)) {
         throw new MalaError(`unknown structure format '${o.format}'`, { fix: `use one of ${structureFormats.join(', ')}` });

@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .option('--backend <name>', 'network backend: auto, torch or ts', 'auto')
-    .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE or lammps')
+    .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
