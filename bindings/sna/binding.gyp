@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "mala_sna",
-      "sources": ["sna.cc", "sna_kernel_generic.cc"],
+      "sources": ["sna.cc", "sna_kernel_generic.cc", "sna_kernel_generic_w8.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -4,7 +4,8 @@
 // SnaEngine(params) builds the Clebsch–Gordan and index tables once; compute(images, types, points,
 // out) finds each point's neighbours among the given atom images with a cell list, and evaluates
 // batches of SNA_W points with the kernel of the widest instruction set this CPU has (AVX-512, AVX2,
-// or portable code), chosen at run time ($MALA_TS_SNA_ISA = generic|avx2|avx512 forces one).
+// or portable code), chosen at run time ($MALA_TS_SNA_ISA = generic|avx2|avx512 forces one;
+// generic-w8 is the AVX-512 layout compiled for any CPU, for tests).
 #include <napi.h>
 
 #include <algorithm>
@@ -27,7 +28,7 @@ bool cpuHas(const char* isa) {
   if (!std::strcmp(isa, "avx512")) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   if (!std::strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-  return !std::strcmp(isa, "generic");
+  return !std::strcmp(isa, "generic") || !std::strcmp(isa, "generic-w8");
 }
 
 struct Kernel {
@@ -44,14 +45,15 @@ Kernel chooseKernel() {
       {"avx2", sna_avx2::batch},
 #endif
       {"generic", sna_generic::batch},
+      {"generic-w8", sna_generic_w8::batch},  // only when asked for (tests)
   };
   const char* want = std::getenv("MALA_TS_SNA_ISA");
   if (want && *want)
     for (const Kernel& k : all)
       if (!std::strcmp(k.name, want) && cpuHas(k.name)) return k;
   for (const Kernel& k : all)
-    if (cpuHas(k.name)) return k;
-  return all[sizeof(all) / sizeof(all[0]) - 1];
+    if (cpuHas(k.name)) return k;  // the list is widest first; "generic" always qualifies
+  return all[0];
 }
 
 template <class T>

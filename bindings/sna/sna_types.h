@@ -35,6 +35,7 @@ struct SnaTables {
   void batch(const SnaTables* T, int nk, const double* ar, const double* ai, const double* br, const double* bi, const double* s, double* ulist, double* utot, double* blist); \
   }
 SNA_DECLARE(sna_generic)
+SNA_DECLARE(sna_generic_w8)
 SNA_DECLARE(sna_avx2)
 SNA_DECLARE(sna_avx512)
 
