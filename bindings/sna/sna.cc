@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -179,7 +180,11 @@ std::vector<double> numbers(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("SnaEngine: ") + key + " must be an array of numbers (one per element)");
   Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("SnaEngine: ") + key + " must be an array of numbers (one per element)");
+    out.push_back(x.As<Napi::Number>().DoubleValue());
+  }
   return out;
 }
 
@@ -263,8 +268,14 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
         lo[d] = std::min(lo[d], img[3 * i + d]);
         hi[d] = std::max(hi[d], img[3 * i + d]);
       }
-    int nc[3];
-    for (int d = 0; d < 3; d++) nc[d] = n ? std::max(1, std::min(1 << 10, int((hi[d] - lo[d]) / rc))) : 1;
+    // cells of at least the cutoff, few enough that empty space (vacuum, a thin block of a big cell)
+    // cannot cost more memory than the atoms do
+    int nc[3] = {1, 1, 1};
+    const double maxCells = std::max(64.0, 8.0 * double(n));
+    for (double cs = rc; n; cs *= 1.25) {
+      for (int d = 0; d < 3; d++) nc[d] = std::max(1, int(std::min(1024.0, (hi[d] - lo[d]) / cs)));
+      if (double(nc[0]) * nc[1] * nc[2] <= maxCells) break;
+    }
     double inv[3];
     for (int d = 0; d < 3; d++) inv[d] = n && hi[d] > lo[d] ? nc[d] / (hi[d] - lo[d]) * (1 - 1e-12) : 0;
     auto cellOf = [&](const double* x, int* c) {
@@ -299,7 +310,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       rcut[t] = 2 * p_.rcutfac * p_.radii[t];
       rcutsq[t] = rcut[t] * rcut[t];
     }
-    std::vector<int> tripleJ = tables_->tripleJ;
+    const std::vector<int>& tripleJ = tables_->tripleJ;
     const double w3 = p_.wself * p_.wself * p_.wself;
 
     // per lane neighbour data, grown as needed

@@ -110,6 +110,10 @@ describe('descriptors: native bispectrum engine (bindings/sna) against LAMMPS', 
     parity(readStructure(hcpFixture).atoms, [9, 9, 12], malaBispectrumDefaults, 'hcp Be, twojmax 10');
   });
 
+  it('equals LAMMPS on the 108-atom Al example (neighbours from a cell list of many cells)', () => {
+    parity(readStructure(path.join(repoRoot, 'examples', 'al108-298K.pw.scf.in')).atoms, [6, 6, 6], malaBispectrumDefaults, 'Al108, twojmax 10');
+  });
+
   it('equals LAMMPS on a two-element BaO-like cell with element weights ≠ 1', () => {
     parity(baoCell(), [6, 6, 6], { ...malaBispectrumDefaults, elementWeights: [2, 1.3] }, 'BaO, weights 2:1.3');
   });
