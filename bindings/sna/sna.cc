@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,6 +109,7 @@ struct Tables {
   std::vector<SnaZElem> elems;
   std::vector<SnaZTerm> terms;
 
+  Tables(const Tables&) = delete;  // t points into the vectors
   Tables(int J, double wself) {
     ustart.resize(J + 2);
     int nu = 0;
@@ -168,6 +170,15 @@ struct Tables {
   }
 };
 
+// Tables are built once per (twojmax, wself) in a process and shared by every engine (the main
+// thread alone creates engines).
+std::shared_ptr<const Tables> tablesFor(int J, double wself) {
+  static std::map<std::pair<int, double>, std::shared_ptr<const Tables>> cache;
+  auto& t = cache[{J, wself}];
+  if (!t) t = std::make_shared<const Tables>(J, wself);
+  return t;
+}
+
 double number(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return fallback;
@@ -212,7 +223,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     p_.weights = numbers(o, "weights");
     if (p_.twojmax < 0 || p_.twojmax > 24) throw Napi::RangeError::New(env, "SnaEngine: twojmax must be in 0..24");
     if (p_.radii.empty() || p_.radii.size() != p_.weights.size()) throw Napi::RangeError::New(env, "SnaEngine: give one radius and one weight per element");
-    tables_.reset(new Tables(p_.twojmax, p_.wself));
+    tables_ = tablesFor(p_.twojmax, p_.wself);
     kernel_ = chooseKernel();
     const int nt = tables_->t.ntriple;
     ncoeff_ = p_.quadraticflag ? nt + nt * (nt + 1) / 2 : nt;
@@ -221,7 +232,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
 
  private:
   Params p_;
-  std::unique_ptr<Tables> tables_;
+  std::shared_ptr<const Tables> tables_;
   Kernel kernel_{};
   int ncoeff_ = 0;
   double rcutMax_ = 0;
