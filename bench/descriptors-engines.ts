@@ -35,6 +35,8 @@ Times are CPU seconds of this process (best of R repeats, default 3).
   --repeat R      repeats (best one counts)
   --twojmax J     2·jmax (default 10, MALA's)
   --native-only   skip LAMMPS (e.g. on a machine without it)
+  --peak-gflops G the core's double-precision peak, to print the native kernel's share of it
+                  (e.g. 2 FMA pipes × 4 doubles × 2 flops × GHz with AVX2)
 Environment: MALA_TS_SNA_ISA=generic|avx2|avx512 forces the native kernel's instruction set.`;
 
 const argv = process.argv.slice(2);
@@ -54,6 +56,8 @@ const bePlanes = intArg('--be-planes', 6);
 const repeat = intArg('--repeat', 3);
 const twojmax = intArg('--twojmax', 10);
 const nativeOnly = argv.includes('--native-only');
+const peakGflops = argv.includes('--peak-gflops') ? Number(argv[argv.indexOf('--peak-gflops') + 1]) : undefined;
+if (peakGflops !== undefined && !(peakGflops > 0)) throw new Error('--peak-gflops needs a positive number');
 
 interface Case {
   label: string;
@@ -142,7 +146,7 @@ function main(): void {
     const rate = (s: number) => (points / s).toFixed(0);
     const gflops = (flopsPerPoint(twojmax, b.neighbours / points) * points) / b.native / 1e9;
     console.log(
-      `| ${c.label}, ${c.blocks.length} planes | ${points} | ${nativeOnly ? '–' : us(b.lammps)} | ${us(b.native)} | ${nativeOnly ? '–' : rate(b.lammps)} | ${rate(b.native)} | ${nativeOnly ? '–' : (b.lammps / b.native).toFixed(2) + '×'} | ${gflops.toFixed(1)} |`,
+      `| ${c.label}, ${c.blocks.length} planes | ${points} | ${nativeOnly ? '–' : us(b.lammps)} | ${us(b.native)} | ${nativeOnly ? '–' : rate(b.lammps)} | ${rate(b.native)} | ${nativeOnly ? '–' : (b.lammps / b.native).toFixed(2) + '×'} | ${gflops.toFixed(1)}${peakGflops ? ` (${((gflops / peakGflops) * 100).toFixed(0)} % of ${peakGflops})` : ''} |`,
     );
   });
   console.log(`\nnative kernel: ${bispectrumCount(twojmax)} coefficients; instruction set ${process.env.MALA_TS_SNA_ISA || 'auto'} (see bindings/sna)`);
