@@ -17,20 +17,26 @@
           "dependencies": ["sna_avx2", "sna_avx512"]
         }]
       ]
-    },
-    {
-      "target_name": "sna_avx2",
-      "type": "static_library",
-      "sources": ["sna_kernel_avx2.cc"],
-      "cflags_cc!": ["-std=gnu++17"],
-      "cflags_cc": ["<@(sna_cflags)", "-mavx2", "-mfma"]
-    },
-    {
-      "target_name": "sna_avx512",
-      "type": "static_library",
-      "sources": ["sna_kernel_avx512.cc"],
-      "cflags_cc!": ["-std=gnu++17"],
-      "cflags_cc": ["<@(sna_cflags)", "-mavx2", "-mfma", "-mavx512f", "-mprefer-vector-width=512"]
     }
+  ],
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "sna_avx2",
+          "type": "static_library",
+          "sources": ["sna_kernel_avx2.cc"],
+          "cflags_cc!": ["-std=gnu++17"],
+          "cflags_cc": ["<@(sna_cflags)", "-mavx2", "-mfma"]
+        },
+        {
+          "target_name": "sna_avx512",
+          "type": "static_library",
+          "sources": ["sna_kernel_avx512.cc"],
+          "cflags_cc!": ["-std=gnu++17"],
+          "cflags_cc": ["<@(sna_cflags)", "-mavx2", "-mfma", "-mavx512f", "-mprefer-vector-width=512"]
+        }
+      ]
+    }]
   ]
 }
