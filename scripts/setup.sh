@@ -82,4 +82,11 @@ if [ -f bindings/mpi/binding.gyp ]; then
   fi
 fi
 
+# 6. The native bispectrum addon (--descriptor-engine native; no libraries, kernels for AVX-512/AVX2
+#    chosen at run time). Optional: without it LAMMPS computes the descriptors.
+if [ -f bindings/sna/binding.gyp ]; then
+  ( build_addon sna mala_sna "native bispectrum addon" "" ) \
+    || say "native bispectrum addon not built: --descriptor-engine native is unavailable, LAMMPS computes descriptors"
+fi
+
 say "done in $(( $(date +%s) - t0 )) s"

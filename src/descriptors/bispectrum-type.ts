@@ -1,12 +1,14 @@
 /**
  * Bispectrum descriptors (LAMMPS compute sna/grid, spec §2) as a registered descriptor type:
  * blocks are computed from a periodic window of the atoms within the cutoff
- * (src/parallel/plane-blocks.ts). Under MPI each rank runs its own serial LAMMPS, on the
+ * (src/parallel/plane-blocks.ts), or by mala-ts' own kernel (engine 'native', bispectrum-native.ts,
+ * the default where its addon is built). Under MPI each rank runs its own serial LAMMPS, on the
  * communicator's MPI_COMM_SELF handle.
  */
 import { MalaError } from '../errors';
 import { WindowedDescriptors } from '../parallel/plane-blocks';
 import { bispectrumCount, type BispectrumParameters } from './bispectrum-parameters';
+import { bispectrumEngine, openNativeBispectrum } from './bispectrum-native';
 import type { DescriptorType } from './descriptor-type';
 
 function num(record: Readonly<Record<string, unknown>>, key: string): number {
@@ -35,7 +37,8 @@ export const bispectrumType: DescriptorType<BispectrumParameters> = {
     };
   },
   featureCount: (p) => bispectrumCount(p.twojmax, p.quadraticflag),
-  open(p, { atoms, grid, comm, libraryPath }) {
+  open(p, { atoms, grid, comm, libraryPath, engine }) {
+    if (bispectrumEngine(engine) === 'native') return openNativeBispectrum(p, atoms, grid);
     // several ranks: each its own serial LAMMPS (one rank alone may use the world communicator)
     const fortranCommunicator = comm.size > 1 ? comm.selfFortranHandle : undefined;
     const calc = new WindowedDescriptors(atoms, grid, p, { libraryPath, fortranCommunicator });

@@ -4,6 +4,7 @@
  * a grid point gets, and how to open a calculator that computes grid blocks. Implementations live
  * one per file next to this one and are listed in `registry.ts`.
  */
+import { MalaError } from '../errors';
 import type { GridShape } from '../grid/grid';
 import type { Communicator } from '../parallel/comm';
 import type { GridBlock } from '../parallel/plane-blocks';
@@ -26,6 +27,25 @@ export interface DescriptorContext {
   comm: Communicator;
   /** A LAMMPS library other than the default (tests, users' own builds). */
   libraryPath?: string;
+  /** Who computes them: LAMMPS or mala-ts' own kernel (`--descriptor-engine`); undefined: the type's default. */
+  engine?: DescriptorEngine;
+}
+
+/** `--descriptor-engine`: LAMMPS' compute (users' own LAMMPS/Kokkos builds) or mala-ts' native kernel. */
+export const descriptorEngines = ['lammps', 'native'] as const;
+export type DescriptorEngine = (typeof descriptorEngines)[number];
+
+/**
+ * The engine named by an option, else by $MALA_TS_DESCRIPTOR_ENGINE; undefined leaves the choice
+ * to the descriptor type (Bispectrum: native when its addon is built, else LAMMPS).
+ */
+export function descriptorEngine(name?: string): DescriptorEngine | undefined {
+  const n = name ?? (process.env.MALA_TS_DESCRIPTOR_ENGINE || undefined);
+  if (n === undefined) return undefined;
+  if (!(descriptorEngines as readonly string[]).includes(n)) {
+    throw new MalaError(`unknown descriptor engine '${n}'`, { fix: `use ${descriptorEngines.join(' or ')} (--descriptor-engine or $MALA_TS_DESCRIPTOR_ENGINE)` });
+  }
+  return n as DescriptorEngine;
 }
 
 export interface DescriptorType<P = unknown> {

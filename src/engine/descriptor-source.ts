@@ -4,6 +4,7 @@
  * windows), or a precomputed .npy.
  */
 import { MalaError } from '../errors';
+import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import { openDescriptors, type DescriptorBlockSource } from '../descriptors/registry';
 import { GridShape } from '../grid/grid';
 import { NpyFile } from '../io/npy';
@@ -53,7 +54,7 @@ export function descriptorFileSource(file: string, grid: GridShape, nFeatures: n
 }
 
 /** predict's descriptors: the .npy when given, else the model's descriptor type on this rank's communicator. */
-export function openDescriptorSource(opts: { file?: string; atoms: Atoms; grid: GridShape; descriptors: Readonly<{ type: string }>; nFeatures: number; modelSource: string; comm: Communicator }): DescriptorSource {
+export function openDescriptorSource(opts: { file?: string; atoms: Atoms; grid: GridShape; descriptors: Readonly<{ type: string }>; engine?: DescriptorEngine; nFeatures: number; modelSource: string; comm: Communicator }): DescriptorSource {
   if (opts.file) return descriptorFileSource(opts.file, opts.grid, opts.nFeatures, opts.modelSource);
-  return openDescriptors(opts.descriptors, { atoms: opts.atoms, grid: opts.grid, comm: opts.comm }, opts.modelSource);
+  return openDescriptors(opts.descriptors, { atoms: opts.atoms, grid: opts.grid, comm: opts.comm, engine: opts.engine }, opts.modelSource);
 }

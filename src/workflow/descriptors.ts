@@ -16,6 +16,9 @@ import {
 } from '../descriptors/bispectrum';
 import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
 import { Progress, silentProgress } from '../util/progress';
+import { NativeBispectrum, bispectrumEngine } from '../descriptors/bispectrum-native';
+import type { DescriptorEngine } from '../descriptors/descriptor-type';
+import type { GridShape } from '../grid/grid';
 
 export { chooseGrid, type GridChoice, type GridSource } from '../grid/choose-grid';
 
@@ -30,6 +33,8 @@ export interface DescriptorsJob {
   xyz?: boolean;
   read?: ReadOptions;
   maxPointsPerRun?: number;
+  /** Who computes them: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else native when built, else LAMMPS). */
+  engine?: DescriptorEngine;
   progress?: Progress;
 }
 
@@ -54,7 +59,7 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
   const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
   const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };
   const maxPoints = job.maxPointsPerRun ?? defaultMaxPointsPerRun;
-  const calc = new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });
+  const calc = bispectrumEngine(job.engine) === 'native' ? nativePlanes(read.atoms, gridChoice.grid, params, job.xyz ?? false) : new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });
   const [nx, ny, nz] = gridChoice.grid;
   const shape: [number, number, number, number] = [nx, ny, nz, calc.featureCount];
   let writer: NpyStreamWriter | undefined;
@@ -80,6 +85,17 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
     calc.close();
   }
   return { outFile: job.outFile, shape, grid: gridChoice, atoms: read.atoms, format: read.format, params, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The native engine with BispectrumCalculator's face for this file's loop. */
+function nativePlanes(atoms: Atoms, grid: GridShape, params: BispectrumParameters, xyz: boolean): Pick<BispectrumCalculator, 'computePlanes' | 'featureCount' | 'pointCount' | 'close'> {
+  const native = new NativeBispectrum(atoms, grid, params);
+  return {
+    featureCount: native.featureCount + (xyz ? 3 : 0),
+    pointCount: grid[0] * grid[1] * grid[2],
+    computePlanes: (i0, i1) => native.computePlanes(i0, i1, xyz),
+    close: () => native.close(),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

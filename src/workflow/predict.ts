@@ -25,6 +25,7 @@ import { predictResultJson } from '../results/views';
 import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
 import { Communicator, serialComm } from '../parallel/comm';
+import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import { gridLayoutOn, planBlocks } from '../engine/blocks-plan';
 import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
@@ -65,6 +66,8 @@ export interface PredictOptions {
    * dropped), used instead of running LAMMPS; its grid must be the structure's.
    */
   descriptorsFile?: string;
+  /** Who computes the descriptors: 'lammps' or 'native' (default: $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else LAMMPS). */
+  descriptorEngine?: DescriptorEngine;
   /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
   grid?: readonly number[];
   /** Density cutoff (Ry) when the structure file has none (for the grid and the G-sphere). */
@@ -203,7 +206,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // descriptors
   const t0 = performance.now();
-  const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, nFeatures: model.nFeatures, modelSource: model.source, comm });
+  const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
 
   // network → engine

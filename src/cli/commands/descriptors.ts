@@ -6,6 +6,7 @@ import { parseGrid } from '../../grid/grid';
 import { StructureFormat, structureFormats } from '../../structure/registry';
 import { defaultProgress } from '../../util/progress';
 import { computeDescriptorsFile } from '../../workflow/descriptors';
+import { descriptorEngine } from '../../descriptors/descriptor-type';
 
 function numberList(flag: string, text: string): number[] {
   const v = text.split(',').map((s) => Number(s.trim()));
@@ -26,6 +27,7 @@ interface Opts {
   format?: string;
   elements?: string;
   json?: boolean;
+  descriptorEngine?: string;
 }
 
 export function register(program: Command): void {
@@ -44,6 +46,7 @@ export function register(program: Command): void {
     .option('--format <name>', `structure format instead of detecting it: ${structureFormats.join(', ')}`)
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump: element of each atom type, type 1 first')
     .option('--json', 'print the result as JSON')
+    .option('--descriptor-engine <name>', 'who computes them: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .action((structure: string, o: Opts) => {
       if (o.format && !structureFormats.includes(o.format as StructureFormat)) {
         throw new MalaError(`unknown structure format '${o.format}'`, { fix: `use one of ${structureFormats.join(', ')}` });
@@ -63,6 +66,7 @@ export function register(program: Command): void {
           switchflag: switchflag as 0 | 1 | undefined,
         },
         xyz: Boolean(o.xyz),
+        engine: o.descriptorEngine === undefined ? undefined : descriptorEngine(o.descriptorEngine),
         read: { format: o.format as StructureFormat | undefined, typeElements: o.elements?.split(',').map((s) => s.trim()) },
         progress: defaultProgress(),
       });

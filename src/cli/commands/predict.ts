@@ -10,6 +10,7 @@ import { formatJson } from '../../io/results';
 import { formatPredictSummary as formatResultPredictSummary, predictResultJson } from '../../results/views';
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
+import { descriptorEngine } from '../../descriptors/descriptor-type';
 import { backendOption } from '../options';
 
 interface Opts {
@@ -27,6 +28,7 @@ interface Opts {
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  descriptorEngine?: string;
   descriptors?: string;
   np?: string;
 }
@@ -56,6 +58,7 @@ export function register(program: Command): void {
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .addOption(backendOption())
+    .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -89,6 +92,7 @@ export function register(program: Command): void {
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
+          descriptorEngine: opts.descriptorEngine === undefined ? undefined : descriptorEngine(opts.descriptorEngine),
           backend: opts.backend,
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,

@@ -1,0 +1,70 @@
+/**
+ * Loader of the native bispectrum addon (bindings/sna/build/Release/mala_sna.node, built by
+ * scripts/setup.sh with node-gyp; no libraries beyond the C++ runtime). $MALA_TS_SNA_ADDON points
+ * at another build; $MALA_TS_SNA_ISA = generic | avx2 | avx512 forces a kernel (tests).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MalaError } from '../../src/errors';
+
+export interface SnaEngineParams {
+  twojmax: number;
+  rcutfac: number;
+  rfac0: number;
+  rmin0: number;
+  switchflag: 0 | 1;
+  bzeroflag: 0 | 1;
+  quadraticflag: 0 | 1;
+  /** Self weight on Utot's diagonal (LAMMPS' wself, 1). */
+  wself?: number;
+  /** Per element (0-based type index): radius and weight; pair cutoff 2·rcutfac·radius. */
+  radii: number[];
+  weights: number[];
+}
+
+export interface SnaEngine {
+  /** Coefficients per point (linear, plus quadratic ones when asked). */
+  readonly ncoeff: number;
+  /** The kernel this CPU runs: 'avx512', 'avx2' or 'generic'. */
+  readonly isa: string;
+  /**
+   * Bispectrum of each point (LAMMPS idxb order, no xyz) into `out` (points × ncoeff), from the
+   * atom images given (Å, every image within the cutoff of the points, element index per image).
+   * Returns the number of neighbours found over all points.
+   */
+  compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array): number;
+}
+
+interface SnaAddon {
+  SnaEngine: new (params: SnaEngineParams) => SnaEngine;
+}
+
+export const snaAddonPath = process.env.MALA_TS_SNA_ADDON || path.join(__dirname, 'build', 'Release', 'mala_sna.node');
+
+const cached = new Map<string, { addon: SnaAddon | null; reason: string }>();
+
+/** The addon at `file`, or null and why it could not be loaded. */
+export function loadSnaAddon(file = snaAddonPath): { addon: SnaAddon | null; reason: string } {
+  let c = cached.get(file);
+  if (c) return c;
+  if (!fs.existsSync(file)) c = { addon: null, reason: `${file} does not exist` };
+  else {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      c = { addon: require(file) as SnaAddon, reason: '' };
+    } catch (e) {
+      c = { addon: null, reason: `cannot load ${file}: ${(e as Error).message}` };
+    }
+  }
+  cached.set(file, c);
+  return c;
+}
+
+/** A native engine for these parameters; one MalaError when the addon is not built. */
+export function createSnaEngine(params: SnaEngineParams, addonFile = snaAddonPath): SnaEngine {
+  const { addon, reason } = loadSnaAddon(addonFile);
+  if (!addon) {
+    throw new MalaError(`the native bispectrum engine is not available: ${reason}`, { fix: "run 'make setup' to build bindings/sna (it needs a C++ compiler), or use --descriptor-engine lammps" });
+  }
+  return new addon.SnaEngine(params);
+}

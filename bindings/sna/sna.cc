@@ -1,0 +1,404 @@
+// mala-ts native bispectrum (SNAP) engine: the descriptors of LAMMPS' compute sna/grid, written from
+// Thompson et al., J. Comput. Phys. 285, 316 (2015) and mala-ts' spec §2.4 (not from LAMMPS' source).
+//
+// SnaEngine(params) builds the Clebsch–Gordan and index tables once; compute(images, types, points,
+// out) finds each point's neighbours among the given atom images with a cell list, and evaluates
+// batches of SNA_W points with the kernel of the widest instruction set this CPU has (AVX-512, AVX2,
+// or portable code), chosen at run time ($MALA_TS_SNA_ISA = generic|avx2|avx512 forces one;
+// generic-w8 is the AVX-512 layout compiled for any CPU, for tests).
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sna_types.h"
+
+namespace {
+
+using BatchFn = void (*)(const SnaTables*, int, const double*, const double*, const double*, const double*, const double*, double*, double*, double*);
+
+bool cpuHas(const char* isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (!std::strcmp(isa, "avx512")) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  if (!std::strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return !std::strcmp(isa, "generic") || !std::strcmp(isa, "generic-w8");
+}
+
+struct Kernel {
+  const char* name;
+  BatchFn fn;
+};
+
+// The widest kernel the CPU runs, unless $MALA_TS_SNA_ISA names one (an unknown or unsupported
+// name falls back to the automatic choice).
+Kernel chooseKernel() {
+  const Kernel all[] = {
+#if defined(SNA_HAVE_X86_KERNELS)
+      {"avx512", sna_avx512::batch},
+      {"avx2", sna_avx2::batch},
+#endif
+      {"generic", sna_generic::batch},
+      {"generic-w8", sna_generic_w8::batch},  // only when asked for (tests)
+  };
+  const char* want = std::getenv("MALA_TS_SNA_ISA");
+  if (want && *want)
+    for (const Kernel& k : all)
+      if (!std::strcmp(k.name, want) && cpuHas(k.name)) return k;
+  for (const Kernel& k : all)
+    if (cpuHas(k.name)) return k;  // the list is widest first; "generic" always qualifies
+  return all[0];
+}
+
+template <class T>
+struct AlignedFree {
+  void operator()(T* p) const { std::free(p); }
+};
+using AlignedDoubles = std::unique_ptr<double, AlignedFree<double>>;
+
+AlignedDoubles alignedDoubles(size_t n) {
+  size_t bytes = ((n * sizeof(double) + 63) / 64) * 64;
+  void* p = std::aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes ? bytes : 64);
+  return AlignedDoubles(static_cast<double*>(p));
+}
+
+double factorial(int n) {
+  double f = 1;
+  for (int i = 2; i <= n; i++) f *= i;
+  return f;
+}
+
+// Clebsch–Gordan ⟨j1/2 a2/2; j2/2 b2/2 | j/2 (a2+b2)/2⟩ with doubled arguments (Racah's formula, spec §2.4).
+double clebschGordan(int j1, int j2, int j, int a2, int b2) {
+  const int c2 = a2 + b2;
+  if (std::abs(c2) > j) return 0;
+  const double delta = std::sqrt(factorial((j1 + j2 - j) / 2) * factorial((j1 - j2 + j) / 2) * factorial((-j1 + j2 + j) / 2) / factorial((j1 + j2 + j) / 2 + 1));
+  const double pre = std::sqrt(factorial((j1 + a2) / 2) * factorial((j1 - a2) / 2) * factorial((j2 + b2) / 2) * factorial((j2 - b2) / 2) * factorial((j + c2) / 2) * factorial((j - c2) / 2) * (j + 1));
+  const int zmin = std::max({0, -(j - j2 + a2) / 2, -(j - j1 - b2) / 2});
+  const int zmax = std::min({(j1 + j2 - j) / 2, (j1 - a2) / 2, (j2 + b2) / 2});
+  double sum = 0;
+  for (int z = zmin; z <= zmax; z++) {
+    const double d = factorial(z) * factorial((j1 + j2 - j) / 2 - z) * factorial((j1 - a2) / 2 - z) * factorial((j2 + b2) / 2 - z) * factorial((j - j2 + a2) / 2 + z) * factorial((j - j1 - b2) / 2 + z);
+    sum += ((z & 1) ? -1.0 : 1.0) / d;
+  }
+  return delta * pre * sum;
+}
+
+struct Params {
+  int twojmax = 10;
+  double rcutfac = 4.67637, rfac0 = 0.99363, rmin0 = 0, wself = 1;
+  bool switchflag = true, bzeroflag = false, quadraticflag = false;
+  std::vector<double> radii, weights;
+};
+
+// Index and coefficient tables of one twojmax (spec §2.4–2.5), owned here and lent to the kernels.
+struct Tables {
+  SnaTables t{};
+  std::vector<int> ustart, tripleElem, tripleJ;
+  std::vector<double> rootpq, coef;
+  std::vector<SnaZElem> elems;
+  std::vector<SnaZTerm> terms;
+
+  Tables(const Tables&) = delete;  // t points into the vectors
+  Tables(int J, double wself) {
+    ustart.resize(J + 2);
+    int nu = 0;
+    for (int j = 0; j <= J; j++) {
+      ustart[j] = nu;
+      nu += (j + 1) * (j + 1);
+    }
+    ustart[J + 1] = nu;
+    const int RP = J + 2;
+    rootpq.assign(RP * RP, 0.0);
+    for (int p = 1; p < RP; p++)
+      for (int q = 1; q < RP; q++) rootpq[p * RP + q] = std::sqrt(double(p) / q);
+
+    // triples in LAMMPS' idxb order
+    for (int j1 = 0; j1 <= J; j1++)
+      for (int j2 = 0; j2 <= j1; j2++)
+        for (int j = j1 - j2; j <= std::min(J, j1 + j2); j += 2) {
+          if (j < j1) continue;
+          tripleElem.push_back(int(elems.size()));
+          tripleJ.push_back(j);
+          const int k = (j1 + j2 - j) / 2;
+          std::vector<double> cg((j1 + 1) * (j2 + 1));
+          for (int m1 = 0; m1 <= j1; m1++)
+            for (int m2 = 0; m2 <= j2; m2++) cg[m1 * (j2 + 1) + m2] = clebschGordan(j1, j2, j, 2 * m1 - j1, 2 * m2 - j2);
+          for (int mb = 0; 2 * mb <= j; mb++)
+            for (int ma = 0; ma <= j; ma++) {
+              double f;
+              if (2 * mb < j) f = 2;
+              else if (2 * ma < j) f = 2;
+              else if (2 * ma == j) f = 1;
+              else continue;
+              SnaZElem e{ustart[j] + mb * (j + 1) + ma, int(terms.size()), 0};
+              const int ma1lo = std::max(0, ma + k - j2), ma1hi = std::min(j1, ma + k);
+              for (int mb1 = std::max(0, mb + k - j2); mb1 <= std::min(j1, mb + k); mb1++) {
+                const int mb2 = mb + k - mb1;
+                const double cgb = cg[mb1 * (j2 + 1) + mb2];
+                if (cgb == 0 || ma1hi < ma1lo) continue;
+                const int ma2hi = ma + k - ma1lo;
+                SnaZTerm q{ustart[j1] + mb1 * (j1 + 1) + ma1lo, ustart[j2] + mb2 * (j2 + 1) + ma2hi, ma1hi - ma1lo + 1, int(coef.size())};
+                for (int i = 0; i < q.na; i++) coef.push_back(f * cgb * cg[(ma1lo + i) * (j2 + 1) + (ma2hi - i)]);
+                terms.push_back(q);
+              }
+              e.term1 = int(terms.size());
+              elems.push_back(e);
+            }
+        }
+    tripleElem.push_back(int(elems.size()));
+    t.twojmax = J;
+    t.nu = nu;
+    t.ustart = ustart.data();
+    t.rootpq = rootpq.data();
+    t.wself = wself;
+    t.ntriple = int(tripleJ.size());
+    t.tripleElem = tripleElem.data();
+    t.elems = elems.data();
+    t.terms = terms.data();
+    t.coef = coef.data();
+  }
+};
+
+// Tables are built once per (twojmax, wself) in a process and shared by every engine (the main
+// thread alone creates engines).
+std::shared_ptr<const Tables> tablesFor(int J, double wself) {
+  static std::map<std::pair<int, double>, std::shared_ptr<const Tables>> cache;
+  auto& t = cache[{J, wself}];
+  if (!t) t = std::make_shared<const Tables>(J, wself);
+  return t;
+}
+
+double number(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("SnaEngine: ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::vector<double> numbers(const Napi::Object& o, const char* key) {
+  std::vector<double> out;
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("SnaEngine: ") + key + " must be an array of numbers (one per element)");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("SnaEngine: ") + key + " must be an array of numbers (one per element)");
+    out.push_back(x.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
+class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function f = DefineClass(env, "SnaEngine", {InstanceMethod("compute", &SnaEngine::Compute), InstanceAccessor("ncoeff", &SnaEngine::Ncoeff, nullptr), InstanceAccessor("isa", &SnaEngine::Isa, nullptr)});
+    exports.Set("SnaEngine", f);
+    return exports;
+  }
+
+  explicit SnaEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SnaEngine>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "SnaEngine(params): params object expected");
+    Napi::Object o = info[0].As<Napi::Object>();
+    p_.twojmax = int(number(o, "twojmax", 10));
+    p_.rcutfac = number(o, "rcutfac", 4.67637);
+    p_.rfac0 = number(o, "rfac0", 0.99363);
+    p_.rmin0 = number(o, "rmin0", 0);
+    p_.wself = number(o, "wself", 1);
+    p_.switchflag = number(o, "switchflag", 1) != 0;
+    p_.bzeroflag = number(o, "bzeroflag", 0) != 0;
+    p_.quadraticflag = number(o, "quadraticflag", 0) != 0;
+    p_.radii = numbers(o, "radii");
+    p_.weights = numbers(o, "weights");
+    if (p_.twojmax < 0 || p_.twojmax > 24) throw Napi::RangeError::New(env, "SnaEngine: twojmax must be in 0..24");
+    if (p_.radii.empty() || p_.radii.size() != p_.weights.size()) throw Napi::RangeError::New(env, "SnaEngine: give one radius and one weight per element");
+    tables_ = tablesFor(p_.twojmax, p_.wself);
+    kernel_ = chooseKernel();
+    const int nt = tables_->t.ntriple;
+    ncoeff_ = p_.quadraticflag ? nt + nt * (nt + 1) / 2 : nt;
+    for (double r : p_.radii) rcutMax_ = std::max(rcutMax_, 2 * p_.rcutfac * r);
+  }
+
+ private:
+  Params p_;
+  std::shared_ptr<const Tables> tables_;
+  Kernel kernel_{};
+  int ncoeff_ = 0;
+  double rcutMax_ = 0;
+
+  Napi::Value Ncoeff(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ncoeff_); }
+  Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernel_.name); }
+
+  // compute(images: Float64Array (n·3, Å), types: Int32Array (n, 0-based element), points: Float64Array
+  // (m·3, Å), out: Float32Array | Float64Array (m·ncoeff)) → neighbours found in all (a count).
+  Napi::Value Compute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
+      throw Napi::TypeError::New(env, "compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array)");
+    auto images = info[0].As<Napi::Float64Array>();
+    auto types = info[1].As<Napi::Int32Array>();
+    auto points = info[2].As<Napi::Float64Array>();
+    Napi::TypedArray outArr = info[3].As<Napi::TypedArray>();
+    const size_t n = types.ElementLength();
+    if (images.ElementLength() != 3 * n) throw Napi::RangeError::New(env, "compute: images must hold 3 coordinates per type entry");
+    if (points.ElementLength() % 3) throw Napi::RangeError::New(env, "compute: points must hold 3 coordinates each");
+    const size_t m = points.ElementLength() / 3;
+    const bool f32 = outArr.TypedArrayType() == napi_float32_array;
+    if (!f32 && outArr.TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "compute: out must be a Float32Array or Float64Array");
+    if (outArr.ElementLength() != m * size_t(ncoeff_)) throw Napi::RangeError::New(env, "compute: out must hold ncoeff values per point");
+    for (size_t i = 0; i < n; i++)
+      if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "compute: element index out of range");
+    void* out = static_cast<uint8_t*>(outArr.ArrayBuffer().Data()) + outArr.ByteOffset();
+    double count = run(images.Data(), types.Data(), n, points.Data(), m, out, f32);
+    return Napi::Number::New(env, count);
+  }
+
+  double run(const double* img, const int32_t* type, size_t n, const double* pts, size_t m, void* out, bool f32) {
+    const SnaTables* T = &tables_->t;
+    const int nt = T->ntriple;
+    const double rc = rcutMax_;
+    // cell list over the images (cells ≥ the largest cutoff; points outside are clamped to the edge cells)
+    double lo[3], hi[3];
+    for (int d = 0; d < 3; d++) {
+      lo[d] = 1e300;
+      hi[d] = -1e300;
+    }
+    for (size_t i = 0; i < n; i++)
+      for (int d = 0; d < 3; d++) {
+        lo[d] = std::min(lo[d], img[3 * i + d]);
+        hi[d] = std::max(hi[d], img[3 * i + d]);
+      }
+    // cells of at least the cutoff, few enough that empty space (vacuum, a thin block of a big cell)
+    // cannot cost more memory than the atoms do
+    int nc[3] = {1, 1, 1};
+    const double maxCells = std::max(64.0, 8.0 * double(n));
+    for (double cs = rc; n; cs *= 1.25) {
+      for (int d = 0; d < 3; d++) nc[d] = std::max(1, int(std::min(1024.0, (hi[d] - lo[d]) / cs)));
+      if (double(nc[0]) * nc[1] * nc[2] <= maxCells) break;
+    }
+    double inv[3];
+    for (int d = 0; d < 3; d++) inv[d] = n && hi[d] > lo[d] ? nc[d] / (hi[d] - lo[d]) * (1 - 1e-12) : 0;
+    auto cellOf = [&](const double* x, int* c) {
+      for (int d = 0; d < 3; d++) c[d] = std::max(0, std::min(nc[d] - 1, int(std::floor((x[d] - lo[d]) * inv[d]))));
+    };
+    const size_t ncell = size_t(nc[0]) * nc[1] * nc[2];
+    std::vector<int> cellStart(ncell + 1, 0), order(n);
+    std::vector<int> cellIdx(n);
+    for (size_t i = 0; i < n; i++) {
+      int c[3];
+      cellOf(img + 3 * i, c);
+      cellIdx[i] = (c[0] * nc[1] + c[1]) * nc[2] + c[2];
+      cellStart[cellIdx[i] + 1]++;
+    }
+    for (size_t c = 0; c < ncell; c++) cellStart[c + 1] += cellStart[c];
+    {
+      std::vector<int> fill(cellStart.begin(), cellStart.end() - 1);
+      for (size_t i = 0; i < n; i++) order[fill[cellIdx[i]]++] = int(i);
+    }
+    // images sorted by cell, as contiguous coordinates
+    std::vector<double> sx(n), sy(n), sz(n);
+    std::vector<int> st(n);
+    for (size_t i = 0; i < n; i++) {
+      sx[i] = img[3 * order[i]];
+      sy[i] = img[3 * order[i] + 1];
+      sz[i] = img[3 * order[i] + 2];
+      st[i] = type[order[i]];
+    }
+    const size_t ntype = p_.radii.size();
+    std::vector<double> rcut(ntype), rcutsq(ntype);
+    for (size_t t = 0; t < ntype; t++) {
+      rcut[t] = 2 * p_.rcutfac * p_.radii[t];
+      rcutsq[t] = rcut[t] * rcut[t];
+    }
+    const std::vector<int>& tripleJ = tables_->tripleJ;
+    const double w3 = p_.wself * p_.wself * p_.wself;
+
+    // per lane neighbour data, grown as needed
+    std::vector<double> lane[SNA_W][5];
+    size_t cap = 0;
+    AlignedDoubles nb[5];
+    AlignedDoubles ulist = alignedDoubles(size_t(2) * T->nu * SNA_W), utot = alignedDoubles(size_t(2) * T->nu * SNA_W);
+    AlignedDoubles blist = alignedDoubles(size_t(nt) * SNA_W);
+    std::vector<double> bvec(nt);
+    double found = 0;
+    for (size_t p0 = 0; p0 < m; p0 += SNA_W) {
+      const int nl = int(std::min<size_t>(SNA_W, m - p0));
+      size_t nk = 0;
+      for (int l = 0; l < SNA_W; l++) {
+        for (auto& v : lane[l]) v.clear();
+        if (l >= nl) continue;
+        const double* c = pts + 3 * (p0 + l);
+        int cc[3];
+        cellOf(c, cc);
+        for (int ix = std::max(0, cc[0] - 1); ix <= std::min(nc[0] - 1, cc[0] + 1); ix++)
+          for (int iy = std::max(0, cc[1] - 1); iy <= std::min(nc[1] - 1, cc[1] + 1); iy++)
+            for (int iz = std::max(0, cc[2] - 1); iz <= std::min(nc[2] - 1, cc[2] + 1); iz++) {
+              const int cell = (ix * nc[1] + iy) * nc[2] + iz;
+              for (int a = cellStart[cell]; a < cellStart[cell + 1]; a++) {
+                const double dx = c[0] - sx[a], dy = c[1] - sy[a], dz = c[2] - sz[a];
+                const double rsq = dx * dx + dy * dy + dz * dz;
+                const int t = st[a];
+                if (!(rsq < rcutsq[t]) || rsq < 1e-20) continue;
+                const double r = std::sqrt(rsq);
+                const double rcl = rcut[t];
+                const double theta0 = (r - p_.rmin0) * p_.rfac0 * M_PI / (rcl - p_.rmin0);
+                const double z0 = r / std::tan(theta0);
+                const double r0inv = 1 / std::sqrt(rsq + z0 * z0);
+                double fc = 1;
+                if (p_.switchflag && r > p_.rmin0) fc = 0.5 * (std::cos(M_PI * (r - p_.rmin0) / (rcl - p_.rmin0)) + 1);
+                lane[l][0].push_back(r0inv * z0);
+                lane[l][1].push_back(-r0inv * dz);
+                lane[l][2].push_back(r0inv * dy);
+                lane[l][3].push_back(-r0inv * dx);
+                lane[l][4].push_back(fc * p_.weights[t]);
+              }
+            }
+        nk = std::max(nk, lane[l][0].size());
+        found += double(lane[l][0].size());
+      }
+      if (nk > cap) {
+        cap = nk + 16;
+        for (auto& a : nb) a = alignedDoubles(cap * SNA_W);
+      }
+      for (size_t k = 0; k < nk; k++)
+        for (int l = 0; l < SNA_W; l++) {
+          const bool has = k < lane[l][0].size();
+          // padding: a = 1, b = 0 (a valid rotation) with weight 0
+          nb[0].get()[k * SNA_W + l] = has ? lane[l][0][k] : 1.0;
+          for (int q = 1; q < 5; q++) nb[q].get()[k * SNA_W + l] = has ? lane[l][q][k] : 0.0;
+        }
+      kernel_.fn(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), ulist.get(), utot.get(), blist.get());
+      for (int l = 0; l < nl; l++) {
+        for (int t = 0; t < nt; t++) bvec[t] = blist.get()[t * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[t] + 1) : 0.0);
+        const size_t row = (p0 + l) * size_t(ncoeff_);
+        auto put = [&](size_t c, double v) {
+          if (f32) static_cast<float*>(out)[row + c] = float(v);
+          else static_cast<double*>(out)[row + c] = v;
+        };
+        size_t c = 0;
+        for (int t = 0; t < nt; t++) put(c++, bvec[t]);
+        if (p_.quadraticflag)
+          for (int a = 0; a < nt; a++)
+            for (int b = a; b < nt; b++) put(c++, a == b ? 0.5 * bvec[a] * bvec[a] : bvec[a] * bvec[b]);
+      }
+    }
+    return found;
+  }
+};
+
+}  // namespace
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return SnaEngine::Init(env, exports); }
+
+NODE_API_MODULE(mala_sna, InitAll)
