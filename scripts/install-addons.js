@@ -53,6 +53,7 @@ function missingMpi() {
 const addons = [
   { name: 'torch', file: 'mala_torch.node', label: 'libtorch addon', missing: missingTorch, without: 'the network runs on the plain-TypeScript backend, about 20x slower' },
   { name: 'mpi', file: 'mala_mpi.node', label: 'MPI addon', missing: missingMpi, without: 'mala-ts runs serially (no mpirun -np N)' },
+  { name: 'sna', file: 'mala_sna.node', label: 'native bispectrum addon', missing: () => '', without: "descriptors come from LAMMPS' sna/grid, about 10x slower" },
 ];
 
 /** Runs a command; resolves with its exit status and output (never rejects). */
@@ -67,7 +68,7 @@ function run(cmd, args, cwd) {
   });
 }
 
-// Both addons compile at once: each is one C++ file, so on two cores the MPI one costs no time.
+// The addons compile at once (npm runs the install step once; the small ones cost little beside libtorch's).
 async function build(addon, gyp) {
   const dir = path.join(root, 'bindings', addon.name);
   const log = path.join(dir, 'install.log');

@@ -4,8 +4,8 @@
  * at another build; $MALA_TS_SNA_ISA = generic | avx2 | avx512 forces a kernel (tests).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
+import { addonBuildCommand, packagePath } from '../../src/util/package-paths';
 
 export interface SnaEngineParams {
   twojmax: number;
@@ -39,7 +39,7 @@ interface SnaAddon {
   SnaEngine: new (params: SnaEngineParams) => SnaEngine;
 }
 
-export const snaAddonPath = process.env.MALA_TS_SNA_ADDON || path.join(__dirname, 'build', 'Release', 'mala_sna.node');
+export const snaAddonPath = process.env.MALA_TS_SNA_ADDON || packagePath('bindings', 'sna', 'build', 'Release', 'mala_sna.node');
 
 const cached = new Map<string, { addon: SnaAddon | null; reason: string }>();
 
@@ -64,7 +64,7 @@ export function loadSnaAddon(file = snaAddonPath): { addon: SnaAddon | null; rea
 export function createSnaEngine(params: SnaEngineParams, addonFile = snaAddonPath): SnaEngine {
   const { addon, reason } = loadSnaAddon(addonFile);
   if (!addon) {
-    throw new MalaError(`the native bispectrum engine is not available: ${reason}`, { fix: "run 'make setup' to build bindings/sna (it needs a C++ compiler), or use --descriptor-engine lammps" });
+    throw new MalaError(`the native bispectrum engine is not available: ${reason}`, { fix: `${addonBuildCommand()} to build bindings/sna (it needs a C++ compiler), or use --descriptor-engine lammps` });
   }
   return new addon.SnaEngine(params);
 }
