@@ -20,6 +20,9 @@ import { makeEnergyGrid } from '../src/targets/energy-grid';
 import { computeObservables } from '../src/workflow/observables';
 import { predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);

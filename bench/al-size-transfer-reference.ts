@@ -20,6 +20,9 @@ import { eigenvalueBandEnergy, parseQeOutputBands } from '../src/dft/qe-xml';
 import { qeOutputProblem } from '../src/dft/qe-run';
 import { hashKey } from '../src/dft/stamps';
 import { resolvePseudoDir } from '../src/workflow/generate';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -13,6 +13,9 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
 import { defaultProgress } from '../src/util/progress';
 import { runTraining } from '../src/workflow/train';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -21,6 +21,9 @@ import { qeFftGrid, GridShape } from '../src/grid/grid';
 import { Atoms, Vec3, speciesOf, wrapAtoms } from '../src/structure/atoms';
 import { lammpsDataText } from '../src/structure/lammps-data';
 import { readStructure } from '../src/structure/registry';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const argv = process.argv.slice(2);
 const repeat = Number(argv[argv.indexOf('--repeat') + 1]) || 3;

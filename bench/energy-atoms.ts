@@ -23,6 +23,9 @@ import { NufftStats, estimatedCostNs, planNufft, structureFactorNufft } from '..
 import type { Mat3 } from '../src/structure/atoms';
 import { peakRssMb } from '../src/util/memory';
 import { powerLawExponent } from './fit';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {

@@ -36,6 +36,9 @@ import { GridLayout, wholeGridLayout } from '../src/qe/grid-layout';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
 import { peakRssMb } from '../src/util/memory';
 import { gaussianAlDensity } from './gaussian-density';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {

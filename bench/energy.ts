@@ -16,6 +16,9 @@ import { Fft3d, fftwVersion } from '../bindings/fftw';
 import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
 import { gaussianAlDensity } from './gaussian-density';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {

@@ -181,6 +181,9 @@ for name, sizes, acts in json.loads(sys.argv[1]):
         out.append(dict(name=name, sizes=sizes, batch=batch, infer=batch / median(inf, 9), train=train))
 print(json.dumps(dict(version=torch.__version__, rows=out)))
 `;
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 /** CPU jiffies of our waited-for children (cutime + cstime from /proc/self/stat). */
 function childJiffies(): number {

@@ -16,6 +16,9 @@ import { bohrAngstrom } from '../src/structure/units';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
 import { peakRssMb } from '../src/util/memory';
 import { computeObservables } from '../src/workflow/observables';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

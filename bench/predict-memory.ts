@@ -20,6 +20,9 @@ import { LdosModel, loadModel, ModelData } from '../src/network/model';
 import { parseGrid } from '../src/grid/grid';
 import { peakRssMb } from '../src/util/memory';
 import { predict, PredictResult } from '../src/workflow/predict';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {

@@ -57,6 +57,9 @@ import { eigenvalueBandEnergy, parseQeOutputBands } from '../src/dft/qe-xml';
 import { hashKey } from '../src/dft/stamps';
 import { predict } from '../src/workflow/predict';
 import { powerLawFit } from './fit';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {

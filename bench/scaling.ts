@@ -37,6 +37,9 @@ import { loadModel } from '../src/network/model';
 import { writeStructure } from '../src/structure/registry';
 import { powerLawExponent } from './fit';
 import { pwscfTimesS } from '../src/structure/qe-output';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
