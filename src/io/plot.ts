@@ -6,11 +6,12 @@ import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 
-// vega/vega-lite ship no types we rely on; the API surface used here is tiny.
+// vega/vega-lite ship no types we rely on; the API surface used here is tiny. Loaded on the first
+// plot, not at start-up: they cost ~150 ms of every command's start otherwise.
+type Vega = { View: new (runtime: unknown, opts: { renderer: string }) => { toSVG(): Promise<string>; finalize(): void }; parse(spec: unknown): unknown };
+type VegaLite = { compile(spec: unknown): { spec: unknown } };
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const vega = require('vega') as { View: new (runtime: unknown, opts: { renderer: string }) => { toSVG(): Promise<string>; finalize(): void }; parse(spec: unknown): unknown };
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const vegaLite = require('vega-lite') as { compile(spec: unknown): { spec: unknown } };
+const loadVega = (): { vega: Vega; vegaLite: VegaLite } => ({ vega: require('vega') as Vega, vegaLite: require('vega-lite') as VegaLite });
 
 export interface DosPlotInput {
   energiesEv: ArrayLike<number>;
@@ -60,6 +61,7 @@ export function dosPlotSpec(input: DosPlotInput): Record<string, unknown> {
 
 /** Render the DOS plot as an SVG string. */
 export async function renderDosSvg(input: DosPlotInput): Promise<string> {
+  const { vega, vegaLite } = loadVega();
   const compiled = vegaLite.compile(dosPlotSpec(input)).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

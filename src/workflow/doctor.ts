@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import execa from 'execa';
+import type execaType from 'execa';
 import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
 import { fftwVersion, loadFftw } from '../../bindings/fftw';
 import { libxcVersion, loadLibxc } from '../../bindings/libxc';
@@ -111,7 +111,7 @@ function checkProgram(component: string, cmd: string, args: string[], pattern: R
     () => {
       // QE programs write CRASH/input_tmp.in into their working directory: run them in a scratch one.
       const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-doctor-'));
-      const r = execa.sync(cmd, args, { cwd, input: input ?? '', reject: false, timeout: 30000, env: { OMPI_MCA_btl_vader_single_copy_mechanism: 'none' } });
+      const r = (require('execa') as typeof execaType).sync(cmd, args, { cwd, input: input ?? '', reject: false, timeout: 30000, env: { OMPI_MCA_btl_vader_single_copy_mechanism: 'none' } });
       fs.rmSync(cwd, { recursive: true, force: true });
       const m = pattern.exec(`${r.stdout}\n${r.stderr}`);
       if (!m) return { ok: false, detail: `${cmd} ran but printed no version (exit ${r.exitCode})`, fix: `apt-get install ${pkg}` };
