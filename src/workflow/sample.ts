@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { Atoms } from '../structure/atoms';
 import { extxyzText } from '../structure/extxyz';
 import { parseLammpsDump } from '../structure/lammps-data';
-import { automaticKpoints, qeInputFromTemplate } from '../dft/qe-template';
+import { automaticKpoints, qeInputFromTemplate, setNamelistValue } from '../dft/qe-template';
+import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
 
 export interface SampleOptions {
@@ -24,8 +25,16 @@ export interface SampleOptions {
   prefix: string;
   /** Conventional fcc cells along a1, a2, a3 (1,1,1 = 4 atoms). */
   supercell?: [number, number, number];
+  /** fcc lattice constant of the MD cell, Å (default 4.05); the cell is held fixed (NVT). */
   latticeAngstrom?: number;
+  /** Ionic (MD thermostat) temperature, K (default 298). */
   temperatureK?: number;
+  /**
+   * Electronic temperature of the written inputs, K: sets Fermi–Dirac smearing with
+   * degauss = k_B·T (Ry), the temperature MALA and `predict` read from the input. Default: the
+   * template's smearing is left as it is.
+   */
+  electronTemperatureK?: number;
   frames?: number;
   equilibrationPs?: number;
   intervalPs?: number;
@@ -84,6 +93,18 @@ export function supercellKpointsAndBands(template: string, supercell: [number, n
   return { kpoints, nbnd };
 }
 
+/** Fermi–Dirac degauss (Ry) of an electronic temperature (K), 10 significant digits. */
+export function fermiDiracDegaussRy(temperatureK: number): number {
+  return Number(((kBoltzmannEvPerK * temperatureK) / rydbergEv).toPrecision(10));
+}
+
+/** The input with Fermi–Dirac smearing at `temperatureK` (occupations, smearing, degauss in &SYSTEM). */
+export function withElectronTemperature(text: string, temperatureK: number): string {
+  let t = setNamelistValue(text, 'system', 'occupations', 'smearing');
+  t = setNamelistValue(t, 'system', 'smearing', 'fermi-dirac');
+  return setNamelistValue(t, 'system', 'degauss', fermiDiracDegaussRy(temperatureK));
+}
+
 export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const progress = o.progress ?? silentProgress;
   const sc = o.supercell ?? [1, 1, 1];
@@ -93,6 +114,10 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const every = Math.round((o.intervalPs ?? 1) / dt);
   const equil = Math.round((o.equilibrationPs ?? 2) / dt);
   const seed = o.seed ?? 4928459;
+  const latticeA = o.latticeAngstrom ?? 4.05;
+  const Te = o.electronTemperatureK;
+  if (!(latticeA > 0) || !Number.isFinite(latticeA)) throw new MalaError(`lattice constant ${latticeA} Å must be a positive number`, { fix: 'pass --lattice in Å (fcc Al: 4.05)' });
+  if (Te !== undefined && !(Te > 0 && Number.isFinite(Te))) throw new MalaError(`electronic temperature ${Te} K must be positive`, { fix: 'pass --electron-temperature in K, or leave it out to keep the template\'s degauss' });
   if (!(T > 0)) throw new MalaError(`temperature ${T} K must be positive`, { fix: 'pass --temperature in K' });
   if (!Number.isInteger(frames) || frames < 1) throw new MalaError(`frames ${frames} must be a positive integer`, { fix: 'pass --frames N' });
   if (every < 1) throw new MalaError('the frame interval is shorter than one time step', { fix: 'raise --interval (ps) or lower --timestep' });
@@ -107,7 +132,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const script = fillTemplate(
     fs.readFileSync(mdFile, 'utf8'),
     {
-      LATTICE_A: o.latticeAngstrom ?? 4.05,
+      LATTICE_A: latticeA,
       NX: sc[0],
       NY: sc[1],
       NZ: sc[2],
@@ -144,9 +169,9 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
       const text = qeInputFromTemplate(template, atoms, templateFile, {
         kpoints,
         nbnd,
-        comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, seed ${seed}, potential ${path.basename(potential)}`,
+        comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${Te !== undefined ? `electrons ${Te} K, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
       });
-      writeFileAtomic(file, text);
+      writeFileAtomic(file, Te !== undefined ? withElectronTemperature(text, Te) : text);
       result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms });
       progress.tick();
     }
@@ -158,7 +183,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
   writeFileAtomic(
     path.join(outDir, `${o.prefix}.md.json`),
-    `${JSON.stringify({ temperatureK: T, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
+    `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
   );
   return result;
 }

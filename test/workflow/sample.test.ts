@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 import { parseQeInput } from '../../src/structure/qe-input';
-import { sampleSnapshots } from '../../src/workflow/sample';
+import { fermiDiracDegaussRy, sampleSnapshots, withElectronTemperature } from '../../src/workflow/sample';
+import { rydbergToKelvin } from '../../src/structure/units';
 import { MalaError } from '../../src/errors';
 
 describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () {
@@ -38,5 +39,39 @@ describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () 
     } finally {
       t.cleanup();
     }
+  });
+
+  it('sets the lattice constant, the ionic and the electronic temperature of the frames and records them', () => {
+    const t = tempDir();
+    try {
+      const frames = sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'hot', frames: 1, equilibrationPs: 0.2, intervalPs: 0.2, seed: 11, latticeAngstrom: 3.97, temperatureK: 900, electronTemperatureK: 900 });
+      const text = fs.readFileSync(frames[0].file, 'utf8');
+      const q = parseQeInput(text, frames[0].file);
+      assert.ok(Math.abs(q.atoms.cellAngstrom[0][0] - 3.97) < 1e-9 && Math.abs(q.atoms.cellAngstrom[2][2] - 3.97) < 1e-9);
+      assert.equal(q.namelists.system.smearing, 'fermi-dirac');
+      assert.ok(Math.abs(rydbergToKelvin(Number(q.namelists.system.degauss)) - 900) < 1e-6, `degauss ${q.namelists.system.degauss}`);
+      assert.equal((text.match(/^\s*degauss\s*=/gm) ?? []).length, 1);
+      const md = JSON.parse(fs.readFileSync(path.join(t.dir, 'hot.md.json'), 'utf8'));
+      assert.equal(md.latticeAngstrom, 3.97);
+      assert.equal(md.temperatureK, 900);
+      assert.equal(md.electronTemperatureK, 900);
+      // without --electron-temperature the template's degauss (298 K) stays
+      const cold = sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'cold', frames: 1, equilibrationPs: 0.2, intervalPs: 0.2, seed: 11, temperatureK: 900 });
+      assert.equal(parseQeInput(fs.readFileSync(cold[0].file, 'utf8'), cold[0].file).namelists.system.degauss, 0.0018874);
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', latticeAngstrom: -4 }), (e: unknown) => e instanceof MalaError && /lattice constant/.test(e.message));
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', electronTemperatureK: 0 }), (e: unknown) => e instanceof MalaError && /electronic temperature/.test(e.message));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('turns any smearing into Fermi–Dirac at the given electronic temperature', () => {
+    assert.equal(fermiDiracDegaussRy(298), 0.001887419067);
+    const mv = "&SYSTEM\n  ibrav = 0\n  occupations = 'fixed'\n  smearing = 'mv', degauss = 0.02\n/\n";
+    const out = withElectronTemperature(mv, 100);
+    assert.match(out, /occupations = 'smearing'/);
+    assert.match(out, /smearing = 'fermi-dirac'/);
+    assert.doesNotMatch(out, /'mv'|0\.02/);
+    assert.ok(Math.abs(rydbergToKelvin(Number(/degauss = ([\d.e-]+)/.exec(out)![1])) - 100) < 1e-6);
   });
 });

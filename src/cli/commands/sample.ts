@@ -22,8 +22,9 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'directory for <prefix>_<i>.pw.scf.in, <prefix>.frames.xyz, <prefix>.md.json')
     .option('--prefix <name>', 'file name prefix', 'Al')
     .option('--supercell <n1xn2xn3>', 'conventional fcc cells (1x1x1 = 4 atoms)', triple('supercell'), [1, 1, 1])
-    .option('--lattice <A>', 'fcc lattice constant, Å', num('lattice'), 4.05)
-    .option('--temperature <K>', 'MD temperature, K', num('temperature'), 298)
+    .option('--lattice <A>', 'fcc lattice constant, Å (the MD cell is held fixed)', num('lattice'), 4.05)
+    .option('--temperature <K>', 'MD (ionic) temperature, K', num('temperature'), 298)
+    .option('--electron-temperature <K>', "electronic temperature of the written inputs: Fermi–Dirac smearing, degauss = k_B·T (default: the template's smearing)", num('electron-temperature'))
     .option('--frames <n>', 'number of frames', num('frames'), 8)
     .option('--equilibration <ps>', 'equilibration before the first frame, ps', num('equilibration'), 2)
     .option('--interval <ps>', 'time between frames, ps', num('interval'), 1)
@@ -41,6 +42,7 @@ export function register(program: Command): void {
         supercell: o.supercell,
         latticeAngstrom: o.lattice,
         temperatureK: o.temperature,
+        electronTemperatureK: o.electronTemperature,
         frames: o.frames,
         equilibrationPs: o.equilibration,
         intervalPs: o.interval,
