@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 import { parseQeInput } from '../../src/structure/qe-input';
-import { fermiDiracDegaussRy, sampleSnapshots, withElectronTemperature } from '../../src/workflow/sample';
+import { fermiDiracDegaussRy, kpointShift, sampleSnapshots, shiftedMeshCard, withElectronTemperature } from '../../src/workflow/sample';
 import { rydbergToKelvin } from '../../src/structure/units';
 import { MalaError } from '../../src/errors';
 
@@ -73,5 +73,38 @@ describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () 
     assert.match(out, /smearing = 'fermi-dirac'/);
     assert.doesNotMatch(out, /'mv'|0\.02/);
     assert.ok(Math.abs(rydbergToKelvin(Number(/degauss = ([\d.e-]+)/.exec(out)![1])) - 100) < 1e-6);
+  });
+
+  it('with kpointOffset random writes each frame its own seeded, shifted k-mesh as an explicit list', () => {
+    const t = tempDir();
+    try {
+      const run = (dir: string) => sampleSnapshots({ qeTemplate: template, outDir: dir, prefix: 'k', frames: 2, equilibrationPs: 0.2, intervalPs: 0.2, seed: 5, supercell: [2, 1, 1], kpointOffset: 'random' });
+      const a = run(path.join(t.dir, 'a'));
+      const b = run(path.join(t.dir, 'b'));
+      const text = fs.readFileSync(a[0].file, 'utf8');
+      assert.doesNotMatch(text, /K_POINTS automatic/);
+      const lines = text.split('\n');
+      const at = lines.findIndex((l) => /^K_POINTS crystal/.test(l));
+      assert.ok(at > 0);
+      assert.equal(Number(lines[at + 1]), 4 * 8 * 8);
+      const first = lines[at + 2].trim().split(/\s+/).map(Number);
+      const shift = a[0].kpointShift!;
+      assert.deepEqual(first.slice(0, 3).map((x) => +x.toFixed(8)), [shift[0] / 4, shift[1] / 8, shift[2] / 8].map((x) => +x.toFixed(8)));
+      assert.ok(shift.every((x) => x >= 0 && x < 1));
+      assert.notDeepEqual(a[0].kpointShift, a[1].kpointShift);
+      assert.equal(text, fs.readFileSync(b[0].file, 'utf8'));
+      assert.equal(parseQeInput(text, a[0].file).atoms.symbols.length, 8);
+      assert.equal(lines.length - at - 2 >= 256, true);
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', kpointOffset: 'half' as 'random' }), (e: unknown) => e instanceof MalaError && /offset/.test(e.message));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('shifted mesh: crystal coordinates (i + s)/n with equal weights; the shift depends only on seed and frame', () => {
+    assert.deepEqual(shiftedMeshCard([2, 1, 1], [0.5, 0, 0.25]), ['K_POINTS crystal', '2', '  0.2500000000  0.0000000000  0.2500000000 1', '  0.7500000000  0.0000000000  0.2500000000 1']);
+    assert.deepEqual(kpointShift(3, 1), kpointShift(3, 1));
+    assert.notDeepEqual(kpointShift(3, 1), kpointShift(3, 2));
+    assert.notDeepEqual(kpointShift(3, 1), kpointShift(4, 1));
   });
 });

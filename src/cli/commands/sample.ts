@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (velocities, thermostat)', num('seed'), 4928459)
     .option('--potential <file>', 'EAM setfl file with Al (default: Al_zhou.eam.alloy of the LAMMPS build)')
     .option('--kpoints <k1xk2xk3>', "k-point grid of the written inputs (default: the template's divided by the supercell)", triple('kpoints'))
+    .option('--kpoint-offset <gamma|random>', "gamma: the Γ-centred mesh (K_POINTS automatic); random: the mesh shifted by a seeded random fraction of a step per frame (explicit K_POINTS crystal list), so that many frames together sample the Brillouin zone uniformly", 'gamma')
     .option('--nbnd <n>', "nbnd of the written inputs (default: the template's, scaled by the number of atoms)", num('nbnd'))
     .option('--md-template <file>', 'LAMMPS input template (default lammps-inputs/al-md.in)')
     .action((o) => {
@@ -51,6 +52,7 @@ export function register(program: Command): void {
         potential: o.potential,
         kpoints: o.kpoints,
         nbnd: o.nbnd,
+        kpointOffset: o.kpointOffset,
         mdTemplate: o.mdTemplate,
         progress: defaultProgress(),
       });
