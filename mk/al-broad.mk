@@ -5,9 +5,10 @@
 #
 #   make al-broad-data         validation frames first, then training frames (resumes: finished
 #                              snapshots are skipped, an interrupted one restarts its unfinished
-#                              stage; mala-ts generate keeps stamps in <dir>/.work/)
+#                              stage; mala-ts generate keeps stamps in <dir>/.work/). A frame that
+#                              fails is logged ("al-broad: FAILED") and skipped; rerun to retry.
 #   make al-broad-validation   only the held-out validation set
-#   make al-broad-training     the training set (after the validation set)
+#   make al-broad-training     only the training set
 #   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
 #   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed)
 #
@@ -42,9 +43,9 @@ AL_BROAD_VALID := \
   v06_16at:2x2x1:300:4.09:300:91006 \
   v07_16at:2x2x1:900:3.97:900:91007 \
   v08_16at:2x2x1:500:4.01:500:91008 \
+  v11_16at:2x2x1:900:4.05:298:91011 \
   v09_32at:2x2x2:300:3.97:300:91009 \
-  v10_32at:2x2x2:700:4.09:700:91010 \
-  v11_32at:2x2x2:900:4.05:298:91011
+  v10_32at:2x2x2:700:4.09:700:91010
 
 AL_BROAD_T := 100 300 500 700 900
 AL_BROAD_A := 3.97 4.01 4.05 4.09 4.13
@@ -66,7 +67,7 @@ AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 # deterministic for its seed); generate resumes on its own.
 define al_broad_generate
 	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)
-	@set -e; for spec in $(1); do \
+	@set -e; failed=; for spec in $(1); do \
 	  set -- $$(echo $$spec | tr ':' ' '); \
 	  name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
 	  if [ ! -f $$input ]; then \
@@ -78,21 +79,27 @@ define al_broad_generate
 	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then echo "al-broad: have $(2)/$$name"; continue; fi; \
 	  echo "al-broad: start $(2)/$$name ($$2 cells, T_ion $$3 K, a $$4 A, T_e $$5 K) $$(date -u +%FT%TZ)"; \
 	  t0=$$(date +%s); c0=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
-	  $(AL_BROAD_RUN) generate --qe-input $$input --name $$name --energy-grid=$(AL_BROAD_GRID) \
-	    --ldos-broadening $(AL_BROAD_SIGMA) --np $(AL_BROAD_NP) --out $(AL_BROAD_CACHE)/$(2); \
-	  c1=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
-	  echo "al-broad: done $(2)/$$name wall $$(( $$(date +%s) - t0 )) s, CPU $$(( (c1 - c0) / $$(getconf CLK_TCK) )) s $$(date -u +%FT%TZ)"; \
-	done
+	  if $(AL_BROAD_RUN) generate --qe-input $$input --name $$name --energy-grid=$(AL_BROAD_GRID) \
+	    --ldos-broadening $(AL_BROAD_SIGMA) --np $(AL_BROAD_NP) --out $(AL_BROAD_CACHE)/$(2); then \
+	    c1=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
+	    echo "al-broad: done $(2)/$$name wall $$(( $$(date +%s) - t0 )) s, CPU $$(( (c1 - c0) / $$(getconf CLK_TCK) )) s $$(date -u +%FT%TZ)"; \
+	  else \
+	    echo "al-broad: FAILED $(2)/$$name (see the error above; rerun to retry it)"; failed="$$failed $$name"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "al-broad: failed in $(2):$$failed"; exit 1; fi
 endef
 
 .PHONY: al-broad-data al-broad-validation al-broad-training al-broad-large al-broad-list
 
-al-broad-data: al-broad-validation al-broad-training
+# validation first; a frame that fails is reported and skipped, and the training set still runs
+al-broad-data:
+	@$(MAKE) --no-print-directory al-broad-validation; v=$$?; $(MAKE) --no-print-directory al-broad-training && exit $$v
 
 al-broad-validation:
 	$(call al_broad_generate,$(AL_BROAD_VALID),validation,$(AL_BROAD_KVALID),gamma)
 
-al-broad-training: al-broad-validation
+al-broad-training:
 	$(call al_broad_generate,$(AL_BROAD_TRAIN),training,$(AL_BROAD_KTRAIN),random)
 
 al-broad-large:
