@@ -12,9 +12,11 @@
 #   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
 #   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed)
 #
-# It runs for many CPU hours; on a shared machine start it niced in the background:
+# It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
+# 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
 #   mkdir -p ~/.cache/mala-ts/al-broad
-#   nohup nice -n 19 make al-broad-data > ~/.cache/mala-ts/al-broad/generate.log 2>&1 &
+#   nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data && break; sleep 600; done' \
+#     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 &
 # Progress: `grep -c '^al-broad: done' ~/.cache/mala-ts/al-broad/generate.log` (frames finished),
 # `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
 
