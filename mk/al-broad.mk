@@ -35,19 +35,21 @@ AL_BROAD_KVALID   := 16
 AL_BROAD_KTRAIN   := 12
 
 # A frame is name:supercell:T_ion(K):a(Å):T_electrons(K):seed — one MD run (Langevin, 2 ps
-# equilibration, frame at 3 ps) per frame, its own seed.
+# equilibration, frame at 3 ps) per frame, its own seed. Validation: the domain's four corners
+# (100/900 K × 3.97/4.13 Å) and points between the training grid's T and a values, 8–32 atoms,
+# two of them with hot ions and 298 K electrons.
 AL_BROAD_VALID := \
   v01_8at:2x1x1:100:3.97:100:91001 \
   v02_8at:2x1x1:900:4.13:900:91002 \
-  v03_8at:2x1x1:500:4.05:500:91003 \
-  v04_8at:2x1x1:700:4.01:298:91004 \
+  v03_8at:2x1x1:600:4.07:600:91003 \
+  v04_8at:2x1x1:800:4.03:298:91004 \
   v05_16at:2x2x1:100:4.13:100:91005 \
-  v06_16at:2x2x1:300:4.09:300:91006 \
+  v06_16at:2x2x1:200:4.11:200:91006 \
   v07_16at:2x2x1:900:3.97:900:91007 \
-  v08_16at:2x2x1:500:4.01:500:91008 \
+  v08_16at:2x2x1:400:3.99:400:91008 \
   v11_16at:2x2x1:900:4.05:298:91011 \
-  v09_32at:2x2x2:300:3.97:300:91009 \
-  v10_32at:2x2x2:700:4.09:700:91010
+  v09_32at:2x2x2:300:3.99:300:91009 \
+  v10_32at:2x2x2:700:4.11:700:91010
 
 AL_BROAD_T := 100 300 500 700 900
 AL_BROAD_A := 3.97 4.01 4.05 4.09 4.13
