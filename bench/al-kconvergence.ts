@@ -3,10 +3,11 @@
  *
  *   npx tsx bench/al-kconvergence.ts --qe-input FRAME.pw.scf.in [--meshes 4x8x8,6x12x12,8x16x16]
  *        [--sigmas 0.05,0.1,0.15,0.2] [--spacing 0.1] [--temperatures 100,298,900] [--np 1]
- *        [--work ~/.cache/mala-ts/al-kconvergence] [--out kconvergence.json]
+ *        [--shifted 6x12x12:4 [--seed 4928459]] [--work ~/.cache/mala-ts/al-kconvergence] [--out kconvergence.json]
  *
  * One pw.x SCF of the frame on the first mesh, then one pw.x NSCF per further mesh on that SCF's
- * density (so only the k-sampling differs; QE 6.7, serial unless --np, OMP_NUM_THREADS=1). From
+ * density (so only the k-sampling differs; QE 6.7, serial unless --np, OMP_NUM_THREADS=1; wavefunctions
+ * are deleted after each run). From
  * each run's eigenvalues and k-weights (data-file-schema.xml) and for each broadening σ (pp.x's
  * degauss_ldos: kernel exp(−((E−ε)/σ)²)/(σ√π), the one `mala-ts generate` trains on):
  *  - the DOS per atom on the LDOS energy grid (--spacing, over the eigenvalue window that every
@@ -18,6 +19,10 @@
  *    to the same mesh's eigenvalue band energy Σ w f ε (meV/atom: the cost of representing the
  *    eigenvalues by a σ-broadened DOS on this grid).
  * Temperatures default to the input's Fermi–Dirac degauss.
+ * --shifted MESH:M adds M NSCF runs of MESH, each shifted by the random offset `mala-ts sample
+ * --kpoint-offset random` gives frame j of --seed (explicit K_POINTS crystal list), and compares
+ * each and their mean DOS with the densest mesh: the mean is what a network trained on many
+ * randomly shifted frames sees.
  *
  * Resumable: each mesh's run lives in --work/<mesh>/ and is reused when its input is unchanged
  * (a finished run leaves done.json with a hash of the input); delete the folder to redo one.
@@ -36,6 +41,7 @@ import { runQe } from '../src/dft/qe-run';
 import { eigenvalueBandEnergy, parseQeXmlBands, QeXmlBands } from '../src/dft/qe-xml';
 import { hashKey } from '../src/dft/stamps';
 import { brentRoot, dosObservables } from '../src/targets/dos';
+import { kpointShift, shiftedMeshCard } from '../src/workflow/sample';
 
 const HELP = fs.readFileSync(__filename, 'utf8').split('*/')[0].replace(/^\/\*\*?\n?/, '').replace(/^ \* ?/gm, '');
 const argv = process.argv.slice(2);
@@ -67,6 +73,13 @@ const spacingEv = Number(arg('spacing', '0.1'));
 const np = Number(arg('np', '1'));
 const work = path.resolve(arg('work', path.join(os.homedir(), '.cache', 'mala-ts', 'al-kconvergence')));
 const outFile = path.resolve(arg('out', 'kconvergence.json'));
+const shifted = ((spec: string) => {
+  if (!spec) return undefined;
+  const [m, n] = spec.split(':');
+  const count = Number(n);
+  if (!Number.isInteger(count) || count < 1) throw new MalaError(`--shifted must look like 6x12x12:4 (mesh:copies), got '${spec}'`);
+  return { mesh: parseMesh(m), count, seed: Number(arg('seed', '4928459')) };
+})(arg('shifted', ''));
 
 const inputText = fs.readFileSync(inputFile, 'utf8');
 const parsed = parseQeInput(inputText, inputFile);
@@ -82,23 +95,23 @@ const PREFIX = 'kconv';
 const meshName = (m: Mesh): string => m.join('x');
 
 /** The pw.x input of one mesh: SCF for the first, NSCF on the first's density for the others. */
-function meshInput(m: Mesh, scf: boolean, outdir: string): string {
-  let t = replaceCard(inputText, 'K_POINTS', ['K_POINTS automatic', `${m.join(' ')} 0 0 0`]);
+function meshInput(m: Mesh, scf: boolean, outdir: string, shift?: [number, number, number]): string {
+  let t = replaceCard(inputText, 'K_POINTS', shift ? shiftedMeshCard(m, shift) : ['K_POINTS automatic', `${m.join(' ')} 0 0 0`]);
   t = setNamelistValue(t, 'control', 'prefix', PREFIX);
   t = setNamelistValue(t, 'control', 'outdir', outdir);
   t = setNamelistValue(t, 'control', 'tprnfor', undefined);
   t = setNamelistValue(t, 'control', 'tstress', undefined);
-  // eigenvalues come from the XML; the wavefunctions of a dense mesh would be hundreds of MB
+  // eigenvalues come from the XML (disk_io = 'none' would not write it; wavefunctions are deleted after the run)
   t = setNamelistValue(t, 'control', 'verbosity', 'low');
-  if (!scf) {
-    t = setNamelistValue(t, 'control', 'calculation', 'nscf');
-    t = setNamelistValue(t, 'control', 'disk_io', 'none');
-  }
+  if (!scf) t = setNamelistValue(t, 'control', 'calculation', 'nscf');
   return t;
 }
 
 interface MeshRun {
   mesh: Mesh;
+  /** mesh name, with -shift<i> for a randomly shifted copy */
+  label: string;
+  shift?: [number, number, number];
   kind: 'scf' | 'nscf';
   kpoints: number;
   /** k-points per Å⁻¹ along each cell vector: n_i · |a_i| / (2π)⁻¹ … reported as the equivalent mesh of a 4.05 Å conventional cell. */
@@ -108,11 +121,12 @@ interface MeshRun {
   bands: QeXmlBands;
 }
 
-async function runMesh(m: Mesh, i: number): Promise<MeshRun> {
-  const dir = path.join(work, meshName(m));
+async function runMesh(m: Mesh, i: number, shift?: { index: number; offset: [number, number, number] }): Promise<MeshRun> {
+  const label = shift ? `${meshName(m)}-shift${shift.index}` : meshName(m);
+  const dir = path.join(work, label);
   const scf = i === 0;
   const outdir = path.join(dir, 'out');
-  const text = meshInput(m, scf, outdir);
+  const text = meshInput(m, scf, outdir, shift?.offset);
   const key = hashKey(text, scf ? '' : fs.readFileSync(path.join(work, meshName(meshes[0]), 'done.json'), 'utf8'));
   const doneFile = path.join(dir, 'done.json');
   const xmlFile = path.join(outdir, `${PREFIX}.save`, 'data-file-schema.xml');
@@ -120,7 +134,7 @@ async function runMesh(m: Mesh, i: number): Promise<MeshRun> {
   const done = fs.existsSync(doneFile) ? (JSON.parse(fs.readFileSync(doneFile, 'utf8')) as { key: string; cpuS?: number; wallS?: number }) : undefined;
   if (done?.key === key && fs.existsSync(xmlFile)) {
     times = done.cpuS !== undefined ? { cpuS: done.cpuS, wallS: done.wallS ?? NaN } : undefined;
-    process.stderr.write(`${meshName(m)}: reusing ${dir}\n`);
+    process.stderr.write(`${label}: reusing ${dir}\n`);
   } else {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(outdir, `${PREFIX}.save`), { recursive: true });
@@ -130,19 +144,21 @@ async function runMesh(m: Mesh, i: number): Promise<MeshRun> {
       for (const f of fs.readdirSync(from)) if (!fs.statSync(path.join(from, f)).isDirectory() && !/^wfc/.test(f)) fs.copyFileSync(path.join(from, f), path.join(outdir, `${PREFIX}.save`, f));
     }
     fs.writeFileSync(path.join(dir, 'pw.in'), text);
-    process.stderr.write(`${meshName(m)}: pw.x ${scf ? 'SCF' : 'NSCF'} (${m[0] * m[1] * m[2]} k-points, ${nat} atoms) in ${dir} ...\n`);
+    process.stderr.write(`${label}: pw.x ${scf ? 'SCF' : 'NSCF'} (${m[0] * m[1] * m[2]} k-points, ${nat} atoms) in ${dir} ...\n`);
+    const started = Date.now();
     const res = await runQe({ program: 'pw.x', inputFile: 'pw.in', outputFile: 'pw.out', cwd: dir, np, pools: np });
     times = pwscfTimesS(res.output);
-    if (scf) {
-      // the NSCF runs need only the density; drop the wavefunctions
-      for (const f of fs.readdirSync(path.join(outdir, `${PREFIX}.save`))) if (/^wfc/.test(f)) fs.rmSync(path.join(outdir, `${PREFIX}.save`, f));
-      for (const f of fs.readdirSync(outdir)) if (/\.wfc\d*$|\.mix\d*$/.test(f)) fs.rmSync(path.join(outdir, f));
-    }
+    if (fs.statSync(xmlFile).mtimeMs < started - 1000) throw new MalaError(`pw.x did not rewrite ${xmlFile}`, { file: path.join(dir, 'pw.out') });
+    // only the eigenvalues (XML) and the SCF density are needed: drop the wavefunctions
+    for (const f of fs.readdirSync(path.join(outdir, `${PREFIX}.save`))) if (/^wfc/.test(f)) fs.rmSync(path.join(outdir, `${PREFIX}.save`, f));
+    for (const f of fs.readdirSync(outdir)) if (/\.wfc\d*$|\.mix\d*$/.test(f)) fs.rmSync(path.join(outdir, f));
     writeFileAtomic(doneFile, `${JSON.stringify({ key, cpuS: times?.cpuS, wallS: times?.wallS })}\n`);
   }
   const bands = parseQeXmlBands(fs.readFileSync(xmlFile, 'utf8'), xmlFile);
   return {
     mesh: m,
+    label,
+    shift: shift?.offset,
     kind: scf ? 'scf' : 'nscf',
     kpoints: bands.kWeights.length,
     equivalentConventionalMesh: m.map((n, d) => +((n * cellLengthsA[d]) / 4.05).toFixed(2)),
@@ -180,51 +196,62 @@ async function main(): Promise<void> {
   fs.mkdirSync(work, { recursive: true });
   const runs: MeshRun[] = [];
   for (let i = 0; i < meshes.length; i++) runs.push(await runMesh(meshes[i], i));
+  // --shifted MESH:M — M copies of MESH, each shifted by `mala-ts sample --kpoint-offset random`'s offset
+  const shiftedRuns: MeshRun[] = [];
+  if (shifted) for (let j = 0; j < shifted.count; j++) shiftedRuns.push(await runMesh(shifted.mesh, 1, { index: j, offset: kpointShift(shifted.seed, j) }));
   const electrons = runs[0].bands.numberOfElectrons;
   if (electrons === undefined) throw new MalaError('no electron count in the SCF data file', { file: work });
-  const bottom = Math.min(...runs.map((r) => Math.min(...r.bands.eigenvaluesEv.map((e) => e[0]))));
-  const topComplete = Math.min(...runs.map((r) => Math.min(...r.bands.eigenvaluesEv.map((e) => e[e.length - 1]))));
+  const all = [...runs, ...shiftedRuns];
+  const bottom = Math.min(...all.map((r) => Math.min(...r.bands.eigenvaluesEv.map((e) => e[0]))));
+  const topComplete = Math.min(...all.map((r) => Math.min(...r.bands.eigenvaluesEv.map((e) => e[e.length - 1]))));
   const ref = runs[runs.length - 1];
+  // what is compared with the densest mesh: every run, and the mean DOS of the shifted copies
+  const entries: { label: string; members: MeshRun[] }[] = [...runs.slice(0, -1), ...shiftedRuns].map((r) => ({ label: r.label, members: [r] }));
+  if (shiftedRuns.length > 1) entries.push({ label: `mean of ${shiftedRuns.length} × ${meshName(shifted!.mesh)} shifted`, members: shiftedRuns });
+  entries.push({ label: ref.label, members: [ref] });
   const results = sigmasEv.map((sigmaEv) => {
     const first = Math.floor((bottom - 1) / spacingEv) * spacingEv;
     const count = Math.floor((topComplete - 4 * sigmaEv - first) / spacingEv) + 1;
     const energies = new Float64Array(count).map((_, i) => first + i * spacingEv);
-    const dos = runs.map((r) => broadenedDos(r.bands, energies, sigmaEv));
+    const dos = entries.map((en) => {
+      const d = new Float64Array(count);
+      for (const r of en.members) broadenedDos(r.bands, energies, sigmaEv).forEach((x, i) => (d[i] += x / en.members.length));
+      return d;
+    });
+    const last = dos.length - 1;
     const perTemperature = temperaturesK.map((T) => {
       const kT = kBoltzmannEvPerK * T;
       const obs = dos.map((d) => dosObservables(d, energies, kT, electrons));
-      const eig = runs.map((r) => {
-        const ef = eigenvalueFermiEv(r.bands, kT, electrons);
-        return { fermiEnergyEv: ef, bandEnergyEv: eigenvalueBandEnergy(r.bands, ef, kT).bandEnergyEv };
-      });
+      // eigenvalue band energy of an entry: the mean over its runs
+      const eig = entries.map((en) => en.members.reduce((sum, r) => sum + eigenvalueBandEnergy(r.bands, eigenvalueFermiEv(r.bands, kT, electrons), kT).bandEnergyEv, 0) / en.members.length);
       return {
         temperatureK: T,
-        meshes: runs.map((r, i) => ({
-          mesh: meshName(r.mesh),
+        entries: entries.map((en, i) => ({
+          label: en.label,
           fermiEnergyEv: +obs[i].fermiEnergyEv.toFixed(5),
-          fermiVsDensestMeV: +((obs[i].fermiEnergyEv - obs[obs.length - 1].fermiEnergyEv) * 1000).toFixed(2),
-          bandEnergyVsDensestMeVPerAtom: +(((obs[i].bandEnergyEv - obs[obs.length - 1].bandEnergyEv) / nat) * 1000).toFixed(3),
-          bandEnergyVsEigenvaluesMeVPerAtom: +(((obs[i].bandEnergyEv - eig[i].bandEnergyEv) / nat) * 1000).toFixed(3),
-          eigenvalueBandEnergyVsDensestMeVPerAtom: +(((eig[i].bandEnergyEv - eig[eig.length - 1].bandEnergyEv) / nat) * 1000).toFixed(3),
+          fermiVsDensestMeV: +((obs[i].fermiEnergyEv - obs[last].fermiEnergyEv) * 1000).toFixed(2),
+          bandEnergyVsDensestMeVPerAtom: +(((obs[i].bandEnergyEv - obs[last].bandEnergyEv) / nat) * 1000).toFixed(3),
+          bandEnergyVsEigenvaluesMeVPerAtom: +(((obs[i].bandEnergyEv - eig[i]) / nat) * 1000).toFixed(3),
+          eigenvalueBandEnergyVsDensestMeVPerAtom: +(((eig[i] - eig[last]) / nat) * 1000).toFixed(3),
         })),
       };
     });
     return {
       sigmaEv,
       energyWindowEv: [+first.toFixed(4), +energies[count - 1].toFixed(4)],
-      meshes: runs.map((r, i) => {
+      entries: entries.map((en, i) => {
         let maxAbs = 0;
         let sq = 0;
         for (let j = 0; j < count; j++) {
-          const d = (dos[i][j] - dos[dos.length - 1][j]) / nat;
+          const d = (dos[i][j] - dos[last][j]) / nat;
           maxAbs = Math.max(maxAbs, Math.abs(d));
           sq += d * d;
         }
-        return { mesh: meshName(r.mesh), maxAbsDosDiffPerEvPerAtom: +maxAbs.toPrecision(4), rmsDosDiffPerEvPerAtom: +Math.sqrt(sq / count).toPrecision(4) };
+        return { label: en.label, maxAbsDosDiffPerEvPerAtom: +maxAbs.toPrecision(4), rmsDosDiffPerEvPerAtom: +Math.sqrt(sq / count).toPrecision(4) };
       }),
-      dosAtFermiPerEvPerAtom: +(interp(energies, dos[dos.length - 1], eigenvalueFermiEv(ref.bands, kBoltzmannEvPerK * temperaturesK[0], electrons)) / nat).toFixed(4),
+      dosAtFermiPerEvPerAtom: +(interp(energies, dos[last], eigenvalueFermiEv(ref.bands, kBoltzmannEvPerK * temperaturesK[0], electrons)) / nat).toFixed(4),
       perTemperature,
-      dosPerEvPerAtom: { energiesEv: Array.from(energies, (e) => +e.toFixed(4)), byMesh: Object.fromEntries(runs.map((r, i) => [meshName(r.mesh), Array.from(dos[i], (x) => +(x / nat).toFixed(5))])) },
+      dosPerEvPerAtom: { energiesEv: Array.from(energies, (e) => +e.toFixed(4)), byEntry: Object.fromEntries(entries.map((en, i) => [en.label, Array.from(dos[i], (x) => +(x / nat).toFixed(5))])) },
     };
   });
   const report = {
@@ -237,17 +264,17 @@ async function main(): Promise<void> {
     degaussRy,
     spacingEv,
     densestMesh: meshName(ref.mesh),
-    runs: runs.map(({ bands, ...r }) => ({ ...r, mesh: meshName(r.mesh), fermiEnergyQeEv: bands.fermiEnergyEv, lowestEigenvalueEv: Math.min(...bands.eigenvaluesEv.map((e) => e[0])), topBandMinimumEv: Math.min(...bands.eigenvaluesEv.map((e) => e[e.length - 1])) })),
+    runs: all.map(({ bands, ...r }) => ({ ...r, mesh: meshName(r.mesh), fermiEnergyQeEv: bands.fermiEnergyEv, lowestEigenvalueEv: Math.min(...bands.eigenvaluesEv.map((e) => e[0])), topBandMinimumEv: Math.min(...bands.eigenvaluesEv.map((e) => e[e.length - 1])) })),
     results,
   };
   writeFileAtomic(outFile, `${JSON.stringify(report, null, 1)}\n`);
   const lines = [`${nat} atoms, cell ${report.cellLengthsAngstrom.join(' × ')} Å; reference mesh ${report.densestMesh}; spacing ${spacingEv} eV`];
-  for (const r of runs) lines.push(`  ${meshName(r.mesh).padEnd(9)} ${r.kind.padEnd(4)} ${String(r.kpoints).padStart(5)} k  ≙ ${r.equivalentConventionalMesh.join('x')} (4-atom cell)  pw.x CPU ${r.pwCpuS?.toFixed(0) ?? '?'} s`);
-  lines.push('σ (eV)  mesh       max|ΔDOS|  rms ΔDOS (states/eV/atom)   T (K): ΔE_band vs densest / vs eigenvalues (meV/atom), ΔE_F vs densest (meV)');
+  for (const r of all) lines.push(`  ${r.label.padEnd(17)} ${r.kind.padEnd(4)} ${String(r.kpoints).padStart(5)} k  ≙ ${r.equivalentConventionalMesh.join('x')} (4.05 Å 4-atom cell)  pw.x CPU ${r.pwCpuS?.toFixed(0) ?? '?'} s`);
+  lines.push('σ (eV)  k-points                          max|ΔDOS|  rms ΔDOS (states/eV/atom)   T (K): ΔE_band vs densest / vs eigenvalues (meV/atom), ΔE_F vs densest (meV)');
   for (const s of results) {
-    s.meshes.forEach((m, i) => {
-      const t = s.perTemperature.map((p) => `${p.temperatureK.toFixed(0)}: ${p.meshes[i].bandEnergyVsDensestMeVPerAtom.toFixed(2)} / ${p.meshes[i].bandEnergyVsEigenvaluesMeVPerAtom.toFixed(2)}, ${p.meshes[i].fermiVsDensestMeV.toFixed(1)}`).join('   ');
-      lines.push(`${s.sigmaEv.toFixed(3).padEnd(7)} ${m.mesh.padEnd(10)} ${m.maxAbsDosDiffPerEvPerAtom.toFixed(4).padStart(9)}  ${m.rmsDosDiffPerEvPerAtom.toFixed(4).padStart(8)}   ${t}`);
+    s.entries.forEach((m, i) => {
+      const t = s.perTemperature.map((p) => `${p.temperatureK.toFixed(0)}: ${p.entries[i].bandEnergyVsDensestMeVPerAtom.toFixed(2)} / ${p.entries[i].bandEnergyVsEigenvaluesMeVPerAtom.toFixed(2)}, ${p.entries[i].fermiVsDensestMeV.toFixed(1)}`).join('   ');
+      lines.push(`${s.sigmaEv.toFixed(3).padEnd(7)} ${m.label.padEnd(33)} ${m.maxAbsDosDiffPerEvPerAtom.toFixed(4).padStart(9)}  ${m.rmsDosDiffPerEvPerAtom.toFixed(4).padStart(8)}   ${t}`);
     });
   }
   lines.push(`wrote ${outFile}`);
