@@ -29,3 +29,5 @@ pack-check:
 
 # Aluminium training data, shipped model and size-transfer checks (see mk/al-model.mk).
 include mk/al-model.mk
+# Broad fcc-aluminium training/validation data, 100–900 K, a = 3.97–4.13 Å (see mk/al-broad.mk).
+include mk/al-broad.mk

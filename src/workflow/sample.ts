@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { Atoms } from '../structure/atoms';
 import { extxyzText } from '../structure/extxyz';
 import { parseLammpsDump } from '../structure/lammps-data';
-import { automaticKpoints, qeInputFromTemplate } from '../dft/qe-template';
+import { automaticKpoints, qeInputFromTemplate, replaceCard, setNamelistValue } from '../dft/qe-template';
+import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
 
 export interface SampleOptions {
@@ -24,8 +25,16 @@ export interface SampleOptions {
   prefix: string;
   /** Conventional fcc cells along a1, a2, a3 (1,1,1 = 4 atoms). */
   supercell?: [number, number, number];
+  /** fcc lattice constant of the MD cell, Å (default 4.05); the cell is held fixed (NVT). */
   latticeAngstrom?: number;
+  /** Ionic (MD thermostat) temperature, K (default 298). */
   temperatureK?: number;
+  /**
+   * Electronic temperature of the written inputs, K: sets Fermi–Dirac smearing with
+   * degauss = k_B·T (Ry), the temperature MALA and `predict` read from the input. Default: the
+   * template's smearing is left as it is.
+   */
+  electronTemperatureK?: number;
   frames?: number;
   equilibrationPs?: number;
   intervalPs?: number;
@@ -40,6 +49,14 @@ export interface SampleOptions {
   kpoints?: [number, number, number];
   /** nbnd of the written inputs; default: the template's scaled by the number of atoms. */
   nbnd?: number;
+  /**
+   * 'gamma' (default): the Γ-centred Monkhorst–Pack mesh (`K_POINTS automatic`). 'random': the
+   * same mesh shifted by a random fraction of a mesh step, its own per frame (seeded), written as
+   * an explicit `K_POINTS crystal` list with equal weights. Averaged over frames, shifted meshes
+   * sample the Brillouin zone uniformly, so a network trained on many frames learns the
+   * k-converged LDOS instead of one mesh's sampling wiggles.
+   */
+  kpointOffset?: 'gamma' | 'random';
   progress?: Progress;
   libraryPath?: string;
 }
@@ -51,6 +68,8 @@ export interface SampledFrame {
   temperatureK: number;
   potentialEnergyEvPerAtom: number;
   atoms: Atoms;
+  /** With kpointOffset 'random': the frame's mesh shift in fractions of a step. */
+  kpointShift?: [number, number, number];
 }
 
 /** Default EAM file: Zhou et al. (2001) Al from the LAMMPS build's potentials folder. */
@@ -84,6 +103,51 @@ export function supercellKpointsAndBands(template: string, supercell: [number, n
   return { kpoints, nbnd };
 }
 
+/** Fermi–Dirac degauss (Ry) of an electronic temperature (K), 10 significant digits. */
+export function fermiDiracDegaussRy(temperatureK: number): number {
+  return Number(((kBoltzmannEvPerK * temperatureK) / rydbergEv).toPrecision(10));
+}
+
+/** The input with Fermi–Dirac smearing at `temperatureK` (occupations, smearing, degauss in &SYSTEM). */
+export function withElectronTemperature(text: string, temperatureK: number): string {
+  let t = setNamelistValue(text, 'system', 'occupations', 'smearing');
+  t = setNamelistValue(t, 'system', 'smearing', 'fermi-dirac');
+  return setNamelistValue(t, 'system', 'degauss', fermiDiracDegaussRy(temperatureK));
+}
+
+/** mulberry32: a small seeded generator, so a frame's k-point shift depends only on (seed, frame). */
+function seededUniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The random offset (fractions of a mesh step, each in [0, 1)) of frame `frame` for `seed`. */
+export function kpointShift(seed: number, frame: number): [number, number, number] {
+  const u = seededUniform(Math.imul(seed, 2654435761) ^ (frame + 1));
+  u();
+  return [u(), u(), u()];
+}
+
+/**
+ * K_POINTS card lines of an n1×n2×n3 mesh shifted by `shift` (fractions of a step): crystal
+ * coordinates (i + s)/n, equal weights (pw.x normalises them).
+ */
+export function shiftedMeshCard(mesh: [number, number, number], shift: [number, number, number]): string[] {
+  const lines = ['K_POINTS crystal', String(mesh[0] * mesh[1] * mesh[2])];
+  for (let i = 0; i < mesh[0]; i++) {
+    for (let j = 0; j < mesh[1]; j++) {
+      for (let k = 0; k < mesh[2]; k++) lines.push(`${[(i + shift[0]) / mesh[0], (j + shift[1]) / mesh[1], (k + shift[2]) / mesh[2]].map((x) => x.toFixed(10).padStart(14)).join('')} 1`);
+    }
+  }
+  return lines;
+}
+
 export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const progress = o.progress ?? silentProgress;
   const sc = o.supercell ?? [1, 1, 1];
@@ -93,6 +157,12 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const every = Math.round((o.intervalPs ?? 1) / dt);
   const equil = Math.round((o.equilibrationPs ?? 2) / dt);
   const seed = o.seed ?? 4928459;
+  const latticeA = o.latticeAngstrom ?? 4.05;
+  const Te = o.electronTemperatureK;
+  if (!(latticeA > 0) || !Number.isFinite(latticeA)) throw new MalaError(`lattice constant ${latticeA} Å must be a positive number`, { fix: 'pass --lattice in Å (fcc Al: 4.05)' });
+  if (Te !== undefined && !(Te > 0 && Number.isFinite(Te))) throw new MalaError(`electronic temperature ${Te} K must be positive`, { fix: 'pass --electron-temperature in K, or leave it out to keep the template\'s degauss' });
+  const offset = o.kpointOffset ?? 'gamma';
+  if (offset !== 'gamma' && offset !== 'random') throw new MalaError(`k-point offset '${offset}' must be 'gamma' or 'random'`, { fix: 'pass --kpoint-offset gamma or --kpoint-offset random' });
   if (!(T > 0)) throw new MalaError(`temperature ${T} K must be positive`, { fix: 'pass --temperature in K' });
   if (!Number.isInteger(frames) || frames < 1) throw new MalaError(`frames ${frames} must be a positive integer`, { fix: 'pass --frames N' });
   if (every < 1) throw new MalaError('the frame interval is shorter than one time step', { fix: 'raise --interval (ps) or lower --timestep' });
@@ -104,10 +174,11 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const potential = path.resolve(o.potential ?? defaultAlPotential());
   if (!fs.existsSync(potential)) throw new MalaError('EAM potential file not found', { file: potential, fix: 'pass --potential <file.eam.alloy>' });
   const kpoints = o.kpoints ?? supercellKpointsAndBands(template, sc, 1).kpoints;
+  if (offset === 'random' && !kpoints) throw new MalaError('--kpoint-offset random needs a k-point mesh', { file: templateFile, fix: 'give the template a `K_POINTS automatic` card or pass --kpoints' });
   const script = fillTemplate(
     fs.readFileSync(mdFile, 'utf8'),
     {
-      LATTICE_A: o.latticeAngstrom ?? 4.05,
+      LATTICE_A: latticeA,
       NX: sc[0],
       NY: sc[1],
       NZ: sc[2],
@@ -141,13 +212,16 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
       const temperatureK = lmp.extractComputeScalar('thermo_temp');
       const pe = lmp.extractComputeScalar('thermo_pe') / nat;
       const file = path.join(outDir, `${o.prefix}_${f}.pw.scf.in`);
-      const text = qeInputFromTemplate(template, atoms, templateFile, {
+      const shift = offset === 'random' ? kpointShift(seed, f) : undefined;
+      let text = qeInputFromTemplate(template, atoms, templateFile, {
         kpoints,
         nbnd,
-        comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, seed ${seed}, potential ${path.basename(potential)}`,
+        comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${Te !== undefined ? `electrons ${Te} K, ` : ''}${shift ? `k-mesh ${kpoints!.join('x')} shifted by ${shift.map((x) => x.toFixed(4)).join(' ')} steps, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
       });
-      writeFileAtomic(file, text);
-      result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms });
+      if (Te !== undefined) text = withElectronTemperature(text, Te);
+      if (shift) text = replaceCard(text, 'K_POINTS', shiftedMeshCard(kpoints!, shift));
+      writeFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`);
+      result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms, kpointShift: shift });
       progress.tick();
     }
     progress.stop();
@@ -158,7 +232,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
   writeFileAtomic(
     path.join(outDir, `${o.prefix}.md.json`),
-    `${JSON.stringify({ temperatureK: T, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
+    `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
   );
   return result;
 }

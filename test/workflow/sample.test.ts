@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot, tempDir } from '../helpers';
 import { parseQeInput } from '../../src/structure/qe-input';
-import { sampleSnapshots } from '../../src/workflow/sample';
+import { fermiDiracDegaussRy, kpointShift, sampleSnapshots, shiftedMeshCard, withElectronTemperature } from '../../src/workflow/sample';
+import { rydbergToKelvin } from '../../src/structure/units';
 import { MalaError } from '../../src/errors';
 
 describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () {
@@ -38,5 +39,72 @@ describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () 
     } finally {
       t.cleanup();
     }
+  });
+
+  it('sets the lattice constant, the ionic and the electronic temperature of the frames and records them', () => {
+    const t = tempDir();
+    try {
+      const frames = sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'hot', frames: 1, equilibrationPs: 0.2, intervalPs: 0.2, seed: 11, latticeAngstrom: 3.97, temperatureK: 900, electronTemperatureK: 900 });
+      const text = fs.readFileSync(frames[0].file, 'utf8');
+      const q = parseQeInput(text, frames[0].file);
+      assert.ok(Math.abs(q.atoms.cellAngstrom[0][0] - 3.97) < 1e-9 && Math.abs(q.atoms.cellAngstrom[2][2] - 3.97) < 1e-9);
+      assert.equal(q.namelists.system.smearing, 'fermi-dirac');
+      assert.ok(Math.abs(rydbergToKelvin(Number(q.namelists.system.degauss)) - 900) < 1e-6, `degauss ${q.namelists.system.degauss}`);
+      assert.equal((text.match(/^\s*degauss\s*=/gm) ?? []).length, 1);
+      const md = JSON.parse(fs.readFileSync(path.join(t.dir, 'hot.md.json'), 'utf8'));
+      assert.equal(md.latticeAngstrom, 3.97);
+      assert.equal(md.temperatureK, 900);
+      assert.equal(md.electronTemperatureK, 900);
+      // without --electron-temperature the template's degauss (298 K) stays
+      const cold = sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'cold', frames: 1, equilibrationPs: 0.2, intervalPs: 0.2, seed: 11, temperatureK: 900 });
+      assert.equal(parseQeInput(fs.readFileSync(cold[0].file, 'utf8'), cold[0].file).namelists.system.degauss, 0.0018874);
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', latticeAngstrom: -4 }), (e: unknown) => e instanceof MalaError && /lattice constant/.test(e.message));
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', electronTemperatureK: 0 }), (e: unknown) => e instanceof MalaError && /electronic temperature/.test(e.message));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('turns any smearing into Fermi–Dirac at the given electronic temperature', () => {
+    assert.equal(fermiDiracDegaussRy(298), 0.001887419067);
+    const mv = "&SYSTEM\n  ibrav = 0\n  occupations = 'fixed'\n  smearing = 'mv', degauss = 0.02\n/\n";
+    const out = withElectronTemperature(mv, 100);
+    assert.match(out, /occupations = 'smearing'/);
+    assert.match(out, /smearing = 'fermi-dirac'/);
+    assert.doesNotMatch(out, /'mv'|0\.02/);
+    assert.ok(Math.abs(rydbergToKelvin(Number(/degauss = ([\d.e-]+)/.exec(out)![1])) - 100) < 1e-6);
+  });
+
+  it('with kpointOffset random writes each frame its own seeded, shifted k-mesh as an explicit list', () => {
+    const t = tempDir();
+    try {
+      const run = (dir: string) => sampleSnapshots({ qeTemplate: template, outDir: dir, prefix: 'k', frames: 2, equilibrationPs: 0.2, intervalPs: 0.2, seed: 5, supercell: [2, 1, 1], kpointOffset: 'random' });
+      const a = run(path.join(t.dir, 'a'));
+      const b = run(path.join(t.dir, 'b'));
+      const text = fs.readFileSync(a[0].file, 'utf8');
+      assert.doesNotMatch(text, /K_POINTS automatic/);
+      const lines = text.split('\n');
+      const at = lines.findIndex((l) => /^K_POINTS crystal/.test(l));
+      assert.ok(at > 0);
+      assert.equal(Number(lines[at + 1]), 4 * 8 * 8);
+      const first = lines[at + 2].trim().split(/\s+/).map(Number);
+      const shift = a[0].kpointShift!;
+      assert.deepEqual(first.slice(0, 3).map((x) => +x.toFixed(8)), [shift[0] / 4, shift[1] / 8, shift[2] / 8].map((x) => +x.toFixed(8)));
+      assert.ok(shift.every((x) => x >= 0 && x < 1));
+      assert.notDeepEqual(a[0].kpointShift, a[1].kpointShift);
+      assert.equal(text, fs.readFileSync(b[0].file, 'utf8'));
+      assert.equal(parseQeInput(text, a[0].file).atoms.symbols.length, 8);
+      assert.equal(lines.length - at - 2 >= 256, true);
+      assert.throws(() => sampleSnapshots({ qeTemplate: template, outDir: t.dir, prefix: 'x', kpointOffset: 'half' as 'random' }), (e: unknown) => e instanceof MalaError && /offset/.test(e.message));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('shifted mesh: crystal coordinates (i + s)/n with equal weights; the shift depends only on seed and frame', () => {
+    assert.deepEqual(shiftedMeshCard([2, 1, 1], [0.5, 0, 0.25]), ['K_POINTS crystal', '2', '  0.2500000000  0.0000000000  0.2500000000 1', '  0.7500000000  0.0000000000  0.2500000000 1']);
+    assert.deepEqual(kpointShift(3, 1), kpointShift(3, 1));
+    assert.notDeepEqual(kpointShift(3, 1), kpointShift(3, 2));
+    assert.notDeepEqual(kpointShift(3, 1), kpointShift(4, 1));
   });
 });

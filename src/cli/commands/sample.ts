@@ -22,8 +22,9 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'directory for <prefix>_<i>.pw.scf.in, <prefix>.frames.xyz, <prefix>.md.json')
     .option('--prefix <name>', 'file name prefix', 'Al')
     .option('--supercell <n1xn2xn3>', 'conventional fcc cells (1x1x1 = 4 atoms)', triple('supercell'), [1, 1, 1])
-    .option('--lattice <A>', 'fcc lattice constant, Å', num('lattice'), 4.05)
-    .option('--temperature <K>', 'MD temperature, K', num('temperature'), 298)
+    .option('--lattice <A>', 'fcc lattice constant, Å (the MD cell is held fixed)', num('lattice'), 4.05)
+    .option('--temperature <K>', 'MD (ionic) temperature, K', num('temperature'), 298)
+    .option('--electron-temperature <K>', "electronic temperature of the written inputs: Fermi–Dirac smearing, degauss = k_B·T (default: the template's smearing)", num('electron-temperature'))
     .option('--frames <n>', 'number of frames', num('frames'), 8)
     .option('--equilibration <ps>', 'equilibration before the first frame, ps', num('equilibration'), 2)
     .option('--interval <ps>', 'time between frames, ps', num('interval'), 1)
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (velocities, thermostat)', num('seed'), 4928459)
     .option('--potential <file>', 'EAM setfl file with Al (default: Al_zhou.eam.alloy of the LAMMPS build)')
     .option('--kpoints <k1xk2xk3>', "k-point grid of the written inputs (default: the template's divided by the supercell)", triple('kpoints'))
+    .option('--kpoint-offset <gamma|random>', "gamma: the Γ-centred mesh (K_POINTS automatic); random: the mesh shifted by a seeded random fraction of a step per frame (explicit K_POINTS crystal list), so that many frames together sample the Brillouin zone uniformly", 'gamma')
     .option('--nbnd <n>', "nbnd of the written inputs (default: the template's, scaled by the number of atoms)", num('nbnd'))
     .option('--md-template <file>', 'LAMMPS input template (default lammps-inputs/al-md.in)')
     .action((o) => {
@@ -41,6 +43,7 @@ export function register(program: Command): void {
         supercell: o.supercell,
         latticeAngstrom: o.lattice,
         temperatureK: o.temperature,
+        electronTemperatureK: o.electronTemperature,
         frames: o.frames,
         equilibrationPs: o.equilibration,
         intervalPs: o.interval,
@@ -49,6 +52,7 @@ export function register(program: Command): void {
         potential: o.potential,
         kpoints: o.kpoints,
         nbnd: o.nbnd,
+        kpointOffset: o.kpointOffset,
         mdTemplate: o.mdTemplate,
         progress: defaultProgress(),
       });

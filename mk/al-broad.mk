@@ -1,0 +1,114 @@
+# Broad fcc-aluminium data (issue 18): EAM MD frames at 100–900 K and a = 3.97–4.13 Å in 8-, 16-
+# and 32-atom cells → QE 6.7 SCF + Gaussian LDOS + descriptors (`mala-ts generate`). Included by
+# the top-level Makefile; the recipe, the frame list and the convergence evidence are in
+# models/al-fcc-broad/RECIPE.md.
+#
+#   make al-broad-data         validation frames first, then training frames (resumes: finished
+#                              snapshots are skipped, an interrupted one restarts its unfinished
+#                              stage; mala-ts generate keeps stamps in <dir>/.work/). A frame that
+#                              fails is logged ("al-broad: FAILED") and skipped; rerun to retry.
+#   make al-broad-validation   only the held-out validation set
+#   make al-broad-training     only the training set
+#   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
+#   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed)
+#
+# It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
+# 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
+#   mkdir -p ~/.cache/mala-ts/al-broad
+#   nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data && break; sleep 600; done' \
+#     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 &
+# Progress: `grep -c '^al-broad: done' ~/.cache/mala-ts/al-broad/generate.log` (frames finished),
+# `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
+
+AL_BROAD_CACHE    ?= $(HOME)/.cache/mala-ts/al-broad
+AL_BROAD_NP       ?= 1
+AL_BROAD_TEMPLATE := qe-inputs/al-fcc-broad.pw.scf.in
+# LDOS energies (offset, spacing, count: −5 … 10 eV) and Gaussian σ (pp.x degauss_ldos), eV
+AL_BROAD_GRID     := -5,0.1,151
+AL_BROAD_SIGMA    := 0.1
+AL_BROAD_RUN      := node bin/mala-ts.js
+# k-point density as the mesh of the 4-atom conventional cell (a supercell n1×n2×n3 gets K/n_i):
+# validation frames Γ-centred 16³ (their QE energies are the reference), training frames 12³, each
+# shifted by its own random fraction of a step (sample --kpoint-offset random) so the set as a
+# whole samples the Brillouin zone uniformly. Evidence: models/al-fcc-broad/RECIPE.md.
+AL_BROAD_KVALID   := 16
+AL_BROAD_KTRAIN   := 12
+
+# A frame is name:supercell:T_ion(K):a(Å):T_electrons(K):seed — one MD run (Langevin, 2 ps
+# equilibration, frame at 3 ps) per frame, its own seed. Validation: the domain's four corners
+# (100/900 K × 3.97/4.13 Å) and points between the training grid's T and a values, 8–32 atoms,
+# two of them with hot ions and 298 K electrons.
+AL_BROAD_VALID := \
+  v01_8at:2x1x1:100:3.97:100:91001 \
+  v02_8at:2x1x1:900:4.13:900:91002 \
+  v03_8at:2x1x1:600:4.07:600:91003 \
+  v04_8at:2x1x1:800:4.03:298:91004 \
+  v05_16at:2x2x1:100:4.13:100:91005 \
+  v06_16at:2x2x1:200:4.11:200:91006 \
+  v07_16at:2x2x1:900:3.97:900:91007 \
+  v08_16at:2x2x1:400:3.99:400:91008 \
+  v11_16at:2x2x1:900:4.05:298:91011 \
+  v09_32at:2x2x2:300:3.99:300:91009 \
+  v10_32at:2x2x2:700:4.11:700:91010
+
+AL_BROAD_T := 100 300 500 700 900
+AL_BROAD_A := 3.97 4.01 4.05 4.09 4.13
+# every (T, a) of the grid once with 8 atoms; two Latin squares of it with 16 atoms; one with 32
+al_broad_seed = $(1)$(subst .,,$(2))$(3)
+AL_BROAD_TRAIN8  := $(foreach T,$(AL_BROAD_T),$(foreach a,$(AL_BROAD_A),t8at_$(T)K_$(subst .,,$(a)):2x1x1:$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),1)))
+AL_BROAD_LATIN1  := 100:4.09 300:3.97 500:4.13 700:4.05 900:4.01
+AL_BROAD_LATIN2  := 100:4.01 300:4.13 500:3.97 700:4.09 900:4.05
+AL_BROAD_LATIN3  := 100:4.05 300:4.01 500:4.09 700:3.97 900:4.13
+al_broad_cells = $(foreach p,$(2),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),t$(1)at_$(T)K_$(subst .,,$(a)):$(3):$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),$(4)))))
+AL_BROAD_TRAIN16 := $(call al_broad_cells,16,$(AL_BROAD_LATIN1) $(AL_BROAD_LATIN2),2x2x1,2)
+AL_BROAD_TRAIN32 := $(call al_broad_cells,32,$(AL_BROAD_LATIN3),2x2x2,3)
+# the order the training frames are made in: a usable set early (all 8-atom frames), then larger
+AL_BROAD_TRAIN   := $(AL_BROAD_TRAIN8) $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32)
+AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
+
+# $(1): frames, $(2): output folder under AL_BROAD_CACHE, $(3): k density (mesh of the 4-atom cell),
+# $(4): k-point offset (gamma | random). sample only when the frame's input is missing (a frame is
+# deterministic for its seed); generate resumes on its own.
+define al_broad_generate
+	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)
+	@set -e; failed=; for spec in $(1); do \
+	  set -- $$(echo $$spec | tr ':' ' '); \
+	  name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
+	  if [ ! -f $$input ]; then \
+	    k=$$(echo $$2 | awk -F x -v K=$(3) '{ printf "%dx%dx%d", (K+$$1-1)/$$1, (K+$$2-1)/$$2, (K+$$3-1)/$$3 }'); \
+	    $(AL_BROAD_RUN) sample --qe-template $(AL_BROAD_TEMPLATE) --out $(AL_BROAD_CACHE)/inputs --prefix $$name \
+	      --supercell $$2 --temperature $$3 --lattice $$4 --electron-temperature $$5 --seed $$6 --frames 1 --equilibration 2 --interval 1 \
+	      --kpoints $$k --kpoint-offset $(4) >/dev/null; \
+	  fi; \
+	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then echo "al-broad: have $(2)/$$name"; continue; fi; \
+	  echo "al-broad: start $(2)/$$name ($$2 cells, T_ion $$3 K, a $$4 A, T_e $$5 K) $$(date -u +%FT%TZ)"; \
+	  t0=$$(date +%s); c0=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
+	  if $(AL_BROAD_RUN) generate --qe-input $$input --name $$name --energy-grid=$(AL_BROAD_GRID) \
+	    --ldos-broadening $(AL_BROAD_SIGMA) --np $(AL_BROAD_NP) --out $(AL_BROAD_CACHE)/$(2); then \
+	    c1=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
+	    echo "al-broad: done $(2)/$$name wall $$(( $$(date +%s) - t0 )) s, CPU $$(( (c1 - c0) / $$(getconf CLK_TCK) )) s $$(date -u +%FT%TZ)"; \
+	  else \
+	    echo "al-broad: FAILED $(2)/$$name (see the error above; rerun to retry it)"; failed="$$failed $$name"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "al-broad: failed in $(2):$$failed"; exit 1; fi
+endef
+
+.PHONY: al-broad-data al-broad-validation al-broad-training al-broad-large al-broad-list
+
+# validation first; a frame that fails is reported and skipped, and the training set still runs
+al-broad-data:
+	@$(MAKE) --no-print-directory al-broad-validation; v=$$?; $(MAKE) --no-print-directory al-broad-training && exit $$v
+
+al-broad-validation:
+	$(call al_broad_generate,$(AL_BROAD_VALID),validation,$(AL_BROAD_KVALID),gamma)
+
+al-broad-training:
+	$(call al_broad_generate,$(AL_BROAD_TRAIN),training,$(AL_BROAD_KTRAIN),random)
+
+al-broad-large:
+	$(call al_broad_generate,$(AL_BROAD_LARGE),validation,$(AL_BROAD_KVALID),gamma)
+
+al-broad-list:
+	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done
+	@for spec in $(AL_BROAD_TRAIN); do echo "training   $$spec"; done
