@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import chokidar from 'chokidar';
+import type chokidarType from 'chokidar';
 import { isMalaError, MalaError } from '../errors';
 import { LdosModel, loadModel } from '../network/model';
 import { predict, predictJson, PredictOptions } from './predict';
@@ -210,6 +210,8 @@ export function watchFolder(opts: WatchOptions): WatchHandle {
   }
 
   const settleMs = opts.settleMs ?? 500;
+  // chokidar on first use: every other command would pay its ~70 ms of start-up otherwise
+  const chokidar = require('chokidar') as typeof chokidarType;
   const watcher = chokidar.watch(dir, {
     ignoreInitial: opts.processExisting === false,
     awaitWriteFinish: { stabilityThreshold: settleMs, pollInterval: Math.max(20, Math.min(100, settleMs / 5)) },
