@@ -10,7 +10,7 @@ import { formatJson } from '../../io/results';
 import { formatPredictSummary as formatResultPredictSummary, predictResultJson } from '../../results/views';
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -27,6 +27,7 @@ interface Opts {
   ldos?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  device?: string;
   descriptors?: string;
   np?: string;
 }
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--require-total-energy', 'fail (instead of warning) when the total energy cannot be computed')
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .addOption(backendOption())
+    .addOption(deviceOption())
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -90,6 +92,7 @@ export function register(program: Command): void {
           requireTotalEnergy: opts.requireTotalEnergy,
           descriptorsFile: opts.descriptors,
           backend: opts.backend,
+          device: opts.device,
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
           comm,
