@@ -6,9 +6,10 @@ import execa from 'execa';
 import { loadTorchAddon } from '../../bindings/torch';
 import { MalaError } from '../../src/errors';
 import { MalaCalculator, readStructure } from '../../src/index';
-import { createInferenceNet, netDeviceChoice, resolveNet } from '../../src/network/backends';
+import { createInferenceNet, createTrainableNet, netDeviceChoice, resolveNet } from '../../src/network/backends';
 import { resolveDevice, type DeviceProbe } from '../../src/network/device';
-import type { NetworkSpec } from '../../src/network/mlp';
+import { initParameters, type NetworkSpec } from '../../src/network/mlp';
+import { Rng } from '../../src/network/rng';
 import { loadModel } from '../../src/network/model';
 import { formatPredictSummary, predictResultJson } from '../../src/results/views';
 import { predict } from '../../src/workflow/predict';
@@ -161,6 +162,69 @@ describe('network/device: --device cpu|cuda|auto', function () {
       if (info?.builtWithCuda && info.cudaAvailable) return;
       const bad = new MalaCalculator({ model: path.join(be2, 'Be_model.zip'), pseudoDir: be2, device: 'cuda' });
       await assert.rejects(bad.getPotentialEnergy(atoms), isMala(/--device cuda cannot be met/));
+    });
+  });
+
+  // The addon's CUDA path (scripts/gpu-check.sh runs this file on a GPU); skipped elsewhere.
+  describe('on CUDA', function () {
+    const spec: NetworkSpec = { layerSizes: [91, 128, 128, 131], activations: ['LeakyReLU', 'LeakyReLU', null] };
+    const rng = new Rng(3);
+    const params = initParameters(spec, rng);
+    const random = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
+    const relMax = (a: Float32Array, b: Float32Array) => {
+      let m = 0;
+      let scale = 0;
+      for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / scale);
+      return m;
+    };
+    before(function () {
+      const info = loadTorchAddon().addon?.info();
+      if (!(info?.builtWithCuda && info.cudaAvailable && info.cudaDeviceCount > 0)) {
+        console.warn(`    ! SKIPPED: no CUDA here (${info ? (info.builtWithCuda ? 'no GPU visible' : 'addon built against a CPU-only libtorch') : 'no libtorch addon'}); scripts/gpu-check.sh runs these on a GPU`);
+        this.skip();
+      }
+    });
+
+    it('predict on cuda equals the cpu to 1e-5 (relative to the largest value) across pinned-batch boundaries; rejects non-finite inputs; weights stay put', async () => {
+      const saved = process.env.MALA_TS_CUDA_BATCH_POINTS;
+      process.env.MALA_TS_CUDA_BATCH_POINTS = '1000'; // 2500 points = 3 batches, the last one partial
+      try {
+        const n = 2500;
+        const x = random(n * 91, -2, 2);
+        const sc = { inShift: random(91), inScale: random(91, 0.5, 2), outShift: random(131, 0, 0.1), outScale: random(131, 0.5, 1), restrict: 'zero_out_negative' as const };
+        const cpu = createInferenceNet(spec, params, { backend: 'torch', device: 'cpu' });
+        const gpu = createInferenceNet(spec, params, { backend: 'torch', device: 'cuda' });
+        assert.equal(gpu.device, 'cuda:0');
+        cpu.setScaling(sc);
+        gpu.setScaling(sc);
+        const want = await cpu.predict(x, n);
+        const got = await gpu.predict(x, n);
+        assert.ok(relMax(got, want) < 1e-5, `rel diff ${relMax(got, want)}`);
+        assert.equal(got.filter((v) => v < 0).length, 0, 'restrict on the device');
+        const bad = Float32Array.from(x);
+        bad[2100 * 91 + 5] = NaN; // in the last batch
+        await assert.rejects(gpu.predict(bad, n), /non-finite input value/);
+        assert.ok(relMax(await gpu.predict(x, n), want) < 1e-5, 'still works after a rejected call');
+        const back = (gpu as unknown as { getParameters(): Float32Array[] }).getParameters();
+        back.forEach((p, i) => assert.deepEqual(p, params[i], `parameter ${i} unchanged on the device`));
+      } finally {
+        if (saved === undefined) delete process.env.MALA_TS_CUDA_BATCH_POINTS;
+        else process.env.MALA_TS_CUDA_BATCH_POINTS = saved;
+      }
+    });
+
+    it('trains on cuda as on the cpu: 20 Adam steps, losses within 1e-5 and parameters within 1e-4 (relative), the README\'s tolerance', async () => {
+      const nets = ['cpu', 'cuda'].map((device) => createTrainableNet(spec, params, { backend: 'torch', device }));
+      for (const net of nets) net.configureAdam({ lr: 1e-3 });
+      const x = random(512 * 91);
+      const y = random(512 * 131, 0, 1);
+      for (let step = 0; step < 20; step++) {
+        const [a, b] = await Promise.all(nets.map((net) => net.trainStep(x, y, 512)));
+        assert.ok(Math.abs(a - b) / a < 1e-5, `step ${step}: loss ${b} on cuda vs ${a} on cpu`);
+      }
+      const [pa, pb] = nets.map((net) => net.getParameters());
+      pa.forEach((p, i) => assert.ok(relMax(pb[i], p) < 1e-4, `parameter ${i}: ${relMax(pb[i], p)}`));
     });
   });
 });

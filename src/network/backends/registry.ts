@@ -105,7 +105,7 @@ function warnFallback(r: Resolution): void {
 export function resolveNet(opts: CreateNetOptions = {}, purpose: BackendPurpose = 'inference'): { backend: Resolution; device: DeviceChoice } {
   const r = resolveBackend(opts.backend, purpose);
   const def = backends.get(r.name)!;
-  const probe = def.devices?.() ?? { label: def.label, builtWithCuda: false, cudaDeviceCount: 0, noCudaReason: `the network backend is the ${def.label}, which runs on the CPU only${r.reason ? ` (${r.reason})` : ''}` };
+  const probe = def.devices?.() ?? { label: def.label, builtWithCuda: false, cudaDeviceCount: 0, noCudaReason: `the network backend is the ${def.label}, which runs on the CPU only${r.skipped.length ? ` (${r.reason})` : ''}` };
   return { backend: r, device: resolveDevice(opts.device, probe) };
 }
 
