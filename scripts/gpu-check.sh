@@ -16,7 +16,8 @@
 # tests, CPU benchmark, predict compared against the plain-TS backend as a dry run of the
 # comparison) and every GPU step is reported as SKIPPED; the last line then reads
 # "gpu-check: SKIPPED (no GPU: <why>)" and the exit status is 2.
-# Exit status: 0 = every step passed on a GPU; 2 = no GPU, CPU steps passed; 1 = a step failed.
+# Exit status: 0 = every step passed on a GPU; 2 = no GPU, CPU steps passed; 1 = a step failed;
+# 3 = steps left out because the run's time budget ($GPU_CHECK_BUDGET_S, default 570 s) ran out.
 # Knobs: GPU_CHECK_BUILD=1 builds the addon even without a GPU (against $MALA_TS_LIBTORCH or
 # python3's torch); GPU_CHECK_QUICK=1 uses small batches (a dry run in about a minute here).
 set -uo pipefail
@@ -30,6 +31,7 @@ WORK=${GPU_WORK:-/tmp/mala-ts-gpu}
 QUICK=${GPU_CHECK_QUICK:-0}
 STEPS_JSON=""
 FAILED=0
+OVER_BUDGET=""
 
 record() { # name status seconds note
   echo "== $1: $2 ($3 s)${4:+ — $4}"
@@ -37,9 +39,12 @@ record() { # name status seconds note
   [ "$2" = FAILED ] && FAILED=1
   return 0
 }
-step() { # name time-limit command...
-  local name=$1 limit=$2 t0=$SECONDS rc
+BUDGET_S=${GPU_CHECK_BUDGET_S:-570} # the device tool stops a command at 600 s; finish() needs a few
+step() { # name time-limit command...: run it, cut at its limit and at the run's budget
+  local name=$1 limit=$2 t0=$SECONDS rc left=$((BUDGET_S - SECONDS))
   shift 2
+  if [ $left -lt 15 ]; then record "$name" SKIPPED 0 "over the run's ${BUDGET_S} s budget"; OVER_BUDGET+=" $name"; return 3; fi
+  [ "$limit" -gt $left ] && limit=$left
   echo "== $name: $*"
   timeout "$limit" "$@"
   rc=$?
@@ -53,6 +58,7 @@ finish() {
   echo "gpu-check: results in $OUT (report.md), $SECONDS s"
   if [ $FAILED = 1 ]; then echo "gpu-check: FAILED (see steps.json)"; exit 1; fi
   if [ "$GPU" = 0 ]; then echo "gpu-check: SKIPPED (no GPU: $GPU_WHY); the CPU steps passed"; exit 2; fi
+  if [ -n "$OVER_BUDGET" ]; then echo "gpu-check: INCOMPLETE (out of time before:$OVER_BUDGET)"; exit 3; fi
   echo "gpu-check: OK"
   exit 0
 }
