@@ -138,10 +138,10 @@ fi
 node -e "const a = require(process.env.MALA_TS_TORCH_ADDON || './bindings/torch/build/Release/mala_torch.node'); console.log(JSON.stringify(a.info()))" > "$OUT/addon-info.json" && cat "$OUT/addon-info.json"
 
 # 4. The addon's tests: CPU always; with a GPU the shared backend suite runs on CUDA and the device tests' CUDA part runs.
-step test-addon 180 env MALA_TS_DEVICE= npx mocha test/bindings/torch.test.ts test/network/device.test.ts > "$OUT/test-addon.log" 2>&1
+step test-addon 180 env MALA_TS_DEVICE= node node_modules/mocha/bin/mocha.js test/bindings/torch.test.ts test/network/device.test.ts > "$OUT/test-addon.log" 2>&1
 grep -E "^== |SKIPPED|passing|failing|pending" "$OUT/test-addon.log"
 if [ $GPU = 1 ]; then
-  step test-backend-suite-cuda 120 env MALA_TS_DEVICE=cuda npx mocha test/network/backends.test.ts --grep '\[torch\]' > "$OUT/test-backend-suite-cuda.log" 2>&1
+  step test-backend-suite-cuda 120 env MALA_TS_DEVICE=cuda node node_modules/mocha/bin/mocha.js test/network/backends.test.ts --grep '\[torch\]' > "$OUT/test-backend-suite-cuda.log" 2>&1
   grep -E "^== |SKIPPED|passing|failing|pending" "$OUT/test-backend-suite-cuda.log"
 else
   skip test-backend-suite-cuda "no GPU"
@@ -149,13 +149,13 @@ fi
 
 # 5. Benchmarks: the addon on CPU (all cores) and GPU; PyTorch's own GPU figures and the sgemm peak.
 if [ "$QUICK" = 1 ]; then BATCHES=8192,65536; REPS=2; else BATCHES=8192,65536,262144,1048576; REPS=5; fi
-step bench-cpu 150 env MALA_TS_TORCH_THREADS="$(nproc)" npx tsx bench/network-device.ts --device cpu --batches "$BATCHES" --reps "$REPS" --out "$OUT/bench-cpu.json"
+step bench-cpu 150 env MALA_TS_TORCH_THREADS="$(nproc)" node node_modules/tsx/dist/cli.mjs bench/network-device.ts --device cpu --batches "$BATCHES" --reps "$REPS" --out "$OUT/bench-cpu.json"
 if [ $GPU = 1 ]; then
-  step bench-cuda 120 npx tsx bench/network-device.ts --device cuda --batches "$BATCHES" --reps "$REPS" --out "$OUT/bench-cuda.json"
+  step bench-cuda 120 node node_modules/tsx/dist/cli.mjs bench/network-device.ts --device cuda --batches "$BATCHES" --reps "$REPS" --out "$OUT/bench-cuda.json"
   step gpu-peak 90 bash -c 'python3 scripts/gpu-peak.py "$1" > "$2"' _ "$BATCHES" "$OUT/gpu-peak.json"
   # NoGradGuard (default) against InferenceMode (ARCHITECTURE.md: measure both), both devices, one batch size
   for d in cpu cuda; do
-    step "bench-$d-inference-mode" 60 env MALA_TS_INFERENCE_MODE=1 MALA_TS_TORCH_THREADS="$(nproc)" npx tsx bench/network-device.ts --device $d --batches 65536 --reps 3 --train-batches 1000 --out "$OUT/bench-$d-inference-mode.json"
+    step "bench-$d-inference-mode" 60 env MALA_TS_INFERENCE_MODE=1 MALA_TS_TORCH_THREADS="$(nproc)" node node_modules/tsx/dist/cli.mjs bench/network-device.ts --device $d --batches 65536 --reps 3 --train-batches 1000 --out "$OUT/bench-$d-inference-mode.json"
   done
 else
   skip bench-cuda "no GPU"
