@@ -37,7 +37,11 @@ describe('engine: network source overlapping descriptors and network (GPU path)'
     const timings: Record<string, number> = {};
     const src = networkLdosSource({ model, descriptors, grid, blocks, range: [0, blocks.length], energyCount: nE, timings, overlap });
     const got: { first: number; values: number[] }[] = [];
-    await src.pass({ addPoints: (c, first) => got.push({ first, values: Array.from(c) }) }, silentProgress, 'DOS');
+    const sink = {
+      addPoints: (c: Float32Array | Float64Array, first: number) => void got.push({ first, values: Array.from(c) }),
+      addEnergySlice: () => assert.fail('the network source delivers points'),
+    };
+    await src.pass(sink, silentProgress, 'DOS');
     return { events, got, timings };
   }
 
