@@ -68,7 +68,12 @@ GPU_WHY="not checked"
 # 1. The carry: Node, npm packages, data, libraries (only what this machine lacks).
 if [ -f "$CARRY" ]; then
   mkdir -p "$WORK"
-  step unpack-carry 120 tar -xJf "$CARRY" -C "$WORK" && cat "$WORK/CARRY"
+  if command -v xz >/dev/null; then
+    step unpack-carry 120 tar -xJf "$CARRY" -C "$WORK"
+  else # no xz-utils: Python's tarfile reads .tar.xz too
+    step unpack-carry 180 python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$CARRY" "$WORK"
+  fi
+  cat "$WORK/CARRY"
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
