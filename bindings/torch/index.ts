@@ -48,7 +48,8 @@ export interface TorchNet {
 
 export interface TorchAddon {
   Net: new (layerSizes: number[], activations: string[], device?: string) => TorchNet;
-  info(): { torchVersion: string; cudaAvailable: boolean; cudaDeviceCount: number; intraOpThreads: number; builtWithCuda: boolean };
+  /** cudaBatchPoints and inferenceMode: builds from 2026-12 on (CUDA batch size; 'NoGradGuard' or 'InferenceMode'). */
+  info(): { torchVersion: string; cudaAvailable: boolean; cudaDeviceCount: number; intraOpThreads: number; builtWithCuda: boolean; cudaBatchPoints?: number; inferenceMode?: string };
   manualSeed(seed: number): void;
 }
 

@@ -9,11 +9,14 @@
 // - Threads: torch intra-op threads = 1 and OpenBLAS keeps its own threads (all cores). Spinning
 //   OpenMP threads fight OpenBLAS's pthreads on small machines (see spec/nn-backend-notes.md §2D).
 // - Device: CUDA when this libtorch has it and a GPU is present (or MALA_TS_DEVICE=cuda), else CPU.
+//   CUDA inference: weights resident on the device, pinned batched transfers (forwardCuda).
 #include <napi.h>
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -53,19 +56,52 @@ void applyActInPlace(torch::Tensor& h, Act a) {
   }
 }
 
+// Device request: "cpu", "cuda", "cuda:N" or "auto" (then $MALA_TS_DEVICE, else auto). The TS side
+// (src/network/device.ts) resolves the request first and explains it; these messages are the
+// backstop for direct users of the addon. CUDA calls compile in CPU-only libtorch builds too (they
+// throw at run time), so nothing here needs #ifdefs beyond "was this addon built with CUDA".
+#ifdef MALA_TS_WITH_CUDA
+constexpr bool kBuiltWithCuda = true;
+#else
+constexpr bool kBuiltWithCuda = false;
+#endif
+
 torch::Device pickDevice(const std::string& want) {
   std::string w = want;
   if (w.empty() || w == "auto") {
     const char* env = std::getenv("MALA_TS_DEVICE");
-    w = env ? env : "auto";
+    w = env && *env ? env : "auto";
   }
   if (w == "cpu") return torch::Device(torch::kCPU);
-  if (w == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("device 'cuda' requested but this libtorch has no usable CUDA GPU");
-    return torch::Device(torch::kCUDA, 0);
+  if (w == "cuda" || w.rfind("cuda:", 0) == 0) {
+    if (!kBuiltWithCuda) throw std::runtime_error("device '" + w + "' requested but this addon was built against a CPU-only libtorch (rebuild with MALA_TS_LIBTORCH pointing at a CUDA PyTorch)");
+    if (!torch::cuda::is_available()) throw std::runtime_error("device '" + w + "' requested but no CUDA device is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
+    int64_t idx = 0;
+    if (w.size() > 5) {
+      try { idx = std::stoll(w.substr(5)); } catch (...) { throw std::runtime_error("invalid device '" + w + "' (cuda:N)"); }
+    }
+    const int64_t count = (int64_t)torch::cuda::device_count();
+    if (idx < 0 || idx >= count) throw std::runtime_error("device '" + w + "' requested but " + std::to_string(count) + " CUDA device(s) are visible");
+    return torch::Device(torch::kCUDA, (c10::DeviceIndex)idx);
   }
-  if (w != "auto") throw std::runtime_error("unknown device '" + w + "' (auto, cpu or cuda)");
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (w != "auto") throw std::runtime_error("unknown device '" + w + "' (auto, cpu, cuda or cuda:N)");
+  return kBuiltWithCuda && torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+}
+
+// Points per host→device batch of CUDA inference ($MALA_TS_CUDA_BATCH_POINTS, default 65536:
+// 65536 × 400 floats of activations = 105 MB, small next to any GPU's memory, large enough that
+// one batch of the 91→400³→250 net keeps the GPU busy for much longer than a launch).
+int64_t cudaBatchPoints() {
+  const char* e = std::getenv("MALA_TS_CUDA_BATCH_POINTS");
+  const long long v = e ? std::atoll(e) : 0;
+  return v > 0 ? (int64_t)v : 65536;
+}
+
+// Inference grad mode: NoGradGuard (default) or InferenceMode ($MALA_TS_INFERENCE_MODE=1, for
+// measuring both): on libtorch 1.13 InferenceMode was 2–3.5× slower for wide nets (ARCHITECTURE.md).
+bool useInferenceMode() {
+  static const bool v = [] { const char* e = std::getenv("MALA_TS_INFERENCE_MODE"); return e && std::string(e) == "1"; }();
+  return v;
 }
 
 struct NetState {
@@ -144,6 +180,41 @@ struct NetState {
   }
 };
 
+// CUDA inference of n points: the weights stay on the device; the descriptors go host→device in
+// batches through two pinned staging slots, results come back the same way. While the GPU runs
+// batch k, this thread copies batch k+1 into the other pinned slot and batch k−1's results out of
+// it, so the GPU never waits on a whole-grid copy and the host copies overlap the network.
+// Non-finite inputs are counted on the device and reported once at the end (no per-batch sync).
+void forwardCuda(NetState& net, const float* xHost, float* yHost, int64_t n, bool scaled, bool checkFinite) {
+  const int64_t nIn = net.nIn(), nOut = net.nOut();
+  const int64_t batch = std::min<int64_t>(n, cudaBatchPoints());
+  const int64_t batches = (n + batch - 1) / batch;
+  auto pinned = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true);
+  auto onDevice = torch::TensorOptions().dtype(torch::kFloat32).device(net.device);
+  torch::Tensor in[2] = {torch::empty({batch, nIn}, pinned), torch::empty({batch, nIn}, pinned)};
+  torch::Tensor out[2] = {torch::empty({batch, nOut}, pinned), torch::empty({batch, nOut}, pinned)};
+  torch::Tensor nonFinite = torch::zeros({}, onDevice.dtype(torch::kInt64));
+  auto rows = [&](int64_t k) { return std::min(batch, n - k * batch); };
+  auto hostIn = [&](int64_t k) { std::memcpy(in[k % 2].data_ptr<float>(), xHost + k * batch * nIn, (size_t)(rows(k) * nIn) * sizeof(float)); };
+  auto launch = [&](int64_t k) {  // asynchronous on the current stream
+    const int64_t m = rows(k);
+    torch::Tensor xd = in[k % 2].narrow(0, 0, m).to(onDevice, /*non_blocking=*/true);
+    if (checkFinite) nonFinite.add_(torch::logical_not(torch::isfinite(xd)).sum());
+    torch::Tensor yd = torch::empty({m, nOut}, onDevice);
+    net.forwardInto(xd, yd, scaled);
+    out[k % 2].narrow(0, 0, m).copy_(yd, /*non_blocking=*/true);
+  };
+  hostIn(0);
+  launch(0);
+  for (int64_t k = 0; k < batches; k++) {
+    if (k + 1 < batches) hostIn(k + 1);  // slot (k+1)%2 was last read by batch k−1, finished below last round
+    torch::cuda::synchronize(net.device.index());  // batch k's results are in out[k%2]
+    if (k + 1 < batches) launch(k + 1);
+    std::memcpy(yHost + k * batch * nOut, out[k % 2].data_ptr<float>(), (size_t)(rows(k) * nOut) * sizeof(float));
+  }
+  if (checkFinite && nonFinite.item<int64_t>() > 0) throw std::runtime_error("non-finite input value");
+}
+
 void checkArray(const Napi::Env& env, const Napi::Value& v, size_t need, const char* what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw Napi::TypeError::New(env, std::string(what) + " must be a Float32Array");
@@ -172,17 +243,28 @@ class NetWorker : public Napi::AsyncWorker {
       torch::Tensor x = torch::from_blob(xData_, {n_, net_->nIn()}, opts);
       torch::Tensor y = torch::from_blob(yData_, {n_, net_->nOut()}, opts);
       const bool onCpu = net_->device.is_cpu();
-      if (!onCpu) x = x.to(net_->device);
       if (kind_ == kForward || kind_ == kPredict) {
-        torch::InferenceMode im;
-        if (kind_ == kPredict && !torch::isfinite(x).all().item<bool>()) throw std::runtime_error("non-finite input value");
-        net_->forwardInto(x, y, kind_ == kPredict);
+        // NoGradGuard, not InferenceMode, unless asked (see useInferenceMode)
+        std::unique_ptr<torch::NoGradGuard> ng;
+        std::unique_ptr<c10::InferenceMode> im;
+        if (useInferenceMode()) im = std::make_unique<c10::InferenceMode>();
+        else ng = std::make_unique<torch::NoGradGuard>();
+        if (!onCpu) {
+          forwardCuda(*net_, xData_, yData_, n_, kind_ == kPredict, kind_ == kPredict);
+        } else {
+          if (kind_ == kPredict && !torch::isfinite(x).all().item<bool>()) throw std::runtime_error("non-finite input value");
+          net_->forwardInto(x, y, kind_ == kPredict);
+        }
       } else if (kind_ == kLossSum) {
-        torch::InferenceMode im;
+        torch::NoGradGuard ng;
+        if (!onCpu) x = x.to(net_->device);
         torch::Tensor yt = onCpu ? y : y.to(net_->device);
         torch::Tensor d = net_->forward(x) - yt;
         result_ = (d * d).sum(torch::kFloat64).item<double>();
       } else {
+        // The same train step on any device; on CUDA the batch is copied over (pageable memory:
+        // a training batch is small next to the step's compute).
+        if (!onCpu) x = x.to(net_->device);
         torch::Tensor yt = onCpu ? y : y.to(net_->device);
         for (auto& p : net_->params) p.mutable_grad() = torch::Tensor();
         torch::Tensor loss = torch::mse_loss(net_->forward(x), yt);
@@ -383,11 +465,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cudaAvailable", Napi::Boolean::New(env, torch::cuda::is_available()));
   o.Set("cudaDeviceCount", Napi::Number::New(env, (double)torch::cuda::device_count()));
   o.Set("intraOpThreads", Napi::Number::New(env, at::get_num_threads()));
-#ifdef MALA_TS_WITH_CUDA
-  o.Set("builtWithCuda", Napi::Boolean::New(env, true));
-#else
-  o.Set("builtWithCuda", Napi::Boolean::New(env, false));
-#endif
+  o.Set("builtWithCuda", Napi::Boolean::New(env, kBuiltWithCuda));
+  o.Set("cudaBatchPoints", Napi::Number::New(env, (double)cudaBatchPoints()));
+  o.Set("inferenceMode", Napi::String::New(env, useInferenceMode() ? "InferenceMode" : "NoGradGuard"));
   return o;
 }
 

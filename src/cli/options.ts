@@ -5,6 +5,7 @@
 import { Option } from 'commander';
 import { MalaError } from '../errors';
 import { backendNames } from '../network/backends';
+import { parseDeviceRequest } from '../network/device';
 
 /** 'auto' plus the registered network backends, as `--backend` accepts them. */
 export function backendChoices(): string[] {
@@ -23,4 +24,12 @@ export function backendOption(): Option {
     if (!backendChoices().includes(value)) throw new MalaError(`unknown backend '${value}'`, { fix: `use --backend ${orList(backendChoices())}` });
     return value;
   });
+}
+
+/**
+ * `--device <cpu|cuda|auto>`: where the network runs (cuda:N picks a GPU). No default value here,
+ * so $MALA_TS_DEVICE applies when the flag is absent (src/network/device.ts resolves both).
+ */
+export function deviceOption(): Option {
+  return new Option('--device <name>', "network device: cpu, cuda (cuda:N) or auto = CUDA when the libtorch addon has it and a GPU is visible (default: $MALA_TS_DEVICE, else auto)").argParser((value: string) => parseDeviceRequest(value));
 }

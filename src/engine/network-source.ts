@@ -23,6 +23,13 @@ export interface NetworkSourceOptions {
   range: [number, number];
   /** Where the source books descriptors_s and network_s. */
   timings: Record<string, number>;
+  /**
+   * Compute the next block's descriptors (CPU, this thread) while the network runs this block
+   * (its own thread; on a GPU): predict sets it for a GPU net. Then network_s is the time from
+   * handing a block to the network to its LDOS, which overlaps descriptors_s, and one more
+   * block of descriptors (4·F bytes a point) is in memory. Off: one stage after the other.
+   */
+  overlap?: boolean;
 }
 
 export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
@@ -41,15 +48,38 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
     clampNegative: true,
     async pass(sink, progress) {
       progress.start('predict LDOS', pointCount, 'points');
+      const firstPointOf = (block: GridBlock) => (block.i0 * ny + block.rowStart) * nz;
+      const computeDescriptors = (b: number) => {
+        const t0 = performance.now();
+        const d = o.descriptors.computeBlock(blocks[b]);
+        addTiming(o.timings, 'descriptors_s', t0);
+        return d;
+      };
+      if (o.overlap) {
+        let next = b0 < b1 ? computeDescriptors(b0) : undefined;
+        for (let b = b0; b < b1; b++) {
+          const n = blockPointCount(blocks[b], grid);
+          const t0 = performance.now();
+          const pending = o.model.predictLdos(next!, n, { pointOffset: firstPointOf(blocks[b]), chunkPoints: n });
+          pending.catch(() => undefined); // awaited below; no unhandled rejection while descriptors run
+          // let the network call reach its worker thread before this thread is busy with descriptors
+          await new Promise((resolve) => setImmediate(resolve));
+          next = b + 1 < b1 ? computeDescriptors(b + 1) : undefined;
+          const ldos = await pending;
+          addTiming(o.timings, 'network_s', t0);
+          sink.addPoints(ldos, firstPointOf(blocks[b]));
+          progress.tick(n);
+        }
+        progress.stop();
+        return;
+      }
       for (let b = b0; b < b1; b++) {
         const block = blocks[b];
         const n = blockPointCount(block, grid);
         // grid index of the block's first point (for messages about bad values)
-        const firstGridPoint = (block.i0 * ny + block.rowStart) * nz;
-        let t0 = performance.now();
-        const descriptors = o.descriptors.computeBlock(block);
-        addTiming(o.timings, 'descriptors_s', t0);
-        t0 = performance.now();
+        const firstGridPoint = firstPointOf(block);
+        const descriptors = computeDescriptors(b);
+        const t0 = performance.now();
         const ldos = await o.model.predictLdos(descriptors, n, { pointOffset: firstGridPoint, chunkPoints: n });
         addTiming(o.timings, 'network_s', t0);
         sink.addPoints(ldos, firstGridPoint);

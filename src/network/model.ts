@@ -21,7 +21,8 @@ import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
-import { createInferenceNet, NON_FINITE_INPUT, type CreateNetOptions, type InferenceNet } from './backends';
+import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, type CreateNetOptions, type InferenceNet } from './backends';
+import type { DeviceChoice } from './device';
 import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
@@ -235,10 +236,17 @@ export class LdosModel {
     return this.net;
   }
 
+  /** The device the network runs on and why (creates the backend: a CUDA request that cannot be met throws here). */
+  deviceChoice(): DeviceChoice {
+    const net = this.backend();
+    return netDeviceChoice(net) ?? { device: net.device, requested: this.backendOpts.device ?? 'auto', reason: 'set by the caller' };
+  }
+
   /**
    * LDOS in 1/(eV·Å³) for nPoints rows of descriptors (nFeatures each, xyz columns already
    * dropped, unscaled): scale → network → unscale → negatives to 0 (MALA's restrict_targets).
-   * Big inputs run in chunks of DEFAULT_CHUNK_POINTS; the caller's array is not modified.
+   * Big inputs run in chunks of DEFAULT_CHUNK_POINTS (on a GPU in one call: the addon batches its
+   * pinned transfers itself, and small calls would leave the GPU idle); the caller's array is not modified.
    */
   async predictLdos(descriptors: Float32Array, nPoints: number, opts: { chunkPoints?: number; onChunk?: (points: number) => void; /** index of the first point, for error messages */ pointOffset?: number } = {}): Promise<Float32Array> {
     const nIn = this.nFeatures;
@@ -251,8 +259,8 @@ export class LdosModel {
       });
     }
     const out = new Float32Array(nPoints * nOut);
-    const chunk = Math.max(1, opts.chunkPoints ?? DEFAULT_CHUNK_POINTS);
     const net = this.backend();
+    const chunk = Math.max(1, opts.chunkPoints ?? (net.device.startsWith('cuda') ? Math.max(1, nPoints) : DEFAULT_CHUNK_POINTS));
     for (let p0 = 0; p0 < nPoints; p0 += chunk) {
       const n = Math.min(chunk, nPoints - p0);
       // Scaling, network, unscaling and the clamp all run in the backend (off the main thread

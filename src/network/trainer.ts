@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { silentProgress, type Progress } from '../util/progress';
-import { createTrainableNet, type BackendName } from './backends';
+import { createTrainableNet, netDeviceChoice, type BackendName } from './backends';
+import type { DeviceChoice } from './device';
 import { initParameters, checkSpec, type Activation, type NetworkSpec } from './mlp';
 import { readModelData, saveModelData } from './model';
 import type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
@@ -50,6 +51,8 @@ export interface TrainOptions {
   checkpointEveryEpochs?: number;
   resume?: boolean;
   backend?: BackendName | 'auto';
+  /** 'auto' | 'cpu' | 'cuda' | 'cuda:N' (src/network/device.ts); a checkpoint resumes on any device. */
+  device?: string;
   descriptors: DescriptorParameters;
   energyGrid: EnergyGrid;
   reference?: ReferenceData | null;
@@ -75,6 +78,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   resumedFromEpoch: number;
   backend: string;
+  /** The device and why (--device). */
+  device?: DeviceChoice;
 }
 
 const DEFAULTS = {
@@ -96,7 +101,7 @@ const DEFAULTS = {
 };
 
 /** The options that must match for a checkpoint to be resumed. */
-function fingerprint(o: Required<Omit<TrainOptions, 'checkpoint' | 'resume' | 'backend' | 'reference' | 'epochs' | 'earlyStoppingEpochs'>>, nTrain: number, nVal: number): string {
+function fingerprint(o: Required<Omit<TrainOptions, 'checkpoint' | 'resume' | 'backend' | 'device' | 'reference' | 'epochs' | 'earlyStoppingEpochs'>>, nTrain: number, nVal: number): string {
   return JSON.stringify([o.hiddenLayers, o.activation, o.activationOnOutput, o.batchSize, o.learningRate, o.weightDecay, o.seed, o.shuffle, o.inputScaling, o.outputScaling,
     o.earlyStoppingThreshold, o.lrScheduler, o.lrDecay, o.lrPatience, o.descriptors.twojmax, o.energyGrid, nTrain, nVal]);
 }
@@ -156,7 +161,7 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
     resumedFromEpoch = s.epoch;
   }
 
-  const net = createTrainableNet(spec, params, { backend: o.backend });
+  const net = createTrainableNet(spec, params, { backend: o.backend, device: o.device });
   net.configureAdam({ lr: state.learningRate, weightDecay: o.weightDecay });
   if (resumedFromEpoch > 0) net.setOptimizerState(optimizer);
 
@@ -231,5 +236,5 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
   } finally {
     progress.stop();
   }
-  return { model: modelData(), history: state.history, stoppedEarly, resumedFromEpoch, backend: net.device };
+  return { model: modelData(), history: state.history, stoppedEarly, resumedFromEpoch, backend: net.device, device: netDeviceChoice(net) };
 }

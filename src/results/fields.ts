@@ -231,6 +231,15 @@ export const predictFields: ResultField<PredictResult>[] = [
   { key: 'descriptorBlocks', unit: '', label: 'descriptor blocks (atom window, whole cell)', jsonKey: 'descriptor_blocks' },
   { key: 'gVectorCount', unit: '', label: 'G-vectors in the ecutrho sphere', pw: { key: 'gVectorCount' } },
   { key: 'xcFunctional', unit: '', label: 'XC functional', pw: { key: 'xcFunctional' } },
+  {
+    key: 'device',
+    unit: '',
+    label: 'network device',
+    jsonKey: 'device',
+    json: (r) => (r.device ? { name: r.device.device, requested: r.device.requested, reason: r.device.reason } : undefined),
+    jsonIf: (r) => r.device !== undefined,
+    summary: { section: 'head', order: 30, lines: (r) => (r.device ? [['device', `${r.device.device}  (${r.device.reason})`]] : []) },
+  },
 ];
 
 /** Every row: what a `predict` result has (observables first). */

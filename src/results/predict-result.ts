@@ -1,5 +1,6 @@
 /** What a prediction returns: the engine's observables plus what predict adds (run facts). */
 import type { ObservablesResult } from '../engine/types';
+import type { DeviceChoice } from '../network/device';
 
 export interface PredictResult extends ObservablesResult {
   modelFile: string;
@@ -25,4 +26,6 @@ export interface PredictResult extends ObservablesResult {
   /** G-vectors in the ecutrho sphere and the XC functional of the energy terms (with a total energy). */
   gVectorCount?: number;
   xcFunctional?: string;
+  /** The network's device, what was asked and why (--device). */
+  device?: DeviceChoice;
 }

@@ -112,7 +112,7 @@ export class MalaCalculator {
     const run = this.queue.then(async () => {
       if (this.atoms && compareAtoms(this.atoms, snapshot).length === 0) return;
       this.reset();
-      if (!this.model) this.model = loadModel(this.opts.model as string, { backend: this.opts.backend });
+      if (!this.model) this.model = loadModel(this.opts.model as string, { backend: this.opts.backend, device: this.opts.device });
       const { model: _m, grid, ...rest } = this.opts;
       const r = await predict({ ...rest, grid, atoms: snapshot, model: this.model });
       this.calculationCount++;

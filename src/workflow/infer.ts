@@ -5,6 +5,7 @@
 import { MalaError } from '../errors';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
 import type { BackendName } from '../network/backends';
+import type { DeviceChoice } from '../network/device';
 import { DEFAULT_CHUNK_POINTS, loadModel, type LdosModel } from '../network/model';
 import { silentProgress, type Progress } from '../util/progress';
 
@@ -16,18 +17,22 @@ export interface InferOptions {
   xyzColumns?: number | 'auto';
   chunkPoints?: number;
   backend?: BackendName | 'auto';
+  /** Network device: 'auto', 'cpu', 'cuda' or 'cuda:N' (for a model loaded here). */
+  device?: string;
 }
 
 export interface InferResult {
   out: string;
   shape: number[];
   backend: string;
+  /** The device and why. */
+  device: DeviceChoice;
   seconds: number;
   pointsPerSecond: number;
 }
 
 export async function runInference(opts: InferOptions, progress: Progress = silentProgress): Promise<InferResult> {
-  const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.backend }) : opts.model;
+  const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.backend, device: opts.device }) : opts.model;
   const src = new NpyFile(opts.descriptors);
   try {
     const fIn = src.rowLength;
@@ -66,7 +71,7 @@ export async function runInference(opts: InferOptions, progress: Progress = sile
       progress.stop();
     }
     const seconds = (Date.now() - t0) / 1000;
-    return { out: opts.out, shape, backend: model.backend().device, seconds, pointsPerSecond: src.rowCount / Math.max(seconds, 1e-9) };
+    return { out: opts.out, shape, backend: model.backend().device, device: model.deviceChoice(), seconds, pointsPerSecond: src.rowCount / Math.max(seconds, 1e-9) };
   } finally {
     src.close();
   }

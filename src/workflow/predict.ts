@@ -80,6 +80,8 @@ export interface PredictOptions {
    */
   maxBlockPoints?: number;
   backend?: BackendName | 'auto';
+  /** Network device: 'auto' (default: $MALA_TS_DEVICE, else auto), 'cpu', 'cuda' or 'cuda:N' (src/network/device.ts); for a model loaded here from modelFile. */
+  device?: string;
   /** Temporary folder for a spilled LDOS (default: the OS temp folder). */
   tmpDir?: string;
   progress?: Progress;
@@ -158,7 +160,7 @@ interface Calculation {
 function predictContext(opts: PredictOptions): Calculation {
   const { read, atoms, source } = resolveInputs(opts);
   if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model with a mala-ts model or a MALA model zip' });
-  const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend });
+  const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
   const species = speciesOf(atoms);
   checkCompatible(model, species, source);
   const ref = model.data.reference;
@@ -204,14 +206,15 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
 
-  // descriptors
+  // the network's device (creates the net: an unmet --device cuda fails here, before any work)
   const t0 = performance.now();
+  const device = model.deviceChoice();
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings }),
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu' }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -249,6 +252,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     warnings,
     gVectorCount: run.gVectorCount,
     xcFunctional: run.xcFunctional,
+    device,
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)

@@ -35,6 +35,8 @@ export interface PwDropInOptions {
   pseudoDir?: string;
   memoryMb?: number;
   backend?: BackendName | 'auto';
+  /** Network device (--device): 'auto', 'cpu', 'cuda' or 'cuda:N'. */
+  device?: string;
   tmpDir?: string;
   progress?: Progress;
   warn?: (message: string) => void;
@@ -123,6 +125,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     electrons,
     memoryMb: opts.memoryMb,
     backend: opts.backend,
+    device: opts.device,
     tmpDir: opts.tmpDir,
     progress: opts.progress,
     warn,

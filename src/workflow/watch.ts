@@ -143,7 +143,7 @@ class JsonlLog {
 export function watchFolder(opts: WatchOptions): WatchHandle {
   const dir = path.resolve(opts.dir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new MalaError(`${dir} is not a folder`, { file: dir, fix: 'pass an existing folder to watch' });
-  const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.predictOptions?.backend }) : opts.model;
+  const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.predictOptions?.backend, device: opts.predictOptions?.device }) : opts.model;
   const pattern = opts.pattern ?? defaultWatchPattern;
   const matcher = globToRegExp(pattern);
   const onPath = pattern.includes('/');

@@ -241,7 +241,8 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
   });
 
   it('every row with a JSON key shows up in results.json, each key once; every result field has a row', () => {
-    const r = be2Prediction();
+    // the fixture predates --device; a prediction now records its device (written only when known)
+    const r: PredictResult = { ...be2Prediction(), device: { device: 'cpu', requested: 'auto', reason: 'auto: the libtorch addon was built against a CPU-only libtorch' } };
     const json = predictResultJson(r);
     const keys = resultFields.flatMap((f) => (f.jsonKey ? [f.jsonKey] : []));
     assert.equal(new Set(keys).size, keys.length, 'JSON keys are unique');

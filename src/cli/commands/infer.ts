@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runInference } from '../../workflow/infer';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 export function register(program: Command): void {
   program
@@ -13,10 +13,11 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'LDOS .npy to write (nx,ny,nz,nE), float32')
     .option('--xyz <n>', "leading xyz columns in the descriptors ('auto', 0 or 3)", 'auto')
     .addOption(backendOption())
+    .addOption(deviceOption())
     .action(async (o) => {
       const xyz = o.xyz === 'auto' ? 'auto' : Number(o.xyz);
       if (xyz !== 'auto' && !Number.isInteger(xyz)) throw new MalaError(`--xyz must be auto or an integer, got '${o.xyz}'`);
-      const r = await runInference({ model: o.model, descriptors: o.descriptors, out: o.out, xyzColumns: xyz, backend: o.backend }, defaultProgress());
-      process.stdout.write(`LDOS (${r.shape.join('×')}) written to ${r.out}: ${Math.round(r.pointsPerSecond)} points/s on ${r.backend}\n`);
+      const r = await runInference({ model: o.model, descriptors: o.descriptors, out: o.out, xyzColumns: xyz, backend: o.backend, device: o.device }, defaultProgress());
+      process.stdout.write(`LDOS (${r.shape.join('×')}) written to ${r.out}: ${Math.round(r.pointsPerSecond)} points/s on ${r.backend} (device ${r.device.device}: ${r.device.reason})\n`);
     });
 }

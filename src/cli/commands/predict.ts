@@ -11,7 +11,7 @@ import { formatPredictSummary as formatResultPredictSummary, predictResultJson }
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -29,6 +29,7 @@ interface Opts {
   requireTotalEnergy?: boolean;
   backend: string;
   descriptorEngine?: string;
+  device?: string;
   descriptors?: string;
   np?: string;
 }
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     .option('--descriptors <file.npy>', 'use precomputed descriptors (nx,ny,nz,F), e.g. MALA\'s .in.npy, instead of running LAMMPS')
     .addOption(backendOption())
     .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
+    .addOption(deviceOption())
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -94,6 +96,7 @@ export function register(program: Command): void {
           descriptorsFile: opts.descriptors,
           descriptorEngine: opts.descriptorEngine === undefined ? undefined : descriptorEngine(opts.descriptorEngine),
           backend: opts.backend,
+          device: opts.device,
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
           comm,

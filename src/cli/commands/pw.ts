@@ -4,13 +4,14 @@ import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runPwDropIn } from '../../workflow/pw';
 import { positiveNumber } from './predict';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 interface Opts {
   model?: string;
   pseudoDir?: string;
   memory: string;
   backend: string;
+  device?: string;
 }
 
 const INPUT_FLAGS = ['-i', '-in', '-inp', '-input'];
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .addOption(backendOption())
+    .addOption(deviceOption())
     .action(async (pwArgs: string[], opts: Opts) => {
       const warn = (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`);
       const inputFile = parsePwArgs(pwArgs, warn);
@@ -78,6 +80,7 @@ export function register(program: Command): void {
         pseudoDir: opts.pseudoDir,
         memoryMb: positiveNumber(opts.memory, '--memory'),
         backend: opts.backend,
+        device: opts.device,
         progress: defaultProgress(),
         warn,
       });

@@ -5,7 +5,7 @@ import { ACTIVATIONS, type Activation } from '../../network/mlp';
 import { parseEnergyGrid } from '../../targets/energy-grid';
 import { defaultProgress } from '../../util/progress';
 import { runTraining, type SnapshotFiles } from '../../workflow/train';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const int = (name: string) => (s: string) => {
@@ -51,6 +51,7 @@ export function register(program: Command): void {
     .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
     .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
     .addOption(backendOption())
+    .addOption(deviceOption())
     .action(async (o) => {
       const desc = list(o.descriptors);
       const ldos = list(o.ldos);
@@ -92,11 +93,12 @@ export function register(program: Command): void {
           elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
           referenceInfo: o.info,
           backend: o.backend,
+          device: o.device,
         },
         defaultProgress(),
         { onEpoch: (r) => process.stderr.write(`epoch ${r.epoch}: train loss ${r.trainLoss.toExponential(4)}, validation loss ${r.validationLoss.toExponential(4)}, lr ${r.learningRate.toExponential(2)}, ${r.seconds.toFixed(1)} s\n`) },
       );
       if (res.resumedFromEpoch > 0) process.stderr.write(`(resumed from the checkpoint after epoch ${res.resumedFromEpoch})\n`);
-      process.stdout.write(`model written to ${res.out} (${res.history.length} epochs${res.stoppedEarly ? ', stopped early' : ''}, backend ${res.backend})\n`);
+      process.stdout.write(`model written to ${res.out} (${res.history.length} epochs${res.stoppedEarly ? ', stopped early' : ''}, backend ${res.backend}${res.device ? `, device ${res.device.device}: ${res.device.reason}` : ''})\n`);
     });
 }

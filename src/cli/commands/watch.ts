@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { MalaError } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
-import { backendOption } from '../options';
+import { backendOption, deviceOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -19,6 +19,7 @@ interface Opts {
   polling?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  device?: string;
 }
 
 function describe(r: WatchRecord): string {
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--polling', 'poll the folder instead of using inotify (network file systems)')
     .option('--require-total-energy', 'log an error instead of a warning when the total energy cannot be computed')
     .addOption(backendOption())
+    .addOption(deviceOption())
     .action(async (dir: string, opts: Opts) => {
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
@@ -65,6 +67,7 @@ export function register(program: Command): void {
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           backend: opts.backend,
+          device: opts.device,
           warn: (m) => process.stderr.write(`mala-ts: warning: ${m}\n`),
         },
         onRecord: (r) => process.stderr.write(describe(r)),

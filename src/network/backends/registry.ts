@@ -8,6 +8,7 @@
  * a one-time warning naming what was skipped and why).
  */
 import { MalaError } from '../../errors';
+import { resolveDevice, type DeviceChoice } from '../device';
 import type { NetworkSpec, Parameters } from '../mlp';
 import type { BackendDefinition, InferenceNet, NetOptions, TrainableNet } from './types';
 
@@ -17,6 +18,8 @@ export type BackendName = string;
 export interface CreateNetOptions extends NetOptions {
   /** A registered name or 'auto' (default: $MALA_TS_BACKEND, else 'auto'). */
   backend?: BackendName | 'auto';
+  /** 'auto' | 'cpu' | 'cuda' | 'cuda:N' (default: $MALA_TS_DEVICE, else 'auto'); resolved by `resolveNet`. */
+  device?: string;
 }
 
 export type BackendPurpose = 'inference' | 'training';
@@ -98,16 +101,35 @@ function warnFallback(r: Resolution): void {
   process.stderr.write(`mala-ts: warning: ${r.skipped.map((s) => s.label).join(', ')} unavailable, using the ${chosen.label}.\n  reason: ${r.reason}\n`);
 }
 
-/** A network for inference with the given parameters (copied) on the chosen backend. */
-export function createInferenceNet(spec: NetworkSpec, params: Parameters, opts: CreateNetOptions = {}): InferenceNet {
-  const r = resolveBackend(opts.backend, 'inference');
-  warnFallback(r);
-  return backends.get(r.name)!.createInference(spec, params, { device: opts.device });
+/** The backend and the device a net with these options would get, and why (throws MalaError when unmet). */
+export function resolveNet(opts: CreateNetOptions = {}, purpose: BackendPurpose = 'inference'): { backend: Resolution; device: DeviceChoice } {
+  const r = resolveBackend(opts.backend, purpose);
+  const def = backends.get(r.name)!;
+  const probe = def.devices?.() ?? { label: def.label, builtWithCuda: false, cudaDeviceCount: 0, noCudaReason: `the network backend is the ${def.label}, which runs on the CPU only${r.skipped.length ? ` (${r.reason})` : ''}` };
+  return { backend: r, device: resolveDevice(opts.device, probe) };
 }
 
-/** A trainable network with the given parameters (copied) on the chosen backend. */
-export function createTrainableNet(spec: NetworkSpec, params: Parameters, opts: CreateNetOptions = {}): TrainableNet {
-  const r = resolveBackend(opts.backend, 'training');
+/** A network for inference with the given parameters (copied) on the chosen backend and device. */
+export function createInferenceNet(spec: NetworkSpec, params: Parameters, opts: CreateNetOptions = {}): InferenceNet {
+  const { backend: r, device } = resolveNet(opts, 'inference');
   warnFallback(r);
-  return backends.get(r.name)!.createTraining!(spec, params, { device: opts.device });
+  const net = backends.get(r.name)!.createInference(spec, params, { device: device.device });
+  deviceChoices.set(net, device);
+  return net;
+}
+
+/** A trainable network with the given parameters (copied) on the chosen backend and device. */
+export function createTrainableNet(spec: NetworkSpec, params: Parameters, opts: CreateNetOptions = {}): TrainableNet {
+  const { backend: r, device } = resolveNet(opts, 'training');
+  warnFallback(r);
+  const net = backends.get(r.name)!.createTraining!(spec, params, { device: device.device });
+  deviceChoices.set(net, device);
+  return net;
+}
+
+const deviceChoices = new WeakMap<InferenceNet, DeviceChoice>();
+
+/** The device a net made here runs on, what was asked and why (undefined for nets made elsewhere). */
+export function netDeviceChoice(net: InferenceNet): DeviceChoice | undefined {
+  return deviceChoices.get(net);
 }

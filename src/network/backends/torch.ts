@@ -23,7 +23,7 @@ class TorchBackendNet implements TrainableNet {
     try {
       this.net = new addon!.Net(spec.layerSizes, spec.activations.map((a) => a ?? ''), device ?? 'auto');
     } catch (e) {
-      throw new MalaError(`libtorch could not create the network: ${(e as Error).message}`, { fix: 'check MALA_TS_DEVICE (auto, cpu, cuda)' });
+      throw new MalaError(`libtorch could not create the network on '${device ?? 'auto'}': ${(e as Error).message}`, { fix: 'use --device cpu (or auto); for CUDA see the README, GPU' });
     }
     this.net.setParameters(params);
   }
@@ -79,6 +79,10 @@ registerBackend({
   availability: () => {
     const { addon, reason } = loadTorchAddon();
     return { ok: !!addon, reason, fix: "run 'make setup', or use the TS backend (MALA_TS_BACKEND=ts)" };
+  },
+  devices: () => {
+    const info = loadTorchAddon().addon!.info();
+    return { label: 'libtorch addon', builtWithCuda: info.builtWithCuda, cudaDeviceCount: info.cudaAvailable ? info.cudaDeviceCount : 0 };
   },
   createInference: (spec, params, opts) => new TorchBackendNet(spec, params, opts.device),
   createTraining: (spec, params, opts) => new TorchBackendNet(spec, params, opts.device),

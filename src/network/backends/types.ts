@@ -3,6 +3,7 @@
  * needs) and `TrainableNet` (adds MSE + Adam for the trainer). A backend is registered once by
  * name and priority (registry.ts); callers never see which one runs.
  */
+import type { DeviceProbe } from '../device';
 import type { AdamHyper, NetworkSpec, Parameters } from '../mlp';
 
 /** Adam's state as torch.optim.Adam keeps it, one moment array per parameter. */
@@ -55,7 +56,7 @@ export interface TrainableNet extends InferenceNet {
 
 /** Options every backend factory receives. */
 export interface NetOptions {
-  /** Device request ('auto', 'cpu', 'cuda', 'cuda:1'); backends without devices ignore it. */
+  /** Device: 'cpu' or 'cuda:N' once the registry has resolved the request (src/network/device.ts); backends without devices ignore it. */
   device?: string;
 }
 
@@ -76,6 +77,8 @@ export interface BackendDefinition {
   label: string;
   /** Cheap after the first call (cache what you load). */
   availability(): Availability;
+  /** Its devices (for --device); absent: the backend runs on the CPU only. Called when available. */
+  devices?(): DeviceProbe;
   /** A net with these parameters (copied) for inference. */
   createInference(spec: NetworkSpec, params: Parameters, opts: NetOptions): InferenceNet;
   /** A net with these parameters (copied) for training; absent for inference-only backends. */
