@@ -23,6 +23,8 @@ export interface NetworkSourceOptions {
   range: [number, number];
   /** Where the source books descriptors_s and network_s. */
   timings: Record<string, number>;
+  /** Sees each block's descriptors (block index, n points × features), e.g. the domain check (src/domain/). */
+  onDescriptors?: (block: number, descriptors: Float32Array, n: number) => void;
 }
 
 export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
@@ -49,6 +51,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         let t0 = performance.now();
         const descriptors = o.descriptors.computeBlock(block);
         addTiming(o.timings, 'descriptors_s', t0);
+        o.onDescriptors?.(b, descriptors, n);
         t0 = performance.now();
         const ldos = await o.model.predictLdos(descriptors, n, { pointOffset: firstGridPoint, chunkPoints: n });
         addTiming(o.timings, 'network_s', t0);

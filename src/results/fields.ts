@@ -14,6 +14,7 @@ import type { PwOutputInput } from '../io/pw-output';
 import { kTEv } from '../structure/units';
 import type { ObservablesResult } from '../engine/types';
 import type { PredictResult } from './predict-result';
+import { domainJson, domainSummary } from '../domain/domain-check';
 
 /** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
 export const implementedProperties = [
@@ -231,6 +232,15 @@ export const predictFields: ResultField<PredictResult>[] = [
   { key: 'descriptorBlocks', unit: '', label: 'descriptor blocks (atom window, whole cell)', jsonKey: 'descriptor_blocks' },
   { key: 'gVectorCount', unit: '', label: 'G-vectors in the ecutrho sphere', pw: { key: 'gVectorCount' } },
   { key: 'xcFunctional', unit: '', label: 'XC functional', pw: { key: 'xcFunctional' } },
+  {
+    key: 'domain',
+    unit: '',
+    label: 'training domain',
+    jsonKey: 'domain',
+    jsonIf: (r) => r.domain !== undefined,
+    json: (r) => domainJson(r.domain!),
+    summary: { section: 'head', order: 30, lines: (r) => (r.domain ? [['domain', domainSummary(r.domain)]] : []) },
+  },
 ];
 
 /** Every row: what a `predict` result has (observables first). */

@@ -1,5 +1,6 @@
 /** What a prediction returns: the engine's observables plus what predict adds (run facts). */
 import type { ObservablesResult } from '../engine/types';
+import type { DomainReport } from '../domain/domain-check';
 
 export interface PredictResult extends ObservablesResult {
   modelFile: string;
@@ -25,4 +26,6 @@ export interface PredictResult extends ObservablesResult {
   /** G-vectors in the ecutrho sphere and the XC functional of the energy terms (with a total energy). */
   gVectorCount?: number;
   xcFunctional?: string;
+  /** The domain check against the model's training domain (src/domain/). */
+  domain?: DomainReport;
 }

@@ -31,6 +31,7 @@ import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
+import { openDomainSession } from '../domain/domain-session';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
@@ -92,6 +93,8 @@ export interface PredictOptions {
    * the other outputs. No rank holds the whole density. Default: one process.
    */
   comm?: Communicator;
+  /** Fail (MalaError) instead of warning when the structure or its settings lie outside the model's training domain (src/domain/). */
+  strictDomain?: boolean;
 }
 
 export type { PredictResult } from '../results/predict-result';
@@ -203,6 +206,11 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
+  // the domain check: settings now, descriptors as the network source computes them (src/domain/)
+  const domain = openDomainSession(
+    { domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, strict: opts.strictDomain, warn, input: { atoms, temperatureK: c.context.temperatureK, ecutrhoRy: c.context.ecutrhoRy, smearing: c.context.facts.smearing } },
+    c.source,
+  );
 
   // descriptors
   const t0 = performance.now();
@@ -211,7 +219,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings }),
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, onDescriptors: domain.onDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -229,6 +237,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     timings,
   });
   Object.assign(timings, run.stageTimesS);
+  const domainReport = domain.finish(comm);
 
   const result: PredictResult = {
     ...run.observables,
@@ -249,6 +258,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     warnings,
     gVectorCount: run.gVectorCount,
     xcFunctional: run.xcFunctional,
+    domain: domainReport,
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)

@@ -11,6 +11,7 @@ interface Opts {
   pseudoDir?: string;
   memory: string;
   backend: string;
+  strictDomain?: boolean;
 }
 
 const INPUT_FLAGS = ['-i', '-in', '-inp', '-input'];
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
+    .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .addOption(backendOption())
     .action(async (pwArgs: string[], opts: Opts) => {
       const warn = (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`);
@@ -80,6 +82,7 @@ export function register(program: Command): void {
         backend: opts.backend,
         progress: defaultProgress(),
         warn,
+        strictDomain: opts.strictDomain,
       });
       process.stdout.write(r.output);
     });

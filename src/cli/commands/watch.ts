@@ -19,6 +19,7 @@ interface Opts {
   polling?: boolean;
   requireTotalEnergy?: boolean;
   backend: string;
+  strictDomain?: boolean;
 }
 
 function describe(r: WatchRecord): string {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--settle <ms>', 'a file must stop changing for this long before it is read', '500')
     .option('--no-existing', 'skip files already in the folder at start')
     .option('--polling', 'poll the folder instead of using inotify (network file systems)')
+    .option('--strict-domain', 'log an error instead of warning when the structure or its settings lie outside the model\'s training domain')
     .option('--require-total-energy', 'log an error instead of a warning when the total energy cannot be computed')
     .addOption(backendOption())
     .action(async (dir: string, opts: Opts) => {
@@ -65,6 +67,7 @@ export function register(program: Command): void {
           typeElements: opts.elements?.split(',').map((e) => e.trim()),
           requireTotalEnergy: opts.requireTotalEnergy,
           backend: opts.backend,
+          strictDomain: opts.strictDomain,
           warn: (m) => process.stderr.write(`mala-ts: warning: ${m}\n`),
         },
         onRecord: (r) => process.stderr.write(describe(r)),
