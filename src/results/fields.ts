@@ -241,6 +241,8 @@ export const predictFields: ResultField<PredictResult>[] = [
     json: (r) => domainJson(r.domain!),
     summary: { section: 'head', order: 30, lines: (r) => (r.domain ? [['domain', domainSummary(r.domain)]] : []) },
   },
+  { key: 'modelSha256', unit: '', label: 'model sha256', jsonKey: 'model_sha256', jsonIf: (r) => r.modelSha256 !== undefined },
+  { key: 'malaTsVersion', unit: '', label: 'mala-ts version', jsonKey: 'mala_ts_version', jsonIf: (r) => r.malaTsVersion !== undefined },
 ];
 
 /** Every row: what a `predict` result has (observables first). */

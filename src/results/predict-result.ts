@@ -28,4 +28,7 @@ export interface PredictResult extends ObservablesResult {
   xcFunctional?: string;
   /** The domain check against the model's training domain (src/domain/). */
   domain?: DomainReport;
+  /** sha256 of the model archive file (model-info's `sha256`), and the mala-ts that predicted. */
+  modelSha256?: string;
+  malaTsVersion?: string;
 }

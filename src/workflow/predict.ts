@@ -32,6 +32,8 @@ import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
 import { openDomainSession } from '../domain/domain-session';
+import { modelFileSha256 } from './model-info';
+import { packageVersion } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
@@ -259,6 +261,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     gVectorCount: run.gVectorCount,
     xcFunctional: run.xcFunctional,
     domain: domainReport,
+    modelSha256: modelFileSha256(model.source),
+    malaTsVersion: versionOrUndefined(),
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)
@@ -276,6 +280,14 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 /** The results object (results.json, --json): the field table's predict rows (src/results/fields.ts). */
 export function predictJson(r: PredictResult): Record<string, unknown> {
   return predictResultJson(r);
+}
+
+function versionOrUndefined(): string | undefined {
+  try {
+    return packageVersion();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Blocks computed from an atom window / from the whole cell, when the descriptor source counts them. */

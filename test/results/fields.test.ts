@@ -242,7 +242,7 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
 
   it('every row with a JSON key shows up in results.json, each key once; every result field has a row', () => {
     // with a domain report, so that the domain row (written only when there is one) is present
-    const r: PredictResult = { ...be2Prediction(), domain: { known: true, inDomain: true, score: 1, scoreLimit: 6, worstFeature: 'B[0]', pointsOutsideFraction: 0, findings: [] } };
+    const r: PredictResult = { ...be2Prediction(), domain: { known: true, inDomain: true, score: 1, scoreLimit: 6, worstFeature: 'B[0]', pointsOutsideFraction: 0, findings: [] }, modelSha256: 'ab', malaTsVersion: '0.1.0' };
     const json = predictResultJson(r);
     const keys = resultFields.flatMap((f) => (f.jsonKey ? [f.jsonKey] : []));
     assert.equal(new Set(keys).size, keys.length, 'JSON keys are unique');
