@@ -11,6 +11,7 @@ import { loadModel, type LdosModel } from '../../src/network/model';
 import { readStructure } from '../../src/structure/registry';
 import { predict } from '../../src/workflow/predict';
 import { runPwDropIn } from '../../src/workflow/pw';
+import { MalaCalculator } from '../../src/workflow/calculator';
 import { recordModelDomain } from '../../src/workflow/model-domain';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -107,6 +108,16 @@ describe('domain check: a model knows what it was trained on', function () {
     const pw = await runPwDropIn({ inputText: fs.readFileSync(strained, 'utf8'), inputFile: strained, model });
     assert.match(pw.output, /^ {5}mala-ts training domain: OUTSIDE the training domain \(number_density, descriptors_cell\): score [\d.]+ σ/m);
     assert.match(pw.output, /Message from mala-ts:\n {5}outside the model's training domain: atomic number density/);
+  });
+
+  it('the calculator reports the check on its prediction; with strictDomain it rejects the strained cell', async () => {
+    const read = readStructure(strained);
+    const calc = new MalaCalculator({ model, pseudoDir: '/usr/share/espresso/pseudo', temperatureK: 298, ecutrhoRy: 80 });
+    await calc.calculate(read.atoms);
+    assert.equal(calc.prediction?.domain?.inDomain, false);
+    assert.ok(calc.prediction!.warnings.some((w) => /atomic number density/.test(w)));
+    const strict = new MalaCalculator({ model, pseudoDir: '/usr/share/espresso/pseudo', temperatureK: 298, ecutrhoRy: 80, strictDomain: true });
+    await assert.rejects(strict.calculate(read.atoms), (e: unknown) => e instanceof MalaError && /--strict-domain: .*outside the training domain/.test(e.message));
   });
 
   it('a temperature outside the training data warns (and names it); ecutrho and smearing kind that differ warn', async () => {
