@@ -9,6 +9,8 @@
 #   make al-data            MD frames + QE SCF/LDOS + descriptors: 12 four-atom cells (train/validation/held-out)
 #                           and 4 eight-atom cells (train)
 #   make al-model           train models/al-fcc-298K/model.zip from al-data
+#   make al-domain          record the model's training domain (descriptor statistics, density, T, ecutrho,
+#                           smearing, grid) from the training frames; the weights stay byte-identical
 #   make al-reference       QE SCF of the 32-atom cell → fixtures/al-size-transfer/qe-reference.json
 #   make al-eval            held-out and size-transfer errors, QE vs mala-ts wall time
 
@@ -27,7 +29,7 @@ AL_MODEL  ?= models/al-fcc-298K/model.zip
 AL_REF    ?= fixtures/al-size-transfer
 AL_EVAL   ?= models/al-fcc-298K/evaluation.json
 
-.PHONY: al-regenerate al-data al-frames al-model al-reference al-eval
+.PHONY: al-regenerate al-data al-frames al-model al-domain al-reference al-eval
 
 al-frames:
 	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al4_298K --frames 12 --seed 4928459
@@ -45,6 +47,9 @@ al-data: al-frames
 al-model: al-data
 	npx tsx bench/al-train.ts --data $(AL_DATA) --out $(AL_MODEL)
 
+al-domain: al-frames
+	$(MALA_TS) model-domain --model $(AL_MODEL) --structures $(foreach i,$(AL_TRAIN),$(AL_INPUTS)/Al4_298K_$(i).pw.scf.in) $(foreach i,$(AL8),$(AL_INPUTS)/Al8_298K_$(i).pw.scf.in)
+
 al-reference: al-frames
 	npx tsx bench/al-size-transfer-reference.ts --qe-input $(AL_INPUTS)/Al32_298K_0.pw.scf.in --np $(AL_NP) --work $(AL_CACHE)/al32-ref --out $(AL_REF)
 
@@ -53,5 +58,5 @@ al-eval:
 
 al-regenerate:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory al-model al-reference al-eval && \
+	$(MAKE) --no-print-directory al-model al-domain al-reference al-eval && \
 	echo "al-regenerate: $$(( $$(date +%s) - start )) s wall"

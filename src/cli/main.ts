@@ -18,6 +18,8 @@ import * as predict from './commands/predict';
 import * as importModel from './commands/import-model';
 import * as pw from './commands/pw';
 import * as watch from './commands/watch';
+import * as modelDomain from './commands/model-domain';
+import * as modelInfo from './commands/model-info';
 
 const program = new Command();
 program
@@ -25,7 +27,7 @@ program
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
   .version(packageVersion());
 
-for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample]) cmd.register(program);
+for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample, modelDomain, modelInfo]) cmd.register(program);
 
 function fail(e: unknown): never {
   if (isMalaError(e)) {

@@ -30,6 +30,8 @@ export interface NetworkSourceOptions {
    * block of descriptors (4·F bytes a point) is in memory. Off: one stage after the other.
    */
   overlap?: boolean;
+  /** Sees each block's descriptors (block index, n points × features), e.g. the domain check (src/domain/). */
+  onDescriptors?: (block: number, descriptors: Float32Array, n: number) => void;
 }
 
 export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
@@ -53,6 +55,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         const t0 = performance.now();
         const d = o.descriptors.computeBlock(blocks[b]);
         addTiming(o.timings, 'descriptors_s', t0);
+        o.onDescriptors?.(b, d, blockPointCount(blocks[b], grid));
         return d;
       };
       if (o.overlap) {

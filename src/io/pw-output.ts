@@ -58,6 +58,8 @@ export interface PwOutputInput {
   wallSeconds: number;
   /** Shown as pw.x-style messages (one line each). */
   warnings?: string[];
+  /** The domain check's one line (src/domain/domain-check.ts `domainSummary`), a comment after the input name. */
+  domainLine?: string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -123,6 +125,10 @@ export function formatPwOutput(r: PwOutputInput): string {
   p('     k-points, bands, wavefunctions, forces or stress.');
   p();
   p(`     Reading input from ${r.inputName}`);
+  if (r.domainLine !== undefined) {
+    p();
+    p(`     mala-ts training domain: ${r.domainLine}`);
+  }
   for (const w of r.warnings ?? []) {
     p();
     p('     Message from mala-ts:');

@@ -6,6 +6,7 @@
 import type { EnergyGrid } from '../targets/energy-grid';
 import type { DataScaler } from './scalers';
 import type { NetworkSpec, Parameters } from './mlp';
+import type { TrainingDomain } from '../domain/training-domain';
 
 /** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
 export interface DescriptorParameters {
@@ -45,6 +46,8 @@ export interface ModelData {
   restrictTargets: 'zero_out_negative' | 'absolute_values';
   reference: ReferenceData | null;
   provenance?: Record<string, unknown>;
+  /** What the model was trained on (src/domain/); absent in archives written before it was recorded. */
+  domain?: TrainingDomain;
   /** Present in checkpoints only. */
   training?: TrainingState;
 }

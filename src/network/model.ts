@@ -26,6 +26,7 @@ import type { DeviceChoice } from './device';
 import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
+import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
 import { packageVersion } from '../util/package-paths';
@@ -50,6 +51,8 @@ interface ModelJson {
   target: { type: 'LDOS'; unit: '1/(eV*A^3)'; restrictTargets: string };
   reference: ReferenceData | null;
   provenance?: Record<string, unknown>;
+  /** The training domain (src/domain/training-domain.ts, own `version`); absent in older archives. */
+  domain?: TrainingDomain;
   weights: { file: string; sha256: string };
   training?: { state: Record<string, unknown>; optimizerStep: number };
 }
@@ -99,6 +102,7 @@ export function encodeModel(m: ModelData): Uint8Array {
     target: { type: 'LDOS', unit: '1/(eV*A^3)', restrictTargets: m.restrictTargets },
     reference: m.reference,
     provenance: m.provenance,
+    domain: m.domain,
     weights: { file: 'weights.safetensors', sha256: sha256(weightBytes) },
     training: m.training ? { state: m.training.state, optimizerStep: m.training.optimizer.step } : undefined,
   };
@@ -153,6 +157,7 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
     restrictTargets: j.target?.restrictTargets === 'absolute_values' ? 'absolute_values' : 'zero_out_negative',
     reference: j.reference ?? null,
     provenance: j.provenance,
+    domain: j.domain,
   };
   if (j.training) {
     m.training = {

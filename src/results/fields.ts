@@ -14,6 +14,7 @@ import type { PwOutputInput } from '../io/pw-output';
 import { kTEv } from '../structure/units';
 import type { ObservablesResult } from '../engine/types';
 import type { PredictResult } from './predict-result';
+import { domainJson, domainSummary } from '../domain/domain-check';
 
 /** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
 export const implementedProperties = [
@@ -240,6 +241,17 @@ export const predictFields: ResultField<PredictResult>[] = [
     jsonIf: (r) => r.device !== undefined,
     summary: { section: 'head', order: 30, lines: (r) => (r.device ? [['device', `${r.device.device}  (${r.device.reason})`]] : []) },
   },
+  {
+    key: 'domain',
+    unit: '',
+    label: 'training domain',
+    jsonKey: 'domain',
+    jsonIf: (r) => r.domain !== undefined,
+    json: (r) => domainJson(r.domain!),
+    summary: { section: 'head', order: 30, lines: (r) => (r.domain ? [['domain', domainSummary(r.domain)]] : []) },
+  },
+  { key: 'modelSha256', unit: '', label: 'model sha256', jsonKey: 'model_sha256', jsonIf: (r) => r.modelSha256 !== undefined },
+  { key: 'malaTsVersion', unit: '', label: 'mala-ts version', jsonKey: 'mala_ts_version', jsonIf: (r) => r.malaTsVersion !== undefined },
 ];
 
 /** Every row: what a `predict` result has (observables first). */

@@ -1,6 +1,7 @@
 /** What a prediction returns: the engine's observables plus what predict adds (run facts). */
 import type { ObservablesResult } from '../engine/types';
 import type { DeviceChoice } from '../network/device';
+import type { DomainReport } from '../domain/domain-check';
 
 export interface PredictResult extends ObservablesResult {
   modelFile: string;
@@ -28,4 +29,9 @@ export interface PredictResult extends ObservablesResult {
   xcFunctional?: string;
   /** The network's device, what was asked and why (--device). */
   device?: DeviceChoice;
+  /** The domain check against the model's training domain (src/domain/). */
+  domain?: DomainReport;
+  /** sha256 of the model archive file (model-info's `sha256`), and the mala-ts that predicted. */
+  modelSha256?: string;
+  malaTsVersion?: string;
 }

@@ -31,6 +31,9 @@ import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
+import { openDomainSession } from '../domain/domain-session';
+import { modelFileSha256 } from './model-info';
+import { packageVersion } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
@@ -94,6 +97,8 @@ export interface PredictOptions {
    * the other outputs. No rank holds the whole density. Default: one process.
    */
   comm?: Communicator;
+  /** Fail (MalaError) instead of warning when the structure or its settings lie outside the model's training domain (src/domain/). */
+  strictDomain?: boolean;
 }
 
 export type { PredictResult } from '../results/predict-result';
@@ -205,6 +210,11 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
+  // the domain check: settings now, descriptors as the network source computes them (src/domain/)
+  const domain = openDomainSession(
+    { domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, strict: opts.strictDomain, warn, input: { atoms, temperatureK: c.context.temperatureK, ecutrhoRy: c.context.ecutrhoRy, smearing: c.context.facts.smearing } },
+    c.source,
+  );
 
   // the network's device (creates the net: an unmet --device cuda fails here, before any work)
   const t0 = performance.now();
@@ -214,7 +224,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu' }),
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -232,6 +242,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     timings,
   });
   Object.assign(timings, run.stageTimesS);
+  const domainReport = domain.finish(comm);
 
   const result: PredictResult = {
     ...run.observables,
@@ -253,6 +264,9 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     gVectorCount: run.gVectorCount,
     xcFunctional: run.xcFunctional,
     device,
+    domain: domainReport,
+    modelSha256: modelFileSha256(model.source),
+    malaTsVersion: versionOrUndefined(),
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)
@@ -270,6 +284,14 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 /** The results object (results.json, --json): the field table's predict rows (src/results/fields.ts). */
 export function predictJson(r: PredictResult): Record<string, unknown> {
   return predictResultJson(r);
+}
+
+function versionOrUndefined(): string | undefined {
+  try {
+    return packageVersion();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Blocks computed from an atom window / from the whole cell, when the descriptor source counts them. */

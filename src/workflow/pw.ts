@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { formatPwOutput, PwOutputSpecies } from '../io/pw-output';
+import { domainSummary } from '../domain/domain-check';
 import type { LdosModel } from '../network/model';
 import type { BackendName } from '../network/backend';
 import { loadPseudopotentials } from '../qe';
@@ -43,6 +44,8 @@ export interface PwDropInOptions {
   /** pw.x resolves pseudo_dir against these (default: process.cwd(), process.env). */
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Fail instead of warning outside the model's training domain (src/domain/). */
+  strictDomain?: boolean;
   /** Clock for the header and footer dates (tests). */
   now?: () => Date;
 }
@@ -129,6 +132,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     tmpDir: opts.tmpDir,
     progress: opts.progress,
     warn,
+    strictDomain: opts.strictDomain,
   });
   const species: PwOutputSpecies[] = q.species.map((s) => ({ label: s.label, massU: s.massU, valence: pps[s.symbol]?.zValence }));
   const finishedAt = opts.now?.() ?? new Date();
@@ -152,6 +156,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     wallSeconds: (performance.now() - wall0) / 1000,
     warnings,
+    domainLine: result.domain ? domainSummary(result.domain) : undefined,
   });
   return { output, result, read };
 }

@@ -12,6 +12,11 @@ import { saveModelData } from '../network/model';
 import { trainNetwork, type PointData, type TrainOptions, type TrainResult } from '../network/trainer';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { silentProgress, type Progress } from '../util/progress';
+import { TrainingDomainBuilder, type StructureFacts, type TrainingDomain } from '../domain/training-domain';
+import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
+import { symbolOf } from '../structure/elements';
+import { readStructure } from '../structure/registry';
+import { qeFileFacts } from '../qe/calculation-context';
 
 export interface SnapshotFiles {
   descriptors: string;
@@ -81,6 +86,44 @@ export function readReferenceInfo(file: string): ReferenceData {
   return { temperatureK: j.temperature as number, electronsPerAtom: j.electrons_per_atom as number, numberOfElectrons: j.number_of_electrons_exact as number, gridDimensions: j.grid_dimensions as number[], malaInfo: j };
 }
 
+/** A snapshot's facts from its siblings written by `generate`: <name>.info.json (atoms, T, ecutrho, grid), <name>.pw.scf.out (smearing). */
+export function snapshotFacts(descriptorsFile: string): StructureFacts {
+  const base = descriptorsFile.replace(/\.in\.npy$/, '').replace(/\.npy$/, '');
+  const facts: StructureFacts = {};
+  try {
+    const j = JSON.parse(fs.readFileSync(`${base}.info.json`, 'utf8')) as { atoms?: { numbers: number[]; positions: number[][]; cell: number[][]; pbc?: boolean[] }; temperature?: number; ecutrho?: number; grid_dimensions?: number[] };
+    if (j.atoms) {
+      const a: Atoms = { symbols: j.atoms.numbers.map((z) => symbolOf(z)), positionsAngstrom: j.atoms.positions as Vec3[], cellAngstrom: j.atoms.cell as Mat3, pbc: (j.atoms.pbc ?? [true, true, true]) as [boolean, boolean, boolean] };
+      facts.atoms = a;
+    }
+    facts.temperatureK = j.temperature;
+    facts.ecutrhoRy = j.ecutrho;
+    facts.grid = j.grid_dimensions;
+  } catch {
+    // no info.json: the domain holds the descriptor statistics only
+  }
+  if (fs.existsSync(`${base}.pw.scf.out`)) {
+    try {
+      facts.smearing = qeFileFacts(readStructure(`${base}.pw.scf.out`)).smearing;
+    } catch {
+      // an unreadable QE output only costs the smearing kind
+    }
+  }
+  return facts;
+}
+
+/** The training domain (src/domain/) of these snapshots: descriptor statistics and, where their siblings tell, density, T, ecutrho, smearing, grid. */
+export function trainingDomainOf(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, reference: ReferenceData | null): TrainingDomain {
+  const builder = new TrainingDomainBuilder(nFeatures);
+  for (const f of files) {
+    const d = loadPointData([f], xyzColumns, nFeatures, nEnergies);
+    builder.addStructure(d.x, d.nPoints, snapshotFacts(f.descriptors));
+  }
+  const pps = (reference?.malaInfo as { pseudopotentials?: Record<string, string> } | undefined)?.pseudopotentials;
+  if (pps) builder.addElements(Object.keys(pps));
+  return builder.finish('mala-ts train');
+}
+
 export async function runTraining(opts: TrainWorkflowOptions, progress: Progress = silentProgress, hooks: Parameters<typeof trainNetwork>[4] = {}): Promise<TrainResult & { out: string }> {
   const mala = malaModelDescriptorDefaults;
   const twojmax = opts.twojmax ?? mala.twojmax;
@@ -92,7 +135,9 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   const descriptors: DescriptorParameters = {
     ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
   };
-  const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference: opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null }, progress, hooks);
+  const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
+  const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
+  result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, opts.energyGrid.count, reference);
   saveModelData(opts.out, result.model);
   return { ...result, out: opts.out };
 }

@@ -241,8 +241,14 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
   });
 
   it('every row with a JSON key shows up in results.json, each key once; every result field has a row', () => {
-    // the fixture predates --device; a prediction now records its device (written only when known)
-    const r: PredictResult = { ...be2Prediction(), device: { device: 'cpu', requested: 'auto', reason: 'auto: the libtorch addon was built against a CPU-only libtorch' } };
+    // the fixture predates --device and the domain check; both rows are written only when known
+    const r: PredictResult = {
+      ...be2Prediction(),
+      device: { device: 'cpu', requested: 'auto', reason: 'auto: the libtorch addon was built against a CPU-only libtorch' },
+      domain: { known: true, inDomain: true, score: 1, scoreLimit: 6, worstFeature: 'B[0]', pointsOutsideFraction: 0, findings: [] },
+      modelSha256: 'ab',
+      malaTsVersion: '0.1.0',
+    };
     const json = predictResultJson(r);
     const keys = resultFields.flatMap((f) => (f.jsonKey ? [f.jsonKey] : []));
     assert.equal(new Set(keys).size, keys.length, 'JSON keys are unique');

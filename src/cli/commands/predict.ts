@@ -32,6 +32,7 @@ interface Opts {
   device?: string;
   descriptors?: string;
   np?: string;
+  strictDomain?: boolean;
 }
 
 /** Structure and model, the observables summary, then timings and memory (src/results: the field table). */
@@ -61,6 +62,7 @@ export function register(program: Command): void {
     .addOption(backendOption())
     .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .addOption(deviceOption())
+    .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -100,6 +102,7 @@ export function register(program: Command): void {
           progress: root ? defaultProgress() : undefined,
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
           comm,
+          strictDomain: opts.strictDomain,
         });
       } catch (e) {
         if (comm && comm.size > 1) {

@@ -12,6 +12,7 @@ interface Opts {
   memory: string;
   backend: string;
   device?: string;
+  strictDomain?: boolean;
 }
 
 const INPUT_FLAGS = ['-i', '-in', '-inp', '-input'];
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
+    .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .addOption(backendOption())
     .addOption(deviceOption())
     .action(async (pwArgs: string[], opts: Opts) => {
@@ -83,6 +85,7 @@ export function register(program: Command): void {
         device: opts.device,
         progress: defaultProgress(),
         warn,
+        strictDomain: opts.strictDomain,
       });
       process.stdout.write(r.output);
     });

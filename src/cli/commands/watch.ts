@@ -20,6 +20,7 @@ interface Opts {
   requireTotalEnergy?: boolean;
   backend: string;
   device?: string;
+  strictDomain?: boolean;
 }
 
 function describe(r: WatchRecord): string {
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--settle <ms>', 'a file must stop changing for this long before it is read', '500')
     .option('--no-existing', 'skip files already in the folder at start')
     .option('--polling', 'poll the folder instead of using inotify (network file systems)')
+    .option('--strict-domain', 'log an error instead of warning when the structure or its settings lie outside the model\'s training domain')
     .option('--require-total-energy', 'log an error instead of a warning when the total energy cannot be computed')
     .addOption(backendOption())
     .addOption(deviceOption())
@@ -68,6 +70,7 @@ export function register(program: Command): void {
           requireTotalEnergy: opts.requireTotalEnergy,
           backend: opts.backend,
           device: opts.device,
+          strictDomain: opts.strictDomain,
           warn: (m) => process.stderr.write(`mala-ts: warning: ${m}\n`),
         },
         onRecord: (r) => process.stderr.write(describe(r)),

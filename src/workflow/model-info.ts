@@ -1,0 +1,142 @@
+/**
+ * `mala-ts model-info M`: what a model is and what it was trained on: format and versions, the
+ * archive's and the weights' sha256, network, descriptors, energy grid, the training domain
+ * (src/domain/), the data recipe, the ensemble size.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unzipSync } from 'fflate';
+import { MalaError } from '../errors';
+import type { TrainingDomain } from '../domain/training-domain';
+import { featureLabel } from '../domain/domain-check';
+import { readModelData } from '../network/model';
+import { packageVersion } from '../util/package-paths';
+
+export interface ModelInfo {
+  file: string;
+  sha256: string;
+  weightsSha256?: string;
+  format?: string;
+  formatVersion?: number;
+  createdBy?: string;
+  readBy: string;
+  ensembleSize: number;
+  network: { layerSizes: number[]; activations: (string | null)[] };
+  descriptors: Record<string, unknown>;
+  energyGrid: { offsetEv: number; spacingEv: number; count: number };
+  /** RECIPE.md next to the model, when there is one. */
+  recipe?: string;
+  provenance?: Record<string, unknown>;
+  domain: TrainingDomain;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function version(): string {
+  try {
+    return `mala-ts ${packageVersion()}`;
+  } catch {
+    return 'mala-ts';
+  }
+}
+
+const fileHashes = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
+
+/** sha256 of a model file (remembered per path, size and mtime: the calculator predicts many times); undefined for a folder or a missing file. */
+export function modelFileSha256(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) return undefined;
+    const known = fileHashes.get(file);
+    if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.sha256;
+    const h = sha256(fs.readFileSync(file));
+    fileHashes.set(file, { mtimeMs: st.mtimeMs, size: st.size, sha256: h });
+    return h;
+  } catch {
+    return undefined;
+  }
+}
+
+export function modelInfo(file: string): ModelInfo {
+  if (!fs.existsSync(file)) throw new MalaError('model not found', { file, fix: 'check the path of the model archive (e.g. models/al-fcc-298K/model.zip)' });
+  const m = readModelData(file);
+  if (!m.domain) {
+    throw new MalaError('the model records no training domain (an archive from before domain data, or a MALA model)', {
+      file,
+      fix: 'record it from the training structures: mala-ts model-domain --model M --structures ... (see models/al-fcc-298K/RECIPE.md)',
+    });
+  }
+  const bytes = fs.statSync(file).isFile() ? fs.readFileSync(file) : undefined;
+  let json: { format?: string; formatVersion?: number; createdBy?: string; weights?: { sha256?: string } } = {};
+  if (bytes) {
+    try {
+      json = JSON.parse(Buffer.from(unzipSync(bytes)['model.json']).toString('utf8'));
+    } catch {
+      // readModelData read it already; a folder or a MALA model has no such header
+    }
+  }
+  const recipe = path.join(path.dirname(path.resolve(file)), 'RECIPE.md');
+  return {
+    file,
+    sha256: bytes ? sha256(bytes) : '',
+    weightsSha256: json.weights?.sha256,
+    format: json.format,
+    formatVersion: json.formatVersion,
+    createdBy: json.createdBy,
+    readBy: version(),
+    ensembleSize: 1,
+    network: { layerSizes: m.spec.layerSizes, activations: m.spec.activations },
+    descriptors: { ...m.descriptors },
+    energyGrid: { offsetEv: m.energyGrid.offsetEv, spacingEv: m.energyGrid.spacingEv, count: m.energyGrid.count },
+    recipe: fs.existsSync(recipe) ? path.relative(process.cwd(), recipe) || recipe : undefined,
+    provenance: m.provenance,
+    domain: m.domain,
+  };
+}
+
+/** The summary a person reads. */
+export function formatModelInfo(i: ModelInfo): string {
+  const d = i.domain;
+  const r = (x: { min: number; max: number } | undefined, digits: number, unit: string) => (x ? `${x.min.toFixed(digits)}–${x.max.toFixed(digits)} ${unit}` : 'not recorded');
+  const spread = d.structures.std.map((s, k) => ({ k, s: s / Math.max(d.points.std[k], 1e-300) })).sort((a, b) => b.s - a.s)[0];
+  const lines: [string, string][] = [
+    ['model', `${i.file}  (${i.format ?? 'model'} v${i.formatVersion ?? '?'}, written by ${i.createdBy ?? '?'}, read by ${i.readBy})`],
+    ['sha256', `${i.sha256}${i.weightsSha256 ? `  (weights ${i.weightsSha256})` : ''}`],
+    ['network', `${i.network.layerSizes.join(' → ')} (${i.network.activations.map((a) => a ?? 'linear').join(', ')}); ensemble of ${i.ensembleSize}`],
+    ['descriptors', `${String(i.descriptors.type)} twojmax ${String(i.descriptors.twojmax)}, rcutfac ${String(i.descriptors.rcutfac)} Å, ${d.featureCount} features`],
+    ['energy grid', `${i.energyGrid.count} energies from ${i.energyGrid.offsetEv} eV, spacing ${i.energyGrid.spacingEv} eV`],
+    ['domain', `${d.elements.join(', ')}; ${d.structures.count} training structures (${d.atomCounts?.join(', ') ?? '?'} atoms), ${d.points.count} grid points`],
+    ['  density', r(d.numberDensityPerA3, 5, 'atoms/Å³')],
+    ['  cell edges', r(d.cellLengthsAngstrom, 4, 'Å')],
+    ['  temperature', d.temperaturesK ? `${d.temperaturesK.join(', ')} K` : 'not recorded'],
+    ['  ecutrho', d.ecutrhoRy ? `${d.ecutrhoRy.join(', ')} Ry` : 'not recorded'],
+    ['  smearing', d.smearing?.join(', ') ?? 'not recorded'],
+    ['  grid spacing', r(d.gridSpacingAngstrom, 4, 'Å')],
+    ['  descriptors', `per-feature min/max/mean/std over points and over cell means; most varied across cells: ${featureLabel(spread.k, String(i.descriptors.type), Number(i.descriptors.twojmax))}`],
+    ['  recorded by', d.recordedBy ?? '?'],
+    ['recipe', i.recipe ?? 'no RECIPE.md next to the model'],
+  ];
+  const w = Math.max(...lines.map((l) => l[0].length));
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('');
+}
+
+/** --json: snake_case keys. */
+export function modelInfoJson(i: ModelInfo): Record<string, unknown> {
+  return {
+    file: i.file,
+    sha256: i.sha256,
+    weights_sha256: i.weightsSha256,
+    format: i.format,
+    format_version: i.formatVersion,
+    created_by: i.createdBy,
+    read_by: i.readBy,
+    ensemble_size: i.ensembleSize,
+    network: { layer_sizes: i.network.layerSizes, activations: i.network.activations },
+    descriptors: i.descriptors,
+    energy_grid: { offset_ev: i.energyGrid.offsetEv, spacing_ev: i.energyGrid.spacingEv, count: i.energyGrid.count },
+    recipe: i.recipe,
+    provenance: i.provenance,
+    domain: i.domain,
+  };
+}
