@@ -50,10 +50,15 @@ function missingMpi() {
   return '';
 }
 
+function missingCompiler() {
+  const cxx = process.env.CXX || 'c++';
+  return onPath(cxx) || fs.existsSync(cxx) ? '' : `no C++ compiler (${cxx}): apt-get install g++`;
+}
+
 const addons = [
   { name: 'torch', file: 'mala_torch.node', label: 'libtorch addon', missing: missingTorch, without: 'the network runs on the plain-TypeScript backend, about 20x slower' },
   { name: 'mpi', file: 'mala_mpi.node', label: 'MPI addon', missing: missingMpi, without: 'mala-ts runs serially (no mpirun -np N)' },
-  { name: 'sna', file: 'mala_sna.node', label: 'native bispectrum addon', missing: () => '', without: "descriptors come from LAMMPS' sna/grid, about 10x slower" },
+  { name: 'sna', file: 'mala_sna.node', label: 'native bispectrum addon', missing: missingCompiler, without: "descriptors come from LAMMPS' sna/grid, about 10x slower" },
 ];
 
 /** Runs a command; resolves with its exit status and output (never rejects). */

@@ -16,13 +16,14 @@ describe('install step of the npm package (scripts/install-addons.js)', () => {
   afterEach(() => cleanup());
   const run = (env: Record<string, string>) => spawnSync(process.execPath, [path.join(root, 'scripts', 'install-addons.js')], { encoding: 'utf8', env: { ...process.env, ...env } });
 
-  it('without libtorch or mpicc: one line each naming what to install, and the install still succeeds', () => {
-    const r = run({ MALA_TS_LIBTORCH: '/nonexistent/torch', MPICC: '/nonexistent/mpicc' });
+  it('without libtorch, mpicc or a C++ compiler: one line each naming what to install, and the install still succeeds', () => {
+    const r = run({ MALA_TS_LIBTORCH: '/nonexistent/torch', MPICC: '/nonexistent/mpicc', CXX: '/nonexistent/c++' });
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.equal(lines.length, 2, r.stdout);
+    assert.equal(lines.length, 3, r.stdout);
     assert.match(lines[0], /^mala-ts: libtorch addon not built: MALA_TS_LIBTORCH=\/nonexistent\/torch has no include\/torch.*`npm rebuild mala-ts`.*plain-TypeScript backend, about 20x slower/);
     assert.match(lines[1], /^mala-ts: MPI addon not built: no \/nonexistent\/mpicc: apt-get install libopenmpi-dev libfftw3-mpi-dev.*runs serially/);
+    assert.match(lines[2], /^mala-ts: native bispectrum addon not built: no C\+\+ compiler \(\/nonexistent\/c\+\+\): apt-get install g\+\+.*LAMMPS' sna\/grid/);
     assert.equal(fs.existsSync(path.join(root, 'bindings')), false, 'nothing built');
   });
 
@@ -33,7 +34,7 @@ describe('install step of the npm package (scripts/install-addons.js)', () => {
     const fakeGyp = path.join(root, 'fake-node-gyp.js');
     fs.writeFileSync(fakeGyp, "console.error('gyp: broken binding.gyp'); process.exit(1);\n");
     fs.writeFileSync(path.join(root, 'mpicc'), '#!/bin/sh\n', { mode: 0o755 });
-    const r = run({ MALA_TS_LIBTORCH: '/nonexistent/torch', MPICC: path.join(root, 'mpicc'), npm_config_node_gyp: fakeGyp });
+    const r = run({ MALA_TS_LIBTORCH: '/nonexistent/torch', MPICC: path.join(root, 'mpicc'), CXX: '/nonexistent/c++', npm_config_node_gyp: fakeGyp });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /gyp: broken binding\.gyp/);
     assert.match(r.stdout, /^mala-ts: MPI addon build failed \(log: .*bindings\/mpi\/install\.log\).*`npm rebuild mala-ts`/m);
