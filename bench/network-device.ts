@@ -17,6 +17,9 @@ import { loadTorchAddon } from '../bindings/torch';
 import { createInferenceNet, createTrainableNet, netDeviceChoice } from '../src/network/backends';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { Rng } from '../src/network/rng';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
