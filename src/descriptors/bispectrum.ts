@@ -26,6 +26,7 @@ import { MalaError } from '../errors';
 import { Atoms, speciesOf, validateAtoms, wrapAtoms, fractionalPositions } from '../structure/atoms';
 import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
 import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
+import { registerTemp } from '../util/cleanup';
 import { Progress, silentProgress } from '../util/progress';
 import { bispectrumCount, type BispectrumParameters } from './bispectrum-parameters';
 import { malaBispectrumDefaults, malaElementRadius } from './mala-defaults';
@@ -140,6 +141,8 @@ export class BispectrumCalculator {
   /** a1 = (lx, 0, 0) and a2 = (xy, ly, 0) in LAMMPS' frame (Å), for the shifts. */
   private lammpsCell: number[][];
   private readonly tmp: string;
+  /** The tmp folder leaves with a signal or an exit too (src/util/cleanup.ts). */
+  private readonly unregisterTmp: () => void;
   private readonly datafile: string;
   private readonly template: string;
   private lmp?: Lammps;
@@ -159,6 +162,7 @@ export class BispectrumCalculator {
     this.lammpsCell = restrictedTriclinic(this.atoms.cellAngstrom);
     this.template = fs.readFileSync(bispectrumTemplate, 'utf8');
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
+    this.unregisterTmp = registerTemp(this.tmp, true);
     this.datafile = path.join(this.tmp, 'structure.data');
     fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
     try {
@@ -304,6 +308,7 @@ export class BispectrumCalculator {
     this.lmp?.close();
     this.lmp = undefined;
     fs.rmSync(this.tmp, { recursive: true, force: true });
+    this.unregisterTmp();
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { MalaError } from '../errors';
 import { NpyStreamWriter } from '../io/npy';
+import { checkOutputs } from '../io/output-check';
 import { Atoms } from '../structure/atoms';
 import { ReadOptions, StructureRead, readStructure } from '../structure/registry';
 import { chooseGrid, type GridChoice } from '../grid/choose-grid';
@@ -50,6 +51,7 @@ export interface DescriptorsResult {
 export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
   const t0 = Date.now();
   const progress = job.progress ?? silentProgress;
+  checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out' }], [job.structureFile]);
   const read = readStructure(job.structureFile, job.read);
   const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
   const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };

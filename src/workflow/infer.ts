@@ -4,6 +4,7 @@
  */
 import { MalaError } from '../errors';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
+import { checkOutputs } from '../io/output-check';
 import type { BackendName } from '../network/backends';
 import { DEFAULT_CHUNK_POINTS, loadModel, type LdosModel } from '../network/model';
 import { silentProgress, type Progress } from '../util/progress';
@@ -27,6 +28,7 @@ export interface InferResult {
 }
 
 export async function runInference(opts: InferOptions, progress: Progress = silentProgress): Promise<InferResult> {
+  checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [typeof opts.model === 'string' ? opts.model : opts.model.source, opts.descriptors]);
   const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.backend }) : opts.model;
   const src = new NpyFile(opts.descriptors);
   try {

@@ -33,8 +33,9 @@ import { networkLdosSource } from '../engine/network-source';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
+import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
-import { predictOutputContext, predictOutputRequests, writeLastOutputs, writeOutputs } from './predict-outputs';
+import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
 
 /** (moved to src/util/memory.ts; re-exported for existing importers) */
 export { peakRssMb };
@@ -192,11 +193,14 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const tStart = performance.now();
   const comm = opts.comm ?? serialComm;
 
+  // outputs first: a bad --out fails in a second, not after the whole computation
+  const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
+  if (opts.outDir) checkOutputs(predictOutputTargets(opts.outDir, outputs.requests), [opts.structureFile, opts.modelFile, opts.descriptorsFile]);
+
   // structure: the calculation context, the memory plan and this rank's blocks, the energy step
   const c = predictContext(opts);
   const { model, atoms, grid } = c;
   const energyCount = model.data.energyGrid.count;
-  const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
