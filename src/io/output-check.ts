@@ -115,11 +115,12 @@ function statOrUndefinedQuiet(p: string): fs.Stats | undefined {
 export function checkOutput(t: OutputTarget, inputs: readonly (string | undefined)[] = []): void {
   if (!t.path || t.path.trim() === '') throw new MalaError(`${t.flag} needs a path`, { fix: `e.g. ${t.flag} ${t.kind === 'dir' ? 'results' : 'out.npy'}` });
   const abs = path.resolve(t.path);
+  const st = statOrUndefined(abs);
+  if (st && t.kind === 'file' && !st.isFile() && !st.isDirectory()) throw new MalaError(`${t.flag} ${t.path} is ${kindOf(st)}, not a regular file`, { file: t.path, fix: 'write to a regular file' });
   const pseudo = inPseudoFs(abs);
   if (pseudo) {
     throw new MalaError(`${t.flag} ${t.path} is inside ${pseudo}, a kernel file system, not a place for results`, { file: t.path, fix: 'write to a folder on a disk' });
   }
-  const st = statOrUndefined(abs);
   if (st) {
     if (t.kind === 'file') {
       if (st.isDirectory()) throw new MalaError(`${t.flag} ${t.path} is a folder; a file is written there`, { file: t.path, fix: 'give a file name (or remove the folder)' });
