@@ -35,7 +35,9 @@ export function systemErrorToMala(e: unknown): MalaError | undefined {
   if (!x) return undefined;
   const s = SYSTEM_ERRORS[x.code!];
   const where = x.path ?? (x as { dest?: string }).dest ?? (x.syscall === 'write' ? 'the output pipe or file' : 'a file');
-  return new MalaError(`${s.what(where)} (${x.code}${x.syscall ? ` in ${x.syscall}` : ''})`, { fix: s.fix, cause: e });
+  const stdio = where === 'standard output' || where === 'standard error';
+  const fix = stdio && x.code !== 'EPIPE' ? `redirect ${where} to a file on a disk with room (or to a program that reads it)` : s.fix;
+  return new MalaError(`${s.what(where)} (${x.code}${x.syscall ? ` in ${x.syscall}` : ''})`, { fix, cause: e });
 }
 
 /** The text the CLI prints for `e` and its exit status. */

@@ -37,7 +37,15 @@ export function writeAll(fd: number, data: Uint8Array | string, file: string, wr
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let off = 0;
   while (off < bytes.byteLength) {
-    const n = write(fd, bytes, off, bytes.byteLength - off);
+    let n: number;
+    try {
+      n = write(fd, bytes, off, bytes.byteLength - off);
+    } catch (e) {
+      // a write error names no file (it has an fd); the message should
+      const x = e as NodeJS.ErrnoException;
+      if (x && typeof x === 'object' && !x.path) x.path = file;
+      throw e;
+    }
     if (!(n > 0)) throw noProgressError(file, bytes.byteLength - off);
     off += n;
   }
@@ -90,7 +98,7 @@ export class AtomicFileWriter {
   write(chunk: Uint8Array | string): void {
     if (this.fd === null) throw new Error(`AtomicFileWriter(${this.target}) already closed`);
     try {
-      writeAll(this.fd, chunk, this.tmpPath, this.writeBytes);
+      writeAll(this.fd, chunk, this.target, this.writeBytes);
     } catch (e) {
       this.abort();
       throw e;
