@@ -111,6 +111,14 @@ export function onInterrupt(fn: (signal: NodeJS.Signals) => void): () => void {
   };
 }
 
+/**
+ * Let the event loop run once (a pending SIGINT/SIGTERM handler among it): long computations
+ * call it between blocks, since Node runs no signal handler while JavaScript or native code runs.
+ */
+export function yieldToSignals(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Tests: forget a received signal. */
 export function resetInterruptForTests(): void {
   received = undefined;

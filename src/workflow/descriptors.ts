@@ -16,6 +16,7 @@ import {
   defaultMaxPointsPerRun,
 } from '../descriptors/bispectrum';
 import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
+import { yieldToSignals } from '../util/cleanup';
 import { Progress, silentProgress } from '../util/progress';
 
 export { chooseGrid, type GridChoice, type GridSource } from '../grid/choose-grid';
@@ -49,6 +50,25 @@ export interface DescriptorsResult {
  * than one LAMMPS run; the file appears only when complete.
  */
 export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
+  const steps = descriptorSteps(job);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+/** The same, letting the event loop run between blocks: a Ctrl-C stops it and removes the temporary files (the CLI's). */
+export async function computeDescriptorsFileAsync(job: DescriptorsJob): Promise<DescriptorsResult> {
+  const steps = descriptorSteps(job);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+    await yieldToSignals();
+  }
+}
+
+/** The work, one block per step (yield). */
+function* descriptorSteps(job: DescriptorsJob): Generator<void, DescriptorsResult, void> {
   const t0 = Date.now();
   const progress = job.progress ?? silentProgress;
   checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out' }], [job.structureFile]);
@@ -72,8 +92,10 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
         const i1 = Math.min(nx, i + planesPerBlock);
         writer.write(calc.computePlanes(i, i1));
         progress.tick((i1 - i) * ny * nz);
+        yield;
       }
     }
+    yield; // (a signal now leaves no output: nothing is committed yet)
     writer.close();
     writer = undefined;
   } finally {

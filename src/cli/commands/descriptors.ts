@@ -5,7 +5,7 @@ import { finiteNumber } from '../args';
 import { parseGrid } from '../../grid/grid';
 import { StructureFormat, structureFormats } from '../../structure/registry';
 import { defaultProgress } from '../../util/progress';
-import { computeDescriptorsFile } from '../../workflow/descriptors';
+import { computeDescriptorsFileAsync } from '../../workflow/descriptors';
 
 function numberList(flag: string, text: string): number[] {
   const v = text.split(',').map((s) => Number(s.trim()));
@@ -44,14 +44,14 @@ export function register(program: Command): void {
     .option('--format <name>', `structure format instead of detecting it: ${structureFormats.join(', ')}`)
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump: element of each atom type, type 1 first')
     .option('--json', 'print the result as JSON')
-    .action((structure: string, o: Opts) => {
+    .action(async (structure: string, o: Opts) => {
       if (o.format && !structureFormats.includes(o.format as StructureFormat)) {
         throw new MalaError(`unknown structure format '${o.format}'`, { fix: `use one of ${structureFormats.join(', ')}` });
       }
       const twojmax = finiteNumber(o.twojmax, '--twojmax');
       const switchflag = finiteNumber(o.switchflag, '--switchflag');
       if (switchflag !== undefined && switchflag !== 0 && switchflag !== 1) throw new MalaError('--switchflag must be 0 or 1');
-      const res = computeDescriptorsFile({
+      const res = await computeDescriptorsFileAsync({
         structureFile: structure,
         outFile: o.out,
         grid: o.grid ? parseGrid(o.grid) : undefined,
