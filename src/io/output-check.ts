@@ -24,6 +24,8 @@ export interface OutputTarget {
   flag: string;
   /** Approximate size of the file, for the free-space check. */
   expectedBytes?: number;
+  /** What to do when there is not enough room (default: free space or write elsewhere). */
+  spaceFix?: string;
 }
 
 function statOrUndefined(p: string): fs.Stats | undefined {
@@ -93,7 +95,7 @@ function checkFreeSpace(dir: string, t: OutputTarget): void {
   }
   if (freeBytes < t.expectedBytes) {
     const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e9 ? 3 : 1)} GB`;
-    throw new MalaError(`${t.flag} ${t.path} needs about ${gb(t.expectedBytes)}, but ${dir} has ${gb(freeBytes)} free`, { file: t.path, fix: 'free space there or write to another file system' });
+    throw new MalaError(`${t.flag} ${t.path} needs about ${gb(t.expectedBytes)}, but ${dir} has ${gb(freeBytes)} free`, { file: t.path, fix: t.spaceFix ?? 'free space there or write to another file system' });
   }
 }
 

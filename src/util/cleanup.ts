@@ -13,8 +13,8 @@ import * as os from 'node:os';
 
 /** Path → whether it is a folder (removed recursively). */
 const registered = new Map<string, boolean>();
-/** Called with the signal instead of exiting, while registered. */
-const owners = new Set<(signal: NodeJS.Signals) => void>();
+/** Called with the signal instead of exiting, while registered; `repeats`: also for a second signal. */
+const owners = new Map<(signal: NodeJS.Signals) => void, { repeats: boolean }>();
 let received: NodeJS.Signals | undefined;
 let cliInstalled = false;
 let exitHookInstalled = false;
@@ -74,8 +74,9 @@ function exitOnSignal(signal: NodeJS.Signals): never {
 function onSignal(signal: NodeJS.Signals): void {
   const again = received !== undefined;
   received = signal;
-  if (owners.size > 0 && !again) {
-    for (const fn of [...owners]) fn(signal);
+  const takers = [...owners].filter(([, o]) => !again || o.repeats).map(([fn]) => fn);
+  if (takers.length > 0) {
+    for (const fn of takers) fn(signal);
     return;
   }
   // no owner, or a second Ctrl-C: stop now
@@ -100,10 +101,11 @@ export function installSignalCleanup(): void {
 
 /**
  * While registered, a SIGINT/SIGTERM is passed to `fn` (e.g. to forward it to a child and wait
- * for it) instead of exiting; a second signal exits at once. Returns the unregister function.
+ * for it) instead of exiting; a second signal exits at once, unless `repeats` (the owner has its
+ * own "again: stop now"). Returns the unregister function.
  */
-export function onInterrupt(fn: (signal: NodeJS.Signals) => void): () => void {
-  owners.add(fn);
+export function onInterrupt(fn: (signal: NodeJS.Signals) => void, opts: { repeats?: boolean } = {}): () => void {
+  owners.set(fn, { repeats: opts.repeats ?? false });
   listen(true);
   return () => {
     owners.delete(fn);

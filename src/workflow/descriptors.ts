@@ -81,6 +81,7 @@ function* descriptorSteps(job: DescriptorsJob): Generator<void, DescriptorsResul
   const shape: [number, number, number, number] = [nx, ny, nz, calc.featureCount];
   let writer: NpyStreamWriter | undefined;
   try {
+    checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out', expectedBytes: nx * ny * nz * calc.featureCount * 4 }]);
     writer = new NpyStreamWriter(job.outFile, shape, 'float32');
     progress.start('descriptors', calc.pointCount, 'points');
     if (calc.pointCount <= maxPoints) {

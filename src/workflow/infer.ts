@@ -8,6 +8,7 @@ import { checkOutputs } from '../io/output-check';
 import type { BackendName } from '../network/backends';
 import { DEFAULT_CHUNK_POINTS, loadModel, type LdosModel } from '../network/model';
 import { silentProgress, type Progress } from '../util/progress';
+import { yieldToSignals } from '../util/cleanup';
 
 export interface InferOptions {
   model: string | LdosModel;
@@ -42,6 +43,7 @@ export async function runInference(opts: InferOptions, progress: Progress = sile
       });
     }
     const shape = [...src.shape.slice(0, -1), model.nEnergies];
+    checkOutputs([{ path: opts.out, kind: 'file', flag: '--out', expectedBytes: src.rowCount * model.nEnergies * 4 }]);
     const writer = new NpyStreamWriter(opts.out, shape, 'float32');
     const chunk = opts.chunkPoints ?? DEFAULT_CHUNK_POINTS * 4;
     const t0 = Date.now();
@@ -58,6 +60,7 @@ export async function runInference(opts: InferOptions, progress: Progress = sile
         }
         const ldos = await model.predictLdos(x, n, { onChunk: (m) => progress.tick(m), pointOffset: p0 });
         writer.write(ldos);
+        await yieldToSignals(); // a Ctrl-C is handled between chunks (src/util/cleanup.ts)
       }
       writer.close();
     } catch (e) {

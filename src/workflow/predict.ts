@@ -202,6 +202,12 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const { model, atoms, grid } = c;
   const energyCount = model.data.energyGrid.count;
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
+  if (plan.store.kind === 'disk') {
+    // a spill that cannot fit fails now, with a hint, not with ENOSPC after the descriptors
+    const bytes = plan.store.shape.reduce((a, b) => a * b, 1) * 4;
+    const spaceFix = plan.store.keep ? 'free space there or drop --ldos' : 'point TMPDIR to a disk with room, or raise --memory so the LDOS stays in memory';
+    checkOutputs([{ path: plan.store.file, kind: 'file', flag: plan.store.keep ? '--ldos' : 'the LDOS spill file', expectedBytes: bytes, spaceFix }]);
+  }
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
 

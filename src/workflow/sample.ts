@@ -15,6 +15,8 @@ import { extxyzText } from '../structure/extxyz';
 import { parseLammpsDump } from '../structure/lammps-data';
 import { automaticKpoints, qeInputFromTemplate } from '../dft/qe-template';
 import { Progress, silentProgress } from '../util/progress';
+import { checkOutputs } from '../io/output-check';
+import { registerTemp } from '../util/cleanup';
 
 export interface SampleOptions {
   /** pw.x template (ibrav = 0) the frames are written into. */
@@ -121,8 +123,10 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     mdFile,
   );
   const outDir = path.resolve(o.outDir);
+  checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
   fs.mkdirSync(outDir, { recursive: true });
   const scratch = fs.mkdtempSync(path.join(outDir, '.md-'));
+  const unregisterScratch = registerTemp(scratch, true);
   const lmp = new Lammps({ libraryPath: o.libraryPath });
   const result: SampledFrame[] = [];
   try {
@@ -154,6 +158,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   } finally {
     lmp.close();
     fs.rmSync(scratch, { recursive: true, force: true });
+    unregisterScratch();
   }
   writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
   writeFileAtomic(

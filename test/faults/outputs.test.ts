@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { saveTrainedModel } from '../../src/workflow/train';
+import { predict } from '../../src/workflow/predict';
+import { repoRoot } from '../helpers';
+import { writeSmallPredictModel } from '../network/synthetic';
 import { makeModelData } from '../network/synthetic';
 import { tempDir } from '../helpers';
 import { assertCleanError, leftovers, mt, smallInferInputs } from './helpers';
@@ -93,5 +96,21 @@ describe('faults: outputs are checked first and written whole', function () {
     assert.ok(m, err.message);
     assert.ok(fs.statSync(m[1]).size > 0, 'the fallback model exists');
     assert.equal(path.dirname(m[1]), t.dir);
+  });
+
+  it('an LDOS spill that cannot fit in TMPDIR fails before the descriptors, with both sizes and the TMPDIR/--memory hint', async () => {
+    const model = writeSmallPredictModel(t.dir);
+    const realFs = require('node:fs') as { statfsSync: (p: string) => fs.StatsFs };
+    const statfs = realFs.statfsSync;
+    realFs.statfsSync = (p: string) => (path.resolve(p) === t.dir ? { ...statfs(p), bavail: 1, bsize: 4096 } : statfs(p));
+    try {
+      await assert.rejects(
+        predict({ structureFile: path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out'), modelFile: model, grid: [24, 24, 24], temperatureK: 1000, electrons: 12, memoryMb: 0.05, maxBlockPoints: 576, tmpDir: t.dir }),
+        (e: unknown) => e instanceof MalaError && /the LDOS spill file .*mala-ts-ldos-.* needs about 0\.001 GB, but .* has 0\.000 GB free/.test(e.message) && /TMPDIR .*--memory/.test(e.fix ?? ''),
+      );
+    } finally {
+      realFs.statfsSync = statfs;
+    }
+    assert.deepEqual(leftovers(t.dir), []);
   });
 });

@@ -68,7 +68,7 @@ describe('io/output-check: outputs are checked before any computation', () => {
   it('names the folder and the reason when a new file cannot be created there (read-only file system)', () => {
     const realFs = require('node:fs') as { openSync: (...a: unknown[]) => number };
     const open = realFs.openSync;
-    realFs.openSync = (p: fs.PathLike, ...rest: unknown[]) => {
+    realFs.openSync = (p: unknown, ...rest: unknown[]) => {
       if (String(p).includes('.mala-ts-probe-')) throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
       return open(p, ...rest);
     };
