@@ -1,10 +1,13 @@
 /**
  * The `mala-ts` command. Thin: parses arguments, calls workflow/, prints results. Each
  * subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
- * Errors a user can fix (MalaError) print one clear message and exit 1; anything else is a bug.
+ * Errors a user can fix (MalaError, and system errors such as a full disk: src/cli/fail.ts)
+ * print one clear message and exit 1; anything else is a bug (exit 2). Stack traces need --debug.
+ * SIGINT/SIGTERM remove the temporary files (src/util/cleanup.ts).
  */
 import { Command } from 'commander';
-import { isMalaError } from '../errors';
+import { installSignalCleanup } from '../util/cleanup';
+import { fail, takeDebugFlag } from './fail';
 import { packageVersion } from '../util/package-paths';
 import * as doctor from './commands/doctor';
 import * as observables from './commands/observables';
@@ -25,17 +28,20 @@ const program = new Command();
 program
   .name('mala-ts')
   .description('Machine-learned electronic structure, the MALA way: LAMMPS descriptors → libtorch LDOS network → QE-compatible observables')
-  .version(packageVersion());
+  .version(packageVersion())
+  .option('--debug', 'print stack traces with errors (also MALA_TS_DEBUG=1); accepted anywhere on the command line');
 
 for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample, modelDomain, modelInfo]) cmd.register(program);
 
-function fail(e: unknown): never {
-  if (isMalaError(e)) {
-    process.stderr.write(`mala-ts: error: ${e.describe()}\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`mala-ts: internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
-  process.exit(2);
+installSignalCleanup();
+// a full or closed stdout (`pw > /dev/full`, `| head`) is a message, not Node's unhandled 'error' event
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!e.path) e.path = stream === process.stdout ? 'standard output' : 'standard error';
+    fail(e);
+  });
 }
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
-program.parseAsync(process.argv).catch(fail);
+program.parseAsync(takeDebugFlag(process.argv)).catch(fail);

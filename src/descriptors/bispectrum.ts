@@ -26,6 +26,7 @@ import { MalaError } from '../errors';
 import { Atoms, speciesOf, validateAtoms, wrapAtoms, fractionalPositions } from '../structure/atoms';
 import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
 import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
+import { registerTemp } from '../util/cleanup';
 import { Progress, silentProgress } from '../util/progress';
 import { bispectrumCount, type BispectrumParameters } from './bispectrum-parameters';
 import { malaBispectrumDefaults, malaElementRadius } from './mala-defaults';
@@ -139,7 +140,9 @@ export class BispectrumCalculator {
   private atoms: Atoms;
   /** a1 = (lx, 0, 0) and a2 = (xy, ly, 0) in LAMMPS' frame (Å), for the shifts. */
   private lammpsCell: number[][];
-  private readonly tmp: string;
+  private tmp: string;
+  /** The tmp folder leaves with a signal or an exit too (src/util/cleanup.ts). */
+  private unregisterTmp: () => void;
   private readonly datafile: string;
   private readonly template: string;
   private lmp?: Lammps;
@@ -158,14 +161,19 @@ export class BispectrumCalculator {
     this.atoms = prepareAtoms(atoms);
     this.lammpsCell = restrictedTriclinic(this.atoms.cellAngstrom);
     this.template = fs.readFileSync(bispectrumTemplate, 'utf8');
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
-    this.datafile = path.join(this.tmp, 'structure.data');
-    fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
+    // LAMMPS first: opening it initialises MPI, which can abort natively (no exit hook runs then), and the folder would be left
+    this.tmp = '';
+    this.unregisterTmp = () => undefined;
+    this.datafile = '';
     try {
       this.lmp = new Lammps({ libraryPath: opts.libraryPath, fortranCommunicator: opts.fortranCommunicator });
       if (!this.lmp.hasStyle('compute', 'sna/grid')) {
         throw new MalaError(`the LAMMPS library ${this.lmp.libraryPath} has no compute sna/grid`, { fix: 'use a LAMMPS built with the ML-SNAP package (`make setup` builds one)' });
       }
+      this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
+      this.unregisterTmp = registerTemp(this.tmp, true);
+      this.datafile = path.join(this.tmp, 'structure.data');
+      fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));
     } catch (e) {
       this.close();
       throw e;
@@ -303,7 +311,8 @@ export class BispectrumCalculator {
   close(): void {
     this.lmp?.close();
     this.lmp = undefined;
-    fs.rmSync(this.tmp, { recursive: true, force: true });
+    if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
+    this.unregisterTmp();
   }
 }
 

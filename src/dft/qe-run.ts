@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type execa = require('execa');
 import { MalaError } from '../errors';
+import { interruptedBy, onInterrupt } from '../util/cleanup';
 
 export interface QeRunOptions {
   /** Program name or path, e.g. 'pw.x'. */
@@ -119,19 +120,23 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
       for (const l of parts) o.onLine(l);
     }
   });
-  // a Ctrl-C on us must not leave an orphaned mpirun spinning on the cores
-  const onSignal = (): void => {
+  // a Ctrl-C on us must not leave an orphaned mpirun spinning on the cores: forward it, wait, then say so
+  let interrupted: NodeJS.Signals | undefined;
+  const stopForwarding = onInterrupt((signal) => {
+    interrupted = signal;
     child.kill('SIGTERM');
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   let res: execa.ExecaReturnBase<string> & { failed?: boolean; timedOut?: boolean; originalMessage?: string };
   try {
     res = await child;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stopForwarding();
     await new Promise<void>((r) => out.end(r));
+  }
+  // killed by a Ctrl-C (ours, or the terminal's to the whole process group): not a QE failure
+  const signalled = interrupted ?? interruptedBy() ?? (res.signal === 'SIGINT' ? 'SIGINT' : undefined);
+  if (signalled) {
+    throw new MalaError(`interrupted (${signalled}) while ${o.program} was running; its partial output is ${outPath}`, { fix: 'run the same command again: generate resumes after the last finished stage' });
   }
   if (partial && o.onLine) o.onLine(partial);
   const output = chunks.join('');

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
+import { registerTemp } from '../util/cleanup';
 
 export interface LdosStore {
   readonly kind: 'memory' | 'disk';
@@ -24,7 +25,7 @@ export type LdosStorePlan =
   | { kind: 'disk'; file: string; shape: number[]; chunkPoints: number; keep: boolean };
 
 export function openLdosStore(plan: LdosStorePlan, energyCount: number): LdosStore {
-  return plan.kind === 'memory' ? memoryStore(energyCount) : diskStore(plan.file, plan.shape, plan.chunkPoints);
+  return plan.kind === 'memory' ? memoryStore(energyCount) : diskStore(plan.file, plan.shape, plan.chunkPoints, plan.keep);
 }
 
 export function memoryStore(energyCount: number): LdosStore {
@@ -45,7 +46,9 @@ export function memoryStore(energyCount: number): LdosStore {
   };
 }
 
-export function diskStore(file: string, shape: number[], chunkPoints: number): LdosStore {
+/** `keep`: the file is the user's (ldos.npy); otherwise a temporary spill, removed on a signal or exit too (src/util/cleanup.ts). */
+export function diskStore(file: string, shape: number[], chunkPoints: number, keep = true): LdosStore {
+  const unregister = keep ? () => undefined : registerTemp(file);
   const writer = new NpyStreamWriter(file, shape, 'float32');
   let closed = false;
   return {
@@ -70,9 +73,8 @@ export function diskStore(file: string, shape: number[], chunkPoints: number): L
       if (!closed) {
         writer.abort();
         closed = true;
-        return;
-      }
-      if (!keep) fs.rmSync(file, { force: true });
+      } else if (!keep) fs.rmSync(file, { force: true });
+      unregister();
     },
   };
 }

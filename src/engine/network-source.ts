@@ -11,6 +11,7 @@ import { blocksToSlabs } from '../parallel/slab-fft';
 import { addTiming } from './types';
 import type { DescriptorSource } from './descriptor-source';
 import type { LdosSource } from './ldos-source';
+import { yieldToSignals } from '../util/cleanup';
 
 export interface NetworkSourceOptions {
   model: Pick<LdosModel, 'predictLdos'>;
@@ -87,6 +88,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         addTiming(o.timings, 'network_s', t0);
         sink.addPoints(ldos, firstGridPoint);
         progress.tick(n);
+        await yieldToSignals(); // a Ctrl-C is handled between blocks (src/util/cleanup.ts)
       }
       progress.stop();
     },

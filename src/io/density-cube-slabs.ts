@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import type { Communicator } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { bohr3InAngstrom3 } from '../structure/units';
+import { registerTemp } from '../util/cleanup';
+import { writeAll } from './atomic-write';
 import { formatCubeColumns, formatCubeHeader } from './cube';
 import { densityCubeHeader, DensityFileContext } from './density-file';
 
@@ -22,18 +24,27 @@ export function writeDensityCubeFromSlabs(file: string, slabPerA3: Float64Array,
   const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${tag[0]}.${tag[1]}.tmp`);
   const header = comm.rank === 0 ? formatCubeHeader(densityCubeHeader(file, ctx)) : '';
   if (comm.rank === 0) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  for (let r = 0; r < comm.size; r++) {
-    if (r === comm.rank) {
-      const fd = fs.openSync(tmp, r === 0 ? 'w' : 'a');
-      try {
-        if (r === 0) fs.writeSync(fd, header);
-        for (let x = 0; x < layout.nxLocal; x++) fs.writeSync(fd, formatCubeColumns(slabPerA3.subarray(x * plane, (x + 1) * plane), nz, bohr3InAngstrom3));
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+  // every rank registers it: whichever is interrupted or fails removes it (a short write is an error, not a truncated cube)
+  const unregister = registerTemp(tmp);
+  try {
+    for (let r = 0; r < comm.size; r++) {
+      if (r === comm.rank) {
+        const fd = fs.openSync(tmp, r === 0 ? 'w' : 'a');
+        try {
+          if (r === 0) writeAll(fd, header, tmp);
+          for (let x = 0; x < layout.nxLocal; x++) writeAll(fd, formatCubeColumns(slabPerA3.subarray(x * plane, (x + 1) * plane), nz, bohr3InAngstrom3), tmp);
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
+      comm.barrier();
     }
-    comm.barrier();
+    if (comm.rank === 0) fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    unregister();
   }
-  if (comm.rank === 0) fs.renameSync(tmp, file);
 }

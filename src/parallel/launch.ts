@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import execa from 'execa';
 import { MalaError } from '../errors';
+import { onInterrupt, signalExitCode } from '../util/cleanup';
 
 /** Arguments of the current command without `--np N` / `--np=N`. */
 export function argsWithoutNp(argv: string[]): string[] {
@@ -31,14 +32,31 @@ function launcherFlags(): string[] {
   return openMpi && process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
 }
 
-/** Run `mpirun -np ranks node <this script> <args>` with our stdio; resolves to its exit code. */
-export function relaunchUnderMpi(ranks: number, args: string[]): Promise<number> {
-  const cmd = ['-np', String(ranks), ...launcherFlags(), process.execPath, ...process.execArgv, process.argv[1], ...args];
+/**
+ * Run `mpirun -np N node <this script> <args>` with our stdio; resolves to its exit code. A
+ * SIGINT/SIGTERM to us is forwarded to mpirun (which passes it to the ranks) and we wait for it
+ * to exit, so no rank outlives the launcher; the exit code is then 128 + the signal.
+ * (`launcher`: tests replace mpirun with a stand-in that takes the same arguments.)
+ */
+export function relaunchUnderMpi(ranks: number, args: string[], launcher: { program: string; flags: string[] } = { program: 'mpirun', flags: launcherFlags() }): Promise<number> {
+  const cmd = ['-np', String(ranks), ...launcher.flags, process.execPath, ...process.execArgv, process.argv[1], ...args];
   return new Promise((resolve, reject) => {
     // One BLAS thread per rank: the ranks already fill the cores (and results then match any rank count).
     const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' };
-    const child = spawn('mpirun', cmd, { stdio: 'inherit', env });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    const child = spawn(launcher.program, cmd, { stdio: 'inherit', env });
+    let forwarded: NodeJS.Signals | undefined;
+    const stopForwarding = onInterrupt((signal) => {
+      forwarded = signal;
+      child.kill(signal);
+    });
+    child.on('error', (e) => {
+      stopForwarding();
+      reject(e);
+    });
+    child.on('exit', (code, signal) => {
+      stopForwarding();
+      if (forwarded) resolve(signalExitCode(forwarded));
+      else resolve(code ?? (signal ? 128 + 1 : 1));
+    });
   });
 }

@@ -15,6 +15,7 @@
  */
 import { MalaError } from '../errors';
 import { chooseGrid, type GridChoice } from '../grid/choose-grid';
+import { checkAtomDistances } from '../structure/atom-distances';
 import { speciesOf, type Atoms } from '../structure/atoms';
 import type { StructureRead } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
@@ -116,6 +117,7 @@ export function loadContextPseudopotentials(input: { atoms: Atoms; read?: Struct
 
 export function calculationContext(input: ContextInput, o: ContextOverrides = {}, training: TrainingDefaults = {}): CalculationContext {
   const { atoms, source, read } = input;
+  checkAtomDistances(atoms, read?.file ?? source);
   const facts = qeFileFacts(read);
   const ecutrhoRy = o.ecutrhoRy ?? facts.ecutrhoRy ?? training.ecutrhoRy;
   const grid = chooseGrid(read ?? { atoms, file: source }, o.grid, ecutrhoRy);

@@ -149,6 +149,22 @@ export function readUpf(file: string): Pseudopotential {
  * structure's ATOMIC_SPECIES); without an entry, the single `<Species>[._-]*.upf` file in `dir`
  * (case-insensitive) is used.
  */
+/**
+ * pw.x's check that a pseudopotential is for its species: a UPF of another element under the
+ * right file name gave a wrong valence and functional silently (issue 14). Species labels such as
+ * Fe1 or Fe_up name the element by their leading letters.
+ */
+export function checkUpfElement(upfElement: string, species: string, file: string): void {
+  const element = (label: string) => (/^[A-Za-z]{1,2}/.exec(label.trim())?.[0] ?? '').toLowerCase();
+  const want = element(species);
+  const got = element(upfElement);
+  if (!got || !want || got === want) return;
+  throw new MalaError(`the pseudopotential ${path.basename(file)} is for ${upfElement.trim()}, not for the species ${species}`, {
+    file,
+    fix: `use a UPF file for ${species} (its PP_HEADER element must be ${species})`,
+  });
+}
+
 export function loadPseudopotentials(species: string[], dir: string, files: Record<string, string> = {}): Record<string, Pseudopotential> {
   const out: Record<string, Pseudopotential> = {};
   for (const s of [...new Set(species)]) {
@@ -170,7 +186,10 @@ export function loadPseudopotentials(species: string[], dir: string, files: Reco
       }
       name = hits[0];
     }
-    out[s] = readUpf(path.isAbsolute(name) ? name : path.join(dir, name));
+    const file = path.isAbsolute(name) ? name : path.join(dir, name);
+    const pp = readUpf(file);
+    checkUpfElement(pp.element, s, file);
+    out[s] = pp;
   }
   return out;
 }

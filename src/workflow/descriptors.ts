@@ -6,6 +6,7 @@
  */
 import { MalaError } from '../errors';
 import { NpyStreamWriter } from '../io/npy';
+import { checkOutputs } from '../io/output-check';
 import { Atoms } from '../structure/atoms';
 import { ReadOptions, StructureRead, readStructure } from '../structure/registry';
 import { chooseGrid, type GridChoice } from '../grid/choose-grid';
@@ -15,6 +16,7 @@ import {
   defaultMaxPointsPerRun,
 } from '../descriptors/bispectrum';
 import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
+import { yieldToSignals } from '../util/cleanup';
 import { Progress, silentProgress } from '../util/progress';
 import { NativeBispectrum, bispectrumEngine } from '../descriptors/bispectrum-native';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
@@ -53,8 +55,28 @@ export interface DescriptorsResult {
  * than one LAMMPS run; the file appears only when complete.
  */
 export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
+  const steps = descriptorSteps(job);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+/** The same, letting the event loop run between blocks: a Ctrl-C stops it and removes the temporary files (the CLI's). */
+export async function computeDescriptorsFileAsync(job: DescriptorsJob): Promise<DescriptorsResult> {
+  const steps = descriptorSteps(job);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+    await yieldToSignals();
+  }
+}
+
+/** The work, one block per step (yield). */
+function* descriptorSteps(job: DescriptorsJob): Generator<void, DescriptorsResult, void> {
   const t0 = Date.now();
   const progress = job.progress ?? silentProgress;
+  checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out' }], [job.structureFile]);
   const read = readStructure(job.structureFile, job.read);
   const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
   const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };
@@ -64,6 +86,7 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
   const shape: [number, number, number, number] = [nx, ny, nz, calc.featureCount];
   let writer: NpyStreamWriter | undefined;
   try {
+    checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out', expectedBytes: nx * ny * nz * calc.featureCount * 4 }]);
     writer = new NpyStreamWriter(job.outFile, shape, 'float32');
     progress.start('descriptors', calc.pointCount, 'points');
     if (calc.pointCount <= maxPoints) {
@@ -75,8 +98,10 @@ export function computeDescriptorsFile(job: DescriptorsJob): DescriptorsResult {
         const i1 = Math.min(nx, i + planesPerBlock);
         writer.write(calc.computePlanes(i, i1));
         progress.tick((i1 - i) * ny * nz);
+        yield;
       }
     }
+    yield; // (a signal now leaves no output: nothing is committed yet)
     writer.close();
     writer = undefined;
   } finally {

@@ -15,6 +15,7 @@ import { MalaError } from '../errors';
 import { pseudoDirRequest } from '../qe/calculation-context';
 import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { writeFileAtomic } from '../io/atomic-write';
+import { checkOutputs } from '../io/output-check';
 import { writeNpy } from '../io/npy';
 import { readLdosCubes } from '../io/cube';
 import { parseQeInput, QeInput } from '../structure/qe-input';
@@ -227,6 +228,7 @@ export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResu
   const name = o.name ?? defaultName(inputFile);
   if (!/^[\w.+-]+$/.test(name)) throw new MalaError(`snapshot name '${name}' has characters unsafe for file names`, { fix: 'pass --name with letters, digits, . _ + -' });
   const outDir = path.resolve(o.outDir);
+  checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
   const work = path.join(outDir, '.work', name);
   fs.mkdirSync(work, { recursive: true });
   const np = o.np ?? 1;

@@ -4,10 +4,12 @@
  */
 import { MalaError } from '../errors';
 import { NpyFile, NpyStreamWriter } from '../io/npy';
+import { checkOutputs } from '../io/output-check';
 import type { BackendName } from '../network/backends';
 import type { DeviceChoice } from '../network/device';
 import { DEFAULT_CHUNK_POINTS, loadModel, type LdosModel } from '../network/model';
 import { silentProgress, type Progress } from '../util/progress';
+import { yieldToSignals } from '../util/cleanup';
 
 export interface InferOptions {
   model: string | LdosModel;
@@ -32,6 +34,7 @@ export interface InferResult {
 }
 
 export async function runInference(opts: InferOptions, progress: Progress = silentProgress): Promise<InferResult> {
+  checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [typeof opts.model === 'string' ? opts.model : opts.model.source, opts.descriptors]);
   const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.backend, device: opts.device }) : opts.model;
   const src = new NpyFile(opts.descriptors);
   try {
@@ -45,6 +48,7 @@ export async function runInference(opts: InferOptions, progress: Progress = sile
       });
     }
     const shape = [...src.shape.slice(0, -1), model.nEnergies];
+    checkOutputs([{ path: opts.out, kind: 'file', flag: '--out', expectedBytes: src.rowCount * model.nEnergies * 4 }]);
     const writer = new NpyStreamWriter(opts.out, shape, 'float32');
     const chunk = opts.chunkPoints ?? DEFAULT_CHUNK_POINTS * 4;
     const t0 = Date.now();
@@ -61,6 +65,7 @@ export async function runInference(opts: InferOptions, progress: Progress = sile
         }
         const ldos = await model.predictLdos(x, n, { onChunk: (m) => progress.tick(m), pointOffset: p0 });
         writer.write(ldos);
+        await yieldToSignals(); // a Ctrl-C is handled between chunks (src/util/cleanup.ts)
       }
       writer.close();
     } catch (e) {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { cubeVoxelVolumeA3 } from '../io/cube';
 import { outputRequest, OutputRequest, writeOutputs } from '../io/outputs';
+import { checkOutputs } from '../io/output-check';
 import { cubeLdosSource, CubeLdosSource } from '../engine/cube-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import type { LdosSource as EngineLdosSource } from '../engine/ldos-source';
@@ -90,6 +91,9 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
   const density = opts.densityOut ? outputRequest('density', opts.densityOut) : undefined;
   const dos = opts.dosOut ? outputRequest('dos', opts.dosOut) : undefined;
   const outputs = [dos, density, plot].filter((r): r is OutputRequest => r !== undefined);
+  const ldosFiles = opts.ldos.kind === 'npy' ? [opts.ldos.file] : opts.ldos.files;
+  const flags: Record<string, string> = { dos: '--dos-out', density: '--density-out', plot: '--plot' };
+  checkOutputs(outputs.map((r) => ({ path: r.file, kind: 'file', flag: flags[r.writer.kind] ?? r.writer.kind })), [...ldosFiles, opts.structureFile]);
   const warnings: string[] = [];
   if (opts.temperatureK === undefined && md?.smearing && !/fermi/i.test(md.smearing)) {
     // MALA does the same (T = degauss·Ry/kB) whatever the smearing; say so, the numbers differ from QE's.

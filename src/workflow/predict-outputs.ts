@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import type { ObservablesResult } from '../engine/types';
 import { OutputContext, outputRequest, OutputRequest } from '../io/outputs';
+import type { OutputTarget } from '../io/output-check';
 import type { Communicator } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import type { Atoms } from '../structure/atoms';
@@ -21,6 +22,11 @@ export function predictOutputRequests(outDir: string | undefined, writeLdos: boo
   if (ldosFile) requests.push(outputRequest('ldos', ldosFile));
   requests.push(outputRequest('results', out('results.json')));
   return { requests, ldosFile };
+}
+
+/** What checkOutputs checks before predict computes: the folder, and each file in it. */
+export function predictOutputTargets(outDir: string, requests: readonly OutputRequest[]): OutputTarget[] {
+  return [{ path: outDir, kind: 'dir', flag: '--out' }, ...requests.map((r): OutputTarget => ({ path: r.file, kind: 'file', flag: '--out' }))];
 }
 
 export function predictOutputContext(o: {

@@ -37,8 +37,9 @@ import { packageVersion } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
+import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
-import { predictOutputContext, predictOutputRequests, writeLastOutputs, writeOutputs } from './predict-outputs';
+import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
 
 /** (moved to src/util/memory.ts; re-exported for existing importers) */
 export { peakRssMb };
@@ -202,12 +203,21 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const tStart = performance.now();
   const comm = opts.comm ?? serialComm;
 
+  // outputs first: a bad --out fails in a second, not after the whole computation
+  const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
+  if (opts.outDir) checkOutputs(predictOutputTargets(opts.outDir, outputs.requests), [opts.structureFile, opts.modelFile, opts.descriptorsFile]);
+
   // structure: the calculation context, the memory plan and this rank's blocks, the energy step
   const c = predictContext(opts);
   const { model, atoms, grid } = c;
   const energyCount = model.data.energyGrid.count;
-  const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
+  if (plan.store.kind === 'disk') {
+    // a spill that cannot fit fails now, with a hint, not with ENOSPC after the descriptors
+    const bytes = plan.store.shape.reduce((a, b) => a * b, 1) * 4;
+    const spaceFix = plan.store.keep ? 'free space there or drop --ldos' : 'point TMPDIR to a disk with room, or raise --memory so the LDOS stays in memory';
+    checkOutputs([{ path: plan.store.file, kind: 'file', flag: plan.store.keep ? '--ldos' : 'the LDOS spill file', expectedBytes: bytes, spaceFix }]);
+  }
   const layout = gridLayoutOn(comm, grid);
   const energy = energyStepOf(c, opts, warn);
   // the domain check: settings now, descriptors as the network source computes them (src/domain/)

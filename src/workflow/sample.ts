@@ -16,6 +16,8 @@ import { parseLammpsDump } from '../structure/lammps-data';
 import { automaticKpoints, qeInputFromTemplate, replaceCard, setNamelistValue } from '../dft/qe-template';
 import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
+import { checkOutputs } from '../io/output-check';
+import { registerTemp } from '../util/cleanup';
 
 export interface SampleOptions {
   /** pw.x template (ibrav = 0) the frames are written into. */
@@ -192,8 +194,10 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     mdFile,
   );
   const outDir = path.resolve(o.outDir);
+  checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
   fs.mkdirSync(outDir, { recursive: true });
   const scratch = fs.mkdtempSync(path.join(outDir, '.md-'));
+  const unregisterScratch = registerTemp(scratch, true);
   const lmp = new Lammps({ libraryPath: o.libraryPath });
   const result: SampledFrame[] = [];
   try {
@@ -228,6 +232,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   } finally {
     lmp.close();
     fs.rmSync(scratch, { recursive: true, force: true });
+    unregisterScratch();
   }
   writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
   writeFileAtomic(

@@ -3,8 +3,11 @@
  * leading xyz columns by default), train the LDOS network, write the model archive.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
+import { checkOutputs } from '../io/output-check';
 import { bispectrumCount } from '../descriptors/bispectrum-parameters';
 import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import type { DescriptorParameters, ReferenceData } from '../network/model';
@@ -130,6 +133,8 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   const nFeatures = bispectrumCount(twojmax);
   const xyz = opts.xyzColumns ?? 3;
   if (opts.training.length === 0) throw new MalaError('no training snapshots', { fix: 'pass --descriptors a.npy --ldos a.out.npy' });
+  const inputs = [...opts.training, ...opts.validation].flatMap((f) => [f.descriptors, f.ldos]).concat(opts.referenceInfo ? [opts.referenceInfo] : []);
+  checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }, ...(opts.checkpoint ? [{ path: opts.checkpoint, kind: 'file' as const, flag: '--checkpoint' }] : [])], inputs);
   const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
   const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
   const descriptors: DescriptorParameters = {
@@ -138,6 +143,30 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
   const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
   result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, opts.energyGrid.count, reference);
-  saveModelData(opts.out, result.model);
+  saveTrainedModel(opts.out, result.model);
   return { ...result, out: opts.out };
+}
+
+/**
+ * Save the trained model; when the target fails after training (disk full, folder gone), the
+ * hours of training are not lost: the model goes to a fallback file and the error says where.
+ */
+export function saveTrainedModel(out: string, model: TrainResult['model'], fallbackDirs: readonly string[] = [process.cwd(), os.tmpdir()]): void {
+  try {
+    saveModelData(out, model);
+    return;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    for (const dir of fallbackDirs) {
+      const fallback = path.join(dir, `mala-ts-model-${process.pid}-${Date.now()}.zip`);
+      if (path.resolve(fallback) === path.resolve(out)) continue;
+      try {
+        saveModelData(fallback, model);
+      } catch {
+        continue;
+      }
+      throw new MalaError(`cannot write the model to ${out} (${why}); the trained model was saved to ${fallback} instead`, { file: out, fix: `move ${fallback} where you want it (nothing needs retraining)`, cause: e });
+    }
+    throw new MalaError(`cannot write the model to ${out} (${why}), nor to a fallback file in ${fallbackDirs.join(' or ')}`, { file: out, fix: 'free space or fix the permissions, then train again (a --checkpoint resumes)', cause: e });
+  }
 }

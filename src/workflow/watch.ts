@@ -17,6 +17,7 @@ import type chokidarType from 'chokidar';
 import { isMalaError, MalaError } from '../errors';
 import { LdosModel, loadModel } from '../network/model';
 import { predict, predictJson, PredictOptions } from './predict';
+import { checkOutputs } from '../io/output-check';
 
 /** Extensions the structure readers know (src/structure/registry.ts). */
 export const defaultWatchPattern = '*.{out,pwo,log,in,pwi,data,lmp,lammps,lmpdat,dump,lammpstrj,xyz,extxyz}';
@@ -143,6 +144,8 @@ class JsonlLog {
 export function watchFolder(opts: WatchOptions): WatchHandle {
   const dir = path.resolve(opts.dir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new MalaError(`${dir} is not a folder`, { file: dir, fix: 'pass an existing folder to watch' });
+  // the log and the output folder are checked before the model is loaded (src/io/output-check.ts)
+  checkOutputs([{ path: opts.logFile ?? path.join(dir, 'mala-ts-watch.jsonl'), kind: 'file', flag: '--log' }, ...(opts.outDir ? [{ path: opts.outDir, kind: 'dir' as const, flag: '--out' }] : [])], [typeof opts.model === 'string' ? opts.model : undefined]);
   const model = typeof opts.model === 'string' ? loadModel(opts.model, { backend: opts.predictOptions?.backend, device: opts.predictOptions?.device }) : opts.model;
   const pattern = opts.pattern ?? defaultWatchPattern;
   const matcher = globToRegExp(pattern);

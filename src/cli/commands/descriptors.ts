@@ -5,7 +5,7 @@ import { finiteNumber } from '../args';
 import { parseGrid } from '../../grid/grid';
 import { StructureFormat, structureFormats } from '../../structure/registry';
 import { defaultProgress } from '../../util/progress';
-import { computeDescriptorsFile } from '../../workflow/descriptors';
+import { computeDescriptorsFileAsync } from '../../workflow/descriptors';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
 
 function numberList(flag: string, text: string): number[] {
@@ -47,14 +47,14 @@ export function register(program: Command): void {
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump: element of each atom type, type 1 first')
     .option('--json', 'print the result as JSON')
     .option('--descriptor-engine <name>', 'who computes them: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
-    .action((structure: string, o: Opts) => {
+    .action(async (structure: string, o: Opts) => {
       if (o.format && !structureFormats.includes(o.format as StructureFormat)) {
         throw new MalaError(`unknown structure format '${o.format}'`, { fix: `use one of ${structureFormats.join(', ')}` });
       }
       const twojmax = finiteNumber(o.twojmax, '--twojmax');
       const switchflag = finiteNumber(o.switchflag, '--switchflag');
       if (switchflag !== undefined && switchflag !== 0 && switchflag !== 1) throw new MalaError('--switchflag must be 0 or 1');
-      const res = computeDescriptorsFile({
+      const res = await computeDescriptorsFileAsync({
         structureFile: structure,
         outFile: o.out,
         grid: o.grid ? parseGrid(o.grid) : undefined,

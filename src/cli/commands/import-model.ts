@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputs } from '../../io/output-check';
 import { loadModel } from '../../network/model';
 
 /** `mala-ts import-model`: a MALA model zip → a mala-ts model archive (weights, scalers, parameters). */
@@ -9,6 +10,7 @@ export function register(program: Command): void {
     .argument('<mala-model>', 'MALA model zip (or its unpacked folder)')
     .requiredOption('--out <file>', 'mala-ts model archive to write (zip: model.json + weights.safetensors)')
     .action((input: string, opts: { out: string }) => {
+      checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [input]);
       const model = loadModel(input, { backend: 'ts' });
       model.save(opts.out);
       const d = model.data;

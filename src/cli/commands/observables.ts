@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { MalaError } from '../../errors';
 import { positiveNumber } from '../args';
 import { isCubeFileName } from '../../io/cube';
+import { checkOutputs } from '../../io/output-check';
 import { formatJson, formatSummary, observablesJson, writeResultsJson } from '../../io/results';
 import { totalEnergy } from '../../qe/total-energy';
 import { parseEnergyGrid } from '../../targets/energy-grid';
@@ -82,8 +83,10 @@ export function register(program: Command): void {
       const fermi = opts.fermiEnergy === undefined ? undefined : Number(opts.fermiEnergy);
       if (fermi !== undefined && !Number.isFinite(fermi)) throw new MalaError(`--fermi-energy ${opts.fermiEnergy} is not a number`);
       const chunk = positiveNumber(opts.chunkPoints, '--chunk-points');
+      const ldos = ldosSource(opts.ldos);
+      if (opts.jsonOut) checkOutputs([{ path: opts.jsonOut, kind: 'file', flag: '--json-out' }], [...(ldos.kind === 'npy' ? [ldos.file] : ldos.files), opts.structure]);
       const result = await computeObservables({
-        ldos: ldosSource(opts.ldos),
+        ldos,
         energyGrid: parseEnergyGrid(opts.energyGrid),
         structureFile: opts.structure,
         temperatureK: positiveNumber(opts.temperature, '--temperature'),

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { isMalaError, MalaError } from '../../errors';
+import { MalaError } from '../../errors';
+import { removeRegistered } from '../../util/cleanup';
+import { debugEnabled, describeFailure } from '../fail';
 import { abortWorld, finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
 import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
 import { positiveNumber } from '../args';
@@ -107,7 +109,8 @@ export function register(program: Command): void {
       } catch (e) {
         if (comm && comm.size > 1) {
           // the other ranks would wait forever in the next collective
-          process.stderr.write(`mala-ts: error on MPI rank ${comm.rank}: ${isMalaError(e) ? e.describe() : (e as Error)?.stack ?? String(e)}\n`);
+          process.stderr.write(describeFailure(e, debugEnabled()).text.replace(/^mala-ts: (error: )?/, `mala-ts: error on MPI rank ${comm.rank}: `));
+          removeRegistered(); // MPI_Abort skips the exit hook
           abortWorld(1);
         }
         throw e;

@@ -4,6 +4,7 @@ import { MalaError } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
 import { backendOption, deviceOption } from '../options';
+import { onInterrupt } from '../../util/cleanup';
 
 interface Opts {
   model?: string;
@@ -96,8 +97,7 @@ export function register(program: Command): void {
           },
         );
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      onInterrupt(onSignal, { repeats: true }); // (instead of the CLI's exit-at-once: src/util/cleanup.ts)
       await handle.ready;
       process.stderr.write(`mala-ts: watching ${path.resolve(dir)} for ${opts.pattern}; results in ${handle.logFile} (Ctrl-C to stop)\n`);
       // the watcher keeps the process alive until a signal

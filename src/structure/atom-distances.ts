@@ -1,0 +1,73 @@
+/**
+ * pw.x's first sanity check: no two atoms (periodic images included) closer than a minimum
+ * distance. Two atoms on one site give a finite, wrong energy everywhere downstream (issue 14:
+ * +18.7 eV instead of −72.8 eV), so it is an error naming the pair, as pw.x makes it.
+ */
+import { MalaError } from '../errors';
+import type { Atoms } from './atoms';
+
+/** No chemical bond is shorter than 0.74 Å (H₂); closer atoms are a mistake in the file. */
+export const minimumAtomDistanceAngstrom = 0.5;
+
+/** Up to this many atoms every pair is checked against its 27 nearest images; above, the wrapped minimum image only. */
+const ALL_IMAGES_UP_TO = 3000;
+
+function inverse3(m: readonly (readonly number[])[]): number[][] | undefined {
+  const [[a, b, c], [d, e, f], [g, h, i]] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) return undefined;
+  return [
+    [A / det, -(b * i - c * h) / det, (b * f - c * e) / det],
+    [B / det, (a * i - c * g) / det, -(a * f - c * d) / det],
+    [C / det, -(a * h - b * g) / det, (a * e - b * d) / det],
+  ];
+}
+
+/** The closest pair (indices, distance in Å) closer than `minAngstrom`, or undefined. */
+export function closestPairBelow(atoms: Atoms, minAngstrom = minimumAtomDistanceAngstrom): { i: number; j: number; distanceAngstrom: number } | undefined {
+  const cell = atoms.cellAngstrom;
+  const inv = inverse3(cell);
+  const pos = atoms.positionsAngstrom;
+  const n = pos.length;
+  if (!inv) return undefined; // (a degenerate cell is reported by the cell's own check)
+  // fractional coordinates: f = x · inv(cell), cell rows are the lattice vectors
+  const frac = pos.map((p) => [0, 1, 2].map((k) => p[0] * inv[0][k] + p[1] * inv[1][k] + p[2] * inv[2][k]));
+  const shifts: number[][] = [];
+  const range = (k: number) => (atoms.pbc[k] && n <= ALL_IMAGES_UP_TO ? [-1, 0, 1] : [0]);
+  for (const a of range(0)) for (const b of range(1)) for (const c of range(2)) shifts.push([a, b, c]);
+  const min2 = minAngstrom * minAngstrom;
+  let best: { i: number; j: number; distanceAngstrom: number } | undefined;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const d = [0, 1, 2].map((k) => {
+        const x = frac[j][k] - frac[i][k];
+        return atoms.pbc[k] ? x - Math.round(x) : x;
+      });
+      for (const s of shifts) {
+        const f0 = d[0] + s[0];
+        const f1 = d[1] + s[1];
+        const f2 = d[2] + s[2];
+        const x = f0 * cell[0][0] + f1 * cell[1][0] + f2 * cell[2][0];
+        const y = f0 * cell[0][1] + f1 * cell[1][1] + f2 * cell[2][1];
+        const z = f0 * cell[0][2] + f1 * cell[1][2] + f2 * cell[2][2];
+        const r2 = x * x + y * y + z * z;
+        if (r2 < min2 && (!best || r2 < best.distanceAngstrom ** 2)) best = { i, j, distanceAngstrom: Math.sqrt(r2) };
+      }
+    }
+  }
+  return best;
+}
+
+/** Throws a MalaError naming the closest pair (1-based, as pw.x counts) when two atoms are closer than the minimum. */
+export function checkAtomDistances(atoms: Atoms, file?: string, minAngstrom = minimumAtomDistanceAngstrom): void {
+  const p = closestPairBelow(atoms, minAngstrom);
+  if (!p) return;
+  const where = (k: number) => `${atoms.symbols[k]} #${k + 1} at (${atoms.positionsAngstrom[k].map((v) => v.toFixed(4)).join(', ')}) Å`;
+  throw new MalaError(`atoms ${where(p.i)} and ${where(p.j)} are ${p.distanceAngstrom.toFixed(4)} Å apart (periodic images included), closer than ${minAngstrom} Å: pw.x stops on overlapping atoms`, {
+    file,
+    fix: 'fix the positions in the structure file (a duplicated line, or positions in the wrong units: alat, bohr, crystal, angstrom)',
+  });
+}
