@@ -50,7 +50,7 @@ describe('faults: signals leave nothing behind', function () {
     const out = path.join(t.dir, 'out');
     const qeOut = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
     // a tiny memory budget spills the LDOS to TMPDIR; small blocks give the signal a chance between them
-    const run = start(process.execPath, [cli, 'predict', qeOut, '--model', model, '--grid', '24,24,24', '--temperature', '1000', '--electrons', '12', '--block-points', '576', '--memory', '0.05', '--out', out], { TMPDIR: t.dir });
+    const run = start(process.execPath, [cli, 'predict', qeOut, '--model', model, '--grid', '24,24,24', '--temperature', '1000', '--electrons', '12', '--block-points', '576', '--memory', '0.05', '--out', out], { TMPDIR: t.dir, MALA_TS_DESCRIPTOR_ENGINE: 'lammps' }); // LAMMPS: the engine with a temporary folder
     await until(() => names(t.dir).some((f) => f.startsWith('mala-ts-bispectrum-')) && names(t.dir).some((f) => /mala-ts-ldos-.*\.tmp$/.test(f)), 90000, 'the spill and the LAMMPS folder');
     run.child.kill('SIGINT');
     const r = await run.done;
@@ -65,7 +65,7 @@ describe('faults: signals leave nothing behind', function () {
     const xyz = path.join(t.dir, 'S.xyz');
     fs.writeFileSync(xyz, '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nAl 0 0 0\n');
     const out = path.join(t.dir, 'o', 'd.npy');
-    const run = start(process.execPath, [cli, 'descriptors', xyz, '--grid', '24,24,24', '--twojmax', '4', '-o', out], { TMPDIR: t.dir });
+    const run = start(process.execPath, [cli, 'descriptors', xyz, '--grid', '24,24,24', '--twojmax', '4', '-o', out], { TMPDIR: t.dir, MALA_TS_DESCRIPTOR_ENGINE: 'lammps' });
     await until(() => names(t.dir).some((f) => f.startsWith('mala-ts-bispectrum-')) && names(path.dirname(out)).some((f) => f.endsWith('.tmp')), 90000, 'the output .tmp and the LAMMPS folder');
     run.child.kill('SIGTERM');
     const r = await run.done;
