@@ -13,8 +13,12 @@ build:
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup
-	npx tsc --noEmit -p .
+# test = setup, with the type check of tests and benchmarks beside the build of dist/ (two cores,
+# two compilers), then the suite.
+test:
+	@bash scripts/setup.sh
+	@npx tsc --noEmit -p . & tsc_pid=$$!; node scripts/build.js; build_rc=$$?; wait $$tsc_pid; tsc_rc=$$?; \
+	  [ $$tsc_rc -eq 0 ] || { echo "make test: the type check failed" >&2; exit $$tsc_rc; }; exit $$build_rc
 	npx mocha "test/**/*.test.ts"
 
 typecheck:

@@ -70,7 +70,12 @@ build_addon() {
 }
 
 # 4. The libtorch addon; MALA_TS_LIBTORCH (a CUDA PyTorch's torch/ folder) changes what it links.
-[ -f bindings/torch/binding.gyp ] && build_addon torch mala_torch "libtorch addon" "libtorch=${MALA_TS_LIBTORCH:-debian}"
+#    It is the slow one: it builds in the background while the two small addons build beside it.
+torch_pid=
+if [ -f bindings/torch/binding.gyp ]; then
+  build_addon torch mala_torch "libtorch addon" "libtorch=${MALA_TS_LIBTORCH:-debian}" &
+  torch_pid=$!
+fi
 
 # 5. The MPI addon (for `mpirun -np N mala-ts predict`: collectives and FFTW-MPI for the distributed
 #    energy terms). Optional: without mpicc, mala-ts runs serially.
@@ -88,5 +93,7 @@ if [ -f bindings/sna/binding.gyp ]; then
   ( build_addon sna mala_sna "native bispectrum addon" "" ) \
     || say "native bispectrum addon not built: --descriptor-engine native is unavailable, LAMMPS computes descriptors"
 fi
+
+[ -z "$torch_pid" ] || wait "$torch_pid" || exit 1
 
 say "done in $(( $(date +%s) - t0 )) s"
