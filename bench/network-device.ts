@@ -18,6 +18,7 @@ import { createInferenceNet, createTrainableNet, netDeviceChoice } from '../src/
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { Rng } from '../src/network/rng';
 import { helpIfAsked } from './help';
+import { benchNets as nets, macs, randomArray } from './nets';
 
 helpIfAsked(__filename);
 
@@ -31,23 +32,6 @@ const batches = arg('batches', '8192,65536').split(',').map(Number);
 const reps = Number(arg('reps', '5'));
 const trainBatches = arg('train-batches', '1000,8192').split(',').map(Number);
 const outFile = arg('out', '');
-
-const nets: { name: string; spec: NetworkSpec }[] = [
-  { name: '91→400→400→400→250', spec: { layerSizes: [91, 400, 400, 400, 250], activations: ['LeakyReLU', 'LeakyReLU', 'LeakyReLU', 'LeakyReLU'] } },
-  { name: 'Be model 91→100→11', spec: { layerSizes: [91, 100, 11], activations: ['ReLU', null] } },
-];
-
-function macs(sizes: number[]): number {
-  let m = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) m += sizes[i] * sizes[i + 1];
-  return m;
-}
-
-function randomArray(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1;
-  return a;
-}
 
 async function median(f: () => Promise<unknown>, n: number): Promise<number> {
   await f();

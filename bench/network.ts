@@ -24,6 +24,10 @@ import { LdosModel } from '../src/network/model';
 import { Rng } from '../src/network/rng';
 import { DataScaler } from '../src/network/scalers';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
+import { helpIfAsked } from './help';
+import { benchNets as nets, macs, randomArray } from './nets';
+
+helpIfAsked(__filename);
 
 const args = new Set(process.argv.slice(2));
 
@@ -54,23 +58,6 @@ async function timeIt(f: () => Promise<unknown>, reps: number, warm = 2): Promis
   times.sort((a, b) => a - b);
   return { s: times[Math.floor(times.length / 2)], others: Math.max(0, (allCpu - own) / wall) };
 }
-
-function macs(sizes: number[]): number {
-  let m = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) m += sizes[i] * sizes[i + 1];
-  return m;
-}
-
-function randomArray(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1;
-  return a;
-}
-
-const nets: { name: string; spec: NetworkSpec }[] = [
-  { name: '91→400→400→400→250', spec: { layerSizes: [91, 400, 400, 400, 250], activations: ['LeakyReLU', 'LeakyReLU', 'LeakyReLU', 'LeakyReLU'] } },
-  { name: 'Be model 91→100→11', spec: { layerSizes: [91, 100, 11], activations: ['ReLU', null] } },
-];
 
 const rows: string[] = [];
 const row = (cells: (string | number)[]) => rows.push(`| ${cells.join(' | ')} |`);
@@ -176,14 +163,11 @@ for name, sizes, acts in json.loads(sys.argv[1]):
     for batch in (4096, 8192):
         x = torch.rand(batch, sizes[0]) * 2 - 1
         def inf():
-            with torch.inference_mode():
+            with torch.no_grad():  # the addon runs under NoGradGuard; compare like with like
                 net(x).numpy().copy()
         out.append(dict(name=name, sizes=sizes, batch=batch, infer=batch / median(inf, 9), train=train))
 print(json.dumps(dict(version=torch.__version__, rows=out)))
 `;
-import { helpIfAsked } from './help';
-
-helpIfAsked(__filename);
 
 /** CPU jiffies of our waited-for children (cutime + cstime from /proc/self/stat). */
 function childJiffies(): number {
