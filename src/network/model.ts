@@ -68,7 +68,8 @@ export function parameterNames(spec: NetworkSpec): string[] {
   return names;
 }
 
-function sha256(b: Uint8Array): string {
+/** Hex sha256 of bytes (model files, weights checksums). */
+export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 

@@ -5,7 +5,6 @@
  * ecutrho and smearing (pw.x inputs/outputs). Only model.json changes: the weights file is copied
  * byte for byte, so its checksum (model.json `weights.sha256`) stays what it was.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { unzipSync, zipSync } from 'fflate';
 import { MalaError } from '../errors';
@@ -14,7 +13,7 @@ import { readNpy } from '../io/npy';
 import { TrainingDomainBuilder, type TrainingDomain } from '../domain/training-domain';
 import { openDescriptorSource } from '../engine/descriptor-source';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
-import { loadModel } from '../network/model';
+import { loadModel, sha256 } from '../network/model';
 import { serialComm } from '../parallel/comm';
 import { blockPointCount, gridBlocks, defaultMaxBlockPoints } from '../parallel/plane-blocks';
 import { calculationContext } from '../qe/calculation-context';
@@ -41,7 +40,6 @@ export interface ModelDomainResult {
   weightsSha256: string;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Descriptors of one structure (points × features), from a .npy (xyz columns dropped) or computed. */
 function structureDescriptors(file: string | undefined, compute: () => Float32Array, nFeatures: number, pointCount: number): Float32Array {

@@ -3,14 +3,13 @@
  * archive's and the weights' sha256, network, descriptors, energy grid, the training domain
  * (src/domain/), the data recipe, the ensemble size.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync } from 'fflate';
 import { MalaError } from '../errors';
 import type { TrainingDomain } from '../domain/training-domain';
 import { featureLabel } from '../domain/domain-check';
-import { readModelData } from '../network/model';
+import { readModelData, sha256 } from '../network/model';
 import { packageVersion } from '../util/package-paths';
 
 export interface ModelInfo {
@@ -31,7 +30,6 @@ export interface ModelInfo {
   domain: TrainingDomain;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function version(): string {
   try {
