@@ -14,6 +14,7 @@ import { type GridBlock, blockPointCount, descriptorCutoffAngstrom } from '../pa
 import { type Atoms, type Mat3, type Vec3, fractionalPositions, inv3, speciesOf, validateAtoms, vecMat, wrapAtoms } from '../structure/atoms';
 import { type BispectrumParameters, bispectrumCount, effectiveWeights, validateParameters } from './bispectrum';
 import { descriptorEngine, type DescriptorBlockSource, type DescriptorEngine } from './descriptor-type';
+import { malaElementRadius } from './mala-defaults';
 
 /**
  * The engine that computes bispectrum descriptors: the one asked for (option, then
@@ -29,10 +30,14 @@ export function blockPointsAngstrom(cell: Mat3, grid: GridShape, b: GridBlock): 
   const [nx, ny, nz] = grid;
   const out = new Float64Array(blockPointCount(b, grid) * 3);
   let o = 0;
+  const row = [0, 0, 0];
   for (let i = b.i0; i < b.i1; i++)
-    for (let j = b.rowStart; j < ny; j += b.rowStride)
+    for (let j = b.rowStart; j < ny; j += b.rowStride) {
+      // the row's origin once per row; (row + z term) is the same sum, in the same order, as before
+      for (let d = 0; d < 3; d++) row[d] = (i / nx) * cell[0][d] + (j / ny) * cell[1][d];
       for (let k = 0; k < nz; k++)
-        for (let d = 0; d < 3; d++) out[o++] = (i / nx) * cell[0][d] + (j / ny) * cell[1][d] + (k / nz) * cell[2][d];
+        for (let d = 0; d < 3; d++) out[o++] = row[d] + (k / nz) * cell[2][d];
+    }
   return out;
 }
 
@@ -114,7 +119,7 @@ export class NativeBispectrum {
       switchflag: params.switchflag,
       bzeroflag: params.bzeroflag,
       quadraticflag: params.quadraticflag,
-      radii: params.elementRadii ?? new Array(species.length).fill(0.5),
+      radii: params.elementRadii ?? new Array(species.length).fill(malaElementRadius),
       weights: effectiveWeights(params, species.length),
     });
     this.featureCount = bispectrumCount(params.twojmax, params.quadraticflag);

@@ -37,13 +37,18 @@ export function descriptorFileSource(file: string, grid: GridShape, nFeatures: n
   return {
     computeBlock(b) {
       const out = new Float32Array(blockPointCount(b, grid) * nFeatures);
+      const copy = (raw: ArrayLike<number>, first: number, points: number) => {
+        for (let k = 0; k < points; k++) for (let c = 0; c < nFeatures; c++) out[(first + k) * nFeatures + c] = raw[k * F + skip + c];
+      };
+      const n = blockPointCount(b, grid);
+      // whole planes are contiguous in the file: one read; rows of a split block are not: one per row
+      if (b.rowStride === 1) {
+        copy(f.readRows(b.i0 * ny * nz, n), 0, n);
+        return out;
+      }
       let p = 0;
-      // one read per row of z points (rows of a split block are not contiguous in the file)
       for (let i = b.i0; i < b.i1; i++)
-        for (let j = b.rowStart; j < ny; j += b.rowStride) {
-          const raw = f.readRows((i * ny + j) * nz, nz);
-          for (let k = 0; k < nz; k++, p++) for (let c = 0; c < nFeatures; c++) out[p * nFeatures + c] = raw[k * F + skip + c];
-        }
+        for (let j = b.rowStart; j < ny; j += b.rowStride, p += nz) copy(f.readRows((i * ny + j) * nz, nz), p, nz);
       return out;
     },
     close: () => {

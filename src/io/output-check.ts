@@ -126,7 +126,6 @@ export function checkOutput(t: OutputTarget, inputs: readonly (string | undefine
   if (st) {
     if (t.kind === 'file') {
       if (st.isDirectory()) throw new MalaError(`${t.flag} ${t.path} is a folder; a file is written there`, { file: t.path, fix: 'give a file name (or remove the folder)' });
-      if (!st.isFile()) throw new MalaError(`${t.flag} ${t.path} is ${kindOf(st)}, not a regular file`, { file: t.path, fix: 'write to a regular file' });
       const same = inputs.find((i) => i !== undefined && sameFile(st, i));
       if (same !== undefined) throw new MalaError(`${t.flag} ${t.path} is the input file ${same}: writing it would destroy the input`, { file: t.path, fix: 'choose another output name' });
     } else if (!st.isDirectory()) {

@@ -26,6 +26,7 @@
 import { BispectrumCalculator, BispectrumParameters } from '../descriptors/bispectrum';
 import { GridShape } from '../grid/grid';
 import { Atoms, Mat3, Vec3, cellVolumeA3, cross, fractionalPositions, norm, speciesOf, vecMat } from '../structure/atoms';
+import { malaElementRadius } from '../descriptors/mala-defaults';
 
 /** Blocks [i0, i1) of `planesPerBlock` x-planes (the last one may be shorter). */
 export function planeBlocks(nx: number, planesPerBlock: number): [number, number][] {
@@ -109,7 +110,7 @@ export function toGridOrder(values: Float64Array, blocks: readonly GridBlock[], 
 
 /** Largest pair cutoff of sna/grid (Å): 2·rcutfac·max radius (MALA radii 0.5 → rcutfac). */
 export function descriptorCutoffAngstrom(params: BispectrumParameters): number {
-  const radii = params.elementRadii ?? [0.5];
+  const radii = params.elementRadii ?? [malaElementRadius];
   return 2 * params.rcutfacAngstrom * Math.max(...radii);
 }
 
