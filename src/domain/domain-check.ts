@@ -14,7 +14,7 @@
 import { bispectrumIndices } from '../descriptors/bispectrum-parameters';
 import type { Communicator } from '../parallel/comm';
 import { cellVolumeA3, type Atoms } from '../structure/atoms';
-import { FeatureAccumulator, smearingKind, type TrainingDomain } from './training-domain';
+import { smearingKind, type TrainingDomain } from './training-domain';
 
 /** Cell-mean deviation (training cells' σ) above which a structure is out of the domain. */
 export const STRUCTURE_SIGMA_LIMIT = 6;
@@ -78,7 +78,9 @@ const g4 = (x: number) => +x.toPrecision(4);
 
 /** Gathers the descriptors of a prediction block by block (each block once, however many passes). */
 export class DomainMonitor {
-  readonly acc: FeatureAccumulator;
+  /** Per-feature sums over the structure's points (the cell mean is all the score needs) and their count. */
+  readonly sum: Float64Array;
+  count = 0;
   readonly outsideByFeature: Float64Array;
   outsidePoints = 0;
   private readonly lo: Float64Array;
@@ -87,7 +89,7 @@ export class DomainMonitor {
 
   constructor(readonly domain: TrainingDomain) {
     const F = domain.featureCount;
-    this.acc = new FeatureAccumulator(F);
+    this.sum = new Float64Array(F);
     this.outsideByFeature = new Float64Array(F);
     this.lo = new Float64Array(F);
     this.hi = new Float64Array(F);
@@ -103,12 +105,13 @@ export class DomainMonitor {
   addBlock(block: number, x: ArrayLike<number>, n: number): void {
     if (this.seen.has(block)) return;
     this.seen.add(block);
-    this.acc.addPoints(x, n);
-    const F = this.acc.featureCount;
+    const F = this.sum.length;
+    // one pass per point: the sums for the cell mean and the range test (same order as before)
     for (let p = 0; p < n; p++) {
       let out = false;
       for (let k = 0; k < F; k++) {
         const v = x[p * F + k];
+        this.sum[k] += v;
         if (v < this.lo[k] || v > this.hi[k]) {
           this.outsideByFeature[k]++;
           out = true;
@@ -116,15 +119,16 @@ export class DomainMonitor {
       }
       if (out) this.outsidePoints++;
     }
+    this.count += n;
   }
 
   /** Sums over MPI ranks (every rank calls it; each holds only its own blocks). */
   reduce(comm: Communicator): { count: number; sum: Float64Array; outsidePoints: number; outsideByFeature: Float64Array } {
-    const F = this.acc.featureCount;
+    const F = this.sum.length;
     const packed = new Float64Array(2 * F + 2);
-    packed.set(this.acc.sum, 0);
+    packed.set(this.sum, 0);
     packed.set(this.outsideByFeature, F);
-    packed[2 * F] = this.acc.count;
+    packed[2 * F] = this.count;
     packed[2 * F + 1] = this.outsidePoints;
     const all = comm.allreduceSum(packed);
     return { sum: all.slice(0, F), outsideByFeature: all.slice(F, 2 * F), count: all[2 * F], outsidePoints: all[2 * F + 1] };

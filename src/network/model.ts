@@ -29,7 +29,7 @@ import type { DescriptorParameters, ModelData, ReferenceData } from './model-dat
 import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
-import { packageVersion } from '../util/package-paths';
+import { programName } from '../util/package-paths';
 
 // The model's data types live in model-data.ts (mala-import.ts builds them too); callers keep importing them from here.
 export type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
@@ -73,13 +73,7 @@ export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-function version(): string {
-  try {
-    return `mala-ts ${packageVersion()}`;
-  } catch {
-    return 'mala-ts';
-  }
-}
+const version = programName;
 
 /** Bytes of the archive (zip) for model data. */
 export function encodeModel(m: ModelData): Uint8Array {

@@ -40,6 +40,21 @@ export function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** The version, or undefined where package.json cannot be read (a bundled or stripped install). */
+export function packageVersionOrUndefined(): string | undefined {
+  try {
+    return packageVersion();
+  } catch {
+    return undefined;
+  }
+}
+
+/** "mala-ts <version>" as archives and reports record the program that wrote them. */
+export function programName(): string {
+  const v = packageVersionOrUndefined();
+  return v === undefined ? 'mala-ts' : `mala-ts ${v}`;
+}
+
 /** True in a source checkout (src/ and the setup script are there); false in an installed package. */
 export function isSourceCheckout(): boolean {
   return fs.existsSync(packagePath('scripts', 'setup.sh'));

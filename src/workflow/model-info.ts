@@ -10,7 +10,7 @@ import { MalaError } from '../errors';
 import type { TrainingDomain } from '../domain/training-domain';
 import { featureLabel } from '../domain/domain-check';
 import { readModelData, sha256 } from '../network/model';
-import { packageVersion } from '../util/package-paths';
+import { programName } from '../util/package-paths';
 
 export interface ModelInfo {
   file: string;
@@ -31,13 +31,7 @@ export interface ModelInfo {
 }
 
 
-function version(): string {
-  try {
-    return `mala-ts ${packageVersion()}`;
-  } catch {
-    return 'mala-ts';
-  }
-}
+const version = programName;
 
 const fileHashes = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
 

@@ -33,7 +33,7 @@ import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
 import { openDomainSession } from '../domain/domain-session';
 import { modelFileSha256 } from './model-info';
-import { packageVersion } from '../util/package-paths';
+import { packageVersionOrUndefined } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
@@ -276,7 +276,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     device,
     domain: domainReport,
     modelSha256: modelFileSha256(model.source),
-    malaTsVersion: versionOrUndefined(),
+    malaTsVersion: packageVersionOrUndefined(),
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)
@@ -296,13 +296,6 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
   return predictResultJson(r);
 }
 
-function versionOrUndefined(): string | undefined {
-  try {
-    return packageVersion();
-  } catch {
-    return undefined;
-  }
-}
 
 /** Blocks computed from an atom window / from the whole cell, when the descriptor source counts them. */
 function descriptorBlocksOf(counts: Record<string, number> | undefined): PredictResult['descriptorBlocks'] {

@@ -171,7 +171,7 @@ describe('domain check: a model knows what it was trained on', function () {
     const m = new DomainMonitor(d);
     m.addBlock(0, Float32Array.from([1, 11, 5, 11]), 2);
     m.addBlock(0, Float32Array.from([1, 11, 5, 11]), 2);
-    assert.equal(m.acc.count, 2);
+    assert.equal(m.count, 2);
     assert.equal(m.outsidePoints, 1);
     assert.deepEqual(Array.from(m.outsideByFeature), [1, 0]);
   });
