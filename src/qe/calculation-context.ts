@@ -67,6 +67,8 @@ export interface ContextOverrides {
   ecutrhoRy?: number;
   grid?: readonly number[];
   pseudoDir?: string;
+  /** Pseudopotentials a caller already loaded by the same rule (e.g. `pw`): not read again. */
+  pseudopotentials?: LoadedPseudopotentials;
   /** Resolve pseudo_dir against these (default: process.cwd(), process.env). */
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -109,7 +111,13 @@ export function pseudoDirRequest(input: { read?: Pick<StructureRead, 'file' | 'q
 }
 
 /** Pseudopotentials of these atoms by the folder rule; throws one MalaError naming every folder tried. */
-export function loadContextPseudopotentials(input: { atoms: Atoms; read?: StructureRead; source?: string }, o: Pick<ContextOverrides, 'pseudoDir' | 'cwd' | 'env'> = {}): { pseudopotentials: Record<string, Pseudopotential>; dir: string; from: string } {
+export interface LoadedPseudopotentials {
+  pseudopotentials: Record<string, Pseudopotential>;
+  dir: string;
+  from: string;
+}
+
+export function loadContextPseudopotentials(input: { atoms: Atoms; read?: StructureRead; source?: string }, o: Pick<ContextOverrides, 'pseudoDir' | 'cwd' | 'env'> = {}): LoadedPseudopotentials {
   const files = qeFileFacts(input.read).pseudopotentialFiles;
   const r = firstPseudoDir(pseudoDirRequest(input, o), (dir) => loadPseudopotentials(input.atoms.symbols, dir, files));
   return { pseudopotentials: r.value, dir: r.dir, from: r.from };
@@ -126,7 +134,7 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
   let pseudoDir: { dir: string; from: string } | undefined;
   let pseudoProblem: MalaError | undefined;
   try {
-    const p = loadContextPseudopotentials(input, o);
+    const p = o.pseudopotentials ?? loadContextPseudopotentials(input, o);
     pseudopotentials = p.pseudopotentials;
     pseudoDir = { dir: p.dir, from: p.from };
   } catch (e) {

@@ -19,7 +19,7 @@ import { resolveDescriptors } from '../descriptors/registry';
 import { GridShape, voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { LdosModel, loadModel } from '../network/model';
 import type { BackendName } from '../network/backend';
-import { calculationContext, type CalculationContext } from '../qe/calculation-context';
+import { calculationContext, type CalculationContext, type LoadedPseudopotentials } from '../qe/calculation-context';
 import type { PredictResult } from '../results/predict-result';
 import { predictResultJson } from '../results/views';
 import { Atoms, speciesOf } from '../structure/atoms';
@@ -61,6 +61,8 @@ export interface PredictOptions {
   writeLdos?: boolean;
   /** UPF folder for the energy terms; default: the QE input's pseudo_dir, else the structure's folder. */
   pseudoDir?: string;
+  /** Pseudopotentials already loaded by the pseudo_dir rule (src/qe/calculation-context.ts), e.g. by `pw`. */
+  pseudopotentials?: LoadedPseudopotentials;
   /** Fail instead of warning when the total energy cannot be computed. */
   requireTotalEnergy?: boolean;
   temperatureK?: number;
@@ -172,7 +174,7 @@ function predictContext(opts: PredictOptions): Calculation {
   const ref = model.data.reference;
   const context = calculationContext(
     { atoms, source, read },
-    { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, pseudoDir: opts.pseudoDir },
+    { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, pseudoDir: opts.pseudoDir, pseudopotentials: opts.pseudopotentials },
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom, ecutrhoRy: modelEcutrhoRy(model) },
   );
   if (context.pseudoProblem && opts.requireTotalEnergy) throw context.pseudoProblem;

@@ -15,8 +15,7 @@ import { formatPwOutput, PwOutputSpecies } from '../io/pw-output';
 import { domainSummary } from '../domain/domain-check';
 import type { LdosModel } from '../network/model';
 import type { BackendName } from '../network/backend';
-import { loadPseudopotentials } from '../qe';
-import { pseudoDirRequest } from '../qe/calculation-context';
+import { loadContextPseudopotentials, pseudoDirRequest } from '../qe/calculation-context';
 import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { pwOutputValues } from '../results/views';
 import { parseStructure, StructureRead } from '../structure/registry';
@@ -112,8 +111,9 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
       fix: 'set pseudo_dir in &CONTROL to the folder with the UPF files, or pass --pseudo-dir DIR',
     });
   }
-  const files = Object.fromEntries(q.species.map((s) => [s.symbol, s.pseudopotential]));
-  const pps = loadPseudopotentials(read.atoms.symbols, pseudo.dir, files);
+  // read once here (the valence for tot_charge) and handed to predict, which would read them again
+  const loaded = loadContextPseudopotentials({ atoms: read.atoms, read }, { pseudoDir: pseudo.dir });
+  const pps = loaded.pseudopotentials;
   let electrons: number | undefined;
   const totCharge = typeof sys.tot_charge === 'number' ? sys.tot_charge : 0;
   if (totCharge !== 0) electrons = read.atoms.symbols.reduce((s, el) => s + pps[el].zValence, 0) - totCharge;
@@ -124,6 +124,7 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     modelFile: opts.modelFile,
     model: opts.model,
     pseudoDir: pseudo.dir,
+    pseudopotentials: loaded,
     requireTotalEnergy: true,
     electrons,
     memoryMb: opts.memoryMb,
