@@ -4,7 +4,7 @@
  * +18.7 eV instead of −72.8 eV), so it is an error naming the pair, as pw.x makes it.
  */
 import { MalaError } from '../errors';
-import type { Atoms } from './atoms';
+import { det3, fractionalPositions, type Atoms } from './atoms';
 
 /** No chemical bond is shorter than 0.74 Å (H₂); closer atoms are a mistake in the file. */
 export const minimumAtomDistanceAngstrom = 0.5;
@@ -12,29 +12,12 @@ export const minimumAtomDistanceAngstrom = 0.5;
 /** Up to this many atoms every pair is checked against its 27 nearest images; above, the wrapped minimum image only. */
 const ALL_IMAGES_UP_TO = 3000;
 
-function inverse3(m: readonly (readonly number[])[]): number[][] | undefined {
-  const [[a, b, c], [d, e, f], [g, h, i]] = m;
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) return undefined;
-  return [
-    [A / det, -(b * i - c * h) / det, (b * f - c * e) / det],
-    [B / det, (a * i - c * g) / det, -(a * f - c * d) / det],
-    [C / det, -(a * h - b * g) / det, (a * e - b * d) / det],
-  ];
-}
-
 /** The closest pair (indices, distance in Å) closer than `minAngstrom`, or undefined. */
 export function closestPairBelow(atoms: Atoms, minAngstrom = minimumAtomDistanceAngstrom): { i: number; j: number; distanceAngstrom: number } | undefined {
   const cell = atoms.cellAngstrom;
-  const inv = inverse3(cell);
-  const pos = atoms.positionsAngstrom;
-  const n = pos.length;
-  if (!inv) return undefined; // (a degenerate cell is reported by the cell's own check)
-  // fractional coordinates: f = x · inv(cell), cell rows are the lattice vectors
-  const frac = pos.map((p) => [0, 1, 2].map((k) => p[0] * inv[0][k] + p[1] * inv[1][k] + p[2] * inv[2][k]));
+  const n = atoms.positionsAngstrom.length;
+  if (!(Math.abs(det3(cell)) >= 1e-12)) return undefined; // (a degenerate cell is reported by the cell's own check)
+  const frac = fractionalPositions(atoms);
   const shifts: number[][] = [];
   const range = (k: number) => (atoms.pbc[k] && n <= ALL_IMAGES_UP_TO ? [-1, 0, 1] : [0]);
   for (const a of range(0)) for (const b of range(1)) for (const c of range(2)) shifts.push([a, b, c]);
