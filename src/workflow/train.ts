@@ -42,6 +42,13 @@ export interface TrainWorkflowOptions extends Omit<TrainOptions, 'descriptors' |
 }
 
 /** Descriptors (xyz dropped) and LDOS of several snapshots, concatenated point-wise. */
+/** The nFeatures coefficients of n points stored with `stride` values each, the first `xyzColumns` dropped. */
+function coefficientsOf(data: ArrayLike<number>, n: number, stride: number, xyzColumns: number, nFeatures: number): Float32Array {
+  const x = new Float32Array(n * nFeatures);
+  for (let p = 0; p < n; p++) for (let k = 0; k < nFeatures; k++) x[p * nFeatures + k] = data[p * stride + xyzColumns + k];
+  return x;
+}
+
 export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number): PointData {
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
@@ -61,9 +68,7 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     }
     if (fl !== nEnergies) throw new MalaError(`LDOS file has ${fl} energies, the energy grid ${nEnergies}`, { file: f.ldos, fix: 'pass the --energy-grid the LDOS was computed on' });
     if (nd !== nl) throw new MalaError(`${nd} descriptor points but ${nl} LDOS points`, { file: f.ldos, fix: `pair each descriptor file with the LDOS of the same snapshot (${f.descriptors})` });
-    const x = new Float32Array(nd * nFeatures);
-    for (let p = 0; p < nd; p++) for (let k = 0; k < nFeatures; k++) x[p * nFeatures + k] = d.data[p * fd + xyzColumns + k];
-    xs.push(x);
+    xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
     ys.push(Float32Array.from(l.data));
     nPoints += nd;
   }
@@ -116,11 +121,14 @@ export function snapshotFacts(descriptorsFile: string): StructureFacts {
 }
 
 /** The training domain (src/domain/) of these snapshots: descriptor statistics and, where their siblings tell, density, T, ecutrho, smearing, grid. */
-export function trainingDomainOf(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, reference: ReferenceData | null): TrainingDomain {
+export function trainingDomainOf(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, reference: ReferenceData | null): TrainingDomain {
   const builder = new TrainingDomainBuilder(nFeatures);
+  // only the descriptors (the LDOS files were read and checked for training already)
   for (const f of files) {
-    const d = loadPointData([f], xyzColumns, nFeatures, nEnergies);
-    builder.addStructure(d.x, d.nPoints, snapshotFacts(f.descriptors));
+    const d = readNpy(f.descriptors);
+    const stride = d.shape[d.shape.length - 1];
+    const n = d.data.length / stride;
+    builder.addStructure(coefficientsOf(d.data, n, stride, xyzColumns, nFeatures), n, snapshotFacts(f.descriptors));
   }
   const pps = (reference?.malaInfo as { pseudopotentials?: Record<string, string> } | undefined)?.pseudopotentials;
   if (pps) builder.addElements(Object.keys(pps));
@@ -142,7 +150,7 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   };
   const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
   const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
-  result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, opts.energyGrid.count, reference);
+  result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
   saveTrainedModel(opts.out, result.model);
   return { ...result, out: opts.out };
 }
