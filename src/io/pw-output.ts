@@ -83,14 +83,14 @@ type PwEnergies = Pick<PwOutputInput, 'totalEnergyEv' | 'termsEv'>;
 const term = (r: PwEnergies, name: string): number => r.termsEv[name] ?? 0;
 
 /** pw.x's free-energy lines (label, eV): F, −TS, E = F + TS. The values are the result's (src/results/fields.ts, pw rows). */
-export const PW_FREE_ENERGY_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+const PW_FREE_ENERGY_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
   ['!    total energy              ', (r) => r.totalEnergyEv],
   ['     smearing contrib. (-TS)   ', (r) => term(r, 'e_entropy')],
   ['     internal energy E=F+TS    ', (r) => r.totalEnergyEv - term(r, 'e_entropy')],
 ];
 
 /** pw.x's terms of E from MALA's: the one-electron term is eband + deband (band energy minus ∫n·v_Hxc). */
-export const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
   ['     one-electron contribution ', (r) => term(r, 'e_band') + term(r, 'e_rho_times_v_hxc')],
   ['     hartree contribution      ', (r) => term(r, 'e_hartree')],
   ['     xc contribution           ', (r) => term(r, 'e_xc')],

@@ -7,9 +7,6 @@
  */
 import { MalaError } from '../errors';
 
-/** What the user may ask for (cuda:N picks a GPU by index). */
-export const DEVICE_CHOICES = ['auto', 'cpu', 'cuda'] as const;
-
 /** What a backend can offer, from its own report (libtorch: `info()` of the addon). */
 export interface DeviceProbe {
   /** The backend's label, for messages ('libtorch addon', 'plain-TypeScript network'). */
@@ -71,9 +68,4 @@ export function resolveDevice(requested: string | undefined, probe: DeviceProbe)
   const index = value === 'cuda' ? 0 : Number(value.slice(5));
   if (index >= probe.cudaDeviceCount) throw new MalaError(`${where} cannot be met: the ${probe.label} sees ${plural(probe.cudaDeviceCount, 'CUDA device')} (cuda:0…cuda:${probe.cudaDeviceCount - 1})`, { fix: 'pick a visible device, or check CUDA_VISIBLE_DEVICES' });
   return { device: `cuda:${index}`, requested: value, reason: 'requested' };
-}
-
-/** "cuda:0 (auto: the libtorch addon has CUDA and 1 device visible)" */
-export function describeDevice(c: DeviceChoice): string {
-  return `${c.device} (${c.reason})`;
 }
