@@ -23,6 +23,9 @@
 namespace {
 
 using BatchFn = void (*)(const SnaTables*, int, const double*, const double*, const double*, const double*, const double*, double*, double*, double*);
+using UtotFn = void (*)(const SnaTables*, int, const double*, const double*, const double*, const double*, const double*, double*, long, double*);
+using ZbFn = void (*)(const SnaTables*, const double*, double*);
+using AdjointFn = void (*)(const SnaTables*, int, const double*, const double*, const double*, const double*, const double*, const double*, const double*, long, const double*, double*, double*, double*);
 
 bool cpuHas(const char* isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -36,6 +39,9 @@ bool cpuHas(const char* isa) {
 struct Kernel {
   const char* name;
   BatchFn fn;
+  UtotFn utot;
+  ZbFn zb;
+  AdjointFn adjoint;
 };
 
 // The widest kernel the CPU runs, unless $MALA_TS_SNA_ISA names one (an unknown or unsupported
@@ -43,11 +49,11 @@ struct Kernel {
 Kernel chooseKernel() {
   const Kernel all[] = {
 #if defined(SNA_HAVE_X86_KERNELS)
-      {"avx512", sna_avx512::batch},
-      {"avx2", sna_avx2::batch},
+      {"avx512", sna_avx512::batch, sna_avx512::utot, sna_avx512::zb, sna_avx512::adjoint},
+      {"avx2", sna_avx2::batch, sna_avx2::utot, sna_avx2::zb, sna_avx2::adjoint},
 #endif
-      {"generic", sna_generic::batch},
-      {"generic-w8", sna_generic_w8::batch},  // only when asked for (tests)
+      {"generic", sna_generic::batch, sna_generic::utot, sna_generic::zb, sna_generic::adjoint},
+      {"generic-w8", sna_generic_w8::batch, sna_generic_w8::utot, sna_generic_w8::zb, sna_generic_w8::adjoint},  // only when asked for (tests)
   };
   const char* want = std::getenv("MALA_TS_SNA_ISA");
   if (want && *want)
@@ -202,7 +208,7 @@ std::vector<double> numbers(const Napi::Object& o, const char* key) {
 class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "SnaEngine", {InstanceMethod("compute", &SnaEngine::Compute), InstanceAccessor("ncoeff", &SnaEngine::Ncoeff, nullptr), InstanceAccessor("isa", &SnaEngine::Isa, nullptr)});
+    Napi::Function f = DefineClass(env, "SnaEngine", {InstanceMethod("compute", &SnaEngine::Compute), InstanceMethod("forces", &SnaEngine::Forces), InstanceAccessor("ncoeff", &SnaEngine::Ncoeff, nullptr), InstanceAccessor("isa", &SnaEngine::Isa, nullptr)});
     exports.Set("SnaEngine", f);
     return exports;
   }
@@ -264,68 +270,162 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     return Napi::Number::New(env, count);
   }
 
+  // Cell list over the atom images (cells ≥ the largest cutoff; points outside are clamped to the
+  // edge cells), and per grid point its neighbours as the kernel's inputs.
+  struct Neighbours {
+    const Params& p;
+    int nc[3] = {1, 1, 1};
+    double lo[3], inv[3];
+    std::vector<int> cellStart, order;  // order: sorted position → image index
+    std::vector<double> sx, sy, sz;
+    std::vector<int> st;
+    std::vector<double> rcut, rcutsq;
+
+    Neighbours(const Params& params, double rc, const double* img, const int32_t* type, size_t n) : p(params) {
+      double hi[3];
+      for (int d = 0; d < 3; d++) {
+        lo[d] = 1e300;
+        hi[d] = -1e300;
+      }
+      for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 3; d++) {
+          lo[d] = std::min(lo[d], img[3 * i + d]);
+          hi[d] = std::max(hi[d], img[3 * i + d]);
+        }
+      // cells of at least the cutoff, few enough that empty space (vacuum, a thin block of a big cell)
+      // cannot cost more memory than the atoms do
+      const double maxCells = std::max(64.0, 8.0 * double(n));
+      for (double cs = rc; n; cs *= 1.25) {
+        for (int d = 0; d < 3; d++) nc[d] = std::max(1, int(std::min(1024.0, (hi[d] - lo[d]) / cs)));
+        if (double(nc[0]) * nc[1] * nc[2] <= maxCells) break;
+      }
+      for (int d = 0; d < 3; d++) inv[d] = n && hi[d] > lo[d] ? nc[d] / (hi[d] - lo[d]) * (1 - 1e-12) : 0;
+      const size_t ncell = size_t(nc[0]) * nc[1] * nc[2];
+      cellStart.assign(ncell + 1, 0);
+      order.resize(n);
+      std::vector<int> cellIdx(n);
+      for (size_t i = 0; i < n; i++) {
+        int c[3];
+        cellOf(img + 3 * i, c);
+        cellIdx[i] = (c[0] * nc[1] + c[1]) * nc[2] + c[2];
+        cellStart[cellIdx[i] + 1]++;
+      }
+      for (size_t c = 0; c < ncell; c++) cellStart[c + 1] += cellStart[c];
+      {
+        std::vector<int> fill(cellStart.begin(), cellStart.end() - 1);
+        for (size_t i = 0; i < n; i++) order[fill[cellIdx[i]]++] = int(i);
+      }
+      // images sorted by cell, as contiguous coordinates
+      sx.resize(n);
+      sy.resize(n);
+      sz.resize(n);
+      st.resize(n);
+      for (size_t i = 0; i < n; i++) {
+        sx[i] = img[3 * order[i]];
+        sy[i] = img[3 * order[i] + 1];
+        sz[i] = img[3 * order[i] + 2];
+        st[i] = type[order[i]];
+      }
+      const size_t ntype = p.radii.size();
+      rcut.resize(ntype);
+      rcutsq.resize(ntype);
+      for (size_t t = 0; t < ntype; t++) {
+        rcut[t] = 2 * p.rcutfac * p.radii[t];
+        rcutsq[t] = rcut[t] * rcut[t];
+      }
+    }
+
+    void cellOf(const double* x, int* c) const {
+      for (int d = 0; d < 3; d++) c[d] = std::max(0, std::min(nc[d] - 1, int(std::floor((x[d] - lo[d]) * inv[d]))));
+    }
+
+    // Neighbours of point c into lane (5 kernel inputs: ar, ai, br, bi, s); with `grad`, also the
+    // image index, d = c − R and ∂(ar, ai, br, bi, s)/∂d (15 values) per neighbour in lane[5..].
+    void gather(const double* c, std::vector<double>* lane, bool grad) const {
+      int cc[3];
+      cellOf(c, cc);
+      for (int ix = std::max(0, cc[0] - 1); ix <= std::min(nc[0] - 1, cc[0] + 1); ix++)
+        for (int iy = std::max(0, cc[1] - 1); iy <= std::min(nc[1] - 1, cc[1] + 1); iy++)
+          for (int iz = std::max(0, cc[2] - 1); iz <= std::min(nc[2] - 1, cc[2] + 1); iz++) {
+            const int cell = (ix * nc[1] + iy) * nc[2] + iz;
+            for (int a = cellStart[cell]; a < cellStart[cell + 1]; a++) {
+              const double dx = c[0] - sx[a], dy = c[1] - sy[a], dz = c[2] - sz[a];
+              const double rsq = dx * dx + dy * dy + dz * dz;
+              const int t = st[a];
+              if (!(rsq < rcutsq[t]) || rsq < 1e-20) continue;
+              const double r = std::sqrt(rsq);
+              const double rcl = rcut[t];
+              const double kth = p.rfac0 * M_PI / (rcl - p.rmin0);
+              const double theta0 = (r - p.rmin0) * p.rfac0 * M_PI / (rcl - p.rmin0);  // as compute always had it
+              const double z0 = r / std::tan(theta0);
+              const double r0inv = 1 / std::sqrt(rsq + z0 * z0);
+              double fc = 1, dfc = 0;
+              if (p.switchflag && r > p.rmin0) {
+                const double ph = M_PI * (r - p.rmin0) / (rcl - p.rmin0);
+                fc = 0.5 * (std::cos(ph) + 1);
+                dfc = -0.5 * M_PI / (rcl - p.rmin0) * std::sin(ph);
+              }
+              lane[0].push_back(r0inv * z0);
+              lane[1].push_back(-r0inv * dz);
+              lane[2].push_back(r0inv * dy);
+              lane[3].push_back(-r0inv * dx);
+              lane[4].push_back(fc * p.weights[t]);
+              if (!grad) continue;
+              // chain rule to d: z0(r), r0 = sqrt(r² + z0²), û = d/r
+              const double d[3] = {dx, dy, dz};
+              const double dz0 = z0 / r - kth * (rsq + z0 * z0) / r;
+              double dr0inv[3], u[3];
+              for (int q = 0; q < 3; q++) {
+                u[q] = d[q] / r;
+                dr0inv[q] = -r0inv * r0inv * r0inv * (d[q] + z0 * dz0 * u[q]);
+              }
+              lane[5].push_back(double(order[a]));
+              for (int q = 0; q < 3; q++) {
+                lane[6 + q].push_back(dz0 * r0inv * u[q] + z0 * dr0inv[q]);                 // ∂ar
+                lane[9 + q].push_back(-(q == 2 ? r0inv : 0.0) - dz * dr0inv[q]);            // ∂ai
+                lane[12 + q].push_back((q == 1 ? r0inv : 0.0) + dy * dr0inv[q]);            // ∂br
+                lane[15 + q].push_back(-(q == 0 ? r0inv : 0.0) - dx * dr0inv[q]);           // ∂bi
+                lane[18 + q].push_back(p.weights[t] * dfc * u[q]);                          // ∂s
+              }
+            }
+          }
+    }
+  };
+
+  static constexpr int kLaneFields = 21;
+
+  // Neighbours of points p0 .. p0+nl−1 into lanes; returns the largest count (the batch's nk) and
+  // fills the kernel's five structure-of-arrays inputs (padding: a = 1, b = 0, s = 0).
+  static size_t fillBatch(const Neighbours& nb, const double* pts, size_t p0, int nl, std::vector<double> (*lane)[kLaneFields], bool grad, AlignedDoubles* in, size_t& cap, double& found) {
+    size_t nk = 0;
+    for (int l = 0; l < SNA_W; l++) {
+      for (auto& v : lane[l]) v.clear();
+      if (l >= nl) continue;
+      nb.gather(pts + 3 * (p0 + l), lane[l], grad);
+      nk = std::max(nk, lane[l][0].size());
+      found += double(lane[l][0].size());
+    }
+    if (nk > cap) {
+      cap = nk + 16;
+      for (int q = 0; q < 5; q++) in[q] = alignedDoubles(cap * SNA_W);
+    }
+    for (size_t k = 0; k < nk; k++)
+      for (int l = 0; l < SNA_W; l++) {
+        const bool has = k < lane[l][0].size();
+        in[0].get()[k * SNA_W + l] = has ? lane[l][0][k] : 1.0;
+        for (int q = 1; q < 5; q++) in[q].get()[k * SNA_W + l] = has ? lane[l][q][k] : 0.0;
+      }
+    return nk;
+  }
+
   double run(const double* img, const int32_t* type, size_t n, const double* pts, size_t m, void* out, bool f32) {
     const SnaTables* T = &tables_->t;
     const int nt = T->ntriple;
-    const double rc = rcutMax_;
-    // cell list over the images (cells ≥ the largest cutoff; points outside are clamped to the edge cells)
-    double lo[3], hi[3];
-    for (int d = 0; d < 3; d++) {
-      lo[d] = 1e300;
-      hi[d] = -1e300;
-    }
-    for (size_t i = 0; i < n; i++)
-      for (int d = 0; d < 3; d++) {
-        lo[d] = std::min(lo[d], img[3 * i + d]);
-        hi[d] = std::max(hi[d], img[3 * i + d]);
-      }
-    // cells of at least the cutoff, few enough that empty space (vacuum, a thin block of a big cell)
-    // cannot cost more memory than the atoms do
-    int nc[3] = {1, 1, 1};
-    const double maxCells = std::max(64.0, 8.0 * double(n));
-    for (double cs = rc; n; cs *= 1.25) {
-      for (int d = 0; d < 3; d++) nc[d] = std::max(1, int(std::min(1024.0, (hi[d] - lo[d]) / cs)));
-      if (double(nc[0]) * nc[1] * nc[2] <= maxCells) break;
-    }
-    double inv[3];
-    for (int d = 0; d < 3; d++) inv[d] = n && hi[d] > lo[d] ? nc[d] / (hi[d] - lo[d]) * (1 - 1e-12) : 0;
-    auto cellOf = [&](const double* x, int* c) {
-      for (int d = 0; d < 3; d++) c[d] = std::max(0, std::min(nc[d] - 1, int(std::floor((x[d] - lo[d]) * inv[d]))));
-    };
-    const size_t ncell = size_t(nc[0]) * nc[1] * nc[2];
-    std::vector<int> cellStart(ncell + 1, 0), order(n);
-    std::vector<int> cellIdx(n);
-    for (size_t i = 0; i < n; i++) {
-      int c[3];
-      cellOf(img + 3 * i, c);
-      cellIdx[i] = (c[0] * nc[1] + c[1]) * nc[2] + c[2];
-      cellStart[cellIdx[i] + 1]++;
-    }
-    for (size_t c = 0; c < ncell; c++) cellStart[c + 1] += cellStart[c];
-    {
-      std::vector<int> fill(cellStart.begin(), cellStart.end() - 1);
-      for (size_t i = 0; i < n; i++) order[fill[cellIdx[i]]++] = int(i);
-    }
-    // images sorted by cell, as contiguous coordinates
-    std::vector<double> sx(n), sy(n), sz(n);
-    std::vector<int> st(n);
-    for (size_t i = 0; i < n; i++) {
-      sx[i] = img[3 * order[i]];
-      sy[i] = img[3 * order[i] + 1];
-      sz[i] = img[3 * order[i] + 2];
-      st[i] = type[order[i]];
-    }
-    const size_t ntype = p_.radii.size();
-    std::vector<double> rcut(ntype), rcutsq(ntype);
-    for (size_t t = 0; t < ntype; t++) {
-      rcut[t] = 2 * p_.rcutfac * p_.radii[t];
-      rcutsq[t] = rcut[t] * rcut[t];
-    }
+    const Neighbours nbr(p_, rcutMax_, img, type, n);
     const std::vector<int>& tripleJ = tables_->tripleJ;
     const double w3 = p_.wself * p_.wself * p_.wself;
 
-    // per lane neighbour data, grown as needed
-    std::vector<double> lane[SNA_W][5];
+    std::vector<double> lane[SNA_W][kLaneFields];
     size_t cap = 0;
     AlignedDoubles nb[5];
     AlignedDoubles ulist = alignedDoubles(size_t(2) * T->nu * SNA_W), utot = alignedDoubles(size_t(2) * T->nu * SNA_W);
@@ -334,50 +434,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     double found = 0;
     for (size_t p0 = 0; p0 < m; p0 += SNA_W) {
       const int nl = int(std::min<size_t>(SNA_W, m - p0));
-      size_t nk = 0;
-      for (int l = 0; l < SNA_W; l++) {
-        for (auto& v : lane[l]) v.clear();
-        if (l >= nl) continue;
-        const double* c = pts + 3 * (p0 + l);
-        int cc[3];
-        cellOf(c, cc);
-        for (int ix = std::max(0, cc[0] - 1); ix <= std::min(nc[0] - 1, cc[0] + 1); ix++)
-          for (int iy = std::max(0, cc[1] - 1); iy <= std::min(nc[1] - 1, cc[1] + 1); iy++)
-            for (int iz = std::max(0, cc[2] - 1); iz <= std::min(nc[2] - 1, cc[2] + 1); iz++) {
-              const int cell = (ix * nc[1] + iy) * nc[2] + iz;
-              for (int a = cellStart[cell]; a < cellStart[cell + 1]; a++) {
-                const double dx = c[0] - sx[a], dy = c[1] - sy[a], dz = c[2] - sz[a];
-                const double rsq = dx * dx + dy * dy + dz * dz;
-                const int t = st[a];
-                if (!(rsq < rcutsq[t]) || rsq < 1e-20) continue;
-                const double r = std::sqrt(rsq);
-                const double rcl = rcut[t];
-                const double theta0 = (r - p_.rmin0) * p_.rfac0 * M_PI / (rcl - p_.rmin0);
-                const double z0 = r / std::tan(theta0);
-                const double r0inv = 1 / std::sqrt(rsq + z0 * z0);
-                double fc = 1;
-                if (p_.switchflag && r > p_.rmin0) fc = 0.5 * (std::cos(M_PI * (r - p_.rmin0) / (rcl - p_.rmin0)) + 1);
-                lane[l][0].push_back(r0inv * z0);
-                lane[l][1].push_back(-r0inv * dz);
-                lane[l][2].push_back(r0inv * dy);
-                lane[l][3].push_back(-r0inv * dx);
-                lane[l][4].push_back(fc * p_.weights[t]);
-              }
-            }
-        nk = std::max(nk, lane[l][0].size());
-        found += double(lane[l][0].size());
-      }
-      if (nk > cap) {
-        cap = nk + 16;
-        for (auto& a : nb) a = alignedDoubles(cap * SNA_W);
-      }
-      for (size_t k = 0; k < nk; k++)
-        for (int l = 0; l < SNA_W; l++) {
-          const bool has = k < lane[l][0].size();
-          // padding: a = 1, b = 0 (a valid rotation) with weight 0
-          nb[0].get()[k * SNA_W + l] = has ? lane[l][0][k] : 1.0;
-          for (int q = 1; q < 5; q++) nb[q].get()[k * SNA_W + l] = has ? lane[l][q][k] : 0.0;
-        }
+      const size_t nk = fillBatch(nbr, pts, p0, nl, lane, false, nb, cap, found);
       kernel_.fn(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), ulist.get(), utot.get(), blist.get());
       for (int l = 0; l < nl; l++) {
         for (int t = 0; t < nt; t++) bvec[t] = blist.get()[t * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[t] + 1) : 0.0);
@@ -391,6 +448,103 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
         if (p_.quadraticflag)
           for (int a = 0; a < nt; a++)
             for (int b = a; b < nt; b++) put(c++, a == b ? 0.5 * bvec[a] * bvec[a] : bvec[a] * bvec[b]);
+      }
+    }
+    return found;
+  }
+
+  // forces(images: Float64Array (n·3, Å), types: Int32Array (n), owners: Int32Array (n, image → atom),
+  // points: Float64Array (m·3, Å), beta: Float64Array (m·ncoeff), forces: Float64Array (atoms·3))
+  // adds Σ_g β_g·∂B_g/∂d = −Σ_g β_g·∂B_g/∂R (d = point − image) to each image's atom; returns the
+  // neighbours found.
+  Napi::Value Forces(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const char* sig = "forces(images: Float64Array, types: Int32Array, owners: Int32Array, points: Float64Array, beta: Float64Array, forces: Float64Array)";
+    if (info.Length() < 6) throw Napi::TypeError::New(env, sig);
+    for (size_t i = 0; i < 6; i++)
+      if (!info[i].IsTypedArray()) throw Napi::TypeError::New(env, sig);
+    const napi_typedarray_type want[6] = {napi_float64_array, napi_int32_array, napi_int32_array, napi_float64_array, napi_float64_array, napi_float64_array};
+    for (size_t i = 0; i < 6; i++)
+      if (info[i].As<Napi::TypedArray>().TypedArrayType() != want[i]) throw Napi::TypeError::New(env, sig);
+    auto images = info[0].As<Napi::Float64Array>();
+    auto types = info[1].As<Napi::Int32Array>();
+    auto owners = info[2].As<Napi::Int32Array>();
+    auto points = info[3].As<Napi::Float64Array>();
+    auto beta = info[4].As<Napi::Float64Array>();
+    auto forces = info[5].As<Napi::Float64Array>();
+    const size_t n = types.ElementLength();
+    if (images.ElementLength() != 3 * n || owners.ElementLength() != n) throw Napi::RangeError::New(env, "forces: images (3 per image), types and owners (1 per image) disagree in length");
+    if (points.ElementLength() % 3) throw Napi::RangeError::New(env, "forces: points must hold 3 coordinates each");
+    const size_t m = points.ElementLength() / 3;
+    if (beta.ElementLength() != m * size_t(ncoeff_)) throw Napi::RangeError::New(env, "forces: beta must hold ncoeff values per point");
+    if (forces.ElementLength() % 3) throw Napi::RangeError::New(env, "forces: forces must hold 3 values per atom");
+    const size_t natoms = forces.ElementLength() / 3;
+    for (size_t i = 0; i < n; i++) {
+      if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "forces: element index out of range");
+      if (owners[i] < 0 || size_t(owners[i]) >= natoms) throw Napi::RangeError::New(env, "forces: owner index out of range (forces holds fewer atoms)");
+    }
+    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data()));
+  }
+
+  double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force) {
+    const SnaTables* T = &tables_->t;
+    const int nt = T->ntriple;
+    const Neighbours nbr(p_, rcutMax_, img, type, n);
+    const std::vector<int>& tripleJ = tables_->tripleJ;
+    const double w3 = p_.wself * p_.wself * p_.wself;
+    const long ustride = long(2) * T->nu * SNA_W;
+
+    std::vector<double> lane[SNA_W][kLaneFields];
+    size_t cap = 0, ucap = 0;
+    AlignedDoubles nb[5];
+    AlignedDoubles ustore, gout;
+    AlignedDoubles utot = alignedDoubles(ustride), gut = alignedDoubles(ustride), gu = alignedDoubles(ustride);
+    AlignedDoubles blist = alignedDoubles(size_t(nt) * SNA_W), bk = alignedDoubles(size_t(nt) * SNA_W);
+    double found = 0;
+    for (size_t p0 = 0; p0 < m; p0 += SNA_W) {
+      const int nl = int(std::min<size_t>(SNA_W, m - p0));
+      const size_t nk = fillBatch(nbr, pts, p0, nl, lane, true, nb, cap, found);
+      if (nk > ucap) {
+        ucap = cap;
+        ustore = alignedDoubles(ucap * ustride);
+        gout = alignedDoubles(ucap * 5 * SNA_W);
+      }
+      kernel_.utot(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), ustore.get(), ustride, utot.get());
+      // β per lane; quadratic terms chain through B (dq/dB: B_b for B_a·B_b, B_a for B_a²/2)
+      if (p_.quadraticflag) kernel_.zb(T, utot.get(), blist.get());
+      for (int l = 0; l < SNA_W; l++) {
+        const double* bl = beta + (p0 + l) * size_t(ncoeff_);
+        if (l >= nl) {
+          for (int t = 0; t < nt; t++) bk.get()[t * SNA_W + l] = 0;
+          continue;
+        }
+        for (int t = 0; t < nt; t++) bk.get()[t * SNA_W + l] = bl[t];
+        if (!p_.quadraticflag) continue;
+        int c = nt;
+        for (int a = 0; a < nt; a++) {
+          const double Ba = blist.get()[a * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[a] + 1) : 0.0);
+          for (int b = a; b < nt; b++, c++) {
+            const double Bb = blist.get()[b * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[b] + 1) : 0.0);
+            if (a == b) bk.get()[a * SNA_W + l] += bl[c] * Ba;
+            else {
+              bk.get()[a * SNA_W + l] += bl[c] * Bb;
+              bk.get()[b * SNA_W + l] += bl[c] * Ba;
+            }
+          }
+        }
+      }
+      kernel_.adjoint(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), bk.get(), ustore.get(), ustride, utot.get(), gut.get(), gu.get(), gout.get());
+      for (int l = 0; l < nl; l++) {
+        const std::vector<double>* L = lane[l];
+        for (size_t k = 0; k < L[0].size(); k++) {
+          const double* g = gout.get() + k * 5 * SNA_W + l;  // g[f·SNA_W]: ∂/∂(ar, ai, br, bi, s)
+          double* f = force + 3 * size_t(owner[size_t(L[5][k])]);
+          for (int q = 0; q < 3; q++) {
+            double s = 0;
+            for (int v = 0; v < 5; v++) s += g[v * SNA_W] * L[6 + 3 * v + q][k];
+            f[q] += s;
+          }
+        }
       }
     }
     return found;

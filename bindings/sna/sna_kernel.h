@@ -25,18 +25,20 @@ enum { NH = SNA_W * 8 / SNA_VBYTES };
 
 #define SNA_H for (int h = 0; h < NH; h++)
 
-void batch(const SnaTables* T, int nk, const double* ar_, const double* ai_, const double* br_, const double* bi_, const double* s_, double* ulist_, double* utot_, double* blist_) {
+// Utot of a batch (all rows, self term included). U of neighbour k goes to ulist_ + k·ustride
+// (ustride 0: one scratch buffer reused; the adjoint keeps every neighbour's U instead of recomputing).
+static void utotPass(const SnaTables* T, int nk, const double* ar_, const double* ai_, const double* br_, const double* bi_, const double* s_, double* ulist_, long ustride, double* utot_) {
   const int J = T->twojmax;
   const int nu = T->nu;
   const int* ustart = T->ustart;
   const double* rootpq = T->rootpq;  // rootpq[p*(J+2)+q] = sqrt(p/q)
   const int RP = J + 2;
-  V* U = (V*)ulist_;
   V* Ut = (V*)utot_;
   const V zero = {};
   for (int u = 0; u < 2 * nu * NH; u++) Ut[u] = zero;
 
   for (int k = 0; k < nk; k++) {
+    V* U = (V*)(ulist_ + k * ustride);
     V ar[NH], ai[NH], br[NH], bi[NH], s[NH];
     SNA_H {
       ar[h] = ((const V*)(ar_ + k * SNA_W))[h];
@@ -108,6 +110,12 @@ void batch(const SnaTables* T, int nk, const double* ar_, const double* ai_, con
       }
   }
 
+}
+
+// Z and B of a batch from its Utot.
+static void zbPass(const SnaTables* T, const double* utot_, double* blist_) {
+  const V* Ut = (const V*)utot_;
+  const V zero = {};
   // Z and B: one stream of elements per triple
   const SnaZElem* el = T->elems;
   const SnaZTerm* tm = T->terms;
@@ -142,6 +150,13 @@ void batch(const SnaTables* T, int nk, const double* ar_, const double* ai_, con
     SNA_H((V*)(blist_ + t * SNA_W))[h] = b[h];
   }
 }
+
+void batch(const SnaTables* T, int nk, const double* ar_, const double* ai_, const double* br_, const double* bi_, const double* s_, double* ulist_, double* utot_, double* blist_) {
+  utotPass(T, nk, ar_, ai_, br_, bi_, s_, ulist_, 0, utot_);
+  zbPass(T, utot_, blist_);
+}
+
+#include "sna_adjoint.h"
 
 #undef SNA_H
 

@@ -33,6 +33,9 @@ struct SnaTables {
 #define SNA_DECLARE(ns) \
   namespace ns { \
   void batch(const SnaTables* T, int nk, const double* ar, const double* ai, const double* br, const double* bi, const double* s, double* ulist, double* utot, double* blist); \
+  void utot(const SnaTables* T, int nk, const double* ar, const double* ai, const double* br, const double* bi, const double* s, double* ulist, long ustride, double* utot); \
+  void zb(const SnaTables* T, const double* utot, double* blist); \
+  void adjoint(const SnaTables* T, int nk, const double* ar, const double* ai, const double* br, const double* bi, const double* s, const double* beta, const double* ulist, long ustride, const double* utot, double* gut, double* gu, double* gout); \
   }
 SNA_DECLARE(sna_generic)
 SNA_DECLARE(sna_generic_w8)
