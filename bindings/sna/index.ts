@@ -33,6 +33,13 @@ export interface SnaEngine {
    * Returns the number of neighbours found over all points.
    */
   compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array): number;
+  /**
+   * The bispectrum adjoint: ADDS −Σ_g Σ_k beta[g·ncoeff + k]·∂B_gk/∂R_I into `forces` (atoms × 3;
+   * eV/Å when beta is eV per descriptor unit), each image's derivative to the atom `owners[image]`
+   * (images of one atom share its position). images/types as for compute; beta: points × ncoeff
+   * (quadratic columns too, when quadraticflag). Returns the number of neighbours found.
+   */
+  forces(images: Float64Array, types: Int32Array, owners: Int32Array, points: Float64Array, beta: Float64Array, forces: Float64Array): number;
 }
 
 interface SnaAddon {

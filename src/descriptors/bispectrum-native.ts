@@ -43,9 +43,9 @@ export function blockPointsAngstrom(cell: Mat3, grid: GridShape, b: GridBlock): 
 
 /**
  * Every image r + n·cell (n ≠ 0 only along periodic axes) of the atoms (fractional `frac`, wrapped)
- * that lies within `cutoff` of the box spanned by `points`.
+ * that lies within `cutoff` of the box spanned by `points`, with the atom index of each image (`owners`).
  */
-export function atomImagesNear(cell: Mat3, pbc: readonly boolean[], frac: readonly Vec3[], typeOf: readonly number[], points: Float64Array, cutoffAngstrom: number): { images: Float64Array; types: Int32Array } {
+export function atomImagesNear(cell: Mat3, pbc: readonly boolean[], frac: readonly Vec3[], typeOf: readonly number[], points: Float64Array, cutoffAngstrom: number): { images: Float64Array; types: Int32Array; owners: Int32Array } {
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-Infinity, -Infinity, -Infinity];
   for (let p = 0; p < points.length; p += 3)
@@ -66,6 +66,7 @@ export function atomImagesNear(cell: Mat3, pbc: readonly boolean[], frac: readon
   }
   const xyz: number[] = [];
   const types: number[] = [];
+  const owners: number[] = [];
   frac.forEach((s, a) => {
     const range = [0, 1, 2].map((d) => (pbc[d] ? [Math.ceil(fmin[d] - s[d]), Math.floor(fmax[d] - s[d])] : [0, 0]));
     for (let n0 = range[0][0]; n0 <= range[0][1]; n0++)
@@ -75,9 +76,10 @@ export function atomImagesNear(cell: Mat3, pbc: readonly boolean[], frac: readon
           if (r[0] < lo[0] || r[0] > hi[0] || r[1] < lo[1] || r[1] > hi[1] || r[2] < lo[2] || r[2] > hi[2]) continue;
           xyz.push(r[0], r[1], r[2]);
           types.push(typeOf[a]);
+          owners.push(a);
         }
   });
-  return { images: Float64Array.from(xyz), types: Int32Array.from(types) };
+  return { images: Float64Array.from(xyz), types: Int32Array.from(types), owners: Int32Array.from(owners) };
 }
 
 /** Descriptors (no xyz columns) of grid blocks of one structure from the native kernel. */
@@ -132,6 +134,28 @@ export class NativeBispectrum {
     const { images, types } = atomImagesNear(this.cell, this.atoms.pbc, this.frac, this.typeOf, points, this.cutoffAngstrom);
     this.neighbours += this.engine.compute(images, types, points, out);
     return out;
+  }
+
+  /** Descriptors of a block in float64 (points × F, block order): the checking path of the forces. */
+  computeBlockFloat64(b: GridBlock): Float64Array {
+    const points = blockPointsAngstrom(this.cell, this.grid, b);
+    return this.computePoints(points, new Float64Array((points.length / 3) * this.featureCount)) as Float64Array;
+  }
+
+  /**
+   * −Σ_g β_g·∂B_g/∂R_I for the block's points g (block order) with β_g = betaPerPoint[g·F .. g·F+F)
+   * (∂E/∂B_g, eV per descriptor unit, quadratic columns included): atoms × 3 in the structure's
+   * order, eV/Å. Periodic images of an atom add to that atom.
+   */
+  blockForces(b: GridBlock, betaPerPoint: Float64Array): Float64Array {
+    const points = blockPointsAngstrom(this.cell, this.grid, b);
+    const n = points.length / 3;
+    if (betaPerPoint.length !== n * this.featureCount) throw new MalaError(`blockForces: beta holds ${betaPerPoint.length} values, the block needs ${n} points × ${this.featureCount} descriptors`);
+    const forcesEvPerA = new Float64Array(this.frac.length * 3);
+    if (n === 0) return forcesEvPerA;
+    const { images, types, owners } = atomImagesNear(this.cell, this.atoms.pbc, this.frac, this.typeOf, points, this.cutoffAngstrom);
+    this.neighbours += this.engine.forces(images, types, owners, points, betaPerPoint, forcesEvPerA);
+    return forcesEvPerA;
   }
 
   /** Descriptors of a block as (planes, rows, nz, F) float32. */
