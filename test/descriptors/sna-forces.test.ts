@@ -5,13 +5,19 @@
  * function, weights, quadratic chain, an image of an atom) makes the difference O(|F|).
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cacheDir } from '../../bindings/native-paths';
 import type { BispectrumParameters } from '../../src/descriptors/bispectrum';
-import { NativeBispectrum } from '../../src/descriptors/bispectrum-native';
+import { NativeBispectrum, blockPointsAngstrom } from '../../src/descriptors/bispectrum-native';
 import { malaBispectrumDefaults } from '../../src/descriptors/mala-defaults';
 import { MalaError } from '../../src/errors';
 import type { GridShape } from '../../src/grid/grid';
 import type { GridBlock } from '../../src/parallel/plane-blocks';
 import type { Atoms, Vec3 } from '../../src/structure/atoms';
+import { lammpsDataText } from '../../src/structure/lammps-data';
+import { tempDir } from '../helpers';
 
 const stepAngstrom = 1e-5;
 const relTolerance = 1e-6;
@@ -165,6 +171,67 @@ describe('descriptors: bispectrum adjoint (native forces) against finite differe
     const ref = results.generic;
     const scale = Math.max(...ref.map(Math.abs));
     for (const [isa, f] of Object.entries(results)) f.forEach((x, i) => assert.ok(Math.abs(x - ref[i]) <= 1e-10 * scale, `${isa} component ${i}: ${x} vs ${ref[i]}`));
+  });
+
+  it('agrees with LAMMPS compute snap dgradflag 1 (grid points as probe atoms of weight 0, probe pairs excluded)', function () {
+    const lmp = process.env.MALA_TS_LMP ?? path.join(cacheDir(), 'lammps', 'bin', 'lmp');
+    if (!fs.existsSync(lmp)) this.skip();
+    const atoms = alCell(8);
+    const grid: GridShape = [6, 6, 6];
+    const b: GridBlock = { i0: 1, i1: 2, rowStart: 0, rowStride: 2 };
+    const p = { ...malaBispectrumDefaults, twojmax: 6 };
+    const calc = new NativeBispectrum(atoms, grid, p);
+    const F = calc.featureCount;
+    const points = blockPointsAngstrom(atoms.cellAngstrom, grid, b);
+    const m = points.length / 3;
+    const nat = atoms.symbols.length;
+    const beta = randomBeta(m * F, 11);
+    const mine = calc.blockForces(b, beta);
+    const t = tempDir();
+    try {
+      const pos = atoms.positionsAngstrom.slice();
+      const sym = atoms.symbols.slice();
+      for (let q = 0; q < m; q++) {
+        pos.push([points[3 * q], points[3 * q + 1], points[3 * q + 2]]);
+        sym.push('Ne');
+      }
+      fs.writeFileSync(path.join(t.dir, 'probes.data'), lammpsDataText({ ...atoms, positionsAngstrom: pos, symbols: sym }, ['Al', 'Ne']));
+      fs.writeFileSync(
+        path.join(t.dir, 'in.snap'),
+        [
+          'units metal',
+          'atom_style atomic',
+          'boundary p p p',
+          'read_data probes.data',
+          'group probes type 2',
+          `pair_style zero ${p.rcutfacAngstrom}`,
+          'pair_coeff * *',
+          'neigh_modify exclude type 2 2',
+          `compute s probes snap ${p.rcutfacAngstrom} ${p.rfac0} ${p.twojmax} 0.5 0.5 1.0 0.0 rmin0 0 bzeroflag 0 quadraticflag 0 switchflag 1 bikflag 1 dgradflag 1`,
+          'fix out all ave/time 1 1 1 c_s[*] file snap.out mode vector format " %.17g"',
+          'run 0',
+          '',
+        ].join('\n'),
+      );
+      const r = spawnSync(lmp, ['-in', 'in.snap', '-log', 'none', '-screen', 'none'], { cwd: t.dir });
+      assert.equal(r.status, 0, `lmp failed: ${r.stderr}`);
+      // rows: B of every atom, then 3·N² rows (i, j, xyz, −∂B_i/∂R_j), then a reference row
+      const rows = fs.readFileSync(path.join(t.dir, 'snap.out'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).map((l) => l.trim().split(/\s+/).map(Number)).filter((r) => r.length === F + 4);
+      const n = nat + m;
+      assert.equal(rows.length, n + 3 * n * n + 1);
+      const ref = new Float64Array(nat * 3);
+      for (const row of rows.slice(n, n + 3 * n * n)) {
+        const [, i, j, x] = row;
+        if (i < nat || j >= nat) continue;
+        for (let c = 0; c < F; c++) ref[3 * j + x] += beta[(i - nat) * F + c] * row[4 + c];
+      }
+      const scale = Math.max(...ref.map(Math.abs));
+      const diff = Math.max(...mine.map((v, q) => Math.abs(v - ref[q])));
+      console.log(`      LAMMPS dgradflag, ${m} probes: max|F| ${scale.toExponential(2)}, max|native − LAMMPS| ${diff.toExponential(2)}`);
+      assert.ok(scale > 1e-3 && diff <= 1e-6 * scale, `relative ${diff / scale}`);
+    } finally {
+      t.cleanup();
+    }
   });
 
   it('refuses a beta of the wrong length with one MalaError', () => {
