@@ -37,9 +37,12 @@ export interface SnaEngine {
    * The bispectrum adjoint: ADDS −Σ_g Σ_k beta[g·ncoeff + k]·∂B_gk/∂R_I into `forces` (atoms × 3;
    * eV/Å when beta is eV per descriptor unit), each image's derivative to the atom `owners[image]`
    * (images of one atom share its position). images/types as for compute; beta: points × ncoeff
-   * (quadratic columns too, when quadraticflag). Returns the number of neighbours found.
+   * (quadratic columns too, when quadraticflag). With `virial` (9 values), also ADDS
+   * Σ_(g, image) d_a·β_g·∂B_g/∂d_b into virial[3a + b] (d = point − image): ∂(Σ β·B)/∂ε_ab when a
+   * homogeneous strain ε moves atoms and points together (r → r·(I + ε)). Returns the number of
+   * neighbours found.
    */
-  forces(images: Float64Array, types: Int32Array, owners: Int32Array, points: Float64Array, beta: Float64Array, forces: Float64Array): number;
+  forces(images: Float64Array, types: Int32Array, owners: Int32Array, points: Float64Array, beta: Float64Array, forces: Float64Array, virial?: Float64Array): number;
 }
 
 interface SnaAddon {

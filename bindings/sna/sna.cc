@@ -340,7 +340,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     }
 
     // Neighbours of point c into lane (5 kernel inputs: ar, ai, br, bi, s); with `grad`, also the
-    // image index, d = c − R and ∂(ar, ai, br, bi, s)/∂d (15 values) per neighbour in lane[5..].
+    // image index (lane[5]), ∂(ar, ai, br, bi, s)/∂d (lane[6..20]) and d = c − R (lane[21..23]).
     void gather(const double* c, std::vector<double>* lane, bool grad) const {
       int cc[3];
       cellOf(c, cc);
@@ -386,13 +386,14 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
                 lane[12 + q].push_back((q == 1 ? r0inv : 0.0) + dy * dr0inv[q]);            // ∂br
                 lane[15 + q].push_back(-(q == 0 ? r0inv : 0.0) - dx * dr0inv[q]);           // ∂bi
                 lane[18 + q].push_back(p.weights[t] * dfc * u[q]);                          // ∂s
+                lane[21 + q].push_back(d[q]);
               }
             }
           }
     }
   };
 
-  static constexpr int kLaneFields = 21;
+  static constexpr int kLaneFields = 24;
 
   // Neighbours of points p0 .. p0+nl−1 into lanes; returns the largest count (the batch's nk) and
   // fills the kernel's five structure-of-arrays inputs (padding: a = 1, b = 0, s = 0).
@@ -454,13 +455,20 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
   }
 
   // forces(images: Float64Array (n·3, Å), types: Int32Array (n), owners: Int32Array (n, image → atom),
-  // points: Float64Array (m·3, Å), beta: Float64Array (m·ncoeff), forces: Float64Array (atoms·3))
-  // adds Σ_g β_g·∂B_g/∂d = −Σ_g β_g·∂B_g/∂R (d = point − image) to each image's atom; returns the
-  // neighbours found.
+  // points: Float64Array (m·3, Å), beta: Float64Array (m·ncoeff), forces: Float64Array (atoms·3)
+  // [, virial: Float64Array (9)]) adds Σ_g β_g·∂B_g/∂d = −Σ_g β_g·∂B_g/∂R (d = point − image) to
+  // each image's atom, and Σ_pairs d_a·β·∂B/∂d_b to virial[3a + b] (= ∂(Σ β·B)/∂ε_ab under a
+  // homogeneous strain of atoms and points together); returns the neighbours found.
   Napi::Value Forces(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const char* sig = "forces(images: Float64Array, types: Int32Array, owners: Int32Array, points: Float64Array, beta: Float64Array, forces: Float64Array)";
     if (info.Length() < 6) throw Napi::TypeError::New(env, sig);
+    double* virial = nullptr;
+    if (info.Length() > 6 && !info[6].IsUndefined()) {
+      if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[6].As<Napi::Float64Array>().ElementLength() != 9)
+        throw Napi::TypeError::New(env, "forces: virial must be a Float64Array of 9 values");
+      virial = info[6].As<Napi::Float64Array>().Data();
+    }
     for (size_t i = 0; i < 6; i++)
       if (!info[i].IsTypedArray()) throw Napi::TypeError::New(env, sig);
     const napi_typedarray_type want[6] = {napi_float64_array, napi_int32_array, napi_int32_array, napi_float64_array, napi_float64_array, napi_float64_array};
@@ -483,10 +491,10 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "forces: element index out of range");
       if (owners[i] < 0 || size_t(owners[i]) >= natoms) throw Napi::RangeError::New(env, "forces: owner index out of range (forces holds fewer atoms)");
     }
-    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data()));
+    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data(), virial));
   }
 
-  double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force) {
+  double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force, double* virial) {
     const SnaTables* T = &tables_->t;
     const int nt = T->ntriple;
     const Neighbours nbr(p_, rcutMax_, img, type, n);
@@ -543,6 +551,8 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
             double s = 0;
             for (int v = 0; v < 5; v++) s += g[v * SNA_W] * L[6 + 3 * v + q][k];
             f[q] += s;
+            if (virial)
+              for (int a = 0; a < 3; a++) virial[3 * a + q] += L[21 + a][k] * s;
           }
         }
       }

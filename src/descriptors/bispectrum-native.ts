@@ -145,16 +145,20 @@ export class NativeBispectrum {
   /**
    * −Σ_g β_g·∂B_g/∂R_I for the block's points g (block order) with β_g = betaPerPoint[g·F .. g·F+F)
    * (∂E/∂B_g, eV per descriptor unit, quadratic columns included): atoms × 3 in the structure's
-   * order, eV/Å. Periodic images of an atom add to that atom.
+   * order, eV/Å. Periodic images of an atom add to that atom. With `strainDerivativeEv` (9 values,
+   * row-major), also adds ∂(Σ_g β_g·B_g)/∂ε_ab (eV) for a homogeneous strain r → r·(I + ε) of the
+   * atoms and the grid (fractional grid coordinates fixed): the descriptor part of the stress
+   * (σ = that / volume, plus the other energy terms' own).
    */
-  blockForces(b: GridBlock, betaPerPoint: Float64Array): Float64Array {
+  blockForces(b: GridBlock, betaPerPoint: Float64Array, strainDerivativeEv?: Float64Array): Float64Array {
     const points = blockPointsAngstrom(this.cell, this.grid, b);
     const n = points.length / 3;
     if (betaPerPoint.length !== n * this.featureCount) throw new MalaError(`blockForces: beta holds ${betaPerPoint.length} values, the block needs ${n} points × ${this.featureCount} descriptors`);
+    if (strainDerivativeEv && strainDerivativeEv.length !== 9) throw new MalaError(`blockForces: the strain derivative holds 9 values, not ${strainDerivativeEv.length}`);
     const forcesEvPerA = new Float64Array(this.frac.length * 3);
     if (n === 0) return forcesEvPerA;
     const { images, types, owners } = atomImagesNear(this.cell, this.atoms.pbc, this.frac, this.typeOf, points, this.cutoffAngstrom);
-    this.neighbours += this.engine.forces(images, types, owners, points, betaPerPoint, forcesEvPerA);
+    this.neighbours += this.engine.forces(images, types, owners, points, betaPerPoint, forcesEvPerA, strainDerivativeEv);
     return forcesEvPerA;
   }
 

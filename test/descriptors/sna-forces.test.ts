@@ -149,6 +149,32 @@ describe('descriptors: bispectrum adjoint (native forces) against finite differe
     check('slab', slab, [5, 5, 10], { ...malaBispectrumDefaults, twojmax: 6 }, { i0: 0, i1: 5, rowStart: 2, rowStride: 5 });
   });
 
+  it('gives the strain derivative ∂(Σ β·B)/∂ε of atoms and grid strained together (the descriptor part of the stress)', () => {
+    const atoms = twoSpeciesCell();
+    const grid: GridShape = [6, 6, 6];
+    const p = { ...malaBispectrumDefaults, twojmax: 6, elementRadii: [0.5, 0.42], elementWeights: [1, 0.7] };
+    const b: GridBlock = { i0: 1, i1: 3, rowStart: 0, rowStride: 2 };
+    const calc = new NativeBispectrum(atoms, grid, p);
+    const beta = randomBeta((calc.computeBlockFloat64(b).length / calc.featureCount) * calc.featureCount, 13);
+    const got = new Float64Array(9);
+    calc.blockForces(b, beta, got);
+    const h = 1e-6;
+    const strained = (ab: number, e: number): Atoms => {
+      const m = (r: readonly number[]): Vec3 => [0, 1, 2].map((c) => r[c] + (c === ab % 3 ? e * r[Math.floor(ab / 3)] : 0)) as Vec3;
+      return { ...atoms, cellAngstrom: atoms.cellAngstrom.map(m) as Atoms['cellAngstrom'], positionsAngstrom: atoms.positionsAngstrom.map(m) };
+    };
+    let scale = 0;
+    let diff = 0;
+    for (let ab = 0; ab < 9; ab++) {
+      const fd = (energy(strained(ab, h), grid, p, b, beta) - energy(strained(ab, -h), grid, p, b, beta)) / (2 * h);
+      scale = Math.max(scale, Math.abs(fd));
+      diff = Math.max(diff, Math.abs(fd - got[ab]));
+    }
+    console.log(`      strain derivative: max ${scale.toExponential(2)} eV, max|adjoint − FD| ${diff.toExponential(2)}; antisymmetric part ${Math.max(Math.abs(got[1] - got[3]), Math.abs(got[2] - got[6]), Math.abs(got[5] - got[7])).toExponential(2)} (B is rotation invariant)`);
+    assert.ok(scale > 1e-3 && diff <= 1e-6 * scale, `relative ${diff / scale}`);
+    assert.ok(Math.abs(got[1] - got[3]) <= 1e-8 * scale && Math.abs(got[2] - got[6]) <= 1e-8 * scale && Math.abs(got[5] - got[7]) <= 1e-8 * scale);
+  });
+
   it('gives the same forces from every kernel (generic, generic-w8, AVX2, AVX-512 where the CPU has them)', () => {
     const atoms = alCell(6);
     const grid: GridShape = [6, 6, 6];
