@@ -185,7 +185,9 @@ describe('workflow: runPwIpi (mala-ts pw --ipi)', function () {
   it('refuses a server whose atoms are not the input\'s', async () => {
     const twoAtoms = pwInput.replace('nat = 4', 'nat = 2').replace(/(ATOMIC_POSITIONS angstrom\n.*\n.*\n).*\n.*\n/, '$1');
     await assert.rejects(
-      driveWithAse({ unix: unixName(), run: 'bfgs', steps: 1 }, (address) => runPwIpi({ inputText: twoAtoms, inputFile: 'ar2.in', address }, async () => lennardJones(lj))),
+      driveWithAse({ unix: unixName(), run: 'bfgs', steps: 1 }, async (address) => {
+        await runPwIpi({ inputText: twoAtoms, inputFile: 'ar2.in', address }, async () => lennardJones(lj));
+      }),
       (e: unknown) => e instanceof MalaError && /the i-PI server sent 4 atoms; the pw.x input has 2/.test(e.message),
     );
   });
