@@ -15,6 +15,10 @@
  * As pw.x: the state goes back to NEEDINIT after each GETFORCE (the server re-sends INIT), the
  * work happens on POSDATA, and the client stops on EXIT or when the server closes the connection
  * between messages (ASE's server closes without EXIT).
+ *
+ * Latency: a step's socket round trip is ~1.6 ms over the UNIX socket; over TCP ASE 3.22's server
+ * (which leaves Nagle's algorithm on and writes each POSDATA field separately) costs ~90 ms a step,
+ * 1.9 ms once its socket has TCP_NODELAY. With ASE, prefer NAME:UNIX.
  */
 import * as net from 'node:net';
 import { MalaError } from '../errors';
