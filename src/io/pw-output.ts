@@ -4,10 +4,11 @@
  *
  * Only the lines those parsers use are written, with pw.x's labels: header, lattice parameter /
  * celldm(1), atoms, types, electrons, cutoffs, crystal axes, site positions (alat units), FFT
- * dimensions, Fermi energy, the `!` total energy and its terms, convergence, JOB DONE. Lines that
- * announce k-points, bands or forces ("number of k points=", "End of self-consistent calculation",
- * "Forces acting on atoms") are never written: parsers would then expect blocks a prediction has
- * not got. Energies keep pw.x's F17.8 Ry; the Fermi energy, axes and positions carry more decimals
+ * dimensions, Fermi energy, the `!` total energy and its terms, convergence, the forces when the
+ * result has them (pw.x's "Forces acting on atoms" block, F14.8 Ry/Bohr), JOB DONE. Lines that
+ * announce k-points or bands ("number of k points=", "End of self-consistent calculation") are
+ * never written: parsers would then expect blocks a prediction has not got; nor is the forces block
+ * without forces. Energies keep pw.x's F17.8 Ry; the Fermi energy, axes and positions carry more decimals
  * than pw.x prints (still whitespace-separated) so that they round-trip to ~1e-10.
  *
  * Units: Ry and Bohr of src/structure/units.ts (ASE's CODATA 2014, like every mala-ts number), so
@@ -60,6 +61,8 @@ export interface PwOutputInput {
   warnings?: string[];
   /** The domain check's one line (src/domain/domain-check.ts `domainSummary`), a comment after the input name. */
   domainLine?: string;
+  /** Force on each atom (eV/Å, input order); when given, pw.x's "Forces acting on atoms" block is written. */
+  forcesEvPerA?: readonly (readonly number[])[];
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -97,6 +100,28 @@ const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] =
   ['     ewald contribution        ', (r) => term(r, 'e_ewald')],
 ];
 
+/** eV/Å → Ry/Bohr, with the constants of units.ts. */
+const evPerAToRyPerBohr = (f: number): number => evToRy(f) * bohrAngstrom;
+
+/**
+ * pw.x 6.7's forces block (PW/src/forces.f90): header, blank, one `atom I4 type I2 force = 3F14.8`
+ * line per atom (type = the atom's ATOMIC_SPECIES index), blank, the total force
+ * √(Σ|F_I|²) as F12.6, and a zero SCF correction (a prediction has no SCF residual).
+ */
+function forceLines(forcesEvPerA: readonly (readonly number[])[], labels: readonly string[], species: readonly PwOutputSpecies[]): string[] {
+  if (forcesEvPerA.length !== labels.length) throw new Error(`pw output: ${forcesEvPerA.length} forces for ${labels.length} atoms`);
+  const L = ['     Forces acting on atoms (cartesian axes, Ry/au):', ''];
+  let sumSquares = 0;
+  forcesEvPerA.forEach((fEv, a) => {
+    const fRy = fEv.map(evPerAToRyPerBohr);
+    sumSquares += fRy.reduce((s, x) => s + x * x, 0);
+    const type = species.findIndex((s) => s.label === labels[a]) + 1;
+    L.push(`     atom ${String(a + 1).padStart(4)} type ${String(type).padStart(2)}   force = ${fRy.map((x) => fortranF(x, 14, 8)).join('')}`);
+  });
+  L.push('', `     Total force = ${fortranF(Math.sqrt(sumSquares), 12, 6)}     Total SCF correction = ${fortranF(0, 12, 6)}`);
+  return L;
+}
+
 /** The whole pw.x-style output text. */
 export function formatPwOutput(r: PwOutputInput): string {
   const { atoms } = r;
@@ -121,8 +146,13 @@ export function formatPwOutput(r: PwOutputInput): string {
   p();
   p(`     This output was written by mala-ts ${r.programVersion}, not by pw.x: the electronic structure`);
   p(`     is predicted by the machine-learned LDOS model ${r.modelName} (MALA workflow).`);
-  p('     It has pw.x 6.7\'s lines for the structure and the energies; there are no');
-  p('     k-points, bands, wavefunctions, forces or stress.');
+  if (r.forcesEvPerA) {
+    p('     It has pw.x 6.7\'s lines for the structure, the energies and the forces; there are no');
+    p('     k-points, bands, wavefunctions or stress.');
+  } else {
+    p('     It has pw.x 6.7\'s lines for the structure and the energies; there are no');
+    p('     k-points, bands, wavefunctions, forces or stress.');
+  }
   p();
   p(`     Reading input from ${r.inputName}`);
   if (r.domainLine !== undefined) {
@@ -184,6 +214,10 @@ export function formatPwOutput(r: PwOutputInput): string {
   p();
   p('     convergence has been achieved in   1 iterations');
   p();
+  if (r.forcesEvPerA) {
+    for (const line of forceLines(r.forcesEvPerA, labels, species)) p(line);
+    p();
+  }
   p(`     PWSCF        : ${fortranF(r.cpuSeconds, 8, 2)}s CPU ${fortranF(r.wallSeconds, 8, 2)}s WALL`);
   p();
   p();

@@ -3,6 +3,11 @@ import type { Command } from 'commander';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runPwDropIn } from '../../workflow/pw';
+import { runPwIpi } from '../../workflow/pw-ipi';
+import { createForceEvaluator } from '../../workflow/force-evaluator';
+import { parseIpiAddress } from '../../io/ipi-client';
+import { fortranF } from '../../io/pw-output';
+import { evToRy } from '../../structure/units';
 import { positiveNumber } from './predict';
 import { backendOption, deviceOption } from '../options';
 
@@ -13,6 +18,7 @@ interface Opts {
   backend: string;
   device?: string;
   strictDomain?: boolean;
+  ipi?: string;
 }
 
 const INPUT_FLAGS = ['-i', '-in', '-inp', '-input'];
@@ -40,6 +46,19 @@ export function parsePwArgs(args: string[], warn: (m: string) => void): string |
   return input;
 }
 
+/** pw.x's `-ipi ADDRESS` / `--ipi ADDRESS` among the pw.x arguments (commander takes `--ipi` itself when it comes first). */
+export function takeIpiArg(args: string[]): { address?: string; rest: string[] } {
+  const rest: string[] = [];
+  let address: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (['-ipi', '--ipi'].includes(args[i].toLowerCase())) {
+      if (args[i + 1] === undefined) throw new MalaError(`${args[i]} needs an address`, { fix: 'write --ipi HOST:PORT or --ipi NAME:UNIX' });
+      address = args[++i];
+    } else rest.push(args[i]);
+  }
+  return { address, rest };
+}
+
 function readStdin(): string {
   if (process.stdin.isTTY) {
     throw new MalaError('no pw.x input given', { fix: 'pass -in scf.in, or redirect it: mala-ts pw < scf.in' });
@@ -57,12 +76,19 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
+    .option('--ipi <address>', 'pw.x\'s driver mode: serve energies and forces to an i-PI server (i-PI, ASE\'s SocketIOCalculator) at HOST:PORT (TCP) or NAME:UNIX (the UNIX socket /tmp/ipi_NAME) until it says EXIT')
     .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .addOption(backendOption())
     .addOption(deviceOption())
     .action(async (pwArgs: string[], opts: Opts) => {
       const warn = (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`);
-      const inputFile = parsePwArgs(pwArgs, warn);
+      const fromArgs = takeIpiArg(pwArgs);
+      if (opts.ipi !== undefined && fromArgs.address !== undefined && opts.ipi !== fromArgs.address) {
+        throw new MalaError(`two --ipi addresses: '${opts.ipi}' and '${fromArgs.address}'`, { fix: 'give --ipi once' });
+      }
+      const ipi = opts.ipi ?? fromArgs.address;
+      if (ipi !== undefined) parseIpiAddress(ipi); // a bad address fails before anything is read
+      const inputFile = parsePwArgs(fromArgs.rest, warn);
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       let inputText: string;
@@ -74,8 +100,7 @@ export function register(program: Command): void {
           throw new MalaError(`cannot read the pw.x input: ${(e as Error).message}`, { file: inputFile, fix: 'check the path given to -in', cause: e });
         }
       }
-      // stdout carries the pw.x output only; warnings and progress go to stderr
-      const r = await runPwDropIn({
+      const common = {
         inputText,
         inputFile,
         modelFile: model,
@@ -86,7 +111,17 @@ export function register(program: Command): void {
         progress: defaultProgress(),
         warn,
         strictDomain: opts.strictDomain,
-      });
+      };
+      if (ipi !== undefined) {
+        // driver mode: stdout gets pw.x-style driver lines, one per step
+        const out = (m: string) => process.stdout.write(`     ${m}\n`);
+        const onStep = (step: number, energyEv: number) => out(`@ DRIVER MODE: step ${step}: total energy = ${fortranF(evToRy(energyEv), 17, 8)} Ry`);
+        const { steps } = await runPwIpi({ ...common, address: ipi, log: out, onStep }, createForceEvaluator);
+        out(`@ DRIVER MODE: ${steps} step${steps === 1 ? '' : 's'} served`);
+        return;
+      }
+      // stdout carries the pw.x output only; warnings and progress go to stderr
+      const r = await runPwDropIn(common);
       process.stdout.write(r.output);
     });
 }
