@@ -135,7 +135,7 @@ export async function runPwDynamics(input: PwDynamicsInput, evaluate: ForceEvalu
   /** Evaluate, zero the fixed force components (as pw.x prints them), write the step's energy and forces. */
   const evaluateStep = async (posAngstrom: number[][]): Promise<PwDynamicsStep> => {
     const e = await evaluate(cell, posAngstrom);
-    const forcesEvPerA = e.forcesEvPerA.map((f, a) => f.map((x, k) => x * settings.ifPos[a][k]));
+    const forcesEvPerA = e.forcesEvPerA.map((f, a) => f.map((x, k) => (settings.ifPos[a][k] ? x : 0)));
     if (steps.length === 0) {
       const split = splitPwOutput(out.singlePointText(e));
       footer = split.footer;
