@@ -54,7 +54,7 @@ export function pwForcesLines(forcesEvPerA: readonly (readonly number[])[], atom
 /** The energy lines of one step's prediction (the `!` line that ASE reads; terms when known). */
 export function pwStepEnergyLines(e: { energyEv: number; fermiEnergyEv?: number; termsEv?: Record<string, number> }): string[] {
   const L: string[] = [''];
-  if (e.fermiEnergyEv !== undefined) L.push(`     the Fermi energy is ${fx(e.fermiEnergyEv, 14, 8)} ev`, '');
+  if (e.fermiEnergyEv !== undefined) L.push(`     the Fermi energy is ${fx(e.fermiEnergyEv, 15, 8)} ev`, '');
   const r = { totalEnergyEv: e.energyEv, termsEv: e.termsEv ?? {} };
   if (e.termsEv) {
     for (const [label, ev] of PW_FREE_ENERGY_LINES) L.push(energyLine(label, ev(r)));

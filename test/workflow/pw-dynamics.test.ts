@@ -126,7 +126,7 @@ interface AseImage {
 }
 
 /** Every image ASE's espresso-out reader returns, converted back to our constants (it multiplies by CODATA 2006 Ry and Bohr). */
-function readAllWithAse(text: string): AseImage[] {
+function readAllWithAse(text: string, positionsScaledByAlat = false): AseImage[] {
   const { dir, cleanup } = tempDir();
   try {
     const file = path.join(dir, 'dyn.out');
@@ -143,7 +143,8 @@ function readAllWithAse(text: string): AseImage[] {
     const raw = JSON.parse(r.stdout) as { Ry: number; Bohr: number; images: AseImage[] };
     const e = rydbergEv / raw.Ry;
     const f = e * (raw.Bohr / bohrAngstrom);
-    return raw.images.map((im) => ({ positions: im.positions, energy: im.energy * e, forces: im.forces.map((row) => row.map((x) => x * f)) }));
+    const l = positionsScaledByAlat ? bohrAngstrom / raw.Bohr : 1;
+    return raw.images.map((im) => ({ positions: im.positions.map((row) => row.map((x) => x * l)), energy: im.energy * e, forces: im.forces.map((row) => row.map((x) => x * f)) }));
   } finally {
     cleanup();
   }
@@ -267,6 +268,20 @@ describe('workflow: pw relax and md (pw.x BFGS and Verlet on a force evaluator, 
     assert.ok(Math.abs(result.steps[0].kineticEnergyEv! / rydbergEv - ekin0Ry) < 1e-12, 'Ekin of the input velocities');
     const com = (p: number[][]) => [0, 1, 2].map((k) => p.reduce((s, r) => s + r[k], 0) / 4);
     assert.ok(maxAbsDiff([com(result.finalPositionsAngstrom)], [com(result.steps[0].positionsAngstrom)]) < 1e-10);
+  });
+
+  it('prints positions in the unit of the input (alat, bohr, crystal, angstrom), as pw.x, and ASE reads each', async () => {
+    const angstrom = FCC.map((s, a) => s.map((x, k) => x * A_FCC + JIGGLE[a][k]));
+    const scale: Record<string, number> = { alat: A_FCC, bohr: bohrAngstrom, crystal: A_FCC };
+    for (const unit of ['alat', 'bohr', 'crystal']) {
+      const card = [`ATOMIC_POSITIONS ${unit}`, ...angstrom.map((r) => `Ar ${r.map((x) => (x / scale[unit]).toFixed(12)).join(' ')}`)].join('\n');
+      const { result, output } = await run(pwInput("  calculation = 'relax'\n  nstep = 3", '', card), lj());
+      assert.equal(output.match(new RegExp(`^ATOMIC_POSITIONS \\(${unit}\\)$`, 'gm'))?.length, 3, unit);
+      const images = readAllWithAse(output, true);
+      assert.equal(images.length, 3);
+      // 10 decimals of alat/Bohr/crystal: 4e-11 Å
+      images.forEach((im, n) => assert.ok(maxAbsDiff(im.positions, result.steps[n].positionsAngstrom) < 1e-9, `${unit}, step ${n}`));
+    }
   });
 
   it('refuses what it does not implement, with one clear error naming the option', () => {
