@@ -134,8 +134,9 @@ export function pwBfgsLines(notes: readonly BfgsNote[]): string[] {
   return L;
 }
 
-/** terminate_bfgs: converged (criteria, final energy) or out of steps. */
-export function pwBfgsEndLines(r: { converged: boolean; scfCycles: number; bfgsSteps: number; energyThrRy: number; forceThrRyPerBohr: number; finalEnergyEv: number }): string[] {
+/** terminate_bfgs: converged (criteria, final energy), out of steps, or stuck (no step left to take). */
+export function pwBfgsEndLines(r: { converged: boolean; stuck?: boolean; scfCycles: number; bfgsSteps: number; energyThrRy: number; forceThrRyPerBohr: number; finalEnergyEv: number }): string[] {
+  if (r.stuck) return ['', '     Message from routine bfgs:', '     history already reset at previous step: stopping', '', '     bfgs did not converge: no step left to take', '', '     End of BFGS Geometry Optimization'];
   if (!r.converged) return ['', '     The maximum number of steps has been reached.', '', '     End of BFGS Geometry Optimization'];
   return [
     '',

@@ -15,9 +15,11 @@
  * variables), and its scaled norm is the largest atomic displacement in Bohr, as here.
  * Fixed coordinates (if_pos = 0) get a zero gradient and a zero step.
  *
- * Two departures, both in the safe direction: the Hessian B is kept beside its inverse H (both
- * updated, O(n²)) instead of a Cholesky solve per step; and after the curvature damping the
- * update uses s·y of the damped y (pw.x keeps the undamped one).
+ * Departures, all in the safe direction: the Hessian B is kept beside its inverse H (both
+ * updated, O(n²)) instead of a Cholesky solve per step; after the curvature damping the update
+ * uses s·y of the damped y (pw.x keeps the undamped one); a Newton step shorter than
+ * trust_radius_min is taken whole instead of resetting the history; and when the history has been
+ * reset twice in a row the run stops as not converged (pw.x reports it converged).
  */
 
 /** What happened in one call, for the pw.x-format report (src/io/pw-steps-output.ts). */
@@ -44,6 +46,8 @@ export interface BfgsResult {
   /** Next positions to evaluate (unchanged when converged). */
   posBohr: number[];
   converged: boolean;
+  /** No step left to take (history reset twice in a row, or a zero gradient with the energy test failing): stop, not converged. */
+  stuck: boolean;
   /** |E − E_prev| (Ry) and the largest |gradient| component (Ry/Bohr) of this call. */
   energyErrorRy: number;
   gradErrorRyPerBohr: number;
@@ -179,8 +183,10 @@ export class PwBfgs {
     this.scfIter++;
     const energyErrorRy = Math.abs(this.energyP - energy);
     const gradErrorRyPerBohr = grad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
-    const converged = (energyErrorRy < this.p.energyThrRy && gradErrorRyPerBohr < this.p.gradThrRyPerBohr) || this.trMinHit > 1;
-    if (converged) return { posBohr: pos, converged, energyErrorRy, gradErrorRyPerBohr, notes };
+    const converged = energyErrorRy < this.p.energyThrRy && gradErrorRyPerBohr < this.p.gradThrRyPerBohr;
+    if (converged) return { posBohr: pos, converged, stuck: false, energyErrorRy, gradErrorRyPerBohr, notes };
+    // the history was reset twice in a row: pw.x stops here (and calls it converged; we do not)
+    if (this.trMinHit > 1) return { posBohr: pos, converged: false, stuck: true, energyErrorRy, gradErrorRyPerBohr, notes };
     notes.push({ kind: 'counts', scfCycles: this.scfIter, bfgsSteps: this.bfgsIter, energyOldRy: this.scfIter > 1 ? this.energyP : undefined, energyNewRy: energy });
 
     let step: number[];
@@ -231,7 +237,12 @@ export class PwBfgs {
         const ltest = this.energyWolfe(energy) && nrStepLengthOld > this.trustRadiusOld + EPS8;
         const a = (ltest ? 1.5 : 1.1) * (lwolfe ? 2 : 1);
         trustRadius = Math.min(this.p.trustRadiusMaxBohr, a * this.trustRadiusOld, this.nrStepLength);
-        if (trustRadius < this.p.trustRadiusMinBohr) {
+        if (this.nrStepLength < this.p.trustRadiusMinBohr) {
+          // a Newton step shorter than trust_radius_min is taken whole: near the minimum that is the
+          // right step (pw.x resets the history here and walks trust_radius_min downhill instead)
+          trustRadius = this.nrStepLength;
+          this.trMinHit = 0;
+        } else if (trustRadius < this.p.trustRadiusMinBohr) {
           this.trMinHit = this.trMinHit === 1 ? 2 : 1;
           notes.push({ kind: 'reset', reason: 'small-trust-radius' });
           this.reset();
@@ -245,11 +256,11 @@ export class PwBfgs {
     }
     if (!(this.nrStepLength >= EPS16)) {
       // zero gradient on every free coordinate but the energy test failed: nothing left to move
-      return { posBohr: pos, converged: true, energyErrorRy, gradErrorRyPerBohr, notes };
+      return { posBohr: pos, converged: false, stuck: true, energyErrorRy, gradErrorRyPerBohr, notes };
     }
     this.posP = [...pos];
     this.gradP = [...grad];
     this.energyP = energy;
-    return { posBohr: pos.map((x, i) => x + trustRadius * step[i]), converged: false, energyErrorRy, gradErrorRyPerBohr, notes };
+    return { posBohr: pos.map((x, i) => x + trustRadius * step[i]), converged: false, stuck: false, energyErrorRy, gradErrorRyPerBohr, notes };
   }
 }

@@ -83,11 +83,14 @@ export interface PwDynamicsStep {
 
 export interface PwDynamicsResult {
   calculation: 'relax' | 'md';
-  /** relax: BFGS converged within nstep; md: always true after nstep steps. */
+  /** relax: BFGS converged within nstep (false when out of steps or stuck); md: always true after nstep steps. */
   converged: boolean;
   /** One per energy + force evaluation, in order. */
   steps: PwDynamicsStep[];
-  /** relax: the relaxed (or last evaluated) positions; md: those after the last step. */
+  /**
+   * relax, converged or stuck: the last evaluated positions; out of steps: the next BFGS positions
+   * (pw.x prints them last). md: the positions after the last step.
+   */
   finalPositionsAngstrom: number[][];
 }
 
@@ -172,11 +175,15 @@ export async function runPwDynamics(input: PwDynamicsInput, evaluate: ForceEvalu
         out.write(positionsText(posAngstrom, true));
         break;
       }
+      if (b.stuck) {
+        out.write(lines(pwBfgsEndLines({ ...end, converged: false, stuck: true })));
+        break;
+      }
       posAngstrom = rows3(b.posBohr.map((x) => x * bohrAngstrom));
       if (idone === settings.nstep) out.write(lines(pwBfgsEndLines({ ...end, converged: false })));
       out.write(positionsText(posAngstrom));
     }
-    finalPositions = converged ? steps[steps.length - 1].positionsAngstrom : posAngstrom;
+    finalPositions = posAngstrom;
   } else {
     const md = settings.md!;
     const dt = md.dtRyAu;
