@@ -14,6 +14,11 @@
  *
  * The steps are written as they are computed (`out.write`), as pw.x does, so a long run can be
  * watched and an interrupted one keeps its steps.
+ *
+ * Use from pw.ts (once predict gives forces): `const dyn = pwDynamicsInput(q, inputText, file)`
+ * (throws on unsupported options, before any model is read), then
+ * `runPwDynamics(dyn, evaluate, { singlePointText: (first) => formatPwOutput(...first prediction...),
+ * footerText: () => splitPwOutput(formatPwOutput(...final timings...)).footer, write })`.
  */
 import type { Atoms, Mat3 } from '../structure/atoms';
 import { norm } from '../structure/atoms';

@@ -284,6 +284,22 @@ describe('workflow: pw relax and md (pw.x BFGS and Verlet on a force evaluator, 
     }
   });
 
+  it('does not print the first forces twice when the single-point text already has them (tprnfor)', async () => {
+    const text = pwInput("  calculation = 'relax'\n  nstep = 2", '', jiggledPositions());
+    const q = parseQeInput(text, 'test.in');
+    let output = '';
+    await runPwDynamics(pwDynamicsInput(q, text, 'test.in'), lj(), {
+      singlePointText: () => '     Program PWSCF v.6.7\n!    total energy = -1 Ry\n     Forces acting on atoms (cartesian axes, Ry/au):\n\n     PWSCF        :  1s CPU\n   JOB DONE.\n',
+      footerText: () => '     PWSCF        :  2s CPU\n   JOB DONE.\n',
+      write: (t) => {
+        output += t;
+      },
+    });
+    assert.equal(output.match(/Forces acting on atoms/g)?.length, 2, 'one block per evaluation');
+    assert.equal(output.match(/JOB DONE/g)?.length, 1);
+    assert.match(output, /2s CPU\n   JOB DONE\.\n$/);
+  });
+
   it('refuses what it does not implement, with one clear error naming the option', () => {
     const cases: [string, RegExp][] = [
       [pwInput("  calculation = 'relax'", "  ion_dynamics = 'damp'", jiggledPositions()), /ion_dynamics = 'damp' for calculation = 'relax' is not supported/],
