@@ -80,20 +80,21 @@ export function fortranF(v: number, w: number, d: number): string {
 /** Fixed-point with at least `d` decimals and a leading space, wider than pw.x where needed. */
 const fw = (v: number, w: number, d: number): string => ' ' + v.toFixed(d).padStart(w - 1);
 
-const energyLine = (label: string, ev: number): string => `${label}=${fortranF(evToRy(ev), 17, 8)} Ry`;
+/** One pw.x energy line: label, F17.8 Ry. */
+export const energyLine = (label: string, ev: number): string => `${label}=${fortranF(evToRy(ev), 17, 8)} Ry`;
 
-type PwEnergies = Pick<PwOutputInput, 'totalEnergyEv' | 'termsEv'>;
+export type PwEnergies = Pick<PwOutputInput, 'totalEnergyEv' | 'termsEv'>;
 const term = (r: PwEnergies, name: string): number => r.termsEv[name] ?? 0;
 
 /** pw.x's free-energy lines (label, eV): F, −TS, E = F + TS. The values are the result's (src/results/fields.ts, pw rows). */
-const PW_FREE_ENERGY_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+export const PW_FREE_ENERGY_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
   ['!    total energy              ', (r) => r.totalEnergyEv],
   ['     smearing contrib. (-TS)   ', (r) => term(r, 'e_entropy')],
   ['     internal energy E=F+TS    ', (r) => r.totalEnergyEv - term(r, 'e_entropy')],
 ];
 
 /** pw.x's terms of E from MALA's: the one-electron term is eband + deband (band energy minus ∫n·v_Hxc). */
-const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
+export const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => number])[] = [
   ['     one-electron contribution ', (r) => term(r, 'e_band') + term(r, 'e_rho_times_v_hxc')],
   ['     hartree contribution      ', (r) => term(r, 'e_hartree')],
   ['     xc contribution           ', (r) => term(r, 'e_xc')],

@@ -19,3 +19,13 @@ export const angstromToBohr = (a: number): number => a / bohrAngstrom;
 export const kTEv = (temperatureK: number): number => kBoltzmannEvPerK * temperatureK;
 /** Temperature in K for a smearing width given in Ry (QE's degauss). */
 export const rydbergToKelvin = (ry: number): number => (ry * rydbergEv) / kBoltzmannEvPerK;
+
+/** Atomic mass unit in electron masses (ASE/CODATA 2014: _amu/_me), for pw.x's ionic masses. */
+export const amuElectronMasses = 1.66053904e-27 / 9.10938356e-31;
+/**
+ * pw.x's time unit for &CONTROL dt (Rydberg atomic units): ħ/Ry in seconds, 4.8378e-17 s
+ * (from spec §0.2's _hplanck and _e).
+ */
+export const rydbergTimeSeconds = 6.62607004e-34 / (2 * Math.PI) / (rydbergEv * 1.6021766208e-19);
+/** An ionic mass (u) in Rydberg atomic units, where the electron mass is 1/2 (QE's amu_ry). */
+export const amuToRydbergMass = (massU: number): number => (massU * amuElectronMasses) / 2;

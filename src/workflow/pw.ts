@@ -23,6 +23,7 @@ import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
 import { packageVersion } from '../util/package-paths';
 import { predict, PredictResult } from './predict';
+import { pwDynamicsInput } from './pw-dynamics';
 
 export interface PwDropInOptions {
   /** The pw.x input text. */
@@ -88,6 +89,15 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
   };
 
   const calculation = typeof ctl.calculation === 'string' ? ctl.calculation.toLowerCase() : 'scf';
+  // relax/md: their options are checked first (one clear error each, before any model is loaded)
+  const dynamics = calculation === 'relax' || calculation === 'md' ? pwDynamicsInput(q, opts.inputText, inputLabel) : undefined;
+  if (dynamics) {
+    // runPwDynamics (src/workflow/pw-dynamics.ts) runs them once predict gives forces (issue 16)
+    throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw yet: it needs forces, which this version does not predict`, {
+      file: inputLabel,
+      fix: "use calculation = 'scf', or run pw.x for this step",
+    });
+  }
   if (calculation !== 'scf') {
     throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw (it predicts one scf energy; no forces, bands or relaxation)`, {
       file: inputLabel,
