@@ -1,0 +1,134 @@
+/**
+ * Derivatives of QE's density terms (energy-terms.ts) for forces (issue 16):
+ *
+ *  Q(n, R) = E_H[ñ] + E_xc[ñ + ρ_core(R)] − ∫ñ(v_H + v_xc) + E_ewald(R),  ñ = P·n
+ *          = −E_H[ñ] + E_xc[ñ + ρ_core] − ∫ñ·v_xc + E_ewald      (∫ñ·v_H = 2E_H)
+ *
+ * with P the (symmetric) low-pass filter to the ecutrho sphere. Differentiating, with
+ * J = ∂v_xc/∂ρ (the Hessian of the discrete E_xc over dv, symmetric):
+ *
+ *  ∂Q/∂ñ_j = −dv·(v_H + J·ñ)_j,  so  u = ∂Q/∂n = −dv·P[v_H + J·ñ]   (the density adjoint)
+ *  ∂Q/∂R_a = ∫(v_xc − J·ñ)·∂ρ_core/∂R_a + ∂E_ewald/∂R_a             (at fixed n)
+ *
+ * J·ñ = d/dε v_xc[(1+ε)ñ + ρ_core] at ε = 0, by a 4-point central difference in ε (exact enough:
+ * truncation ~ε⁴, rounding ~1e-16/ε; LDA and PBE alike, PBE's gradient terms included). The core
+ * term in G-space: ∂Q/∂R_a = Ω·∇f(R_a) with f's coefficients w(G)·ρ_c,t(|G|), w = v_xc − J·ñ.
+ * Works on the serial grid and on MPI slabs (every step is the energy terms' own collective code).
+ */
+import { ryToEv, bohr3InAngstrom3 } from '../structure/units';
+import { computeEnergyTerms, EnergyTermsFields, EnergyTermsInput, EnergyTermsRy, qeBohrAngstrom, xcOnGrid } from './energy-terms';
+import { ewaldForcesRyPerBohr } from './ewald-forces';
+import { addGradientAtAtoms } from './field-gradient';
+import { wholeGridLayout } from './grid-layout';
+
+export interface EnergyGradientOptions {
+  /** Relative step ε of the directional difference for J·ñ (default 1e-3, 4-point stencil). */
+  xcRelativeStep?: number;
+}
+
+export interface EnergyGradient {
+  /** The energy terms, as computeEnergyTerms gives them (same numbers). */
+  terms: EnergyTermsRy;
+  /**
+   * u_i = ∂E_QE/∂n_i in eV·Å³ (eV per 1/Å³ of density at grid point i; the voxel volume is
+   * included): the first-order change of E_QE is Σ_i u_i·δn_i. This process's points (the slab
+   * when distributed), z fastest.
+   */
+  densityAdjointEvA3: Float64Array;
+  /** −∂E_ewald/∂R (eV/Å), 3 per atom. */
+  ewaldForcesEvPerA: Float64Array;
+  /** −∂E_QE/∂R through the core charge at fixed density (eV/Å), 3 per atom; zeros without NLCC. */
+  coreForcesEvPerA: Float64Array;
+  /** Sum of the two: the explicit forces at fixed density (eV/Å). */
+  explicitForcesEvPerA: Float64Array;
+}
+
+const ryPerBohrToEvPerA = (x: number): number => ryToEv(x) / qeBohrAngstrom;
+
+/** J·ñ (Ry per Bohr⁻³ · Bohr⁻³ = Ry) by a 4-point difference of v_xc along ñ. */
+function xcHessianTimesDensity(f: EnergyTermsFields, eps: number): Float64Array {
+  const { rho, rhoG, rhoCore, rhoCoreG } = f;
+  const scaled = (s: number): Float64Array => {
+    const r = new Float64Array(rho.length);
+    for (let i = 0; i < rho.length; i++) r[i] = (1 + s) * rho[i];
+    const g = new Float64Array(rhoG.length);
+    for (let i = 0; i < rhoG.length; i++) g[i] = (1 + s) * rhoG[i];
+    return xcOnGrid(f.xc, r, g, rhoCore, rhoCoreG).vxc;
+  };
+  const p1 = scaled(eps);
+  const m1 = scaled(-eps);
+  const p2 = scaled(2 * eps);
+  const m2 = scaled(-2 * eps);
+  const out = new Float64Array(rho.length);
+  for (let i = 0; i < rho.length; i++) out[i] = (8 * (p1[i] - m1[i]) - (p2[i] - m2[i])) / (12 * eps);
+  return out;
+}
+
+/** Sphere coefficients (÷ N) of a real field on this process's points. */
+function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
+  const { buf, fft, gs, nGrid, at } = f.xc;
+  for (let i = 0; i < field.length; i++) {
+    buf[2 * i] = field[i];
+    buf[2 * i + 1] = 0;
+  }
+  fft.forward(buf);
+  const out = new Float64Array(2 * gs.count);
+  for (let i = 0; i < gs.count; i++) {
+    out[2 * i] = buf[at(i)] / nGrid;
+    out[2 * i + 1] = buf[at(i) + 1] / nGrid;
+  }
+  return out;
+}
+
+/**
+ * The energy terms plus u = ∂E_QE/∂n and the explicit forces (Ewald + core correction). Costs the
+ * energy terms plus four more XC evaluations (PBE: 5 FFTs each), two FFTs and atoms × G-vectors
+ * for the G-space forces.
+ */
+export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOptions = {}): EnergyGradient {
+  const eps = opts.xcRelativeStep ?? 1e-3;
+  const nat = inp.positionsAngstrom.length;
+  const layout = inp.layout ?? wholeGridLayout(inp.grid);
+  let u: Float64Array | undefined;
+  const coreRy = new Float64Array(3 * nat);
+  let ewaldRy: Float64Array | undefined;
+  const terms = computeEnergyTerms({ ...inp, layout }, (f) => {
+    const { gs, nLocal, nGrid, toReal } = f.xc;
+    const dv = f.omegaBohr3 / nGrid;
+    const jn = xcHessianTimesDensity(f, eps);
+    // u = −dv·P[v_H + J·ñ] in Ry per Bohr⁻³, then per (1/Å³) and eV
+    const wG = toSphere(f, jn);
+    for (let i = 0; i < gs.count; i++) {
+      const g2 = gs.g2[i];
+      if (g2 < 1e-8) continue;
+      wG[2 * i] += (8 * Math.PI * f.rhoG[2 * i]) / g2;
+      wG[2 * i + 1] += (8 * Math.PI * f.rhoG[2 * i + 1]) / g2;
+    }
+    u = new Float64Array(nLocal);
+    toReal(wG, u);
+    const scale = -ryToEv(dv * bohr3InAngstrom3);
+    for (let i = 0; i < nLocal; i++) u[i] *= scale;
+    // core correction: −Ω·∇f(R_a), f = Σ_G (v_xc − J·ñ)(G)·ρ_c,t(|G|)·e^(iG·r) per species t
+    if (f.rhoCoreG) {
+      const w = new Float64Array(nLocal);
+      for (let i = 0; i < nLocal; i++) w[i] = f.vxc[i] - jn[i];
+      const cG = toSphere(f, w);
+      for (const [t, form] of f.coreForms) {
+        const coeffs = new Float64Array(2 * gs.count);
+        for (let i = 0; i < gs.count; i++) {
+          coeffs[2 * i] = cG[2 * i] * form[i];
+          coeffs[2 * i + 1] = cG[2 * i + 1] * form[i];
+        }
+        addGradientAtAtoms(gs, coeffs, f.fractional, coreRy, (a) => inp.species[a] === t);
+      }
+      for (let k = 0; k < 3 * nat; k++) coreRy[k] *= -f.omegaBohr3;
+      if (layout.distributed) layout.allreduceSum(coreRy);
+    }
+    const split = layout.distributed ? { reduce: (parts: Float64Array) => layout.allreduceSum(parts), realSpaceHere: layout.rank === 0 } : undefined;
+    ewaldRy = ewaldForcesRyPerBohr(f.cellBohr, f.fractional, f.zVal, gs, inp.ecutrhoRy, { split });
+  });
+  const ewaldForcesEvPerA = Float64Array.from(ewaldRy as Float64Array, ryPerBohrToEvPerA);
+  const coreForcesEvPerA = Float64Array.from(coreRy, ryPerBohrToEvPerA);
+  const explicitForcesEvPerA = ewaldForcesEvPerA.map((x, k) => x + coreForcesEvPerA[k]);
+  return { terms, densityAdjointEvA3: u as Float64Array, ewaldForcesEvPerA, coreForcesEvPerA, explicitForcesEvPerA };
+}
