@@ -4,12 +4,14 @@
  * core correction) at fixed density (≤ 1e-5 eV/Å), on the fcc Al fixture (LDA, no core charge),
  * a made-up cell with PBE + core charge (boron, Debian's QE pseudopotentials) and one with LDA +
  * core charge (Mg). The Ewald forces are also checked against pw.x's "ionic contribution".
+ * Be2 (PBE + core, QE's own density; ../shared/reference) when present.
  * Every term is large in these cases, so a missing term or a wrong sign fails by orders of magnitude.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from '../helpers';
+import { referenceDir, repoRoot } from '../helpers';
+import { readNpy } from '../../src/io/npy';
 import { computeEnergyTerms } from '../../src/qe/energy-terms';
 import { energyGradient } from '../../src/qe/energy-gradient';
 import { readDensityCube, readQeStructure } from '../../src/qe/qe-files';
@@ -186,4 +188,27 @@ describe('qe energy gradient: ∂E/∂density and the explicit forces against fi
       });
     });
   }
+  describe("Be2 (reference: PBE + core charge, QE's density on 18×18×27)", () => {
+    let c: Case;
+    let g: ReturnType<typeof energyGradient>;
+    before(function () {
+      const be2 = referenceDir(this);
+      const st = readQeStructure(path.join(be2, 'Be_snapshot0.out'));
+      const d = readNpy(path.join(be2, 'Be_snapshot0.dens.npy'));
+      c = { ...st, grid: d.shape.slice(0, 3) as [number, number, number], densityPerA3: Float64Array.from(d.data as ArrayLike<number>), pseudopotentials: loadPseudopotentials(st.species, be2, st.pseudopotentialFiles) };
+      g = energyGradient(c);
+    });
+
+    it('Σ u·δn equals the derivative of the total energy along a random direction (relative ≤ 1e-6)', () => {
+      checkDensityAdjoint(c, g.densityAdjointEvA3, [7]);
+    });
+
+    it('explicit forces equal −dE/dR at fixed density (≤ 1e-5 eV/Å; the core part is ~0.01 eV/Å)', () => {
+      assert.ok(Math.max(...g.coreForcesEvPerA.map(Math.abs)) > 1e-3);
+      checkForces(c, g.explicitForcesEvPerA, [
+        [0, 0],
+        [1, 1],
+      ]);
+    });
+  });
 });
