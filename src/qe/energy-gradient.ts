@@ -41,6 +41,8 @@ export interface EnergyGradient {
   coreForcesEvPerA: Float64Array;
   /** Sum of the two: the explicit forces at fixed density (eV/Å). */
   explicitForcesEvPerA: Float64Array;
+  /** Wall seconds: energyTerms (computeEnergyTerms itself), xcHessian (J·ñ), densityAdjoint, coreForces, ewaldForces. */
+  timingsS: Record<string, number>;
 }
 
 const ryPerBohrToEvPerA = (x: number): number => ryToEv(x) / qeBohrAngstrom;
@@ -92,10 +94,19 @@ export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOption
   let u: Float64Array | undefined;
   const coreRy = new Float64Array(3 * nat);
   let ewaldRy: Float64Array | undefined;
+  const timingsS: Record<string, number> = {};
+  let t = process.hrtime.bigint();
+  const lap = (name: string): void => {
+    const now = process.hrtime.bigint();
+    timingsS[name] = Number(now - t) / 1e9;
+    t = now;
+  };
   const terms = computeEnergyTerms({ ...inp, layout }, (f) => {
     const { gs, nLocal, nGrid, toReal } = f.xc;
     const dv = f.omegaBohr3 / nGrid;
+    lap('energyTerms');
     const jn = xcHessianTimesDensity(f, eps);
+    lap('xcHessian');
     // u = −dv·P[v_H + J·ñ] in Ry per Bohr⁻³, then per (1/Å³) and eV
     const wG = toSphere(f, jn);
     for (let i = 0; i < gs.count; i++) {
@@ -108,6 +119,7 @@ export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOption
     toReal(wG, u);
     const scale = -ryToEv(dv * bohr3InAngstrom3);
     for (let i = 0; i < nLocal; i++) u[i] *= scale;
+    lap('densityAdjoint');
     // core correction: −Ω·∇f(R_a), f = Σ_G (v_xc − J·ñ)(G)·ρ_c,t(|G|)·e^(iG·r) per species t
     if (f.rhoCoreG) {
       const w = new Float64Array(nLocal);
@@ -124,11 +136,13 @@ export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOption
       for (let k = 0; k < 3 * nat; k++) coreRy[k] *= -f.omegaBohr3;
       if (layout.distributed) layout.allreduceSum(coreRy);
     }
+    lap('coreForces');
     const split = layout.distributed ? { reduce: (parts: Float64Array) => layout.allreduceSum(parts), realSpaceHere: layout.rank === 0 } : undefined;
     ewaldRy = ewaldForcesRyPerBohr(f.cellBohr, f.fractional, f.zVal, gs, inp.ecutrhoRy, { split });
+    lap('ewaldForces');
   });
   const ewaldForcesEvPerA = Float64Array.from(ewaldRy as Float64Array, ryPerBohrToEvPerA);
   const coreForcesEvPerA = Float64Array.from(coreRy, ryPerBohrToEvPerA);
   const explicitForcesEvPerA = ewaldForcesEvPerA.map((x, k) => x + coreForcesEvPerA[k]);
-  return { terms, densityAdjointEvA3: u as Float64Array, ewaldForcesEvPerA, coreForcesEvPerA, explicitForcesEvPerA };
+  return { terms, densityAdjointEvA3: u as Float64Array, ewaldForcesEvPerA, coreForcesEvPerA, explicitForcesEvPerA, timingsS };
 }

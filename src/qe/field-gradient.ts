@@ -21,45 +21,66 @@ function phaseTable(s: number, n: number): Float64Array {
  * Adds ∇f(R_a) (units of c per Bohr) for each atom a with `use[a]` (all if omitted) to
  * `out[3a..3a+2]`. `coeffs` is complex interleaved, one value per G of `gs` (a rank's G-vectors
  * give that rank's share of the sum).
+ *
+ * Separable: with G = Σ_k m_k·b_k, ∇f = Σ_k b_k·M_k, M_k = Σ_m m_k·Re[i·c_m·e^(2πi m·s)]. The
+ * sphere lists G column by column (fixed m1, m2, running m3), so per atom and column two sums
+ * over m3 (of c·t3 and m3·c·t3) are multiplied once by t1·t2: ~8 flops per atom and G.
  */
 export function addGradientAtAtoms(gs: GSphere, coeffs: Float64Array, fractional: number[][], out: Float64Array, use?: (a: number) => boolean): void {
   const [n1, n2, n3] = gs.grid;
   const h1 = Math.floor((n1 - 1) / 2);
   const h2 = Math.floor((n2 - 1) / 2);
   const h3 = Math.floor((n3 - 1) / 2);
-  const g = new Float64Array(3);
-  // G per point once (3 doubles per G), not per atom
-  const gv = new Float64Array(3 * gs.count);
+  // columns of equal (m1, m2): [colStart[c], colStart[c + 1])
+  const starts: number[] = [];
+  for (let i = 0; i < gs.count; i++) if (i === 0 || gs.m1[i] !== gs.m1[i - 1] || gs.m2[i] !== gs.m2[i - 1]) starts.push(i);
+  starts.push(gs.count);
+  const colStart = Int32Array.from(starts);
+  const nCol = colStart.length - 1;
+  const k3 = new Int32Array(gs.count);
+  const m3 = new Float64Array(gs.count);
   for (let i = 0; i < gs.count; i++) {
-    gs.gVector(i, g);
-    gv[3 * i] = g[0];
-    gv[3 * i + 1] = g[1];
-    gv[3 * i + 2] = g[2];
+    k3[i] = 2 * (gs.m3[i] + h3);
+    m3[i] = gs.m3[i];
   }
+  const b = gs.b;
   for (let a = 0; a < fractional.length; a++) {
     if (use && !use(a)) continue;
     const t1 = phaseTable(fractional[a][0], n1);
     const t2 = phaseTable(fractional[a][1], n2);
     const t3 = phaseTable(fractional[a][2], n3);
-    let fx = 0;
-    let fy = 0;
-    let fz = 0;
-    for (let i = 0; i < gs.count; i++) {
-      const k1 = 2 * (gs.m1[i] + h1);
-      const k2 = 2 * (gs.m2[i] + h2);
-      const k3 = 2 * (gs.m3[i] + h3);
-      const xr = t1[k1] * t2[k2] - t1[k1 + 1] * t2[k2 + 1];
-      const xi = t1[k1] * t2[k2 + 1] + t1[k1 + 1] * t2[k2];
-      const pr = xr * t3[k3] - xi * t3[k3 + 1];
-      const pi = xr * t3[k3 + 1] + xi * t3[k3];
-      // Re[i·c·p] = −Im(c·p)
-      const im = coeffs[2 * i] * pi + coeffs[2 * i + 1] * pr;
-      fx -= gv[3 * i] * im;
-      fy -= gv[3 * i + 1] * im;
-      fz -= gv[3 * i + 2] * im;
+    let M1 = 0;
+    let M2 = 0;
+    let M3 = 0;
+    for (let col = 0; col < nCol; col++) {
+      const i0 = colStart[col];
+      const i1 = colStart[col + 1];
+      let ar = 0;
+      let ai = 0;
+      let br = 0;
+      let bi = 0;
+      for (let i = i0; i < i1; i++) {
+        const k = k3[i];
+        const cr = coeffs[2 * i];
+        const ci = coeffs[2 * i + 1];
+        const pr = cr * t3[k] - ci * t3[k + 1];
+        const pi = cr * t3[k + 1] + ci * t3[k];
+        ar += pr;
+        ai += pi;
+        br += m3[i] * pr;
+        bi += m3[i] * pi;
+      }
+      const q1 = 2 * (gs.m1[i0] + h1);
+      const q2 = 2 * (gs.m2[i0] + h2);
+      const xr = t1[q1] * t2[q2] - t1[q1 + 1] * t2[q2 + 1];
+      const xi = t1[q1] * t2[q2 + 1] + t1[q1 + 1] * t2[q2];
+      // Re[i·z] = −Im(z)
+      const imA = xr * ai + xi * ar;
+      const imB = xr * bi + xi * br;
+      M1 -= gs.m1[i0] * imA;
+      M2 -= gs.m2[i0] * imA;
+      M3 -= imB;
     }
-    out[3 * a] += fx;
-    out[3 * a + 1] += fy;
-    out[3 * a + 2] += fz;
+    for (let k = 0; k < 3; k++) out[3 * a + k] += M1 * b[0][k] + M2 * b[1][k] + M3 * b[2][k];
   }
 }
