@@ -11,12 +11,14 @@
  *  ∂Q/∂R_a = ∫(v_xc − J·ñ)·∂ρ_core/∂R_a + ∂E_ewald/∂R_a             (at fixed n)
  *
  * J·ñ = d/dε v_xc[(1+ε)ñ + ρ_core] at ε = 0, by a 4-point central difference in ε (exact enough:
- * truncation ~ε⁴, rounding ~1e-16/ε; LDA and PBE alike, PBE's gradient terms included). The core
+ * truncation ~ε⁴, rounding ~1e-16/ε; LDA and PBE alike, PBE's gradient terms included; see
+ * xcHessianTimesDensity for how PBE's transforms are shared). The core
  * term in G-space: ∂Q/∂R_a = Ω·∇f(R_a) with f's coefficients w(G)·ρ_c,t(|G|), w = v_xc − J·ñ.
  * Works on the serial grid and on MPI slabs (every step is the energy terms' own collective code).
  */
 import { ryToEv, bohr3InAngstrom3 } from '../structure/units';
-import { computeEnergyTerms, EnergyTermsFields, EnergyTermsInput, EnergyTermsRy, qeBohrAngstrom, xcOnGrid } from './energy-terms';
+import { computeEnergyTerms, divergenceOnGrid, EnergyTermsFields, EnergyTermsInput, EnergyTermsRy, gradientOnGrid, ldaPoint, pbePoint, qeBohrAngstrom } from './energy-terms';
+import type { GgaOut, LdaOut } from './xc';
 import { ewaldForcesRyPerBohr } from './ewald-forces';
 import { addGradientAtAtoms } from './field-gradient';
 import { wholeGridLayout } from './grid-layout';
@@ -47,22 +49,58 @@ export interface EnergyGradient {
 
 const ryPerBohrToEvPerA = (x: number): number => ryToEv(x) / qeBohrAngstrom;
 
-/** J·ñ (Ry per Bohr⁻³ · Bohr⁻³ = Ry) by a 4-point difference of v_xc along ñ. */
+/**
+ * J·ñ (Ry) = d/ds v_xc[ρ_tot + s·ñ] at s = 0, 4-point stencil in s (±ε, ±2ε). v_xc = v_lda + v1 −
+ * P∇·h is evaluated point-wise except the divergence, and ∇ρ_tot(s) = ∇ρ_tot + s·∇ñ, so the
+ * difference is taken point-wise (of v_lda, v1 and h) and one divergence of dh/ds closes it:
+ * 7 transforms for PBE instead of 4 × 5 for four whole XC evaluations, the same numbers to rounding.
+ */
 function xcHessianTimesDensity(f: EnergyTermsFields, eps: number): Float64Array {
   const { rho, rhoG, rhoCore, rhoCoreG } = f;
-  const scaled = (s: number): Float64Array => {
-    const r = new Float64Array(rho.length);
-    for (let i = 0; i < rho.length; i++) r[i] = (1 + s) * rho[i];
-    const g = new Float64Array(rhoG.length);
-    for (let i = 0; i < rhoG.length; i++) g[i] = (1 + s) * rhoG[i];
-    return xcOnGrid(f.xc, r, g, rhoCore, rhoCoreG).vxc;
-  };
-  const p1 = scaled(eps);
-  const m1 = scaled(-eps);
-  const p2 = scaled(2 * eps);
-  const m2 = scaled(-2 * eps);
-  const out = new Float64Array(rho.length);
-  for (let i = 0; i < rho.length; i++) out[i] = (8 * (p1[i] - m1[i]) - (p2[i] - m2[i])) / (12 * eps);
+  const { functional, gs, nLocal } = f.xc;
+  const steps = [-2 * eps, -eps, eps, 2 * eps];
+  const weights = [1, -8, 8, -1].map((w) => w / (12 * eps));
+  const out = new Float64Array(nLocal);
+  const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
+  for (let i = 0; i < nLocal; i++) {
+    const tot = rho[i] + (rhoCore ? rhoCore[i] : 0);
+    let d = 0;
+    for (let k = 0; k < 4; k++) if (ldaPoint(functional, tot + steps[k] * rho[i], lda)) d += weights[k] * 2 * (lda.vx + lda.vc);
+    out[i] = d;
+  }
+  if (functional !== 'pbe') return out;
+  const totG = new Float64Array(2 * gs.count);
+  for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
+  const [gx, gy, gz] = gradientOnGrid(f.xc, totG);
+  const [nx, ny, nz] = gradientOnGrid(f.xc, rhoG);
+  const gga: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
+  // dh/ds into (nx, ny, nz) once each point's ∇ñ is read
+  for (let i = 0; i < nLocal; i++) {
+    const tot = rho[i] + (rhoCore ? rhoCore[i] : 0);
+    let dv1 = 0;
+    let hx = 0;
+    let hy = 0;
+    let hz = 0;
+    for (let k = 0; k < 4; k++) {
+      const s = steps[k];
+      const ax = gx[i] + s * nx[i];
+      const ay = gy[i] + s * ny[i];
+      const az = gz[i] + s * nz[i];
+      if (!pbePoint(tot + s * rho[i], ax * ax + ay * ay + az * az, gga)) continue;
+      const w = weights[k];
+      dv1 += w * 2 * (gga.v1x + gga.v1c);
+      const wv2 = w * 2 * (gga.v2x + gga.v2c);
+      hx += wv2 * ax;
+      hy += wv2 * ay;
+      hz += wv2 * az;
+    }
+    out[i] += dv1;
+    nx[i] = hx;
+    ny[i] = hy;
+    nz[i] = hz;
+  }
+  divergenceOnGrid(f.xc, nx, ny, nz, nx);
+  for (let i = 0; i < nLocal; i++) out[i] -= nx[i];
   return out;
 }
 
@@ -84,8 +122,10 @@ function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
 
 /**
  * The energy terms plus u = ∂E_QE/∂n and the explicit forces (Ewald + core correction). Costs the
- * energy terms plus four more XC evaluations (PBE: 5 FFTs each), two FFTs and atoms × G-vectors
- * for the G-space forces.
+ * energy terms plus four point-wise XC evaluations, 3 transforms (PBE: 10), and ~8 flops per atom
+ * and G-vector for each G-space force (Ewald; core correction per species with a core charge).
+ * Measured (2 busy cores, fcc Al 256 atoms, 96³ grid, 478k G): LDA 0.53 s energy terms → 2.1 s
+ * with the gradient (Ewald forces 1.1 s); PBE + core 1.4 s → 5.7 s.
  */
 export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOptions = {}): EnergyGradient {
   const eps = opts.xcRelativeStep ?? 1e-3;

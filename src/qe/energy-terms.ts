@@ -241,12 +241,106 @@ export interface XcOnGrid {
   vtxc: number;
 }
 
+/** LDA at one point (per particle, Hartree) where |ρ| > 1e-10 (QE's cut); false below it (no contribution). */
+export function ldaPoint(functional: XcFunctionalName, rhox: number, out: LdaOut): boolean {
+  const arhox = Math.abs(rhox);
+  if (!(arhox > 1e-10)) return false;
+  ldaXc(functional, arhox, out);
+  return true;
+}
+
+/** PBE's gradient terms at one point (QE's pbex, pbec on |ρ|) where |ρ| > 1e-6 and |∇ρ|² > 1e-10; false below (none). */
+export function pbePoint(rhox: number, grho2: number, out: GgaOut): boolean {
+  const arho = Math.abs(rhox);
+  if (!(arho > 1e-6 && grho2 > 1e-10)) return false;
+  pbex(arho, grho2, out);
+  pbec(arho, grho2, out);
+  return true;
+}
+
+/** ∇ρ on the local points (Bohr⁻⁴) of the field with sphere coefficients `coeffG` (three transforms' worth in two). */
+export function gradientOnGrid(c: XcContext, coeffG: Float64Array): [Float64Array, Float64Array, Float64Array] {
+  const { gs, fft, buf, nLocal, at } = c;
+  const totG = coeffG;
+  const gx = new Float64Array(nLocal);
+  const gy = new Float64Array(nLocal);
+  const gz = new Float64Array(nLocal);
+  const g = new Float64Array(3);
+  // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
+  buf.fill(0);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const a = totG[2 * i];
+    const b = totG[2 * i + 1];
+    buf[at(i)] = -g[0] * b - g[1] * a;
+    buf[at(i) + 1] = g[0] * a - g[1] * b;
+  }
+  fft.backward(buf);
+  for (let i = 0; i < nLocal; i++) {
+    gx[i] = buf[2 * i];
+    gy[i] = buf[2 * i + 1];
+  }
+  buf.fill(0);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    buf[at(i)] = -g[2] * totG[2 * i + 1];
+    buf[at(i) + 1] = g[2] * totG[2 * i];
+  }
+  fft.backward(buf);
+  for (let i = 0; i < nLocal; i++) gz[i] = buf[2 * i];
+  return [gx, gy, gz];
+}
+
+/** P(∇·h) on the local points into `out` (may alias hx), h given on the local points. */
+export function divergenceOnGrid(c: XcContext, hx: Float64Array, hy: Float64Array, hz: Float64Array, out: Float64Array): void {
+  const { gs, layout, fft, buf, nLocal, nGrid, at, toReal } = c;
+  const g = new Float64Array(3);
+  // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
+  const dhG = new Float64Array(2 * gs.count);
+  for (let i = 0; i < nLocal; i++) {
+    buf[2 * i] = hx[i];
+    buf[2 * i + 1] = hy[i];
+  }
+  fft.forward(buf);
+  // H(−G) lives in another rank's slab unless −G's x-index is in ours: fetch them all
+  const minus = layout.distributed ? valuesAtMinusG(gs, layout, buf) : undefined;
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const p = at(i);
+    const hr = buf[p] / nGrid;
+    const hi = buf[p + 1] / nGrid;
+    const mr = (minus ? minus[2 * i] : buf[2 * gs.minusIndex[i]]) / nGrid;
+    const mi = -(minus ? minus[2 * i + 1] : buf[2 * gs.minusIndex[i] + 1]) / nGrid; // conj(H(−G))
+    const hxr = 0.5 * (hr + mr);
+    const hxi = 0.5 * (hi + mi);
+    const hyr = 0.5 * (hi - mi);
+    const hyi = -0.5 * (hr - mr);
+    // i·(Gx·Hx + Gy·Hy)
+    const sr = g[0] * hxr + g[1] * hyr;
+    const si = g[0] * hxi + g[1] * hyi;
+    dhG[2 * i] = -si;
+    dhG[2 * i + 1] = sr;
+  }
+  for (let i = 0; i < nLocal; i++) {
+    buf[2 * i] = hz[i];
+    buf[2 * i + 1] = 0;
+  }
+  fft.forward(buf);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const p = at(i);
+    dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
+    dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
+  }
+  toReal(dhG, out);
+}
+
 /**
  * XC on ρ_tot = ñ + ρ_core (LDA, then QE's `gradcorr` for PBE): `rho`/`rhoG` the filtered valence
  * density on the points and on the sphere (Bohr⁻³), the core likewise. Sums are per process.
  */
 export function xcOnGrid(c: XcContext, rho: Float64Array, rhoG: Float64Array, rhoCore?: Float64Array, rhoCoreG?: Float64Array, ldaDone?: () => void): XcOnGrid {
-  const { functional, gs, layout, fft, buf, nLocal, nGrid, at, toReal } = c;
+  const { functional, gs, nLocal } = c;
   // 4. LDA part on ρ_tot = ñ + ρ_core.
   const vxc = new Float64Array(nLocal);
   let eLda = 0;
@@ -254,9 +348,7 @@ export function xcOnGrid(c: XcContext, rho: Float64Array, rhoG: Float64Array, rh
   const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
   for (let i = 0; i < nLocal; i++) {
     const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
-    const arhox = Math.abs(rhox);
-    if (arhox > 1e-10) {
-      ldaXc(functional, arhox, lda);
+    if (ldaPoint(functional, rhox, lda)) {
       const v = 2 * (lda.vx + lda.vc);
       vxc[i] = v;
       eLda += 2 * (lda.ex + lda.ec) * rhox;
@@ -270,42 +362,14 @@ export function xcOnGrid(c: XcContext, rho: Float64Array, rhoG: Float64Array, rh
   if (functional === 'pbe') {
     const totG = new Float64Array(2 * gs.count);
     for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
-    const gx = new Float64Array(nLocal);
-    const gy = new Float64Array(nLocal);
-    const gz = new Float64Array(nLocal);
-    const g = new Float64Array(3);
-    // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
-    buf.fill(0);
-    for (let i = 0; i < gs.count; i++) {
-      gs.gVector(i, g);
-      const a = totG[2 * i];
-      const b = totG[2 * i + 1];
-      buf[at(i)] = -g[0] * b - g[1] * a;
-      buf[at(i) + 1] = g[0] * a - g[1] * b;
-    }
-    fft.backward(buf);
-    for (let i = 0; i < nLocal; i++) {
-      gx[i] = buf[2 * i];
-      gy[i] = buf[2 * i + 1];
-    }
-    buf.fill(0);
-    for (let i = 0; i < gs.count; i++) {
-      gs.gVector(i, g);
-      buf[at(i)] = -g[2] * totG[2 * i + 1];
-      buf[at(i) + 1] = g[2] * totG[2 * i];
-    }
-    fft.backward(buf);
-    for (let i = 0; i < nLocal; i++) gz[i] = buf[2 * i];
+    const [gx, gy, gz] = gradientOnGrid(c, totG);
     // Point-wise: energy, v1 into vxc, h = 2(v2x+v2c)∇ρ overwrites the gradient.
     const out: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
     for (let i = 0; i < nLocal; i++) {
       const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
-      const arho = Math.abs(rhox);
       const grho2 = gx[i] * gx[i] + gy[i] * gy[i] + gz[i] * gz[i];
-      if (arho > 1e-6 && grho2 > 1e-10) {
+      if (pbePoint(rhox, grho2, out)) {
         const segno = Math.sign(rhox);
-        pbex(arho, grho2, out);
-        pbec(arho, grho2, out);
         const v1 = 2 * (out.v1x + out.v1c);
         vxc[i] += v1;
         vtxc += v1 * rho[i];
@@ -320,45 +384,8 @@ export function xcOnGrid(c: XcContext, rho: Float64Array, rhoG: Float64Array, rh
         gz[i] = 0;
       }
     }
-    // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
-    const dhG = new Float64Array(2 * gs.count);
-    for (let i = 0; i < nLocal; i++) {
-      buf[2 * i] = gx[i];
-      buf[2 * i + 1] = gy[i];
-    }
-    fft.forward(buf);
-    // H(−G) lives in another rank's slab unless −G's x-index is in ours: fetch them all
-    const minus = layout.distributed ? valuesAtMinusG(gs, layout, buf) : undefined;
-    for (let i = 0; i < gs.count; i++) {
-      gs.gVector(i, g);
-      const p = at(i);
-      const hr = buf[p] / nGrid;
-      const hi = buf[p + 1] / nGrid;
-      const mr = (minus ? minus[2 * i] : buf[2 * gs.minusIndex[i]]) / nGrid;
-      const mi = -(minus ? minus[2 * i + 1] : buf[2 * gs.minusIndex[i] + 1]) / nGrid; // conj(H(−G))
-      const hxr = 0.5 * (hr + mr);
-      const hxi = 0.5 * (hi + mi);
-      const hyr = 0.5 * (hi - mi);
-      const hyi = -0.5 * (hr - mr);
-      // i·(Gx·Hx + Gy·Hy)
-      const sr = g[0] * hxr + g[1] * hyr;
-      const si = g[0] * hxi + g[1] * hyi;
-      dhG[2 * i] = -si;
-      dhG[2 * i + 1] = sr;
-    }
-    for (let i = 0; i < nLocal; i++) {
-      buf[2 * i] = gz[i];
-      buf[2 * i + 1] = 0;
-    }
-    fft.forward(buf);
-    for (let i = 0; i < gs.count; i++) {
-      gs.gVector(i, g);
-      const p = at(i);
-      dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
-      dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
-    }
-    const dh = gx; // reuse
-    toReal(dhG, dh);
+    const dh = gx; // reuse (read before written)
+    divergenceOnGrid(c, gx, gy, gz, dh);
     for (let i = 0; i < nLocal; i++) {
       vxc[i] -= dh[i];
       vtxc -= dh[i] * rho[i];
