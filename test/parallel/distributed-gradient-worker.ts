@@ -6,7 +6,10 @@
  */
 import * as path from 'node:path';
 import { finalizeWorld, worldComm } from '../../src/parallel/comm';
-import { mpiSlabLayout } from '../../src/parallel/slab-fft';
+import { splitRange } from '../../src/parallel/comm';
+import { blockGridIndices, gridBlocks } from '../../src/parallel/plane-blocks';
+import { blocksToSlabs, mpiSlabLayout } from '../../src/parallel/slab-fft';
+import { slabsToBlocks } from '../../src/parallel/slabs-to-blocks';
 import { energyGradient } from '../../src/qe/energy-gradient';
 import { readDensityFilplot, readQeStructure } from '../../src/qe/qe-files';
 import { loadPseudopotentials, Pseudopotential } from '../../src/qe/upf';
@@ -47,5 +50,22 @@ for (const c of cases) {
     sameForcesOnAllRanks: lo.every((x, k) => x === hi[k]),
   };
 }
-if (comm.rank === 0) console.log(JSON.stringify({ ranks: comm.size, cases: out }));
+// slabs → blocks undoes blocks → slabs (whole-plane blocks, row blocks, a rank without planes)
+let roundTripOk = true;
+for (const [grid, maxPoints] of [
+  [[25, 24, 24], 5000],
+  [[24, 24, 24], 200],
+  [[5, 12, 10], 40],
+  [[2, 12, 10], 1000],
+] as [[number, number, number], number][]) {
+  const blocks = gridBlocks(grid, maxPoints);
+  const [b0, b1] = splitRange(blocks.length, comm.size, comm.rank);
+  const parts: number[] = [];
+  for (let b = b0; b < b1; b++) parts.push(...blockGridIndices(blocks[b], grid));
+  const layout = mpiSlabLayout(comm, grid);
+  const back = slabsToBlocks(blocksToSlabs(Float64Array.from(parts), blocks, layout), blocks, layout);
+  roundTripOk &&= back.length === parts.length && parts.every((v, i) => back[i] === v);
+}
+const roundTrip = comm.allreduceMin(new Float64Array([roundTripOk ? 1 : 0]))[0] === 1;
+if (comm.rank === 0) console.log(JSON.stringify({ ranks: comm.size, cases: out, slabsToBlocksOk: roundTrip }));
 finalizeWorld();

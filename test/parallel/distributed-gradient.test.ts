@@ -1,6 +1,7 @@
 /**
  * energyGradient (u = ∂E/∂n and the explicit forces) on FFTW-MPI x-slabs against the serial
- * whole-grid computation, on 1, 2 and 3 ranks: LDA, and PBE with a core charge on an uneven grid.
+ * whole-grid computation, on 1, 2 and 3 ranks: LDA, and PBE with a core charge on an uneven grid;
+ * and slabsToBlocks (u back to the LDOS blocks) as the inverse of blocksToSlabs.
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
@@ -24,6 +25,7 @@ describe('parallel: energy gradient (density adjoint, Ewald and core forces) on 
       assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
       const rep = JSON.parse(r.stdout.trim().split('\n').pop() as string);
       assert.equal(rep.ranks, np);
+      assert.ok(rep.slabsToBlocksOk, `${np} ranks: slabsToBlocks does not undo blocksToSlabs`);
       for (const [name, c] of Object.entries(rep.cases) as [string, { maxUDiff: number; maxU: number; maxForceDiff: number; sameForcesOnAllRanks: boolean }][]) {
         assert.ok(c.maxUDiff <= 1e-10 * c.maxU, `${np} ranks, ${name}: u differs by ${c.maxUDiff} (max |u| ${c.maxU})`);
         assert.ok(c.maxForceDiff <= 1e-10, `${np} ranks, ${name}: forces differ by ${c.maxForceDiff} eV/Å`);
