@@ -44,14 +44,20 @@ export function addGradientAtAtoms(gs: GSphere, coeffs: Float64Array, fractional
     m3[i] = gs.m3[i];
   }
   const b = gs.b;
-  for (let a = 0; a < fractional.length; a++) {
-    if (use && !use(a)) continue;
-    const t1 = phaseTable(fractional[a][0], n1);
-    const t2 = phaseTable(fractional[a][1], n2);
-    const t3 = phaseTable(fractional[a][2], n3);
-    let M1 = 0;
-    let M2 = 0;
-    let M3 = 0;
+  const atoms: number[] = [];
+  for (let a = 0; a < fractional.length; a++) if (!use || use(a)) atoms.push(a);
+  // two atoms per sweep share the loads of c, k3 and m3
+  for (let p = 0; p < atoms.length; p += 2) {
+    const a0 = atoms[p];
+    const a1 = p + 1 < atoms.length ? atoms[p + 1] : -1;
+    const f1 = a1 >= 0 ? fractional[a1] : fractional[a0];
+    const u1 = phaseTable(fractional[a0][0], n1);
+    const u2 = phaseTable(fractional[a0][1], n2);
+    const u3 = phaseTable(fractional[a0][2], n3);
+    const v1 = phaseTable(f1[0], n1);
+    const v2 = phaseTable(f1[1], n2);
+    const v3 = phaseTable(f1[2], n3);
+    const M = new Float64Array(6);
     for (let col = 0; col < nCol; col++) {
       const i0 = colStart[col];
       const i1 = colStart[col + 1];
@@ -59,28 +65,47 @@ export function addGradientAtAtoms(gs: GSphere, coeffs: Float64Array, fractional
       let ai = 0;
       let br = 0;
       let bi = 0;
+      let cr2 = 0;
+      let ci2 = 0;
+      let dr = 0;
+      let di = 0;
       for (let i = i0; i < i1; i++) {
         const k = k3[i];
         const cr = coeffs[2 * i];
         const ci = coeffs[2 * i + 1];
-        const pr = cr * t3[k] - ci * t3[k + 1];
-        const pi = cr * t3[k + 1] + ci * t3[k];
+        const m = m3[i];
+        const pr = cr * u3[k] - ci * u3[k + 1];
+        const pi = cr * u3[k + 1] + ci * u3[k];
         ar += pr;
         ai += pi;
-        br += m3[i] * pr;
-        bi += m3[i] * pi;
+        br += m * pr;
+        bi += m * pi;
+        const qr = cr * v3[k] - ci * v3[k + 1];
+        const qi = cr * v3[k + 1] + ci * v3[k];
+        cr2 += qr;
+        ci2 += qi;
+        dr += m * qr;
+        di += m * qi;
       }
       const q1 = 2 * (gs.m1[i0] + h1);
       const q2 = 2 * (gs.m2[i0] + h2);
-      const xr = t1[q1] * t2[q2] - t1[q1 + 1] * t2[q2 + 1];
-      const xi = t1[q1] * t2[q2 + 1] + t1[q1 + 1] * t2[q2];
-      // Re[i·z] = −Im(z)
-      const imA = xr * ai + xi * ar;
-      const imB = xr * bi + xi * br;
-      M1 -= gs.m1[i0] * imA;
-      M2 -= gs.m2[i0] * imA;
-      M3 -= imB;
+      const mm1 = gs.m1[i0];
+      const mm2 = gs.m2[i0];
+      // Re[i·z] = −Im(z), z = t1·t2·(column sum)
+      let xr = u1[q1] * u2[q2] - u1[q1 + 1] * u2[q2 + 1];
+      let xi = u1[q1] * u2[q2 + 1] + u1[q1 + 1] * u2[q2];
+      let imA = xr * ai + xi * ar;
+      M[0] -= mm1 * imA;
+      M[1] -= mm2 * imA;
+      M[2] -= xr * bi + xi * br;
+      xr = v1[q1] * v2[q2] - v1[q1 + 1] * v2[q2 + 1];
+      xi = v1[q1] * v2[q2 + 1] + v1[q1 + 1] * v2[q2];
+      imA = xr * ci2 + xi * cr2;
+      M[3] -= mm1 * imA;
+      M[4] -= mm2 * imA;
+      M[5] -= xr * di + xi * dr;
     }
-    for (let k = 0; k < 3; k++) out[3 * a + k] += M1 * b[0][k] + M2 * b[1][k] + M3 * b[2][k];
+    for (let k = 0; k < 3; k++) out[3 * a0 + k] += M[0] * b[0][k] + M[1] * b[1][k] + M[2] * b[2][k];
+    if (a1 >= 0) for (let k = 0; k < 3; k++) out[3 * a1 + k] += M[3] * b[0][k] + M[4] * b[1][k] + M[5] * b[2][k];
   }
 }
