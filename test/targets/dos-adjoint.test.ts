@@ -74,7 +74,12 @@ describe('dos adjoint: ∂E/∂LDOS through the DOS, the self-consistent Fermi e
     }
   });
 
-  describe('the whole chain on a small Al cell (random positive LDOS, 10×9×8 points, 30 energies, real QE terms)', () => {
+  for (const set of [
+    { label: '-5 … 9.5 eV by 0.5, 2000 K', energies, kT, mu0: 3.0 },
+    { label: "MALA-like: -2 … 3.9 eV by 0.1, 298 K", energies: Float64Array.from({ length: 60 }, (_, k) => -2 + 0.1 * k), kT: 0.025679644, mu0: 1.03 },
+  ])
+  describe(`the whole chain on a small Al cell (random positive LDOS, 10×9×8 points, ${set.label}, real QE terms)`, () => {
+    const { energies, kT } = set;
     const FX = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
     const st = readQeStructure(path.join(FX, 'Al.pw.scf.in'));
     const pseudopotentials = loadPseudopotentials(st.species, FX, st.pseudopotentialFiles);
@@ -86,7 +91,7 @@ describe('dos adjoint: ∂E/∂LDOS through the DOS, the self-consistent Fermi e
     // smooth in energy, random over points: 0.004·(1 + 0.6·rnd)·(1 + 0.5 sin)
     const ldos = new Float64Array(nPoints * nE);
     for (let i = 0; i < nPoints; i++) for (let k = 0; k < nE; k++) ldos[i * nE + k] = 0.004 * (1 + 0.6 * r()) * (1 + 0.5 * Math.sin(0.7 * k));
-    const electrons = numberOfElectrons(dosFromLdos(ldos, nE, dv), energies, 3.0, kT);
+    const electrons = numberOfElectrons(dosFromLdos(ldos, nE, dv), energies, set.mu0, kT);
     const base = { cellAngstrom: st.cellAngstrom, positionsAngstrom: st.positionsAngstrom, species: st.species, grid, ecutrhoRy: 40, pseudopotentials };
 
     /** What predict computes from an LDOS: μ (tightly solved, or fixed), E_band, −TS, n, then totalEnergy. */
