@@ -12,8 +12,14 @@
  *
  * J·ñ = d/dε v_xc[(1+ε)ñ + ρ_core] at ε = 0, by a 4-point central difference in ε (exact enough:
  * truncation ~ε⁴, rounding ~1e-16/ε; LDA and PBE alike, PBE's gradient terms included; see
- * xcHessianTimesDensity for how PBE's transforms are shared). The core
- * term in G-space: ∂Q/∂R_a = Ω·∇f(R_a) with f's coefficients w(G)·ρ_c,t(|G|), w = v_xc − J·ñ.
+ * xcHessianTimesDensity for how PBE's transforms are shared). The core term in G-space:
+ * ∂Q/∂R_a = Ω·∇f(R_a) with f's coefficients w(G)·ρ_c,t(|G|), w = v_xc − J·ñ.
+ *
+ * Where QE's cuts switch a point on or off (|ρ_tot| ≤ 1e-10 for LDA; |ρ_tot| ≤ 1e-6 or
+ * |∇ρ|² ≤ 1e-10 for PBE, e.g. where a core charge's Fourier ringing drives ñ + ρ_core through 0)
+ * the energy itself jumps (~1e-6 eV per point); at negative ρ_tot QE's PBE potential is not the
+ * derivative of its energy (the sign is applied to the energy only). The gradient here is exact
+ * away from such points; none occur in the Al, Be2 and test densities.
  * Works on the serial grid and on MPI slabs (every step is the energy terms' own collective code).
  */
 import { ryToEv, bohr3InAngstrom3 } from '../structure/units';
