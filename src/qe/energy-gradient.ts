@@ -19,7 +19,7 @@
  * |∇ρ|² ≤ 1e-10 for PBE, e.g. where a core charge's Fourier ringing drives ñ + ρ_core through 0)
  * the energy itself jumps (~1e-6 eV per point); at negative ρ_tot QE's PBE potential is not the
  * derivative of its energy (the sign is applied to the energy only). The gradient here is exact
- * away from such points; none occur in the Al, Be2 and test densities.
+ * away from such points; they do not show in the Al, Be2 and test cases (tests at 1e-6).
  * Works on the serial grid and on MPI slabs (every step is the energy terms' own collective code).
  */
 import { ryToEv, bohr3InAngstrom3 } from '../structure/units';
