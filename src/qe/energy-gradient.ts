@@ -130,8 +130,8 @@ function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
  * The energy terms plus u = ∂E_QE/∂n and the explicit forces (Ewald + core correction). Costs the
  * energy terms plus four point-wise XC evaluations, 3 transforms (PBE: 10), and ~8 flops per atom
  * and G-vector for each G-space force (Ewald; core correction per species with a core charge).
- * Measured (2 busy cores, fcc Al 256 atoms, 96³ grid, 478k G): LDA 0.53 s energy terms → 2.1 s
- * with the gradient (Ewald forces 1.1 s); PBE + core 1.4 s → 5.7 s.
+ * Measured (bench/energy-gradient.ts, 2 busy cores, fcc Al 256 atoms, 90³ grid, 347k G): LDA
+ * 0.72 s energy terms → 2.1 s with the gradient (Ewald forces 0.7 s); PBE + core 1.1 s → 4.4 s.
  */
 export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOptions = {}): EnergyGradient {
   const eps = opts.xcRelativeStep ?? 1e-3;
