@@ -10,7 +10,7 @@ import { MalaError } from '../errors';
 import { bohr3InAngstrom3 } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
 import { ewaldEnergy } from './ewald';
-import { GridLayout, slabOwner, wholeGridLayout } from './grid-layout';
+import { GridLayout, SlabFft, slabOwner, wholeGridLayout } from './grid-layout';
 import { GSphere, inv3 } from './gsphere';
 import { det3 } from '../structure/atoms';
 import { besselJ0, qeRadialCutoffPoints, simpson } from './radial';
@@ -217,12 +217,211 @@ function valuesAtMinusG(gs: GSphere, layout: GridLayout, buf: Float64Array): Flo
   return out;
 }
 
+/** The transform, sphere and buffer the XC step runs with, on this process's points. */
+export interface XcContext {
+  functional: XcFunctionalName;
+  gs: GSphere;
+  layout: GridLayout;
+  fft: SlabFft;
+  /** The transform's work array (overwritten). */
+  buf: Float64Array;
+  nLocal: number;
+  nGrid: number;
+  /** Complex index into `buf` of local G number i. */
+  at: (i: number) => number;
+  /** Sphere coefficients → real field on this process's points (through `buf`). */
+  toReal: (coeff: Float64Array, out: Float64Array) => void;
+}
+
+/** v_xc (Ry) on the local points, and this process's unreduced sums for E_xc and ∫ñ·v_xc (÷ dv). */
+export interface XcOnGrid {
+  vxc: Float64Array;
+  eLda: number;
+  eGga: number;
+  vtxc: number;
+}
+
+/** LDA at one point (per particle, Hartree) where |ρ| > 1e-10 (QE's cut); false below it (no contribution). */
+export function ldaPoint(functional: XcFunctionalName, rhox: number, out: LdaOut): boolean {
+  const arhox = Math.abs(rhox);
+  if (!(arhox > 1e-10)) return false;
+  ldaXc(functional, arhox, out);
+  return true;
+}
+
+/** PBE's gradient terms at one point (QE's pbex, pbec on |ρ|) where |ρ| > 1e-6 and |∇ρ|² > 1e-10; false below (none). */
+export function pbePoint(rhox: number, grho2: number, out: GgaOut): boolean {
+  const arho = Math.abs(rhox);
+  if (!(arho > 1e-6 && grho2 > 1e-10)) return false;
+  pbex(arho, grho2, out);
+  pbec(arho, grho2, out);
+  return true;
+}
+
+/** ∇ρ on the local points (Bohr⁻⁴) of the field with sphere coefficients `coeffG` (three transforms' worth in two). */
+export function gradientOnGrid(c: XcContext, coeffG: Float64Array): [Float64Array, Float64Array, Float64Array] {
+  const { gs, fft, buf, nLocal, at } = c;
+  const totG = coeffG;
+  const gx = new Float64Array(nLocal);
+  const gy = new Float64Array(nLocal);
+  const gz = new Float64Array(nLocal);
+  const g = new Float64Array(3);
+  // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
+  buf.fill(0);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const a = totG[2 * i];
+    const b = totG[2 * i + 1];
+    buf[at(i)] = -g[0] * b - g[1] * a;
+    buf[at(i) + 1] = g[0] * a - g[1] * b;
+  }
+  fft.backward(buf);
+  for (let i = 0; i < nLocal; i++) {
+    gx[i] = buf[2 * i];
+    gy[i] = buf[2 * i + 1];
+  }
+  buf.fill(0);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    buf[at(i)] = -g[2] * totG[2 * i + 1];
+    buf[at(i) + 1] = g[2] * totG[2 * i];
+  }
+  fft.backward(buf);
+  for (let i = 0; i < nLocal; i++) gz[i] = buf[2 * i];
+  return [gx, gy, gz];
+}
+
+/** P(∇·h) on the local points into `out` (may alias hx), h given on the local points. */
+export function divergenceOnGrid(c: XcContext, hx: Float64Array, hy: Float64Array, hz: Float64Array, out: Float64Array): void {
+  const { gs, layout, fft, buf, nLocal, nGrid, at, toReal } = c;
+  const g = new Float64Array(3);
+  // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
+  const dhG = new Float64Array(2 * gs.count);
+  for (let i = 0; i < nLocal; i++) {
+    buf[2 * i] = hx[i];
+    buf[2 * i + 1] = hy[i];
+  }
+  fft.forward(buf);
+  // H(−G) lives in another rank's slab unless −G's x-index is in ours: fetch them all
+  const minus = layout.distributed ? valuesAtMinusG(gs, layout, buf) : undefined;
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const p = at(i);
+    const hr = buf[p] / nGrid;
+    const hi = buf[p + 1] / nGrid;
+    const mr = (minus ? minus[2 * i] : buf[2 * gs.minusIndex[i]]) / nGrid;
+    const mi = -(minus ? minus[2 * i + 1] : buf[2 * gs.minusIndex[i] + 1]) / nGrid; // conj(H(−G))
+    const hxr = 0.5 * (hr + mr);
+    const hxi = 0.5 * (hi + mi);
+    const hyr = 0.5 * (hi - mi);
+    const hyi = -0.5 * (hr - mr);
+    // i·(Gx·Hx + Gy·Hy)
+    const sr = g[0] * hxr + g[1] * hyr;
+    const si = g[0] * hxi + g[1] * hyi;
+    dhG[2 * i] = -si;
+    dhG[2 * i + 1] = sr;
+  }
+  for (let i = 0; i < nLocal; i++) {
+    buf[2 * i] = hz[i];
+    buf[2 * i + 1] = 0;
+  }
+  fft.forward(buf);
+  for (let i = 0; i < gs.count; i++) {
+    gs.gVector(i, g);
+    const p = at(i);
+    dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
+    dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
+  }
+  toReal(dhG, out);
+}
+
+/**
+ * XC on ρ_tot = ñ + ρ_core (LDA, then QE's `gradcorr` for PBE): `rho`/`rhoG` the filtered valence
+ * density on the points and on the sphere (Bohr⁻³), the core likewise. Sums are per process.
+ */
+export function xcOnGrid(c: XcContext, rho: Float64Array, rhoG: Float64Array, rhoCore?: Float64Array, rhoCoreG?: Float64Array, ldaDone?: () => void): XcOnGrid {
+  const { functional, gs, nLocal } = c;
+  // 4. LDA part on ρ_tot = ñ + ρ_core.
+  const vxc = new Float64Array(nLocal);
+  let eLda = 0;
+  let vtxc = 0;
+  const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
+  for (let i = 0; i < nLocal; i++) {
+    const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
+    if (ldaPoint(functional, rhox, lda)) {
+      const v = 2 * (lda.vx + lda.vc);
+      vxc[i] = v;
+      eLda += 2 * (lda.ex + lda.ec) * rhox;
+      vtxc += v * rho[i];
+    }
+  }
+  ldaDone?.();
+
+  // 5. PBE gradient correction (QE `gradcorr`).
+  let eGga = 0;
+  if (functional === 'pbe') {
+    const totG = new Float64Array(2 * gs.count);
+    for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
+    const [gx, gy, gz] = gradientOnGrid(c, totG);
+    // Point-wise: energy, v1 into vxc, h = 2(v2x+v2c)∇ρ overwrites the gradient.
+    const out: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
+    for (let i = 0; i < nLocal; i++) {
+      const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
+      const grho2 = gx[i] * gx[i] + gy[i] * gy[i] + gz[i] * gz[i];
+      if (pbePoint(rhox, grho2, out)) {
+        const segno = Math.sign(rhox);
+        const v1 = 2 * (out.v1x + out.v1c);
+        vxc[i] += v1;
+        vtxc += v1 * rho[i];
+        eGga += 2 * (out.sx + out.sc) * segno;
+        const v2 = 2 * (out.v2x + out.v2c);
+        gx[i] *= v2;
+        gy[i] *= v2;
+        gz[i] *= v2;
+      } else {
+        gx[i] = 0;
+        gy[i] = 0;
+        gz[i] = 0;
+      }
+    }
+    const dh = gx; // reuse (read before written)
+    divergenceOnGrid(c, gx, gy, gz, dh);
+    for (let i = 0; i < nLocal; i++) {
+      vxc[i] -= dh[i];
+      vtxc -= dh[i] * rho[i];
+    }
+  }
+  return { vxc, eLda, eGga, vtxc };
+}
+
+/**
+ * What computeEnergyTerms worked with, handed to its `onFields` callback while the transform is
+ * alive (energy-gradient.ts builds the adjoint and the forces on it). Fields are this process's points.
+ */
+export interface EnergyTermsFields {
+  xc: XcContext;
+  omegaBohr3: number;
+  cellBohr: number[][];
+  fractional: number[][];
+  zVal: number[];
+  /** ñ (Bohr⁻³) on the points and on the sphere. */
+  rho: Float64Array;
+  rhoG: Float64Array;
+  rhoCore?: Float64Array;
+  rhoCoreG?: Float64Array;
+  /** v_xc[ñ + ρ_core] (Ry). */
+  vxc: Float64Array;
+  /** ρ_c,t(|G|) on the sphere per species with a core charge. */
+  coreForms: Map<string, Float64Array>;
+  ewaldAlpha: number;
+}
+
 /**
  * Hartree, XC (+ core correction, + GGA gradient terms), Ewald and deband for a density on the
  * grid; every term in Ry. Memory: about 9 doubles per grid point plus the G-sphere — per rank,
  * of its slab only, with a distributed `layout` (plus FFTW-MPI's work buffer, 2 doubles per point).
  */
-export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
+export function computeEnergyTerms(inp: EnergyTermsInput, onFields?: (f: EnergyTermsFields) => void): EnergyTermsRy {
   const progress = inp.progress ?? silentProgress;
   const prep = prepare(inp);
   const grid = inp.grid;
@@ -316,12 +515,14 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
 
     // 3. Core charge ρ_core(G) = Σ_t S_t(G) ρ_c,t(|G|), and ρ_core(r).
     let rhoCoreG: Float64Array | undefined;
+    const coreForms = new Map<string, Float64Array>();
     let rhoCore: Float64Array | undefined;
     let coreElectrons = 0;
     for (const t of prep.types) {
       const pp = inp.pseudopotentials[t];
       if (!pp.rhoCore) continue;
       const form = coreFormFactorOnSphere(pp, omega, gs, undefined, layout);
+      coreForms.set(t, form);
       const sf = structureFactor(
         gs,
         prep.fractional,
@@ -343,123 +544,10 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     }
     stage('core');
 
-    // 4. LDA part on ρ_tot = ñ + ρ_core.
-    const vxc = new Float64Array(nLocal);
-    let eLda = 0;
-    let vtxc = 0;
-    const lda: LdaOut = { ex: 0, ec: 0, vx: 0, vc: 0 };
-    for (let i = 0; i < nLocal; i++) {
-      const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
-      const arhox = Math.abs(rhox);
-      if (arhox > 1e-10) {
-        ldaXc(functional, arhox, lda);
-        const v = 2 * (lda.vx + lda.vc);
-        vxc[i] = v;
-        eLda += 2 * (lda.ex + lda.ec) * rhox;
-        vtxc += v * rho[i];
-      }
-    }
-    stage('lda');
-
-    // 5. PBE gradient correction (QE `gradcorr`).
-    let eGga = 0;
-    if (functional === 'pbe') {
-      const totG = new Float64Array(2 * gs.count);
-      for (let i = 0; i < 2 * gs.count; i++) totG[i] = rhoG[i] + (rhoCoreG ? rhoCoreG[i] : 0);
-      const gx = new Float64Array(nLocal);
-      const gy = new Float64Array(nLocal);
-      const gz = new Float64Array(nLocal);
-      const g = new Float64Array(3);
-      // ∂x and ∂y in one transform: i·Gx·ρ + i·(i·Gy·ρ) ↔ ∂xρ + i·∂yρ (both real fields).
-      buf.fill(0);
-      for (let i = 0; i < gs.count; i++) {
-        gs.gVector(i, g);
-        const a = totG[2 * i];
-        const b = totG[2 * i + 1];
-        buf[at(i)] = -g[0] * b - g[1] * a;
-        buf[at(i) + 1] = g[0] * a - g[1] * b;
-      }
-      fft.backward(buf);
-      for (let i = 0; i < nLocal; i++) {
-        gx[i] = buf[2 * i];
-        gy[i] = buf[2 * i + 1];
-      }
-      buf.fill(0);
-      for (let i = 0; i < gs.count; i++) {
-        gs.gVector(i, g);
-        buf[at(i)] = -g[2] * totG[2 * i + 1];
-        buf[at(i) + 1] = g[2] * totG[2 * i];
-      }
-      fft.backward(buf);
-      for (let i = 0; i < nLocal; i++) gz[i] = buf[2 * i];
-      // Point-wise: energy, v1 into vxc, h = 2(v2x+v2c)∇ρ overwrites the gradient.
-      const out: GgaOut = { sx: 0, sc: 0, v1x: 0, v2x: 0, v1c: 0, v2c: 0 };
-      for (let i = 0; i < nLocal; i++) {
-        const rhox = rho[i] + (rhoCore ? rhoCore[i] : 0);
-        const arho = Math.abs(rhox);
-        const grho2 = gx[i] * gx[i] + gy[i] * gy[i] + gz[i] * gz[i];
-        if (arho > 1e-6 && grho2 > 1e-10) {
-          const segno = Math.sign(rhox);
-          pbex(arho, grho2, out);
-          pbec(arho, grho2, out);
-          const v1 = 2 * (out.v1x + out.v1c);
-          vxc[i] += v1;
-          vtxc += v1 * rho[i];
-          eGga += 2 * (out.sx + out.sc) * segno;
-          const v2 = 2 * (out.v2x + out.v2c);
-          gx[i] *= v2;
-          gy[i] *= v2;
-          gz[i] *= v2;
-        } else {
-          gx[i] = 0;
-          gy[i] = 0;
-          gz[i] = 0;
-        }
-      }
-      // ∇·h in G-space on the sphere: H = FFT(hx + i·hy) splits by Hermitian symmetry.
-      const dhG = new Float64Array(2 * gs.count);
-      for (let i = 0; i < nLocal; i++) {
-        buf[2 * i] = gx[i];
-        buf[2 * i + 1] = gy[i];
-      }
-      fft.forward(buf);
-      // H(−G) lives in another rank's slab unless −G's x-index is in ours: fetch them all
-      const minus = layout.distributed ? valuesAtMinusG(gs, layout, buf) : undefined;
-      for (let i = 0; i < gs.count; i++) {
-        gs.gVector(i, g);
-        const p = at(i);
-        const hr = buf[p] / nGrid;
-        const hi = buf[p + 1] / nGrid;
-        const mr = (minus ? minus[2 * i] : buf[2 * gs.minusIndex[i]]) / nGrid;
-        const mi = -(minus ? minus[2 * i + 1] : buf[2 * gs.minusIndex[i] + 1]) / nGrid; // conj(H(−G))
-        const hxr = 0.5 * (hr + mr);
-        const hxi = 0.5 * (hi + mi);
-        const hyr = 0.5 * (hi - mi);
-        const hyi = -0.5 * (hr - mr);
-        // i·(Gx·Hx + Gy·Hy)
-        const sr = g[0] * hxr + g[1] * hyr;
-        const si = g[0] * hxi + g[1] * hyi;
-        dhG[2 * i] = -si;
-        dhG[2 * i + 1] = sr;
-      }
-      for (let i = 0; i < nLocal; i++) {
-        buf[2 * i] = gz[i];
-        buf[2 * i + 1] = 0;
-      }
-      fft.forward(buf);
-      for (let i = 0; i < gs.count; i++) {
-        gs.gVector(i, g);
-        const p = at(i);
-        dhG[2 * i] += (-g[2] * buf[p + 1]) / nGrid;
-        dhG[2 * i + 1] += (g[2] * buf[p]) / nGrid;
-      }
-      const dh = gx; // reuse
-      toReal(dhG, dh);
-      for (let i = 0; i < nLocal; i++) {
-        vxc[i] -= dh[i];
-        vtxc -= dh[i] * rho[i];
-      }
-    }
+    // 4.–5. LDA on ρ_tot = ñ + ρ_core, then PBE's gradient correction.
+    const xcCtx: XcContext = { functional, gs, layout, fft, buf, nLocal, nGrid, at, toReal };
+    const xc = xcOnGrid(xcCtx, rho, rhoG, rhoCore, rhoCoreG, () => stage('lda'));
+    let { eLda, eGga, vtxc } = xc;
     if (layout.distributed) [eLda, eGga, vtxc] = layout.allreduceSum(new Float64Array([eLda, eGga, vtxc]));
     const xcRy = dv * (eLda + eGga);
     const vtxcRy = dv * vtxc;
@@ -471,6 +559,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput): EnergyTermsRy {
     const ew = ewaldEnergy(prep.cellBohr, prep.cartBohr, prep.fractional, prep.zVal, gs, inp.ecutrhoRy, { split });
     const gVectorCount = layout.distributed ? layout.allreduceSum(new Float64Array([gs.count]))[0] : gs.count;
     stage('ewald');
+    onFields?.({ xc: xcCtx, omegaBohr3: omega, cellBohr: prep.cellBohr, fractional: prep.fractional, zVal: prep.zVal, rho, rhoG, rhoCore, rhoCoreG, vxc: xc.vxc, coreForms, ewaldAlpha: ew.alpha });
     progress.stop();
     return {
       debandRy: -(2 * hartreeRy + vtxcRy),

@@ -86,9 +86,10 @@ export function ewaldEnergy(
  * e²/2 = 1 in Ry), through a cell list. Bins are slabs in fractional coordinates, so neighbour
  * reach is set by the cell's plane spacings h_i = 1/|∇s_i| and is right for any triclinic cell;
  * a bin offset past the cell edge carries its lattice translation, so cells thinner than the
- * cutoff get all the periodic images they need.
+ * cutoff get all the periodic images they need. With `forcesRyPerBohr` (3 per atom), −∂/∂R_a of
+ * the same truncated sum is added to it (ewald-forces.ts).
  */
-export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], zVal: number[], alpha: number): number {
+export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], zVal: number[], alpha: number, forcesRyPerBohr?: Float64Array): number {
   const nat = fractional.length;
   if (nat === 0) return 0;
   const rmax = 4 / Math.sqrt(alpha);
@@ -109,6 +110,7 @@ export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], z
   const s2 = new Float64Array(nat);
   const s3 = new Float64Array(nat);
   const z = new Float64Array(nat);
+  const atomOf = new Int32Array(nat);
   const binOf = new Int32Array(nat);
   const start = new Int32Array(nbins + 1);
   const wrapped = (x: number): number => {
@@ -130,6 +132,7 @@ export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], z
       s2[k] = tmp[a][1];
       s3[k] = tmp[a][2];
       z[k] = zVal[a];
+      atomOf[k] = a;
     }
   }
   const c = cellBohr;
@@ -167,7 +170,16 @@ export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], z
                   const r2 = x * x + y * y + w * w;
                   if (r2 <= 1e-10 || r2 > rmax2) continue;
                   const r = Math.sqrt(r2);
-                  sum += (zi * z[j] * erfc(sqa * r)) / r;
+                  const erfcTerm = erfc(sqa * r);
+                  sum += (zi * z[j] * erfcTerm) / r;
+                  if (forcesRyPerBohr) {
+                    // ordered pair (i, j): −∂/∂R_i of Z_i Z_j erfc(√α r)/r, r = R_j + L − R_i
+                    const c = (2 * zi * z[j] * (erfcTerm / r + 2 * Math.sqrt(alpha / Math.PI) * Math.exp(-alpha * r2))) / r2;
+                    const f = 3 * atomOf[i];
+                    forcesRyPerBohr[f] -= c * x;
+                    forcesRyPerBohr[f + 1] -= c * y;
+                    forcesRyPerBohr[f + 2] -= c * w;
+                  }
                 }
               }
             }

@@ -5,3 +5,5 @@ export { totalEnergy, checkDensityShape, energyTermNames } from './total-energy'
 export type { TotalEnergy, TotalEnergyInput, EnergyTermName } from './total-energy';
 export { readUpf, loadPseudopotentials, normaliseFunctional } from './upf';
 export type { Pseudopotential, XcFunctionalName } from './upf';
+export { energyGradient } from './energy-gradient';
+export type { EnergyGradient, EnergyGradientOptions } from './energy-gradient';
