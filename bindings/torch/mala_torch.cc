@@ -1,7 +1,7 @@
 // mala_torch: a small N-API addon over libtorch for the LDOS network (a feed-forward MLP).
 //
 // - Net(layerSizes, activations, device): Linear layers with one optional activation after each.
-// - forward / trainStep / lossSum run in Napi::AsyncWorker (libuv pool) so the event loop (and a
+// - forward / predict / predictVjp / trainStep / lossSum run in Napi::AsyncWorker (libuv pool) so the event loop (and a
 //   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex.
 // - Inputs and outputs are Float32Arrays wrapped with torch::from_blob (no copy on CPU).
 // - Adam is written out with tensor ops (same update as torch.optim.Adam, foreach=False) so its
@@ -150,6 +150,33 @@ struct NetState {
     if (!out.is_same(h)) out.copy_(h);
   }
 
+  // predict (same ops, out of place) with the graph kept, then autograd back to the input only
+  // (no weight gradients are computed): gradInput = cotangentᵀ·∂predict/∂x. Batches bound the
+  // graph's memory. float32 inside; the cotangent and gradInput are float64 host arrays.
+  void predictVjp(const float* xHost, const double* cotHost, float* outHost, double* gradHost, int64_t n) {
+    const int64_t batch = device.is_cpu() ? 16384 : cudaBatchPoints();
+    auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+    auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::AutoGradMode grad(true);
+    for (int64_t p0 = 0; p0 < n; p0 += batch) {
+      const int64_t m = std::min(batch, n - p0);
+      torch::Tensor x = torch::from_blob(const_cast<float*>(xHost + p0 * nIn()), {m, nIn()}, f32);
+      torch::Tensor cot = torch::from_blob(const_cast<double*>(cotHost + p0 * nOut()), {m, nOut()}, f64);
+      if (!torch::isfinite(x).all().item<bool>()) throw std::runtime_error("non-finite input value");
+      if (!torch::isfinite(cot).all().item<bool>()) throw std::runtime_error("non-finite cotangent value");
+      torch::Tensor xg = (device.is_cpu() ? x.detach() : x.to(device)).requires_grad_(true);
+      torch::Tensor h = xg;
+      if (inScale.defined()) h = (h - inShift) / inScale;
+      h = forward(h);
+      if (outScale.defined()) h = h * outScale + outShift;
+      if (restrict == 1) h = h.clamp_min(0.0);  // autograd: gradient where the unscaled value ≥ 0
+      else if (restrict == 2) h = h.abs();      // autograd: sgn
+      torch::Tensor g = torch::autograd::grad({h}, {xg}, {cot.to(device, torch::kFloat32)})[0];
+      torch::from_blob(outHost + p0 * nOut(), {m, nOut()}, f32).copy_(h.detach());
+      torch::from_blob(gradHost + p0 * nIn(), {m, nIn()}, f64).copy_(g);
+    }
+  }
+
   void zeroState() {
     expAvg.clear();
     expAvgSq.clear();
@@ -221,6 +248,47 @@ void checkArray(const Napi::Env& env, const Napi::Value& v, size_t need, const c
   size_t len = v.As<Napi::Float32Array>().ElementLength();
   if (len < need) throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(len) + " values, needs " + std::to_string(need));
 }
+
+void checkArray64(const Napi::Env& env, const Napi::Value& v, size_t need, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Float64Array");
+  size_t len = v.As<Napi::Float64Array>().ElementLength();
+  if (len < need) throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(len) + " values, needs " + std::to_string(need));
+}
+
+// predictVjp(x, cotangent, out, gradInput, n) off the main thread (NetState::predictVjp).
+class VjpWorker : public Napi::AsyncWorker {
+ public:
+  VjpWorker(Napi::Env env, std::shared_ptr<NetState> net, Napi::Float32Array x, Napi::Float64Array cot, Napi::Float32Array out, Napi::Float64Array grad, int64_t n)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), net_(std::move(net)), n_(n),
+        xRef_(Napi::Persistent(x)), cotRef_(Napi::Persistent(cot)), outRef_(Napi::Persistent(out)), gradRef_(Napi::Persistent(grad)),
+        x_(x.Data()), cot_(cot.Data()), out_(out.Data()), grad_(grad.Data()) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      at::init_num_threads();
+      std::lock_guard<std::mutex> lock(net_->mu);
+      net_->predictVjp(x_, cot_, out_, grad_, n_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), 0)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<NetState> net_;
+  int64_t n_;
+  Napi::Reference<Napi::Float32Array> xRef_;  // keep the JS memory alive while we work
+  Napi::Reference<Napi::Float64Array> cotRef_;
+  Napi::Reference<Napi::Float32Array> outRef_;
+  Napi::Reference<Napi::Float64Array> gradRef_;
+  const float* x_;
+  const double* cot_;
+  float* out_;
+  double* grad_;
+};
 
 // Worker kinds: forward (x → out), train (x, y → loss), loss (x, y → sum of squared errors).
 class NetWorker : public Napi::AsyncWorker {
@@ -296,6 +364,7 @@ class Net : public Napi::ObjectWrap<Net> {
     return DefineClass(env, "Net", {
       InstanceMethod("forward", &Net::Forward),
       InstanceMethod("predict", &Net::Predict),
+      InstanceMethod("predictVjp", &Net::PredictVjp),
       InstanceMethod("setScaling", &Net::SetScaling),
       InstanceMethod("trainStep", &Net::TrainStep),
       InstanceMethod("lossSum", &Net::LossSum),
@@ -360,6 +429,23 @@ class Net : public Napi::ObjectWrap<Net> {
   // predict(x, out, n): like forward, with the scaling and restriction set by setScaling; rejects
   // non-finite inputs ("non-finite input value").
   Napi::Value Predict(const Napi::CallbackInfo& info) { return Run(info, NetWorker::kPredict); }
+
+  // predictVjp(x, cotangent, out, gradInput, n): Promise<number>  (resolves 0 when out holds
+  // predict(x) and gradInput (Float64Array, n×nIn) the cotangent (Float64Array, n×nOut) pulled back)
+  Napi::Value PredictVjp(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[4].IsNumber()) throw Napi::TypeError::New(env, "expected (x: Float32Array, cotangent: Float64Array, out: Float32Array, gradInput: Float64Array, nPoints: number)");
+    int64_t n = info[4].As<Napi::Number>().Int64Value();
+    if (n <= 0) throw Napi::RangeError::New(env, "nPoints must be positive");
+    checkArray(env, info[0], (size_t)(n * state_->nIn()), "x");
+    checkArray64(env, info[1], (size_t)(n * state_->nOut()), "cotangent");
+    checkArray(env, info[2], (size_t)(n * state_->nOut()), "out");
+    checkArray64(env, info[3], (size_t)(n * state_->nIn()), "gradInput");
+    auto* w = new VjpWorker(env, state_, info[0].As<Napi::Float32Array>(), info[1].As<Napi::Float64Array>(), info[2].As<Napi::Float32Array>(), info[3].As<Napi::Float64Array>(), n);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
 
   // setScaling(inShift, inScale, outShift, outScale, restrict): Float32Arrays of length 0 (none),
   // 1 (global) or the feature count; restrict 0 none, 1 negatives → 0, 2 absolute value.
