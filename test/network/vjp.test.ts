@@ -87,5 +87,16 @@ describe('network vjp: the float64 checking path and torch against ts', function
     const rTs = relNorm(a.gradInput, b.gradInput), r64 = relNorm(a.gradInput, c.gradInput);
     console.log(`      torch vs ts ${rTs.toExponential(2)}, torch vs ts float64 ${r64.toExponential(2)}`);
     assert.ok(rTs < 1e-5 && r64 < 1e-5, `gradInput: torch vs ts ${rTs}, vs float64 ${r64}`);
+    // the addon takes a global shift with a per-output scale (and the reverse) too
+    const outScale = randomInput(rng, 131, 0.2, 0.4);
+    for (const [shift, scale] of [[Float32Array.of(-0.05), outScale], [new Float32Array(131).fill(-0.05), Float32Array.of(0.3)]]) {
+      torch.setScaling({ ...sc, outShift: shift, outScale: scale });
+      const mixed = await torch.predictVjp!(x, n, cot);
+      assert.deepEqual(mixed.out, await torch.predict(x, n));
+      torch.setScaling({ ...sc, outShift: new Float32Array(131).fill(-0.05), outScale: scale.length === 1 ? new Float32Array(131).fill(0.3) : scale });
+      const full = await torch.predictVjp!(x, n, cot);
+      assert.deepEqual(mixed.out, full.out);
+      assert.deepEqual(mixed.gradInput, full.gradInput);
+    }
   });
 });
