@@ -34,6 +34,11 @@ export interface TorchNet {
   predict(x: Float32Array, out: Float32Array, nPoints: number): Promise<number>;
   /** Shift/scale arrays of length 0 (none), 1 (global) or the feature count; restrict 0 none, 1 negatives → 0, 2 |y|. */
   setScaling(inShift: Float32Array, inScale: Float32Array, outShift: Float32Array, outScale: Float32Array, restrict: number): void;
+  /**
+   * predict (the same values) and gradInput = cotangentᵀ·∂predict/∂x by autograd, float32 inside,
+   * cotangent and gradInput float64; rejects non-finite inputs and cotangents. Builds from 2026-12 on.
+   */
+  predictVjp?(x: Float32Array, cotangent: Float64Array, out: Float32Array, gradInput: Float64Array, nPoints: number): Promise<number>;
   /** One Adam step on MSE(net(x), y); resolves with the batch loss before the update. */
   trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number>;
   /** Σ (net(x) − y)² over the batch, accumulated in float64. */

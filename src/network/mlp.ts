@@ -138,8 +138,8 @@ function linear(x: Float32Array, w: Float32Array, b: Float32Array, n: number, nI
   return y;
 }
 
-/** All layer outputs (after activation); [0] is the input. */
-function forwardAll(spec: NetworkSpec, params: Parameters, x: Float32Array, n: number): Float32Array[] {
+/** All layer outputs (after activation); [0] is the input (mlp-vjp.ts back-propagates through them). */
+export function forwardAll(spec: NetworkSpec, params: Parameters, x: Float32Array, n: number): Float32Array[] {
   const hs = [x];
   const L = spec.layerSizes.length - 1;
   for (let l = 0; l < L; l++) {

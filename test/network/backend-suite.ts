@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { MalaError } from '../../src/errors';
-import { backendNames, createInferenceNet, createTrainableNet, getBackend, NON_FINITE_INPUT, type Scaling } from '../../src/network/backends';
+import { backendNames, createInferenceNet, createTrainableNet, getBackend, NON_FINITE_COTANGENT, NON_FINITE_INPUT, requireVjp, TsNet, type InferenceNet, type Scaling } from '../../src/network/backends';
 import { LdosModel } from '../../src/network/model';
 import { ACTIVATIONS, adamUpdate, defaultAdam, forwardTs, initParameters, mseGradientsTs, type AdamHyper, type NetworkSpec, type Parameters } from '../../src/network/mlp';
 import { Rng } from '../../src/network/rng';
@@ -67,6 +67,43 @@ function referenceAdam(spec: NetworkSpec, params: Parameters, x: Float32Array, y
     adamUpdate(p, grads, m, v, s, { ...defaultAdam, ...hyper });
   }
   return { losses, params: p };
+}
+
+/** ‖a − b‖ / ‖b‖ (Euclidean). */
+export function relNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    s += b[i] ** 2;
+  }
+  return Math.sqrt(d / s);
+}
+
+/** Central differences of s(x) = Σ cotangent·f(x) in every input value (f's outputs summed in float64). */
+export async function centralDifferences(f: (x: Float32Array | Float64Array) => Promise<ArrayLike<number>> | ArrayLike<number>, x: Float32Array | Float64Array, cotangent: Float64Array, step: number): Promise<Float64Array> {
+  const g = new Float64Array(x.length);
+  const dot = (y: ArrayLike<number>) => {
+    let v = 0;
+    for (let k = 0; k < cotangent.length; k++) v += cotangent[k] * y[k];
+    return v;
+  };
+  for (let j = 0; j < x.length; j++) {
+    const xp = x.slice(), xm = x.slice();
+    xp[j] += step;
+    xm[j] -= step;
+    g[j] = (dot(await f(xp)) - dot(await f(xm))) / (xp[j] - xm[j]); // the step as rounded to x's precision
+  }
+  return g;
+}
+
+/** Scalings for the vjp checks: none, global, feature-wise (5 inputs, 3 outputs), each restrict mode. */
+export function vjpScalings(): Scaling[] {
+  const none = new Float32Array(0);
+  return [
+    { inShift: none, inScale: none, outShift: none, outScale: none, restrict: 'none' },
+    { inShift: Float32Array.of(0.5), inScale: Float32Array.of(2), outShift: Float32Array.of(-0.2), outScale: Float32Array.of(3), restrict: 'absolute_values' },
+    { inShift: Float32Array.of(0, 1, -1, 0.5, 2), inScale: Float32Array.of(1, 2, 0.5, 4, 3), outShift: Float32Array.of(0.1, -0.3, 0.05), outScale: Float32Array.of(1, 10, 0.5), restrict: 'zero_out_negative' },
+  ];
 }
 
 /** The checks every backend must pass (use with describeEachBackend / describeBackend). */
@@ -154,6 +191,82 @@ export function backendConformance(name: string): void {
     const x = randomArray(new Rng(1), 5 * 14);
     x[3 * 14 + 2] = NaN;
     await assert.rejects(model.predictLdos(x, 5), (e: unknown) => e instanceof MalaError && /descriptor 2 of grid point 3 is NaN/.test(e.message));
+  });
+
+  it('predictVjp: predict\'s output, and gradients matching central differences and the float64 reference', async function () {
+    const rng = new Rng(31);
+    const probe = createInferenceNet({ layerSizes: [1, 1], activations: [null] }, [Float32Array.of(1), Float32Array.of(0)], { backend: name });
+    if (!probe.predictVjp) {
+      assert.throws(() => requireVjp(probe), (e: unknown) => e instanceof MalaError && e.message.includes(`'${name}' network backend cannot back-propagate`));
+      this.skip();
+    }
+    const n = 6;
+    for (const [t, sc] of vjpScalings().entries()) {
+      // smooth activations for the float32 differences; kinks (ReLU, the clamp) are checked in float64 (vjp.test.ts)
+      const spec: NetworkSpec = { layerSizes: [5, 12, 9, 3], activations: [['Tanh', 'Sigmoid', 'Tanh'][t] as 'Tanh', 'Sigmoid', t === 0 ? null : 'Tanh'] };
+      const params = initParameters(spec, rng);
+      const net = createInferenceNet(spec, params, { backend: name });
+      net.setScaling(sc);
+      const x = randomInput(rng, n * 5);
+      const cot = Float64Array.from(randomInput(rng, n * 3));
+      const copy = Float32Array.from(x);
+      const { out, gradInput } = await requireVjp(net)(x, n, cot);
+      assert.deepEqual(x, copy, 'the input is not modified');
+      const want = await net.predict(x, n);
+      if (net.device.startsWith('cuda')) assert.ok(relMax(out, want) < 1e-6, `${sc.restrict}: out vs predict ${relMax(out, want)}`);
+      else assert.deepEqual(out, want, `${sc.restrict}: out is predict's output`);
+      assert.ok(gradInput instanceof Float64Array && gradInput.length === n * 5);
+      const fd = await centralDifferences((xx) => net.predict(xx as Float32Array, n), x, cot, 1e-2);
+      assert.ok(relNorm(gradInput, fd) < 1e-2, `${sc.restrict}: vjp vs float32 central differences ${relNorm(gradInput, fd)}`);
+      const ref = new TsNet(spec, params);
+      ref.setScaling(sc);
+      const r64 = ref.predictVjpFloat64(x, n, cot).gradInput;
+      assert.ok(relNorm(gradInput, r64) < 1e-5, `${sc.restrict}: vjp vs the float64 reference ${relNorm(gradInput, r64)}`);
+    }
+  });
+
+  it('predictVjp through the restriction: clamped outputs pass no gradient, absolute values flip its sign', async function () {
+    const rng = new Rng(5);
+    const spec: NetworkSpec = { layerSizes: [5, 16, 3], activations: ['LeakyReLU', null] };
+    const params = initParameters(spec, rng);
+    const n = 40;
+    const x = randomInput(rng, n * 5);
+    const none = new Float32Array(0);
+    const at = async (restrict: Scaling['restrict'], cot: Float64Array): Promise<Float64Array> => {
+      const net = createInferenceNet(spec, params, { backend: name });
+      if (!net.predictVjp) this.skip();
+      net.setScaling({ inShift: none, inScale: none, outShift: Float32Array.of(-0.1), outScale: Float32Array.of(2), restrict });
+      return (await net.predictVjp!(x, n, cot)).gradInput;
+    };
+    const raw = forwardTs(spec, params, x, n).map((v) => 2 * v - 0.1);
+    const negative = Float64Array.from(raw, (v) => (v < -1e-3 ? 1 : 0));
+    const positive = Float64Array.from(raw, (v) => (v > 1e-3 ? 1 : 0));
+    assert.ok(negative.some((v) => v) && positive.some((v) => v), 'test needs outputs of both signs');
+    const gNone = await at('none', negative);
+    assert.ok(gNone.some((v) => Math.abs(v) > 1e-3));
+    assert.ok((await at('zero_out_negative', negative)).every((v) => v === 0), 'no gradient through clamped outputs');
+    assert.ok(relNorm(await at('zero_out_negative', positive), await at('none', positive)) < 1e-12, 'unclamped outputs pass it unchanged');
+    assert.ok(relNorm(await at('absolute_values', negative), gNone.map((v) => -v)) < 1e-12, '|y| flips the sign below zero');
+    assert.ok(relNorm(await at('absolute_values', positive), await at('none', positive)) < 1e-12, 'and keeps it above');
+  });
+
+  it('predictVjp rejects a cotangent of the wrong length and NaN/±inf inputs and cotangents', async function () {
+    const spec: NetworkSpec = { layerSizes: [4, 6, 2], activations: ['ReLU', null] };
+    const net: InferenceNet = createInferenceNet(spec, initParameters(spec, new Rng(2)), { backend: name });
+    if (!net.predictVjp) this.skip();
+    const none = new Float32Array(0);
+    net.setScaling({ inShift: none, inScale: none, outShift: none, outScale: none, restrict: 'none' });
+    const x = randomInput(new Rng(3), 5 * 4);
+    await assert.rejects(net.predictVjp!(x, 5, new Float64Array(9)), /cotangent has 9 values, expected 10 \(5 points × 2 outputs\)/);
+    const bad = Float32Array.from(x);
+    bad[13] = NaN;
+    await assert.rejects(net.predictVjp!(bad, 5, new Float64Array(10)), (e: unknown) => (e as Error).message.includes(NON_FINITE_INPUT));
+    for (const v of [NaN, Infinity]) {
+      const cot = new Float64Array(10);
+      cot[7] = v;
+      await assert.rejects(net.predictVjp!(x, 5, cot), (e: unknown) => (e as Error).message.includes(NON_FINITE_COTANGENT), `${v}`);
+    }
+    assert.equal((await net.predictVjp!(x, 5, new Float64Array(10))).gradInput.length, 20, 'the net still works after the errors');
   });
 
   it('training steps (MSE + Adam with weight decay) agree with the reference', async function () {

@@ -7,4 +7,5 @@ import './ts';
 
 export * from './registry';
 export * from './types';
-export { TsNet } from './ts';
+export { float64Path, TsNet } from './ts';
+export * from './vjp';

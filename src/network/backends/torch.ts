@@ -6,7 +6,8 @@ import { loadTorchAddon, type TorchNet } from '../../../bindings/torch';
 import { MalaError } from '../../errors';
 import type { AdamHyper, NetworkSpec, Parameters } from '../mlp';
 import { registerBackend } from './registry';
-import type { OptimizerState, Scaling, TrainableNet } from './types';
+import type { OptimizerState, PredictVjp, Scaling, TrainableNet } from './types';
+import { cotangentLengthError } from './vjp';
 
 const RESTRICT_CODE = { none: 0, zero_out_negative: 1, absolute_values: 2 } as const;
 
@@ -48,6 +49,17 @@ class TorchBackendNet implements TrainableNet {
   predict(x: Float32Array, nPoints: number, out?: Float32Array): Promise<Float32Array> {
     const y = out ?? new Float32Array(nPoints * this.spec.layerSizes[this.spec.layerSizes.length - 1]);
     return this.serial(() => this.net.predict(x, y, nPoints).then(() => y));
+  }
+  /** predict and its vector–Jacobian product by libtorch's autograd (float32; gradInput widened to float64). */
+  predictVjp(x: Float32Array, nPoints: number, cotangent: Float64Array): Promise<PredictVjp> {
+    if (typeof this.net.predictVjp !== 'function') {
+      return Promise.reject(new MalaError('this build of the libtorch addon has no predictVjp (it predates forces)', { fix: "rebuild it: run 'make setup'" }));
+    }
+    const bad = cotangentLengthError(cotangent, nPoints, this.spec.layerSizes[this.spec.layerSizes.length - 1]);
+    if (bad) return Promise.reject(new RangeError(bad));
+    const out = new Float32Array(cotangent.length);
+    const gradInput = new Float64Array(nPoints * this.spec.layerSizes[0]);
+    return this.serial(() => this.net.predictVjp!(x, cotangent, out, gradInput, nPoints).then(() => ({ out, gradInput })));
   }
   trainStep(x: Float32Array, y: Float32Array, nPoints: number): Promise<number> {
     return this.serial(() => this.net.trainStep(x, y, nPoints));

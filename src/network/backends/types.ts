@@ -26,6 +26,17 @@ export interface Scaling {
 /** Message of the error `predict` throws for NaN/±inf inputs (callers locate the value). */
 export const NON_FINITE_INPUT = 'non-finite input value';
 
+/** Message of the error `predictVjp` throws for NaN/±inf cotangent values. */
+export const NON_FINITE_COTANGENT = 'non-finite cotangent value';
+
+/** `predict`'s output and the vector–Jacobian product of `predict` at the same input. */
+export interface PredictVjp {
+  /** predict(x), exactly as `predict` gives it (n × nOut). */
+  out: Float32Array;
+  /** gradInput[p·nIn + j] = Σ_k cotangent[p·nOut + k] · ∂out[p·nOut + k]/∂x[p·nIn + j] (n × nIn). */
+  gradInput: Float64Array;
+}
+
 /** A network ready for inference. */
 export interface InferenceNet {
   /** The registered backend name ('torch', 'ts', ...). */
@@ -39,6 +50,14 @@ export interface InferenceNet {
   setScaling(s: Scaling): void;
   /** scale → net → unscale → restrict, for n points; does not modify x; rejects NaN/±inf inputs with NON_FINITE_INPUT. */
   predict(x: Float32Array, nPoints: number, out?: Float32Array): Promise<Float32Array>;
+  /**
+   * Back-propagation to the inputs (forces): `predict` and the cotangent (n × nOut) pulled back
+   * through restrict, output unscaling, the net and input scaling. The derivative of the clamp of
+   * 'zero_out_negative' is 0 where the unscaled output is < 0, that of 'absolute_values' its sign.
+   * Rejects NaN/±inf inputs (NON_FINITE_INPUT) and cotangents (NON_FINITE_COTANGENT).
+   * Optional: `requireVjp` (vjp.ts) gives the error for a backend without it.
+   */
+  predictVjp?(x: Float32Array, nPoints: number, cotangent: Float64Array): Promise<PredictVjp>;
 }
 
 /** A network the trainer can optimise: MSE loss and torch.optim.Adam's update. */
