@@ -35,3 +35,4 @@ pack-check:
 include mk/al-model.mk
 # Broad fcc-aluminium training/validation data, 100–900 K, a = 3.97–4.13 Å (see mk/al-broad.mk).
 include mk/al-broad.mk
+include mk/al-forces.mk

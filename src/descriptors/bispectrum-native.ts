@@ -204,6 +204,8 @@ export function openNativeBispectrum(p: BispectrumParameters, atoms: Atoms, grid
   return {
     featureCount: calc.featureCount,
     computeBlock: (b) => calc.computeBlock(b),
+    blockForces: (b, beta) => calc.blockForces(b, beta),
+    computeBlockFloat64: (b) => calc.computeBlockFloat64(b),
     close: () => calc.close(),
     report: () => ({ nativeNeighbours: calc.neighbours }),
   };

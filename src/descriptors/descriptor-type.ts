@@ -14,6 +14,13 @@ import type { Atoms } from '../structure/atoms';
 export interface DescriptorBlockSource {
   readonly featureCount: number;
   computeBlock(block: GridBlock): Float32Array;
+  /**
+   * −Σ_p Σ_c β_pc·∂B_pc/∂R_I over the block's points p (β: ∂E/∂B, n × F float64): forces in eV/Å,
+   * 3 per atom of the structure. Absent: this calculator cannot differentiate its descriptors.
+   */
+  blockForces?(block: GridBlock, betaPerPoint: Float64Array): Float64Array;
+  /** computeBlock in float64 (the forces' finite-difference checking path); absent where not offered. */
+  computeBlockFloat64?(block: GridBlock): Float64Array;
   close(): void;
   /** Counters for the run report (e.g. blocks computed from an atom window / the whole cell). */
   report?(): Record<string, number>;

@@ -13,7 +13,7 @@ import type { Communicator } from '../parallel/comm';
 import type { Atoms } from '../structure/atoms';
 
 /** Descriptors of a block of the grid, without xyz columns, (planes, rows, nz, F) float32. */
-export type DescriptorSource = Pick<DescriptorBlockSource, 'computeBlock' | 'close' | 'report'>;
+export type DescriptorSource = Pick<DescriptorBlockSource, 'computeBlock' | 'close' | 'report' | 'blockForces' | 'computeBlockFloat64'>;
 
 /** Descriptors read from a .npy (nx, ny, nz, F or F+3: MALA's 3 leading xyz columns are dropped). */
 export function descriptorFileSource(file: string, grid: GridShape, nFeatures: number, modelSource: string): DescriptorSource {

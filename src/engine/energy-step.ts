@@ -1,11 +1,11 @@
 /** The engine's energy step with src/qe: MALA's total energy (spec §5.11) on the engine's grid layout. */
-import { totalEnergy, type Pseudopotential } from '../qe';
+import { totalEnergy, totalEnergyWithGradient, type Pseudopotential } from '../qe';
 import type { Atoms } from '../structure/atoms';
 import type { EnergyStep } from './engine';
 
 export function qeEnergyStep(o: { atoms: Atoms; grid: [number, number, number]; ecutrhoRy: number; pseudopotentials: Record<string, Pseudopotential> }): EnergyStep {
-  return ({ densityPerA3, layout, bandEnergyEv, entropyContributionEv }) => {
-    const t = totalEnergy({
+  return ({ densityPerA3, layout, bandEnergyEv, entropyContributionEv, gradient }) => {
+    const inp = {
       cellAngstrom: o.atoms.cellAngstrom,
       positionsAngstrom: o.atoms.positionsAngstrom,
       species: o.atoms.symbols,
@@ -16,7 +16,18 @@ export function qeEnergyStep(o: { atoms: Atoms; grid: [number, number, number]; 
       entropyContributionEv,
       pseudopotentials: o.pseudopotentials,
       layout,
-    });
+    };
+    if (gradient) {
+      const g = totalEnergyWithGradient(inp);
+      const t = g.energy;
+      return {
+        totalEnergy: { totalEnergyEv: t.totalEnergyEv, termsEv: t.termsEv },
+        gVectorCount: t.details.gVectorCount,
+        xcFunctional: t.details.functional,
+        gradient: { densityGradient: g.gradient.densityAdjointEvA3, explicitForcesEvPerA: g.gradient.explicitForcesEvPerA },
+      };
+    }
+    const t = totalEnergy(inp);
     return { totalEnergy: { totalEnergyEv: t.totalEnergyEv, termsEv: t.termsEv }, gVectorCount: t.details.gVectorCount, xcFunctional: t.details.functional };
   };
 }

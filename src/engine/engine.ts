@@ -8,7 +8,9 @@
  *   density pass n(r) at E_F (from the store, or the file read again); min, max and ∫n dV over
  *                all ranks; the density moved to the grid layout of the energy terms;
  *   energy step  the total energy from the density (energy-step.ts: src/qe's totalEnergy on the
- *                layout: the whole grid serially, FFTW-MPI slabs under MPI), when asked for.
+ *                layout: the whole grid serially, FFTW-MPI slabs under MPI), when asked for;
+ *   forces       with `forces`: the energy step's ∂E/∂n and explicit (Ewald, core) forces, then
+ *                the LDOS cotangent (forces.ts) and the source's backward pass over its points.
  *
  * Every rank of `comm` must run the engine together (the collectives are in the same order).
  */
@@ -22,6 +24,7 @@ import { Progress, silentProgress } from '../util/progress';
 import type { LdosSink, LdosSource } from './ldos-source';
 import { LdosStore, LdosStorePlan, openLdosStore } from './ldos-store';
 import { addTiming, ObservablesResult, TotalEnergyResult } from './types';
+import { checkForcesPossible, ldosForces } from './forces';
 
 export interface EnergyStepInput {
   /** The density on `layout` (this rank's slab in grid order), or in the source's point order without a layout. */
@@ -30,10 +33,14 @@ export interface EnergyStepInput {
   fermiEnergyEv: number;
   bandEnergyEv: number;
   entropyContributionEv: number;
+  /** Also return ∂E/∂n and the explicit forces (for `forces`). */
+  gradient?: boolean;
 }
 
 export interface EnergyStepResult {
   totalEnergy: TotalEnergyResult;
+  /** With `gradient`: ∂E/∂n_i (eV·Å³) on the layout, and the forces at fixed density (Ewald, core charge), eV/Å, 3 per atom. */
+  gradient?: { densityGradient: Float64Array; explicitForcesEvPerA: Float64Array };
   /** G-vectors in the ecutrho sphere and the XC functional (src/qe's energy terms). */
   gVectorCount?: number;
   xcFunctional?: string;
@@ -60,6 +67,8 @@ export interface EngineOptions {
   /** Where a computed LDOS waits for the density pass (default: memory). */
   store?: LdosStorePlan;
   energy?: EnergyStep;
+  /** Also compute the forces −∂E/∂R (needs `energy` and a source with a backward pass). */
+  forces?: boolean;
   progress?: Progress;
   /** Fields the result carries through: the LDOS as reported, the structure, its DFT Fermi energy. */
   ldosSource: string;
@@ -79,8 +88,10 @@ export interface EngineResult {
   ldosStorage?: 'memory' | 'disk';
   gVectorCount?: number;
   xcFunctional?: string;
-  /** dos_s (accumulation; the whole pass for a file), fermi_s, density_s, total_energy_s (with an energy step). */
+  /** dos_s (accumulation; the whole pass for a file), fermi_s, density_s, total_energy_s (with an energy step), forces_s. */
   stageTimesS: Record<string, number>;
+  /** With `forces`: −dE/dR_I of the printed total energy, eV/Å, 3 per atom (the same on every rank). */
+  forcesEvPerA?: Float64Array;
 }
 
 export async function runObservablesEngine(o: EngineOptions): Promise<EngineResult> {
@@ -94,6 +105,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   let storeDone = false;
   try {
     if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
+    if (o.forces) checkForcesPossible(source, o.energy);
     // DOS pass
     const dosAcc = new DosAccumulator(nE, { source: source.names.dosPass, clampNegative: source.clampNegative });
     let t0 = performance.now();
@@ -131,8 +143,10 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       const dens = new DensityAccumulator(source.pointCount, energies, obs.fermiEnergyEv, kT, source.names.densityPass);
       if (store) {
         store.forEach((block, first) => dens.addPoints(block, first));
-        store.finish(o.store?.kind === 'disk' && o.store.keep);
-        storeDone = true;
+        if (!o.forces) {
+          store.finish(o.store?.kind === 'disk' && o.store.keep);
+          storeDone = true;
+        }
       } else {
         await source.pass(dens, progress, 'density');
       }
@@ -149,13 +163,23 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       return { lo: range[0], hi: -range[1], electrons, density };
     })();
     addTiming(stage, 'density_s', t0);
-    source.close();
+    if (!o.forces) source.close();
 
     let energy: EnergyStepResult | undefined;
     if (o.energy) {
       t0 = performance.now();
-      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv });
+      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, gradient: o.forces });
       addTiming(stage, 'total_energy_s', t0);
+    }
+
+    let forcesEvPerA: Float64Array | undefined;
+    if (o.forces) {
+      t0 = performance.now();
+      if (!energy?.gradient || !store) throw new Error('forces: the energy step gave no gradient, or the LDOS was not kept');
+      forcesEvPerA = await ldosForces({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3, progress });
+      store.finish(o.store?.kind === 'disk' && o.store.keep);
+      storeDone = true;
+      addTiming(stage, 'forces_s', t0);
     }
 
     const observables: ObservablesResult = {
@@ -183,7 +207,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       outputs: {},
       timingsS: o.timings ?? {},
     };
-    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage };
+    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA };
   } finally {
     source.close();
     if (store && !storeDone) store.finish(false);

@@ -21,6 +21,30 @@ export interface LdosSink {
   addEnergySlice(energyIndex: number, values: Float32Array | Float64Array): void;
 }
 
+/**
+ * ∂E/∂L_ik of the engine's energy: β_ik = perEnergy_k + perPoint_i·perPointEnergyWeight_k
+ * (the band/entropy/Fermi-level part per energy, the density's ∂E/∂n_i times the electron weight).
+ */
+export interface LdosCotangent {
+  perEnergy: Float64Array;
+  perPointEnergyWeight: Float64Array;
+  /** ∂E/∂n_i (eV·Å³) in the source's point order. */
+  perPoint: Float64Array;
+}
+
+/** β of `n` points from `first` (source order) into `out` (n × N_E, energy fastest). */
+export function fillCotangent(c: LdosCotangent, first: number, n: number, out: Float64Array): Float64Array {
+  const a = c.perEnergy;
+  const e = c.perPointEnergyWeight;
+  const nE = a.length;
+  for (let p = 0; p < n; p++) {
+    const u = c.perPoint[first + p];
+    const o = p * nE;
+    for (let k = 0; k < nE; k++) out[o + k] = a[k] + u * e[k];
+  }
+  return out;
+}
+
 export interface LdosSource {
   /** The source's grid: (nx, ny, nz) for 3-D data, (points) for a flat .npy. */
   readonly gridShape: readonly number[];
@@ -44,6 +68,13 @@ export interface LdosSource {
    * grid order of the layout's slab. Absent: the points already are the whole grid in grid order.
    */
   toLayout?(values: Float64Array, layout: GridLayout): Float64Array;
+  /** The inverse of toLayout: values on `layout` → this source's point order. */
+  fromLayout?(values: Float64Array, layout: GridLayout): Float64Array;
+  /**
+   * Forces through this source: −Σ_i,k β_ik·∂L_ik/∂R_I over this process's points (eV/Å, 3 per
+   * atom), for the LDOS cotangent β (forces.ts). Absent: the LDOS cannot be differentiated (a file).
+   */
+  forcesPass?(cotangent: LdosCotangent, progress: Progress): Promise<Float64Array>;
   /** Releases files and libraries; may be called more than once. */
   close(): void;
 }

@@ -8,13 +8,16 @@ import { GridShape } from '../grid/grid';
 import type { LdosModel } from '../network/model';
 import { blockPointCount, GridBlock } from '../parallel/plane-blocks';
 import { blocksToSlabs } from '../parallel/slab-fft';
+import { slabsToBlocks } from '../parallel/slabs-to-blocks';
+import { MalaError } from '../errors';
 import { addTiming } from './types';
 import type { DescriptorSource } from './descriptor-source';
-import type { LdosSource } from './ldos-source';
+import { fillCotangent, type LdosSource } from './ldos-source';
 import { yieldToSignals } from '../util/cleanup';
 
 export interface NetworkSourceOptions {
-  model: Pick<LdosModel, 'predictLdos'>;
+  /** predictLdos; the forces' backward pass and the float64 path need the other two. */
+  model: Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'predictLdosVjp' | 'predictLdosFloat64'>>;
   /** LDOS energies per point (the model's energy grid). */
   energyCount: number;
   descriptors: DescriptorSource;
@@ -33,7 +36,18 @@ export interface NetworkSourceOptions {
   overlap?: boolean;
   /** Sees each block's descriptors (block index, n points × features), e.g. the domain check (src/domain/). */
   onDescriptors?: (block: number, descriptors: Float32Array, n: number) => void;
+  /** Atoms of the structure (the forces of a rank without blocks are zeros of this length). */
+  atomCount?: number;
+  /**
+   * Descriptors, LDOS and the backward pass in float64 throughout (the native kernel's float64
+   * output, the ts backend's float64 path): the checking path of the forces' finite-difference
+   * tests, several times slower. Not with `overlap`.
+   */
+  float64?: boolean;
 }
+
+/** Points per network VJP call of the backward pass (β: N_E float64 values a point). */
+const VJP_CHUNK_POINTS = 8192;
 
 export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
   const { grid, blocks } = o;
@@ -52,6 +66,17 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
     async pass(sink, progress) {
       progress.start('predict LDOS', pointCount, 'points');
       const firstPointOf = (block: GridBlock) => (block.i0 * ny + block.rowStart) * nz;
+      if (o.float64) {
+        const d64 = o.descriptors.computeBlockFloat64;
+        if (!d64) throw new Error('the float64 checking path needs descriptors in float64 (native engine)');
+        for (let b = b0; b < b1; b++) {
+          const n = blockPointCount(blocks[b], grid);
+          sink.addPoints(o.model.predictLdosFloat64!(d64.call(o.descriptors, blocks[b]), n), firstPointOf(blocks[b]));
+          progress.tick(n);
+        }
+        progress.stop();
+        return;
+      }
       const computeDescriptors = (b: number) => {
         const t0 = performance.now();
         const d = o.descriptors.computeBlock(blocks[b]);
@@ -93,6 +118,47 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       progress.stop();
     },
     toLayout: (values, layout) => blocksToSlabs(values, blocks, layout),
+    fromLayout: (values, layout) => slabsToBlocks(values, blocks, layout),
+    // the backward pass: per block, descriptors again (with the kernel's adjoint), the network's
+    // VJP of the cotangent (in chunks, so β stays small), then the descriptor adjoint
+    async forcesPass(cotangent, progress) {
+      const blockForces = o.descriptors.blockForces?.bind(o.descriptors);
+      if (!blockForces) throw new MalaError('this descriptor engine cannot differentiate its descriptors', { fix: 'use --descriptor-engine native for forces' });
+      if (!o.model.predictLdosVjp) throw new Error('forces: the model gives no network VJP');
+      const nE = o.energyCount;
+      let forces: Float64Array | undefined;
+      let first = 0;
+      progress.start('forces', pointCount, 'points');
+      for (let b = b0; b < b1; b++) {
+        const block = blocks[b];
+        const n = blockPointCount(block, grid);
+        let t0 = performance.now();
+        const d = o.float64 ? o.descriptors.computeBlockFloat64!(block) : o.descriptors.computeBlock(block);
+        addTiming(o.timings, 'forces_descriptors_s', t0);
+        const nF = d.length / n;
+        const dEdB = new Float64Array(n * nF);
+        t0 = performance.now();
+        const chunk = Math.max(1, Math.min(n, VJP_CHUNK_POINTS));
+        const beta = new Float64Array(chunk * nE);
+        for (let p0 = 0; p0 < n; p0 += chunk) {
+          const m = Math.min(chunk, n - p0);
+          const cot = fillCotangent(cotangent, first + p0, m, beta.subarray(0, m * nE));
+          const g = await o.model.predictLdosVjp!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64 });
+          dEdB.set(g, p0 * nF);
+        }
+        addTiming(o.timings, 'forces_network_s', t0);
+        t0 = performance.now();
+        const f = blockForces(block, dEdB);
+        addTiming(o.timings, 'forces_descriptors_s', t0);
+        if (!forces) forces = new Float64Array(f.length);
+        for (let i = 0; i < f.length; i++) forces[i] += f[i];
+        first += n;
+        progress.tick(n);
+        await yieldToSignals();
+      }
+      progress.stop();
+      return forces ?? new Float64Array(3 * (o.atomCount ?? 0));
+    },
     close: () => {
       if (!closed) o.descriptors.close();
       closed = true;

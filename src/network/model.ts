@@ -22,6 +22,8 @@ import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
 import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, type CreateNetOptions, type InferenceNet } from './backends';
+import { float64Path } from './backends/ts';
+import { requireVjp } from './backends/vjp';
 import type { DeviceChoice } from './device';
 import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
@@ -240,6 +242,33 @@ export class LdosModel {
   deviceChoice(): DeviceChoice {
     const net = this.backend();
     return netDeviceChoice(net) ?? { device: net.device, requested: this.backendOpts.device ?? 'auto', reason: 'set by the caller' };
+  }
+
+  /** The backend's registered name ('torch', 'ts', ...). */
+  backendName(): string {
+    return this.backend().name;
+  }
+
+  /** Whether the backend can back-propagate to its inputs (forces). */
+  supportsVjp(): boolean {
+    return typeof this.backend().predictVjp === 'function';
+  }
+
+  /**
+   * ∂(Σ cotangent·LDOS)/∂descriptors for nPoints rows (the network part of the forces):
+   * the backend's predictVjp through scaling, net, unscaling and the clamp. With `float64`, the
+   * ts backend's float64 checking path (finite-difference tests), descriptors may then be float64.
+   */
+  async predictLdosVjp(descriptors: Float32Array | Float64Array, nPoints: number, cotangent: Float64Array, opts: { float64?: boolean } = {}): Promise<Float64Array> {
+    const net = this.backend();
+    if (opts.float64) return float64Path(net).predictVjpFloat64(descriptors, nPoints, cotangent).gradInput;
+    if (!(descriptors instanceof Float32Array)) throw new Error('predictLdosVjp: float64 descriptors need the float64 path');
+    return (await requireVjp(net)(descriptors, nPoints, cotangent)).gradInput;
+  }
+
+  /** The LDOS in float64 throughout (the ts backend's checking path; see predictLdosVjp). */
+  predictLdosFloat64(descriptors: Float32Array | Float64Array, nPoints: number): Float64Array {
+    return float64Path(this.backend()).predictFloat64(descriptors, nPoints);
   }
 
   /**

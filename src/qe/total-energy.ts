@@ -7,6 +7,7 @@ import { MalaError } from '../errors';
 import { evToRy, ryToEv } from '../structure/units';
 import { Progress } from '../util/progress';
 import { computeEnergyTerms, EnergyTermsRy } from './energy-terms';
+import { energyGradient, type EnergyGradient } from './energy-gradient';
 import type { GridLayout } from './grid-layout';
 import { loadPseudopotentials, Pseudopotential } from './upf';
 
@@ -60,6 +61,18 @@ export function checkDensityShape(shape: number[], grid: [number, number, number
 }
 
 export function totalEnergy(inp: TotalEnergyInput): TotalEnergy {
+  const pps = checkedPseudopotentials(inp);
+  return fromTerms(inp, computeEnergyTerms({ ...inp, pseudopotentials: pps }));
+}
+
+/** The total energy and its derivatives (energy-gradient.ts): ∂E/∂n and the forces at fixed density. */
+export function totalEnergyWithGradient(inp: TotalEnergyInput): { energy: TotalEnergy; gradient: EnergyGradient } {
+  const pps = checkedPseudopotentials(inp);
+  const gradient = energyGradient({ ...inp, pseudopotentials: pps });
+  return { energy: fromTerms(inp, gradient.terms), gradient };
+}
+
+function checkedPseudopotentials(inp: TotalEnergyInput): Record<string, Pseudopotential> {
   if (inp.densityShape) checkDensityShape(inp.densityShape, inp.grid);
   for (const [name, v] of [
     ['band energy', inp.bandEnergyEv],
@@ -72,7 +85,10 @@ export function totalEnergy(inp: TotalEnergyInput): TotalEnergy {
     if (!inp.pseudoDir) throw new MalaError('no pseudopotentials given', { fix: 'pass --pseudo-dir with the UPF files of the structure' });
     pps = loadPseudopotentials(inp.species, inp.pseudoDir, inp.pseudopotentialFiles);
   }
-  const d = computeEnergyTerms({ ...inp, pseudopotentials: pps });
+  return pps;
+}
+
+function fromTerms(inp: TotalEnergyInput, d: EnergyTermsRy): TotalEnergy {
   const termsRy: Record<EnergyTermName, number> = {
     e_band: evToRy(inp.bandEnergyEv),
     e_rho_times_v_hxc: d.debandRy,

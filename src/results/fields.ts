@@ -26,6 +26,7 @@ export const implementedProperties = [
   'energy_contributions',
   'number_of_electrons',
   'dos',
+  'forces',
 ] as const;
 export type PropertyName = (typeof implementedProperties)[number];
 
@@ -162,7 +163,7 @@ export const observableFields: ResultField<ObservablesResult>[] = [
       section: 'tail',
       order: 10,
       lines: (r) => {
-        const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'outputs_s', 'total_s'];
+        const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'forces_s', 'outputs_s', 'total_s'];
         const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
         return [['timings', t.join(' | ')]];
       },
@@ -250,9 +251,28 @@ export const predictFields: ResultField<PredictResult>[] = [
     json: (r) => domainJson(r.domain!),
     summary: { section: 'head', order: 30, lines: (r) => (r.domain ? [['domain', domainSummary(r.domain)]] : []) },
   },
+  {
+    key: 'forcesEvPerA',
+    unit: 'eV/Å',
+    label: 'forces',
+    jsonKey: 'forces_ev_per_angstrom',
+    jsonIf: (r) => r.forcesEvPerA !== undefined,
+    summary: { order: 95, lines: (r) => (r.forcesEvPerA ? forcesSummary(r.forcesEvPerA) : []) },
+    calculator: { names: ['forces'], value: (r) => r.forcesEvPerA?.map((f) => [...f]) },
+  },
   { key: 'modelSha256', unit: '', label: 'model sha256', jsonKey: 'model_sha256', jsonIf: (r) => r.modelSha256 !== undefined },
   { key: 'malaTsVersion', unit: '', label: 'mala-ts version', jsonKey: 'mala_ts_version', jsonIf: (r) => r.malaTsVersion !== undefined },
 ];
+
+/** Forces in the summary: every atom's for small cells, the largest and the sum (egg-box check) always. */
+function forcesSummary(f: number[][]): SummaryLine[] {
+  const norm = f.map((v) => Math.hypot(v[0], v[1], v[2]));
+  const worst = norm.indexOf(Math.max(...norm));
+  const sum = [0, 1, 2].map((d) => f.reduce((s, v) => s + v[d], 0));
+  const lines: SummaryLine[] = [['forces', `largest |F| ${fmt(norm[worst], 6)} eV/Å (atom ${worst + 1}), ΣF = (${sum.map((x) => fmt(x, 6)).join(', ')}) eV/Å`]];
+  if (f.length <= 16) f.forEach((v, i) => lines.push([`  atom ${i + 1}`, `${v.map((x) => fmt(x, 6).padStart(12)).join(' ')} eV/Å`]));
+  return lines;
+}
 
 /** Every row: what a `predict` result has (observables first). */
 export const resultFields: ResultField<PredictResult>[] = [...observableFields, ...predictFields];

@@ -34,4 +34,6 @@ export interface PredictResult extends ObservablesResult {
   /** sha256 of the model archive file (model-info's `sha256`), and the mala-ts that predicted. */
   modelSha256?: string;
   malaTsVersion?: string;
+  /** −dE/dR of the total energy, eV/Å, one row per atom (predict's `forces`). */
+  forcesEvPerA?: number[][];
 }

@@ -34,6 +34,8 @@ export interface CalculatorResults {
   energy_contributions?: Record<string, number>;
   number_of_electrons?: number;
   dos?: { energiesEv: ArrayLike<number>; dosPerEv: ArrayLike<number> };
+  /** −dE/dR of `energy`, eV/Å, one row per atom; computed when asked for (getForces) or with the `forces` option. */
+  forces?: number[][];
 }
 
 /** What ASE calls system_changes. */
@@ -81,7 +83,7 @@ export class MalaCalculator {
   private model?: LdosModel;
   private atoms?: Atoms;
   private queue: Promise<unknown> = Promise.resolve();
-  private pending?: { atoms: Atoms; run: Promise<void> };
+  private pending?: { atoms: Atoms; run: Promise<void>; forces: boolean };
 
   constructor(opts: MalaCalculatorOptions) {
     if (!opts || (typeof opts.model !== 'string' && !opts.model)) throw new MalaError('MalaCalculator needs a model', { fix: 'pass { model: "model.zip" } or a loaded model' });
@@ -101,27 +103,33 @@ export class MalaCalculator {
     this.prediction = undefined;
   }
 
-  /** Run predict for these atoms unless the cached results are theirs. */
-  async calculate(atoms: Atoms): Promise<CalculatorResults> {
-    if (this.pending && compareAtoms(this.pending.atoms, atoms).length === 0) {
+  /** Whether the cached results (for the cached atoms) hold what is asked. */
+  private cachedHas(forces: boolean): boolean {
+    return !forces || this.results.forces !== undefined;
+  }
+
+  /** Run predict for these atoms unless the cached results are theirs (with forces when `forces`, or the option, asks). */
+  async calculate(atoms: Atoms, want: { forces?: boolean } = {}): Promise<CalculatorResults> {
+    const forces = Boolean(want.forces || this.opts.forces);
+    if (this.pending && compareAtoms(this.pending.atoms, atoms).length === 0 && (!forces || this.pending.forces)) {
       await this.pending.run;
       return this.results;
     }
     const snapshot = copyAtoms(validateAtoms(atoms));
     // serialise runs; a queued run re-checks the cache once it is its turn
     const run = this.queue.then(async () => {
-      if (this.atoms && compareAtoms(this.atoms, snapshot).length === 0) return;
+      if (this.atoms && compareAtoms(this.atoms, snapshot).length === 0 && this.cachedHas(forces)) return;
       this.reset();
       if (!this.model) this.model = loadModel(this.opts.model as string, { backend: this.opts.backend, device: this.opts.device });
       const { model: _m, grid, ...rest } = this.opts;
-      const r = await predict({ ...rest, grid, atoms: snapshot, model: this.model });
+      const r = await predict({ ...rest, grid, atoms: snapshot, model: this.model, forces });
       this.calculationCount++;
       this.prediction = r;
       this.atoms = snapshot;
       // the properties the field table names (src/results/fields.ts), in the order ASE users list them
       this.results = Object.fromEntries(implementedProperties.map((name) => [name, calculatorProperty(r, name)])) as CalculatorResults;
     });
-    const pending = { atoms: snapshot, run };
+    const pending = { atoms: snapshot, run, forces };
     this.pending = pending;
     this.queue = run.catch(() => undefined);
     try {
@@ -139,7 +147,7 @@ export class MalaCalculator {
     }
     const a = atoms ?? this.atoms;
     if (!a) throw new MalaError('no atoms to calculate', { fix: 'pass the atoms to getProperty' });
-    await this.calculate(a);
+    await this.calculate(a, { forces: name === 'forces' });
     const v = this.results[name];
     if (v === undefined) {
       const why = this.prediction?.warnings.find((w) => /total energy/.test(w));
@@ -158,5 +166,10 @@ export class MalaCalculator {
 
   getBandEnergy(atoms?: Atoms): Promise<number> {
     return this.getProperty('band_energy', atoms);
+  }
+
+  /** Forces on the atoms, eV/Å (one more backward pass; cached with the energy of the same run). */
+  getForces(atoms?: Atoms): Promise<number[][]> {
+    return this.getProperty('forces', atoms);
   }
 }

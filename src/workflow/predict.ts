@@ -102,6 +102,13 @@ export interface PredictOptions {
   comm?: Communicator;
   /** Fail (MalaError) instead of warning when the structure or its settings lie outside the model's training domain (src/domain/). */
   strictDomain?: boolean;
+  /** Also compute the forces −dE/dR (eV/Å) of the total energy (src/engine/forces.ts). */
+  forces?: boolean;
+  /**
+   * Descriptors, network and backward pass in float64 (native engine, ts backend: `backend: 'ts'`
+   * or a model loaded so): the checking path of the forces' finite-difference tests, slow.
+   */
+  float64Check?: boolean;
 }
 
 export type { PredictResult } from '../results/predict-result';
@@ -177,7 +184,7 @@ function predictContext(opts: PredictOptions): Calculation {
     { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, pseudoDir: opts.pseudoDir, pseudopotentials: opts.pseudopotentials },
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom, ecutrhoRy: modelEcutrhoRy(model) },
   );
-  if (context.pseudoProblem && opts.requireTotalEnergy) throw context.pseudoProblem;
+  if (context.pseudoProblem && (opts.requireTotalEnergy || opts.forces)) throw context.pseudoProblem;
   const grid = context.grid.grid;
   return { context, read, atoms, source, model, species, grid, voxelA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid) };
 }
@@ -188,7 +195,7 @@ function energyStepOf(c: Calculation, opts: PredictOptions, warn: (m: string) =>
   const { pseudopotentials, ecutrhoRy, pseudoProblem } = c.context;
   if (pseudopotentials && ecutrhoRy !== undefined) return qeEnergyStep({ atoms: c.atoms, grid: c.grid, ecutrhoRy, pseudopotentials });
   const why = pseudoProblem ? pseudoProblem.describe() : 'no density cutoff (ecutrho) known: pass --ecutrho RY or a QE input/output';
-  if (opts.requireTotalEnergy) throw pseudoProblem ?? new MalaError(why);
+  if (opts.requireTotalEnergy || opts.forces) throw pseudoProblem ?? new MalaError(why);
   warn(`total energy skipped: ${why}`);
   return undefined;
 }
@@ -233,10 +240,11 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   const device = model.deviceChoice();
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
+  if (opts.forces) checkForcesSupport(model, descriptors, opts);
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors }),
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -246,6 +254,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     comm,
     store: plan.store,
     energy,
+    forces: opts.forces,
     progress,
     ldosSource: `predicted by ${model.source}`,
     structureFile: c.source,
@@ -279,6 +288,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     domain: domainReport,
     modelSha256: modelFileSha256(model.source),
     malaTsVersion: packageVersionOrUndefined(),
+    forcesEvPerA: run.forcesEvPerA ? atomRows(run.forcesEvPerA) : undefined,
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)
@@ -298,6 +308,24 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
   return predictResultJson(r);
 }
 
+
+/** Forces need a descriptor calculator with an adjoint and a backend with a VJP: one clear error before any work. */
+function checkForcesSupport(model: LdosModel, descriptors: { blockForces?: unknown; close(): void }, opts: PredictOptions): void {
+  const fail = (what: string, fix: string): never => {
+    descriptors.close();
+    throw new MalaError(`--forces: ${what}`, { file: model.source, fix });
+  };
+  if (opts.descriptorsFile) fail('descriptors read from a file cannot be differentiated with respect to the atoms', 'drop --descriptors, so that predict computes them from the structure');
+  if (!descriptors.blockForces) fail(`the ${model.data.descriptors.type} descriptors of this engine have no derivative (forces need mala-ts' native bispectrum kernel)`, 'use --descriptor-engine native (the default where its addon is built: make setup)');
+  if (!model.supportsVjp()) fail(`the network backend '${model.backendName()}' cannot back-propagate to its inputs`, 'use --backend torch or --backend ts');
+}
+
+/** 3 values per atom → one row per atom. */
+function atomRows(flat: Float64Array): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < flat.length; i += 3) rows.push([flat[i], flat[i + 1], flat[i + 2]]);
+  return rows;
+}
 
 /** Blocks computed from an atom window / from the whole cell, when the descriptor source counts them. */
 function descriptorBlocksOf(counts: Record<string, number> | undefined): PredictResult['descriptorBlocks'] {

@@ -23,7 +23,11 @@ import { bohrAngstrom } from '../structure/units';
 import type { Progress } from '../util/progress';
 import { packageVersion } from '../util/package-paths';
 import { predict, PredictResult } from './predict';
-import { pwDynamicsInput } from './pw-dynamics';
+import { pwDynamicsInput, runPwDynamics, type ForceEvaluator, type PwDynamicsInput, type PwDynamicsResult } from './pw-dynamics';
+import { splitPwOutput } from '../io/pw-steps-output';
+import { loadModel } from '../network/model';
+import type { LoadedPseudopotentials } from '../qe/calculation-context';
+import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 
 export interface PwDropInOptions {
   /** The pw.x input text. */
@@ -55,6 +59,8 @@ export interface PwDropInResult {
   output: string;
   result: PredictResult;
   read: StructureRead;
+  /** relax / md: the steps. */
+  dynamics?: PwDynamicsResult;
 }
 
 const FERMI_DIRAC = ['fermi-dirac', 'f-d', 'fd'];
@@ -72,13 +78,28 @@ function celldmOf(sys: Record<string, unknown>): number[] | undefined {
   return undefined;
 }
 
-/** Run the prediction for a pw.x input and format it as pw.x output. */
-export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult> {
-  const startedAt = opts.now?.() ?? new Date();
-  const wall0 = performance.now();
-  const cpu0 = process.cpuUsage();
+/** A pw.x input read and checked once, with what every prediction for it shares (model, pseudopotentials). */
+export interface PwPrepared {
+  read: StructureRead;
+  inputLabel: string;
+  calculation: 'scf' | 'relax' | 'md';
+  dynamics?: PwDynamicsInput;
+  /** tprnfor, or relax/md: the output has forces. */
+  forces: boolean;
+  warnings: string[];
+  warn: (message: string) => void;
+  pseudoDir: string;
+  loaded: LoadedPseudopotentials;
+  electrons?: number;
+  model: LdosModel;
+  occupations: string;
+  smearing: string;
+}
+
+/** Read and check the input (one clear error each, before the model is read), then load the pseudopotentials and the model. */
+export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText?: string; read?: StructureRead }): PwPrepared {
   const inputLabel = opts.inputFile ?? '<standard input>';
-  const read = parseStructure(opts.inputText, inputLabel, { format: 'qe-in' });
+  const read = opts.read ?? parseStructure(opts.inputText ?? '', inputLabel, { format: 'qe-in' });
   const q = read.qeInput!;
   const ctl = q.namelists.control ?? {};
   const sys = q.namelists.system;
@@ -90,24 +111,17 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
 
   const calculation = typeof ctl.calculation === 'string' ? ctl.calculation.toLowerCase() : 'scf';
   // relax/md: their options are checked first (one clear error each, before any model is loaded)
-  const dynamics = calculation === 'relax' || calculation === 'md' ? pwDynamicsInput(q, opts.inputText, inputLabel) : undefined;
-  if (dynamics) {
-    // runPwDynamics (src/workflow/pw-dynamics.ts) runs them once predict gives forces (issue 16)
-    throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw yet: it needs forces, which this version does not predict`, {
+  const dynamics = calculation === 'relax' || calculation === 'md' ? pwDynamicsInput(q, opts.inputText ?? '', inputLabel) : undefined;
+  if (calculation !== 'scf' && !dynamics) {
+    throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw (it predicts scf energies and forces, and runs relax and md; no bands, nscf or variable-cell runs)`, {
       file: inputLabel,
-      fix: "use calculation = 'scf', or run pw.x for this step",
-    });
-  }
-  if (calculation !== 'scf') {
-    throw new MalaError(`calculation = '${calculation}' is not supported by mala-ts pw (it predicts one scf energy; no forces, bands or relaxation)`, {
-      file: inputLabel,
-      fix: "use calculation = 'scf', or run pw.x for this step",
+      fix: "use calculation = 'scf', 'relax' or 'md', or run pw.x for this step",
     });
   }
   if (typeof sys.nspin === 'number' && sys.nspin !== 1) {
     throw new MalaError(`nspin = ${sys.nspin}: the LDOS model is not spin-polarised`, { file: inputLabel, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
   }
-  if (ctl.tprnfor === true || ctl.tstress === true) warn('tprnfor/tstress: forces and stress are not predicted by mala-ts; only energies are written');
+  if (ctl.tstress === true) warn('tstress: the stress is not predicted by mala-ts; energies and forces are written');
   const occupations = typeof sys.occupations === 'string' ? sys.occupations.toLowerCase() : 'fixed';
   const smearing = typeof sys.smearing === 'string' ? sys.smearing.toLowerCase() : 'gaussian';
   if (occupations !== 'smearing') warn(`occupations = '${occupations}': the prediction uses Fermi-Dirac occupations at the model's temperature`);
@@ -127,29 +141,54 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
   let electrons: number | undefined;
   const totCharge = typeof sys.tot_charge === 'number' ? sys.tot_charge : 0;
   if (totCharge !== 0) electrons = read.atoms.symbols.reduce((s, el) => s + pps[el].zValence, 0) - totCharge;
-
-  const result = await predict({
-    structureRead: read,
-    structureFile: inputLabel,
-    modelFile: opts.modelFile,
-    model: opts.model,
+  if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model FILE or set MALA_TS_MODEL' });
+  // loaded once: relax, md and --ipi predict many structures with it
+  const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
+  return {
+    read,
+    inputLabel,
+    calculation: calculation as PwPrepared['calculation'],
+    dynamics,
+    forces: ctl.tprnfor === true || dynamics !== undefined,
+    warnings,
+    warn,
     pseudoDir: pseudo.dir,
-    pseudopotentials: loaded,
-    requireTotalEnergy: true,
+    loaded,
     electrons,
+    model,
+    occupations,
+    smearing,
+  };
+}
+
+/** One prediction for the input's species and settings, at `atoms` (default: the input's). */
+export function predictPw(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, forces: boolean, atoms?: Atoms): Promise<PredictResult> {
+  return predict({
+    structureRead: atoms ? { ...p.read, atoms } : p.read,
+    structureFile: p.inputLabel,
+    model: p.model,
+    pseudoDir: p.pseudoDir,
+    pseudopotentials: p.loaded,
+    requireTotalEnergy: true,
+    electrons: p.electrons,
     memoryMb: opts.memoryMb,
-    backend: opts.backend,
-    device: opts.device,
     tmpDir: opts.tmpDir,
     progress: opts.progress,
-    warn,
+    warn: p.warn,
     strictDomain: opts.strictDomain,
+    forces,
   });
+}
+
+/** The pw.x-format text of one prediction. */
+function formatPw(p: PwPrepared, result: PredictResult, opts: PwDropInOptions, startedAt: Date, wall0: number, cpu0: NodeJS.CpuUsage, atoms = p.read.atoms): string {
+  const q = p.read.qeInput!;
+  const sys = q.namelists.system;
+  const pps = p.loaded.pseudopotentials;
   const species: PwOutputSpecies[] = q.species.map((s) => ({ label: s.label, massU: s.massU, valence: pps[s.symbol]?.zValence }));
-  const finishedAt = opts.now?.() ?? new Date();
   const cpu = process.cpuUsage(cpu0);
-  const output = formatPwOutput({
-    atoms: read.atoms,
+  return formatPwOutput({
+    atoms,
     labels: q.labels,
     species,
     ibrav: typeof sys.ibrav === 'number' ? sys.ibrav : 0,
@@ -158,16 +197,59 @@ export async function runPwDropIn(opts: PwDropInOptions): Promise<PwDropInResult
     ecutrhoRy: q.ecutrhoRy,
     // energies, Fermi energy, electrons, grid, model: the field table's pw rows (src/results/fields.ts)
     ...pwOutputValues(result),
-    smearing: occupations === 'smearing' ? smearing : undefined,
+    forcesEvPerA: p.forces ? result.forcesEvPerA : undefined,
+    smearing: p.occupations === 'smearing' ? p.smearing : undefined,
     degaussRy: typeof sys.degauss === 'number' ? sys.degauss : undefined,
     inputName: opts.inputFile ?? 'standard input',
     programVersion: packageVersion(),
     startedAt,
-    finishedAt,
+    finishedAt: opts.now?.() ?? new Date(),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     wallSeconds: (performance.now() - wall0) / 1000,
-    warnings,
+    warnings: p.warnings,
     domainLine: result.domain ? domainSummary(result.domain) : undefined,
   });
-  return { output, result, read };
+}
+
+/** What relax, md and the i-PI driver call: energy, forces and the per-step lines' numbers of a structure. */
+export function pwForceEvaluator(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, onResult?: (r: PredictResult, atoms: Atoms) => void): ForceEvaluator {
+  return async (cellAngstrom, positionsAngstrom) => {
+    const atoms: Atoms = { ...p.read.atoms, cellAngstrom: cellAngstrom.map((r) => [...r]) as Mat3, positionsAngstrom: positionsAngstrom.map((r) => [...r] as Vec3) };
+    const r = await predictPw(p, opts, true, atoms);
+    onResult?.(r, atoms);
+    return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv };
+  };
+}
+
+/**
+ * Run the prediction for a pw.x input and format it as pw.x output: one scf (with forces when
+ * tprnfor), or the relax / md loop (src/workflow/pw-dynamics.ts), whose steps go to `write` as
+ * they are computed when it is given (the whole text is returned as well).
+ */
+export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: string) => void }): Promise<PwDropInResult> {
+  const startedAt = opts.now?.() ?? new Date();
+  const wall0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const p = preparePw(opts);
+  if (!p.dynamics) {
+    const result = await predictPw(p, opts, p.forces);
+    return { output: formatPw(p, result, opts, startedAt, wall0, cpu0), result, read: p.read };
+  }
+  let first: { result: PredictResult; atoms: Atoms } | undefined;
+  let last: PredictResult | undefined;
+  const evaluate = pwForceEvaluator(p, opts, (r, atoms) => {
+    first ??= { result: r, atoms };
+    last = r;
+  });
+  const chunks: string[] = [];
+  const dyn = await runPwDynamics(p.dynamics, evaluate, {
+    singlePointText: () => formatPw(p, first!.result, opts, startedAt, wall0, cpu0, first!.atoms),
+    footerText: () => splitPwOutput(formatPw(p, last!, opts, startedAt, wall0, cpu0)).footer,
+    write: (t) => {
+      chunks.push(t);
+      opts.write?.(t);
+    },
+  });
+  if (!dyn.converged) p.warn(`relax did not converge in ${dyn.steps.length} steps (nstep): the last positions are printed`);
+  return { output: chunks.join(''), result: last!, read: p.read, dynamics: dyn };
 }

@@ -35,6 +35,7 @@ interface Opts {
   descriptors?: string;
   np?: string;
   strictDomain?: boolean;
+  forces?: boolean;
 }
 
 /** Structure and model, the observables summary, then timings and memory (src/results: the field table). */
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option('--descriptor-engine <name>', 'who computes the descriptors: lammps (LAMMPS sna/grid) or native (mala-ts\' own kernel); default $MALA_TS_DESCRIPTOR_ENGINE, else native where built, else lammps')
     .addOption(deviceOption())
     .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
+    .option('--forces', 'also compute the forces on the atoms (eV/Å, the derivative of the printed total energy; native descriptor engine)')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -105,6 +107,7 @@ export function register(program: Command): void {
           warn: opts.json && root ? (m) => process.stderr.write(`mala-ts: warning: ${m}\n`) : undefined,
           comm,
           strictDomain: opts.strictDomain,
+          forces: opts.forces,
         });
       } catch (e) {
         if (comm && comm.size > 1) {
