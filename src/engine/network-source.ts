@@ -17,7 +17,7 @@ import { yieldToSignals } from '../util/cleanup';
 
 export interface NetworkSourceOptions {
   /** predictLdos; the forces' backward pass and the float64 path need the other two. */
-  model: Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'predictLdosVjp' | 'predictLdosFloat64'>>;
+  model: Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'descriptorGradient' | 'predictLdosFloat64'>>;
   /** LDOS energies per point (the model's energy grid). */
   energyCount: number;
   descriptors: DescriptorSource;
@@ -124,7 +124,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
     async forcesPass(cotangent, progress) {
       const blockForces = o.descriptors.blockForces?.bind(o.descriptors);
       if (!blockForces) throw new MalaError('this descriptor engine cannot differentiate its descriptors', { fix: 'use --descriptor-engine native for forces' });
-      if (!o.model.predictLdosVjp) throw new Error('forces: the model gives no network VJP');
+      if (!o.model.descriptorGradient) throw new Error('forces: the model gives no network VJP');
       const nE = o.energyCount;
       let forces: Float64Array | undefined;
       let first = 0;
@@ -143,7 +143,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         for (let p0 = 0; p0 < n; p0 += chunk) {
           const m = Math.min(chunk, n - p0);
           const cot = fillCotangent(cotangent, first + p0, m, beta.subarray(0, m * nE));
-          const g = await o.model.predictLdosVjp!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64 });
+          const g = await o.model.descriptorGradient!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64, pointOffset: first + p0 });
           dEdB.set(g, p0 * nF);
         }
         addTiming(o.timings, 'forces_network_s', t0);

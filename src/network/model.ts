@@ -21,9 +21,8 @@ import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
-import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, type CreateNetOptions, type InferenceNet } from './backends';
+import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, requireVjp, type CreateNetOptions, type InferenceNet } from './backends';
 import { float64Path } from './backends/ts';
-import { requireVjp } from './backends/vjp';
 import type { DeviceChoice } from './device';
 import { importMalaModel } from './mala-import';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
@@ -255,18 +254,17 @@ export class LdosModel {
   }
 
   /**
-   * ∂(Σ cotangent·LDOS)/∂descriptors for nPoints rows (the network part of the forces):
+   * ∂(Σ cotangent·LDOS)/∂descriptors for nPoints rows (predictLdosVjp's gradient) (the network part of the forces):
    * the backend's predictVjp through scaling, net, unscaling and the clamp. With `float64`, the
    * ts backend's float64 checking path (finite-difference tests), descriptors may then be float64.
    */
-  async predictLdosVjp(descriptors: Float32Array | Float64Array, nPoints: number, cotangent: Float64Array, opts: { float64?: boolean } = {}): Promise<Float64Array> {
-    const net = this.backend();
-    if (opts.float64) return float64Path(net).predictVjpFloat64(descriptors, nPoints, cotangent).gradInput;
-    if (!(descriptors instanceof Float32Array)) throw new Error('predictLdosVjp: float64 descriptors need the float64 path');
-    return (await requireVjp(net)(descriptors, nPoints, cotangent)).gradInput;
+  async descriptorGradient(descriptors: Float32Array | Float64Array, nPoints: number, cotangent: Float64Array, opts: { float64?: boolean; pointOffset?: number } = {}): Promise<Float64Array> {
+    if (opts.float64) return float64Path(this.backend()).predictVjpFloat64(descriptors, nPoints, cotangent).gradInput;
+    if (!(descriptors instanceof Float32Array)) throw new Error('descriptorGradient: float64 descriptors need the float64 path');
+    return (await this.predictLdosVjp(descriptors, nPoints, cotangent, { pointOffset: opts.pointOffset, chunkPoints: nPoints })).gradDescriptors;
   }
 
-  /** The LDOS in float64 throughout (the ts backend's checking path; see predictLdosVjp). */
+  /** The LDOS in float64 throughout (the ts backend's checking path; see descriptorGradient). */
   predictLdosFloat64(descriptors: Float32Array | Float64Array, nPoints: number): Float64Array {
     return float64Path(this.backend()).predictFloat64(descriptors, nPoints);
   }
@@ -280,13 +278,7 @@ export class LdosModel {
   async predictLdos(descriptors: Float32Array, nPoints: number, opts: { chunkPoints?: number; onChunk?: (points: number) => void; /** index of the first point, for error messages */ pointOffset?: number } = {}): Promise<Float32Array> {
     const nIn = this.nFeatures;
     const nOut = this.nEnergies;
-    if (!Number.isInteger(nPoints) || nPoints < 0) throw new MalaError(`invalid point count ${nPoints}`);
-    if (descriptors.length !== nPoints * nIn) {
-      const per = nPoints > 0 ? descriptors.length / nPoints : NaN;
-      throw new MalaError(`descriptors have ${Number.isInteger(per) ? per : descriptors.length + ' values for ' + nPoints + ' points, i.e. ' + per.toFixed(2)} features per point but the model ${this.source} expects ${nIn}`, {
-        fix: per === nIn + 3 ? 'drop the 3 leading xyz columns (MALA .in.npy files carry them)' : 'compute descriptors with the twojmax the model was trained with',
-      });
-    }
+    this.checkDescriptors(descriptors, nPoints);
     const out = new Float32Array(nPoints * nOut);
     const net = this.backend();
     const chunk = Math.max(1, opts.chunkPoints ?? (net.device.startsWith('cuda') ? Math.max(1, nPoints) : DEFAULT_CHUNK_POINTS));
@@ -298,14 +290,60 @@ export class LdosModel {
       try {
         await net.predict(x, n, out.subarray(p0 * nOut, (p0 + n) * nOut));
       } catch (e) {
-        if (!String((e as Error).message).includes(NON_FINITE_INPUT)) throw e;
-        const i = x.findIndex((v) => !Number.isFinite(v));
-        const pt = (opts.pointOffset ?? 0) + p0 + Math.floor(i / nIn);
-        throw new MalaError(`descriptor ${i % nIn} of grid point ${pt} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
+        throw this.locateNonFinite(e, x, (opts.pointOffset ?? 0) + p0);
       }
       opts.onChunk?.(n);
     }
     return out;
+  }
+
+  /**
+   * predictLdos and its vector–Jacobian product (forces): for ldosCotangent = ∂E/∂LDOS (nPoints ×
+   * nEnergies), gradDescriptors = ∂E/∂descriptors (nPoints × nFeatures) through the input scaling,
+   * the network, the unscaling and the clamp (InferenceNet.predictVjp), in the same chunks as
+   * predictLdos. A backend without a vjp gives one MalaError (requireVjp).
+   */
+  async predictLdosVjp(descriptors: Float32Array, nPoints: number, ldosCotangent: Float64Array, opts: { chunkPoints?: number; pointOffset?: number } = {}): Promise<{ ldos: Float32Array; gradDescriptors: Float64Array }> {
+    const nIn = this.nFeatures;
+    const nOut = this.nEnergies;
+    this.checkDescriptors(descriptors, nPoints);
+    if (ldosCotangent.length !== nPoints * nOut) throw new MalaError(`the LDOS cotangent has ${ldosCotangent.length} values, expected ${nPoints * nOut} (${nPoints} points × ${nOut} energies)`);
+    const net = this.backend();
+    const vjp = requireVjp(net);
+    const ldos = new Float32Array(nPoints * nOut);
+    const gradDescriptors = new Float64Array(nPoints * nIn);
+    const chunk = Math.max(1, opts.chunkPoints ?? (net.device.startsWith('cuda') ? Math.max(1, nPoints) : DEFAULT_CHUNK_POINTS));
+    for (let p0 = 0; p0 < nPoints; p0 += chunk) {
+      const n = Math.min(chunk, nPoints - p0);
+      const x = descriptors.subarray(p0 * nIn, (p0 + n) * nIn);
+      try {
+        const r = await vjp(x, n, ldosCotangent.subarray(p0 * nOut, (p0 + n) * nOut));
+        ldos.set(r.out, p0 * nOut);
+        gradDescriptors.set(r.gradInput, p0 * nIn);
+      } catch (e) {
+        throw this.locateNonFinite(e, x, (opts.pointOffset ?? 0) + p0);
+      }
+    }
+    return { ldos, gradDescriptors };
+  }
+
+  private checkDescriptors(descriptors: Float32Array, nPoints: number): void {
+    const nIn = this.nFeatures;
+    if (!Number.isInteger(nPoints) || nPoints < 0) throw new MalaError(`invalid point count ${nPoints}`);
+    if (descriptors.length !== nPoints * nIn) {
+      const per = nPoints > 0 ? descriptors.length / nPoints : NaN;
+      throw new MalaError(`descriptors have ${Number.isInteger(per) ? per : descriptors.length + ' values for ' + nPoints + ' points, i.e. ' + per.toFixed(2)} features per point but the model ${this.source} expects ${nIn}`, {
+        fix: per === nIn + 3 ? 'drop the 3 leading xyz columns (MALA .in.npy files carry them)' : 'compute descriptors with the twojmax the model was trained with',
+      });
+    }
+  }
+
+  /** A backend's non-finite-input error as a MalaError naming the point and feature; other errors unchanged. */
+  private locateNonFinite(e: unknown, x: Float32Array, firstPoint: number): unknown {
+    if (!String((e as Error).message).includes(NON_FINITE_INPUT)) return e;
+    const nIn = this.nFeatures;
+    const i = x.findIndex((v) => !Number.isFinite(v));
+    return new MalaError(`descriptor ${i % nIn} of grid point ${firstPoint + Math.floor(i / nIn)} is ${x[i]}`, { fix: 'the descriptor file is damaged or was computed from a broken structure; recompute it' });
   }
 
   /** Save as a mala-ts archive (atomically). Inference never changes the weights, so they are the loaded ones. */

@@ -218,6 +218,36 @@ describe('network/device: --device cpu|cuda|auto', function () {
       }
     });
 
+    it('predictVjp on cuda equals the cpu (out to 1e-5, gradInput to 1e-5 of its norm) across batch boundaries; rejects non-finite values', async () => {
+      const saved = process.env.MALA_TS_CUDA_BATCH_POINTS;
+      process.env.MALA_TS_CUDA_BATCH_POINTS = '1000'; // 2500 points = 3 batches, the last one partial
+      try {
+        const n = 2500;
+        const x = random(n * 91, -2, 2);
+        const cot = Float64Array.from(random(n * 131));
+        const sc = { inShift: random(91), inScale: random(91, 0.5, 2), outShift: random(131, 0, 0.1), outScale: random(131, 0.5, 1), restrict: 'zero_out_negative' as const };
+        const [cpu, gpu] = ['cpu', 'cuda'].map((device) => createInferenceNet(spec, params, { backend: 'torch', device }));
+        cpu.setScaling(sc);
+        gpu.setScaling(sc);
+        const want = await cpu.predictVjp!(x, n, cot);
+        const got = await gpu.predictVjp!(x, n, cot);
+        assert.ok(relMax(got.out, want.out) < 1e-5, `out: rel diff ${relMax(got.out, want.out)}`);
+        assert.ok(relMax(got.out, await gpu.predict(x, n)) < 1e-6, 'out is predict on the device');
+        let d = 0, s = 0;
+        for (let i = 0; i < want.gradInput.length; i++) {
+          d += (got.gradInput[i] - want.gradInput[i]) ** 2;
+          s += want.gradInput[i] ** 2;
+        }
+        assert.ok(Math.sqrt(d / s) < 1e-5, `gradInput: rel diff ${Math.sqrt(d / s)}`);
+        const bad = Float32Array.from(x);
+        bad[2100 * 91 + 5] = NaN;
+        await assert.rejects(gpu.predictVjp!(bad, n, cot), /non-finite input value/);
+      } finally {
+        if (saved === undefined) delete process.env.MALA_TS_CUDA_BATCH_POINTS;
+        else process.env.MALA_TS_CUDA_BATCH_POINTS = saved;
+      }
+    });
+
     it('trains on cuda as on the cpu: 20 Adam steps, losses within 1e-5 and parameters within 1e-4 (relative), the README\'s tolerance', async () => {
       const nets = ['cpu', 'cuda'].map((device) => createTrainableNet(spec, params, { backend: 'torch', device }));
       for (const net of nets) net.configureAdam({ lr: 1e-3 });

@@ -3,7 +3,9 @@ import { MalaError } from '../../src/errors';
 import { createInferenceNet, float64Path, requireVjp, TsNet, type InferenceNet, type Scaling } from '../../src/network/backends';
 import { ACTIVATIONS, forwardTs, initParameters, type NetworkSpec } from '../../src/network/mlp';
 import { Rng } from '../../src/network/rng';
-import { centralDifferences, relMax, relNorm, requireBackend, vjpScalings } from './backend-suite';
+import { LdosModel } from '../../src/network/model';
+import { centralDifferences, describeEachBackend, relMax, relNorm, requireBackend, vjpScalings } from './backend-suite';
+import { makeModelData, randomArray } from './synthetic';
 
 function randomInput(rng: Rng, n: number, lo = -2, hi = 2): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
@@ -98,5 +100,32 @@ describe('network vjp: the float64 checking path and torch against ts', function
       assert.deepEqual(mixed.out, full.out);
       assert.deepEqual(mixed.gradInput, full.gradInput);
     }
+  });
+});
+
+describeEachBackend('LdosModel.predictLdosVjp', (name) => {
+  it('chunks like predictLdos: the LDOS is predictLdos\'s, the gradient matches central differences of the float64 path', async function () {
+    const m = makeModelData(6);
+    m.weights[3].fill(-0.3); // some outputs below the scaler minimum: the clamp is exercised
+    const model = new LdosModel(m, 'synthetic', { backend: name });
+    const n = 40;
+    const x = randomArray(new Rng(7), n * 14, 0, 10);
+    const cot = Float64Array.from(randomArray(new Rng(8), n * 9));
+    const { ldos, gradDescriptors } = await model.predictLdosVjp(x, n, cot, { chunkPoints: 7 });
+    assert.deepEqual(ldos, await model.predictLdos(x, n, { chunkPoints: 7 }));
+    assert.ok(ldos.some((v) => v === 0) && ldos.some((v) => v > 0), 'clamped and unclamped values');
+    const ref = float64Path(new LdosModel(m, 'synthetic', { backend: 'ts' }).backend());
+    const x64 = Float64Array.from(x);
+    const fd = await centralDifferences((xx) => ref.predictFloat64(xx, n), x64, cot, 1e-3);
+    assert.ok(relNorm(ref.predictVjpFloat64(x64, n, cot).gradInput, fd) < 1e-7, 'the float64 reference');
+    assert.ok(relNorm(gradDescriptors, fd) < 1e-5, `${name}: ${relNorm(gradDescriptors, fd)}`);
+  });
+
+  it('names the grid point of a NaN descriptor, and rejects a cotangent of the wrong length', async function () {
+    const model = new LdosModel(makeModelData(10), 'synthetic', { backend: name });
+    const x = randomArray(new Rng(1), 5 * 14);
+    x[3 * 14 + 2] = NaN;
+    await assert.rejects(model.predictLdosVjp(x, 5, new Float64Array(5 * 9), { pointOffset: 100, chunkPoints: 2 }), (e: unknown) => e instanceof MalaError && /descriptor 2 of grid point 103 is NaN/.test(e.message));
+    await assert.rejects(model.predictLdosVjp(x, 5, new Float64Array(5)), (e: unknown) => e instanceof MalaError && /LDOS cotangent has 5 values, expected 45/.test(e.message));
   });
 });
