@@ -15,12 +15,11 @@ import type { Communicator } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { addPotentialMoments, ldosAdjoint } from '../targets/dos-adjoint';
 import type { Progress } from '../util/progress';
-import type { EnergyStep } from './engine';
 import type { LdosSource } from './ldos-source';
 import type { LdosStore } from './ldos-store';
 
 /** One clear error, before any work, when these forces cannot be had. */
-export function checkForcesPossible(source: LdosSource, energy: EnergyStep | undefined): void {
+export function checkForcesPossible(source: LdosSource, energy: unknown): void {
   if (!source.forcesPass) {
     throw new MalaError(`forces cannot be computed from the ${source.names.dos}: an LDOS read from files has no derivative with respect to the atoms`, {
       fix: 'predict from the structure with a model (mala-ts predict --forces), not from LDOS files',

@@ -4,10 +4,9 @@
  * (src/workflow/pw-ipi.ts). The evaluator is built once and called for every configuration the
  * server sends, so it keeps the model and the pseudopotentials loaded.
  */
-import { MalaError } from '../errors';
 import type { ForceEvaluator } from '../io/ipi-client';
 import type { StructureRead } from '../structure/registry';
-import type { PwDropInOptions } from './pw';
+import { preparePw, pwForceEvaluator, type PwDropInOptions } from './pw';
 
 export type { ForceEvaluation, ForceEvaluator } from '../io/ipi-client';
 
@@ -18,7 +17,8 @@ export type ForceEvaluatorRequest = Omit<PwDropInOptions, 'inputText' | 'now'> &
   inputLabel: string;
 };
 
-/** The evaluator for `request` (the lead's forces route goes here). */
+/** The evaluator for `request`: the input checked and its model and pseudopotentials loaded once (pw.ts), then one prediction with forces per call. */
 export async function createForceEvaluator(request: ForceEvaluatorRequest): Promise<ForceEvaluator> {
-  throw new MalaError('forces are not available yet', { file: request.inputLabel, fix: 'run without --ipi for the energy, or use pw.x for forces' });
+  const prepared = preparePw({ ...request, read: request.read });
+  return pwForceEvaluator(prepared, request);
 }

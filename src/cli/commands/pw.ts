@@ -121,7 +121,16 @@ export function register(program: Command): void {
         return;
       }
       // stdout carries the pw.x output only; warnings and progress go to stderr
-      const r = await runPwDropIn(common);
-      process.stdout.write(r.output);
+      // relax/md steps are written as they are computed (as pw.x does); scf at the end
+      let streamed = false;
+      const r = await runPwDropIn({
+        ...common,
+        write: (t) => {
+          streamed = true;
+          process.stdout.write(t);
+        },
+      });
+      if (!streamed) process.stdout.write(r.output);
+      if (r.dynamics && !r.dynamics.converged && r.dynamics.calculation === 'relax') process.exitCode = 1;
     });
 }
