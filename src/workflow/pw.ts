@@ -104,7 +104,12 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   const ctl = q.namelists.control ?? {};
   const sys = q.namelists.system;
   const warnings: string[] = [];
+  // relax, md and --ipi predict many structures: a warning of the same kind (numbers aside) is said once
+  const said = new Set<string>();
   const warn = (m: string) => {
+    const kind = m.replace(/[-+]?\d[\d.eE+-]*/g, '#');
+    if (said.has(kind)) return;
+    said.add(kind);
     warnings.push(m);
     opts.warn?.(m);
   };

@@ -171,13 +171,13 @@ describe('workflow: mala-ts pw, a drop-in for pw.x (Be2 QE input, MALA Be_model)
     assert.equal(none.stdout, '');
   });
 
-  it('rejects what it cannot predict: a relax run, a missing pseudo_dir, an unknown argument', async () => {
+  it('rejects what it cannot predict: a bands run, a missing pseudo_dir, an unknown argument', async () => {
     const model = path.join(be2, 'Be_model.zip');
     const text = fs.readFileSync(input, 'utf8');
-    fs.writeFileSync(path.join(dir, 'relax.in'), text.replace("'scf'", "'relax'"));
-    const relax = await execa('node', [cli, 'pw', '-inp', 'relax.in', '--model', model], { cwd: dir, reject: false });
+    fs.writeFileSync(path.join(dir, 'bands.in'), text.replace("'scf'", "'bands'"));
+    const relax = await execa('node', [cli, 'pw', '-inp', 'bands.in', '--model', model], { cwd: dir, reject: false });
     assert.equal(relax.exitCode, 1);
-    assert.match(relax.stderr, /relax\.in.*calculation = 'relax' is not supported/);
+    assert.match(relax.stderr, /bands\.in.*calculation = 'bands' is not supported/);
     fs.writeFileSync(path.join(dir, 'nopp.in'), text.replace(/pseudo_dir\s*=.*$/m, "pseudo_dir = './no-such-folder'"));
     const nopp = await execa('node', [cli, 'pw', '-input', 'nopp.in', '--model', model], { cwd: dir, reject: false });
     assert.equal(nopp.exitCode, 1);
