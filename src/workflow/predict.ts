@@ -238,9 +238,12 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   // the network's device (creates the net: an unmet --device cuda fails here, before any work)
   const t0 = performance.now();
   const device = model.deviceChoice();
+  if (opts.forces && opts.descriptorsFile) {
+    throw new MalaError('--forces: descriptors read from a file cannot be differentiated with respect to the atoms', { file: opts.descriptorsFile, fix: 'drop --descriptors, so that predict computes them from the structure' });
+  }
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
-  if (opts.forces) checkForcesSupport(model, descriptors, opts);
+  if (opts.forces) checkForcesSupport(model, descriptors);
 
   // network → engine
   const run = await runObservablesEngine({
@@ -310,12 +313,11 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
 
 
 /** Forces need a descriptor calculator with an adjoint and a backend with a VJP: one clear error before any work. */
-function checkForcesSupport(model: LdosModel, descriptors: { blockForces?: unknown; close(): void }, opts: PredictOptions): void {
+function checkForcesSupport(model: LdosModel, descriptors: { blockForces?: unknown; close(): void }): void {
   const fail = (what: string, fix: string): never => {
     descriptors.close();
     throw new MalaError(`--forces: ${what}`, { file: model.source, fix });
   };
-  if (opts.descriptorsFile) fail('descriptors read from a file cannot be differentiated with respect to the atoms', 'drop --descriptors, so that predict computes them from the structure');
   if (!descriptors.blockForces) fail(`the ${model.data.descriptors.type} descriptors of this engine have no derivative (forces need mala-ts' native bispectrum kernel)`, 'use --descriptor-engine native (the default where its addon is built: make setup)');
   if (!model.supportsVjp()) fail(`the network backend '${model.backendName()}' cannot back-propagate to its inputs`, 'use --backend torch or --backend ts');
 }
