@@ -49,6 +49,8 @@ export interface BlockPlan {
   /** x-planes of the first block (1 where blocks are rows of a plane), largest block (points). */
   planesPerBlock: number;
   largestBlockPoints: number;
+  /** The descriptors fit beside the kept LDOS (forces reuse them in their backward pass instead of computing them again). */
+  keepDescriptors: boolean;
 }
 
 export function planBlocks(o: BlockPlanInput): BlockPlan {
@@ -95,6 +97,7 @@ export function planBlocks(o: BlockPlanInput): BlockPlan {
     store,
     planesPerBlock: blocks[0].i1 - blocks[0].i0,
     largestBlockPoints: blocks.reduce((m, b) => Math.max(m, blockPointCount(b, o.grid)), 0),
+    keepDescriptors: keepInMemory && localPoints * (nE + o.featureCount) * 4 + densityBytes <= budgetBytes / 2,
   };
 }
 

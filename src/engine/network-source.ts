@@ -44,6 +44,11 @@ export interface NetworkSourceOptions {
    * tests, several times slower. Not with `overlap`.
    */
   float64?: boolean;
+  /**
+   * Keep each block's descriptors from the LDOS pass for the forces' backward pass (float32, F
+   * values a point: the budget's business, predict decides), instead of computing them again.
+   */
+  keepDescriptors?: boolean;
 }
 
 /** Points per network VJP call of the backward pass (β: N_E float64 values a point). */
@@ -55,6 +60,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
   const [, ny, nz] = grid;
   let closed = false;
   let pointCount = 0;
+  const kept = new Map<number, Float32Array>();
   for (let b = b0; b < b1; b++) pointCount += blockPointCount(blocks[b], grid);
   return {
     gridShape: grid,
@@ -80,6 +86,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       const computeDescriptors = (b: number) => {
         const t0 = performance.now();
         const d = o.descriptors.computeBlock(blocks[b]);
+        if (o.keepDescriptors) kept.set(b, d);
         addTiming(o.timings, 'descriptors_s', t0);
         o.onDescriptors?.(b, d, blockPointCount(blocks[b], grid));
         return d;
@@ -133,7 +140,8 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         const block = blocks[b];
         const n = blockPointCount(block, grid);
         let t0 = performance.now();
-        const d = o.float64 ? o.descriptors.computeBlockFloat64!(block) : o.descriptors.computeBlock(block);
+        const d = o.float64 ? o.descriptors.computeBlockFloat64!(block) : (kept.get(b) ?? o.descriptors.computeBlock(block));
+        kept.delete(b);
         addTiming(o.timings, 'forces_descriptors_s', t0);
         const nF = d.length / n;
         const dEdB = new Float64Array(n * nF);

@@ -247,7 +247,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check }),
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: opts.forces && plan.keepDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
