@@ -115,6 +115,22 @@ describe('workflow: predict across MPI ranks', function () {
     }
   });
 
+  it('forces: 1, 2 and 3 ranks agree to 1e-9 eV/Å (each rank back-propagates its blocks; ∂E/∂n returns from the FFTW slabs)', async () => {
+    const frame = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
+    const args = [frame, '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--pseudo-dir', path.join(repoRoot, 'fixtures', 'al-fcc-qe'), '--forces', '--block-points', '1200'];
+    const runs = [];
+    for (const np of [1, 2, 3]) runs.push(await mpiPredict(np, args));
+    const f1 = runs[0].forces_ev_per_angstrom as number[][];
+    assert.equal(f1.length, 4);
+    assert.ok(Math.max(...f1.flat().map(Math.abs)) > 0.1);
+    for (const r of runs.slice(1)) {
+      assertSame(runs[0], r, `forces run on ${r.mpi_ranks} ranks`);
+      const f = r.forces_ev_per_angstrom as number[][];
+      const d = Math.max(...f.flatMap((row, i) => row.map((x, k) => Math.abs(x - f1[i][k]))));
+      assert.ok(d < 1e-9, `${r.mpi_ranks} ranks: forces differ by ${d} eV/Å`);
+    }
+  });
+
   it('predict --np 2 relaunches itself under mpirun and gives the same observables', async function () {
     const be2 = referenceDir(this);
     const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--json'];
