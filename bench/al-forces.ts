@@ -4,7 +4,7 @@
  *
  *   nice npx tsx bench/al-forces.ts [--model models/al-fcc-298K/model.zip]
  *       [--pseudo-dir /usr/share/espresso/pseudo] [--repeats 3] [--cost-frames Al4_298K_6,Al8F_298K_0,Al32_298K_0]
- *       [--fd] [--fd-frame Al4_298K_6] [--fd-atoms 0,1] [--fd-h 1e-4] [--out al-forces.json]
+ *       [--fd] [--fd-frames Al4_298K_6,Al8F_298K_1] [--fd-atoms 0,1] [--fd-h 1e-4] [--out al-forces.json]
  *
  * 1. Accuracy: `predict` with forces (src/workflow/predict.ts, in-process, the model loaded once) on
  *    each pw.x input of fixtures/al-forces (Al4_298K_6, _7: the model's held-out 4-atom frames;
@@ -21,7 +21,7 @@
  *    a different run on another day and load, not interleaved.
  * 3. --fd: central finite differences (step --fd-h Å) of the printed total energy against the
  *    forces, both in the float64 checking path (`float64Check`, a model loaded with backend 'ts'),
- *    for each component of the --fd-atoms of --fd-frame.
+ *    for each component of the --fd-atoms of each of the --fd-frames.
  *
  * Prints the tables; --out also writes them as JSON (with the machine, the load and the date).
  */
@@ -233,34 +233,38 @@ async function main(): Promise<void> {
   }
 
   // 3. finite differences in the float64 checking path
-  let fd: Record<string, unknown> | undefined;
+  let fd: Record<string, unknown>[] | undefined;
   if (process.argv.includes('--fd')) {
-    const fr = FRAMES.find((x) => x.name === arg('fd-frame', 'Al4_298K_6'));
-    if (!fr) throw new Error('--fd-frame: unknown frame');
     const atomsChecked = arg('fd-atoms', '0,1').split(',').map(Number);
     const h = Number(arg('fd-h', '1e-4'));
     const m64 = loadModel(modelFile, { backend: 'ts' });
-    const read = reads.get(fr.name)!;
-    const analytic = (await run(fr, true, m64, { float64Check: true })).forcesEvPerA!;
-    const production = accuracy.find((a) => a.frame === fr.name)?.forcesEvPerA as number[][] | undefined;
-    console.log(`\n3. finite differences, float64 checking path (backend ts), ${fr.name}, h = ${h} Å: F_fd = −(E(+h) − E(−h))/2h, eV/Å`);
-    console.log('  atom  axis   F (float64)      F_fd          |diff|     F (float32 production)');
-    const rows: Record<string, unknown>[] = [];
-    for (const a of atomsChecked) {
-      for (let k = 0; k < 3; k++) {
-        const energyAt = async (step: number) => {
-          const positionsAngstrom = read.atoms.positionsAngstrom.map((p, i) => (i === a ? (p.map((x, j) => (j === k ? x + step : x)) as Vec3) : p));
-          const r = await run(fr, false, m64, { read: { ...read, atoms: { ...read.atoms, positionsAngstrom } }, float64Check: true });
-          return r.totalEnergy!.totalEnergyEv;
-        };
-        const fdEvPerA = -((await energyAt(h)) - (await energyAt(-h))) / (2 * h);
-        const row = { atom: a, axis: 'xyz'[k], forceEvPerA: analytic[a][k], finiteDifferenceEvPerA: fdEvPerA, absDiffEvPerA: Math.abs(analytic[a][k] - fdEvPerA), productionForceEvPerA: production?.[a][k] };
-        rows.push(row);
-        console.log(`  ${String(a).padStart(4)}  ${row.axis.padStart(4)}  ${row.forceEvPerA.toFixed(7).padStart(12)}  ${fdEvPerA.toFixed(7).padStart(12)}  ${row.absDiffEvPerA.toExponential(2).padStart(10)}  ${(production?.[a][k] ?? NaN).toFixed(7).padStart(12)}`);
+    fd = [];
+    for (const name of arg('fd-frames', 'Al4_298K_6,Al8F_298K_1').split(',')) {
+      const fr = FRAMES.find((x) => x.name === name);
+      if (!fr) throw new Error(`--fd-frames: no frame ${name}`);
+      const read = reads.get(fr.name)!;
+      const analytic = (await run(fr, true, m64, { float64Check: true })).forcesEvPerA!;
+      const production = accuracy.find((a) => a.frame === fr.name)?.forcesEvPerA as number[][] | undefined;
+      console.log(`\n3. finite differences, float64 checking path (backend ts), ${fr.name}, h = ${h} Å: F_fd = −(E(+h) − E(−h))/2h, eV/Å`);
+      console.log('  atom  axis   F (float64)      F_fd          |diff|     F (float32 production)');
+      const rows: Record<string, unknown>[] = [];
+      for (const a of atomsChecked) {
+        for (let k = 0; k < 3; k++) {
+          const energyAt = async (step: number) => {
+            const positionsAngstrom = read.atoms.positionsAngstrom.map((p, i) => (i === a ? (p.map((x, j) => (j === k ? x + step : x)) as Vec3) : p));
+            const r = await run(fr, false, m64, { read: { ...read, atoms: { ...read.atoms, positionsAngstrom } }, float64Check: true });
+            return r.totalEnergy!.totalEnergyEv;
+          };
+          const fdEvPerA = -((await energyAt(h)) - (await energyAt(-h))) / (2 * h);
+          const row = { atom: a, axis: 'xyz'[k], forceEvPerA: analytic[a][k], finiteDifferenceEvPerA: fdEvPerA, absDiffEvPerA: Math.abs(analytic[a][k] - fdEvPerA), productionForceEvPerA: production?.[a][k] };
+          rows.push(row);
+          console.log(`  ${String(a).padStart(4)}  ${row.axis.padStart(4)}  ${row.forceEvPerA.toFixed(7).padStart(12)}  ${fdEvPerA.toFixed(7).padStart(12)}  ${row.absDiffEvPerA.toExponential(2).padStart(10)}  ${(production?.[a][k] ?? NaN).toFixed(7).padStart(12)}`);
+        }
       }
+      const maxAbsDiffEvPerA = Math.max(...rows.map((r) => r.absDiffEvPerA as number));
+      fd.push({ frame: fr.name, stepAngstrom: h, rows, maxAbsDiffEvPerA });
+      console.log(`  largest |F − F_fd| ${maxAbsDiffEvPerA.toExponential(2)} eV/Å (goal ≤ 1e-3)`);
     }
-    fd = { frame: fr.name, stepAngstrom: h, rows, maxAbsDiffEvPerA: Math.max(...rows.map((r) => r.absDiffEvPerA as number)) };
-    console.log(`  largest |F − F_fd| ${(fd.maxAbsDiffEvPerA as number).toExponential(2)} eV/Å (goal ≤ 1e-3)`);
   }
 
   if (outFile) {
