@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     const nat = r.atomCount;
     const qeEnergyEv = qe.energiesRy.total! * rydbergEv;
     const energyErrorMeVPerAtom = ((r.totalEnergy!.totalEnergyEv - qeEnergyEv) / nat) * 1000;
-    const domain = r.domain ? { score: r.domain.score, scoreLimit: r.domain.scoreLimit, inDomain: r.domain.inDomain } : undefined;
+    const domain = r.domain ? { score: r.domain.score, scoreLimit: r.domain.scoreLimit, inDomain: r.domain.inDomain, pointsOutsideFraction: r.domain.pointsOutsideFraction, findings: r.domain.findings.map((x) => x.message) } : undefined;
     accuracy.push({ frame: fr.name, input: fr.input, reference: fr.output, atoms: nat, grid: r.gridShape, ...e, energyErrorMeVPerAtom, predictedEnergyEv: r.totalEnergy!.totalEnergyEv, qeEnergyEv, domain, predictWallS: wallS, forcesEvPerA: r.forcesEvPerA, qeForcesEvPerA: qeForces });
     const dom = domain?.score !== undefined ? `${domain.score.toFixed(2)}${domain.inDomain ? '' : ' (out)'}` : '—';
     console.log(`  ${fr.name.padEnd(12)} ${String(nat).padStart(5)}  ${r.gridShape.join('×').padEnd(9)} ${f(e.rmseEvPerA)} ${f(e.maxAbsErrorEvPerA)} ${f(e.qeRmsEvPerA)} ${f(e.predictedRmsEvPerA)} ${f(e.cosine, 3, 6)} ${f(e.angleDeg, 1, 7)} ${f(e.meanAtomAngleDeg, 1, 7)} ${f(energyErrorMeVPerAtom, 2, 10)}  ${dom}`);
