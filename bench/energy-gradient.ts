@@ -14,6 +14,9 @@ import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { energyGradient } from '../src/qe/energy-gradient';
 import { readUpf, Pseudopotential } from '../src/qe/upf';
 import { fccSupercell, rattle } from '../src/structure/crystal';
+import { helpIfAsked } from './help';
+
+helpIfAsked(__filename);
 
 const arg = process.argv.indexOf('--sizes');
 const sizes = (arg > 0 ? process.argv[arg + 1] : '2,3,4').split(',').map(Number);

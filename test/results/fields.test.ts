@@ -104,6 +104,8 @@ function oldCalculatorResults(r: PredictResult): Record<string, unknown> {
     energy_contributions: total ? { ...total.termsEv } : undefined,
     number_of_electrons: r.numberOfElectrons,
     dos: { energiesEv: r.energiesEv, dosPerEv: r.dosPerEv },
+    // (issue 16 added forces: a copy of predict's rows, undefined without --forces)
+    forces: r.forcesEvPerA?.map((f) => [...f]),
   };
 }
 
@@ -248,8 +250,10 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
       domain: { known: true, inDomain: true, score: 1, scoreLimit: 6, worstFeature: 'B[0]', pointsOutsideFraction: 0, findings: [] },
       modelSha256: 'ab',
       malaTsVersion: '0.1.0',
+      forcesEvPerA: [[0.1, -0.2, 0.3], [-0.1, 0.2, -0.3]],
     };
     const json = predictResultJson(r);
+    assert.deepEqual(json.forces_ev_per_angstrom, r.forcesEvPerA);
     const keys = resultFields.flatMap((f) => (f.jsonKey ? [f.jsonKey] : []));
     assert.equal(new Set(keys).size, keys.length, 'JSON keys are unique');
     for (const k of keys) assert.ok(k in json, `${k} is in results.json`);
@@ -268,7 +272,9 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
     assert.equal(calculatorProperty(r, 'band_energy'), r.bandEnergyEv);
     assert.equal(calculatorProperty(r, 'energy'), r.totalEnergy!.totalEnergyEv);
     assert.notEqual(calculatorProperty(r, 'energy_contributions'), r.totalEnergy!.termsEv, 'a copy, as before');
-    assert.throws(() => calculatorProperty(r, 'forces'), (e: unknown) => e instanceof MalaError && /'forces' is not available/.test(e.message));
+    assert.equal(calculatorProperty(r, 'forces'), undefined, 'no forces asked, none given');
+    assert.deepEqual(calculatorProperty({ ...r, forcesEvPerA: [[1, 2, 3]] }, 'forces'), [[1, 2, 3]]);
+    assert.throws(() => calculatorProperty(r, 'stress' as never), (e: unknown) => e instanceof MalaError && /'stress' is not available/.test(e.message));
   });
 
   it('pw output: the values are the table\'s, the text is the old text, and the ! line is the table\'s total energy', () => {

@@ -52,7 +52,7 @@ describe('workflow: MalaCalculator (ASE-style, cached until the atoms change)', 
     assert.equal(await calc.getPotentialEnergy(), e1, 'no atoms: the last ones');
     assert.equal(calc.calculationCount, 2);
 
-    await assert.rejects(calc.getProperty('forces' as never, atoms), (e: unknown) => e instanceof MalaError && /'forces' is not available/.test(e.message));
+    await assert.rejects(calc.getProperty('stress' as never, atoms), (e: unknown) => e instanceof MalaError && /'stress' is not available/.test(e.message));
   });
 
   it('without pseudopotentials: Fermi level and band energy, a clear error for the energy', async () => {
