@@ -2,6 +2,8 @@
  * Train the shipped aluminium model (models/al-fcc-298K) on snapshots made by `mala-ts generate`.
  *
  *   npx tsx bench/al-train.ts --data .cache/al-fcc-298K/data --out models/al-fcc-298K/model.zip [--epochs 60]
+ *       [--activation LeakyReLU|Tanh|Sigmoid|ReLU] [--extra-train NAME,NAME,...] (experiments: other
+ *       activations, more training snapshots of the same data folder)
  *
  * Snapshots Al4_298K_0..4, 8..11 and Al8_298K_0..3 train, Al4_298K_5 validates (LR schedule);
  * Al4_298K_6 and _7 are held out for bench/al-eval.ts and never seen here. Resumable through a checkpoint in the data folder.
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   const energyGrid = makeEnergyGrid(m.ldos_gridoffset_ev, m.ldos_gridspacing_ev, m.ldos_gridsize);
   const settings = {
     hiddenLayers: arg('layers', '128,128').split(',').map(Number),
-    activation: 'LeakyReLU' as const,
+    activation: arg('activation', 'LeakyReLU') as 'LeakyReLU',
     epochs,
     batchSize: 64,
     learningRate: Number(arg('lr', '1e-3')),
@@ -54,11 +56,13 @@ async function main(): Promise<void> {
     lrDecay: 0.3,
     lrPatience: 4,
   };
+  const extra = arg('extra-train', '');
+  const training = extra ? AL_TRAIN.concat(extra.split(',')) : AL_TRAIN;
   const t0 = Date.now();
   const res = await runTraining(
     {
       ...settings,
-      training: AL_TRAIN.map(snap),
+      training: training.map(snap),
       validation: AL_VALIDATION.map(snap),
       energyGrid,
       referenceInfo: path.join(data, 'Al4_298K_0.info.json'),
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   writeFileAtomic(
     path.join(path.dirname(out), 'training.json'),
-    `${JSON.stringify({ command: `npx tsx bench/al-train.ts --data ${path.relative(process.cwd(), data)} --out ${path.relative(process.cwd(), out)} --epochs ${epochs}`, settings, energyGrid, training: AL_TRAIN, validation: AL_VALIDATION, heldOut: AL_HELD_OUT, wallSeconds: seconds, backend: res.backend, stoppedEarly: res.stoppedEarly, resumedFromEpoch: res.resumedFromEpoch, history: res.history }, null, 1)}\n`,
+    `${JSON.stringify({ command: `npx tsx bench/al-train.ts --data ${path.relative(process.cwd(), data)} --out ${path.relative(process.cwd(), out)} --epochs ${epochs}${extra ? ` --extra-train ${extra}` : ''}${settings.activation !== 'LeakyReLU' ? ` --activation ${settings.activation}` : ''}`, settings, energyGrid, training, validation: AL_VALIDATION, heldOut: AL_HELD_OUT, wallSeconds: seconds, backend: res.backend, stoppedEarly: res.stoppedEarly, resumedFromEpoch: res.resumedFromEpoch, history: res.history }, null, 1)}\n`,
   );
   console.log(`model → ${out} (${(fs.statSync(out).size / 1024).toFixed(0)} KiB), ${seconds.toFixed(0)} s`);
 }
