@@ -316,7 +316,7 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
 function checkForcesSupport(model: LdosModel, descriptors: { blockForces?: unknown; close(): void }): void {
   const fail = (what: string, fix: string): never => {
     descriptors.close();
-    throw new MalaError(`--forces: ${what}`, { file: model.source, fix });
+    throw new MalaError(`forces: ${what}`, { file: model.source, fix });
   };
   if (!descriptors.blockForces) fail(`the ${model.data.descriptors.type} descriptors of this engine have no derivative (forces need mala-ts' native bispectrum kernel)`, 'use --descriptor-engine native (the default where its addon is built: make setup)');
   if (!model.supportsVjp()) fail(`the network backend '${model.backendName()}' cannot back-propagate to its inputs`, 'use --backend torch or --backend ts');

@@ -89,6 +89,15 @@ describe('forces: predict, pw, calculator', function () {
     assert.notDeepEqual(steps[1][1], steps[0][1]);
   });
 
+  it('pw md with a descriptor engine that has no derivative: one clear error, nothing half-written', async () => {
+    const input = frameInput(dir, { calculation: "'md'", nstep: '2' });
+    const r = await execa('node', [cli, 'pw', '--model', model, '-in', input], { cwd: dir, reject: false, env: { ...process.env, MALA_TS_DESCRIPTOR_ENGINE: 'lammps' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /forces: the Bispectrum descriptors of this engine have no derivative[\s\S]*fix: use --descriptor-engine native/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    assert.doesNotMatch(r.stdout, /Entering Dynamics|!    total energy/);
+  });
+
   it('MalaCalculator.getForces: predict\'s forces; the energy of the same run is cached with them', async () => {
     const atoms = readStructure(frameIn).atoms;
     const calc = new MalaCalculator({ model: loadModel(model), pseudoDir: pseudo });
@@ -107,7 +116,7 @@ describe('forces: predict, pw, calculator', function () {
     fs.writeFileSync(npy, '');
     const cases: [string[], RegExp][] = [
       [['--descriptors', npy], /d\.npy[\s\S]*--forces: descriptors read from a file cannot be differentiated|--forces: descriptors read from a file cannot be differentiated[\s\S]*d\.npy/],
-      [['--descriptor-engine', 'lammps'], /--forces: the Bispectrum descriptors of this engine have no derivative[\s\S]*--descriptor-engine native/],
+      [['--descriptor-engine', 'lammps'], /forces: the Bispectrum descriptors of this engine have no derivative[\s\S]*--descriptor-engine native/],
       [['--pseudo-dir', dir], /pseudopotential file not found/],
     ];
     for (const [extra, want] of cases) {
