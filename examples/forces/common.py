@@ -1,0 +1,48 @@
+"""Shared by relax_vacancy.py and nve.py: the ASE socket calculator that drives `mala-ts pw --ipi`.
+
+ASE's Espresso calculator writes an ordinary pw.x input (PREFIX.pwi); SocketIOCalculator starts
+the command once, and mala-ts loads the model once and serves every step over the i-PI socket
+(pw.x's driver mode). stdout (pw.x's driver log) goes to PREFIX.pwo, warnings to PREFIX.err.
+"""
+import os
+import shlex
+import sys
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+DEFAULT_MODEL = os.path.join(REPO, 'models', 'al-fcc-298K', 'model.zip')
+PSEUDO_DIR = '/usr/share/espresso/pseudo'
+DOMAIN_MARK = "outside the model's training domain"
+
+
+def check_ase():
+    try:
+        import ase  # noqa: F401
+        from ase.calculators.socketio import SocketIOCalculator  # noqa: F401
+    except ImportError:
+        sys.exit(f'{sys.executable} has no ASE; run with /usr/bin/python3 (Debian python3-ase) or set MALA_TS_PYTHON')
+
+
+def socket_calculator(workdir, model, nbnd, kpts, socket_name):
+    """SocketIOCalculator driving `node bin/mala-ts.js pw --ipi NAME:UNIX` with the training settings (RECIPE.md)."""
+    from ase.calculators.espresso import Espresso
+    from ase.calculators.socketio import SocketIOCalculator
+
+    command = (f'node {shlex.quote(os.path.join(REPO, "bin", "mala-ts.js"))} pw --model {shlex.quote(model)} '
+               '--ipi {unixsocket}:UNIX -in PREFIX.pwi > PREFIX.pwo 2> PREFIX.err')
+    input_data = {
+        'control': {'calculation': 'scf', 'tprnfor': True, 'pseudo_dir': PSEUDO_DIR},
+        'system': {'ecutwfc': 20, 'ecutrho': 80, 'nbnd': nbnd, 'occupations': 'smearing',
+                   'smearing': 'fermi-dirac', 'degauss': 0.0018874, 'nosym': True, 'noinv': True},
+    }
+    espresso = Espresso(command=command, label=os.path.join(workdir, 'espresso'),
+                        pseudopotentials={'Al': 'Al.pz-vbc.UPF'}, input_data=input_data, kpts=kpts)
+    return SocketIOCalculator(calc=espresso, unixsocket=socket_name)
+
+
+def count_domain_warnings(workdir):
+    """Domain warnings mala-ts has written to stderr so far (one line per finding)."""
+    try:
+        with open(os.path.join(workdir, 'espresso.err')) as f:
+            return sum(DOMAIN_MARK in line for line in f)
+    except FileNotFoundError:
+        return 0
