@@ -46,3 +46,20 @@ def count_domain_warnings(workdir):
             return sum(DOMAIN_MARK in line for line in f)
     except FileNotFoundError:
         return 0
+
+
+def run_interruptible(run):
+    """Run the optimiser/integrator; Ctrl-C or SIGTERM stops it and returns False, so that the
+    summary of the steps done so far is still written (the socket is closed by the with-block)."""
+    import signal
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print('interrupted: writing the summary of the steps done', file=sys.stderr)
+        return False
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -88,6 +88,7 @@ def main():
     calc = common.socket_calculator(out, args.model, nbnd=3 * n, kpts=kpts,
                                     socket_name=f'mala-ts-nve-{os.getpid()}')
     rows = []
+    min_distances = []
     t0 = time.time()
     t_last = [t0]
     title = (f'NVE, {os.path.basename(args.structure)} ({n} atoms), dt {args.dt_fs} fs, '
@@ -101,13 +102,14 @@ def main():
                      'epot_ev': epot, 'ekin_ev': ekin, 'etot_ev': epot + ekin,
                      'temperature_k': float(atoms.get_temperature()), 'wall_s': round(now - t_last[0], 2)})
         t_last[0] = now
+        min_distances.append(float(atoms.get_all_distances(mic=True)[np.triu_indices(n, 1)].min()))
         r = rows[-1]
         if r['step'] % 10 == 0:
             print(f"step {r['step']:4d}  t = {r['time_ps']:.3f} ps  E_tot = {r['etot_ev']:.6f} eV  "
                   f"E_pot = {r['epot_ev']:.6f} eV  T = {r['temperature_k']:.1f} K  {r['wall_s']:.1f} s/step", flush=True)
             report(final=False)
 
-    def report(final):
+    def report(final, finished=False):
         e0 = rows[0]['etot_ev']
         t = [r['time_ps'] for r in rows]
         etot = [r['etot_ev'] for r in rows]
@@ -117,13 +119,17 @@ def main():
             'model': os.path.relpath(args.model, common.REPO),
             'integrator': 'ase.md.verlet.VelocityVerlet (NVE)', 'dt_fs': args.dt_fs,
             'initial_velocities': f'Maxwell-Boltzmann {args.temperature} K, seed {args.seed}, Stationary',
-            'steps_requested': args.steps, 'steps_done': len(rows) - 1, 'finished': final,
+            'steps_requested': args.steps, 'steps_done': len(rows) - 1, 'finished': finished,
             'simulated_ps': t[-1],
             'etot_0_ev': e0,
             'max_abs_etot_drift_mev_per_atom': 1000 * max(abs(e - e0) for e in etot) / n,
             'linear_etot_drift_mev_per_atom_per_ps': 1000 * linear_slope(t, etot) / n if len(rows) > 2 else None,
             'epot_range_mev_per_atom': 1000 * (max(r['epot_ev'] for r in rows) - min(r['epot_ev'] for r in rows)) / n,
             'mean_temperature_k': sum(r['temperature_k'] for r in rows) / len(rows),
+            'max_temperature_k': max(r['temperature_k'] for r in rows),
+            # where a runaway starts: the first step whose |E_tot - E_tot(0)| exceeds 1 meV/atom
+            'first_step_drift_over_1_mev_per_atom': next((r['step'] for r in rows if abs(r['etot_ev'] - e0) > 1e-3 * n), None),
+            'min_distance_a_per_step': [round(d, 4) for d in min_distances],
             'domain_warnings_total': common.count_domain_warnings(out),
             'wall_s_total': round(time.time() - t0, 1),
             'wall_s_per_step_mean': round(sum(step_walls) / len(step_walls), 2) if step_walls else None,
@@ -146,13 +152,13 @@ def main():
         md = VelocityVerlet(atoms, timestep=args.dt_fs * units.fs)
         md.attach(record, interval=1)
         md.attach(traj.write, interval=1)
-        md.run(args.steps)
+        finished = common.run_interruptible(lambda: md.run(args.steps)) is not False
         traj.close()
-    s = report(final=True)
-    print(f"{s['steps_done']} steps ({s['simulated_ps']:.3f} ps): max |E_tot - E_tot(0)| = "
+    s = report(final=True, finished=finished)
+    print(f"{'' if finished else 'INTERRUPTED after '}{s['steps_done']} steps ({s['simulated_ps']:.3f} ps): max |E_tot - E_tot(0)| = "
           f"{s['max_abs_etot_drift_mev_per_atom']:.3f} meV/atom, linear drift "
           f"{s['linear_etot_drift_mev_per_atom_per_ps']:.3f} meV/atom/ps; {out}/nve.json")
-    return 0
+    return 0 if finished else 1
 
 
 if __name__ == '__main__':
