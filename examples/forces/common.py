@@ -49,7 +49,7 @@ def count_domain_warnings(workdir):
 
 
 def run_interruptible(run):
-    """Run the optimiser/integrator; Ctrl-C or SIGTERM stops it and returns False, so that the
+    """Run the optimiser/integrator; Ctrl-C or SIGTERM stops it and returns None, so that the
     summary of the steps done so far is still written (the socket is closed by the with-block)."""
     import signal
 
@@ -60,6 +60,6 @@ def run_interruptible(run):
         return run()
     except KeyboardInterrupt:
         print('interrupted: writing the summary of the steps done', file=sys.stderr)
-        return False
+        return None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -152,7 +152,7 @@ def main():
         md = VelocityVerlet(atoms, timestep=args.dt_fs * units.fs)
         md.attach(record, interval=1)
         md.attach(traj.write, interval=1)
-        finished = common.run_interruptible(lambda: md.run(args.steps)) is not False
+        finished = common.run_interruptible(lambda: md.run(args.steps) or True) is not None
         traj.close()
     s = report(final=True, finished=finished)
     print(f"{'' if finished else 'INTERRUPTED after '}{s['steps_done']} steps ({s['simulated_ps']:.3f} ps): max |E_tot - E_tot(0)| = "

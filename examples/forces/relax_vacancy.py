@@ -45,6 +45,7 @@ def main():
     p.add_argument('--seed', type=int, default=16)
     args = p.parse_args()
     common.check_ase()
+    import numpy as np
     from ase.io.trajectory import Trajectory
     from ase.optimize import BFGS
 
@@ -69,15 +70,17 @@ def main():
             'fmax_ev_per_a': float((f ** 2).sum(axis=1).max() ** 0.5),
             'wall_s': round(now - t_last[0], 2),
             'domain_warnings': w - warnings_before[0],
+            'min_distance_a': float(atoms.get_all_distances(mic=True)[np.triu_indices(len(atoms), 1)].min()),
         })
         warnings_before[0] = w
         t_last[0] = now
         s = steps[-1]
         print(f"step {s['step']:3d}  E = {s['energy_ev']:.6f} eV  fmax = {s['fmax_ev_per_a']:.4f} eV/Å  "
+              f"min distance {s['min_distance_a']:.3f} Å  "
               f"{s['wall_s']:.1f} s  domain warnings {s['domain_warnings']}", flush=True)
         summary(converged=None)
 
-    def summary(converged):
+    def summary(converged, interrupted=False):
         with open(os.path.join(out, 'relax.json.part'), 'w') as f:
             json.dump({
                 'structure': f'fcc Al 2x2x2 conventional, a = {args.a} Å, one vacancy ({len(atoms)} atoms); '
@@ -85,6 +88,7 @@ def main():
                 'model': os.path.relpath(args.model, common.REPO),
                 'optimizer': 'ase.optimize.BFGS', 'fmax_target_ev_per_a': args.fmax, 'max_steps': args.max_steps,
                 'converged': converged,
+                'interrupted': interrupted,
                 'steps_taken': len(steps) - 1,
                 'total_wall_s': round(time.time() - t0, 1),
                 'domain_warnings_total': common.count_domain_warnings(out),
@@ -99,10 +103,12 @@ def main():
         opt = BFGS(atoms, logfile=os.path.join(out, 'bfgs.log'))
         opt.attach(traj.write, interval=1)
         opt.attach(record, interval=1)
-        converged = bool(opt.run(fmax=args.fmax, steps=args.max_steps))
+        # None when interrupted (Ctrl-C, SIGTERM): the summary of the steps done is still written
+        result = common.run_interruptible(lambda: bool(opt.run(fmax=args.fmax, steps=args.max_steps)))
         traj.close()
-    summary(converged)
-    print(f"{'converged' if converged else 'NOT converged'} after {len(steps) - 1} BFGS steps; "
+    converged = bool(result)
+    summary(converged, interrupted=result is None)
+    print(f"{'converged' if converged else 'interrupted, not converged' if result is None else 'NOT converged'} after {len(steps) - 1} BFGS steps; "
           f"{common.count_domain_warnings(out)} domain warnings; {out}/relax.json")
     return 0 if converged else 1
 
