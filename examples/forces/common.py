@@ -48,18 +48,33 @@ def count_domain_warnings(workdir):
         return 0
 
 
-def run_interruptible(run):
-    """Run the optimiser/integrator; Ctrl-C or SIGTERM stops it and returns None, so that the
-    summary of the steps done so far is still written (the socket is closed by the with-block)."""
+def run_guarded(run):
+    """Run the optimiser/integrator and return (result, stop_reason). stop_reason is None when it
+    ran to its end, 'interrupted' after Ctrl-C or SIGTERM, or 'calculator failed: ...' when mala-ts
+    stopped (it exits on overlapping atoms, for example; its reason is the last line of
+    OUT/espresso.err). Either way the caller still writes the summary of the steps done."""
     import signal
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        return run()
+        return run(), None
     except KeyboardInterrupt:
         print('interrupted: writing the summary of the steps done', file=sys.stderr)
-        return None
+        return None, 'interrupted'
+    except Exception as e:  # SocketClosed and friends: the mala-ts process ended
+        print(f'the calculator failed ({type(e).__name__}): writing the summary of the steps done', file=sys.stderr)
+        return None, f'calculator failed: {type(e).__name__} {e}'.strip()
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def last_error(workdir):
+    """mala-ts' error line in OUT/espresso.err, if it stopped with one."""
+    try:
+        with open(os.path.join(workdir, 'espresso.err')) as f:
+            errors = [line.strip() for line in f if line.startswith('mala-ts: error')]
+        return errors[-1] if errors else None
+    except FileNotFoundError:
+        return None

@@ -109,7 +109,7 @@ def main():
                   f"E_pot = {r['epot_ev']:.6f} eV  T = {r['temperature_k']:.1f} K  {r['wall_s']:.1f} s/step", flush=True)
             report(final=False)
 
-    def report(final, finished=False):
+    def report(final, finished=False, stop_reason=None):
         e0 = rows[0]['etot_ev']
         t = [r['time_ps'] for r in rows]
         etot = [r['etot_ev'] for r in rows]
@@ -120,6 +120,7 @@ def main():
             'integrator': 'ase.md.verlet.VelocityVerlet (NVE)', 'dt_fs': args.dt_fs,
             'initial_velocities': f'Maxwell-Boltzmann {args.temperature} K, seed {args.seed}, Stationary',
             'steps_requested': args.steps, 'steps_done': len(rows) - 1, 'finished': finished,
+            'stop_reason': stop_reason, 'mala_ts_error': common.last_error(out),
             'simulated_ps': t[-1],
             'etot_0_ev': e0,
             'max_abs_etot_drift_mev_per_atom': 1000 * max(abs(e - e0) for e in etot) / n,
@@ -152,10 +153,11 @@ def main():
         md = VelocityVerlet(atoms, timestep=args.dt_fs * units.fs)
         md.attach(record, interval=1)
         md.attach(traj.write, interval=1)
-        finished = common.run_interruptible(lambda: md.run(args.steps) or True) is not None
+        _, stop_reason = common.run_guarded(lambda: md.run(args.steps))
         traj.close()
-    s = report(final=True, finished=finished)
-    print(f"{'' if finished else 'INTERRUPTED after '}{s['steps_done']} steps ({s['simulated_ps']:.3f} ps): max |E_tot - E_tot(0)| = "
+    finished = stop_reason is None
+    s = report(final=True, finished=finished, stop_reason=stop_reason)
+    print(f"{'' if finished else f'STOPPED ({stop_reason}) after '}{s['steps_done']} steps ({s['simulated_ps']:.3f} ps): max |E_tot - E_tot(0)| = "
           f"{s['max_abs_etot_drift_mev_per_atom']:.3f} meV/atom, linear drift "
           f"{s['linear_etot_drift_mev_per_atom_per_ps']:.3f} meV/atom/ps; {out}/nve.json")
     return 0 if finished else 1

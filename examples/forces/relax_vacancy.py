@@ -80,7 +80,7 @@ def main():
               f"{s['wall_s']:.1f} s  domain warnings {s['domain_warnings']}", flush=True)
         summary(converged=None)
 
-    def summary(converged, interrupted=False):
+    def summary(converged, stop_reason=None):
         with open(os.path.join(out, 'relax.json.part'), 'w') as f:
             json.dump({
                 'structure': f'fcc Al 2x2x2 conventional, a = {args.a} Å, one vacancy ({len(atoms)} atoms); '
@@ -88,7 +88,7 @@ def main():
                 'model': os.path.relpath(args.model, common.REPO),
                 'optimizer': 'ase.optimize.BFGS', 'fmax_target_ev_per_a': args.fmax, 'max_steps': args.max_steps,
                 'converged': converged,
-                'interrupted': interrupted,
+                'stop_reason': stop_reason, 'mala_ts_error': common.last_error(out),
                 'steps_taken': len(steps) - 1,
                 'total_wall_s': round(time.time() - t0, 1),
                 'domain_warnings_total': common.count_domain_warnings(out),
@@ -103,12 +103,12 @@ def main():
         opt = BFGS(atoms, logfile=os.path.join(out, 'bfgs.log'))
         opt.attach(traj.write, interval=1)
         opt.attach(record, interval=1)
-        # None when interrupted (Ctrl-C, SIGTERM): the summary of the steps done is still written
-        result = common.run_interruptible(lambda: bool(opt.run(fmax=args.fmax, steps=args.max_steps)))
+        # interrupted (Ctrl-C, SIGTERM) or mala-ts stopped: the summary of the steps done is still written
+        result, stop_reason = common.run_guarded(lambda: bool(opt.run(fmax=args.fmax, steps=args.max_steps)))
         traj.close()
     converged = bool(result)
-    summary(converged, interrupted=result is None)
-    print(f"{'converged' if converged else 'interrupted, not converged' if result is None else 'NOT converged'} after {len(steps) - 1} BFGS steps; "
+    summary(converged, stop_reason=stop_reason)
+    print(f"{'converged' if converged else f'STOPPED ({stop_reason}), not converged' if stop_reason else 'NOT converged'} after {len(steps) - 1} BFGS steps; "
           f"{common.count_domain_warnings(out)} domain warnings; {out}/relax.json")
     return 0 if converged else 1
 
