@@ -36,3 +36,4 @@ include mk/al-model.mk
 # Broad fcc-aluminium training/validation data, 100–900 K, a = 3.97–4.13 Å (see mk/al-broad.mk).
 include mk/al-broad.mk
 include mk/al-forces.mk
+include mk/forces-example.mk
