@@ -220,7 +220,19 @@ function formatPw(p: PwPrepared, result: PredictResult, opts: PwDropInOptions, s
 export function pwForceEvaluator(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, onResult?: (r: PredictResult, atoms: Atoms) => void): ForceEvaluator {
   return async (cellAngstrom, positionsAngstrom) => {
     const atoms: Atoms = { ...p.read.atoms, cellAngstrom: cellAngstrom.map((r) => [...r]) as Mat3, positionsAngstrom: positionsAngstrom.map((r) => [...r] as Vec3) };
-    const r = await predictPw(p, opts, true, atoms);
+    let r: PredictResult;
+    try {
+      r = await predictPw(p, opts, true, atoms);
+    } catch (e) {
+      // these positions are not the input file's: say where they came from
+      if (e instanceof MalaError && /overlapping atoms/.test(e.message)) {
+        throw new MalaError(`${e.message} (positions of a relax or md step, or sent by the i-PI server, not those of the input)`, {
+          file: p.inputLabel,
+          fix: "the model's forces moved the atoms there: check the training-domain warnings before this step, use a model validated for such structures, a shorter time step, or pw.x",
+        });
+      }
+      throw e;
+    }
     onResult?.(r, atoms);
     return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv };
   };

@@ -11,6 +11,8 @@ import { loadModel } from '../../src/network/model';
 import { readStructure } from '../../src/structure/registry';
 import { MalaCalculator } from '../../src/workflow/calculator';
 import { predict } from '../../src/workflow/predict';
+import { preparePw, pwForceEvaluator } from '../../src/workflow/pw';
+import { MalaError } from '../../src/errors';
 import { pythonWithAse } from '../ase-python';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -96,6 +98,15 @@ describe('forces: predict, pw, calculator', function () {
     assert.match(r.stderr, /forces: the Bispectrum descriptors of this engine have no derivative[\s\S]*fix: use --descriptor-engine native/);
     assert.doesNotMatch(r.stderr, /internal error/);
     assert.doesNotMatch(r.stdout, /Entering Dynamics|!    total energy/);
+  });
+
+  it('relax/md/i-PI positions that overlap: the error says they came from a step, not from the input', async () => {
+    const input = frameInput(dir, { tprnfor: '.true.' });
+    const p = preparePw({ inputText: fs.readFileSync(input, 'utf8'), inputFile: input, modelFile: model });
+    const evaluate = pwForceEvaluator(p, {});
+    const pos = p.read.atoms.positionsAngstrom.map((r) => [...r]);
+    pos[1] = [pos[0][0] + 0.1, pos[0][1], pos[0][2]];
+    await assert.rejects(evaluate(p.read.atoms.cellAngstrom, pos), (e: unknown) => e instanceof MalaError && /overlapping atoms \(positions of a relax or md step, or sent by the i-PI server/.test(e.message) && /model's forces moved the atoms/.test(e.fix ?? ''));
   });
 
   it('MalaCalculator.getForces: predict\'s forces; the energy of the same run is cached with them', async () => {
