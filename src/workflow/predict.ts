@@ -243,7 +243,11 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   }
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
-  if (opts.forces) checkForcesSupport(model, descriptors);
+  if (opts.forces) {
+    checkForcesSupport(model, descriptors);
+    // model archives hold no validation of forces yet: say so, with what was measured (issue 16)
+    warn(`forces: the model ${model.source} records no validation of its forces against DFT; a model trained on LDOS alone can be far off (the shipped Al model: RMSE 0.4–1.7 eV/Å against QE on held-out frames, docs/forces.md)`);
+  }
 
   // network → engine
   const run = await runObservablesEngine({

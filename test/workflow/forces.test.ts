@@ -48,8 +48,10 @@ describe('forces: predict, pw, calculator', function () {
   it('predict --forces: the summary lists every atom, the JSON has forces_ev_per_angstrom; without --forces there are none', async () => {
     const json = await execa('node', [cli, 'predict', frameIn, '--model', model, '--pseudo-dir', pseudo, '--forces', '--json'], { reject: false });
     assert.equal(json.exitCode, 0, json.stderr);
-    const r = JSON.parse(json.stdout) as { forces_ev_per_angstrom: number[][]; timings_s: Record<string, number> };
+    const r = JSON.parse(json.stdout) as { forces_ev_per_angstrom: number[][]; timings_s: Record<string, number>; warnings: string[] };
     assert.deepEqual(r.forces_ev_per_angstrom, reference);
+    // no model records a validation of its forces: the result says so
+    assert.ok(r.warnings.some((w) => /forces: the model .*model\.zip records no validation of its forces against DFT/.test(w)), r.warnings.join('\n'));
     assert.ok(r.timings_s.forces_s > 0);
     const text = await execa('node', [cli, 'predict', frameIn, '--model', model, '--pseudo-dir', pseudo, '--forces'], { reject: false });
     assert.match(text.stdout, /forces\s+largest \|F\| [\d.]+ eV\/Å \(atom \d\), ΣF = /);
