@@ -36,10 +36,19 @@ export function assertCleanError(r: SpawnSyncReturns<string>, re: RegExp): void 
 export function leftovers(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      // a folder that vanished while we looked (OpenMPI's session files are removed after exit) left nothing
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of entries) {
       const p = path.join(d, e.name);
       if (/\.tmp$|^mala-ts-ldos-|^mala-ts-bispectrum-|^\.mala-ts-probe-/.test(e.name)) out.push(p);
-      if (e.isDirectory() && !e.name.startsWith('tsx-')) walk(p);
+      // tsx's cache and OpenMPI's session folders (ompi.<host>.<uid>) are not ours
+      if (e.isDirectory() && !e.name.startsWith('tsx-') && !e.name.startsWith('ompi.')) walk(p);
     }
   };
   walk(dir);
