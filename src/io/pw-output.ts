@@ -111,13 +111,20 @@ const evPerAToRyPerBohr = (f: number): number => evToRy(f) * bohrAngstrom;
  */
 function forceLines(forcesEvPerA: readonly (readonly number[])[], labels: readonly string[], species: readonly PwOutputSpecies[]): string[] {
   if (forcesEvPerA.length !== labels.length) throw new Error(`pw output: ${forcesEvPerA.length} forces for ${labels.length} atoms`);
+  return pwForcesBlock(
+    forcesEvPerA,
+    labels.map((l) => species.findIndex((s) => s.label === l) + 1),
+  );
+}
+
+/** The forces block itself, with each atom's ATOMIC_SPECIES index given (also every relax/md step's, src/io/pw-steps-output.ts). */
+export function pwForcesBlock(forcesEvPerA: readonly (readonly number[])[], atomTypes: readonly number[]): string[] {
   const L = ['     Forces acting on atoms (cartesian axes, Ry/au):', ''];
   let sumSquares = 0;
   forcesEvPerA.forEach((fEv, a) => {
     const fRy = fEv.map(evPerAToRyPerBohr);
     sumSquares += fRy.reduce((s, x) => s + x * x, 0);
-    const type = species.findIndex((s) => s.label === labels[a]) + 1;
-    L.push(`     atom ${String(a + 1).padStart(4)} type ${String(type).padStart(2)}   force = ${fRy.map((x) => fortranF(x, 14, 8)).join('')}`);
+    L.push(`     atom ${String(a + 1).padStart(4)} type ${String(atomTypes[a]).padStart(2)}   force = ${fRy.map((x) => fortranF(x, 14, 8)).join('')}`);
   });
   L.push('', `     Total force = ${fortranF(Math.sqrt(sumSquares), 12, 6)}     Total SCF correction = ${fortranF(0, 12, 6)}`);
   return L;

@@ -14,7 +14,7 @@
  */
 import { evToRy, bohrAngstrom, rydbergEv } from '../structure/units';
 import { inv3, Mat3, vecMat, Vec3 } from '../structure/atoms';
-import { energyLine, fortranF, PW_FREE_ENERGY_LINES, PW_TERM_LINES } from './pw-output';
+import { energyLine, fortranF, PW_FREE_ENERGY_LINES, PW_TERM_LINES, pwForcesBlock } from './pw-output';
 import type { BfgsNote } from '../qe/pw-bfgs';
 
 /** Fortran Fw.d, but wider instead of stars when the value does not fit. */
@@ -36,19 +36,10 @@ export const evPerAToRyPerBohr = (f: number): number => (f * bohrAngstrom) / ryd
 /**
  * pw.x's forces block (forces.f90: header, `5X,'atom ',I4,' type ',I2,'   force = ',3F14.8`,
  * "Total force" = |F| over all atoms, Ry/Bohr). `atomTypes`: 1-based ATOMIC_SPECIES index per atom.
- * NOTE for the lead: src/io/pw-output.ts gets the single-point forces block (helper "ipi"); keep one.
+ * One format: pw-output.ts's block, after the blank line a step's lines start with.
  */
 export function pwForcesLines(forcesEvPerA: readonly (readonly number[])[], atomTypes: readonly number[]): string[] {
-  const ry = forcesEvPerA.map((f) => f.map(evPerAToRyPerBohr));
-  const total = Math.sqrt(ry.reduce((s, f) => s + f[0] * f[0] + f[1] * f[1] + f[2] * f[2], 0));
-  return [
-    '',
-    '     Forces acting on atoms (cartesian axes, Ry/au):',
-    '',
-    ...ry.map((f, a) => `     atom ${iw(a + 1, 4)} type ${iw(atomTypes[a], 2)}   force = ${f.map((x) => fortranF(x, 14, 8)).join('')}`),
-    '',
-    `     Total force = ${fx(total, 12, 6)}     Total SCF correction = ${fx(0, 12, 6)}`,
-  ];
+  return ['', ...pwForcesBlock(forcesEvPerA, atomTypes)];
 }
 
 /** The energy lines of one step's prediction (the `!` line that ASE reads; terms when known). */
