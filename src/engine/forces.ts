@@ -57,7 +57,7 @@ export async function ldosForces(o: LdosForcesInput): Promise<Float64Array> {
   o.store.forEach((block, first) => addPotentialMoments(block, u, first, m));
   o.comm.allreduceSum(m);
   const adj = ldosAdjoint({ dosPerEv: o.dosPerEv, energiesEv: o.energiesEv, kTEv: o.kTEv, fermiEnergyEv: o.fermiEnergyEv, voxelVolumeA3: o.voxelVolumeA3, potentialMoments: m, fermiEnergyFixed: o.fixedFermi });
-  const forces = await o.source.forcesPass!({ perEnergy: adj.perEnergy, perPointEnergyWeight: adj.electronWeights, perPoint: u }, o.progress);
+  const forces = await o.source.forcesPass!({ adjoint: adj, densityGradient: u }, o.progress);
   o.comm.allreduceSum(forces);
   const explicit = o.gradient.explicitForcesEvPerA;
   if (explicit.length !== forces.length) throw new Error(`forces: ${explicit.length / 3} explicit forces for ${forces.length / 3} atoms`);

@@ -12,6 +12,7 @@
  */
 import type { GridLayout } from '../qe/grid-layout';
 import type { Progress } from '../util/progress';
+import type { LdosAdjoint } from '../targets/dos-adjoint';
 
 /** Receives LDOS values (1/(eV·Å³)): DosAccumulator and DensityAccumulator are sinks. */
 export interface LdosSink {
@@ -22,27 +23,13 @@ export interface LdosSink {
 }
 
 /**
- * ∂E/∂L_ik of the engine's energy: β_ik = perEnergy_k + perPoint_i·perPointEnergyWeight_k
- * (the band/entropy/Fermi-level part per energy, the density's ∂E/∂n_i times the electron weight).
+ * ∂E/∂L_ik of the engine's energy: β_ik = a_k + u_i·e_k (src/targets/dos-adjoint.ts: the band,
+ * entropy and Fermi-level part per energy, and the density's ∂E/∂n_i times the electron weight).
  */
 export interface LdosCotangent {
-  perEnergy: Float64Array;
-  perPointEnergyWeight: Float64Array;
-  /** ∂E/∂n_i (eV·Å³) in the source's point order. */
-  perPoint: Float64Array;
-}
-
-/** β of `n` points from `first` (source order) into `out` (n × N_E, energy fastest). */
-export function fillCotangent(c: LdosCotangent, first: number, n: number, out: Float64Array): Float64Array {
-  const a = c.perEnergy;
-  const e = c.perPointEnergyWeight;
-  const nE = a.length;
-  for (let p = 0; p < n; p++) {
-    const u = c.perPoint[first + p];
-    const o = p * nE;
-    for (let k = 0; k < nE; k++) out[o + k] = a[k] + u * e[k];
-  }
-  return out;
+  adjoint: Pick<LdosAdjoint, 'perEnergy' | 'electronWeights'>;
+  /** u_i = ∂E/∂n_i (eV·Å³) in the source's point order. */
+  densityGradient: Float64Array;
 }
 
 export interface LdosSource {

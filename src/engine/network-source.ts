@@ -12,7 +12,8 @@ import { slabsToBlocks } from '../parallel/slabs-to-blocks';
 import { MalaError } from '../errors';
 import { addTiming } from './types';
 import type { DescriptorSource } from './descriptor-source';
-import { fillCotangent, type LdosSource } from './ldos-source';
+import type { LdosSource } from './ldos-source';
+import { ldosGradientRows } from '../targets/dos-adjoint';
 import { yieldToSignals } from '../util/cleanup';
 
 export interface NetworkSourceOptions {
@@ -150,7 +151,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         const beta = new Float64Array(chunk * nE);
         for (let p0 = 0; p0 < n; p0 += chunk) {
           const m = Math.min(chunk, n - p0);
-          const cot = fillCotangent(cotangent, first + p0, m, beta.subarray(0, m * nE));
+          const cot = ldosGradientRows(cotangent.adjoint, cotangent.densityGradient, first + p0, m, beta.subarray(0, m * nE));
           const g = await o.model.descriptorGradient!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64, pointOffset: first + p0 });
           dEdB.set(g, p0 * nF);
         }

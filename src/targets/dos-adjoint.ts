@@ -122,7 +122,7 @@ export function addPotentialMoments(chunk: ArrayLike<number>, u: ArrayLike<numbe
 }
 
 /** ∂E/∂L_ik = a_k + u_i·e_k for points firstPoint … firstPoint + rows − 1 (rows of N_E values). */
-export function ldosGradientRows(adj: LdosAdjoint, u: ArrayLike<number>, firstPoint: number, rows: number, out = new Float64Array(rows * adj.perEnergy.length)): Float64Array {
+export function ldosGradientRows(adj: Pick<LdosAdjoint, 'perEnergy' | 'electronWeights'>, u: ArrayLike<number>, firstPoint: number, rows: number, out = new Float64Array(rows * adj.perEnergy.length)): Float64Array {
   const nE = adj.perEnergy.length;
   const a = adj.perEnergy;
   const e = adj.electronWeights;
