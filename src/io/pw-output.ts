@@ -102,7 +102,8 @@ export const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => numbe
 ];
 
 /** eV/Å → Ry/Bohr, with the constants of units.ts. */
-const evPerAToRyPerBohr = (f: number): number => evToRy(f) * bohrAngstrom;
+/** eV/Å → Ry/Bohr (pw.x's force unit). */
+export const evPerAToRyPerBohr = (f: number): number => evToRy(f) * bohrAngstrom;
 
 /**
  * pw.x 6.7's forces block (PW/src/forces.f90): header, blank, one `atom I4 type I2 force = 3F14.8`

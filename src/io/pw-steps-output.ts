@@ -12,9 +12,9 @@
  * Fortran edit descriptors noted beside each line. Coordinates are written wider than pw.x's F14.9
  * where needed (never stars) and stay whitespace-separated. Pure: text in, text out.
  */
-import { evToRy, bohrAngstrom, rydbergEv } from '../structure/units';
+import { evToRy, bohrAngstrom } from '../structure/units';
 import { inv3, Mat3, vecMat, Vec3 } from '../structure/atoms';
-import { energyLine, fortranF, PW_FREE_ENERGY_LINES, PW_TERM_LINES, pwForcesBlock } from './pw-output';
+import { energyLine, evPerAToRyPerBohr, fortranF, PW_FREE_ENERGY_LINES, PW_TERM_LINES, pwForcesBlock } from './pw-output';
 import type { BfgsNote } from '../qe/pw-bfgs';
 
 /** Fortran Fw.d, but wider instead of stars when the value does not fit. */
@@ -30,8 +30,6 @@ function esF(v: number, w: number, d: number): string {
 /** "5X,label,T<col>" : the label from column 6, padded so the next field starts at column `col`. */
 const tab = (label: string, col: number): string => `     ${label}`.padEnd(col - 1);
 
-/** Ry/Bohr from eV/Å. */
-export const evPerAToRyPerBohr = (f: number): number => (f * bohrAngstrom) / rydbergEv;
 
 /**
  * pw.x's forces block (forces.f90: header, `5X,'atom ',I4,' type ',I2,'   force = ',3F14.8`,

@@ -25,8 +25,8 @@ import { norm } from '../structure/atoms';
 import type { QeInput } from '../structure/qe-input';
 import { bohrAngstrom, evToRy, kBoltzmannEvPerK, rydbergEv, rydbergTimeSeconds, amuToRydbergMass, ryToEv } from '../structure/units';
 import { PwBfgs } from '../qe/pw-bfgs';
+import { evPerAToRyPerBohr } from '../io/pw-output';
 import {
-  evPerAToRyPerBohr,
   pwAtomicPositionsLines,
   pwBfgsEndLines,
   pwBfgsLines,

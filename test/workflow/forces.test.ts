@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { loadModel } from '../../src/network/model';
 import { readStructure } from '../../src/structure/registry';
+import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
 import { MalaCalculator } from '../../src/workflow/calculator';
 import { predict } from '../../src/workflow/predict';
 import { preparePw, pwForceEvaluator } from '../../src/workflow/pw';
@@ -20,7 +21,7 @@ const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
 const model = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
 const pseudo = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
 const frameIn = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
-const ryPerBohrInEvPerA = 13.605693122994 / 0.529177210903;
+const ryPerBohrInEvPerA = rydbergEv / bohrAngstrom;
 
 /** The frame's input with pseudo_dir pointing at the repository's UPF and these &CONTROL changes. */
 function frameInput(dir: string, control: Record<string, string>): string {

@@ -7,16 +7,9 @@ import type { Mat3, Vec3 } from '../../src/structure/atoms';
 import { readStructure } from '../../src/structure/registry';
 import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
+import { pythonWithAse } from '../ase-python';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
-
-/** A python3 that has ASE (Debian's python3-ase lives in /usr/bin/python3, which a pyenv shim may hide). */
-function pythonWithAse(): string {
-  for (const py of [process.env.MALA_TS_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[]) {
-    if (execa.sync(py, ['-c', 'import ase'], { reject: false }).exitCode === 0) return py;
-  }
-  throw new Error('no python3 with ASE found: install Debian python3-ase (or set MALA_TS_PYTHON)');
-}
 
 interface AseRead {
   energy: number;
