@@ -4,19 +4,9 @@
  * for finite-difference checks. Accumulation is float64 throughout; the float32 path reads the
  * float32 layer outputs of mlp.ts' forward, so its forward values are exactly forwardTs's.
  */
-import type { Activation, NetworkSpec, Parameters } from './mlp';
+import { activate, activationGrad, type NetworkSpec, type Parameters } from './mlp';
 
 type Real = Float32Array | Float64Array;
-
-/** g ← g·act'(z) in place, from h = act(z) (the derivative torch's autograd uses for each). */
-function activationGrad(g: Float64Array, h: Real, a: Activation | null): void {
-  if (a === null) return;
-  const n = g.length;
-  if (a === 'ReLU') for (let i = 0; i < n; i++) g[i] = h[i] > 0 ? g[i] : 0;
-  else if (a === 'LeakyReLU') for (let i = 0; i < n; i++) g[i] = h[i] > 0 ? g[i] : 0.01 * g[i];
-  else if (a === 'Sigmoid') for (let i = 0; i < n; i++) g[i] *= h[i] * (1 - h[i]);
-  else for (let i = 0; i < n; i++) g[i] *= 1 - h[i] * h[i];
-}
 
 /** gIn[n×nIn] = gOut[n×nOut]·W (W is [nOut][nIn]); four outputs per pass over a row of gIn. */
 function linearTransposed(g: Float64Array, w: Float32Array, n: number, nIn: number, nOut: number): Float64Array {
@@ -55,15 +45,6 @@ export function inputVjp(spec: NetworkSpec, params: Parameters, hs: Real[], gOut
   return g;
 }
 
-function activate64(h: Float64Array, a: Activation | null): void {
-  if (a === null) return;
-  const n = h.length;
-  if (a === 'ReLU') for (let i = 0; i < n; i++) h[i] = h[i] > 0 ? h[i] : 0;
-  else if (a === 'LeakyReLU') for (let i = 0; i < n; i++) h[i] = h[i] > 0 ? h[i] : 0.01 * h[i];
-  else if (a === 'Sigmoid') for (let i = 0; i < n; i++) h[i] = 1 / (1 + Math.exp(-h[i]));
-  else for (let i = 0; i < n; i++) h[i] = Math.tanh(h[i]);
-}
-
 /** All layer outputs in float64 (the float32 weights taken exactly); [0] is the input. For checking, not speed. */
 export function forwardAll64(spec: NetworkSpec, params: Parameters, x: Float64Array, n: number): Float64Array[] {
   const hs = [x];
@@ -78,7 +59,7 @@ export function forwardAll64(spec: NetworkSpec, params: Parameters, x: Float64Ar
         h[p * nOut + o] = s + b[o];
       }
     }
-    activate64(h, spec.activations[l]);
+    activate(h, spec.activations[l]);
     hs.push(h);
   }
   return hs;

@@ -71,7 +71,8 @@ export function initParameters(spec: NetworkSpec, rng: Rng): Parameters {
   });
 }
 
-function activate(h: Float32Array, a: Activation | null): void {
+/** h ← act(h) in place (float32 layers here, float64 ones in mlp-vjp.ts' checking path). */
+export function activate(h: Float32Array | Float64Array, a: Activation | null): void {
   if (a === null) return;
   const n = h.length;
   if (a === 'ReLU') for (let i = 0; i < n; i++) h[i] = h[i] > 0 ? h[i] : 0;
@@ -80,8 +81,8 @@ function activate(h: Float32Array, a: Activation | null): void {
   else for (let i = 0; i < n; i++) h[i] = Math.tanh(h[i]);
 }
 
-/** dL/dz from dL/dh and h = act(z) (all four activations have derivatives expressible in h). */
-function activationGrad(dh: Float32Array, h: Float32Array, a: Activation | null): void {
+/** dL/dz from dL/dh and h = act(z) (all four activations have derivatives expressible in h; the derivative torch's autograd uses). */
+export function activationGrad(dh: Float32Array | Float64Array, h: Float32Array | Float64Array, a: Activation | null): void {
   if (a === null) return;
   const n = dh.length;
   if (a === 'ReLU') for (let i = 0; i < n; i++) dh[i] = h[i] > 0 ? dh[i] : 0;
