@@ -108,6 +108,22 @@ export function blocksToSlabs(local: Float64Array, blocks: readonly GridBlock[],
   const [x0, x1] = slabs[rank];
   const out = new Float64Array((x1 - x0) * plane);
   let q = 0;
+  forEachSlabPointByBlockOwner(blocks, layout, (_owner, at) => {
+    out[at] = recv[q++];
+  });
+  if (q !== recv.length) throw new Error(`blocksToSlabs: received ${recv.length} values, placed ${q}`);
+  return out;
+}
+
+/**
+ * Every point of this rank's slab, grouped by the rank that owns its block: ranks in order, each
+ * rank's blocks in order, points in block order — the order blocksToSlabs receives values in and
+ * slabsToBlocks (slabs-to-blocks.ts) sends them. `at` is the point's index in the slab.
+ */
+export function forEachSlabPointByBlockOwner(blocks: readonly GridBlock[], layout: GridLayout, visit: (owner: number, at: number) => void): void {
+  const { grid, size, rank, slabs } = layout;
+  const plane = grid[1] * grid[2];
+  const [x0, x1] = slabs[rank];
   for (let r = 0; r < size; r++) {
     const [c0, c1] = splitRange(blocks.length, size, r);
     for (let b = c0; b < c1; b++) {
@@ -116,10 +132,8 @@ export function blocksToSlabs(local: Float64Array, blocks: readonly GridBlock[],
       const idx = blockGridIndices(blk, grid);
       for (let i = 0; i < idx.length; i++) {
         const x = Math.floor(idx[i] / plane);
-        if (x >= x0 && x < x1) out[idx[i] - x0 * plane] = recv[q++];
+        if (x >= x0 && x < x1) visit(r, idx[i] - x0 * plane);
       }
     }
   }
-  if (q !== recv.length) throw new Error(`blocksToSlabs: received ${recv.length} values, placed ${q}`);
-  return out;
 }

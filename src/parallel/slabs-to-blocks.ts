@@ -8,6 +8,7 @@ import type { GridLayout } from '../qe/grid-layout';
 import { slabOwner } from '../qe/grid-layout';
 import { splitRange } from './comm';
 import { blockGridIndices, GridBlock } from './plane-blocks';
+import { forEachSlabPointByBlockOwner } from './slab-fft';
 
 /** This rank's blocks [b0, b1) (splitRange over the ranks; all blocks when serial), values in block order. */
 export function slabsToBlocks(slab: Float64Array, blocks: readonly GridBlock[], layout: GridLayout): Float64Array {
@@ -25,21 +26,10 @@ export function slabsToBlocks(slab: Float64Array, blocks: readonly GridBlock[], 
   // send: to each rank r, my slab's points of r's blocks, in r's block order
   const counts = new Int32Array(size);
   const parts: number[] = [];
-  for (let r = 0; r < size; r++) {
-    const [c0, c1] = splitRange(blocks.length, size, r);
-    for (let b = c0; b < c1; b++) {
-      const blk = blocks[b];
-      if (blk.i1 <= x0 || blk.i0 >= x1) continue;
-      const idx = blockGridIndices(blk, grid);
-      for (let i = 0; i < idx.length; i++) {
-        const x = Math.floor(idx[i] / plane);
-        if (x >= x0 && x < x1) {
-          parts.push(slab[idx[i] - x0 * plane]);
-          counts[r]++;
-        }
-      }
-    }
-  }
+  forEachSlabPointByBlockOwner(blocks, layout, (owner, at) => {
+    parts.push(slab[at]);
+    counts[owner]++;
+  });
   const recv = layout.alltoallv(Float64Array.from(parts), counts);
   // what arrives: from each rank s in order, my blocks' points in s's slab, in block order
   const [b0, b1] = splitRange(blocks.length, size, rank);
