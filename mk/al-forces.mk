@@ -4,7 +4,8 @@
 #   make al-forces-reference   pw.x SCF + forces (tprnfor, from the template) of
 #                              Al4_298K_6, _7 (the shipped model's held-out 4-atom frames, al-frames' seed)
 #                              and two 8-atom frames of a seed the model never saw
-#                              → fixtures/al-forces/<frame>.pw.scf.in / .pw.scf.out
+#                              → fixtures/al-forces/<frame>.pw.scf.in / .pw.scf.out (verbosity 'low':
+#                              the forces and energies are what is used, not every eigenvalue)
 #   The 32-atom size-transfer frame's forces are in fixtures/al-size-transfer/pw.scf.out already.
 
 ALF_CACHE  ?= .cache/al-forces
@@ -22,7 +23,7 @@ al-forces-reference:
 	  if grep -qs 'JOB DONE' $(ALF_OUT)/$$f.pw.scf.out; then echo "$$f: done"; continue; fi; \
 	  mkdir -p $(ALF_CACHE)/run-$$f; \
 	  sed -e "s|^ *outdir *=.*|  outdir = './tmp'|" -e "s|^ *prefix *=.*|  prefix = '$$f'|" \
-	      -e "s|^ *tstress *=.*|  tstress = .false.|" $(ALF_CACHE)/inputs/$$f.pw.scf.in > $(ALF_OUT)/$$f.pw.scf.in; \
+	      -e "s|^ *tstress *=.*|  tstress = .false.|" -e "s|^ *verbosity *=.*|  verbosity = 'low'|" $(ALF_CACHE)/inputs/$$f.pw.scf.in > $(ALF_OUT)/$$f.pw.scf.in; \
 	  (cd $(ALF_CACHE)/run-$$f && mpirun --allow-run-as-root -np $(ALF_NP) pw.x -in $(CURDIR)/$(ALF_OUT)/$$f.pw.scf.in > pw.out.part 2>&1) \
 	    && grep -q 'JOB DONE' $(ALF_CACHE)/run-$$f/pw.out.part && mv $(ALF_CACHE)/run-$$f/pw.out.part $(ALF_OUT)/$$f.pw.scf.out; \
 	  rm -rf $(ALF_CACHE)/run-$$f/tmp; echo "$$f: $$(grep -m1 '^!' $(ALF_OUT)/$$f.pw.scf.out)"; \

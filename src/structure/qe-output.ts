@@ -177,6 +177,38 @@ export function parseQeOutput(text: string, file = '<QE output>'): QeOutput {
 }
 
 /** Energy terms in eV (× Rydberg, ASE's constant). */
+const FORCE_ROW = /^\s*atom\s+\d+\s+type\s+\d+\s+force\s*=\s*(\S+)\s+(\S+)\s+(\S+)\s*$/;
+
+/**
+ * The forces of the last "Forces acting on atoms" block of a pw.x output, Ry/Bohr, one row per atom
+ * in input order (the total forces: the contribution blocks verbosity 'high' prints after it are
+ * not part of it).
+ */
+export function qeForcesRyPerBohr(text: string, file = '<QE output>'): number[][] {
+  const lines = text.split(/\r?\n/);
+  let start = -1;
+  lines.forEach((l, i) => {
+    if (/Forces acting on atoms/.test(l)) start = i;
+  });
+  if (start < 0) throw new MalaError('no "Forces acting on atoms" block in the QE output', { file, fix: 'run pw.x with tprnfor = .true. (make al-forces-reference)' });
+  const rows: number[][] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const m = FORCE_ROW.exec(lines[i]);
+    if (m) rows.push([Number(m[1]), Number(m[2]), Number(m[3])]);
+    else if (rows.length > 0 || lines[i].trim() !== '') break;
+  }
+  if (rows.length === 0 || rows.some((r) => r.some((x) => !Number.isFinite(x)))) {
+    throw new MalaError('cannot read the "Forces acting on atoms" block of the QE output', { file, fix: 'give the complete pw.x output' });
+  }
+  return rows;
+}
+
+/** QE's "Total force" (√Σ F², Ry/Bohr) of the last block, undefined if not printed. */
+export function qeTotalForceRyPerBohr(text: string): number | undefined {
+  const all = [...text.matchAll(/Total force\s*=\s*(\S+)/g)];
+  return all.length ? Number(all[all.length - 1][1]) : undefined;
+}
+
 /** QE's clock format ("4.33s", "1m 2.30s", "1h 2m") → seconds. */
 export function qeClockSeconds(s: string): number {
   let t = 0;

@@ -8,15 +8,34 @@ import { repoRoot } from '../helpers';
 describe('bench/al-forces helpers', () => {
   const out = fs.readFileSync(path.join(repoRoot, 'fixtures/al-forces/Al8F_298K_0.pw.scf.out'), 'utf8');
 
-  it('reads the total forces of a pw.x output, not the contribution blocks after them', () => {
+  it('reads the total forces of a pw.x output', () => {
     const f = qeForcesRyPerBohr(out, 'Al8F');
     assert.equal(f.length, 8);
-    assert.deepEqual(f[0], [-0.00599561, 0.01506723, -0.00256377]);
-    assert.deepEqual(f[7], [-0.0009327, 0.00680434, 0.01528466]);
+    assert.deepEqual(f[0], [-0.00599562, 0.01506723, -0.00256377]);
+    assert.deepEqual(f[7], [-0.00093271, 0.00680433, 0.01528468]);
     // QE's own "Total force" is √ΣF² of that block (printed to 6 decimals)
     const norm = Math.sqrt(f.flat().reduce((s, x) => s + x * x, 0));
     assert.ok(Math.abs(norm - qeTotalForceRyPerBohr(out)!) < 1e-6, `${norm}`);
-    assert.equal(qeMpiProcesses(out), 1);
+    assert.equal(qeMpiProcesses(out), 2);
+  });
+
+  it('stops at the total forces, before the contribution blocks verbosity \'high\' prints after them', () => {
+    // (the shape of pw.x 6.7's output with verbosity 'high'; the fixtures are 'low')
+    const text = [
+      '     Forces acting on atoms (cartesian axes, Ry/au):',
+      '',
+      '     atom    1 type  1   force =    -0.00599561    0.01506723   -0.00256377',
+      '     atom    2 type  1   force =     0.00684507   -0.00520804    0.00018335',
+      '     The non-local contrib.  to forces',
+      '     atom    1 type  1   force =    -0.00953691    0.04525675   -0.00141187',
+      '     atom    2 type  1   force =     0.01425202   -0.01598133    0.00339195',
+      '',
+      '     Total force =       0.017318     Total SCF correction =       0.000010',
+    ].join('\n');
+    assert.deepEqual(qeForcesRyPerBohr(text), [
+      [-0.00599561, 0.01506723, -0.00256377],
+      [0.00684507, -0.00520804, 0.00018335],
+    ]);
   });
 
   it('takes the last block of several and refuses an output without forces', () => {
