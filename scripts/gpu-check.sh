@@ -4,7 +4,8 @@
 # predict of the Al example on both. Everything lands in $OUT (default out/gpu-check):
 #   gpu-check.log, steps.json, report.md/report.json (scripts/gpu-report.js), addon-info.json,
 #   torch-python.json, nvidia-smi.txt, bench-cpu.json, bench-cuda.json, bench-*-inference-mode.json,
-#   gpu-peak.json (scripts/gpu-peak.py), predict-al4-{cpu,cuda}.json, predict-compare.json, test-*.log
+#   gpu-peak.json (scripts/gpu-peak.py), predict-al4-{cpu,cuda}.json, predict-compare.json, test-*.log,
+#   predict-supercell-{cpu,cuda}.json, predict-supercell-compare.json (step 7)
 #
 # On the device machine (CUDA PyTorch in python3, g++, no network, maybe no Node.js): make the
 # carry here first (bash scripts/gpu-carry.sh → .cache/gpu-carry.tar.xz, < 64 MiB) and pass it:
@@ -121,7 +122,7 @@ build_addon() {
   naa=$(node -p "require('path').dirname(require.resolve('node-addon-api/package.json'))")
   mkdir -p "$WORK/addon"
   # shellcheck disable=SC2046
-  g++ -shared -fPIC -std=c++17 -O3 -fexceptions -frtti -Wno-unused-parameter -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION \
+  g++ -shared -fPIC -pthread -std=c++17 -O3 -fexceptions -frtti -Wno-unused-parameter -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION \
     -I"$node_inc" -I"$naa" $(node bindings/torch/torch-config.js include | tr ' ' '\n' | sed 's/^/-I/') $(node bindings/torch/torch-config.js cflags) \
     bindings/torch/mala_torch.cc -o "$dest" $(node bindings/torch/torch-config.js libs)
 }
@@ -129,7 +130,9 @@ if [ $GPU = 1 ] || [ "${GPU_CHECK_BUILD:-0}" = 1 ]; then
   # python3's torch (the CUDA one on the device machine) unless MALA_TS_LIBTORCH says otherwise;
   # neither: Debian's CPU libtorch (torch-config.js's default), which dry-runs this command here.
   if [ -z "${MALA_TS_LIBTORCH:-}" ] && t=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null); then export MALA_TS_LIBTORCH=$t; fi
-  echo "libtorch: ${MALA_TS_LIBTORCH:-Debian (/usr)}"
+  # the C++ ABI as python3's torch reports it (TorchConfig.cmake is the fallback in torch-config.js)
+  if [ -z "${MALA_TS_TORCH_CXX11_ABI:-}" ] && a=$(python3 -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))' 2>/dev/null); then export MALA_TS_TORCH_CXX11_ABI=$a; fi
+  echo "libtorch: ${MALA_TS_LIBTORCH:-Debian (/usr)} (C++11 ABI ${MALA_TS_TORCH_CXX11_ABI:-from TorchConfig.cmake})"
   export -f build_addon
   export WORK
   if step build-addon 300 bash -c build_addon; then
@@ -180,15 +183,42 @@ predict() {
 }
 export -f predict
 export AL_DESC PSEUDO
-step predict-cpu 90 bash -c 'predict "$@"' _ "$OUT/predict-al4-cpu.json" --device cpu
+step predict-cpu 90 bash -c 'predict "$@"' _ "$OUT/predict-al4-cpu.json" --device cpu --out "$OUT/al4-cpu" --ldos
 if [ $GPU = 1 ]; then
-  step predict-cuda 90 bash -c 'predict "$@"' _ "$OUT/predict-al4-cuda.json" --device cuda
-  step predict-compare 20 bash -c 'node scripts/gpu-compare.js "$1" "$2" > "$3"' _ "$OUT/predict-al4-cpu.json" "$OUT/predict-al4-cuda.json" "$OUT/predict-compare.json"
+  step predict-cuda 90 bash -c 'predict "$@"' _ "$OUT/predict-al4-cuda.json" --device cuda --out "$OUT/al4-cuda" --ldos
+  step predict-compare 20 bash -c 'node scripts/gpu-compare.js "$1" "$2" ${4:+"$4" "$5"} > "$3"' _ "$OUT/predict-al4-cpu.json" "$OUT/predict-al4-cuda.json" "$OUT/predict-compare.json" "$OUT/al4-cpu/ldos.npy" "$OUT/al4-cuda/ldos.npy"
 else
   skip predict-cuda "no GPU"
   # a dry run of the comparison: the plain-TS network is another float32 summation order
-  step predict-ts 120 bash -c 'predict "$@"' _ "$OUT/predict-al4-ts.json" --backend ts
-  step predict-compare-dry-run 20 bash -c 'node scripts/gpu-compare.js "$1" "$2" > "$3"' _ "$OUT/predict-al4-cpu.json" "$OUT/predict-al4-ts.json" "$OUT/predict-compare.json"
+  step predict-ts 120 bash -c 'predict "$@"' _ "$OUT/predict-al4-ts.json" --backend ts --out "$OUT/al4-ts" --ldos
+  step predict-compare-dry-run 20 bash -c 'node scripts/gpu-compare.js "$1" "$2" ${4:+"$4" "$5"} > "$3"' _ "$OUT/predict-al4-cpu.json" "$OUT/predict-al4-ts.json" "$OUT/predict-compare.json" "$OUT/al4-cpu/ldos.npy" "$OUT/al4-ts/ldos.npy"
 fi
 cat "$OUT/predict-compare.json" 2>/dev/null | head -40
+# the network alone on both devices, value by value (scripts/gpu-agreement.ts)
+if [ $GPU = 1 ]; then
+  step network-agreement 60 bash -c 'node node_modules/tsx/dist/cli.mjs scripts/gpu-agreement.ts "$1" models/al-fcc-298K/model.zip cpu cuda > "$2"' _ "$AL_DESC" "$OUT/network-agreement.json"
+  cat "$OUT/network-agreement.json"
+fi
+
+# 7. The same on an n×n×n supercell (default 4: 256 atoms, 96³ = 884,736 grid points), whose
+# descriptors are the Al example's tiled (bench/tile-supercell.ts; equal to LAMMPS' to float32
+# rounding): the end-to-end split at a size where the network matters.
+N=${GPU_CHECK_SUPERCELL:-4}
+[ "$QUICK" = 1 ] && N=2
+SC=$WORK/supercell-$N
+step tile-supercell 60 node node_modules/tsx/dist/cli.mjs bench/tile-supercell.ts --input examples/al4-298K.pw.scf.in --descriptors "$AL_DESC" --n "$N" --out "$SC"
+G=$((24 * N)),$((24 * N)),$((24 * N))
+scpredict() { # JSON-FILE ARGS...
+  local json=$1
+  shift
+  node bin/mala-ts.js predict "$SC/supercell.pw.scf.in" --model models/al-fcc-298K/model.zip --descriptors "$SC/supercell.in.npy" --grid "$G" --pseudo-dir "$PSEUDO" --json "$@" > "$json"
+}
+export -f scpredict
+export SC G
+step predict-supercell-cpu 150 bash -c 'scpredict "$@"' _ "$OUT/predict-supercell-cpu.json" --device cpu
+if [ $GPU = 1 ]; then
+  step predict-supercell-cuda 120 bash -c 'scpredict "$@"' _ "$OUT/predict-supercell-cuda.json" --device cuda
+  step predict-supercell-compare 20 bash -c 'node scripts/gpu-compare.js "$1" "$2" ${4:+"$4" "$5"} > "$3"' _ "$OUT/predict-supercell-cpu.json" "$OUT/predict-supercell-cuda.json" "$OUT/predict-supercell-compare.json"
+  head -20 "$OUT/predict-supercell-compare.json"
+fi
 finish
