@@ -1,6 +1,7 @@
 /**
  * The `mala-ts` command. Thin: parses arguments, calls workflow/, prints results. Each
- * subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
+ * subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`; the table in
+ * src/cli/commands/table.ts lists them, and only the command being run is loaded.
  * Errors a user can fix (MalaError, and system errors such as a full disk: src/cli/fail.ts)
  * print one clear message and exit 1; anything else is a bug (exit 2). Stack traces need --debug.
  * SIGINT/SIGTERM remove the temporary files (src/util/cleanup.ts).
@@ -9,20 +10,7 @@ import { Command } from 'commander';
 import { installSignalCleanup } from '../util/cleanup';
 import { fail, takeDebugFlag } from './fail';
 import { packageVersion } from '../util/package-paths';
-import * as doctor from './commands/doctor';
-import * as observables from './commands/observables';
-import * as train from './commands/train';
-import * as infer from './commands/infer';
-import * as descriptors from './commands/descriptors';
-import * as generate from './commands/generate';
-import * as sample from './commands/sample';
-import * as energy from './commands/energy';
-import * as predict from './commands/predict';
-import * as importModel from './commands/import-model';
-import * as pw from './commands/pw';
-import * as watch from './commands/watch';
-import * as modelDomain from './commands/model-domain';
-import * as modelInfo from './commands/model-info';
+import { COMMANDS } from './commands/table';
 
 const program = new Command();
 program
@@ -31,7 +19,8 @@ program
   .version(packageVersion())
   .option('--debug', 'print stack traces with errors (also MALA_TS_DEBUG=1); accepted anywhere on the command line');
 
-for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample, modelDomain, modelInfo]) cmd.register(program);
+const argv = takeDebugFlag(process.argv);
+registerCommands(program, argv.slice(2));
 
 installSignalCleanup();
 // a full or closed stdout (`pw > /dev/full`, `| head`) is a message, not Node's unhandled 'error' event
@@ -44,4 +33,28 @@ for (const stream of [process.stdout, process.stderr]) {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
-program.parseAsync(takeDebugFlag(process.argv)).catch(fail);
+program.parseAsync(argv).catch(fail);
+
+/**
+ * Registers the command being run (the first word that is not an option; for `help X`, X) from its
+ * module. Without one (`mala-ts`, `mala-ts --help`, an unknown word), every command is listed from
+ * the table alone, with its term and summary: commander prints the same help and the same
+ * "unknown command" error, and no command module is loaded.
+ */
+function registerCommands(program: Command, args: string[]): void {
+  const words = args.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (entry) {
+    loadCommand(entry.name).register(program);
+    return;
+  }
+  for (const c of COMMANDS) program.command(c.name).description(c.summary);
+  const terms = new Map(COMMANDS.map((c) => [c.name, c.term]));
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? cmd.name() });
+}
+
+/** A command's module, src/cli/commands/<name>.ts, loaded by name when it runs. */
+function loadCommand(name: string): { register(program: Command): void } {
+  return require(`./commands/${name}`);
+}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { malaBispectrumDefaults as mala } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
@@ -33,7 +34,7 @@ interface Opts {
 export function register(program: Command): void {
   program
     .command('descriptors')
-    .description('bispectrum descriptors (LAMMPS sna/grid, MALA parameters) on the real-space grid → .npy of shape (nx,ny,nz,F)')
+    .description(commandSummary('descriptors'))
     .argument('<structure>', 'QE pw.x input or output, LAMMPS data or dump, extended XYZ')
     .requiredOption('-o, --out <file.npy>', 'output .npy (float32, z fastest, like MALA\'s .in.npy)')
     .option('--grid <NX,NY,NZ>', 'grid (default: the FFT grid of the QE output, or QE\'s choice from the cell and ecutrho)')

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { formatChecks, runDoctor } from '../../workflow/doctor';
 
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check every native part (LAMMPS with sna/grid, FFTW, libxc, libtorch addon, pw.x/pp.x, mpirun)')
+    .description(commandSummary('doctor'))
     .option('--json', 'print the checks as JSON')
     .action((opts: { json?: boolean }) => {
       const checks = runDoctor();

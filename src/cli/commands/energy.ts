@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
 import { defaultProgress } from '../../util/progress';
@@ -30,7 +31,7 @@ function formatText(r: EnergyReport): string {
 export function register(program: Command): void {
   program
     .command('energy')
-    .description('QE-compatible Hartree, XC (with core correction), Ewald and double-counting terms of a density; total energy with --band-energy')
+    .description(commandSummary('energy'))
     .requiredOption('--density <file>', 'density on the DFT FFT grid: MALA .npy (nx,ny,nz[,1]) in 1/Å³, or a pp.x plot_num=0 .cube')
     .requiredOption('--structure <file>', 'pw.x input or output of the snapshot (cell, atoms, ecutrho, pseudopotential names)')
     .option('--pseudo-dir <dir>', "folder with the UPF files (default: the input's pseudo_dir, else the structure file's folder)")

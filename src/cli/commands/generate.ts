@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { parseEnergyGrid } from '../../targets/energy-grid';
@@ -19,7 +20,7 @@ const posNum = (name: string) => (s: string) => {
 export function register(program: Command): void {
   program
     .command('generate')
-    .description('make MALA training data from a pw.x input: SCF, Gaussian LDOS cubes (pp.x), bispectrum descriptors → <name>.in.npy, <name>.out.npy, <name>.info.json; reruns resume')
+    .description(commandSummary('generate'))
     .requiredOption('--qe-input <file>', 'pw.x SCF input (Fermi-Dirac smearing; see qe-inputs/)')
     .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energies in eV, e.g. --energy-grid=-4,0.1,131')
     .requiredOption('--out <dir>', 'output directory (a work folder .work/<name>/ is kept there for resuming)')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { checkOutputs } from '../../io/output-check';
 import { loadModel } from '../../network/model';
 
@@ -6,7 +7,7 @@ import { loadModel } from '../../network/model';
 export function register(program: Command): void {
   program
     .command('import-model')
-    .description("convert a model saved by MALA (zip: params.json, network.pth, scaler pickles, info.json) to a mala-ts model archive")
+    .description(commandSummary('import-model'))
     .argument('<mala-model>', 'MALA model zip (or its unpacked folder)')
     .requiredOption('--out <file>', 'mala-ts model archive to write (zip: model.json + weights.safetensors)')
     .action((input: string, opts: { out: string }) => {

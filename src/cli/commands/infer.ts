@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runInference } from '../../workflow/infer';
@@ -7,7 +8,7 @@ import { backendOption, deviceOption } from '../options';
 export function register(program: Command): void {
   program
     .command('infer')
-    .description('predict the LDOS (1/(eV·Å³)) from descriptors with a model (mala-ts archive or MALA model zip)')
+    .description(commandSummary('infer'))
     .requiredOption('--model <file>', 'mala-ts model (.zip or folder) or MALA model zip (e.g. Be_model.zip)')
     .requiredOption('--descriptors <file>', 'descriptors .npy (nx,ny,nz,F); 3 leading xyz columns are dropped automatically')
     .requiredOption('--out <file>', 'LDOS .npy to write (nx,ny,nz,nE), float32')

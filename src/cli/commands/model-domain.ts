@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
 import { defaultProgress } from '../../util/progress';
 import { recordModelDomain } from '../../workflow/model-domain';
@@ -14,7 +15,7 @@ interface Opts {
 export function register(program: Command): void {
   program
     .command('model-domain')
-    .description("record a model's training domain (descriptor statistics, density, temperature, ecutrho, smearing, grid) from its training structures; the weights stay byte-identical")
+    .description(commandSummary('model-domain'))
     .requiredOption('--model <file>', 'mala-ts model archive')
     .requiredOption('--structures <files...>', 'the training structures (pw.x inputs or outputs)')
     .option('--descriptors <files...>', 'their descriptors (.npy, same order; default: computed with the model\'s parameters)')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../errors';
@@ -65,7 +66,7 @@ function totalEnergyHook(pseudoDir: string): TotalEnergyHook {
 export function register(program: Command): void {
   program
     .command('observables')
-    .description('LDOS (MALA .npy or pp.x cubes) → DOS, self-consistent Fermi energy, band energy, −TS, electron density (and total energy with --pseudo-dir)')
+    .description(commandSummary('observables'))
     .requiredOption('--ldos <files...>', 'LDOS: one .npy (nx,ny,nz,N_E) in 1/(eV·Å³), or the pp.x LDOS cubes (1/(Ry·Bohr³)), one per energy (.cube or .cube.gz), or a folder of them')
     .requiredOption('--energy-grid <offset,spacing,count>', 'LDOS energy grid in eV: first energy, spacing, count, e.g. -5,2.5,11 (as pp.x emin, delta_e)')
     .option('--structure <file>', 'pw.x output (or input) of the snapshot: temperature, electron count, FFT grid, cell, atoms')

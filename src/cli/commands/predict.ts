@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { removeRegistered } from '../../util/cleanup';
 import { debugEnabled, describeFailure } from '../fail';
@@ -46,7 +47,7 @@ export function formatPredictSummary(r: PredictResult): string {
 export function register(program: Command): void {
   program
     .command('predict')
-    .description('structure → descriptors (LAMMPS) → LDOS (network) → DOS, Fermi level, band energy, density, total energy')
+    .description(commandSummary('predict'))
     .argument('<structure>', 'QE pw.x input/output, LAMMPS data/dump or extxyz file')
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--out <dir>', 'write results.json, density.cube, dos.csv and dos.svg here')

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runPwDropIn } from '../../workflow/pw';
@@ -69,7 +70,7 @@ function readStdin(): string {
 export function register(program: Command): void {
   program
     .command('pw')
-    .description('drop-in for pw.x: "mala-ts pw -in scf.in > scf.out" predicts the scf energies of an unchanged pw.x input and prints them in pw.x 6.7\'s output format')
+    .description(commandSummary('pw'))
     .argument('[pw-args...]', 'pw.x arguments: -in/-i/-inp/-input FILE (default: standard input); -nk etc. are ignored')
     .allowUnknownOption(true)
     .allowExcessArguments(true)

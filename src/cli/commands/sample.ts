@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { sampleSnapshots } from '../../workflow/sample';
@@ -17,7 +18,7 @@ const triple = (name: string) => (s: string): [number, number, number] => {
 export function register(program: Command): void {
   program
     .command('sample')
-    .description('EAM molecular dynamics of fcc aluminium (LAMMPS) → decorrelated frames written as pw.x inputs for `mala-ts generate`')
+    .description(commandSummary('sample'))
     .requiredOption('--qe-template <file>', 'pw.x input template with ibrav = 0 (e.g. qe-inputs/al-fcc-298K.pw.scf.in)')
     .requiredOption('--out <dir>', 'directory for <prefix>_<i>.pw.scf.in, <prefix>.frames.xyz, <prefix>.md.json')
     .option('--prefix <name>', 'file name prefix', 'Al')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { MalaError } from '../../errors';
 import { ACTIVATIONS, type Activation } from '../../network/mlp';
@@ -22,7 +23,7 @@ const num = (name: string) => (s: string) => {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train the LDOS network on descriptor/LDOS .npy pairs (MALA layout) and write a model archive')
+    .description(commandSummary('train'))
     .requiredOption('--descriptors <files>', 'training descriptors, comma-separated .npy (nx,ny,nz,3+ncoeff)')
     .requiredOption('--ldos <files>', 'training LDOS, comma-separated .npy (nx,ny,nz,nE), 1/(eV·Å³), same order')
     .requiredOption('--validation <pairs>', 'validation snapshots as desc.npy:ldos.npy, comma-separated')

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
@@ -34,7 +35,7 @@ function describe(r: WatchRecord): string {
 export function register(program: Command): void {
   program
     .command('watch')
-    .description('predict every new or changed structure file in a folder; one JSON line per file in a JSONL log (Ctrl-C stops after the file in progress)')
+    .description(commandSummary('watch'))
     .argument('<dir>', 'folder to watch (subfolders included)')
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--pattern <glob>', `file names to predict (matched against the path relative to <dir> when it has a '/')`, defaultWatchPattern)
