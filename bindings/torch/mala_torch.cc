@@ -659,9 +659,15 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  // One intra-op thread; OpenBLAS (pthreads) uses the cores by itself. MALA_TS_TORCH_THREADS overrides.
+  // Intra-op threads. Debian's libtorch does its matmuls in OpenBLAS (pthreads), which uses the
+  // cores by itself: one intra-op thread, or the two thread pools fight. A libtorch with MKL (pip
+  // wheels) threads its BLAS through the intra-op pool: keep libtorch's own default there (the
+  // cores, or OMP_NUM_THREADS, which the MPI launcher sets to 1 per rank); with one thread, the
+  // H200 machine's 16-core predict ran its network on one core (docs/gpu-check-h200).
+  // MALA_TS_TORCH_THREADS overrides both.
   const char* t = std::getenv("MALA_TS_TORCH_THREADS");
-  at::set_num_threads(t ? std::max(1, std::atoi(t)) : 1);
+  if (t) at::set_num_threads(std::max(1, std::atoi(t)));
+  else if (!at::hasMKL()) at::set_num_threads(1);
   exports.Set("Net", Net::Init(env));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
