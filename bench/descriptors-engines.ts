@@ -11,6 +11,7 @@
  * --planes x-planes) and Be2 (MALA's snapshot 0 when ../shared/reference exists, else the
  * 2-atom hcp fixture on the Be2 grid 18×18×27, --be-planes planes). MALA's parameters.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,6 +39,8 @@ Times are CPU seconds of this process (best of R repeats, default 3).
   --native-only   skip LAMMPS (e.g. on a machine without it)
   --peak-gflops G the core's double-precision peak, to print the native kernel's share of it
                   (e.g. 2 FMA pipes × 4 doubles × 2 flops × GHz with AVX2)
+  --measure-peak  measure it instead: one-thread DGEMM (2048³, best of 5) of python3's numpy,
+                  whose OpenBLAS is tuned to this CPU; run before and after the engines
 Environment: MALA_TS_SNA_ISA=generic|avx2|avx512 forces the native kernel's instruction set.`;
 
 const argv = process.argv.slice(2);
@@ -57,8 +60,18 @@ const bePlanes = intArg('--be-planes', 6);
 const repeat = intArg('--repeat', 3);
 const twojmax = intArg('--twojmax', 10);
 const nativeOnly = argv.includes('--native-only');
-const peakGflops = argv.includes('--peak-gflops') ? Number(argv[argv.indexOf('--peak-gflops') + 1]) : undefined;
+let peakGflops = argv.includes('--peak-gflops') ? Number(argv[argv.indexOf('--peak-gflops') + 1]) : undefined;
 if (peakGflops !== undefined && !(peakGflops > 0)) throw new Error('--peak-gflops needs a positive number');
+const measurePeak = argv.includes('--measure-peak');
+
+/** One core's double-precision GEMM rate (GFLOP/s), from numpy's OpenBLAS on one thread. */
+function measuredDgemmGflops(): number {
+  const script = 'import numpy as np, time\nn=2048\na=np.random.rand(n,n); b=np.random.rand(n,n); a@b\nbest=1e9\nfor _ in range(5):\n  t=time.perf_counter(); a@b; best=min(best, time.perf_counter()-t)\nprint(2*n**3/best/1e9)';
+  const r = spawnSync('python3', ['-c', script], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, encoding: 'utf8' });
+  const v = Number(r.stdout.trim());
+  if (r.status !== 0 || !(v > 0)) throw new Error(`--measure-peak needs python3 with numpy: ${r.stderr || r.error?.message}`);
+  return v;
+}
 
 interface Case {
   label: string;
@@ -129,6 +142,8 @@ function flopsPerPoint(J: number, neighbours: number): number {
 
 function main(): void {
   console.log(`# descriptor engines, interleaved (best of ${repeat}; twojmax ${twojmax}, rcutfac ${record.rcutfac}; ${os.cpus().length} cores, ${os.cpus()[0]?.model}, load ${os.loadavg()[0].toFixed(1)})\n`);
+  const peaks: number[] = [];
+  if (measurePeak) peaks.push(measuredDgemmGflops());
   const all = cases();
   const best = all.map(() => ({ lammps: Infinity, native: Infinity, neighbours: 0 }));
   for (let r = 0; r < repeat; r++)
@@ -138,6 +153,11 @@ function main(): void {
       best[i].native = Math.min(best[i].native, n.cpuS);
       best[i].neighbours = n.report.nativeNeighbours ?? 0;
     });
+  if (measurePeak) {
+    peaks.push(measuredDgemmGflops());
+    peakGflops = Number(Math.max(...peaks).toFixed(1));
+    console.log(`one-core DGEMM (numpy/OpenBLAS, 2048³) before and after: ${peaks.map((p) => p.toFixed(1)).join(', ')} GFLOP/s; the larger is the peak below\n`);
+  }
   console.log('| case | points | LAMMPS µs/point | native µs/point | LAMMPS points/s/core | native points/s/core | native / LAMMPS | native GFLOP/s (model) |');
   console.log('|---|---|---|---|---|---|---|---|');
   all.forEach((c, i) => {
