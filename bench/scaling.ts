@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     const s = usPerPointReal * 1e-6 * pointsPerAtom * n131k;
     const density131kMb = (pointsPerAtom * n131k * 8) / 1048576;
     console.log(`CPU cost per grid point: ${usPerPointCoarse.toFixed(1)} µs (coarse grid, ${largest.atoms} atoms), ${usPerPointReal.toFixed(1)} µs (real grid, ${rr.atoms} atoms)`);
-    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(0)} CPU core-hours of predict on this machine, i.e. ${(s / 3600 / 128).toFixed(1)} h on 128 ranks; the density alone is ${density131kMb.toFixed(0)} MB (one process holds it whole, N MPI ranks an x-slab each, plus ~90 bytes/point of FFT work arrays)`);
+    console.log(`extrapolation to 131,072 atoms on the real grid (${pointsPerAtom.toFixed(0)} points/atom, ${(pointsPerAtom * n131k / 1e6).toFixed(0)} M points): ${(s / 3600).toFixed(1)} CPU core-hours of predict on this machine, i.e. ${(s / 60 / 128).toFixed(1)} min on 128 ranks (perfect scaling); the density alone is ${density131kMb.toFixed(0)} MB (one process holds it whole, N MPI ranks an x-slab each, plus ~90 bytes/point of FFT work arrays)`);
     out.extrapolation131k = { pointsPerAtom, usPerPoint: usPerPointReal, serialHours: s / 3600, densityMb: density131kMb };
   }
   const qe = qeFixtureWallS();
