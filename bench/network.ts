@@ -6,6 +6,12 @@
  *
  *   npx tsx bench/network.ts            # everything (~1–2 min on 2 cores)
  *   npx tsx bench/network.ts --no-python --no-ts
+ *   npx tsx bench/network.ts --no-ts --rounds 3   # addon and PyTorch alternated 3 times
+ *
+ * The addon / PyTorch ratios come from interleaved rounds (--rounds R, default 3): round 1 is
+ * the table's addon pass then Python; each later round runs Python first, then the addon's nets
+ * again, so a load that drifts during the run does not favour one side. Each round's ratio and
+ * their median are printed.
  *
  * GFLOP/s counts 2·MACs per inferred point and 6·MACs per trained sample (spec/nn-backend-notes.md).
  * Each number is the median of several warm runs; "others" is the CPU (in cores) that other
@@ -30,6 +36,9 @@ import { benchNets as nets, macs, randomArray } from './nets';
 helpIfAsked(__filename);
 
 const args = new Set(process.argv.slice(2));
+const roundsAt = process.argv.indexOf('--rounds');
+const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 3;
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds needs a positive whole number');
 
 function procBusyJiffies(): number {
   try {
@@ -126,16 +135,52 @@ async function main(): Promise<void> {
   if (!args.has('--no-python')) {
     const py = pythonTorch();
     if (py) {
+      const ratios = new Map<string, { infer: number[]; train: number[] }>();
+      const addRatios = (ours: Record<string, { infer: number; train: number }>, theirs: NonNullable<ReturnType<typeof pythonTorch>>) => {
+        for (const r of theirs.rows) {
+          const o = ours[`${r.name} ${r.batch}`];
+          if (!o) continue;
+          const key = `${r.name}, batch ${r.batch}`;
+          if (!ratios.has(key)) ratios.set(key, { infer: [], train: [] });
+          ratios.get(key)!.infer.push(o.infer / r.infer);
+          ratios.get(key)!.train.push(o.train / r.train);
+        }
+      };
       for (const r of py.rows) {
         const mac = macs(r.sizes);
-        const ours = results[`${r.name} ${r.batch}`];
         row([r.name, `PyTorch ${py.version} from Python (1 thread)`, r.batch, k(r.infer), `${((2 * mac * r.infer) / 1e9).toFixed(1)} (${((100 * 2 * mac * r.infer) / 1e9 / peakGflops).toFixed(0)} %)`, k(r.train), `${((6 * mac * r.train) / 1e9).toFixed(1)} (${((600 * mac * r.train) / 1e9 / peakGflops).toFixed(0)} %)`, `${py.others.toFixed(2)} (whole Python run)`]);
-        if (ours) console.log(`${r.name}, batch ${r.batch}: addon / PyTorch = ${(ours.infer / r.infer).toFixed(2)}× inference, ${(ours.train / r.train).toFixed(2)}× training`);
       }
+      addRatios(results, py);
+      for (let round = 1; round < rounds; round++) {
+        const pyR = pythonTorch();
+        if (!pyR) break;
+        addRatios(await addonRates(rng), pyR);
+      }
+      const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      const list = (v: number[]) => v.map((x) => x.toFixed(2)).join(', ');
+      for (const [key, r] of ratios) console.log(`${key}: addon / PyTorch = ${med(r.infer).toFixed(2)}× inference (rounds: ${list(r.infer)}), ${med(r.train).toFixed(2)}× training (rounds: ${list(r.train)})`);
     }
   }
   console.log(`\nsgemm peak (4096³ addmm): ${peakGflops.toFixed(1)} GFLOP/s; layer-shaped 8192×400×400: ${peak['8192×400×400'].toFixed(1)} GFLOP/s\n`);
   console.log(rows.join('\n'));
+}
+
+/** The addon's inference (batches 4096, 8192) and training (batch 1000) rates of each net: a later round. */
+async function addonRates(rng: Rng): Promise<Record<string, { infer: number; train: number }>> {
+  const out: Record<string, { infer: number; train: number }> = {};
+  for (const { name, spec } of nets) {
+    const nIn = spec.layerSizes[0];
+    const nOut = spec.layerSizes[spec.layerSizes.length - 1];
+    const net = createNet(spec, initParameters(spec, rng), { backend: 'torch' });
+    const xt = randomArray(rng, 1000 * nIn);
+    const yt = randomArray(rng, 1000 * nOut);
+    const train = 1000 / (await timeIt(() => net.trainStep(xt, yt, 1000), 9, 1)).s;
+    for (const batch of [4096, 8192]) {
+      const x = randomArray(rng, batch * nIn);
+      out[`${name} ${batch}`] = { infer: batch / (await timeIt(() => net.forward(x, batch), 9, 1)).s, train };
+    }
+  }
+  return out;
 }
 
 const PY = String.raw`
