@@ -6,6 +6,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
+import { writeNpy } from '../../src/io/npy';
+import { checkDensityElectrons, valenceElectrons } from '../../src/qe/electron-count';
+import { readDensityCube } from '../../src/qe/qe-files';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { closestPairBelow } from '../../src/structure/atom-distances';
 import type { Atoms } from '../../src/structure/atoms';
@@ -13,6 +16,7 @@ import { readStructure } from '../../src/structure/registry';
 import { predict } from '../../src/workflow/predict';
 import { writeSmallPredictModel } from '../network/synthetic';
 import { repoRoot, tempDir } from '../helpers';
+import { assertCleanError, mt } from './helpers';
 
 const alFixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
 
@@ -50,5 +54,44 @@ describe('faults: physical sanity checks that pw.x makes', function () {
     assert.throws(() => loadPseudopotentials(['Be'], t.dir), (e: unknown) => e instanceof MalaError && /the pseudopotential Be\.pbe\.UPF is for Al, not for the species Be/.test(e.message));
     fs.copyFileSync(path.join(alFixture, 'Al.pz-vbc.UPF'), path.join(t.dir, 'Al.UPF'));
     assert.equal(loadPseudopotentials(['Al'], t.dir).Al.element.trim(), 'Al');
+  });
+});
+
+describe('faults: ∫n against the valence (energy --density)', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  // the Al fixture's density (12 electrons) scaled to integrate to `electrons`
+  const scaledDensity = (electrons: number): string => {
+    const c = readDensityCube(path.join(alFixture, 'Al_dens.cube'));
+    const file = path.join(t.dir, `n${electrons}.npy`);
+    writeNpy(file, Float32Array.from(c.densityPerA3, (v) => (v * electrons) / 12), [...c.grid, 1]);
+    return file;
+  };
+  const structure = path.join(alFixture, 'Al.pw.scf.out');
+
+  it('8 electrons where 12 are expected: a warning on stderr and in the JSON (it printed energies silently)', () => {
+    const r = mt(['energy', '--density', scaledDensity(8), '--structure', structure, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /mala-ts: warning: .*n8\.npy: the density integrates to 8\.0000 electrons, but .*Al\.pw\.scf\.out \("number of electrons"\) gives 12 \(off by more than 1 %\)/);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.warnings.length, 1);
+    assert.match(j.warnings[0], /integrates to 8\.0000 electrons/);
+    // the real density (12.0000004) gives none
+    const ok = mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', structure, '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout).warnings, []);
+    assert.doesNotMatch(ok.stderr, /warning/);
+  });
+
+  it('−4 electrons: refused (no density integrates to a negative count); the input-side count is Σ z_valence − tot_charge', () => {
+    assertCleanError(mt(['energy', '--density', scaledDensity(-4), '--structure', structure]), /the density integrates to -4\.00000 electrons where .* gives 12: it is not an electron density/);
+    assert.equal(valenceElectrons(['Al', 'Al'], { Al: { zValence: 3 } }, 0.5), 5.5);
+    assert.equal(checkDensityElectrons(11.9, 12, 'n.npy', 'x'), undefined, 'within 1 %');
+    assert.match(checkDensityElectrons(11.8, 12, 'n.npy', 'x') ?? '', /11\.8000 electrons/);
   });
 });
