@@ -1,0 +1,74 @@
+/**
+ * Fault suite, runaway resources and explicit grids (issue 14): a grid beyond QE's cap, a grid
+ * coarser than the one the file states, a grid whose density cannot fit in memory.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MalaError } from '../../src/errors';
+import { planBlocks } from '../../src/engine/blocks-plan';
+import { chooseGrid } from '../../src/grid/choose-grid';
+import { serialComm } from '../../src/parallel/comm';
+import { readStructure } from '../../src/structure/registry';
+import { writeSmallPredictModel } from '../network/synthetic';
+import { repoRoot, tempDir } from '../helpers';
+import { assertCleanError, leftovers, mt } from './helpers';
+
+const alFixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+const alOut = path.join(alFixture, 'Al.pw.scf.out');
+
+describe('faults: explicit grids against the file and the machine', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('--grid 1,1,1 against a pw.x output stating 24×24×24: predict and descriptors refuse, naming the file\'s grid and --force-grid (predict printed a total energy)', () => {
+    const model = writeSmallPredictModel(t.dir);
+    const out = path.join(t.dir, 'out');
+    assertCleanError(
+      mt(['predict', alOut, '--model', model, '--grid', '1,1,1', '--out', out]),
+      /--grid 1,1,1 is coarser along x, y, z than the grid 24,24,24 that .*Al\.pw\.scf\.out states \(pw\.x's FFT dimensions\)[^\n]*\n {2}fix: .*--force-grid/,
+    );
+    assert.equal(fs.existsSync(path.join(out, 'results.json')), false);
+    // an input without nr1..3: QE's rule for its ecutrho; a grid coarser along x alone is named so
+    const d = path.join(t.dir, 'd.npy');
+    assertCleanError(mt(['descriptors', path.join(alFixture, 'Al.pw.scf.in'), '--grid', '20,24,24', '-o', d]), /coarser along x than the grid 24,24,24 that .*Al\.pw\.scf\.in needs \(QE's rule for ecutrho 80 Ry\)/);
+    const forced = mt(['descriptors', alOut, '--grid', '2,2,2', '--force-grid', '--twojmax', '2', '-o', d]);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.deepEqual(leftovers(t.dir), []);
+  });
+
+  it('finer or equal grids pass, and the library\'s grid option is not checked unless asked', () => {
+    const read = readStructure(alOut);
+    assert.deepEqual(chooseGrid(read, [25, 24, 24], undefined, true).grid, [25, 24, 24]);
+    assert.deepEqual(chooseGrid(read, [24, 24, 24], undefined, true).grid, [24, 24, 24]);
+    assert.deepEqual(chooseGrid(read, [8, 8, 8]).grid, [8, 8, 8]);
+    assert.throws(() => chooseGrid(read, [24, 24, 23], undefined, true), (e: unknown) => e instanceof MalaError && /coarser along z/.test(e.message));
+    // a file without a grid or cutoff of its own: nothing to compare with
+    const xyz = path.join(t.dir, 'a.xyz');
+    fs.writeFileSync(xyz, '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nAl 0 0 0\n');
+    assert.deepEqual(chooseGrid(readStructure(xyz), [2, 2, 2], undefined, true).grid, [2, 2, 2]);
+  });
+
+  it('--grid 5000,5000,5000 or a pw.x output claiming it: refused at once with the size (it started a multi-terabyte spill)', () => {
+    const model = writeSmallPredictModel(t.dir);
+    const r = mt(['predict', alOut, '--model', model, '--grid', '5000,5000,5000', '--json'], { env: { TMPDIR: t.dir } });
+    assertCleanError(r, /grid 5000×5000×5000 exceeds QE's limit of 2049 points per axis: 1\.25e\+11 points, 1000 GB for the density alone/);
+    assert.ok(r.ms < 20000, `at once: ${r.ms} ms`);
+    const claim = path.join(t.dir, 'big.pw.scf.out');
+    fs.writeFileSync(claim, fs.readFileSync(alOut, 'utf8').replace(/FFT dimensions: \(\s*24,\s*24,\s*24\)/, 'FFT dimensions: ( 5000, 5000, 5000)'));
+    assertCleanError(mt(['descriptors', claim, '-o', path.join(t.dir, 'd.npy')]), /big\.pw\.scf\.out: grid 5000×5000×5000 exceeds QE's limit/);
+    assert.deepEqual(leftovers(t.dir), []);
+  });
+
+  it('a grid whose density cannot fit in this machine\'s memory is refused before any block', () => {
+    const plan = (grid: [number, number, number]) => planBlocks({ grid, featureCount: 91, energyCount: 11, splitRows: true, comm: serialComm, writeLdos: false, warn: () => undefined });
+    const n = Math.ceil(Math.cbrt(os.totalmem() / 16)) + 1; // 16 bytes a point: just above the memory
+    assert.throws(() => plan([n, n, n]), (e: unknown) => e instanceof MalaError && /needs about .* GB per process for the density and its energy terms, but this machine has .* GB of memory/.test(e.message));
+    assert.equal(plan([24, 24, 24]).store.kind, 'memory');
+  });
+});
