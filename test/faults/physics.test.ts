@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
+import { Cube, readCube, writeCube } from '../../src/io/cube';
 import { writeNpy } from '../../src/io/npy';
 import { checkDensityElectrons, valenceElectrons } from '../../src/qe/electron-count';
 import { readDensityCube } from '../../src/qe/qe-files';
@@ -93,5 +94,38 @@ describe('faults: ∫n against the valence (energy --density)', function () {
     assert.equal(valenceElectrons(['Al', 'Al'], { Al: { zValence: 3 } }, 0.5), 5.5);
     assert.equal(checkDensityElectrons(11.9, 12, 'n.npy', 'x'), undefined, 'within 1 %');
     assert.match(checkDensityElectrons(11.8, 12, 'n.npy', 'x') ?? '', /11\.8000 electrons/);
+  });
+});
+
+describe('faults: LDOS cubes with mixed headers', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const be2 = path.join(repoRoot, 'fixtures', 'be2-ldos-qe');
+  /** The Be2 cubes with cube 7's header changed by `edit` (only the first cube was compared). */
+  const mixedCubes = (edit: (c: Cube) => void): string => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'ldos-'));
+    for (const f of fs.readdirSync(be2).filter((f) => f.endsWith('.cube.gz'))) fs.copyFileSync(path.join(be2, f), path.join(dir, f));
+    const c = readCube(path.join(dir, 'tmp.pp007Be_ldos.cube.gz'));
+    edit(c);
+    fs.rmSync(path.join(dir, 'tmp.pp007Be_ldos.cube.gz'));
+    writeCube(path.join(dir, 'tmp.pp007Be_ldos.cube'), c);
+    return dir;
+  };
+  const run = (dir: string) => mt(['observables', '--ldos', dir, '--energy-grid', '-5,2.5,11', '--structure', path.join(be2, 'Be.pw.scf.out'), '--json']);
+
+  it('an atom moved in cube 7: refused, naming cube 7, the first cube and the atom', () => {
+    assertCleanError(run(mixedCubes((c) => (c.atoms[1].positionBohr[0] += 0.3))), /tmp\.pp007Be_ldos\.cube: LDOS cube 7 has another header than the first cube .*tmp\.pp001Be_ldos\.cube\.gz: atom 2 at \(-0\.877243, .*\) instead of \(-1\.177243, .*\) Bohr/);
+  });
+
+  it('another cell or element in cube 7 is named; the unchanged set passes', () => {
+    assertCleanError(run(mixedCubes((c) => (c.voxelBohr[2] = [0, 0, 0.26]))), /LDOS cube 7 has another header .*: cell: voxel vector 3 \(0\.000000, 0\.000000, 0\.260000\) instead of \(0\.000000, 0\.000000, 0\.249855\) Bohr/);
+    assertCleanError(run(mixedCubes((c) => (c.atoms[0].atomicNumber = 3))), /atom 1 has Z = 3 instead of 4/);
+    const ok = run(mixedCubes(() => undefined));
+    assert.equal(ok.status, 0, ok.stderr);
   });
 });
