@@ -10,12 +10,14 @@ import { Cube, readCube, writeCube } from '../../src/io/cube';
 import { writeNpy } from '../../src/io/npy';
 import { checkDensityElectrons, valenceElectrons } from '../../src/qe/electron-count';
 import { readDensityCube } from '../../src/qe/qe-files';
+import { trainNetwork } from '../../src/network/trainer';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { closestPairBelow } from '../../src/structure/atom-distances';
 import type { Atoms } from '../../src/structure/atoms';
 import { readStructure } from '../../src/structure/registry';
 import { predict } from '../../src/workflow/predict';
-import { writeSmallPredictModel } from '../network/synthetic';
+import { teacherData, writeSmallPredictModel } from '../network/synthetic';
+import { trainOptions } from '../network/train-options';
 import { repoRoot, tempDir } from '../helpers';
 import { assertCleanError, mt } from './helpers';
 
@@ -127,5 +129,32 @@ describe('faults: LDOS cubes with mixed headers', function () {
     assertCleanError(run(mixedCubes((c) => (c.atoms[0].atomicNumber = 3))), /atom 1 has Z = 3 instead of 4/);
     const ok = run(mixedCubes(() => undefined));
     assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
+describe('faults: a checkpoint resumed on other data', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('the same options and point counts but other values: refused (it resumed silently); the same data resumes', async () => {
+    const [train, val] = [teacherData(1, 200), teacherData(2, 80)];
+    const checkpoint = path.join(t.dir, 'ck.zip');
+    await trainNetwork(train, val, { ...trainOptions(), epochs: 2, checkpoint });
+    const other = teacherData(3, 200);
+    assert.equal(other.nPoints, train.nPoints);
+    await assert.rejects(
+      trainNetwork(other, val, { ...trainOptions(), epochs: 3, checkpoint, resume: true }),
+      (e: unknown) => e instanceof MalaError && /the checkpoint was written for other training data: the same options and point counts \(200 training, 80 validation\), but other descriptor or LDOS values/.test(e.message) && e.file === checkpoint,
+    );
+    // one changed LDOS value of the validation set is other data too
+    const y = Float32Array.from(val.y);
+    y[17] += 1e-3;
+    await assert.rejects(trainNetwork(train, { ...val, y }, { ...trainOptions(), epochs: 3, checkpoint, resume: true }), /other training data/);
+    const resumed = await trainNetwork(train, val, { ...trainOptions(), epochs: 3, checkpoint, resume: true });
+    assert.equal(resumed.resumedFromEpoch, 2);
   });
 });
