@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { checkInputFile } from './input-file';
 import { MalaError } from '../errors';
 import { bohrAngstrom, bohr3InAngstrom3, rydbergEv } from '../structure/units';
 import { writeFileAtomic } from './atomic-write';
@@ -113,6 +114,7 @@ export function parseCube(text: string, file = '<cube>'): Cube {
 /** Read a cube file; `.gz` files are decompressed on the fly. */
 export function readCube(file: string): Cube {
   let raw: Buffer;
+  checkInputFile(file, 'cube file');
   try {
     raw = fs.readFileSync(file);
   } catch (e) {

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
+import { checkInputFile } from '../io/input-file';
 import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
@@ -174,6 +175,7 @@ export function readModelData(file: string): ModelData {
   } catch (e) {
     throw new MalaError(`model not found`, { file, fix: 'check the --model path', cause: e });
   }
+  checkInputFile(file, 'model', { allowDirectory: true }); // not /dev/zero, not a FIFO
   if (stat.isDirectory()) {
     files = {};
     for (const n of fs.readdirSync(file)) {

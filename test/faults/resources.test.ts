@@ -3,12 +3,14 @@
  * coarser than the one the file states, a grid whose density cannot fit in memory.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { planBlocks } from '../../src/engine/blocks-plan';
 import { chooseGrid } from '../../src/grid/choose-grid';
+import { maxTextInputBytes } from '../../src/io/input-file';
 import { serialComm } from '../../src/parallel/comm';
 import { readStructure } from '../../src/structure/registry';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -70,5 +72,35 @@ describe('faults: explicit grids against the file and the machine', function () 
     const n = Math.ceil(Math.cbrt(os.totalmem() / 16)) + 1; // 16 bytes a point: just above the memory
     assert.throws(() => plan([n, n, n]), (e: unknown) => e instanceof MalaError && /needs about .* GB per process for the density and its energy terms, but this machine has .* GB of memory/.test(e.message));
     assert.equal(plan([24, 24, 24]).store.kind, 'memory');
+  });
+});
+
+describe('faults: special files as inputs', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('/dev/zero as a structure or model and a FIFO as a structure, model or .npy: refused before any read (it read 4 GB, or hung)', () => {
+    const model = writeSmallPredictModel(t.dir);
+    const fifo = path.join(t.dir, 'in.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const quick = { timeoutMs: 20000 };
+    assertCleanError(mt(['predict', '/dev/zero', '--model', model, '--grid', '8,8,8'], quick), /\/dev\/zero: the structure file is a character device: reading it may never end/);
+    assertCleanError(mt(['predict', alOut, '--model', '/dev/zero'], quick), /\/dev\/zero: the model is a character device/);
+    assertCleanError(mt(['predict', fifo, '--model', model, '--grid', '8,8,8'], quick), /in\.fifo: the structure file is a pipe \(FIFO\): reading it would wait for a writer forever/);
+    assertCleanError(mt(['predict', alOut, '--model', fifo], quick), /in\.fifo: the model is a pipe \(FIFO\)/);
+    assertCleanError(mt(['infer', '--model', model, '--descriptors', fifo, '--out', path.join(t.dir, 'l.npy')], quick), /in\.fifo: the \.npy file is a pipe \(FIFO\)/);
+    assertCleanError(mt(['energy', '--density', '/dev/zero', '--structure', alOut], quick), /unsupported density file type|the \.npy file is a character device/);
+    assert.deepEqual(leftovers(t.dir), []);
+  });
+
+  it('a text input beyond the string limit is refused by size, not read', () => {
+    const big = path.join(t.dir, 'big.xyz');
+    fs.writeFileSync(big, '1\n\nAl 0 0 0\n');
+    fs.truncateSync(big, maxTextInputBytes + 1); // sparse: no disk used
+    assert.throws(() => readStructure(big), (e: unknown) => e instanceof MalaError && /the structure file is \d+ MiB, more than the \d+ MiB a text input can be read as/.test(e.message));
   });
 });
