@@ -25,7 +25,8 @@ import { makeEnergyGrid } from '../targets/energy-grid';
 import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, requireVjp, type CreateNetOptions, type InferenceNet } from './backends';
 import { float64Path } from './backends/ts';
 import type { DeviceChoice } from './device';
-import { importMalaModel } from './mala-import';
+import { importMalaModel, isMalaModelMember } from './mala-import';
+import { checkZipMemberSize } from './torch-pickle';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import type { TrainingDomain } from '../domain/training-domain';
@@ -188,7 +189,8 @@ export function readModelData(file: string): ModelData {
       throw new MalaError('not a model archive (not a zip file)', { file, fix: 'pass a mala-ts model (.zip with model.json) or a MALA model zip' });
     }
     try {
-      files = unzipSync(buf);
+      // only the members a model needs, each bounded by its declared size (an unused 5 GiB member was inflated whole)
+      files = unzipSync(buf, { filter: (f) => (f.name === 'model.json' || f.name.endsWith('.safetensors') || isMalaModelMember(f.name)) && checkZipMemberSize(f.name, f.originalSize, 'model archive') });
     } catch (e) {
       throw new MalaError(`damaged model archive: ${(e as Error).message}`, { file, fix: 'the file is truncated or corrupted; re-train or re-export the model', cause: e });
     }
