@@ -27,6 +27,7 @@ import { float64Path } from './backends/ts';
 import type { DeviceChoice } from './device';
 import { importMalaModel, isMalaModelMember } from './mala-import';
 import { checkZipMemberSize } from './torch-pickle';
+import { checkModelBispectrumRanges } from '../descriptors/bispectrum-parameters';
 import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import type { TrainingDomain } from '../domain/training-domain';
@@ -195,8 +196,9 @@ export function readModelData(file: string): ModelData {
       throw new MalaError(`damaged model archive: ${(e as Error).message}`, { file, fix: 'the file is truncated or corrupted; re-train or re-export the model', cause: e });
     }
   }
-  if (files['model.json']) return decodeOurs(files, file);
-  return importMalaModel(files, file);
+  const m = files['model.json'] ? decodeOurs(files, file) : importMalaModel(files, file);
+  checkModelBispectrumRanges(m.descriptors, file); // rcutfac = 1e6 ran into 6 GB
+  return m;
 }
 
 /** A loaded model, ready for inference. */

@@ -7,10 +7,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { unzipSync, zipSync } from 'fflate';
 import { MalaError } from '../../src/errors';
 import { planBlocks } from '../../src/engine/blocks-plan';
 import { chooseGrid } from '../../src/grid/choose-grid';
 import { maxTextInputBytes } from '../../src/io/input-file';
+import { loadModel } from '../../src/network/model';
 import { serialComm } from '../../src/parallel/comm';
 import { readStructure } from '../../src/structure/registry';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -102,5 +104,38 @@ describe('faults: special files as inputs', function () {
     fs.writeFileSync(big, '1\n\nAl 0 0 0\n');
     fs.truncateSync(big, maxTextInputBytes + 1); // sparse: no disk used
     assert.throws(() => readStructure(big), (e: unknown) => e instanceof MalaError && /the structure file is \d+ MiB, more than the \d+ MiB a text input can be read as/.test(e.message));
+  });
+});
+
+describe('faults: model parameters out of any physical range', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  /** The small model with model.json's descriptor parameters changed. */
+  const edited = (change: Record<string, number>): string => {
+    const members = unzipSync(fs.readFileSync(writeSmallPredictModel(t.dir)));
+    const j = JSON.parse(Buffer.from(members['model.json']).toString('utf8'));
+    Object.assign(j.descriptors, change);
+    const file = path.join(t.dir, `edited-${Object.keys(change).join('-')}.zip`);
+    fs.writeFileSync(file, zipSync({ ...members, 'model.json': Buffer.from(JSON.stringify(j)) }));
+    return file;
+  };
+
+  it('rcutfac = 1e6 in model.json: predict refuses at load with the allowed range (it ran 40 s into 6 GB)', () => {
+    const model = edited({ rcutfac: 1e6 });
+    const r = mt(['predict', alOut, '--model', model, '--json'], { timeoutMs: 20000 });
+    assertCleanError(r, /the model's descriptor parameter rcutfac = 1000000 Å is outside its physical range: rcutfac must be in \(0, 20\] Å/);
+    assert.ok(r.ms < 15000, `${r.ms} ms`);
+    assert.throws(() => loadModel(edited({ twojmax: 60 })), (e: unknown) => e instanceof MalaError && /twojmax = 60 is outside .*\[0, 20\]/.test(e.message));
+    assert.throws(() => loadModel(edited({ rfac0: 3 })), /rfac0 = 3 is outside/);
+    assert.ok(loadModel(edited({ rcutfac: 6 })).nFeatures > 0, 'a 6 Å cutoff is fine');
+  });
+
+  it('descriptors --rcutfac 1e6 is refused with the range', () => {
+    assertCleanError(mt(['descriptors', alOut, '--rcutfac', '1e6', '-o', path.join(t.dir, 'd.npy')]), /invalid bispectrum parameter: rcutfac = 1000000 Å\n {2}fix: rcutfac must be in \(0, 20\] Å/);
   });
 });
