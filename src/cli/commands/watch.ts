@@ -100,6 +100,7 @@ export function register(program: Command): void {
       onInterrupt(onSignal, { repeats: true }); // (instead of the CLI's exit-at-once: src/util/cleanup.ts)
       await handle.ready;
       process.stderr.write(`mala-ts: watching ${path.resolve(dir)} for ${opts.pattern}; results in ${handle.logFile} (Ctrl-C to stop)\n`);
-      // the watcher keeps the process alive until a signal
+      // the watcher keeps the process alive until a signal, or until the folder is gone (exit 1)
+      await handle.closed;
     });
 }
