@@ -28,7 +28,7 @@ import type { DeviceChoice } from './device';
 import { importMalaModel, isMalaModelMember } from './mala-import';
 import { checkZipMemberSize } from './torch-pickle';
 import { checkModelBispectrumRanges } from '../descriptors/bispectrum-parameters';
-import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
+import { checkParametersFinite, checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
@@ -198,6 +198,7 @@ export function readModelData(file: string): ModelData {
   }
   const m = files['model.json'] ? decodeOurs(files, file) : importMalaModel(files, file);
   checkModelBispectrumRanges(m.descriptors, file); // rcutfac = 1e6 ran into 6 GB
+  checkParametersFinite(m.spec, m.weights, file);
   return m;
 }
 

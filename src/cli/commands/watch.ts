@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { MalaError } from '../../errors';
+import { MalaError, printableText } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
 import { backendOption, deviceOption } from '../options';
@@ -26,7 +26,7 @@ interface Opts {
 
 function describe(r: WatchRecord): string {
   const name = r.file;
-  if (!r.ok) return `mala-ts: error: ${name}: ${r.error}${r.fix ? `\n  fix: ${r.fix}` : ''}\n`;
+  if (!r.ok) return printableText(`mala-ts: error: ${name}: ${r.error}${r.fix ? `\n  fix: ${r.fix}` : ''}`) + '\n';
   const total = typeof r.total_energy_ev === 'number' ? `, E_total ${r.total_energy_ev.toFixed(6)} eV` : '';
   return `mala-ts: ${name}: E_F ${(r.fermi_energy_ev as number).toFixed(6)} eV, E_band ${(r.band_energy_ev as number).toFixed(6)} eV${total}\n`;
 }
