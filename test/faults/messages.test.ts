@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { findLammpsLibrary, Lammps, LammpsError } from '../../bindings/lammps';
 import { runQe } from '../../src/dft/qe-run';
 import { MalaError, printableText } from '../../src/errors';
+import { makeEnergyGrid } from '../../src/targets/energy-grid';
+import { checkBandCoverage } from '../../src/workflow/generate';
 import { readModelData, saveModelData } from '../../src/network/model';
 import { cellProblem, type Mat3 } from '../../src/structure/atoms';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -93,5 +95,17 @@ describe('faults: messages', function () {
     if (!other) this.skip();
     const r = mt(['predict', alOut, '--model', writeSmallPredictModel(t.dir), '--descriptor-engine', 'lammps', '--json'], { env: { MALA_TS_LAMMPS_LIB: other } });
     assertCleanError(r, /libm\.so\.6 is not a LAMMPS library: it has no function lammps_open_no_mpi[^\n]*\n {2}fix: point MALA_TS_LAMMPS_LIB to liblammps\.so/);
+  });
+});
+
+describe('faults: generate energy grids below the band bottom', () => {
+  // Be2-like bands (eV): bottom −3.27, E_F 8.74; a top band high enough for the grid's end
+  const bands = { kWeights: [2], eigenvaluesEv: [[-3.2747, 3.585, 9.1532, 30.0]], nbnd: 4, fermiEnergyEv: 8.743, totalEnergyEv: {} };
+  it("MALA's own Be2 grid (−5, 2.5, 11) passes with a warning (it was refused as missing occupied states); a grid above the band bottom is refused", () => {
+    const w = checkBandCoverage(bands, makeEnergyGrid(-5, 2.5, 11), 2.5, 0.025, 'Be.pw.scf.in');
+    assert.equal(w.length, 1);
+    assert.match(w[0], /the energy grid starts at -5 eV, within 3σ \(7\.50 eV\) of the lowest band at -3\.275 eV: the broadened LDOS below -5 eV is not on the grid/);
+    assert.deepEqual(checkBandCoverage(bands, makeEnergyGrid(-11, 2.5, 14), 2.5, 0.025, 'Be.pw.scf.in'), []);
+    assert.throws(() => checkBandCoverage(bands, makeEnergyGrid(-3, 2.5, 11), 2.5, 0.025, 'Be.pw.scf.in'), (e: unknown) => e instanceof MalaError && /starts at -3 eV, above the lowest band at -3\.275 eV: the LDOS would miss occupied states/.test(e.message));
   });
 });
