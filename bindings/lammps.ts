@@ -76,23 +76,36 @@ export function loadLammps(libraryPath?: string): LammpsApi {
     missingFix: 'run `make setup` (builds LAMMPS 4Feb2025 into the cache), or set MALA_TS_LAMMPS_LIB=/path/to/liblammps.so of a LAMMPS built with ML-SNAP',
     brokenFix: 'rebuild it with `make setup`, or point MALA_TS_LAMMPS_LIB to a working liblammps.so',
   });
+  // a library without LAMMPS' C API (MALA_TS_LAMMPS_LIB pointing at another .so) fails on its first missing function
+  const need = (signature: string) => {
+    try {
+      return lib.func(signature);
+    } catch (e) {
+      const name = /(lammps_\w+)\(/.exec(signature)?.[1] ?? signature;
+      throw new MalaError(`${lib.path} is not a LAMMPS library: it has no function ${name} (${(e as Error).message})`, {
+        file: lib.path,
+        fix: explicit ? 'point MALA_TS_LAMMPS_LIB to liblammps.so of a LAMMPS built as a shared library with ML-SNAP (or unset it to use the one `make setup` builds)' : 'rebuild it with `make setup`',
+        cause: e,
+      });
+    }
+  };
   const a: LammpsApi = {
     libraryPath: lib.path,
-    open_no_mpi: lib.func('void *lammps_open_no_mpi(int argc, const char **argv, void **ptr)'),
-    open_fortran: lib.func('void *lammps_open_fortran(int argc, const char **argv, int f_comm)'),
-    close: lib.func('void lammps_close(void *handle)'),
-    command: lib.func('void *lammps_command(void *handle, const char *cmd)'),
-    commands_string: lib.func('void lammps_commands_string(void *handle, const char *str)'),
-    file: lib.func('void lammps_file(void *handle, const char *file)'),
-    version: lib.func('int lammps_version(void *handle)'),
-    has_error: lib.func('int lammps_has_error(void *handle)'),
-    get_last_error_message: lib.func('int lammps_get_last_error_message(void *handle, _Out_ uint8_t *buffer, int size)'),
-    has_style: lib.func('int lammps_has_style(void *handle, const char *category, const char *name)'),
-    extract_compute: lib.func('void *lammps_extract_compute(void *handle, const char *id, int style, int type)'),
-    extract_setting: lib.func('int lammps_extract_setting(void *handle, const char *name)'),
-    get_natoms: lib.func('double lammps_get_natoms(void *handle)'),
-    config_has_mpi_support: lib.func('int lammps_config_has_mpi_support()'),
-    config_has_package: lib.func('int lammps_config_has_package(const char *name)'),
+    open_no_mpi: need('void *lammps_open_no_mpi(int argc, const char **argv, void **ptr)'),
+    open_fortran: need('void *lammps_open_fortran(int argc, const char **argv, int f_comm)'),
+    close: need('void lammps_close(void *handle)'),
+    command: need('void *lammps_command(void *handle, const char *cmd)'),
+    commands_string: need('void lammps_commands_string(void *handle, const char *str)'),
+    file: need('void lammps_file(void *handle, const char *file)'),
+    version: need('int lammps_version(void *handle)'),
+    has_error: need('int lammps_has_error(void *handle)'),
+    get_last_error_message: need('int lammps_get_last_error_message(void *handle, _Out_ uint8_t *buffer, int size)'),
+    has_style: need('int lammps_has_style(void *handle, const char *category, const char *name)'),
+    extract_compute: need('void *lammps_extract_compute(void *handle, const char *id, int style, int type)'),
+    extract_setting: need('int lammps_extract_setting(void *handle, const char *name)'),
+    get_natoms: need('double lammps_get_natoms(void *handle)'),
+    config_has_mpi_support: need('int lammps_config_has_mpi_support()'),
+    config_has_package: need('int lammps_config_has_package(const char *name)'),
   };
   try {
     a.set_show_error = lib.func('int lammps_set_show_error(void *handle, int flag)');
@@ -176,7 +189,8 @@ export class Lammps {
   commands(script: string | string[]): void {
     const text = Array.isArray(script) ? script.join('\n') : script;
     this.api.commands_string(this.live(), text);
-    this.checkError(text.split('\n').find((l) => l.trim().length > 0 && !l.trim().startsWith('#'))?.trim());
+    // LAMMPS' own message names the failing command; the script's first line (\`units metal\`) was blamed
+    this.checkError();
   }
 
   /** Run an input file. */

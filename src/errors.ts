@@ -16,11 +16,23 @@ export class MalaError extends Error {
     this.fix = opts.fix;
   }
 
-  /** Message for a terminal: "file: problem\n  fix: ...". */
+  /** Message for a terminal: "file: problem\n  fix: ...", with control characters escaped (printableText). */
   describe(): string {
     const where = this.file && !this.message.includes(this.file) ? `${this.file}: ` : '';
-    return `${where}${this.message}${this.fix ? `\n  fix: ${this.fix}` : ''}`;
+    return printableText(`${where}${this.message}${this.fix ? `\n  fix: ${this.fix}` : ''}`);
   }
+}
+
+/**
+ * Text safe for a terminal: control characters (C0 but tab and newline, DEL, C1) and Unicode
+ * direction overrides, which messages quote from input files and which would move the cursor,
+ * recolour or clear the screen, become visible escapes (\x1b, \u202e).
+ */
+export function printableText(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
+  });
 }
 
 export function isMalaError(e: unknown): e is MalaError {

@@ -3,7 +3,7 @@
  * a user can fix (disk full, read-only, permissions, a closed pipe…) becomes one such message
  * too; anything else is a bug (exit 2). Stack traces only with --debug (or MALA_TS_DEBUG=1).
  */
-import { isMalaError, MalaError } from '../errors';
+import { isMalaError, MalaError, printableText } from '../errors';
 import { interruptedBy, signalExitCode } from '../util/cleanup';
 
 /** The fix for each errno a user can do something about. */
@@ -51,7 +51,7 @@ export function describeFailure(e: unknown, debug: boolean): { text: string; exi
   }
   const mala = isMalaError(e) ? e : systemErrorToMala(e);
   if (mala) return { text: `mala-ts: error: ${mala.describe()}${stack}\n`, exitCode: 1 };
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = printableText(e instanceof Error ? e.message : String(e));
   return { text: `mala-ts: internal error (please report): ${debug ? (e as Error)?.stack ?? msg : `${msg}\n  (run with --debug for the stack trace)`}\n`, exitCode: 2 };
 }
 

@@ -28,7 +28,7 @@ import { lammpsDataText, restrictedTriclinic } from '../structure/lammps-data';
 import { GridShape, gridPointAngstrom, validateGrid } from '../grid/grid';
 import { registerTemp } from '../util/cleanup';
 import { Progress, silentProgress } from '../util/progress';
-import { bispectrumCount, type BispectrumParameters } from './bispectrum-parameters';
+import { bispectrumCount, bispectrumRangeProblem, type BispectrumParameters } from './bispectrum-parameters';
 import { malaBispectrumDefaults, malaElementRadius } from './mala-defaults';
 
 export { bispectrumCount, bispectrumIndices, type BispectrumParameters } from './bispectrum-parameters';
@@ -46,6 +46,8 @@ export function validateParameters(p: BispectrumParameters, nspecies: number): v
   if (!(p.rcutfacAngstrom > 0) || !Number.isFinite(p.rcutfacAngstrom)) bad(`rcutfac = ${p.rcutfacAngstrom}`, `the cutoff must be a positive length in Å, MALA uses ${malaBispectrumDefaults.rcutfacAngstrom}`);
   if (!(p.rfac0 > 0 && p.rfac0 <= 1)) bad(`rfac0 = ${p.rfac0}`, `rfac0 must be in (0, 1], MALA uses ${malaBispectrumDefaults.rfac0}`);
   if (!(p.rmin0Angstrom >= 0 && p.rmin0Angstrom < p.rcutfacAngstrom)) bad(`rmin0 = ${p.rmin0Angstrom}`, 'rmin0 must be in [0, rcutfac)');
+  const range = bispectrumRangeProblem(p); // the upper bounds
+  if (range) bad(range.what, range.range);
   for (const [name, list] of [['element weights', p.elementWeights], ['element radii', p.elementRadii]] as const) {
     if (!list) continue;
     if (list.length !== nspecies) bad(`${list.length} ${name} for ${nspecies} elements`, `give one value per element, in alphabetical element order`);

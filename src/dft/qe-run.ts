@@ -91,9 +91,24 @@ function fixFor(program: string, output: string): string {
   return `read ${program}'s full output (path above) and fix the input`;
 }
 
+/** A program given as a path ('./fakepw.sh') is relative to the user's folder, not to the run folder the child starts in. */
+function userProgramPath(p: string): string {
+  return p.includes('/') && !path.isAbsolute(p) ? path.resolve(p) : p;
+}
+
+/** Why `cmd` could not be started (ENOENT, EACCES), said for a name looked up on PATH or for a path. */
+function notStarted(cmd: string, code: string): MalaError {
+  if (!cmd.includes('/')) {
+    return new MalaError(`cannot run '${cmd}': not found on PATH`, { fix: cmd === 'mpirun' ? 'install openmpi-bin or run without --np' : 'install Quantum ESPRESSO (Debian: apt-get install quantum-espresso) or put pw.x/pp.x on PATH' });
+  }
+  if (!fs.existsSync(cmd)) return new MalaError(`cannot run '${cmd}': no such file`, { fix: 'check the path (a relative path is taken from the folder mala-ts runs in)' });
+  if (code === 'EACCES') return new MalaError(`cannot run '${cmd}': it is not executable (or is a folder)`, { fix: `chmod +x ${cmd}` });
+  return new MalaError(`cannot run '${cmd}': the interpreter its first line (#!) names was not found`, { fix: `fix the #! line of ${cmd}` });
+}
+
 /** Run a QE program; resolves with its output on success, throws a MalaError quoting QE otherwise. */
 export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
-  const argv = qeCommandLine(o);
+  const argv = qeCommandLine({ ...o, program: userProgramPath(o.program), mpirun: o.mpirun === undefined ? undefined : userProgramPath(o.mpirun) });
   fs.mkdirSync(o.cwd, { recursive: true });
   const outPath = path.resolve(o.cwd, o.outputFile);
   const out = fs.createWriteStream(outPath);
@@ -141,10 +156,8 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
   if (partial && o.onLine) o.onLine(partial);
   const output = chunks.join('');
   const wallSeconds = (Date.now() - t0) / 1000;
-  const spawnFailed = (res as { errno?: unknown; code?: string }).code === 'ENOENT' || /ENOENT/.test(res.originalMessage ?? '');
-  if (spawnFailed) {
-    throw new MalaError(`cannot run '${argv[0]}': not found on PATH`, { fix: argv[0] === 'mpirun' ? 'install openmpi-bin or run without --np' : 'install Quantum ESPRESSO (Debian: apt-get install quantum-espresso) or put pw.x/pp.x on PATH' });
-  }
+  const code = (res as { code?: string }).code ?? /\b(ENOENT|EACCES)\b/.exec(res.originalMessage ?? '')?.[1];
+  if (code === 'ENOENT' || code === 'EACCES') throw notStarted(argv[0], code);
   const status = res.exitCode !== 0 || res.signal ? `${o.program} exited with status ${res.exitCode}${res.signal ? ` (${res.signal})` : ''}` : undefined;
   const said = /convergence NOT achieved|Error in routine|^\s*%{20,}/im.test(output) ? qeOutputProblem(o.program, output) : undefined;
   const problem = res.timedOut ? `${o.program} exceeded the time limit of ${o.timeoutS} s` : said ? `${said}${status ? ` (${status.replace(`${o.program} `, '')})` : ''}` : status ?? qeOutputProblem(o.program, output);

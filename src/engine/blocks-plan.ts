@@ -64,6 +64,15 @@ export function planBlocks(o: BlockPlanInput): BlockPlan {
   // A quarter of the budget for the block in flight; the rest for the kept LDOS and the density.
   const slabBudget = budgetBytes / 4;
   const maxBlockPoints = Math.max(nz, Math.floor(o.maxBlockPoints ?? Math.min(defaultMaxBlockPoints, slabBudget / bytesPerPointInFlight)));
+  // The density and the energy terms' arrays are whole (per rank: its FFT slab) whatever the
+  // budget: refuse before any work when they cannot fit in this machine's memory.
+  const densityBytesPerRank = densityBytes / o.comm.size;
+  if (densityBytesPerRank > os.totalmem()) {
+    throw new MalaError(
+      `the grid ${nx}×${ny}×${nz} (${pointCount.toExponential(2)} points) needs about ${(densityBytesPerRank / 1e9).toFixed(1)} GB per process for the density and its energy terms, but this machine has ${(os.totalmem() / 1e9).toFixed(1)} GB of memory`,
+      { fix: 'use the FFT grid of the pw.x run (drop --grid), or run on more MPI ranks or machines (--np N)' },
+    );
+  }
   if (nz * bytesPerPointInFlight > budgetBytes) {
     o.warn(`one row of the grid (${nz} points) needs ${(nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
   }

@@ -26,7 +26,7 @@ export function cubeLdosSource(files: string[], energiesEv: Float64Array, opts: 
   const slice = (k: number): Float64Array => {
     if (k === 0 && first.ldosPerEvA3) return first.ldosPerEvA3;
     if (cache[k]) return cache[k]!;
-    return readLdosCubeSlice(sorted[k], k, { energiesEv, shape }).ldosPerEvA3;
+    return readLdosCubeSlice(sorted[k], k, { energiesEv, shape, first: { cube: first.cube, file: sorted[0] } }).ldosPerEvA3;
   };
   return {
     gridShape: shape,

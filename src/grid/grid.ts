@@ -88,6 +88,15 @@ export function validateGrid(grid: readonly number[], source?: string): GridShap
   if (grid.length !== 3 || grid.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new MalaError(`invalid grid ${grid.join('×')}: it needs three positive integers`, { file: source, fix: 'give the grid as NX,NY,NZ, e.g. --grid 18,18,27' });
   }
+  // QE's own cap, for every grid (explicit, printed, nr1..3): beyond it no pw.x run made the file,
+  // and the density alone would need hundreds of GB
+  if (grid.some((n) => n > qeMaxFftDimension)) {
+    const points = grid[0] * grid[1] * grid[2];
+    throw new MalaError(
+      `grid ${grid.join('×')} exceeds QE's limit of ${qeMaxFftDimension} points per axis: ${points.toExponential(2)} points, ${((points * 8) / 1e9).toFixed(0)} GB for the density alone and more for the LDOS (memory or spill file)`,
+      { file: source, fix: `give a grid of at most ${qeMaxFftDimension} points per axis (the FFT grid of the pw.x run, e.g. --grid 18,18,27)` },
+    );
+  }
   return [grid[0], grid[1], grid[2]];
 }
 

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { checkInputFile } from './input-file';
 import { MalaError } from '../errors';
 import { bohrAngstrom, bohr3InAngstrom3, rydbergEv } from '../structure/units';
 import { writeFileAtomic } from './atomic-write';
@@ -113,6 +114,7 @@ export function parseCube(text: string, file = '<cube>'): Cube {
 /** Read a cube file; `.gz` files are decompressed on the fly. */
 export function readCube(file: string): Cube {
   let raw: Buffer;
+  checkInputFile(file, 'cube file');
   try {
     raw = fs.readFileSync(file);
   } catch (e) {
@@ -235,6 +237,27 @@ export interface LdosCubeSetOptions {
   shape?: number[];
   /** Energies in eV to check against the cube titles (pp.x prints 4 decimals). */
   energiesEv?: ArrayLike<number>;
+  /** The set's first cube and its file: every other cube's header must equal it (grid, cell, atoms). */
+  first?: { cube: Cube; file: string };
+}
+
+/** pp.x writes the header with 6 decimals (Bohr): anything beyond that rounding is another structure. */
+const headerTolBohr = 2e-6;
+
+/** What differs between two cube headers (grid, origin, voxel/cell, atoms), or undefined. */
+export function cubeHeaderDifference(a: Omit<Cube, 'data'>, b: Omit<Cube, 'data'>): string | undefined {
+  const vec = (v: readonly number[]) => `(${v.map((x) => x.toFixed(6)).join(', ')})`;
+  const close = (u: readonly number[], v: readonly number[]) => u.every((x, i) => Math.abs(x - v[i]) <= headerTolBohr * Math.max(1, Math.abs(x)));
+  if (a.shape.some((n, i) => n !== b.shape[i])) return `grid ${b.shape.join('×')} instead of ${a.shape.join('×')}`;
+  if (!close(a.originBohr, b.originBohr)) return `origin ${vec(b.originBohr)} instead of ${vec(a.originBohr)} Bohr`;
+  for (let i = 0; i < 3; i++) if (!close(a.voxelBohr[i], b.voxelBohr[i])) return `cell: voxel vector ${i + 1} ${vec(b.voxelBohr[i])} instead of ${vec(a.voxelBohr[i])} Bohr`;
+  if (a.atoms.length !== b.atoms.length) return `${b.atoms.length} atoms instead of ${a.atoms.length}`;
+  for (let i = 0; i < a.atoms.length; i++) {
+    const [p, q] = [a.atoms[i], b.atoms[i]];
+    if (p.atomicNumber !== q.atomicNumber) return `atom ${i + 1} has Z = ${q.atomicNumber} instead of ${p.atomicNumber}`;
+    if (!close(p.positionBohr, q.positionBohr)) return `atom ${i + 1} at ${vec(q.positionBohr)} instead of ${vec(p.positionBohr)} Bohr`;
+  }
+  return undefined;
 }
 
 /**
@@ -245,6 +268,10 @@ export function readLdosCubeSlice(file: string, energyIndex: number, opts: LdosC
   const cube = readCube(file);
   if (opts.shape && (opts.shape.length !== 3 || opts.shape.some((n, i) => n !== cube.shape[i]))) {
     throw new MalaError(`LDOS cube grid ${cube.shape.join('×')} does not match the expected grid ${opts.shape.join('×')}`, { file, fix: 'use cubes from the same pp.x run as the structure (same FFT grid)' });
+  }
+  const diff = opts.first && opts.first.cube !== cube ? cubeHeaderDifference(opts.first.cube, cube) : undefined;
+  if (diff) {
+    throw new MalaError(`LDOS cube ${energyIndex + 1} has another header than the first cube ${opts.first!.file}: ${diff}`, { file, fix: 'use the cubes of one pp.x run (one structure), one per energy' });
   }
   const e = ldosCubeEnergyEv(cube);
   if (e !== undefined && opts.energiesEv) {
@@ -269,7 +296,7 @@ export function readLdosCubes(files: string[], opts: LdosCubeSetOptions = {}): {
   let first: Cube | undefined;
   let out: Float32Array | undefined;
   for (let k = 0; k < nE; k++) {
-    const { cube, ldosPerEvA3 } = readLdosCubeSlice(sorted[k], k, { ...opts, shape: opts.shape ?? first?.shape });
+    const { cube, ldosPerEvA3 } = readLdosCubeSlice(sorted[k], k, { ...opts, shape: opts.shape ?? first?.shape, first: first && { cube: first, file: sorted[0] } });
     if (!first) {
       first = cube;
       out = new Float32Array(cube.data.length * nE);

@@ -5,6 +5,7 @@
  * (`NpyStreamWriter`), so grids bigger than memory stay usable.
  */
 import * as fs from 'node:fs';
+import { checkInputFile } from './input-file';
 import { MalaError } from '../errors';
 import { AtomicFileWriter, writeFileAtomic } from './atomic-write';
 
@@ -138,6 +139,7 @@ export interface NpyData {
 /** Read a whole .npy file (C order result). */
 export function readNpy(file: string): NpyData {
   let buf: Buffer;
+  checkInputFile(file, '.npy file');
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
@@ -167,6 +169,7 @@ export class NpyFile {
 
   constructor(file: string) {
     this.file = file;
+    checkInputFile(file, '.npy file'); // opening a FIFO would block
     try {
       this.fd = fs.openSync(file, 'r');
     } catch (e) {

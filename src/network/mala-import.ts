@@ -10,7 +10,7 @@ import { activationsFromMala, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import { PickleError, PyObject, unpickle } from './pickle';
 import { DataScaler } from './scalers';
-import { readLegacyTorch, readStateDict } from './torch-pickle';
+import { checkTensorView, readLegacyTorch, readStateDict } from './torch-pickle';
 
 /** Plain object from pickled attribute dicts (Map) with tensors left as {shape, data}. */
 function mapToObject(v: unknown): Record<string, unknown> {
@@ -51,7 +51,7 @@ const torchHooks = {
 function rebuildFromStorage(storage: unknown, offset: number, shape: number[], stride: number[]): { shape: number[]; data: Float32Array | Float64Array } {
   const src = (storage as { data?: Float32Array | Float64Array }).data;
   if (!src) throw new PickleError('tensor storage without data in scaler pickle');
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = checkTensorView('of a scaler', src.length, offset, shape, stride);
   const out = src instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
   const idx = new Array<number>(shape.length).fill(0);
   for (let k = 0; k < n; k++) {
@@ -64,6 +64,11 @@ function rebuildFromStorage(storage: unknown, offset: number, shape: number[], s
     }
   }
   return { shape, data: out };
+}
+
+/** The members of a MALA model zip this importer reads (others are never decompressed). */
+export function isMalaModelMember(name: string): boolean {
+  return /\.(params|info|iscaler|oscaler)\.json$|\.(iscaler|oscaler)\.pkl$|\.network\.pth$/.test(name);
 }
 
 function findMember(files: Record<string, Uint8Array>, suffixes: string[]): [string, Uint8Array] | undefined {

@@ -35,6 +35,20 @@ export function checkSpec(spec: NetworkSpec, where = 'network'): void {
   }
 }
 
+/** Every weight finite: a NaN weight made every LDOS value NaN, reported as a corrupt LDOS file. */
+export function checkParametersFinite(spec: NetworkSpec, params: Parameters, where: string): void {
+  params.forEach((p, i) => {
+    const k = p.findIndex((v) => !Number.isFinite(v));
+    if (k >= 0) {
+      const layer = Math.floor(i / 2);
+      throw new MalaError(`the model's network has a non-finite ${i % 2 ? 'bias' : 'weight'} (${p[k]}) in Linear layer ${layer + 1} of ${spec.layerSizes.length - 1} (value ${k})`, {
+        file: where,
+        fix: 'the model is damaged or its training diverged; re-train (a lower learning rate) or use another model file',
+      });
+    }
+  });
+}
+
 /** Shapes of the parameter list: [out, in] and [out] per layer. */
 export function parameterShapes(spec: NetworkSpec): number[][] {
   const shapes: number[][] = [];

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
+import { checkInputFile } from '../io/input-file';
 import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
@@ -24,8 +25,10 @@ import { makeEnergyGrid } from '../targets/energy-grid';
 import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, requireVjp, type CreateNetOptions, type InferenceNet } from './backends';
 import { float64Path } from './backends/ts';
 import type { DeviceChoice } from './device';
-import { importMalaModel } from './mala-import';
-import { checkSpec, parameterShapes, type NetworkSpec } from './mlp';
+import { importMalaModel, isMalaModelMember } from './mala-import';
+import { checkZipMemberSize } from './torch-pickle';
+import { checkModelBispectrumRanges } from '../descriptors/bispectrum-parameters';
+import { checkParametersFinite, checkSpec, parameterShapes, type NetworkSpec } from './mlp';
 import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
 import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
@@ -174,6 +177,7 @@ export function readModelData(file: string): ModelData {
   } catch (e) {
     throw new MalaError(`model not found`, { file, fix: 'check the --model path', cause: e });
   }
+  checkInputFile(file, 'model', { allowDirectory: true }); // not /dev/zero, not a FIFO
   if (stat.isDirectory()) {
     files = {};
     for (const n of fs.readdirSync(file)) {
@@ -186,13 +190,16 @@ export function readModelData(file: string): ModelData {
       throw new MalaError('not a model archive (not a zip file)', { file, fix: 'pass a mala-ts model (.zip with model.json) or a MALA model zip' });
     }
     try {
-      files = unzipSync(buf);
+      // only the members a model needs, each bounded by its declared size (an unused 5 GiB member was inflated whole)
+      files = unzipSync(buf, { filter: (f) => (f.name === 'model.json' || f.name.endsWith('.safetensors') || isMalaModelMember(f.name)) && checkZipMemberSize(f.name, f.originalSize, 'model archive') });
     } catch (e) {
       throw new MalaError(`damaged model archive: ${(e as Error).message}`, { file, fix: 'the file is truncated or corrupted; re-train or re-export the model', cause: e });
     }
   }
-  if (files['model.json']) return decodeOurs(files, file);
-  return importMalaModel(files, file);
+  const m = files['model.json'] ? decodeOurs(files, file) : importMalaModel(files, file);
+  checkModelBispectrumRanges(m.descriptors, file); // rcutfac = 1e6 ran into 6 GB
+  checkParametersFinite(m.spec, m.weights, file);
+  return m;
 }
 
 /** A loaded model, ready for inference. */

@@ -8,6 +8,17 @@
 import { unzipSync } from 'fflate';
 import { PickleError, PyObject, unpickle, type PickleHooks } from './pickle';
 
+/** Largest member a model archive may declare (a network of 500 M float32 weights): beyond it the zip is not a model. */
+export const maxModelMemberBytes = 2 * 2 ** 30;
+
+/** A zip member's declared (uncompressed) size against `maxModelMemberBytes`; true to decompress it. */
+export function checkZipMemberSize(name: string, declaredBytes: number, what: string): true {
+  if (declaredBytes > maxModelMemberBytes) {
+    throw new PickleError(`${what} member ${name} declares ${(declaredBytes / 2 ** 30).toFixed(1)} GiB uncompressed, more than the ${maxModelMemberBytes / 2 ** 30} GiB a model member can be`);
+  }
+  return true;
+}
+
 export interface TorchTensor {
   shape: number[];
   dtype: 'float32' | 'float64' | 'int64' | 'int32';
@@ -41,13 +52,31 @@ class Storage {
   }
 }
 
+/**
+ * A tensor view (offset, shape, stride) must lie inside its storage and hold no more elements
+ * than it: checked before the view is copied out, so a 15 KB file cannot ask for gigabytes (a
+ * stride-0 view of one float with a shape of 10⁹). Expanded (broadcast) views are never network
+ * weights or scaler statistics.
+ */
+export function checkTensorView(storageKey: string, storageLength: number, offset: number, shape: readonly number[], stride: readonly number[]): number {
+  const bad = (why: string) => new PickleError(`tensor view of storage ${storageKey} (${storageLength} elements: offset ${offset}, shape (${shape.join(', ')}), stride (${stride.join(', ')})) ${why}`);
+  const count = (v: number) => Number.isSafeInteger(v) && v >= 0;
+  if (shape.length !== stride.length || !count(offset) || !shape.every(count) || !stride.every(count)) throw bad('is malformed');
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n === 0) return 0;
+  if (n > storageLength) throw bad(`has ${n} elements, more than its storage`);
+  const last = shape.reduce((s, len, d) => s + (len - 1) * stride[d], offset);
+  if (last >= storageLength) throw bad(`reaches element ${last}, past the storage's end`);
+  return n;
+}
+
 /** A tensor whose storage data may arrive after the pickle (legacy format). */
 class TensorRef {
   constructor(readonly storage: Storage, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
   materialize(): TorchTensor {
     const src = this.storage.data;
     if (!src) throw new PickleError(`storage ${this.storage.key} has no data`);
-    const n = this.shape.reduce((a, b) => a * b, 1);
+    const n = checkTensorView(this.storage.key, src.length, this.offset, this.shape, this.stride);
     const out = src instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
     const nd = this.shape.length;
     const idx = new Array<number>(nd).fill(0);
@@ -153,7 +182,8 @@ export function readLegacyTorch(buf: Uint8Array, extraClasses: Record<string, (.
 
 /** Read a zip-format `torch.save` file (already unzipped entries or raw bytes). */
 export function readZipTorch(buf: Uint8Array, extraClasses: Record<string, (...a: unknown[]) => unknown> = {}): unknown {
-  const files = unzipSync(buf);
+  // only the pickle and its storages are decompressed, each bounded by its declared size
+  const files = unzipSync(buf, { filter: (f) => /(^|\/)data\.pkl$|(^|\/)data\/[^/]+$/.test(f.name) && checkZipMemberSize(f.name, f.originalSize, 'torch file') });
   const pkl = Object.keys(files).find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
   if (!pkl) throw new PickleError('zip torch file without data.pkl');
   const prefix = pkl.slice(0, -'data.pkl'.length);
@@ -161,6 +191,7 @@ export function readZipTorch(buf: Uint8Array, extraClasses: Record<string, (...a
   const load = (s: Storage) => {
     const entry = files[`${prefix}data/${s.key}`];
     if (!entry) throw new PickleError(`zip torch file: missing ${prefix}data/${s.key}`);
+    if (entry.byteLength % STORAGE_TYPES[s.type].bytes !== 0) throw new PickleError(`zip torch file: ${prefix}data/${s.key} has ${entry.byteLength} bytes, not whole ${s.type} elements`);
     (s as { numel: number }).numel = entry.byteLength / STORAGE_TYPES[s.type].bytes;
     s.fill(entry);
   };

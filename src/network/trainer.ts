@@ -6,6 +6,7 @@
  * the schedule, so a killed run resumed from its checkpoint ends bit-identical to an
  * uninterrupted one (shuffles are a pure function of seed and epoch).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import type { EnergyGrid } from '../targets/energy-grid';
@@ -106,6 +107,13 @@ function fingerprint(o: Required<Omit<TrainOptions, 'checkpoint' | 'resume' | 'b
     o.earlyStoppingThreshold, o.lrScheduler, o.lrDecay, o.lrPatience, o.descriptors.twojmax, o.energyGrid, nTrain, nVal]);
 }
 
+/** sha256 of every training and validation value: the point counts alone let other data of the same size resume a checkpoint. */
+function dataSha256(train: PointData, validation: PointData): string {
+  const h = createHash('sha256');
+  for (const a of [train.x, train.y, validation.x, validation.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
 function checkData(d: PointData, nIn: number, nOut: number, what: string): void {
   if (d.x.length !== d.nPoints * nIn || d.y.length !== d.nPoints * nOut) {
     throw new MalaError(`${what}: ${d.nPoints} points need ${d.nPoints * nIn} descriptor and ${d.nPoints * nOut} LDOS values, got ${d.x.length} and ${d.y.length}`);
@@ -147,7 +155,7 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
   const vy = outputScaler.transform(Float32Array.from(validation.y), nOut);
 
   let params = initParameters(spec, new Rng(o.seed));
-  let state = { epoch: 0, learningRate: o.learningRate, bestValidation: Infinity, badEpochs: 0, schedBest: Infinity, schedBad: 0, history: [] as EpochRecord[], fingerprint: fp };
+  let state = { epoch: 0, learningRate: o.learningRate, bestValidation: Infinity, badEpochs: 0, schedBest: Infinity, schedBad: 0, history: [] as EpochRecord[], fingerprint: fp, dataSha256: dataSha256(train, validation) };
   let optimizer: TrainingState['optimizer'] = { step: 0, expAvg: [], expAvgSq: [] };
   let resumedFromEpoch = 0;
   if (o.checkpoint && o.resume && fs.existsSync(o.checkpoint)) {
@@ -155,6 +163,13 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
     const s = ck.training?.state as typeof state | undefined;
     if (!s || !ck.training) throw new MalaError('the checkpoint holds no training state', { file: o.checkpoint, fix: 'remove it or pass another --checkpoint' });
     if (s.fingerprint !== fp) throw new MalaError('the checkpoint was written with other training options or data', { file: o.checkpoint, fix: 'use the same options and data to resume, or delete the checkpoint to start over' });
+    // (checkpoints written before the data hash carry none and resume as they did)
+    if (s.dataSha256 !== undefined && s.dataSha256 !== state.dataSha256) {
+      throw new MalaError(`the checkpoint was written for other training data: the same options and point counts (${train.nPoints} training, ${validation.nPoints} validation), but other descriptor or LDOS values (sha256 ${s.dataSha256.slice(0, 12)}…, this data ${state.dataSha256.slice(0, 12)}…)`, {
+        file: o.checkpoint,
+        fix: 'resume with the snapshots (and their order) it was written for, or delete the checkpoint to start over',
+      });
+    }
     params = ck.weights;
     optimizer = ck.training.optimizer;
     state = s;

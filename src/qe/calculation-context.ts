@@ -66,6 +66,8 @@ export interface ContextOverrides {
   electrons?: number;
   ecutrhoRy?: number;
   grid?: readonly number[];
+  /** Refuse a `grid` coarser than the file's own (src/grid/choose-grid.ts). */
+  refuseCoarseGrid?: boolean;
   pseudoDir?: string;
   /** Pseudopotentials a caller already loaded by the same rule (e.g. `pw`): not read again. */
   pseudopotentials?: LoadedPseudopotentials;
@@ -128,7 +130,7 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
   checkAtomDistances(atoms, read?.file ?? source);
   const facts = qeFileFacts(read);
   const ecutrhoRy = o.ecutrhoRy ?? facts.ecutrhoRy ?? training.ecutrhoRy;
-  const grid = chooseGrid(read ?? { atoms, file: source }, o.grid, ecutrhoRy);
+  const grid = chooseGrid(read ?? { atoms, file: source }, o.grid, ecutrhoRy, o.refuseCoarseGrid);
 
   let pseudopotentials: Record<string, Pseudopotential> | undefined;
   let pseudoDir: { dir: string; from: string } | undefined;

@@ -23,6 +23,10 @@ export interface QeStructure {
   /** FFT grid when the file states it (pw.x output). */
   grid?: [number, number, number];
   gVectorCount?: number;
+  /** "number of electrons" a pw.x output prints. */
+  numberOfElectrons?: number;
+  /** tot_charge of a pw.x input's &SYSTEM (0 when absent). */
+  totCharge?: number;
   /** Printed energies (Ry) of a pw.x output, after "End of self-consistent calculation". */
   printedEnergiesRy?: Partial<Record<'total' | 'smearing' | 'oneElectron' | 'hartree' | 'xc' | 'ewald', number>>;
 }
@@ -57,11 +61,13 @@ export function readQeStructure(file: string): QeStructure {
     return {
       ...base,
       grid: o.fftGrid,
+      numberOfElectrons: o.numberOfElectrons,
       gVectorCount: o.denseGVectorCount,
       printedEnergiesRy: { total: e.total, smearing: e.smearingContribution, oneElectron: e.oneElectron, hartree: e.hartree, xc: e.xc, ewald: e.ewald },
     };
   }
-  return { ...base, pseudoDir: f.pseudoDir, grid: read.qeInput?.fftGrid };
+  const totCharge = read.qeInput?.namelists.system?.tot_charge;
+  return { ...base, pseudoDir: f.pseudoDir, grid: read.qeInput?.fftGrid, totCharge: typeof totCharge === 'number' ? totCharge : undefined };
 }
 
 export interface GridDensity {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkInputFile, maxTextInputBytes } from '../io/input-file';
 import { MalaError } from '../errors';
 
 /** Exchange–correlation functionals this port implements exactly as QE 6.7 does. */
@@ -80,6 +81,7 @@ function isTrue(v: string | undefined): boolean {
 /** Read a UPF v1 or v2 file. Missing or malformed files throw one MalaError naming the file. */
 export function readUpf(file: string): Pseudopotential {
   let text: string;
+  checkInputFile(file, 'pseudopotential', { maxBytes: maxTextInputBytes });
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {

@@ -96,6 +96,33 @@ export function speciesOf(atoms: Atoms): string[] {
   return [...new Set(atoms.symbols)].sort();
 }
 
+/** Largest cell edge accepted (Å): a 10⁶ Å cell is not a structure (its volume overflowed: "det = Infinity"). */
+export const maxCellEdgeAngstrom = 1e6;
+
+/**
+ * What is wrong with a cell (rows, Å), in words, or undefined: a zero or absurdly long vector,
+ * two parallel vectors, three coplanar ones (|det| ≤ 1e-10·|a1||a2||a3|).
+ */
+export function cellProblem(cell: Mat3): string | undefined {
+  const len = cell.map((r) => norm(r as Vec3));
+  const v = (i: number) => `a${i + 1} = (${cell[i].map((x) => Number(x.toPrecision(6))).join(', ')}) Å`;
+  for (let i = 0; i < 3; i++) if (len[i] === 0) return `has zero volume: vector ${v(i)} is zero`;
+  for (let i = 0; i < 3; i++) {
+    const biggest = Math.max(...cell[i].map(Math.abs)); // (|a|² overflows first)
+    if (!(biggest <= maxCellEdgeAngstrom)) return `vector ${v(i)} has a component of ${biggest.toExponential(2)} Å, beyond any structure (at most ${maxCellEdgeAngstrom} Å: wrong units?)`;
+  }
+  for (let i = 0; i < 3; i++) {
+    for (let j = i + 1; j < 3; j++) {
+      const [a, b] = [cell[i], cell[j]];
+      const c = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]] as Vec3;
+      if (norm(c) <= 1e-10 * len[i] * len[j]) return `has zero volume: ${v(i)} and ${v(j)} are parallel`;
+    }
+  }
+  const d = det3(cell);
+  if (Math.abs(d) <= 1e-10 * len[0] * len[1] * len[2]) return `has zero volume: ${v(0)}, ${v(1)} and ${v(2)} lie in one plane (det = ${d.toExponential(3)} Å³)`;
+  return undefined;
+}
+
 /**
  * Check an Atoms for what every consumer relies on; throws one MalaError naming `file`.
  * Cell volume must be non-zero relative to its edge lengths (|det| > 1e-10·|a1||a2||a3|).
@@ -105,12 +132,9 @@ export function validateAtoms(atoms: Atoms, file?: string): Atoms {
   if (!Array.isArray(cell) || cell.length !== 3 || cell.some((r) => r.length !== 3 || r.some((x) => !Number.isFinite(x)))) {
     throw new MalaError('the cell must be 3 finite lattice vectors', { file, fix: 'give the three cell vectors in Å' });
   }
-  const scale = norm(cell[0]) * norm(cell[1]) * norm(cell[2]);
-  if (!(scale > 0) || Math.abs(det3(cell)) <= 1e-10 * scale) {
-    throw new MalaError(`the cell has zero volume (det = ${det3(cell).toExponential(3)} Å³)`, {
-      file,
-      fix: 'the three cell vectors must be linearly independent; check CELL_PARAMETERS / the box / the Lattice',
-    });
+  const problem = cellProblem(cell as Mat3);
+  if (problem) {
+    throw new MalaError(`the cell ${problem}`, { file, fix: 'give three linearly independent cell vectors in Å; check CELL_PARAMETERS / the box / the Lattice' });
   }
   if (atoms.positionsAngstrom.length !== atoms.symbols.length) {
     throw new MalaError(`${atoms.positionsAngstrom.length} positions but ${atoms.symbols.length} species`, { file, fix: 'give one species per atom' });

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkInputFile, maxTextInputBytes } from '../io/input-file';
 import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { Atoms } from './atoms';
@@ -113,6 +114,7 @@ export function parseStructure(text: string, file: string, opts: ReadOptions = {
 /** Read a structure file of any supported format. */
 export function readStructure(file: string, opts: ReadOptions = {}): StructureRead {
   let text: string;
+  checkInputFile(file, 'structure file', { maxBytes: maxTextInputBytes });
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {

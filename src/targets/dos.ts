@@ -24,7 +24,9 @@ function badValue(v: number, where: string, opts: LdosCheckOptions): MalaError {
   return new MalaError(`LDOS contains ${what} at ${where}`, {
     file: opts.source,
     fix: Number.isNaN(v) || !Number.isFinite(v)
-      ? 'the LDOS file is corrupt or was written from a diverged calculation; regenerate it'
+      ? opts.clampNegative
+        ? 'the network computed it: the model (weights, scalers) or the descriptors hold non-finite values; check the model file (mala-ts model-info) or re-train it'
+        : 'the LDOS file is corrupt or was written from a diverged calculation; regenerate it'
       : 'an LDOS is a density of states and cannot be negative: check that this is an LDOS file in 1/(eV·Å³) (or clamp negatives for network output)',
   });
 }

@@ -28,6 +28,8 @@ export interface DescriptorsJob {
   structureFile: string;
   outFile: string;
   grid?: readonly number[];
+  /** Refuse a `grid` coarser than the structure file's own (the CLI, unless --force-grid). */
+  refuseCoarseGrid?: boolean;
   ecutrhoRy?: number;
   /** Overrides of MALA's defaults. */
   params?: Partial<BispectrumParameters>;
@@ -78,7 +80,7 @@ function* descriptorSteps(job: DescriptorsJob): Generator<void, DescriptorsResul
   const progress = job.progress ?? silentProgress;
   checkOutputs([{ path: job.outFile, kind: 'file', flag: '--out' }], [job.structureFile]);
   const read = readStructure(job.structureFile, job.read);
-  const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy);
+  const gridChoice = chooseGrid(read, job.grid, job.ecutrhoRy, job.refuseCoarseGrid);
   const params: BispectrumParameters = { ...malaBispectrumDefaults, ...stripUndefined(job.params ?? {}) };
   const maxPoints = job.maxPointsPerRun ?? defaultMaxPointsPerRun;
   const calc = bispectrumEngine(job.engine) === 'native' ? nativePlanes(read.atoms, gridChoice.grid, params, job.xyz ?? false) : new BispectrumCalculator(read.atoms, gridChoice.grid, params, { xyz: job.xyz ?? false, maxPointsPerRun: maxPoints });

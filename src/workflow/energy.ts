@@ -9,7 +9,9 @@ import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
 import { readDensityCube, readQeStructure } from '../qe/qe-files';
 import { checkDensityShape, computeEnergyTerms, EnergyTermsRy, loadPseudopotentials, totalEnergy, TotalEnergy } from '../qe';
+import { checkDensityElectrons, valenceElectrons } from '../qe/electron-count';
 import { firstPseudoDir } from '../qe/pseudo-dir';
+import { det3 } from '../structure/atoms';
 import { ryToEv } from '../structure/units';
 import { Progress } from '../util/progress';
 
@@ -36,6 +38,8 @@ export interface EnergyReport {
   /** Present when a band energy was given. */
   total?: TotalEnergy;
   details: EnergyTermsRy;
+  /** Problems that do not stop the calculation (e.g. ∫n off the expected electron count). */
+  warnings: string[];
 }
 
 function loadDensity(file: string): { grid: [number, number, number]; densityPerA3: Float64Array | Float32Array; shape: number[] } {
@@ -64,6 +68,16 @@ export function runEnergy(opts: EnergyOptions): EnergyReport {
     { explicit: opts.pseudoDir, inputPseudoDir: s.pseudoDir, structureFile: opts.structureFile },
     (dir) => loadPseudopotentials(s.species, dir, s.pseudopotentialFiles),
   );
+  const warnings: string[] = [];
+  // ∫n against the valence before any energy term: pw.x would not start from such a density
+  const nPoints = dens.grid[0] * dens.grid[1] * dens.grid[2];
+  let sum = 0;
+  for (let i = 0; i < nPoints; i++) sum += dens.densityPerA3[i];
+  const integrated = (sum * Math.abs(det3(s.cellAngstrom))) / nPoints;
+  const expected = s.numberOfElectrons ?? valenceElectrons(s.species, pseudopotentials, s.totCharge);
+  const from = s.numberOfElectrons !== undefined ? `${opts.structureFile} ("number of electrons")` : `the pseudopotentials' valence${s.totCharge ? ` and tot_charge ${s.totCharge}` : ''}`;
+  const problem = checkDensityElectrons(integrated, expected, opts.densityFile, from);
+  if (problem) warnings.push(problem);
   const common = {
     cellAngstrom: s.cellAngstrom,
     positionsAngstrom: s.positionsAngstrom,
@@ -89,5 +103,5 @@ export function runEnergy(opts: EnergyOptions): EnergyReport {
     e_xc: ryToEv(termsRy.e_xc),
     e_ewald: ryToEv(termsRy.e_ewald),
   };
-  return { density: opts.densityFile, structure: opts.structureFile, pseudoDir, grid: dens.grid, functional: details.functional, gVectorCount: details.gVectorCount, termsEv, termsRy, total, details };
+  return { density: opts.densityFile, structure: opts.structureFile, pseudoDir, grid: dens.grid, functional: details.functional, gVectorCount: details.gVectorCount, termsEv, termsRy, total, details, warnings };
 }

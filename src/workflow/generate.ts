@@ -113,9 +113,13 @@ export function checkInputForLdos(input: QeInput, file: string, pseudoDir: strin
 
 /**
  * After the SCF: does the energy grid fit the bands pw.x computed? The LDOS is complete only
- * below the lowest energy of the highest band; occupied states below the grid would be lost.
+ * below the lowest energy of the highest band; a grid starting above the lowest band cuts
+ * occupied states (refused); one starting below it but within 3σ loses only part of the
+ * broadened tail below the band bottom (a warning: MALA's own Be2 grid, −5 eV with σ = 2.5 eV
+ * and the band bottom at −3.3 eV, is such a grid). Returns the warnings.
  */
-export function checkBandCoverage(bands: QeXmlBands, grid: EnergyGrid, broadeningEv: number, kTEv: number, file: string): void {
+export function checkBandCoverage(bands: QeXmlBands, grid: EnergyGrid, broadeningEv: number, kTEv: number, file: string): string[] {
+  const warnings: string[] = [];
   const e = energiesEv(grid);
   const last = e[e.length - 1];
   const top = highestBandMinimumEv(bands);
@@ -129,13 +133,17 @@ export function checkBandCoverage(bands: QeXmlBands, grid: EnergyGrid, broadenin
     );
   }
   const bottom = lowestEigenvalueEv(bands);
+  if (e[0] > bottom) {
+    throw new MalaError(`the energy grid starts at ${e[0]} eV, above the lowest band at ${bottom.toFixed(3)} eV: the LDOS would miss occupied states`, { file, fix: `start the grid at or below ${(bottom - margin).toFixed(2)} eV (OFFSET of --energy-grid)` });
+  }
   if (e[0] > bottom - margin) {
-    throw new MalaError(`the energy grid starts at ${e[0]} eV, but the lowest band is at ${bottom.toFixed(3)} eV: the LDOS would miss occupied states`, { file, fix: `start the grid at or below ${(bottom - margin).toFixed(2)} eV (OFFSET of --energy-grid)` });
+    warnings.push(`the energy grid starts at ${e[0]} eV, within 3σ (${margin.toFixed(2)} eV) of the lowest band at ${bottom.toFixed(3)} eV: the broadened LDOS below ${e[0]} eV is not on the grid (start at or below ${(bottom - margin).toFixed(2)} eV to keep it)`);
   }
   const ef = bands.fermiEnergyEv;
   if (ef !== undefined && last < ef + Math.max(3 * broadeningEv, 15 * kTEv)) {
     throw new MalaError(`the energy grid ends at ${last} eV, too close to the Fermi energy ${ef.toFixed(3)} eV: the band energy and density need the LDOS above it`, { file, fix: `extend COUNT of --energy-grid so the grid reaches at least ${(ef + Math.max(3 * broadeningEv, 15 * kTEv)).toFixed(2)} eV` });
   }
+  return warnings;
 }
 
 /** Whether every pseudopotential is norm-conserving (pp.x pools are safe only then). */
@@ -285,7 +293,7 @@ export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResu
   const pwOutText = fs.readFileSync(pwOut, 'utf8');
   const bands = parseQeXmlBands(fs.readFileSync(scfXml, 'utf8'), scfXml);
   const degaussRy = input.namelists.system.degauss as number;
-  checkBandCoverage(bands, grid, broadeningEv, degaussRy * rydbergEv, inputFile);
+  for (const w of checkBandCoverage(bands, grid, broadeningEv, degaussRy * rydbergEv, inputFile)) log(`warning: ${w}`);
   const qeGridM = /FFT dimensions:\s*\(\s*(\d+),\s*(\d+),\s*(\d+)\)/.exec(pwOutText);
   if (!qeGridM) throw new MalaError('no "FFT dimensions" line in the pw.x output', { file: pwOut, fix: 'rerun generate (the output is incomplete)' });
   const fftGrid = [Number(qeGridM[1]), Number(qeGridM[2]), Number(qeGridM[3])] as GridShape;

@@ -76,6 +76,8 @@ export interface PredictOptions {
   descriptorEngine?: DescriptorEngine;
   /** Explicit FFT grid; default: QE output's grid, QE input's nr1..3, QE's rule for ecutrho. */
   grid?: readonly number[];
+  /** Refuse a `grid` coarser than the structure file's own (src/grid/choose-grid.ts; the CLI, unless --force-grid). */
+  refuseCoarseGrid?: boolean;
   /** Density cutoff (Ry) when the structure file has none (for the grid and the G-sphere). */
   ecutrhoRy?: number;
   /** Memory budget in MB for descriptors, LDOS and density (default 4096). */
@@ -181,7 +183,7 @@ function predictContext(opts: PredictOptions): Calculation {
   const ref = model.data.reference;
   const context = calculationContext(
     { atoms, source, read },
-    { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, pseudoDir: opts.pseudoDir, pseudopotentials: opts.pseudopotentials },
+    { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, refuseCoarseGrid: opts.refuseCoarseGrid, pseudoDir: opts.pseudoDir, pseudopotentials: opts.pseudopotentials },
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom, ecutrhoRy: modelEcutrhoRy(model) },
   );
   if (context.pseudoProblem && (opts.requireTotalEnergy || opts.forces)) throw context.pseudoProblem;

@@ -9,7 +9,10 @@
  *   descriptor (and fsync), so a line is whole or absent, and other appenders do not interleave;
  * - a file that cannot be predicted gets a line with `error` (and `fix`) and is skipped;
  * - stop() stops watching, drops queued files, lets the file in progress finish and log its
- *   line, and closes the log: nothing half-written.
+ *   line, and closes the log: nothing half-written;
+ * - symlinked folders are not followed (a link to `..` made an endless tree); a watcher error
+ *   (a symlink loop: ELOOP, a folder it may not read: EACCES) is one error line per path, and
+ *   watching goes on; the watched folder itself vanishing stops the watch (`closed` rejects).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -63,6 +66,8 @@ export interface WatchHandle {
   idle(): Promise<void>;
   /** Stop cleanly (see the module comment). */
   stop(): Promise<void>;
+  /** Resolves after stop(); rejects (after stopping) when the watched folder is deleted. */
+  closed: Promise<void>;
   readonly logFile: string;
   /** Lines written so far. */
   readonly recordCount: number;
@@ -219,6 +224,7 @@ export function watchFolder(opts: WatchOptions): WatchHandle {
     ignoreInitial: opts.processExisting === false,
     awaitWriteFinish: { stabilityThreshold: settleMs, pollInterval: Math.max(20, Math.min(100, settleMs / 5)) },
     usePolling: opts.usePolling,
+    followSymlinks: false,
     ignored: (p: string) => {
       const abs = path.resolve(p);
       return abs === logFile || (outDir !== undefined && (abs === outDir || abs.startsWith(outDir + path.sep)));
@@ -226,25 +232,75 @@ export function watchFolder(opts: WatchOptions): WatchHandle {
   });
   watcher.on('add', enqueue);
   watcher.on('change', enqueue);
+  let isReady = false;
   const ready = new Promise<void>((resolve, reject) => {
-    watcher.once('ready', () => resolve());
-    watcher.once('error', (e) => reject(new MalaError(`cannot watch ${dir}: ${(e as Error).message}`, { file: dir, cause: e })));
+    watcher.once('ready', () => {
+      isReady = true;
+      resolve();
+    });
+    watcher.once('error', (e) => {
+      if (!isReady) reject(new MalaError(`cannot watch ${dir}: ${(e as Error).message}`, { file: dir, cause: e }));
+    });
+  });
+  // Later errors (an uncaught ELOOP crashed the watcher): one line per path, and go on.
+  const reported = new Set<string>();
+  watcher.on('error', (e) => {
+    if (!isReady || stopping) return;
+    const err = e as NodeJS.ErrnoException;
+    const where = err.path ?? dir;
+    if (reported.has(where)) return;
+    reported.add(where);
+    const why = err.code === 'ELOOP' ? 'a symlink loop (too many levels of symbolic links)' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
+    const record: WatchRecord = { file: where, ok: false, finished_at: new Date().toISOString(), error: `cannot watch ${where}: ${why}; skipped, the rest of ${dir} is still watched`, fix: err.code === 'ELOOP' ? 'remove the symlink loop' : 'fix the permissions, or ignore the path' };
+    log.append(record);
+    opts.onRecord?.(record);
+  });
+
+  let closeWith: ((e?: MalaError) => void) | undefined;
+  const closed = new Promise<void>((resolve, reject) => {
+    closeWith = (e) => (e ? reject(e) : resolve());
+  });
+  closed.catch(() => undefined); // a caller that never awaits it is not an unhandled rejection
+
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(rootCheck);
+    queue.length = 0;
+    await watcher.close();
+    if (worker) await worker;
+    log.close();
+  }
+
+  // The watched folder deleted: chokidar says nothing on some platforms, so look once a second.
+  let rootGone = false;
+  const onRootGone = () => {
+    if (rootGone || stopping) return;
+    rootGone = true;
+    const e = new MalaError(`the watched folder ${dir} was deleted or moved; stopped watching`, { file: dir, fix: 'recreate the folder and start mala-ts watch again' });
+    // the log's line; the caller reports `closed`'s error (once)
+    log.append({ file: dir, ok: false, finished_at: new Date().toISOString(), error: e.message, fix: e.fix } satisfies WatchRecord);
+    stop().then(() => closeWith?.(e), () => closeWith?.(e));
+  };
+  const rootCheck = setInterval(() => {
+    if (!fs.existsSync(dir)) onRootGone();
+  }, 1000);
+  rootCheck.unref();
+  watcher.on('unlinkDir', (p: string) => {
+    if (path.resolve(p) === dir) onRootGone();
   });
 
   return {
     ready,
+    closed,
     logFile,
     get recordCount() {
       return log.count;
     },
     idle: () => (worker ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     async stop() {
-      if (stopping) return;
-      stopping = true;
-      queue.length = 0;
-      await watcher.close();
-      if (worker) await worker;
-      log.close();
+      await stop();
+      closeWith?.();
     },
   };
 }

@@ -131,7 +131,7 @@ describe('workflow: predict on LAMMPS files without element names', function () 
       const text = lammpsDataText(readStructure(qeOut).atoms).replace('1 26.9815385 # Al', '1 1.5');
       assert.match(text, /^1 1\.5$/m);
       fs.writeFileSync(data, text);
-      const common = ['--model', model, '--grid', '20,20,20', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', dir, '--json'];
+      const common = ['--model', model, '--grid', '20,20,20', '--force-grid', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', dir, '--json'];
       const missing = await execa('node', [cli, 'predict', data, ...common], { reject: false });
       assert.equal(missing.exitCode, 1);
       assert.match(missing.stderr, /--elements/);

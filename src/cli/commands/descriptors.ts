@@ -19,6 +19,7 @@ function numberList(flag: string, text: string): number[] {
 interface Opts {
   out: string;
   grid?: string;
+  forceGrid?: boolean;
   ecutrho?: string;
   twojmax?: string;
   rcutfac?: string;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .argument('<structure>', 'QE pw.x input or output, LAMMPS data or dump, extended XYZ')
     .requiredOption('-o, --out <file.npy>', 'output .npy (float32, z fastest, like MALA\'s .in.npy)')
     .option('--grid <NX,NY,NZ>', 'grid (default: the FFT grid of the QE output, or QE\'s choice from the cell and ecutrho)')
+    .option('--force-grid', 'use --grid even where it is coarser than the grid the structure file states (or QE\'s rule gives): its energy terms are then wrong')
     .option('--ecutrho <Ry>', 'charge-density cutoff for QE\'s grid choice when the structure file has none')
     .option('--twojmax <N>', `twojmax (MALA default ${mala.twojmax}; use even values)`)
     .option('--rcutfac <Å>', `cutoff radius factor rcutfac in Å (MALA default ${mala.rcutfacAngstrom})`)
@@ -59,6 +61,7 @@ export function register(program: Command): void {
         structureFile: structure,
         outFile: o.out,
         grid: o.grid ? parseGrid(o.grid) : undefined,
+        refuseCoarseGrid: !o.forceGrid,
         ecutrhoRy: finiteNumber(o.ecutrho, '--ecutrho'),
         params: {
           twojmax,

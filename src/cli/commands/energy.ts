@@ -47,6 +47,7 @@ export function register(program: Command): void {
         entropyContributionEv: finiteNumber(opts.entropy, '--entropy', '-0.000655'),
         progress: defaultProgress(),
       });
+      for (const w of r.warnings) process.stderr.write(`mala-ts: warning: ${w}\n`);
       if (opts.json) {
         const d = r.details;
         const out = {
@@ -64,6 +65,7 @@ export function register(program: Command): void {
           electrons: d.electronsFiltered,
           core_electrons: d.coreElectrons,
           ewald_alpha: d.ewaldAlpha,
+          warnings: r.warnings,
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else process.stdout.write(formatText(r) + '\n');

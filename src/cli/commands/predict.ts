@@ -24,6 +24,7 @@ interface Opts {
   temperature?: string;
   electrons?: string;
   grid?: string;
+  forceGrid?: boolean;
   ecutrho?: string;
   memory: string;
   blockPoints?: string;
@@ -57,6 +58,7 @@ export function register(program: Command): void {
     .option('--electrons <N>', 'number of electrons (default: QE output, else valence charges of the pseudopotentials)')
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump without element names: element of each atom type, type 1 first')
     .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
+    .option('--force-grid', 'use --grid even where it is coarser than the grid the structure file states (or QE\'s rule gives): its energy terms are then wrong')
     .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .option('--block-points <N>', 'largest block of grid points computed at once (default 65536, less for a small --memory); about 3 KB each in flight')
@@ -95,6 +97,7 @@ export function register(program: Command): void {
           temperatureK: positiveNumber(opts.temperature, '--temperature'),
           electrons: positiveNumber(opts.electrons, '--electrons'),
           grid: opts.grid ? parseGrid(opts.grid) : undefined,
+          refuseCoarseGrid: !opts.forceGrid,
           ecutrhoRy: positiveNumber(opts.ecutrho, '--ecutrho'),
           memoryMb: positiveNumber(opts.memory, '--memory'),
           maxBlockPoints: positiveNumber(opts.blockPoints, '--block-points'),

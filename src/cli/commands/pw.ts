@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { commandSummary } from './table';
+import { checkInputFile, maxTextInputBytes } from '../../io/input-file';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { runPwDropIn } from '../../workflow/pw';
@@ -95,6 +96,7 @@ export function register(program: Command): void {
       let inputText: string;
       if (inputFile === undefined) inputText = readStdin();
       else {
+        checkInputFile(inputFile, 'pw.x input', { maxBytes: maxTextInputBytes });
         try {
           inputText = fs.readFileSync(inputFile, 'utf8');
         } catch (e) {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { commandSummary } from './table';
-import { MalaError } from '../../errors';
+import { MalaError, printableText } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
 import { backendOption, deviceOption } from '../options';
@@ -27,7 +27,7 @@ interface Opts {
 
 function describe(r: WatchRecord): string {
   const name = r.file;
-  if (!r.ok) return `mala-ts: error: ${name}: ${r.error}${r.fix ? `\n  fix: ${r.fix}` : ''}\n`;
+  if (!r.ok) return printableText(`mala-ts: error: ${name}: ${r.error}${r.fix ? `\n  fix: ${r.fix}` : ''}`) + '\n';
   const total = typeof r.total_energy_ev === 'number' ? `, E_total ${r.total_energy_ev.toFixed(6)} eV` : '';
   return `mala-ts: ${name}: E_F ${(r.fermi_energy_ev as number).toFixed(6)} eV, E_band ${(r.band_energy_ev as number).toFixed(6)} eV${total}\n`;
 }
@@ -101,6 +101,7 @@ export function register(program: Command): void {
       onInterrupt(onSignal, { repeats: true }); // (instead of the CLI's exit-at-once: src/util/cleanup.ts)
       await handle.ready;
       process.stderr.write(`mala-ts: watching ${path.resolve(dir)} for ${opts.pattern}; results in ${handle.logFile} (Ctrl-C to stop)\n`);
-      // the watcher keeps the process alive until a signal
+      // the watcher keeps the process alive until a signal, or until the folder is gone (exit 1)
+      await handle.closed;
     });
 }

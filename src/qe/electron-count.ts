@@ -1,0 +1,35 @@
+/**
+ * ∫n against the electron count the pseudopotentials' valence gives (pw.x checks the same: it
+ * renormalises or stops when the starting charge is off). A density that integrates to −4 or 8
+ * where 4 electrons are expected gives a total energy that means nothing.
+ */
+import { MalaError } from '../errors';
+
+/**
+ * Relative tolerance on ∫n. Densities written by pp.x (cube, 5 significant digits) integrate to N
+ * within ~1e-5·N, MALA's densities from the LDOS at the self-consistent Fermi level to the
+ * bisection's tolerance; a density off by 1 % already shifts the Hartree energy (∝ n²) by ~2 %,
+ * far more than any model error, so anything beyond 1 % is another density, not rounding.
+ */
+export const electronCountRelTol = 0.01;
+
+/** Σ over atoms of the pseudopotentials' z_valence, minus the cell's charge (QE's tot_charge). */
+export function valenceElectrons(species: readonly string[], zValence: Readonly<Record<string, { zValence: number }>>, totCharge = 0): number {
+  return species.reduce((s, el) => s + zValence[el].zValence, 0) - totCharge;
+}
+
+/**
+ * Checks ∫n (electrons) against the expected count: a non-positive or non-finite integral is
+ * refused (it is no density); one off by more than `electronCountRelTol` gives a warning text.
+ */
+export function checkDensityElectrons(integratedElectrons: number, expectedElectrons: number, file: string, expectedFrom: string): string | undefined {
+  const n = integratedElectrons;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new MalaError(`the density integrates to ${n.toPrecision(6)} electrons where ${expectedFrom} gives ${expectedElectrons}: it is not an electron density (wrong sign, units or file?)`, {
+      file,
+      fix: 'pass the electron density of this structure (MALA .npy in 1/Å³, or a pp.x plot_num=0 cube in 1/Bohr³)',
+    });
+  }
+  if (Math.abs(n - expectedElectrons) <= electronCountRelTol * expectedElectrons) return undefined;
+  return `${file}: the density integrates to ${n.toFixed(4)} electrons, but ${expectedFrom} gives ${expectedElectrons} (off by more than ${electronCountRelTol * 100} %): the energy terms are those of another electron count (wrong density, units or structure?)`;
+}
