@@ -61,6 +61,7 @@ interface Prepared {
   context: CalculationContext;
   energy?: EnergyStep;
   noEnergyWhy?: string;
+  noEnergyFix?: string;
   qeOutput: { fermiEnergyEv?: number; totalEnergyEv?: number };
 }
 
@@ -82,9 +83,10 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   }
   const { pseudopotentials, ecutrhoRy, pseudoProblem } = context;
   const energy = pseudopotentials && ecutrhoRy !== undefined ? qeEnergyStep({ atoms: read.atoms, grid: g, ecutrhoRy, pseudopotentials }) : undefined;
-  const noEnergyWhy = energy ? undefined : pseudoProblem ? pseudoProblem.describe() : 'no density cutoff (ecutrho) in the pw.x output';
+  const noEnergyWhy = energy ? undefined : pseudoProblem ? pseudoProblem.message : 'no density cutoff (ecutrho) in the pw.x output';
+  const noEnergyFix = energy ? undefined : pseudoProblem?.fix ?? 'use the complete pw.x output of the snapshot';
   const total = read.qeOutput?.energiesRy.total;
-  return { files, context, energy, noEnergyWhy, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv } };
+  return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv } };
 }
 
 const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
@@ -96,7 +98,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     warnings.push(m);
     opts.warn?.(`${p.files.name}: ${m}`);
   };
-  if (p.noEnergyWhy) warn(`total energy skipped: ${p.noEnergyWhy}`);
+  if (p.noEnergyWhy) warn(`total energy skipped: ${p.noEnergyWhy} (${p.noEnergyFix})`);
   const { context: c } = p;
   const atoms = c.atoms;
   const grid = c.grid.grid;
@@ -161,7 +163,7 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
   const limits = opts.maxError ?? {};
   if (limits.total !== undefined || limits['total-qe'] !== undefined) {
     const none = prepared.find((p) => !p.energy);
-    if (none) throw new MalaError(`--max-error total: the total energy of ${none.files.name} cannot be computed: ${none.noEnergyWhy}`, { file: none.files.structureFile, fix: 'pass --pseudo-dir with the UPF files of the snapshots' });
+    if (none) throw new MalaError(`--max-error total: the total energy of ${none.files.name} cannot be computed: ${none.noEnergyWhy}`, { file: none.files.structureFile, fix: none.noEnergyFix });
   }
   const qeKeys = (['band-qe', 'total-qe', 'fermi-qe'] as const).filter((k) => limits[k] !== undefined);
   for (const k of qeKeys) {
