@@ -260,3 +260,33 @@ describe("mala-ts test on MALA's Be2 data (reference)", function () {
     assert.equal(r.rows[1].bandMeVPerAtom.toFixed(1), '-9.6');
   });
 });
+
+describe("the shipped model's validation table (models/al-fcc-298K/VALIDATION.json)", function () {
+  this.timeout(120000);
+  const dir = path.join(repoRoot, 'models', 'al-fcc-298K');
+  const stored = () => JSON.parse(fs.readFileSync(path.join(dir, 'VALIDATION.json'), 'utf8'));
+
+  it('belongs to the shipped model file and model-info shows it', () => {
+    const info = modelInfo(path.join(dir, 'model.zip'));
+    const v = stored();
+    assert.equal(v.model_sha256, info.sha256, 'VALIDATION.json was made with another model.zip: run the command in RECIPE.md again');
+    assert.deepEqual(v.snapshots.map((s: { name: string }) => s.name), ['Al4_298K_6', 'Al4_298K_7', 'Al8X_298K_0', 'Al8X_298K_1']);
+    assert.match(formatModelInfo(info), /^validation +VALIDATION\.json: 4 snapshots, data \.cache\/al-fcc-298K\/data$/m);
+  });
+
+  it('is what mala-ts test computes now (needs the training data in .cache/al-fcc-298K/data)', async function () {
+    const data = path.join(repoRoot, '.cache', 'al-fcc-298K', 'data');
+    if (!fs.existsSync(path.join(data, 'Al8X_298K_1.out.npy'))) {
+      console.warn(`    ! SKIPPED: ${data} is absent (make al-data makes it)`);
+      this.skip();
+    }
+    const v = stored();
+    const r = testReportJson(await testModel({ modelFile: path.join(dir, 'model.zip'), dataDir: data, snapshots: v.snapshots.map((s: { name: string }) => s.name), pseudoDir: '/usr/share/espresso/pseudo' }));
+    const rows = r.snapshots as Record<string, number>[];
+    v.snapshots.forEach((s: Record<string, number>, i: number) => {
+      for (const k of ['band_mev_per_atom', 'total_mev_per_atom', 'fermi_mev', 'band_qe_mev_per_atom', 'total_qe_mev_per_atom', 'fermi_qe_mev', 'dos_max_abs_per_ev_atom', 'density_mape_percent']) {
+        assert.ok(Math.abs(rows[i][k] - s[k]) < 1e-3, `${s.name} ${k}: ${rows[i][k]} vs stored ${s[k]}`);
+      }
+    });
+  });
+});
