@@ -198,6 +198,8 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     it('the CLI: exit 1 with one message and its fix; a bad --max-error', () => {
       assertCleanError(mt(['test', '--model', fx.model, '--data', path.join(t.dir, 'nope')]), /data folder not found\n {2}fix: /);
       assertCleanError(mt(['test', '--model', fx.model, '--data', fx.data, '--max-error', 'energy=5']), /--max-error: unknown quantity 'energy'/);
+      assertCleanError(mt(['test', '--model', fx.model, '--data', fx.data, '--out', path.join(fx.data, 'off.out.npy')]), /writing it would destroy the input/);
+      assert.ok(fs.statSync(path.join(fx.data, 'off.out.npy')).size > 1000, 'the LDOS is untouched');
       // a total-energy limit without the pseudopotentials fails before any work
       assertCleanError(mt(['test', '--model', fx.model, '--data', fx.data, '--max-error', 'total=5'], { env: { ESPRESSO_PSEUDO: path.join(t.dir, 'nope') } }), /--max-error total: the total energy of off cannot be computed/);
     });

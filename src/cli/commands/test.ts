@@ -4,6 +4,7 @@ import { checkOutputs } from '../../io/output-check';
 import { formatJson, writeResultsJson } from '../../io/results';
 import { defaultProgress, progressEnabled } from '../../util/progress';
 import { testModel } from '../../workflow/tester';
+import { findSnapshots } from '../../workflow/tester-data';
 import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
 import { positiveNumber } from '../args';
 import { backendOption, deviceOption } from '../options';
@@ -39,8 +40,12 @@ export function register(program: Command): void {
       const model = opts.model ?? process.env.MALA_TS_MODEL;
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       const maxError = opts.maxError === undefined ? undefined : parseMaxError(opts.maxError);
-      if (opts.out) checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [model]);
       const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
+      if (opts.out) {
+        // the report must not overwrite the model or a snapshot's file
+        const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
+        checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [model, ...inputs]);
+      }
       const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
       const report = await testModel({
         modelFile: model,
