@@ -1,7 +1,8 @@
 /**
  * `mala-ts model-info M`: what a model is and what it was trained on: format and versions, the
  * archive's and the weights' sha256, network, descriptors, energy grid, the training domain
- * (src/domain/), the data recipe, the ensemble size.
+ * (src/domain/), the data recipe, the ensemble size, and the validation table `mala-ts test --out`
+ * wrote next to the model (VALIDATION.json; not inside the archive, whose sha256 it records).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import type { TrainingDomain } from '../domain/training-domain';
 import { featureLabel } from '../domain/domain-check';
 import { readModelData, sha256 } from '../network/model';
 import { programName } from '../util/package-paths';
+import { formatTestTable } from './tester-report';
 
 export interface ModelInfo {
   file: string;
@@ -28,6 +30,21 @@ export interface ModelInfo {
   recipe?: string;
   provenance?: Record<string, unknown>;
   domain: TrainingDomain;
+  /** VALIDATION.json next to the model (`mala-ts test --json --out`), as written. */
+  validation?: Record<string, unknown>;
+  validationFile?: string;
+}
+
+export const VALIDATION_FILE = 'VALIDATION.json';
+
+/** The validation report next to the model, when there is one. */
+function readValidation(file: string): Record<string, unknown> | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new MalaError(`cannot read the validation table: ${(e as Error).message}`, { file, fix: 'write it again: mala-ts test --model M --data DIR --json --out ' + file, cause: e });
+  }
 }
 
 
@@ -69,6 +86,8 @@ export function modelInfo(file: string): ModelInfo {
     }
   }
   const recipe = path.join(path.dirname(path.resolve(file)), 'RECIPE.md');
+  const validationFile = path.join(path.dirname(path.resolve(file)), VALIDATION_FILE);
+  const validation = readValidation(validationFile);
   return {
     file,
     sha256: bytes ? sha256(bytes) : '',
@@ -84,7 +103,20 @@ export function modelInfo(file: string): ModelInfo {
     recipe: fs.existsSync(recipe) ? path.relative(process.cwd(), recipe) || recipe : undefined,
     provenance: m.provenance,
     domain: m.domain,
+    validation,
+    validationFile: validation ? path.relative(process.cwd(), validationFile) || validationFile : undefined,
   };
+}
+
+/** The validation lines: which file, for which model, then `mala-ts test`'s own table, indented. */
+function formatValidation(i: ModelInfo): string {
+  const v = i.validation;
+  if (!v) return `none: no ${VALIDATION_FILE} next to the model (make one: mala-ts test --model ${i.file} --data DIR --json --out ${path.join(path.dirname(i.file), VALIDATION_FILE)})\n`;
+  const rows = Array.isArray(v.snapshots) ? v.snapshots.length : 0;
+  const sha = typeof v.model_sha256 === 'string' ? v.model_sha256 : undefined;
+  const stale = sha && i.sha256 && sha !== i.sha256 ? `; recorded for another model file (sha256 ${sha.slice(0, 16)}…), not this one` : '';
+  const head = `${path.basename(i.validationFile ?? VALIDATION_FILE)}: ${rows} snapshot${rows === 1 ? '' : 's'}, data ${String(v.data ?? '?')}${stale}\n`;
+  return head + formatTestTable(v).split('\n').filter((l) => l).map((l) => `  ${l}\n`).join('');
 }
 
 /** The summary a person reads. */
@@ -110,7 +142,7 @@ export function formatModelInfo(i: ModelInfo): string {
     ['recipe', i.recipe ?? 'no RECIPE.md next to the model'],
   ];
   const w = Math.max(...lines.map((l) => l[0].length));
-  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('');
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('') + `${'validation'.padEnd(w)}  ${formatValidation(i)}`;
 }
 
 /** --json: snake_case keys. */
@@ -130,5 +162,6 @@ export function modelInfoJson(i: ModelInfo): Record<string, unknown> {
     recipe: i.recipe,
     provenance: i.provenance,
     domain: i.domain,
+    validation: i.validation,
   };
 }

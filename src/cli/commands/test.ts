@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { commandSummary } from './table';
+import { MalaError } from '../../errors';
+import { checkOutputs } from '../../io/output-check';
+import { formatJson, writeResultsJson } from '../../io/results';
+import { defaultProgress, progressEnabled } from '../../util/progress';
+import { testModel } from '../../workflow/tester';
+import { findSnapshots } from '../../workflow/tester-data';
+import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
+import { positiveNumber } from '../args';
+import { backendOption, deviceOption } from '../options';
+
+interface Opts {
+  model?: string;
+  data: string;
+  snapshots?: string;
+  maxError?: string;
+  json?: boolean;
+  out?: string;
+  pseudoDir?: string;
+  memory: string;
+  backend: string;
+  device?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('test')
+    .description(commandSummary('test'))
+    .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
+    .requiredOption('--data <dir>', 'snapshots as mala-ts generate writes them: <name>.in.npy, <name>.out.npy, <name>.pw.scf.out (or MALA\'s <name>.out), <name>.info.json')
+    .option('--snapshots <a,b,...>', 'test only these snapshots (names without extensions; default: all in --data)')
+    .option('--max-error <spec>', 'exit 1 when any snapshot exceeds a limit on |error|, e.g. total=5,band=5,fermi=20 (meV/atom, meV/atom, meV, vs the target LDOS); band-qe, total-qe, fermi-qe: vs QE; dos (states/eV/atom), density (%)')
+    .option('--json', 'print the per-snapshot rows and the summary as JSON')
+    .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
+    .option('--pseudo-dir <dir>', 'UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)')
+    .option('--memory <MB>', 'memory budget of one snapshot\'s prediction', '4096')
+    .addOption(backendOption())
+    .addOption(deviceOption())
+    .action(async (opts: Opts) => {
+      const model = opts.model ?? process.env.MALA_TS_MODEL;
+      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+      const maxError = opts.maxError === undefined ? undefined : parseMaxError(opts.maxError);
+      const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
+      if (opts.out) {
+        // the report must not overwrite the model or a snapshot's file
+        const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
+        checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [model, ...inputs]);
+      }
+      const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
+      const report = await testModel({
+        modelFile: model,
+        dataDir: opts.data,
+        snapshots,
+        maxError,
+        pseudoDir: opts.pseudoDir,
+        memoryMb: positiveNumber(opts.memory, '--memory'),
+        backend: opts.backend,
+        device: opts.device,
+        progress: defaultProgress(),
+        warn: (m) => stderr(`warning: ${m}`),
+        log: progressEnabled() ? stderr : undefined,
+      });
+      const json = testReportJson(report);
+      if (opts.out) writeResultsJson(opts.out, json);
+      process.stdout.write(opts.json ? formatJson(json) : formatTestTable(json));
+      if (report.failures.length > 0) {
+        if (opts.json) for (const f of report.failures) stderr(`FAILED ${f.snapshot}: |${f.quantity}| ${Number.isNaN(f.value) ? 'not available' : Math.abs(f.value).toFixed(3)} > ${f.limit} ${f.unit}`);
+        process.exitCode = 1;
+      }
+    });
+}

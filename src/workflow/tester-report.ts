@@ -1,0 +1,277 @@
+/**
+ * What `mala-ts test` reports: per-snapshot errors of the model against the snapshot's LDOS (as
+ * MALA's Tester) and against QE, the summary, the --max-error limits, the table and the JSON.
+ * Definitions (docs/tester.md):
+ *
+ *   band, total  (predicted − reference) · 1000 / N_atoms, meV/atom; each LDOS with its own
+ *                self-consistent E_F (MALA's Tester `band_energy`, `total_energy`);
+ *   fermi        predicted − reference E_F, meV (MALA's `fermi_energy`, which is in eV);
+ *   dos          max and mean over energies of |DOS_pred − DOS_target| / N_atoms, states/eV/atom
+ *                (MALA's `dos` is the mean, not per atom);
+ *   density      mean over points of |n_pred − n_target| / n_target · 100, % (MALA's
+ *                `density_relative`), and the mean |n_pred − n_target|, 1/Å³ (MALA's `density`).
+ */
+import { MalaError } from '../errors';
+
+/** Observables of one LDOS (the engine's), as the comparison needs them. */
+export interface SnapshotObservables {
+  fermiEnergyEv: number;
+  bandEnergyEv: number;
+  totalEnergyEv?: number;
+}
+
+export interface SnapshotErrors {
+  name: string;
+  atomCount: number;
+  predicted: SnapshotObservables;
+  target: SnapshotObservables;
+  qe: { fermiEnergyEv?: number; totalEnergyEv?: number; bandEnergyEv?: number; sources: string[] };
+  /** Model vs the target LDOS. */
+  bandMeVPerAtom: number;
+  totalMeVPerAtom?: number;
+  fermiMeV: number;
+  dosMaxPerEvAtom: number;
+  dosMeanPerEvAtom: number;
+  densityMapePercent: number;
+  densityMaePerA3: number;
+  /** Model vs QE's numbers (when present). */
+  bandQeMeVPerAtom?: number;
+  totalQeMeVPerAtom?: number;
+  fermiQeMeV?: number;
+  /** The target LDOS vs QE: what the LDOS representation itself costs. */
+  targetBandQeMeVPerAtom?: number;
+  targetTotalQeMeVPerAtom?: number;
+  targetFermiQeMeV?: number;
+  /** Domain check of the snapshot (src/domain/): score in σ of the training cells, inside or not. */
+  domainScoreSigma?: number;
+  inDomain?: boolean;
+  warnings: string[];
+  seconds: number;
+}
+
+/** DOS (per energy) and densities (per point, the same order) of predicted and target LDOS. */
+export function dosAndDensityErrors(dosPredPerEv: ArrayLike<number>, dosTargetPerEv: ArrayLike<number>, nPred: ArrayLike<number>, nTarget: ArrayLike<number>, atomCount: number): Pick<SnapshotErrors, 'dosMaxPerEvAtom' | 'dosMeanPerEvAtom' | 'densityMapePercent' | 'densityMaePerA3'> {
+  if (dosPredPerEv.length !== dosTargetPerEv.length || nPred.length !== nTarget.length) throw new Error('dosAndDensityErrors: lengths differ');
+  let dmax = 0;
+  let dsum = 0;
+  for (let k = 0; k < dosPredPerEv.length; k++) {
+    const d = Math.abs(dosPredPerEv[k] - dosTargetPerEv[k]);
+    dmax = Math.max(dmax, d);
+    dsum += d;
+  }
+  let rel = 0;
+  let abs = 0;
+  for (let i = 0; i < nTarget.length; i++) {
+    const d = Math.abs(nPred[i] - nTarget[i]);
+    abs += d;
+    rel += d / Math.abs(nTarget[i]); // MALA divides by the target as it is (an empty point gives ∞, as there)
+  }
+  return { dosMaxPerEvAtom: dmax / atomCount, dosMeanPerEvAtom: dsum / dosPredPerEv.length / atomCount, densityMapePercent: (100 * rel) / nTarget.length, densityMaePerA3: abs / nTarget.length };
+}
+
+const perAtomMeV = (a: number | undefined, b: number | undefined, atoms: number) => (a === undefined || b === undefined ? undefined : ((a - b) * 1000) / atoms);
+const meV = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (a - b) * 1000);
+
+/** Energy errors of one snapshot from its three sets of numbers. */
+export function energyErrors(predicted: SnapshotObservables, target: SnapshotObservables, qe: SnapshotErrors['qe'], atomCount: number): Pick<SnapshotErrors, 'bandMeVPerAtom' | 'totalMeVPerAtom' | 'fermiMeV' | 'bandQeMeVPerAtom' | 'totalQeMeVPerAtom' | 'fermiQeMeV' | 'targetBandQeMeVPerAtom' | 'targetTotalQeMeVPerAtom' | 'targetFermiQeMeV'> {
+  return {
+    bandMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, target.bandEnergyEv, atomCount)!,
+    totalMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, target.totalEnergyEv, atomCount),
+    fermiMeV: meV(predicted.fermiEnergyEv, target.fermiEnergyEv)!,
+    bandQeMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, qe.bandEnergyEv, atomCount),
+    totalQeMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, qe.totalEnergyEv, atomCount),
+    fermiQeMeV: meV(predicted.fermiEnergyEv, qe.fermiEnergyEv),
+    targetBandQeMeVPerAtom: perAtomMeV(target.bandEnergyEv, qe.bandEnergyEv, atomCount),
+    targetTotalQeMeVPerAtom: perAtomMeV(target.totalEnergyEv, qe.totalEnergyEv, atomCount),
+    targetFermiQeMeV: meV(target.fermiEnergyEv, qe.fermiEnergyEv),
+  };
+}
+
+/** The quantities a --max-error limit can name, with their unit and where the value is. */
+export const LIMIT_QUANTITIES = {
+  band: { unit: 'meV/atom', label: 'band energy error vs the target LDOS', get: (r: SnapshotErrors) => r.bandMeVPerAtom },
+  total: { unit: 'meV/atom', label: 'total energy error vs the target LDOS', get: (r: SnapshotErrors) => r.totalMeVPerAtom },
+  fermi: { unit: 'meV', label: 'Fermi energy error vs the target LDOS', get: (r: SnapshotErrors) => r.fermiMeV },
+  'band-qe': { unit: 'meV/atom', label: 'band energy error vs QE', get: (r: SnapshotErrors) => r.bandQeMeVPerAtom },
+  'total-qe': { unit: 'meV/atom', label: 'total energy error vs QE', get: (r: SnapshotErrors) => r.totalQeMeVPerAtom },
+  'fermi-qe': { unit: 'meV', label: 'Fermi energy error vs QE', get: (r: SnapshotErrors) => r.fermiQeMeV },
+  dos: { unit: 'states/eV/atom', label: 'max |ΔDOS|', get: (r: SnapshotErrors) => r.dosMaxPerEvAtom },
+  density: { unit: '%', label: 'density mean absolute relative error', get: (r: SnapshotErrors) => r.densityMapePercent },
+} as const;
+
+export type LimitQuantity = keyof typeof LIMIT_QUANTITIES;
+export type ErrorLimits = Partial<Record<LimitQuantity, number>>;
+
+const LIMIT_FIX = `e.g. --max-error total=5,band=5,fermi=20 (meV/atom, meV/atom, meV; vs the target LDOS); also ${Object.keys(LIMIT_QUANTITIES).filter((k) => !['band', 'total', 'fermi'].includes(k)).join(', ')}`;
+
+/** `total=5,band=5,fermi=20` → limits on |error|. */
+export function parseMaxError(spec: string): ErrorLimits {
+  const limits: ErrorLimits = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p)) {
+    const m = /^([a-z-]+)\s*=\s*(\S+)$/.exec(part);
+    if (!m) throw new MalaError(`--max-error: cannot read '${part}' (expected quantity=limit)`, { fix: LIMIT_FIX });
+    const key = m[1] as LimitQuantity;
+    if (!(key in LIMIT_QUANTITIES)) throw new MalaError(`--max-error: unknown quantity '${m[1]}'`, { fix: `use ${Object.keys(LIMIT_QUANTITIES).join(', ')}; ${LIMIT_FIX}` });
+    const v = Number(m[2]);
+    if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`--max-error: the limit of ${key} must be a number ≥ 0, got '${m[2]}'`, { fix: LIMIT_FIX });
+    limits[key] = v;
+  }
+  if (Object.keys(limits).length === 0) throw new MalaError('--max-error names no limit', { fix: LIMIT_FIX });
+  return limits;
+}
+
+export interface LimitFailure {
+  snapshot: string;
+  quantity: LimitQuantity;
+  value: number;
+  limit: number;
+  unit: string;
+}
+
+/** Every (snapshot, quantity) whose |error| exceeds its limit; a value that is missing fails too (it cannot be shown to hold). */
+export function checkLimits(rows: readonly SnapshotErrors[], limits: ErrorLimits): LimitFailure[] {
+  const out: LimitFailure[] = [];
+  for (const r of rows) {
+    for (const [k, limit] of Object.entries(limits) as [LimitQuantity, number][]) {
+      const v = LIMIT_QUANTITIES[k].get(r);
+      if (v === undefined || !(Math.abs(v) <= limit)) out.push({ snapshot: r.name, quantity: k, value: v ?? NaN, limit, unit: LIMIT_QUANTITIES[k].unit });
+    }
+  }
+  return out;
+}
+
+/** Summary columns: key in the JSON, value of a row. */
+const SUMMARY: [string, (r: SnapshotErrors) => number | undefined][] = [
+  ['band_mev_per_atom', (r) => r.bandMeVPerAtom],
+  ['total_mev_per_atom', (r) => r.totalMeVPerAtom],
+  ['fermi_mev', (r) => r.fermiMeV],
+  ['band_qe_mev_per_atom', (r) => r.bandQeMeVPerAtom],
+  ['total_qe_mev_per_atom', (r) => r.totalQeMeVPerAtom],
+  ['fermi_qe_mev', (r) => r.fermiQeMeV],
+  ['dos_max_abs_per_ev_atom', (r) => r.dosMaxPerEvAtom],
+  ['dos_mean_abs_per_ev_atom', (r) => r.dosMeanPerEvAtom],
+  ['density_mape_percent', (r) => r.densityMapePercent],
+  ['density_mae_per_a3', (r) => r.densityMaePerA3],
+];
+
+/** Mean and max |error| per quantity over the snapshots that have it. */
+export function summarize(rows: readonly SnapshotErrors[]): Record<string, { mean_abs: number; max_abs: number; count: number }> {
+  const s: Record<string, { mean_abs: number; max_abs: number; count: number }> = {};
+  for (const [key, get] of SUMMARY) {
+    const v = rows.map(get).filter((x): x is number => x !== undefined).map(Math.abs);
+    if (v.length) s[key] = { mean_abs: v.reduce((a, b) => a + b, 0) / v.length, max_abs: Math.max(...v), count: v.length };
+  }
+  return s;
+}
+
+export interface TestReport {
+  model: string;
+  modelSha256?: string;
+  malaTsVersion?: string;
+  dataDir: string;
+  rows: SnapshotErrors[];
+  limits?: ErrorLimits;
+  failures: LimitFailure[];
+}
+
+export const DEFINITIONS = {
+  sign: 'error = model − reference',
+  band_mev_per_atom: "band energy, each LDOS with its own self-consistent E_F, meV/atom (MALA Tester 'band_energy')",
+  total_mev_per_atom: "total energy (MALA's formula, the free energy E − TS), meV/atom (MALA Tester 'total_energy')",
+  fermi_mev: "self-consistent Fermi energy, meV (MALA Tester 'fermi_energy', there in eV)",
+  qe: "QE's numbers: E_F and the eigenvalue band energy Σ w f ε from info.json (else the pw.x output's E_F), the total energy = pw.x's '!' line",
+  dos_max_abs_per_ev_atom: 'max over energies of |DOS_model − DOS_target| / N_atoms, states/eV/atom',
+  dos_mean_abs_per_ev_atom: "mean over energies of |DOS_model − DOS_target| / N_atoms, states/eV/atom (MALA Tester 'dos' without the 1/N_atoms)",
+  density_mape_percent: "mean over grid points of |n_model − n_target| / n_target · 100 (MALA Tester 'density_relative')",
+  density_mae_per_a3: "mean over grid points of |n_model − n_target|, electrons/Å³ (MALA Tester 'density')",
+};
+
+/** --json and VALIDATION.json: per-snapshot rows, summary, limits, failures (snake_case). */
+export function testReportJson(r: TestReport): Record<string, unknown> {
+  return {
+    model: r.model,
+    model_sha256: r.modelSha256,
+    mala_ts_version: r.malaTsVersion,
+    data: r.dataDir,
+    definitions: DEFINITIONS,
+    snapshots: r.rows.map((s) => ({
+      name: s.name,
+      atoms: s.atomCount,
+      band_mev_per_atom: s.bandMeVPerAtom,
+      total_mev_per_atom: s.totalMeVPerAtom,
+      fermi_mev: s.fermiMeV,
+      band_qe_mev_per_atom: s.bandQeMeVPerAtom,
+      total_qe_mev_per_atom: s.totalQeMeVPerAtom,
+      fermi_qe_mev: s.fermiQeMeV,
+      dos_max_abs_per_ev_atom: s.dosMaxPerEvAtom,
+      dos_mean_abs_per_ev_atom: s.dosMeanPerEvAtom,
+      density_mape_percent: s.densityMapePercent,
+      density_mae_per_a3: s.densityMaePerA3,
+      target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
+      predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
+      target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
+      qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
+      domain_score_sigma: s.domainScoreSigma,
+      in_domain: s.inDomain,
+      warnings: s.warnings,
+      seconds: s.seconds,
+    })),
+    summary: summarize(r.rows),
+    max_error: r.limits,
+    failures: r.failures.map((f) => ({ snapshot: f.snapshot, quantity: f.quantity, value: Number.isNaN(f.value) ? null : f.value, limit: f.limit, unit: f.unit })),
+    passed: r.failures.length === 0,
+  };
+}
+
+const signed = (v: number | undefined, d = 2) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(d)}`);
+const fixed = (v: number | undefined, d: number) => (v === undefined ? '–' : v.toFixed(d));
+
+/** The table a person reads, from the JSON (so that model-info prints a stored VALIDATION.json the same way). */
+export function formatTestTable(j: Record<string, unknown>): string {
+  const rows = (j.snapshots as Record<string, unknown>[]) ?? [];
+  const n = (r: Record<string, unknown>, k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn'];
+  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%'];
+  const body = rows.map((r) => [
+    String(r.name) + (r.in_domain === false ? ' (!)' : ''),
+    String(r.atoms),
+    signed(n(r, 'band_mev_per_atom')),
+    signed(n(r, 'total_mev_per_atom')),
+    signed(n(r, 'fermi_mev'), 1),
+    signed(n(r, 'band_qe_mev_per_atom')),
+    signed(n(r, 'total_qe_mev_per_atom')),
+    signed(n(r, 'fermi_qe_mev'), 1),
+    fixed(n(r, 'dos_max_abs_per_ev_atom'), 4),
+    fixed(n(r, 'density_mape_percent'), 3),
+  ]);
+  const all = [head, units, ...body];
+  const w = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
+  const line = (row: string[]) => row.map((v, c) => (c === 0 ? v.padEnd(w[c]) : v.padStart(w[c]))).join('  ').trimEnd() + '\n';
+  let text = all.map(line).join('');
+  const s = (j.summary ?? {}) as Record<string, { mean_abs: number; max_abs: number }>;
+  const part = (key: string, label: string, unit: string, d = 2) => (s[key] ? `${label} ${s[key].mean_abs.toFixed(d)}/${s[key].max_abs.toFixed(d)} ${unit}` : undefined);
+  const parts = [
+    part('band_mev_per_atom', 'band', 'meV/atom'),
+    part('total_mev_per_atom', 'total', 'meV/atom'),
+    part('fermi_mev', 'E_F', 'meV', 1),
+    part('band_qe_mev_per_atom', 'band vs QE', 'meV/atom'),
+    part('total_qe_mev_per_atom', 'total vs QE', 'meV/atom'),
+    part('fermi_qe_mev', 'E_F vs QE', 'meV', 1),
+    part('dos_max_abs_per_ev_atom', 'max|ΔDOS|', '1/eV/atom', 4),
+    part('density_mape_percent', 'density', '%', 3),
+  ].filter((p) => p);
+  text += `summary over ${rows.length} snapshot${rows.length === 1 ? '' : 's'}, mean/max |error|: ${parts.join('; ')}\n`;
+  text += 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|';
+  text += rows.some((r) => r.in_domain === false) ? '; (!) outside the training domain\n' : '\n';
+  const failures = (j.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[]) ?? [];
+  const limits = j.max_error as Record<string, number> | undefined;
+  if (limits) {
+    const spec = Object.entries(limits).map(([k, v]) => `${k}=${v}`).join(',');
+    if (failures.length === 0) text += `PASSED --max-error ${spec} on every snapshot\n`;
+    for (const f of failures) {
+      const label = LIMIT_QUANTITIES[f.quantity as LimitQuantity]?.label ?? f.quantity;
+      text += `FAILED ${f.snapshot}: ${label} ${f.value === null ? 'not available' : `${signed(f.value)} ${f.unit}`}, limit ${f.limit} ${f.unit}\n`;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,196 @@
+/**
+ * `mala-ts test --model M --data DIR`: MALA's Tester. Per snapshot of a data folder (what
+ * `mala-ts generate` writes; tester-data.ts):
+ *
+ *   context     the pw.x output: atoms, grid, T, electrons, pseudopotentials (src/qe, as predict);
+ *   predicted   descriptors (.in.npy) → network → the observables engine (src/engine: DOS, E_F,
+ *               band energy, density, total energy), as `predict --descriptors` does;
+ *   target      the snapshot's LDOS (.out.npy) → the same engine, the same energy step, as
+ *               `observables` does;
+ *   compare     errors vs the target LDOS and vs QE's numbers (tester-report.ts).
+ *
+ * Every snapshot is checked (files, shapes, grids, pseudopotentials for the limits asked for)
+ * before the first one is computed, so bad input fails in a second.
+ */
+import { MalaError } from '../errors';
+import { voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
+import { LdosModel, loadModel } from '../network/model';
+import type { BackendName } from '../network/backend';
+import { calculationContext, type CalculationContext } from '../qe/calculation-context';
+import { wholeGridLayout } from '../qe/grid-layout';
+import { readStructure } from '../structure/registry';
+import { rydbergEv } from '../structure/units';
+import { serialComm } from '../parallel/comm';
+import { planBlocks } from '../engine/blocks-plan';
+import { descriptorFileSource } from '../engine/descriptor-source';
+import { EngineResult, EnergyStep, runObservablesEngine } from '../engine/engine';
+import { qeEnergyStep } from '../engine/energy-step';
+import { networkLdosSource } from '../engine/network-source';
+import { npyLdosSource } from '../engine/npy-source';
+import { openDomainSession } from '../domain/domain-session';
+import { packageVersionOrUndefined } from '../util/package-paths';
+import { Progress, silentProgress } from '../util/progress';
+import { modelFileSha256 } from './model-info';
+import { checkSnapshotShapes, findSnapshots, qeReference, type SnapshotFiles } from './tester-data';
+import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
+
+export interface TesterOptions {
+  /** A mala-ts model archive or a MALA model zip — or a loaded model. */
+  modelFile?: string;
+  model?: LdosModel;
+  dataDir: string;
+  /** Snapshot names (default: every snapshot of the folder). */
+  snapshots?: string[];
+  /** UPF folder for the total energy (default: the pseudo_dir rule of src/qe/pseudo-dir.ts). */
+  pseudoDir?: string;
+  /** |error| limits; a snapshot above any of them is a failure in the report. */
+  maxError?: ErrorLimits;
+  backend?: BackendName | 'auto';
+  device?: string;
+  /** Memory budget (MB) of one snapshot's prediction (as predict's --memory). */
+  memoryMb?: number;
+  progress?: Progress;
+  warn?: (message: string) => void;
+  /** One line per snapshot as it starts ("snapshot 2/5: Al4_298K_6"). */
+  log?: (message: string) => void;
+}
+
+/** One snapshot, ready: its files and calculation context, its energy step (or why there is none). */
+interface Prepared {
+  files: SnapshotFiles;
+  context: CalculationContext;
+  energy?: EnergyStep;
+  noEnergyWhy?: string;
+  noEnergyFix?: string;
+  qeOutput: { fermiEnergyEv?: number; totalEnergyEv?: number };
+}
+
+function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): Prepared {
+  const grid = checkSnapshotShapes(files, { nFeatures: model.nFeatures, nEnergies: model.data.energyGrid.count, source: model.source });
+  const read = readStructure(files.structureFile);
+  const ref = model.data.reference;
+  const context = calculationContext(
+    { atoms: read.atoms, source: files.structureFile, read },
+    { pseudoDir: opts.pseudoDir },
+    { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom },
+  );
+  const g = context.grid.grid;
+  if (g[0] !== grid[0] || g[1] !== grid[1] || g[2] !== grid[2]) {
+    throw new MalaError(`the grids do not match: the pw.x output's FFT grid is ${g.join('×')} (${context.grid.source}), the snapshot's descriptors and LDOS ${grid.join('×')}`, {
+      file: files.structureFile,
+      fix: 'use the pw.x output of the run the snapshot was made from',
+    });
+  }
+  const { pseudopotentials, ecutrhoRy, pseudoProblem } = context;
+  const energy = pseudopotentials && ecutrhoRy !== undefined ? qeEnergyStep({ atoms: read.atoms, grid: g, ecutrhoRy, pseudopotentials }) : undefined;
+  const noEnergyWhy = energy ? undefined : pseudoProblem ? pseudoProblem.message : 'no density cutoff (ecutrho) in the pw.x output';
+  const noEnergyFix = energy ? undefined : pseudoProblem?.fix ?? 'use the complete pw.x output of the snapshot';
+  const total = read.qeOutput?.energiesRy.total;
+  return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv } };
+}
+
+const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
+
+async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, progress: Progress): Promise<SnapshotErrors> {
+  const t0 = performance.now();
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.warn?.(`${p.files.name}: ${m}`);
+  };
+  if (p.noEnergyWhy) warn(`total energy skipped: ${p.noEnergyWhy} (${p.noEnergyFix})`);
+  const { context: c } = p;
+  const atoms = c.atoms;
+  const grid = c.grid.grid;
+  const energyCount = model.data.energyGrid.count;
+  const layout = wholeGridLayout(grid);
+  const common = {
+    energyGrid: model.data.energyGrid,
+    temperatureK: c.temperatureK,
+    electrons: c.electrons,
+    voxelVolumeA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid),
+    gridShape: [...grid],
+    layout,
+    comm: serialComm,
+    energy: p.energy,
+    progress,
+    structureFile: p.files.structureFile,
+    fermiEnergyDftEv: p.qeOutput.fermiEnergyEv,
+  };
+
+  // the model's LDOS: predict's chain with the snapshot's descriptors (predict --descriptors)
+  const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, splitRows: atoms.pbc[1], comm: serialComm, writeLdos: false, warn });
+  const domain = openDomainSession({ domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, warn, input: { atoms, temperatureK: c.temperatureK, ecutrhoRy: c.ecutrhoRy, smearing: c.facts.smearing } }, p.files.structureFile);
+  const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
+  const predicted = await runObservablesEngine({
+    ...common,
+    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
+    store: plan.store,
+    ldosSource: `predicted by ${model.source}`,
+  });
+  const domainReport = domain.finish(serialComm);
+
+  // the snapshot's LDOS: the same engine and energy step (observables --ldos)
+  const target = await runObservablesEngine({ ...common, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
+
+  const n = atoms.symbols.length;
+  const pred = observablesOf(predicted);
+  const tgt = observablesOf(target);
+  const qe = qeReference(p.files, p.qeOutput);
+  return {
+    name: p.files.name,
+    atomCount: n,
+    predicted: pred,
+    target: tgt,
+    qe,
+    ...energyErrors(pred, tgt, qe, n),
+    ...dosAndDensityErrors(predicted.observables.dosPerEv, target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    domainScoreSigma: domainReport.score,
+    inDomain: domainReport.known ? domainReport.inDomain : undefined,
+    warnings,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Test a model on the snapshots of a folder; the report holds every row and the limit failures. */
+export async function testModel(opts: TesterOptions): Promise<TestReport> {
+  const progress = opts.progress ?? silentProgress;
+  if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model with a mala-ts model or a MALA model zip' });
+  const snapshots = findSnapshots(opts.dataDir, opts.snapshots);
+  const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
+  // everything checked before the first snapshot is computed
+  const prepared = snapshots.map((s) => prepare(s, model, opts));
+  const limits = opts.maxError ?? {};
+  if (limits.total !== undefined || limits['total-qe'] !== undefined) {
+    const none = prepared.find((p) => !p.energy);
+    if (none) throw new MalaError(`--max-error total: the total energy of ${none.files.name} cannot be computed: ${none.noEnergyWhy}`, { file: none.files.structureFile, fix: none.noEnergyFix });
+  }
+  const qeKeys = (['band-qe', 'total-qe', 'fermi-qe'] as const).filter((k) => limits[k] !== undefined);
+  for (const k of qeKeys) {
+    for (const p of prepared) {
+      const q = qeReference(p.files, p.qeOutput);
+      const v = k === 'band-qe' ? q.bandEnergyEv : k === 'total-qe' ? q.totalEnergyEv : q.fermiEnergyEv;
+      if (v === undefined) {
+        throw new MalaError(`--max-error ${k}: snapshot ${p.files.name} has no QE ${k === 'band-qe' ? 'band energy (band_energy_dft_calculation in its info.json)' : k === 'total-qe' ? 'total energy' : 'Fermi energy'}`, {
+          file: p.files.infoFile ?? p.files.structureFile,
+          fix: k === 'band-qe' ? 'use snapshots made by mala-ts generate (their info.json has it), or drop band-qe from --max-error' : 'use the complete pw.x output of the snapshot',
+        });
+      }
+    }
+  }
+
+  const rows: SnapshotErrors[] = [];
+  for (const [i, p] of prepared.entries()) {
+    opts.log?.(`snapshot ${i + 1}/${prepared.length}: ${p.files.name}`);
+    rows.push(await testSnapshot(p, model, opts, progress));
+  }
+  return {
+    model: model.source,
+    modelSha256: modelFileSha256(model.source),
+    malaTsVersion: packageVersionOrUndefined(),
+    dataDir: opts.dataDir,
+    rows,
+    limits: opts.maxError,
+    failures: opts.maxError ? checkLimits(rows, opts.maxError) : [],
+  };
+}
