@@ -13,6 +13,8 @@
 #                           smearing, grid) from the training frames; the weights stay byte-identical
 #   make al-reference       QE SCF of the 32-atom cell → fixtures/al-size-transfer/qe-reference.json
 #   make al-eval            held-out and size-transfer errors, QE vs mala-ts wall time
+#   make al-validation      the validation table models/al-fcc-298K/VALIDATION.json (mala-ts test on the
+#                           held-out Al4_298K_6, _7 and two 8-atom frames made after training, Al8X_298K_0, _1)
 
 AL_CACHE  ?= .cache/al-fcc-298K
 AL_INPUTS := $(AL_CACHE)/inputs
@@ -24,12 +26,16 @@ AL_TRAIN  := 0 1 2 3 4 8 9 10 11
 AL_VALID  := 5
 AL_TEST   := 6 7
 AL8       := 0 1 2 3
+AL8X      := 0 1
+AL_PSEUDO ?= /usr/share/espresso/pseudo
+AL_VALIDATION ?= models/al-fcc-298K/VALIDATION.json
 MALA_TS   := node bin/mala-ts.js
 AL_MODEL  ?= models/al-fcc-298K/model.zip
 AL_REF    ?= fixtures/al-size-transfer
 AL_EVAL   ?= models/al-fcc-298K/evaluation.json
+comma     := ,
 
-.PHONY: al-regenerate al-data al-frames al-model al-domain al-reference al-eval
+.PHONY: al-regenerate al-data al-frames al-model al-domain al-reference al-eval al-validation-data al-validation
 
 al-frames:
 	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al4_298K --frames 12 --seed 4928459
@@ -56,7 +62,31 @@ al-reference: al-frames
 al-eval:
 	npx tsx bench/al-eval.ts --model $(AL_MODEL) --data $(AL_DATA) --reference $(AL_REF) --out $(AL_EVAL)
 
+# 8-atom frames that no training saw (another LAMMPS seed), for the validation table
+al-validation-data: al-data
+	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al8X_298K --supercell 2x1x1 --frames 8 --seed 3512
+	set -e; for i in $(AL8X); do \
+	  $(MALA_TS) generate --qe-input $(AL_INPUTS)/Al8X_298K_$$i.pw.scf.in --energy-grid=$(AL_GRID) --ldos-broadening $(AL_SIGMA) --np $(AL_NP) --out $(AL_DATA); \
+	done
+
+al-validation: al-validation-data
+	$(MALA_TS) test --model $(AL_MODEL) --data $(AL_DATA) \
+	  --snapshots $(subst $(eval) ,$(comma),$(foreach i,$(AL_TEST),Al4_298K_$(i)) $(foreach i,$(AL8X),Al8X_298K_$(i))) \
+	  --pseudo-dir $(AL_PSEUDO) --json --out $(AL_VALIDATION)
+
 al-regenerate:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory al-model al-domain al-reference al-eval && \
-	echo "al-regenerate: $$(( $$(date +%s) - start )) s wall"
+	echo "# 8-atom frames that no training saw (another LAMMPS seed), for the validation table
+al-validation-data: al-data
+	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al8X_298K --supercell 2x1x1 --frames 8 --seed 3512
+	set -e; for i in $(AL8X); do \
+	  $(MALA_TS) generate --qe-input $(AL_INPUTS)/Al8X_298K_$$i.pw.scf.in --energy-grid=$(AL_GRID) --ldos-broadening $(AL_SIGMA) --np $(AL_NP) --out $(AL_DATA); \
+	done
+
+al-validation: al-validation-data
+	$(MALA_TS) test --model $(AL_MODEL) --data $(AL_DATA) \
+	  --snapshots $(subst $(eval) ,$(comma),$(foreach i,$(AL_TEST),Al4_298K_$(i)) $(foreach i,$(AL8X),Al8X_298K_$(i))) \
+	  --pseudo-dir $(AL_PSEUDO) --json --out $(AL_VALIDATION)
+
+al-regenerate: $$(( $$(date +%s) - start )) s wall"
