@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findLammpsLibrary, Lammps, LammpsError } from '../../bindings/lammps';
 import { runQe } from '../../src/dft/qe-run';
+import { lammpsTempBase } from '../../src/descriptors/bispectrum';
 import { MalaError, printableText } from '../../src/errors';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { checkBandCoverage } from '../../src/workflow/generate';
@@ -107,5 +108,28 @@ describe('faults: generate energy grids below the band bottom', () => {
     assert.match(w[0], /the energy grid starts at -5 eV, within 3σ \(7\.50 eV\) of the lowest band at -3\.275 eV: the broadened LDOS below -5 eV is not on the grid/);
     assert.deepEqual(checkBandCoverage(bands, makeEnergyGrid(-11, 2.5, 14), 2.5, 0.025, 'Be.pw.scf.in'), []);
     assert.throws(() => checkBandCoverage(bands, makeEnergyGrid(-3, 2.5, 11), 2.5, 0.025, 'Be.pw.scf.in'), (e: unknown) => e instanceof MalaError && /starts at -3 eV, above the lowest band at -3\.275 eV: the LDOS would miss occupied states/.test(e.message));
+  });
+});
+
+describe('faults: a TMPDIR LAMMPS cannot read a path in', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('a TMPDIR with a space: the LAMMPS engine gives the same descriptors (read_data split the path)', function () {
+    if (!findLammpsLibrary()) this.skip();
+    const spaced = path.join(t.dir, 'with space');
+    fs.mkdirSync(spaced);
+    assert.equal(lammpsTempBase(t.dir), t.dir);
+    assert.notEqual(lammpsTempBase(spaced), spaced);
+    const run = (tmp: string, out: string) => mt(['descriptors', alOut, '--twojmax', '2', '--descriptor-engine', 'lammps', '-o', out], { env: { TMPDIR: tmp } });
+    const [a, b] = [path.join(t.dir, 'a.npy'), path.join(t.dir, 'b.npy')];
+    const r = run(spaced, a);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(run(t.dir, b).status, 0);
+    assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)));
   });
 });
