@@ -4,6 +4,7 @@
  * "not found on PATH", LAMMPS errors blamed on `units metal`, a wrong MALA_TS_LAMMPS_LIB.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findLammpsLibrary, Lammps, LammpsError } from '../../bindings/lammps';
@@ -11,7 +12,9 @@ import { runQe } from '../../src/dft/qe-run';
 import { lammpsTempBase } from '../../src/descriptors/bispectrum';
 import { MalaError, printableText } from '../../src/errors';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
-import { checkBandCoverage } from '../../src/workflow/generate';
+import { checkBandCoverage, generateSnapshot } from '../../src/workflow/generate';
+import { malaBispectrumDefaults } from '../../src/descriptors/mala-defaults';
+import { readNpy } from '../../src/io/npy';
 import { readModelData, saveModelData } from '../../src/network/model';
 import { cellProblem, type Mat3 } from '../../src/structure/atoms';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -131,5 +134,29 @@ describe('faults: a TMPDIR LAMMPS cannot read a path in', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(run(t.dir, b).status, 0);
     assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)));
+  });
+});
+
+describe('faults: generate into a folder with a space and non-ASCII letters', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('pw.x and pp.x both run (pp.x failed after pw.x: QE\'s XML reader took the absolute path as a URI)', async function () {
+    if (spawnSync('sh', ['-c', 'command -v pw.x && command -v pp.x']).status !== 0) this.skip();
+    const A = 4.05;
+    const input = path.join(t.dir, 'al1.pw.scf.in');
+    fs.writeFileSync(
+      input,
+      `&CONTROL\n  calculation = 'scf'\n  prefix = 'al1'\n  pseudo_dir = '${path.join(repoRoot, 'fixtures', 'al-fcc-qe')}'\n/\n&SYSTEM\n  ibrav = 0, nat = 1, ntyp = 1, ecutwfc = 12, ecutrho = 48, nbnd = 8\n  occupations = 'smearing', smearing = 'fermi-dirac', degauss = 0.0018874\n/\n&ELECTRONS\n  conv_thr = 1.0d-7\n/\n` +
+        `ATOMIC_SPECIES\nAl 26.9815385 Al.pz-vbc.UPF\nCELL_PARAMETERS angstrom\n0.0 ${A / 2} ${A / 2}\n${A / 2} 0.0 ${A / 2}\n${A / 2} ${A / 2} 0.0\nATOMIC_POSITIONS angstrom\nAl 0 0 0\nK_POINTS automatic\n2 2 2 0 0 0\n`,
+    );
+    const outDir = path.join(t.dir, 'sortie générée');
+    const r = await generateSnapshot({ qeInput: input, energyGrid: makeEnergyGrid(-5, 0.5, 30), broadeningEv: 0.4, outDir, descriptors: { ...malaBispectrumDefaults, twojmax: 2 } });
+    assert.equal(readNpy(r.ldosFile).shape[3], 30);
+    assert.ok(fs.existsSync(r.descriptorsFile));
   });
 });
