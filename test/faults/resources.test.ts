@@ -12,6 +12,7 @@ import { MalaError } from '../../src/errors';
 import { planBlocks } from '../../src/engine/blocks-plan';
 import { chooseGrid } from '../../src/grid/choose-grid';
 import { maxTextInputBytes } from '../../src/io/input-file';
+import { checkSpec } from '../../src/network/mlp';
 import { loadModel } from '../../src/network/model';
 import { serialComm } from '../../src/parallel/comm';
 import { readStructure } from '../../src/structure/registry';
@@ -137,5 +138,12 @@ describe('faults: model parameters out of any physical range', function () {
 
   it('descriptors --rcutfac 1e6 is refused with the range', () => {
     assertCleanError(mt(['descriptors', alOut, '--rcutfac', '1e6', '-o', path.join(t.dir, 'd.npy')]), /invalid bispectrum parameter: rcutfac = 1000000 Å\n {2}fix: rcutfac must be in \(0, 20\] Å/);
+  });
+});
+
+describe('faults: network sizes out of range', () => {
+  it('layer sizes whose weights exceed 2 GiB are refused before any allocation, naming the sizes', () => {
+    assert.throws(() => checkSpec({ layerSizes: [91, 100000, 100000, 11], activations: ['LeakyReLU', 'LeakyReLU', null] }, 'model.json'), (e: unknown) => e instanceof MalaError && /model\.json: layer sizes 91→100000→100000→11 make 1\.00e\+10 weights \(37\.3 GiB as float32\)/.test(e.message));
+    checkSpec({ layerSizes: [91, 4000, 4000, 250], activations: ['LeakyReLU', 'LeakyReLU', null] }); // 1.7e7: fine
   });
 });
