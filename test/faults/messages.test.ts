@@ -160,3 +160,25 @@ describe('faults: generate into a folder with a space and non-ASCII letters', fu
     assert.ok(fs.existsSync(r.descriptorsFile));
   });
 });
+
+describe('faults: a native library whose initialisation aborts', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('MALA_TS_LAMMPS_LIB with a constructor that aborts: doctor reports it and finishes (it died silently), predict says so', function () {
+    const c = path.join(t.dir, 'abort.c');
+    const so = path.join(t.dir, 'libabort.so');
+    fs.writeFileSync(c, '#include <stdio.h>\n#include <stdlib.h>\n__attribute__((constructor)) static void init(void) { fprintf(stderr, "init failed here\\n"); abort(); }\n');
+    if (spawnSync('cc', ['-shared', '-fPIC', '-o', so, c]).status !== 0) this.skip();
+    const doctor = mt(['doctor'], { env: { MALA_TS_LAMMPS_LIB: so } });
+    assert.equal(doctor.signal, null, 'doctor itself is not killed');
+    assert.match(doctor.stdout + doctor.stderr, /LAMMPS library\s+MISSING\s+LAMMPS library .*libabort\.so fails in its own initialisation code: loading it aborted the process \(SIGABRT\) after printing: init failed here/);
+    assert.match(doctor.stdout + doctor.stderr, /FFTW3\s+ok/, 'the other checks still run');
+    const r = mt(['predict', alOut, '--model', writeSmallPredictModel(t.dir), '--descriptor-engine', 'lammps'], { env: { MALA_TS_LAMMPS_LIB: so } });
+    assertCleanError(r, /libabort\.so fails in its own initialisation code/);
+  });
+});
