@@ -88,3 +88,31 @@ export function openNativeLibrary(spec: NativeLibrarySpec): ReturnType<typeof ko
     throw new MalaError(`cannot load ${spec.label} ${spec.found}: ${(e as Error).message}`, { file: spec.found, fix: spec.brokenFix, cause: e });
   }
 }
+
+/**
+ * Free space Open MPI needs in TMPDIR to start (its session folder and PMIx's shared-memory
+ * files): with 8 MB free MPI_Init aborted the process natively (`doctor` included), 16 MB worked
+ * (Open MPI 4.1, PMIx 3).
+ */
+export const mpiTempBytesNeeded = 16 * 2 ** 20;
+let mpiTempChecked = false;
+
+/** Before the first MPI start of this process (LAMMPS' singleton, the MPI addon): refuse a TMPDIR too full for it. */
+export function checkMpiTempSpace(what: string): void {
+  if (mpiTempChecked) return;
+  const dir = os.tmpdir();
+  let freeBytes: number;
+  try {
+    const s = fs.statfsSync(dir);
+    freeBytes = s.bavail * s.bsize;
+  } catch {
+    return; // no such folder: MPI falls back or says so itself
+  }
+  if (freeBytes < mpiTempBytesNeeded) {
+    throw new MalaError(`${dir} (TMPDIR) has ${(freeBytes / 2 ** 20).toFixed(2)} MB free, but MPI needs about ${mpiTempBytesNeeded / 2 ** 20} MB there to start (${what}): it would abort inside MPI_Init`, {
+      file: dir,
+      fix: 'free space there, or set TMPDIR to a folder with room',
+    });
+  }
+  mpiTempChecked = true;
+}
