@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import koffi from 'koffi';
 import { MalaError } from '../src/errors';
-import { cacheDir, firstExisting, openNativeLibrary } from './native-paths';
+import { cacheDir, checkMpiTempSpace, firstExisting, openNativeLibrary } from './native-paths';
 
 /** Styles and types of `lammps_extract_compute` (enums `_LMP_STYLE_CONST`, `_LMP_TYPE_CONST`). */
 export const LMP_STYLE_GLOBAL = 0;
@@ -144,6 +144,7 @@ export class Lammps {
 
   constructor(opts: LammpsOptions = {}) {
     this.api = loadLammps(opts.libraryPath);
+    checkMpiTempSpace('opening LAMMPS starts MPI'); // (a native abort otherwise)
     const args = ['mala-ts', ...(opts.args ?? ['-screen', 'none', '-log', 'none', '-nocite'])];
     const envBefore = new Set(Object.keys(process.env));
     const comm = opts.fortranCommunicator;

@@ -64,6 +64,32 @@ export function effectiveWeights(p: BispectrumParameters, nspecies: number): num
 
 export const bispectrumTemplate = path.join(repoRoot, 'lammps-inputs', 'bispectrum-grid.in');
 
+/** Characters LAMMPS reads in a path argument as they are (no splitting, no $ substitution, no # comment, no quote). */
+const lammpsPlainPath = /^[\w/.+,@%=:~-]+$/;
+
+/**
+ * The folder for LAMMPS' data file: $TMPDIR when LAMMPS can read a path in it, else the first
+ * plain writable system temp folder (a TMPDIR with a space split `read_data` into two words;
+ * LAMMPS' quoting does not cover $, quotes and non-ASCII names either).
+ */
+export function lammpsTempBase(tmpdir = os.tmpdir()): string {
+  const writable = (d: string): boolean => {
+    try {
+      fs.accessSync(d, fs.constants.W_OK);
+      return fs.statSync(d).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const base = [tmpdir, '/tmp', '/var/tmp', '/dev/shm'].find((d) => lammpsPlainPath.test(d) && writable(d));
+  if (!base) {
+    throw new MalaError(`no temporary folder LAMMPS can read its data file from: ${tmpdir} has characters (spaces, quotes, $, #, non-ASCII) that LAMMPS splits or substitutes`, {
+      fix: 'set TMPDIR to a writable folder with a plain name (letters, digits, _ - . /), e.g. TMPDIR=$HOME/tmp',
+    });
+  }
+  return base;
+}
+
 /** LAMMPS variables of the template for one run (strings as LAMMPS reads them). */
 export function templateVariables(
   params: BispectrumParameters,
@@ -172,7 +198,7 @@ export class BispectrumCalculator {
       if (!this.lmp.hasStyle('compute', 'sna/grid')) {
         throw new MalaError(`the LAMMPS library ${this.lmp.libraryPath} has no compute sna/grid`, { fix: 'use a LAMMPS built with the ML-SNAP package (`make setup` builds one)' });
       }
-      this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mala-ts-bispectrum-'));
+      this.tmp = fs.mkdtempSync(path.join(lammpsTempBase(), 'mala-ts-bispectrum-'));
       this.unregisterTmp = registerTemp(this.tmp, true);
       this.datafile = path.join(this.tmp, 'structure.data');
       fs.writeFileSync(this.datafile, lammpsDataText(this.atoms, this.species, 'mala-ts bispectrum input'));

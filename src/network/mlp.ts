@@ -22,10 +22,18 @@ export interface NetworkSpec {
 
 export type Parameters = Float32Array[];
 
+/** Most weights a network may have: 2 GiB of float32, the largest member a model archive may hold. */
+export const maxNetworkParameters = 2 ** 29;
+
 export function checkSpec(spec: NetworkSpec, where = 'network'): void {
   const { layerSizes, activations } = spec;
   if (!Array.isArray(layerSizes) || layerSizes.length < 2 || layerSizes.some((s) => !Number.isInteger(s) || s <= 0)) {
     throw new MalaError(`${where}: layer sizes must be ≥ 2 positive integers, got ${JSON.stringify(layerSizes)}`);
+  }
+  // a model file's or --hidden's sizes are allocated as float32 weights (and Adam's two copies in training): bound them first
+  const weights = layerSizes.slice(1).reduce((n, out, l) => n + out * (layerSizes[l] + 1), 0);
+  if (weights > maxNetworkParameters) {
+    throw new MalaError(`${where}: layer sizes ${layerSizes.join('→')} make ${weights.toExponential(2)} weights (${((weights * 4) / 2 ** 30).toFixed(1)} GiB as float32), more than the ${maxNetworkParameters.toExponential(0)} a network may have`, { fix: 'use smaller layers (MALA\'s networks have ~10⁵–10⁷ weights)' });
   }
   if (!Array.isArray(activations) || activations.length !== layerSizes.length - 1) {
     throw new MalaError(`${where}: need ${layerSizes.length - 1} activation entries (one per Linear layer), got ${JSON.stringify(activations)}`);

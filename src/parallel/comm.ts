@@ -4,6 +4,7 @@
  * `worldComm()`, MPI_COMM_WORLD through the addon in bindings/mpi.
  */
 import { loadMpiAddon, MpiAddon } from '../../bindings/mpi';
+import { checkMpiTempSpace } from '../../bindings/native-paths';
 import { MalaError } from '../errors';
 
 export interface Communicator {
@@ -62,6 +63,7 @@ export function worldComm(): Communicator {
       fix: "run 'make setup' (builds bindings/mpi with mpicc), or start mala-ts without mpirun",
     });
   }
+  if (!addon.initialized()) checkMpiTempSpace('MPI_Init of this rank'); // (a native abort otherwise)
   const { rank, size } = addon.init();
   world = {
     addon,

@@ -22,14 +22,14 @@ export function valenceElectrons(species: readonly string[], zValence: Readonly<
  * Checks ∫n (electrons) against the expected count: a non-positive or non-finite integral is
  * refused (it is no density); one off by more than `electronCountRelTol` gives a warning text.
  */
-export function checkDensityElectrons(integratedElectrons: number, expectedElectrons: number, file: string, expectedFrom: string): string | undefined {
+export function checkDensityElectrons(integratedElectrons: number, expectedElectrons: number, file: string, expectedFrom: string, refuseNonPositive = true): string | undefined {
   const n = integratedElectrons;
-  if (!Number.isFinite(n) || n <= 0) {
+  if (refuseNonPositive && (!Number.isFinite(n) || n <= 0)) {
     throw new MalaError(`the density integrates to ${n.toPrecision(6)} electrons where ${expectedFrom} gives ${expectedElectrons}: it is not an electron density (wrong sign, units or file?)`, {
       file,
       fix: 'pass the electron density of this structure (MALA .npy in 1/Å³, or a pp.x plot_num=0 cube in 1/Bohr³)',
     });
   }
   if (Math.abs(n - expectedElectrons) <= electronCountRelTol * expectedElectrons) return undefined;
-  return `${file}: the density integrates to ${n.toFixed(4)} electrons, but ${expectedFrom} gives ${expectedElectrons} (off by more than ${electronCountRelTol * 100} %): the energy terms are those of another electron count (wrong density, units or structure?)`;
+  return `${file}: the density integrates to ${n.toFixed(4)} electrons, but ${expectedFrom} gives ${expectedElectrons} (off by more than ${electronCountRelTol * 100} %): it is the density of another electron count, and energy terms from it are not this structure's (wrong density, units, --electrons or --fermi-energy?)`;
 }

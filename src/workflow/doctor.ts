@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type execaType from 'execa';
 import { Lammps, findLammpsLibrary, lammpsConfig } from '../../bindings/lammps';
+import { checkMpiTempSpace } from '../../bindings/native-paths';
+import { MalaError } from '../errors';
 import { fftwVersion, loadFftw } from '../../bindings/fftw';
 import { libxcVersion, loadLibxc } from '../../bindings/libxc';
 import { loadMpiAddon, mpiAddonPath } from '../../bindings/mpi';
@@ -42,6 +44,12 @@ function checkLammps(): Check[] {
   const fix = `${SETUP_FIX}, or set MALA_TS_LAMMPS_LIB to a liblammps.so built with ML-SNAP`;
   const lib = findLammpsLibrary();
   if (!lib) return [{ component: 'LAMMPS library', ok: false, detail: 'liblammps.so not found', fix }];
+  try {
+    checkMpiTempSpace('opening LAMMPS starts MPI'); // a full TMPDIR aborted doctor inside MPI_Init
+  } catch (e) {
+    if (e instanceof MalaError) return [{ component: 'LAMMPS library', ok: false, detail: e.message, fix: e.fix }];
+    throw e;
+  }
   const out: Check[] = [];
   out.push(
     guard('LAMMPS library', fix, () => {

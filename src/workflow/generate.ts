@@ -255,7 +255,8 @@ export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResu
 
   // ---- SCF -------------------------------------------------------------------------------
   let scfText = inputText;
-  scfText = setNamelistValue(scfText, 'control', 'outdir', tmp);
+  // relative to pw.x's folder (work): the XML pw.x writes quotes outdir, and QE's XML reader (FoX) refused a non-ASCII one in pp.x
+  scfText = setNamelistValue(scfText, 'control', 'outdir', path.relative(work, tmp));
   scfText = setNamelistValue(scfText, 'control', 'pseudo_dir', pseudoDir);
   scfText = setNamelistValue(scfText, 'control', 'prefix', prefix);
   scfText = setNamelistValue(scfText, 'control', 'verbosity', 'high');
@@ -313,7 +314,8 @@ export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResu
     const xml = fs.readFileSync(xmlFile, 'utf8');
     writeFileAtomic(xmlFile, gaussianSmearingXml(xml, xmlFile));
     const fileout = `${name}_ldos.cube`;
-    const ppText = ppLdosInput(ppTemplateText, { outdir: tmp, prefix, grid, broadeningEv, fileout }, o.ppTemplate);
+    // relative to pp.x's folder: QE's XML reader (FoX) takes the path as a URI and refused an output folder with a space or non-ASCII name
+    const ppText = ppLdosInput(ppTemplateText, { outdir: path.relative(ldosDir, tmp) || '.', prefix, grid, broadeningEv, fileout }, o.ppTemplate);
     writeFileAtomic(path.join(ldosDir, 'pp.ldos.in'), ppText);
     const ppPools = np > 1 && allNormConserving(input, pseudoDir) ? Math.min(np, pools) : 1;
     log(`${name}: pp.x LDOS, ${formatEnergyGrid(grid)}, Gaussian σ = ${broadeningEv} eV${ppPools > 1 ? `, ${ppPools} pools` : ''}`);

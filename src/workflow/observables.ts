@@ -20,6 +20,7 @@ import { wholeGridLayout } from '../qe/grid-layout';
 import { det3, Mat3 } from '../structure/atoms';
 import { bohrAngstrom } from '../structure/units';
 import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
+import { checkDensityElectrons } from '../qe/electron-count';
 import { QeMetadata, readQeMetadata } from '../qe/qe-metadata';
 import { Progress } from '../util/progress';
 
@@ -163,6 +164,11 @@ export async function computeObservables(opts: ObservablesOptions): Promise<Obse
     if (stages.total_energy_s !== undefined) timings.total_energy_s = stages.total_energy_s;
 
     const result = run.observables;
+    // the density at a given E_F, or for a given --electrons, need not hold the structure's electrons: say so
+    if (md?.numberOfElectrons !== undefined) {
+      const off = checkDensityElectrons(result.densityElectrons, md.numberOfElectrons, ldosName, `${md.file} ("number of electrons")`, false);
+      if (off) warnings.push(off);
+    }
     await writeOutputs(outputs, {
       comm: serialComm,
       result,

@@ -4,13 +4,17 @@
  * "not found on PATH", LAMMPS errors blamed on `units metal`, a wrong MALA_TS_LAMMPS_LIB.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findLammpsLibrary, Lammps, LammpsError } from '../../bindings/lammps';
 import { runQe } from '../../src/dft/qe-run';
+import { lammpsTempBase } from '../../src/descriptors/bispectrum';
 import { MalaError, printableText } from '../../src/errors';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
-import { checkBandCoverage } from '../../src/workflow/generate';
+import { checkBandCoverage, generateSnapshot } from '../../src/workflow/generate';
+import { malaBispectrumDefaults } from '../../src/descriptors/mala-defaults';
+import { readNpy } from '../../src/io/npy';
 import { readModelData, saveModelData } from '../../src/network/model';
 import { cellProblem, type Mat3 } from '../../src/structure/atoms';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -107,5 +111,74 @@ describe('faults: generate energy grids below the band bottom', () => {
     assert.match(w[0], /the energy grid starts at -5 eV, within 3σ \(7\.50 eV\) of the lowest band at -3\.275 eV: the broadened LDOS below -5 eV is not on the grid/);
     assert.deepEqual(checkBandCoverage(bands, makeEnergyGrid(-11, 2.5, 14), 2.5, 0.025, 'Be.pw.scf.in'), []);
     assert.throws(() => checkBandCoverage(bands, makeEnergyGrid(-3, 2.5, 11), 2.5, 0.025, 'Be.pw.scf.in'), (e: unknown) => e instanceof MalaError && /starts at -3 eV, above the lowest band at -3\.275 eV: the LDOS would miss occupied states/.test(e.message));
+  });
+});
+
+describe('faults: a TMPDIR LAMMPS cannot read a path in', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('a TMPDIR with a space: the LAMMPS engine gives the same descriptors (read_data split the path)', function () {
+    if (!findLammpsLibrary()) this.skip();
+    const spaced = path.join(t.dir, 'with space');
+    fs.mkdirSync(spaced);
+    assert.equal(lammpsTempBase(t.dir), t.dir);
+    assert.notEqual(lammpsTempBase(spaced), spaced);
+    const run = (tmp: string, out: string) => mt(['descriptors', alOut, '--twojmax', '2', '--descriptor-engine', 'lammps', '-o', out], { env: { TMPDIR: tmp } });
+    const [a, b] = [path.join(t.dir, 'a.npy'), path.join(t.dir, 'b.npy')];
+    const r = run(spaced, a);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(run(t.dir, b).status, 0);
+    assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)));
+  });
+});
+
+describe('faults: generate into a folder with a space and non-ASCII letters', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('pw.x and pp.x both run (pp.x failed after pw.x: QE\'s XML reader took the absolute path as a URI)', async function () {
+    if (spawnSync('sh', ['-c', 'command -v pw.x && command -v pp.x']).status !== 0) this.skip();
+    const A = 4.05;
+    const input = path.join(t.dir, 'al1.pw.scf.in');
+    fs.writeFileSync(
+      input,
+      `&CONTROL\n  calculation = 'scf'\n  prefix = 'al1'\n  pseudo_dir = '${path.join(repoRoot, 'fixtures', 'al-fcc-qe')}'\n/\n&SYSTEM\n  ibrav = 0, nat = 1, ntyp = 1, ecutwfc = 12, ecutrho = 48, nbnd = 8\n  occupations = 'smearing', smearing = 'fermi-dirac', degauss = 0.0018874\n/\n&ELECTRONS\n  conv_thr = 1.0d-7\n/\n` +
+        `ATOMIC_SPECIES\nAl 26.9815385 Al.pz-vbc.UPF\nCELL_PARAMETERS angstrom\n0.0 ${A / 2} ${A / 2}\n${A / 2} 0.0 ${A / 2}\n${A / 2} ${A / 2} 0.0\nATOMIC_POSITIONS angstrom\nAl 0 0 0\nK_POINTS automatic\n2 2 2 0 0 0\n`,
+    );
+    const outDir = path.join(t.dir, 'sortie générée');
+    const r = await generateSnapshot({ qeInput: input, energyGrid: makeEnergyGrid(-5, 0.5, 30), broadeningEv: 0.4, outDir, descriptors: { ...malaBispectrumDefaults, twojmax: 2 } });
+    assert.equal(readNpy(r.ldosFile).shape[3], 30);
+    assert.ok(fs.existsSync(r.descriptorsFile));
+  });
+});
+
+describe('faults: a native library whose initialisation aborts', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('MALA_TS_LAMMPS_LIB with a constructor that aborts: doctor reports it and finishes (it died silently), predict says so', function () {
+    const c = path.join(t.dir, 'abort.c');
+    const so = path.join(t.dir, 'libabort.so');
+    fs.writeFileSync(c, '#include <stdio.h>\n#include <stdlib.h>\n__attribute__((constructor)) static void init(void) { fprintf(stderr, "init failed here\\n"); abort(); }\n');
+    if (spawnSync('cc', ['-shared', '-fPIC', '-o', so, c]).status !== 0) this.skip();
+    const doctor = mt(['doctor'], { env: { MALA_TS_LAMMPS_LIB: so } });
+    assert.equal(doctor.signal, null, 'doctor itself is not killed');
+    assert.match(doctor.stdout + doctor.stderr, /LAMMPS library\s+MISSING\s+LAMMPS library .*libabort\.so fails in its own initialisation code: loading it aborted the process \(SIGABRT\) after printing: init failed here/);
+    assert.match(doctor.stdout + doctor.stderr, /FFTW3\s+ok/, 'the other checks still run');
+    const r = mt(['predict', alOut, '--model', writeSmallPredictModel(t.dir), '--descriptor-engine', 'lammps'], { env: { MALA_TS_LAMMPS_LIB: so } });
+    assertCleanError(r, /libabort\.so fails in its own initialisation code/);
   });
 });

@@ -158,3 +158,21 @@ describe('faults: a checkpoint resumed on other data', function () {
     assert.equal(resumed.resumedFromEpoch, 2);
   });
 });
+
+describe('faults: ∫n against the electron count (observables)', function () {
+  this.timeout(60000);
+  const be2 = path.join(repoRoot, 'fixtures', 'be2-ldos-qe');
+  const run = (extra: string[]) => mt(['observables', '--ldos', be2, '--energy-grid', '-5,2.5,11', '--structure', path.join(be2, 'Be.pw.scf.out'), '--json', ...extra]);
+
+  it('--electrons 6 or a --fermi-energy far from E_F for a 4-electron structure: a warning in the JSON; the default run has none', () => {
+    const six = run(['--electrons', '6']);
+    assert.equal(six.status, 0, six.stderr);
+    assert.match(JSON.parse(six.stdout).warnings.join('\n'), /the density integrates to 6\.0000 electrons, but .*Be\.pw\.scf\.out \("number of electrons"\) gives 4 \(off by more than 1 %\)/);
+    const low = run(['--fermi-energy', '0']);
+    assert.equal(low.status, 0, low.stderr);
+    assert.match(JSON.parse(low.stdout).warnings.join('\n'), /integrates to 1\.0864 electrons/);
+    const ok = run([]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout).warnings, []);
+  });
+});

@@ -12,6 +12,7 @@ import { MalaError } from '../../src/errors';
 import { planBlocks } from '../../src/engine/blocks-plan';
 import { chooseGrid } from '../../src/grid/choose-grid';
 import { maxTextInputBytes } from '../../src/io/input-file';
+import { checkSpec } from '../../src/network/mlp';
 import { loadModel } from '../../src/network/model';
 import { serialComm } from '../../src/parallel/comm';
 import { readStructure } from '../../src/structure/registry';
@@ -137,5 +138,41 @@ describe('faults: model parameters out of any physical range', function () {
 
   it('descriptors --rcutfac 1e6 is refused with the range', () => {
     assertCleanError(mt(['descriptors', alOut, '--rcutfac', '1e6', '-o', path.join(t.dir, 'd.npy')]), /invalid bispectrum parameter: rcutfac = 1000000 Å\n {2}fix: rcutfac must be in \(0, 20\] Å/);
+  });
+});
+
+describe('faults: network sizes out of range', () => {
+  it('layer sizes whose weights exceed 2 GiB are refused before any allocation, naming the sizes', () => {
+    assert.throws(() => checkSpec({ layerSizes: [91, 100000, 100000, 11], activations: ['LeakyReLU', 'LeakyReLU', null] }, 'model.json'), (e: unknown) => e instanceof MalaError && /model\.json: layer sizes 91→100000→100000→11 make 1\.00e\+10 weights \(37\.3 GiB as float32\)/.test(e.message));
+    checkSpec({ layerSizes: [91, 4000, 4000, 250], activations: ['LeakyReLU', 'LeakyReLU', null] }); // 1.7e7: fine
+  });
+});
+
+describe('faults: a TMPDIR too full for MPI to start', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  let tiny: string | undefined;
+  beforeEach(function () {
+    t = tempDir();
+    const dir = path.join(t.dir, 'tiny');
+    fs.mkdirSync(dir);
+    // a 4 MB tmpfs needs the right to mount (root in a container); skipped elsewhere
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]).status !== 0) this.skip();
+    tiny = dir;
+  });
+  afterEach(() => {
+    if (tiny) spawnSync('umount', [tiny]);
+    tiny = undefined;
+    t.cleanup();
+  });
+
+  it('doctor and predict (LAMMPS engine) say so instead of aborting inside MPI_Init', () => {
+    const doctor = mt(['doctor'], { env: { TMPDIR: tiny } });
+    assert.equal(doctor.signal, null);
+    assert.match(doctor.stdout + doctor.stderr, /LAMMPS library\s+MISSING\s+.*tiny \(TMPDIR\) has [\d.]+ MB free, but MPI needs about 16 MB there to start/);
+    assert.doesNotMatch(doctor.stdout + doctor.stderr, /\*\*\* An error occurred in MPI_Init/);
+    // the model is written outside the tiny folder; node's own temp use stays small
+    const r = mt(['predict', alOut, '--model', writeSmallPredictModel(t.dir), '--descriptor-engine', 'lammps'], { env: { TMPDIR: tiny } });
+    assertCleanError(r, /\(TMPDIR\) has [\d.]+ MB free, but MPI needs about 16 MB there to start \(opening LAMMPS starts MPI\)/);
   });
 });
