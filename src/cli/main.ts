@@ -22,6 +22,7 @@ import * as importModel from './commands/import-model';
 import * as pw from './commands/pw';
 import * as watch from './commands/watch';
 import * as modelDomain from './commands/model-domain';
+import * as ensemble from './commands/ensemble';
 import * as modelInfo from './commands/model-info';
 
 const program = new Command();
@@ -31,7 +32,7 @@ program
   .version(packageVersion())
   .option('--debug', 'print stack traces with errors (also MALA_TS_DEBUG=1); accepted anywhere on the command line');
 
-for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample, modelDomain, modelInfo]) cmd.register(program);
+for (const cmd of [doctor, predict, importModel, pw, watch, descriptors, observables, energy, train, infer, generate, sample, modelDomain, modelInfo, ensemble]) cmd.register(program);
 
 installSignalCleanup();
 // a full or closed stdout (`pw > /dev/full`, `| head`) is a message, not Node's unhandled 'error' event
