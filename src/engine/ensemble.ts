@@ -12,10 +12,12 @@ import type { Communicator } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { DensityAccumulator } from '../targets/density';
 import { DosAccumulator, dosObservables } from '../targets/dos';
-import type { EnergyStep } from './engine';
 import type { LdosSource } from './ldos-source';
 import type { LdosStore } from './ldos-store';
-import type { EnsembleMemberObservables } from './types';
+import type { EnsembleMemberObservables, TotalEnergyResult } from './types';
+
+/** The engine's EnergyStep as this module calls it (typed here: engine.ts imports this module). */
+type MemberEnergyStep = (inp: { densityPerA3: Float64Array; layout?: GridLayout; fermiEnergyEv: number; bandEnergyEv: number; entropyContributionEv: number }) => { totalEnergy: TotalEnergyResult } | Promise<{ totalEnergy: TotalEnergyResult }>;
 
 export interface MemberObservablesInput {
   dos: DosAccumulator[];
@@ -29,7 +31,7 @@ export interface MemberObservablesInput {
   fermiEnergyEv?: number;
   voxelVolumeA3: number;
   layout?: GridLayout;
-  energy?: EnergyStep;
+  energy?: MemberEnergyStep;
 }
 
 export async function memberObservables(o: MemberObservablesInput): Promise<EnsembleMemberObservables[]> {
