@@ -204,3 +204,32 @@ describe('ensemble models: archive, mala-ts ensemble, predict with σ', function
     assert.deepEqual(ensembleMembers(ok).map((m) => m.seed), [11, 12, 13]);
   });
 });
+
+describe('ensemble under MPI: mpirun -np 2 predict gives the -np 1 values and σ', function () {
+  this.timeout(300000);
+  it('the members\' DOS sums are reduced over the ranks, their energy terms run on the slabs', async function () {
+    if (execa.sync('sh', ['-c', 'command -v mpirun'], { reject: false }).exitCode !== 0) this.skip();
+    const tmp = tempDir();
+    try {
+      const f = path.join(tmp.dir, 'ab.zip');
+      saveModelData(f, withMembers([memberData(11), memberData(12), memberData(13)]));
+      const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+      const runs = [];
+      for (const np of [1, 2]) {
+        const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', structureFile, '--model', f, '--grid', '20,20,20', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', fixture, '--ecutrho', '80', '--json'], { env, reject: false });
+        assert.equal(r.exitCode, 0, r.stderr);
+        runs.push(JSON.parse(r.stdout));
+      }
+      assert.equal(runs[1].mpi_ranks, 2);
+      const close = (x: number, y: number, what: string) => assert.ok(Math.abs(x - y) <= 1e-8 * Math.max(1, Math.abs(x)), `${what}: ${x} vs ${y}`);
+      for (const k of ['fermi_energy_ev', 'band_energy_ev', 'total_energy_ev']) close(runs[0][k], runs[1][k], k);
+      for (const k of ['fermi_energy_sigma_ev', 'band_energy_sigma_ev', 'total_energy_sigma_ev']) {
+        assert.ok(runs[0].uncertainty[k] > 1e-4, `${k} is a real spread`);
+        close(runs[0].uncertainty[k], runs[1].uncertainty[k], k);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
