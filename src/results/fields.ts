@@ -268,7 +268,7 @@ export const predictFields: ResultField<PredictResult>[] = [
     jsonKey: 'uncertainty',
     jsonIf: (r) => r.uncertainty !== undefined,
     json: (r) => uncertaintyJson(r.uncertainty!),
-    summary: { order: 85, lines: (r) => (r.uncertainty ? uncertaintySummary(r.uncertainty) : []) },
+    summary: { order: 92, lines: (r) => (r.uncertainty ? uncertaintySummary(r.uncertainty) : []) },
   },
   { key: 'modelSha256', unit: '', label: 'model sha256', jsonKey: 'model_sha256', jsonIf: (r) => r.modelSha256 !== undefined },
   { key: 'malaTsVersion', unit: '', label: 'mala-ts version', jsonKey: 'mala_ts_version', jsonIf: (r) => r.malaTsVersion !== undefined },
