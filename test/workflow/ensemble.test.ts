@@ -25,6 +25,7 @@ import { formatPredictSummary } from '../../src/results/views';
 import { readStructure } from '../../src/structure/registry';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { predict, type PredictOptions, type PredictResult } from '../../src/workflow/predict';
+import { memberFile, runEnsembleTraining } from '../../src/workflow/train-ensemble';
 import { makeModelData } from '../network/synthetic';
 import { repoRoot, tempDir } from '../helpers';
 
@@ -230,6 +231,40 @@ describe('ensemble under MPI: mpirun -np 2 predict gives the -np 1 values and σ
       }
     } finally {
       tmp.cleanup();
+    }
+  });
+});
+
+describe('mala-ts train --ensemble N', function () {
+  this.timeout(120000);
+  it('trains N members with seeds seed, seed+1, … (each kept), one archive; a rerun keeps the members', async () => {
+    const t = tempDir();
+    try {
+      const F = 5; // bispectrum twojmax 2
+      const nE = 4;
+      const n = 27;
+      const snap = (name: string, shift: number) => {
+        const x = new Float32Array(n * (F + 3)).map((_, i) => shift + Math.sin(i));
+        const y = new Float32Array(n * nE).map((_, i) => 0.01 * (1 + Math.cos(i)));
+        writeNpy(path.join(t.dir, `${name}.in.npy`), x, [3, 3, 3, F + 3]);
+        writeNpy(path.join(t.dir, `${name}.out.npy`), y, [3, 3, 3, nE]);
+        return { descriptors: path.join(t.dir, `${name}.in.npy`), ldos: path.join(t.dir, `${name}.out.npy`) };
+      };
+      const out = path.join(t.dir, 'e.zip');
+      const opts = { training: [snap('a', 0)], validation: [snap('b', 0.5)], energyGrid: makeEnergyGrid(-1, 0.5, nE), twojmax: 2, hiddenLayers: [6], epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 7, out };
+      const r = await runEnsembleTraining(opts, 3);
+      assert.deepEqual(r.seeds, [7, 8, 9]);
+      const m = readModelData(out);
+      assert.deepEqual(ensembleMembers(m).map((x) => x.seed), [7, 8, 9]);
+      assert.notDeepEqual(Array.from(ensembleMembers(m)[0].weights[0]), Array.from(ensembleMembers(m)[1].weights[0]));
+      const mtime = fs.statSync(memberFile(out, 0)).mtimeMs;
+      const skipped: boolean[] = [];
+      await runEnsembleTraining(opts, 3, undefined, { onMember: (_k, _f, s) => skipped.push(s) });
+      assert.deepEqual(skipped, [true, true, true]);
+      assert.equal(fs.statSync(memberFile(out, 0)).mtimeMs, mtime);
+      await assert.rejects(runEnsembleTraining(opts, 1), /--ensemble needs 2 or more members/);
+    } finally {
+      t.cleanup();
     }
   });
 });
