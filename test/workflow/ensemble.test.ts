@@ -167,6 +167,15 @@ describe('ensemble models: archive, mala-ts ensemble, predict with σ', function
     assert.deepEqual(j.uncertainty.members.map((m) => (m as { seed: number }).seed), [11, 12]);
     assert.match(formatPredictSummary(ens), /uncertainty\s+ensemble of 2: σ\(E_total\) .* meV\/atom\), σ\(E_band\) .*, σ\(E_F\) [0-9.]+ meV/);
 
+    // the LDOS spilled to disk (--ldos): the members' spill files give the same σ and are removed
+    const spillDir = path.join(tmp.dir, 'spill');
+    fs.mkdirSync(spillDir);
+    const onDisk = await run(file('ab-disk.zip', withMembers([a, b])), { outDir: path.join(tmp.dir, 'rd'), writeLdos: true, tmpDir: spillDir });
+    assert.equal(onDisk.ldosStorage, 'disk');
+    assert.equal(onDisk.uncertainty!.totalEnergySigmaEv, u.totalEnergySigmaEv);
+    assert.equal(onDisk.totalEnergy!.totalEnergyEv, ens.totalEnergy!.totalEnergyEv);
+    assert.deepEqual(fs.readdirSync(spillDir), []);
+
     // forces with an ensemble: one clear error
     await assert.rejects(run(file('ab2.zip', withMembers([a, b])), { forces: true }), /forces: the model is an ensemble of 2 networks/);
   });
