@@ -7,7 +7,7 @@
 #                           frame (pw.x runs in ALE_CACHE/qe), and the cost against one model
 
 ALE_CACHE ?= $(AL_CACHE)/ensemble
-ALE_SEEDS ?= 2 3 4
+ALE_SEEDS ?= 2 3 4 5
 ALE_MODEL ?= models/al-fcc-298K-ensemble/model.zip
 ALE_EVAL  ?= models/al-fcc-298K-ensemble/evaluation.json
 
