@@ -277,3 +277,27 @@ describe('mala-ts train --ensemble N', function () {
     }
   });
 });
+
+describe('the shipped ensemble (models/al-fcc-298K-ensemble): σ grows out of the domain', function () {
+  this.timeout(180000);
+  it('the example MD frame: σ(E_total) a few meV/atom; the same frame strained 1 %: several times larger', async () => {
+    const { strainedPwInput } = require('../../bench/al-ensemble') as typeof import('../../bench/al-ensemble');
+    const t = tempDir();
+    try {
+      const example = path.join(repoRoot, 'examples', 'al4-298K.pw.scf.in');
+      const strained = path.join(t.dir, 'al4-strained-1pct.pw.scf.in');
+      fs.writeFileSync(strained, strainedPwInput(fs.readFileSync(example, 'utf8'), 0.01));
+      const model = loadModel(path.join(repoRoot, 'models', 'al-fcc-298K-ensemble', 'model.zip'));
+      assert.equal(model.ensembleSize, 5);
+      const inside = (await predict({ structureFile: example, model })).uncertainty!;
+      const outside = (await predict({ structureFile: strained, model })).uncertainty!;
+      const perAtom = (ev: number) => (1000 * ev) / 4;
+      // measured (RECIPE.md): 2.7 → 42 meV/atom (E_total), 1.6 → 16 meV (E_F)
+      assert.ok(perAtom(inside.totalEnergySigmaEv!) > 0.5 && perAtom(inside.totalEnergySigmaEv!) < 10, `inside ${perAtom(inside.totalEnergySigmaEv!)}`);
+      assert.ok(outside.totalEnergySigmaEv! > 5 * inside.totalEnergySigmaEv!, `σ(E_total) ${perAtom(outside.totalEnergySigmaEv!)} vs ${perAtom(inside.totalEnergySigmaEv!)} meV/atom`);
+      assert.ok(outside.fermiEnergySigmaEv > 5 * inside.fermiEnergySigmaEv, `σ(E_F) ${outside.fermiEnergySigmaEv} vs ${inside.fermiEnergySigmaEv} eV`);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
