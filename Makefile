@@ -37,3 +37,5 @@ include mk/al-model.mk
 include mk/al-broad.mk
 include mk/al-forces.mk
 include mk/forces-example.mk
+# An ensemble of the shipped Al model and its spread σ (see mk/al-ensemble.mk).
+include mk/al-ensemble.mk

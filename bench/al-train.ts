@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/al-train.ts --data .cache/al-fcc-298K/data --out models/al-fcc-298K/model.zip [--epochs 60]
  *       [--activation LeakyReLU|Tanh|Sigmoid|ReLU] [--extra-train NAME,NAME,...] (experiments: other
- *       activations, more training snapshots of the same data folder)
+ *       activations, more training snapshots of the same data folder) [--seed 1] (network init and shuffling)
  *
  * Snapshots Al4_298K_0..4, 8..11 and Al8_298K_0..3 train, Al4_298K_5 validates (LR schedule);
  * Al4_298K_6 and _7 are held out for bench/al-eval.ts and never seen here. Resumable through a checkpoint in the data folder.
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     epochs,
     batchSize: 64,
     learningRate: Number(arg('lr', '1e-3')),
-    seed: 1,
+    // ensemble members (models/al-fcc-298K-ensemble) differ only in this seed
+    seed: Number(arg('seed', '1')),
     inputScaling: 'feature-wise-standard',
     outputScaling: 'minmax',
     // 0 = off: the validation MSE of one 4-atom snapshot is a poor proxy for energy errors
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   writeFileAtomic(
     path.join(path.dirname(out), 'training.json'),
-    `${JSON.stringify({ command: `npx tsx bench/al-train.ts --data ${path.relative(process.cwd(), data)} --out ${path.relative(process.cwd(), out)} --epochs ${epochs}${extra ? ` --extra-train ${extra}` : ''}${settings.activation !== 'LeakyReLU' ? ` --activation ${settings.activation}` : ''}`, settings, energyGrid, training, validation: AL_VALIDATION, heldOut: AL_HELD_OUT, wallSeconds: seconds, backend: res.backend, stoppedEarly: res.stoppedEarly, resumedFromEpoch: res.resumedFromEpoch, history: res.history }, null, 1)}\n`,
+    `${JSON.stringify({ command: `npx tsx bench/al-train.ts --data ${path.relative(process.cwd(), data)} --out ${path.relative(process.cwd(), out)} --epochs ${epochs}${extra ? ` --extra-train ${extra}` : ''}${settings.activation !== 'LeakyReLU' ? ` --activation ${settings.activation}` : ''}${settings.seed !== 1 ? ` --seed ${settings.seed}` : ''}`, settings, energyGrid, training, validation: AL_VALIDATION, heldOut: AL_HELD_OUT, wallSeconds: seconds, backend: res.backend, stoppedEarly: res.stoppedEarly, resumedFromEpoch: res.resumedFromEpoch, history: res.history }, null, 1)}\n`,
   );
   console.log(`model → ${out} (${(fs.statSync(out).size / 1024).toFixed(0)} KiB), ${seconds.toFixed(0)} s`);
 }

@@ -114,3 +114,24 @@ export function planBlocks(o: BlockPlanInput): BlockPlan {
 export function gridLayoutOn(comm: Communicator, grid: [number, number, number]): GridLayout {
   return comm.size > 1 ? mpiSlabLayout(comm, grid) : wholeGridLayout(grid);
 }
+
+/**
+ * Where each of an ensemble's `members` keeps its LDOS until its own density (its total energy):
+ * in memory while all of them, the mean's and the density fit half the budget, as the mean's
+ * store decides; otherwise a temporary float32 .npy per member beside the mean's spill.
+ */
+export function memberStorePlans(plan: BlockPlan, o: { grid: GridShape; energyCount: number; members: number; tmpDir?: string }): LdosStorePlan[] {
+  if (o.members < 2) return [];
+  const [nx, ny, nz] = o.grid;
+  let localPoints = 0;
+  for (let b = plan.range[0]; b < plan.range[1]; b++) localPoints += blockPointCount(plan.blocks[b], o.grid);
+  const nE = o.energyCount;
+  const budgetBytes = plan.memoryMb * 1048576;
+  const fits = plan.store.kind === 'memory' && (o.members + 1) * localPoints * nE * 4 + nx * ny * nz * 8 * 2 <= budgetBytes / 2;
+  const dir = o.tmpDir ?? os.tmpdir();
+  return Array.from({ length: o.members }, (_, k): LdosStorePlan =>
+    fits
+      ? { kind: 'memory' }
+      : { kind: 'disk', file: path.join(dir, `mala-ts-ldos-member${k + 1}-${process.pid}-${Date.now()}.npy`), shape: [localPoints, nE], chunkPoints: Math.max(1, Math.floor(budgetBytes / 4 / (nE * 4 * 2))), keep: false },
+  );
+}

@@ -9,11 +9,15 @@
  *                all ranks; the density moved to the grid layout of the energy terms;
  *   energy step  the total energy from the density (energy-step.ts: src/qe's totalEnergy on the
  *                layout: the whole grid serially, FFTW-MPI slabs under MPI), when asked for;
+ *   ensemble     a source with members (an ensemble's mean LDOS): each member's DOS is summed in
+ *                the same DOS pass, its LDOS kept (memberStores), then per member E_F, band
+ *                energy, −TS, its density and total energy (ensemble.ts), for their spread;
  *   forces       with `forces`: the energy step's ∂E/∂n and explicit (Ewald, core) forces, then
  *                the LDOS cotangent (forces.ts) and the source's backward pass over its points.
  *
  * Every rank of `comm` must run the engine together (the collectives are in the same order).
  */
+import { MalaError } from '../errors';
 import { Communicator, serialComm } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { kTEv } from '../structure/units';
@@ -23,7 +27,8 @@ import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
 import type { LdosSink, LdosSource } from './ldos-source';
 import { LdosStore, LdosStorePlan, openLdosStore } from './ldos-store';
-import { addTiming, ObservablesResult, TotalEnergyResult } from './types';
+import { addTiming, EnsembleMemberObservables, ObservablesResult, TotalEnergyResult } from './types';
+import { memberObservables } from './ensemble';
 import { checkForcesPossible, ldosForces } from './forces';
 
 export interface EnergyStepInput {
@@ -66,6 +71,8 @@ export interface EngineOptions {
   comm?: Communicator;
   /** Where a computed LDOS waits for the density pass (default: memory). */
   store?: LdosStorePlan;
+  /** Where each ensemble member's LDOS waits for its density (one plan per member; default memory). */
+  memberStores?: LdosStorePlan[];
   energy?: EnergyStep;
   /** Also compute the forces −∂E/∂R (needs `energy` and a source with a backward pass). */
   forces?: boolean;
@@ -92,6 +99,8 @@ export interface EngineResult {
   stageTimesS: Record<string, number>;
   /** With `forces`: −dE/dR_I of the printed total energy, eV/Å, 3 per atom (the same on every rank). */
   forcesEvPerA?: Float64Array;
+  /** With an ensemble source: each member's own observables (the result's are the mean LDOS's). */
+  ensembleMembers?: EnsembleMemberObservables[];
 }
 
 export async function runObservablesEngine(o: EngineOptions): Promise<EngineResult> {
@@ -103,9 +112,18 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   const stage: Record<string, number> = {};
   let store: LdosStore | undefined;
   let storeDone = false;
+  const memberCount = source.kind === 'computed' && (source.memberCount ?? 1) > 1 ? source.memberCount! : 0;
+  const memberDos: DosAccumulator[] = [];
+  const memberStores: LdosStore[] = [];
   try {
     if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
     if (o.forces) checkForcesPossible(source, o.energy);
+    if (o.forces && memberCount) throw new MalaError('forces are not defined for an ensemble model (which member\'s, or the mean LDOS\'s, would need a choice)', { fix: 'predict forces with a single-network model' });
+    for (let k = 0; k < memberCount; k++) {
+      memberDos.push(new DosAccumulator(nE, { source: `${source.names.dosPass} of member ${k + 1}`, clampNegative: source.clampNegative }));
+      // a member's density (for its total energy) needs its LDOS after its Fermi level: kept like the mean's
+      if (o.energy) memberStores.push(openLdosStore(o.memberStores?.[k] ?? { kind: 'memory' }, nE));
+    }
     // DOS pass
     const dosAcc = new DosAccumulator(nE, { source: source.names.dosPass, clampNegative: source.clampNegative });
     let t0 = performance.now();
@@ -121,6 +139,14 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
         addEnergySlice: () => {
           throw new Error('a computed LDOS source delivers blocks of points');
         },
+        addMemberPoints: memberCount
+          ? (k, chunk, first) => {
+              const t = performance.now();
+              memberDos[k].addPoints(chunk, first);
+              memberStores[k]?.add(chunk);
+              addTiming(stage, 'ensemble_s', t);
+            }
+          : undefined,
       };
       await source.pass(tee, progress, 'DOS');
       source.close(); // frees LAMMPS and the descriptors before the density pass
@@ -172,6 +198,14 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       addTiming(stage, 'total_energy_s', t0);
     }
 
+    // each member's own observables, after the mean's (every rank runs the same collectives)
+    let ensembleMembers: EnsembleMemberObservables[] | undefined;
+    if (memberCount) {
+      t0 = performance.now();
+      ensembleMembers = await memberObservables({ dos: memberDos, stores: memberStores, source, comm, energies, kTEv: kT, electrons: o.electrons, fermiEnergyEv: o.fermiEnergyEv, voxelVolumeA3, layout: o.layout, energy: o.energy });
+      addTiming(stage, 'ensemble_s', t0);
+    }
+
     let forcesEvPerA: Float64Array | undefined;
     if (o.forces) {
       t0 = performance.now();
@@ -207,9 +241,10 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       outputs: {},
       timingsS: o.timings ?? {},
     };
-    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA };
+    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA, ensembleMembers };
   } finally {
     source.close();
     if (store && !storeDone) store.finish(false);
+    for (const m of memberStores) m.finish(false);
   }
 }

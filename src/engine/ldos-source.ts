@@ -20,6 +20,11 @@ export interface LdosSink {
   addPoints(chunk: Float32Array | Float64Array, firstPoint: number): void;
   /** LDOS(r, e_k) of every point r, in point order. */
   addEnergySlice(energyIndex: number, values: Float32Array | Float64Array): void;
+  /**
+   * An ensemble's source (memberCount ≥ 2) gives `addPoints` the members' mean LDOS and, when the
+   * sink has this, each member's own LDOS of the same rows (for the spread of the observables).
+   */
+  addMemberPoints?(member: number, chunk: Float32Array, firstPoint: number): void;
 }
 
 /**
@@ -44,6 +49,8 @@ export interface LdosSource {
    * 'file': read again for the density pass.
    */
   readonly kind: 'computed' | 'file';
+  /** Networks of an ensemble whose mean LDOS this is (absent or 1: one LDOS, no members). */
+  readonly memberCount?: number;
   /** Names of the values in error messages: the LDOS in the DOS pass, in the density pass, and the DOS. */
   readonly names: { dosPass: string; densityPass: string; dos: string };
   /** Set negative values to 0 (network output, as MALA) instead of rejecting them (files). */

@@ -19,6 +19,12 @@ import { yieldToSignals } from '../util/cleanup';
 export interface NetworkSourceOptions {
   /** predictLdos; the forces' backward pass and the float64 path need the other two. */
   model: Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'descriptorGradient' | 'predictLdosFloat64'>>;
+  /**
+   * An ensemble's networks (2 or more; LdosModel.members()): each runs on every block's descriptors
+   * (computed once), the sink gets their mean LDOS and each member's (addMemberPoints). Not with
+   * forces or `float64`. Absent or one: `model` alone.
+   */
+  members?: Pick<LdosModel, 'predictLdos'>[];
   /** LDOS energies per point (the model's energy grid). */
   energyCount: number;
   descriptors: DescriptorSource;
@@ -63,7 +69,29 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
   let pointCount = 0;
   const kept = new Map<number, Float32Array>();
   for (let b = b0; b < b1; b++) pointCount += blockPointCount(blocks[b], grid);
+  const members = o.members && o.members.length > 1 ? o.members : undefined;
+  if (members && o.float64) throw new Error('the float64 checking path runs one network, not an ensemble');
+  const nE = o.energyCount;
+  // one block's LDOS: the network's, or the ensemble's mean (float64 sum, rounded once) and its members'
+  const predictBlock = async (d: Float32Array, n: number, first: number): Promise<{ ldos: Float32Array; perMember?: Float32Array[] }> => {
+    if (!members) return { ldos: await o.model.predictLdos(d, n, { pointOffset: first, chunkPoints: n }) };
+    const perMember: Float32Array[] = [];
+    for (const m of members) perMember.push(await m.predictLdos(d, n, { pointOffset: first, chunkPoints: n }));
+    const mean = new Float32Array(n * nE);
+    const count = perMember.length;
+    for (let i = 0; i < mean.length; i++) {
+      let s = 0;
+      for (const l of perMember) s += l[i];
+      mean[i] = s / count;
+    }
+    return { ldos: mean, perMember };
+  };
+  const deliver = (sink: Parameters<LdosSource['pass']>[0], r: { ldos: Float32Array; perMember?: Float32Array[] }, first: number) => {
+    sink.addPoints(r.ldos, first);
+    if (r.perMember && sink.addMemberPoints) r.perMember.forEach((l, k) => sink.addMemberPoints!(k, l, first));
+  };
   return {
+    memberCount: members?.length ?? 1,
     gridShape: grid,
     pointCount,
     energyCount: o.energyCount,
@@ -97,14 +125,14 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         for (let b = b0; b < b1; b++) {
           const n = blockPointCount(blocks[b], grid);
           const t0 = performance.now();
-          const pending = o.model.predictLdos(next!, n, { pointOffset: firstPointOf(blocks[b]), chunkPoints: n });
+          const pending = predictBlock(next!, n, firstPointOf(blocks[b]));
           pending.catch(() => undefined); // awaited below; no unhandled rejection while descriptors run
           // let the network call reach its worker thread before this thread is busy with descriptors
           await new Promise((resolve) => setImmediate(resolve));
           next = b + 1 < b1 ? computeDescriptors(b + 1) : undefined;
           const ldos = await pending;
           addTiming(o.timings, 'network_s', t0);
-          sink.addPoints(ldos, firstPointOf(blocks[b]));
+          deliver(sink, ldos, firstPointOf(blocks[b]));
           progress.tick(n);
         }
         progress.stop();
@@ -117,9 +145,9 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         const firstGridPoint = firstPointOf(block);
         const descriptors = computeDescriptors(b);
         const t0 = performance.now();
-        const ldos = await o.model.predictLdos(descriptors, n, { pointOffset: firstGridPoint, chunkPoints: n });
+        const ldos = await predictBlock(descriptors, n, firstGridPoint);
         addTiming(o.timings, 'network_s', t0);
-        sink.addPoints(ldos, firstGridPoint);
+        deliver(sink, ldos, firstGridPoint);
         progress.tick(n);
         await yieldToSignals(); // a Ctrl-C is handled between blocks (src/util/cleanup.ts)
       }
@@ -133,6 +161,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       const blockForces = o.descriptors.blockForces?.bind(o.descriptors);
       if (!blockForces) throw new MalaError('this descriptor engine cannot differentiate its descriptors', { fix: 'use --descriptor-engine native for forces' });
       if (!o.model.descriptorGradient) throw new Error('forces: the model gives no network VJP');
+      if (members) throw new MalaError('forces are not defined for an ensemble model', { fix: 'predict forces with one member' });
       const nE = o.energyCount;
       let forces: Float64Array | undefined;
       let first = 0;

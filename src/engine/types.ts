@@ -41,6 +41,15 @@ export interface ObservablesResult {
   timingsS: Record<string, number>;
 }
 
+/** The observables of each member's own LDOS in an ensemble (the engine's result is the mean LDOS's). */
+export interface EnsembleMemberObservables {
+  fermiEnergyEv: number;
+  bandEnergyEv: number;
+  entropyContributionEv: number;
+  /** From the member's own density and DOS terms (absent without an energy step). */
+  totalEnergyEv?: number;
+}
+
 /** Seconds since `t0` (a performance.now() reading) added to `timings[key]`. */
 export function addTiming(timings: Record<string, number>, key: string, t0: number): void {
   timings[key] = (timings[key] ?? 0) + (performance.now() - t0) / 1000;

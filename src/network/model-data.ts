@@ -48,8 +48,26 @@ export interface ModelData {
   provenance?: Record<string, unknown>;
   /** What the model was trained on (src/domain/); absent in archives written before it was recorded. */
   domain?: TrainingDomain;
+  /**
+   * The networks of an ensemble (same architecture and scalers, different seeds): ensemble[0]'s
+   * weights are `weights`. Absent: one network (every archive written before ensembles).
+   */
+  ensemble?: EnsembleMember[];
   /** Present in checkpoints only. */
   training?: TrainingState;
+}
+
+/** One network of an ensemble: its weights and the seed it was trained with (null: not recorded). */
+export interface EnsembleMember {
+  weights: Parameters;
+  seed: number | null;
+}
+
+/** The members of a model: its ensemble, or the one network it holds. */
+export function ensembleMembers(m: Pick<ModelData, 'weights' | 'ensemble' | 'provenance'>): EnsembleMember[] {
+  if (m.ensemble && m.ensemble.length > 0) return m.ensemble;
+  const seed = (m.provenance as { seed?: unknown } | undefined)?.seed;
+  return [{ weights: m.weights, seed: typeof seed === 'number' ? seed : null }];
 }
 
 /** Everything a resumed training run needs besides the weights. */

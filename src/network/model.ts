@@ -11,6 +11,9 @@
  * w = safetensors.numpy.load(z.read('weights.safetensors'))` (or unzip and use the folder:
  * `loadModel` accepts the unpacked folder too). Checkpoints are the same archive with
  * `training` state in model.json and `optimizer.*` tensors added.
+ * An ensemble (networks of one architecture and scalers, trained with different seeds) adds
+ * `ensemble.members` to model.json: each member's seed and weights file with its sha256; member 0
+ * is `weights.safetensors`, member k `weights.member-k.safetensors`. Without the field: one network.
  * Written atomically (temporary file + rename): a crash never leaves a broken model behind.
  */
 import { createHash } from 'node:crypto';
@@ -29,14 +32,15 @@ import { importMalaModel, isMalaModelMember } from './mala-import';
 import { checkZipMemberSize } from './torch-pickle';
 import { checkModelBispectrumRanges } from '../descriptors/bispectrum-parameters';
 import { checkParametersFinite, checkSpec, parameterShapes, type NetworkSpec } from './mlp';
-import type { DescriptorParameters, ModelData, ReferenceData } from './model-data';
+import { ensembleMembers, type DescriptorParameters, type EnsembleMember, type ModelData, type ReferenceData } from './model-data';
 import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
 import { programName } from '../util/package-paths';
 
 // The model's data types live in model-data.ts (mala-import.ts builds them too); callers keep importing them from here.
-export type { DescriptorParameters, ModelData, ReferenceData, TrainingState } from './model-data';
+export type { DescriptorParameters, EnsembleMember, ModelData, ReferenceData, TrainingState } from './model-data';
+export { ensembleMembers } from './model-data';
 
 export const MODEL_FORMAT = 'mala-ts-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -58,6 +62,8 @@ interface ModelJson {
   /** The training domain (src/domain/training-domain.ts, own `version`); absent in older archives. */
   domain?: TrainingDomain;
   weights: { file: string; sha256: string };
+  /** Two or more networks (ensembleMembers); absent: the one network of `weights`. */
+  ensemble?: { members: { seed: number | null; weights: { file: string; sha256: string } }[] };
   training?: { state: Record<string, unknown>; optimizerStep: number };
 }
 
@@ -89,6 +95,17 @@ export function encodeModel(m: ModelData): Uint8Array {
     m.training.optimizer.expAvgSq.forEach((w, i) => tensors.push({ name: `optimizer.exp_avg_sq.${names[i]}`, shape: shapes[i], data: w }));
   }
   const weightBytes = encodeSafetensors(tensors, { format: MODEL_FORMAT });
+  const members = m.ensemble && m.ensemble.length > 1 ? m.ensemble : undefined;
+  if (members && m.training) throw new Error('a training checkpoint holds one network, not an ensemble');
+  if (members && members[0].weights !== m.weights) throw new Error('ensemble member 0 must be the model\'s weights');
+  const memberFiles: Record<string, Uint8Array> = {};
+  const memberJson = members?.map((mem, k) => {
+    if (k === 0) return { seed: mem.seed, weights: { file: 'weights.safetensors', sha256: sha256(weightBytes) } };
+    const file = `weights.member-${k}.safetensors`;
+    const bytes = encodeSafetensors(mem.weights.map((w, i) => ({ name: names[i], shape: shapes[i], data: w })), { format: MODEL_FORMAT });
+    memberFiles[file] = bytes;
+    return { seed: mem.seed, weights: { file, sha256: sha256(bytes) } };
+  });
   const json: ModelJson = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -103,10 +120,13 @@ export function encodeModel(m: ModelData): Uint8Array {
     provenance: m.provenance,
     domain: m.domain,
     weights: { file: 'weights.safetensors', sha256: sha256(weightBytes) },
+    ensemble: memberJson ? { members: memberJson } : undefined,
     training: m.training ? { state: m.training.state, optimizerStep: m.training.optimizer.step } : undefined,
   };
   const jsonBytes = Buffer.from(JSON.stringify(json, null, 1), 'utf8');
-  return zipSync({ 'model.json': [jsonBytes, { level: 0 }], 'weights.safetensors': [weightBytes, { level: 0 }] });
+  const zip: Parameters<typeof zipSync>[0] = { 'model.json': [jsonBytes, { level: 0 }], 'weights.safetensors': [weightBytes, { level: 0 }] };
+  for (const [file, bytes] of Object.entries(memberFiles)) zip[file] = [bytes, { level: 0 }];
+  return zipSync(zip);
 }
 
 /** Write the archive atomically. */
@@ -146,6 +166,7 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
   };
   const names = j.network.parameterNames ?? parameterNames(spec);
   const weights = names.map(pick);
+  const ensemble = j.ensemble ? decodeMembers(j, files, weights, names, shapes, bad) : undefined;
   const m: ModelData = {
     spec,
     weights,
@@ -157,6 +178,7 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
     reference: j.reference ?? null,
     provenance: j.provenance,
     domain: j.domain,
+    ensemble,
   };
   if (j.training) {
     m.training = {
@@ -166,6 +188,37 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
   }
   if (m.energyGrid.count !== spec.layerSizes[spec.layerSizes.length - 1]) throw bad(`energy grid of ${m.energyGrid.count} points but ${spec.layerSizes[spec.layerSizes.length - 1]} network outputs`);
   return m;
+}
+
+/** The ensemble's members from model.json's `ensemble` (member 0 is `weights`), each checked against its sha256. */
+function decodeMembers(j: ModelJson, files: Record<string, Uint8Array>, weights: Float32Array[], names: string[], shapes: number[][], bad: (msg: string) => MalaError): EnsembleMember[] {
+  const list = j.ensemble?.members;
+  if (!Array.isArray(list) || list.length < 1) throw bad('model.json ensemble.members is not a list of members');
+  return list.map((mem, k) => {
+    const seed = typeof mem?.seed === 'number' ? mem.seed : null;
+    if (k === 0) {
+      if (mem?.weights?.file !== (j.weights?.file ?? 'weights.safetensors')) throw bad(`ensemble member 0 must be ${j.weights?.file}, not ${mem?.weights?.file}`);
+      return { weights, seed };
+    }
+    const wb = files[mem?.weights?.file];
+    if (!wb) throw bad(`ensemble member ${k}: ${mem?.weights?.file} missing`);
+    if (sha256(wb) !== mem.weights.sha256) throw bad(`ensemble member ${k}: ${mem.weights.file} does not match its checksum in model.json`);
+    let st: ReturnType<typeof decodeSafetensors>;
+    try {
+      st = decodeSafetensors(wb);
+    } catch (e) {
+      throw bad(`ensemble member ${k}: ${(e as Error).message}`);
+    }
+    return {
+      seed,
+      weights: names.map((name, i) => {
+        const t = st.tensors.get(name);
+        const n = shapes[i].reduce((a, b) => a * b, 1);
+        if (!t || t.data.length !== n) throw bad(`ensemble member ${k}: tensor ${name} missing or not of shape ${shapes[i].join('×')}`);
+        return t.data;
+      }),
+    };
+  });
 }
 
 /** Read model data from our archive (zip or unpacked folder) or a MALA model (zip or folder). */
@@ -199,6 +252,7 @@ export function readModelData(file: string): ModelData {
   const m = files['model.json'] ? decodeOurs(files, file) : importMalaModel(files, file);
   checkModelBispectrumRanges(m.descriptors, file); // rcutfac = 1e6 ran into 6 GB
   checkParametersFinite(m.spec, m.weights, file);
+  for (const member of m.ensemble?.slice(1) ?? []) checkParametersFinite(m.spec, member.weights, file); // every ensemble member, not only the first
   return m;
 }
 
@@ -208,6 +262,7 @@ export class LdosModel {
   readonly source: string;
   private net?: InferenceNet;
   private backendOpts: CreateNetOptions;
+  private memberModels?: LdosModel[];
 
   constructor(data: ModelData, source = '<memory>', opts: CreateNetOptions = {}) {
     checkSpec(data.spec, source);
@@ -218,6 +273,26 @@ export class LdosModel {
     const nOut = this.nEnergies;
     if (data.inputScaler.featureWise && data.inputScaler.nFeatures !== nIn) throw new MalaError(`input scaler has ${data.inputScaler.nFeatures} features, network ${nIn}`, { file: source });
     if (data.outputScaler.featureWise && data.outputScaler.nFeatures !== nOut) throw new MalaError(`output scaler has ${data.outputScaler.nFeatures} features, network ${nOut}`, { file: source });
+  }
+
+  /** Networks in the model (1 unless it is an ensemble). */
+  get ensembleSize(): number {
+    return ensembleMembers(this.data).length;
+  }
+
+  /**
+   * One model per ensemble member (same scalers, energy grid, backend options), each with its own
+   * network; `[this]` for a single network.
+   */
+  members(): LdosModel[] {
+    if (this.ensembleSize === 1) return [this];
+    if (!this.memberModels) {
+      // member 0's weights are this model's: its network is this one's (created once)
+      this.memberModels = ensembleMembers(this.data).map((mem, k) =>
+        k === 0 ? this : new LdosModel({ ...this.data, weights: mem.weights, ensemble: undefined, provenance: { ...this.data.provenance, seed: mem.seed } }, `${this.source} (member ${k + 1})`, this.backendOpts),
+      );
+    }
+    return this.memberModels;
   }
 
   /** Descriptor features per point the network expects (without xyz columns). */

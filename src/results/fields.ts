@@ -15,6 +15,7 @@ import { kTEv } from '../structure/units';
 import type { ObservablesResult } from '../engine/types';
 import type { PredictResult } from './predict-result';
 import { domainJson, domainSummary } from '../domain/domain-check';
+import type { EnsembleSpread } from '../engine/ensemble';
 
 /** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
 export const implementedProperties = [
@@ -163,7 +164,7 @@ export const observableFields: ResultField<ObservablesResult>[] = [
       section: 'tail',
       order: 10,
       lines: (r) => {
-        const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'forces_s', 'outputs_s', 'total_s'];
+        const stages = ['descriptors_s', 'network_s', 'dos_s', 'fermi_s', 'density_s', 'total_energy_s', 'ensemble_s', 'forces_s', 'outputs_s', 'total_s'];
         const t = stages.filter((k) => r.timingsS[k] !== undefined).map((k) => `${k.replace(/_s$/, '')} ${r.timingsS[k].toFixed(2)} s`);
         return [['timings', t.join(' | ')]];
       },
@@ -260,9 +261,40 @@ export const predictFields: ResultField<PredictResult>[] = [
     summary: { order: 95, lines: (r) => (r.forcesEvPerA ? forcesSummary(r.forcesEvPerA) : []) },
     calculator: { names: ['forces'], value: (r) => r.forcesEvPerA?.map((f) => [...f]) },
   },
+  {
+    key: 'uncertainty',
+    unit: 'eV',
+    label: 'uncertainty (ensemble spread)',
+    jsonKey: 'uncertainty',
+    jsonIf: (r) => r.uncertainty !== undefined,
+    json: (r) => uncertaintyJson(r.uncertainty!),
+    summary: { order: 92, lines: (r) => (r.uncertainty ? uncertaintySummary(r.uncertainty) : []) },
+  },
   { key: 'modelSha256', unit: '', label: 'model sha256', jsonKey: 'model_sha256', jsonIf: (r) => r.modelSha256 !== undefined },
   { key: 'malaTsVersion', unit: '', label: 'mala-ts version', jsonKey: 'mala_ts_version', jsonIf: (r) => r.malaTsVersion !== undefined },
 ];
+
+const perAtomMev = (ev: number, atoms: number) => (1000 * ev) / atoms;
+
+/** The ensemble's spread in results.json: σ of E_F, E_band, E_total and each member's values. */
+function uncertaintyJson(u: EnsembleSpread): Record<string, unknown> {
+  return {
+    ensemble_size: u.size,
+    method: 'sample standard deviation (n - 1) over the members\' own predictions; the reported values are those of the members\' mean LDOS',
+    fermi_energy_sigma_ev: u.fermiEnergySigmaEv,
+    band_energy_sigma_ev: u.bandEnergySigmaEv,
+    band_energy_sigma_mev_per_atom: perAtomMev(u.bandEnergySigmaEv, u.atomCount),
+    total_energy_sigma_ev: u.totalEnergySigmaEv,
+    total_energy_sigma_mev_per_atom: u.totalEnergySigmaEv === undefined ? undefined : perAtomMev(u.totalEnergySigmaEv, u.atomCount),
+    members: u.members.map((m, k) => ({ seed: u.seeds[k], fermi_energy_ev: m.fermiEnergyEv, band_energy_ev: m.bandEnergyEv, entropy_contribution_ev: m.entropyContributionEv, total_energy_ev: m.totalEnergyEv })),
+  };
+}
+
+function uncertaintySummary(u: EnsembleSpread): SummaryLine[] {
+  const e = (ev: number) => `${fmt(ev, 6)} eV (${perAtomMev(ev, u.atomCount).toFixed(2)} meV/atom)`;
+  const total = u.totalEnergySigmaEv === undefined ? '' : `σ(E_total) ${e(u.totalEnergySigmaEv)}, `;
+  return [['uncertainty', `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV`]];
+}
 
 /** Forces in the summary: every atom's for small cells, the largest and the sum (egg-box check) always. */
 function forcesSummary(f: number[][]): SummaryLine[] {

@@ -2,6 +2,7 @@
 import type { ObservablesResult } from '../engine/types';
 import type { DeviceChoice } from '../network/device';
 import type { DomainReport } from '../domain/domain-check';
+import type { EnsembleSpread } from '../engine/ensemble';
 
 export interface PredictResult extends ObservablesResult {
   modelFile: string;
@@ -36,4 +37,6 @@ export interface PredictResult extends ObservablesResult {
   malaTsVersion?: string;
   /** −dE/dR of the total energy, eV/Å, one row per atom (predict's `forces`). */
   forcesEvPerA?: number[][];
+  /** An ensemble model's spread: each member's E_F, band and total energy and their σ (src/engine/ensemble.ts). */
+  uncertainty?: EnsembleSpread;
 }

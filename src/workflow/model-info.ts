@@ -96,7 +96,7 @@ export function modelInfo(file: string): ModelInfo {
     formatVersion: json.formatVersion,
     createdBy: json.createdBy,
     readBy: version(),
-    ensembleSize: 1,
+    ensembleSize: m.ensemble?.length || 1,
     network: { layerSizes: m.spec.layerSizes, activations: m.spec.activations },
     descriptors: { ...m.descriptors },
     energyGrid: { offsetEv: m.energyGrid.offsetEv, spacingEv: m.energyGrid.spacingEv, count: m.energyGrid.count },

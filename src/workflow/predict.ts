@@ -26,7 +26,9 @@ import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
 import { Communicator, serialComm } from '../parallel/comm';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
-import { gridLayoutOn, planBlocks } from '../engine/blocks-plan';
+import { gridLayoutOn, memberStorePlans, planBlocks } from '../engine/blocks-plan';
+import { ensembleSpread } from '../engine/ensemble';
+import { ensembleMembers } from '../network/model';
 import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
@@ -245,6 +247,11 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   }
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
+  const members = model.members();
+  if (opts.forces && members.length > 1) {
+    descriptors.close();
+    throw new MalaError(`forces: the model is an ensemble of ${members.length} networks, and forces of an ensemble are not defined here (neither the mean LDOS's nor one member's)`, { file: model.source, fix: 'predict forces with a single-network model (one of the models the ensemble was built from)' });
+  }
   if (opts.forces) {
     checkForcesSupport(model, descriptors);
     // model archives hold no validation of forces yet: say so, with what was measured (issue 16)
@@ -253,7 +260,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: opts.forces && plan.keepDescriptors }),
+    source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: opts.forces && plan.keepDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -262,6 +269,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     layout,
     comm,
     store: plan.store,
+    memberStores: memberStorePlans(plan, { grid, energyCount, members: members.length, tmpDir: opts.tmpDir }),
     energy,
     forces: opts.forces,
     progress,
@@ -298,6 +306,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     modelSha256: modelFileSha256(model.source),
     malaTsVersion: packageVersionOrUndefined(),
     forcesEvPerA: run.forcesEvPerA ? atomRows(run.forcesEvPerA) : undefined,
+    uncertainty: run.ensembleMembers ? ensembleSpread(run.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), atoms.symbols.length) : undefined,
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)

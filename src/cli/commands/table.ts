@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'generate', term: 'generate [options]', summary: 'make MALA training data from a pw.x input: SCF, Gaussian LDOS cubes (pp.x), bispectrum descriptors → <name>.in.npy, <name>.out.npy, <name>.info.json; reruns resume' },
   { name: 'sample', term: 'sample [options]', summary: 'EAM molecular dynamics of fcc aluminium (LAMMPS) → decorrelated frames written as pw.x inputs for `mala-ts generate`' },
   { name: 'model-domain', term: 'model-domain [options]', summary: 'record a model\'s training domain (descriptor statistics, density, temperature, ecutrho, smearing, grid) from its training structures; the weights stay byte-identical' },
+  { name: 'ensemble', term: 'ensemble [options] <models...>', summary: 'combine models trained with different seeds (same data and settings) into one ensemble archive; predict then reports the spread σ of E_total, E_band and E_F' },
   { name: 'model-info', term: 'model-info [options] <model>', summary: 'what a model is and what it was trained on: versions, sha256, network, training domain, data recipe, ensemble size' },
   { name: 'test', term: 'test [options]', summary: "MALA's Tester: a model against the LDOS and QE numbers of held-out snapshots (band, total and Fermi energy, DOS and density errors per snapshot)" },
 ];

@@ -6,6 +6,7 @@ import { ACTIVATIONS, type Activation } from '../../network/mlp';
 import { parseEnergyGrid } from '../../targets/energy-grid';
 import { defaultProgress } from '../../util/progress';
 import { runTraining, type SnapshotFiles } from '../../workflow/train';
+import { runEnsembleTraining } from '../../workflow/train-ensemble';
 import { backendOption, deviceOption } from '../options';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--learning-rate <lr>', 'Adam learning rate', num('learning-rate'), 1e-5)
     .option('--weight-decay <w>', 'Adam weight decay (L2)', num('weight-decay'), 0)
     .option('--seed <n>', 'seed for initialisation and shuffling', int('seed'), 0)
+    .option('--ensemble <n>', 'train n networks with seeds seed, seed+1, … into one ensemble archive (predict then reports σ); each member is kept as <out>.member-K.zip', int('ensemble'))
     .option('--no-shuffle', 'keep the point order')
     .option('--input-scaling <type>', 'None, standard, minmax, feature-wise-standard, feature-wise-minmax', 'feature-wise-standard')
     .option('--output-scaling <type>', 'same choices', 'minmax')
@@ -63,42 +65,48 @@ export function register(program: Command): void {
         return { descriptors: d, ldos: l };
       });
       if (!ACTIVATIONS.includes(o.activation)) throw new MalaError(`unknown activation '${o.activation}'`, { fix: `use one of ${ACTIVATIONS.join(', ')}` });
-      const res = await runTraining(
-        {
-          training: desc.map((d, i) => ({ descriptors: d, ldos: ldos[i] })),
-          validation,
-          energyGrid: parseEnergyGrid(o.energyGrid),
-          out: o.out,
-          hiddenLayers: list(o.layers).map(int('layers')),
-          activation: o.activation as Activation,
-          activationOnOutput: o.outputActivation,
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          learningRate: o.learningRate,
-          weightDecay: o.weightDecay,
-          seed: o.seed,
-          shuffle: o.shuffle,
-          inputScaling: o.inputScaling,
-          outputScaling: o.outputScaling,
-          earlyStoppingEpochs: o.earlyStopping,
-          earlyStoppingThreshold: o.earlyStoppingThreshold,
-          lrScheduler: o.lrPlateau === undefined ? null : 'ReduceLROnPlateau',
-          lrPatience: o.lrPlateau ?? 0,
-          lrDecay: o.lrDecay,
-          checkpoint: o.checkpoint,
-          checkpointEveryEpochs: o.checkpointEvery,
-          resume: true,
-          xyzColumns: o.xyz ? 3 : 0,
-          twojmax: o.twojmax,
-          rcutfac: o.rcutfac,
-          elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
-          referenceInfo: o.info,
-          backend: o.backend,
-          device: o.device,
-        },
-        defaultProgress(),
-        { onEpoch: (r) => process.stderr.write(`epoch ${r.epoch}: train loss ${r.trainLoss.toExponential(4)}, validation loss ${r.validationLoss.toExponential(4)}, lr ${r.learningRate.toExponential(2)}, ${r.seconds.toFixed(1)} s\n`) },
-      );
+      const trainOpts: Parameters<typeof runTraining>[0] = {
+        training: desc.map((d, i) => ({ descriptors: d, ldos: ldos[i] })),
+        validation,
+        energyGrid: parseEnergyGrid(o.energyGrid),
+        out: o.out,
+        hiddenLayers: list(o.layers).map(int('layers')),
+        activation: o.activation as Activation,
+        activationOnOutput: o.outputActivation,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        weightDecay: o.weightDecay,
+        seed: o.seed,
+        shuffle: o.shuffle,
+        inputScaling: o.inputScaling,
+        outputScaling: o.outputScaling,
+        earlyStoppingEpochs: o.earlyStopping,
+        earlyStoppingThreshold: o.earlyStoppingThreshold,
+        lrScheduler: o.lrPlateau === undefined ? null : 'ReduceLROnPlateau',
+        lrPatience: o.lrPlateau ?? 0,
+        lrDecay: o.lrDecay,
+        checkpoint: o.checkpoint,
+        checkpointEveryEpochs: o.checkpointEvery,
+        resume: true,
+        xyzColumns: o.xyz ? 3 : 0,
+        twojmax: o.twojmax,
+        rcutfac: o.rcutfac,
+        elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
+        referenceInfo: o.info,
+        backend: o.backend,
+        device: o.device,
+      };
+      const onEpoch = (r: { epoch: number; trainLoss: number; validationLoss: number; learningRate: number; seconds: number }) => process.stderr.write(`epoch ${r.epoch}: train loss ${r.trainLoss.toExponential(4)}, validation loss ${r.validationLoss.toExponential(4)}, lr ${r.learningRate.toExponential(2)}, ${r.seconds.toFixed(1)} s\n`);
+      if (o.ensemble !== undefined && o.ensemble !== 1) {
+        const e = await runEnsembleTraining(trainOpts, o.ensemble, defaultProgress(), {
+          onEpoch,
+          onMember: (k, file, skipped) => process.stderr.write(skipped ? `member ${k + 1}: ${file} exists, kept\n` : `member ${k + 1} of ${o.ensemble} (seed ${o.seed + k}) → ${file}\n`),
+        });
+        process.stdout.write(`ensemble of ${e.members.length} networks (seeds ${e.seeds.join(', ')}) written to ${e.out}\n`);
+        return;
+      }
+      const res = await runTraining(trainOpts, defaultProgress(), { onEpoch });
       if (res.resumedFromEpoch > 0) process.stderr.write(`(resumed from the checkpoint after epoch ${res.resumedFromEpoch})\n`);
       process.stdout.write(`model written to ${res.out} (${res.history.length} epochs${res.stoppedEarly ? ', stopped early' : ''}, backend ${res.backend}${res.device ? `, device ${res.device.device}: ${res.device.reason}` : ''})\n`);
     });

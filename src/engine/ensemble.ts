@@ -1,0 +1,88 @@
+/**
+ * An ensemble's members in the observables engine: each member's own observables from the DOS it
+ * summed in the engine's one pass over the blocks, and the spread of the ensemble's predictions.
+ *
+ * Per member k: DOS_k (summed over ranks like the mean's) → E_F,k, band energy, −TS (exact, as
+ * a single-network predict of member k would give them: the DOS is a sum over points of the
+ * LDOS); with an energy step, its density n_k at E_F,k from its kept LDOS and the energy terms of
+ * n_k (Hartree, XC, the double counting), so E_total,k is member k's own total energy. The
+ * result's values are those of the mean LDOS (the engine's main run), not the mean of these.
+ */
+import type { Communicator } from '../parallel/comm';
+import type { GridLayout } from '../qe/grid-layout';
+import { DensityAccumulator } from '../targets/density';
+import { DosAccumulator, dosObservables } from '../targets/dos';
+import type { LdosSource } from './ldos-source';
+import type { LdosStore } from './ldos-store';
+import type { EnsembleMemberObservables, TotalEnergyResult } from './types';
+
+/** The engine's EnergyStep as this module calls it (typed here: engine.ts imports this module). */
+type MemberEnergyStep = (inp: { densityPerA3: Float64Array; layout?: GridLayout; fermiEnergyEv: number; bandEnergyEv: number; entropyContributionEv: number }) => { totalEnergy: TotalEnergyResult } | Promise<{ totalEnergy: TotalEnergyResult }>;
+
+export interface MemberObservablesInput {
+  dos: DosAccumulator[];
+  /** Each member's kept LDOS (source point order); empty without an energy step. Finished here. */
+  stores: LdosStore[];
+  source: LdosSource;
+  comm: Communicator;
+  energies: Float64Array;
+  kTEv: number;
+  electrons: number;
+  fermiEnergyEv?: number;
+  voxelVolumeA3: number;
+  layout?: GridLayout;
+  energy?: MemberEnergyStep;
+}
+
+export async function memberObservables(o: MemberObservablesInput): Promise<EnsembleMemberObservables[]> {
+  const out: EnsembleMemberObservables[] = [];
+  for (let k = 0; k < o.dos.length; k++) {
+    o.comm.allreduceSum(o.dos[k].sums);
+    const obs = dosObservables(o.dos[k].dos(o.voxelVolumeA3), o.energies, o.kTEv, o.electrons, { fermiEnergyEv: o.fermiEnergyEv, source: `${o.source.names.dos} of member ${k + 1}` });
+    const m: EnsembleMemberObservables = { fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv };
+    const store = o.stores[k];
+    if (o.energy && store) {
+      const dens = new DensityAccumulator(o.source.pointCount, o.energies, obs.fermiEnergyEv, o.kTEv, `${o.source.names.densityPass} of member ${k + 1}`);
+      store.forEach((block, first) => dens.addPoints(block, first));
+      store.finish(false);
+      const local = dens.densityPerA3;
+      const density = o.layout && o.source.toLayout ? o.source.toLayout(local, o.layout) : local;
+      const e = await o.energy({ densityPerA3: density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv });
+      m.totalEnergyEv = e.totalEnergy.totalEnergyEv;
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+/** The spread of an ensemble's predictions (sample standard deviation over members, n − 1). */
+export interface EnsembleSpread {
+  size: number;
+  seeds: (number | null)[];
+  members: EnsembleMemberObservables[];
+  fermiEnergySigmaEv: number;
+  bandEnergySigmaEv: number;
+  /** Absent without a total energy. */
+  totalEnergySigmaEv?: number;
+  atomCount: number;
+}
+
+/** Sample standard deviation (n − 1); 0 for one value. */
+export function sampleStd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1));
+}
+
+export function ensembleSpread(members: EnsembleMemberObservables[], seeds: (number | null)[], atomCount: number): EnsembleSpread {
+  const tot = members.map((m) => m.totalEnergyEv);
+  return {
+    size: members.length,
+    seeds,
+    members,
+    fermiEnergySigmaEv: sampleStd(members.map((m) => m.fermiEnergyEv)),
+    bandEnergySigmaEv: sampleStd(members.map((m) => m.bandEnergyEv)),
+    totalEnergySigmaEv: tot.every((t) => t !== undefined) ? sampleStd(tot as number[]) : undefined,
+    atomCount,
+  };
+}
