@@ -90,6 +90,12 @@ describe('ensemble models: archive, mala-ts ensemble, predict with σ', function
     const { zipSync } = require('fflate') as typeof import('fflate');
     fs.writeFileSync(path.join(tmp.dir, 'bad.zip'), zipSync(bad));
     assert.throws(() => readModelData(path.join(tmp.dir, 'bad.zip')), /ensemble member 2: weights\.member-2\.safetensors does not match its checksum/);
+    // a non-finite weight in a later member (its checksum intact) is refused at load, as in member 0
+    const nanMember = memberData(13);
+    nanMember.weights = nanMember.weights.map((w) => Float32Array.from(w));
+    nanMember.weights[2][3] = NaN;
+    const nanFile = file('nan-member.zip', withMembers([memberData(11), memberData(12), nanMember]));
+    assert.throws(() => readModelData(nanFile), /non-finite weight \(NaN\)/);
   });
 
   it('an archive of one network predicts bit for bit as before; its JSON has no uncertainty', async () => {
