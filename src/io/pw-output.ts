@@ -61,6 +61,8 @@ export interface PwOutputInput {
   warnings?: string[];
   /** The domain check's one line (src/domain/domain-check.ts `domainSummary`), a comment after the input name. */
   domainLine?: string;
+  /** An ensemble model's spread (src/results/fields.ts `uncertaintyText`), a comment after the domain line. */
+  uncertaintyLine?: string;
   /** Force on each atom (eV/Å, input order); when given, pw.x's "Forces acting on atoms" block is written. */
   forcesEvPerA?: readonly (readonly number[])[];
 }
@@ -167,6 +169,10 @@ export function formatPwOutput(r: PwOutputInput): string {
   if (r.domainLine !== undefined) {
     p();
     p(`     mala-ts training domain: ${r.domainLine}`);
+  }
+  if (r.uncertaintyLine !== undefined) {
+    p();
+    p(`     mala-ts uncertainty: ${r.uncertaintyLine}`);
   }
   for (const w of r.warnings ?? []) {
     p();

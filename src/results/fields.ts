@@ -291,9 +291,14 @@ function uncertaintyJson(u: EnsembleSpread): Record<string, unknown> {
 }
 
 function uncertaintySummary(u: EnsembleSpread): SummaryLine[] {
+  return [['uncertainty', uncertaintyText(u)]];
+}
+
+/** The ensemble's spread in one line (the summary's `uncertainty` line; a comment line in pw's output). */
+export function uncertaintyText(u: EnsembleSpread): string {
   const e = (ev: number) => `${fmt(ev, 6)} eV (${perAtomMev(ev, u.atomCount).toFixed(2)} meV/atom)`;
   const total = u.totalEnergySigmaEv === undefined ? '' : `σ(E_total) ${e(u.totalEnergySigmaEv)}, `;
-  return [['uncertainty', `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV`]];
+  return `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV`;
 }
 
 /** Forces in the summary: every atom's for small cells, the largest and the sum (egg-box check) always. */

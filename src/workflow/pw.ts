@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { formatPwOutput, PwOutputSpecies } from '../io/pw-output';
 import { domainSummary } from '../domain/domain-check';
+import { uncertaintyText } from '../results/fields';
 import type { LdosModel } from '../network/model';
 import type { BackendName } from '../network/backend';
 import { loadContextPseudopotentials, pseudoDirRequest } from '../qe/calculation-context';
@@ -213,6 +214,7 @@ function formatPw(p: PwPrepared, result: PredictResult, opts: PwDropInOptions, s
     wallSeconds: (performance.now() - wall0) / 1000,
     warnings: p.warnings,
     domainLine: result.domain ? domainSummary(result.domain) : undefined,
+    uncertaintyLine: result.uncertainty ? uncertaintyText(result.uncertainty) : undefined,
   });
 }
 

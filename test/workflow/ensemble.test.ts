@@ -302,6 +302,12 @@ describe('the shipped ensemble (models/al-fcc-298K-ensemble): σ grows out of th
       assert.ok(perAtom(inside.totalEnergySigmaEv!) > 0.5 && perAtom(inside.totalEnergySigmaEv!) < 10, `inside ${perAtom(inside.totalEnergySigmaEv!)}`);
       assert.ok(outside.totalEnergySigmaEv! > 5 * inside.totalEnergySigmaEv!, `σ(E_total) ${perAtom(outside.totalEnergySigmaEv!)} vs ${perAtom(inside.totalEnergySigmaEv!)} meV/atom`);
       assert.ok(outside.fermiEnergySigmaEv > 5 * inside.fermiEnergySigmaEv, `σ(E_F) ${outside.fermiEnergySigmaEv} vs ${inside.fermiEnergySigmaEv} eV`);
+      // pw's output carries σ as a comment line; an input asking for forces is refused for an ensemble
+      const { runPwDropIn } = require('../../src/workflow/pw') as typeof import('../../src/workflow/pw');
+      const text = fs.readFileSync(example, 'utf8');
+      const pw = await runPwDropIn({ inputText: text.replace(/^\s*tprnfor\s*=.*$/m, ''), inputFile: 'al4.in', model });
+      assert.match(pw.output, new RegExp(`mala-ts uncertainty: ensemble of 5: σ\\(E_total\\) ${inside.totalEnergySigmaEv!.toFixed(6)} eV`));
+      await assert.rejects(runPwDropIn({ inputText: text, inputFile: 'al4.in', model }), /ensemble/);
     } finally {
       t.cleanup();
     }
