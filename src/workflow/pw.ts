@@ -127,7 +127,7 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   if (typeof sys.nspin === 'number' && sys.nspin !== 1) {
     throw new MalaError(`nspin = ${sys.nspin}: the LDOS model is not spin-polarised`, { file: inputLabel, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
   }
-  if (ctl.tstress === true) warn('tstress: the stress is not predicted by mala-ts; energies and forces are written');
+  if (ctl.tstress === true) warn(`tstress: the stress is not predicted by mala-ts; ${ctl.tprnfor === true || dynamics ? 'energies and forces are' : 'the energies are'} written`);
   const occupations = typeof sys.occupations === 'string' ? sys.occupations.toLowerCase() : 'fixed';
   const smearing = typeof sys.smearing === 'string' ? sys.smearing.toLowerCase() : 'gaussian';
   if (occupations !== 'smearing') warn(`occupations = '${occupations}': the prediction uses Fermi-Dirac occupations at the model's temperature`);

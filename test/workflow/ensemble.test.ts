@@ -307,6 +307,7 @@ describe('the shipped ensemble (models/al-fcc-298K-ensemble): σ grows out of th
       const text = fs.readFileSync(example, 'utf8');
       const pw = await runPwDropIn({ inputText: text.replace(/^\s*tprnfor\s*=.*$/m, ''), inputFile: 'al4.in', model });
       assert.match(pw.output, new RegExp(`mala-ts uncertainty: ensemble of 5: σ\\(E_total\\) ${inside.totalEnergySigmaEv!.toFixed(6)} eV`));
+      assert.match(pw.output, /tstress: the stress is not predicted by mala-ts; the energies are written/, 'no forces asked, none promised');
       await assert.rejects(runPwDropIn({ inputText: text, inputFile: 'al4.in', model }), /ensemble/);
     } finally {
       t.cleanup();
