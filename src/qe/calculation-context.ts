@@ -21,6 +21,7 @@ import type { StructureRead } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
 import { firstPseudoDir, type PseudoDirRequest } from './pseudo-dir';
 import { loadPseudopotentials, type Pseudopotential } from './upf';
+import { checkElectronCount, valenceElectrons } from './electron-count';
 
 /** What a pw.x input or output itself says (nothing for other formats). */
 export interface QeFileFacts {
@@ -93,6 +94,8 @@ export interface CalculationContext {
   ecutrhoRy?: number;
   temperatureK: number;
   electrons: number;
+  /** The electron count differs from the pseudopotentials' valence minus tot_charge (a warning text). */
+  electronCountNote?: string;
   /** Loaded pseudopotentials and their folder, or why they could not be loaded. */
   pseudopotentials?: Record<string, Pseudopotential>;
   pseudoDir?: { dir: string; from: string };
@@ -150,10 +153,17 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
   }
 
   let electrons = o.electrons ?? facts.numberOfElectrons;
+  let electronCountNote: string | undefined;
+  if (electrons !== undefined && pseudopotentials) {
+    const totCharge = read?.qeInput?.namelists.system?.tot_charge;
+    const expected = valenceElectrons(atoms.symbols, pseudopotentials, typeof totCharge === 'number' ? totCharge : 0);
+    const names = [...new Set(atoms.symbols)].map((el) => `${el}: ${pseudopotentials![el].zValence}`).join(', ');
+    electronCountNote = checkElectronCount(electrons, expected, o.electrons !== undefined ? '--electrons' : "the pw.x output's number of electrons", names);
+  }
   if (electrons === undefined && pseudopotentials) electrons = atoms.symbols.reduce((s, el) => s + pseudopotentials![el].zValence, 0);
   if (electrons === undefined && training.electronsPerAtom !== undefined && speciesOf(atoms).length === 1) electrons = training.electronsPerAtom * atoms.symbols.length;
   if (electrons === undefined) {
     throw new MalaError('the number of electrons is unknown', { file: read?.file, fix: 'pass --electrons N, or --pseudo-dir with the UPF files (their valence charges give it)' });
   }
-  return { atoms, source, read, facts, grid, ecutrhoRy, temperatureK, electrons, pseudopotentials, pseudoDir, pseudoProblem };
+  return { atoms, source, read, facts, grid, ecutrhoRy, temperatureK, electrons, electronCountNote, pseudopotentials, pseudoDir, pseudoProblem };
 }

@@ -33,3 +33,14 @@ export function checkDensityElectrons(integratedElectrons: number, expectedElect
   if (Math.abs(n - expectedElectrons) <= electronCountRelTol * expectedElectrons) return undefined;
   return `${file}: the density integrates to ${n.toFixed(4)} electrons, but ${expectedFrom} gives ${expectedElectrons} (off by more than ${electronCountRelTol * 100} %): it is the density of another electron count, and energy terms from it are not this structure's (wrong density, units, --electrons or --fermi-energy?)`;
 }
+
+/**
+ * An electron count given explicitly (--electrons, or a pw.x output's "number of electrons")
+ * against the pseudopotentials' valence minus tot_charge: pw.x has no way to run with another
+ * count, so a difference is a charged cell the input does not say (or another set of UPFs than the
+ * output's). A warning text, or undefined; tolerance: pw.x prints the count with two decimals.
+ */
+export function checkElectronCount(electrons: number, expected: number, from: string, pseudoNames: string): string | undefined {
+  if (Math.abs(electrons - expected) <= Math.max(0.01, 1e-6 * expected)) return undefined;
+  return `${from} gives ${electrons} electrons, but the pseudopotentials' valence charges minus tot_charge give ${expected} (valence per atom: ${pseudoNames}): this predicts a cell of charge ${(expected - electrons).toFixed(2)} e (drop --electrons to use the valence count, or set tot_charge in the pw.x input)`;
+}

@@ -232,6 +232,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
     checkOutputs([{ path: plan.store.file, kind: 'file', flag: plan.store.keep ? '--ldos' : 'the LDOS spill file', expectedBytes: bytes, spaceFix }]);
   }
   const layout = gridLayoutOn(comm, grid);
+  if (c.context.electronCountNote) warn(c.context.electronCountNote);
   const energy = energyStepOf(c, opts, warn);
   // the domain check: settings now, descriptors as the network source computes them (src/domain/)
   const domain = openDomainSession(

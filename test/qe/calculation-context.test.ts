@@ -75,4 +75,26 @@ describe('qe: one pseudo_dir rule and one calculation context', () => {
     assert.throws(() => calculationContext({ atoms, source: '<atoms>' }, { pseudoDir: path.join(FX, 'none'), ecutrhoRy: 40 }, { temperatureK: 298 }), /number of electrons is unknown/);
     assert.throws(() => calculationContext({ atoms, source: '<atoms>' }, { ecutrhoRy: 40, electrons: 3 }), /no electronic temperature/);
   });
+
+  it("an explicit electron count against the valence minus tot_charge: a note naming both (pw.x cannot run with another count); none when they agree", () => {
+    const read = readStructure(path.join(FX, 'Al.pw.scf.out'));
+    const n = read.atoms.symbols.length;
+    const agree = calculationContext({ atoms: read.atoms, source: read.file, read }, { pseudoDir: FX });
+    assert.equal(agree.electronCountNote, undefined, "the pw.x output's count is the valence's");
+    const off = calculationContext({ atoms: read.atoms, source: read.file, read }, { pseudoDir: FX, electrons: 3 * n - 2 });
+    assert.match(off.electronCountNote ?? '', new RegExp(`--electrons gives ${3 * n - 2} electrons, but the pseudopotentials' valence charges minus tot_charge give ${3 * n} \\(valence per atom: Al: 3\\): this predicts a cell of charge 2\\.00 e`));
+    assert.equal(off.electrons, 3 * n - 2, 'the explicit count is used');
+    // a pw.x input's tot_charge is part of the expected count
+    const t = tempDir();
+    try {
+      const example = fs.readFileSync(path.join(repoRoot, 'examples', 'al4-298K.pw.scf.in'), 'utf8');
+      const charged = path.join(t.dir, 'charged.pw.scf.in');
+      fs.writeFileSync(charged, example.replace(/^(\s*nat\s*=.*)$/m, '$1\n  tot_charge = 1'));
+      const r = readStructure(charged);
+      assert.equal(calculationContext({ atoms: r.atoms, source: r.file, read: r }, { pseudoDir: FX, electrons: 11 }).electronCountNote, undefined);
+      assert.match(calculationContext({ atoms: r.atoms, source: r.file, read: r }, { pseudoDir: FX, electrons: 12 }).electronCountNote ?? '', /give 11 .*charge -1\.00 e/);
+    } finally {
+      t.cleanup();
+    }
+  });
 });
