@@ -10,6 +10,7 @@ import {
 import { LdosModel } from '../../src/network/model';
 import { backendConformance, describeBackend, requireBackend } from './backend-suite';
 import { makeModelData } from './synthetic';
+import { COMMANDS } from '../../src/cli/commands/table';
 
 /** The "dummy backend in a test": the TS network under another name and a top priority. */
 class DummyNet extends TsNet {
@@ -37,7 +38,7 @@ const broken: BackendDefinition = {
 function backendOptions(): { command: string; option: Option }[] {
   const program = new Command();
   const dir = path.resolve(__dirname, '../../src/cli/commands');
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) (require(path.join(dir, f)) as { register(p: Command): void }).register(program);
+  for (const { name } of COMMANDS) (require(path.join(dir, name)) as { register(p: Command): void }).register(program); // every command module (src/cli/commands/table.ts)
   return program.commands.flatMap((c) => c.options.filter((o) => o.long === '--backend').map((option) => ({ command: c.name(), option })));
 }
 
@@ -61,7 +62,7 @@ describe('network/backend registry', function () {
 
   it('a registered backend appears in the --backend help and validation of every command that has it', function () {
     const found = backendOptions();
-    assert.deepEqual(found.map((f) => f.command).sort(), ['infer', 'predict', 'pw', 'train', 'watch']);
+    assert.deepEqual(found.map((f) => f.command).sort(), ['infer', 'predict', 'pw', 'test', 'train', 'watch']);
     for (const { command, option } of found) {
       assert.equal(option.description, 'network backend: auto, dummy-broken, dummy, torch or ts', command);
       assert.equal(option.defaultValue, 'auto');

@@ -15,6 +15,7 @@ import { loadModel } from '../../src/network/model';
 import { formatPredictSummary, predictResultJson } from '../../src/results/views';
 import { predict } from '../../src/workflow/predict';
 import { referenceDir, repoRoot } from '../helpers';
+import { COMMANDS } from '../../src/cli/commands/table';
 
 const cpuOnly: DeviceProbe = { label: 'libtorch addon', builtWithCuda: false, cudaDeviceCount: 0 };
 const cudaNoGpu: DeviceProbe = { label: 'libtorch addon', builtWithCuda: true, cudaDeviceCount: 0 };
@@ -72,9 +73,9 @@ describe('network/device: --device cpu|cuda|auto', function () {
   it('every command with --backend has --device, validated when parsed', () => {
     const program = new Command();
     const dir = path.resolve(__dirname, '../../src/cli/commands');
-    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) (require(path.join(dir, f)) as { register(p: Command): void }).register(program);
+    for (const { name } of COMMANDS) (require(path.join(dir, name)) as { register(p: Command): void }).register(program); // every command module (src/cli/commands/table.ts)
     const withDevice = program.commands.filter((c) => c.options.some((o) => o.long === '--device'));
-    assert.deepEqual(withDevice.map((c) => c.name()).sort(), ['infer', 'predict', 'pw', 'train', 'watch']);
+    assert.deepEqual(withDevice.map((c) => c.name()).sort(), ['infer', 'predict', 'pw', 'test', 'train', 'watch']);
     for (const c of withDevice) {
       const o = c.options.find((x) => x.long === '--device')!;
       assert.equal(o.defaultValue, undefined, 'no default, so $MALA_TS_DEVICE applies');
