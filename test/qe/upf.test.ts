@@ -91,7 +91,7 @@ describe('qe/upf', () => {
       const truncated = path.join(t.dir, 'Al2.UPF');
       fs.writeFileSync(truncated, fs.readFileSync(AL, 'utf8').replace(/<PP_RAB>[\s\S]*<\/PP_RAB>/, ''));
       assert.throws(() => readUpf(truncated), /radial mesh/);
-      assert.throws(() => readUpf(t.dir), (e: unknown) => e instanceof MalaError && /cannot read/.test(e.message));
+      assert.throws(() => readUpf(t.dir), (e: unknown) => e instanceof MalaError && e.file === t.dir && /is a folder/.test(e.message));
     } finally {
       t.cleanup();
     }
