@@ -233,7 +233,7 @@ describe('ensemble under MPI: mpirun -np 2 predict gives the -np 1 values and σ
       const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
       const runs = [];
       for (const np of [1, 2]) {
-        const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', structureFile, '--model', f, '--grid', '20,20,20', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', fixture, '--ecutrho', '80', '--json'], { env, reject: false });
+        const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', structureFile, '--model', f, '--grid', '20,20,20', '--force-grid', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', fixture, '--ecutrho', '80', '--json'], { env, reject: false });
         assert.equal(r.exitCode, 0, r.stderr);
         runs.push(JSON.parse(r.stdout));
       }
