@@ -24,21 +24,14 @@ import { loadModel, type LdosModel } from '../src/network/model';
 import { parseQeOutput } from '../src/structure/qe-output';
 import { rydbergEv } from '../src/structure/units';
 import { predict, type PredictResult } from '../src/workflow/predict';
-import { helpIfAsked } from './help';
+import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
-
-function arg(name: string, def?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
-  if (def === undefined) throw new Error(`missing --${name}`);
-  return def;
-}
 
 const PSEUDO_DIR = '/usr/share/espresso/pseudo';
 const EXAMPLE = path.join(__dirname, '..', 'examples', 'al4-298K.pw.scf.in');
 
-/** A pw.x input with cell and positions scaled by 1 + strain (test/domain/domain.test.ts's rule). */
+/** A pw.x input with cell and positions scaled by 1 + strain (also test/domain/domain.test.ts's strained cell). */
 export function strainedPwInput(text: string, strain: number): string {
   let block = '';
   return text

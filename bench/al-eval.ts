@@ -20,16 +20,9 @@ import { makeEnergyGrid } from '../src/targets/energy-grid';
 import { computeObservables } from '../src/workflow/observables';
 import { predict } from '../src/workflow/predict';
 import { loadModel } from '../src/network/model';
-import { helpIfAsked } from './help';
+import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
-
-function arg(name: string, def?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
-  if (def === undefined) throw new Error(`missing --${name}`);
-  return def;
-}
 
 const PSEUDO_DIR = '/usr/share/espresso/pseudo';
 const HELD_OUT = (process.env.AL_EVAL_SNAPSHOTS ?? '6,7').split(',').map(Number);

@@ -20,16 +20,9 @@ import { eigenvalueBandEnergy, parseQeOutputBands } from '../src/dft/qe-xml';
 import { qeOutputProblem } from '../src/dft/qe-run';
 import { hashKey } from '../src/dft/stamps';
 import { resolvePseudoDir } from '../src/workflow/generate';
-import { helpIfAsked } from './help';
+import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
-
-function arg(name: string, def?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
-  if (def === undefined) throw new Error(`missing --${name}`);
-  return def;
-}
 
 async function main(): Promise<void> {
   const inputFile = path.resolve(arg('qe-input'));

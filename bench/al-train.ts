@@ -15,16 +15,9 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { makeEnergyGrid } from '../src/targets/energy-grid';
 import { defaultProgress } from '../src/util/progress';
 import { runTraining } from '../src/workflow/train';
-import { helpIfAsked } from './help';
+import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
-
-function arg(name: string, def?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
-  if (def === undefined) throw new Error(`missing --${name}`);
-  return def;
-}
 
 // 4-atom cells alone give too few, too correlated environments for larger cells (a 4-atom cell's
 // atoms move with their images): 8-atom cells (2×1×1) widen the neighbour-distance range.

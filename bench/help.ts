@@ -14,3 +14,11 @@ export function helpIfAsked(file: string, argv: readonly string[] = process.argv
   process.stdout.write(`npx tsx bench/${path.basename(file)} [options]\n\n${doc}\n`);
   process.exit(0);
 }
+
+/** The value after --name on the command line, else `def`; without a default a missing flag is an error. */
+export function arg(name: string, def?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
+  if (def === undefined) throw new Error(`missing --${name}`);
+  return def;
+}

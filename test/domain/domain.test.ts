@@ -14,6 +14,7 @@ import { runPwDropIn } from '../../src/workflow/pw';
 import { MalaCalculator } from '../../src/workflow/calculator';
 import { recordModelDomain } from '../../src/workflow/model-domain';
 import { repoRoot, tempDir } from '../helpers';
+import { strainedPwInput } from '../../bench/al-ensemble';
 
 const MODEL = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
 const EXAMPLE = path.join(repoRoot, 'examples', 'al4-298K.pw.scf.in');
@@ -21,22 +22,7 @@ const EXAMPLE = path.join(repoRoot, 'examples', 'al4-298K.pw.scf.in');
 const WEIGHTS_SHA256 = 'b80ba0addd1605c5c9778a23d6e44e861c59d20c2c4c951e68b888ec476445ed';
 
 /** The example's pw.x input with cell and positions scaled by 1 + strain (a = 4.05 → 4.0905 Å at 1 %). */
-function strainedInput(strain: number): string {
-  let block = '';
-  return fs
-    .readFileSync(EXAMPLE, 'utf8')
-    .split('\n')
-    .map((line) => {
-      if (/^(CELL_PARAMETERS|ATOMIC_POSITIONS)/.test(line)) block = line.split(/\s/)[0];
-      else if (/^(K_POINTS|ATOMIC_SPECIES)/.test(line)) block = '';
-      const t = line.trim().split(/\s+/);
-      const nums = block && !line.startsWith(block) && !line.startsWith('!') ? t.slice(block === 'CELL_PARAMETERS' ? 0 : 1) : [];
-      if (nums.length !== 3 || nums.some((x) => !Number.isFinite(Number(x)))) return line;
-      const scaled = nums.map((x) => (Number(x) * (1 + strain)).toFixed(10));
-      return (block === 'CELL_PARAMETERS' ? '  ' : `${t[0]}  `) + scaled.join('  ');
-    })
-    .join('\n');
-}
+const strainedInput = (strain: number): string => strainedPwInput(fs.readFileSync(EXAMPLE, 'utf8'), strain);
 
 /** The shipped model's archive without its domain: what every archive before the domain check looks like. */
 function archiveWithoutDomain(file: string): void {
