@@ -168,8 +168,9 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
 }
 
 /** One prediction for the input's species and settings, at `atoms` (default: the input's). */
-export function predictPw(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, forces: boolean, atoms?: Atoms): Promise<PredictResult> {
+export function predictPw(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, forces: boolean, atoms?: Atoms, smallWorkBackend = false): Promise<PredictResult> {
   return predict({
+    smallWorkBackend,
     structureRead: atoms ? { ...p.read, atoms } : p.read,
     structureFile: p.inputLabel,
     model: p.model,
@@ -251,7 +252,8 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
   const cpu0 = process.cpuUsage();
   const p = preparePw(opts);
   if (!p.dynamics) {
-    const result = await predictPw(p, opts, p.forces);
+    // one scf of a model loaded for it: small work may run on the TypeScript network
+    const result = await predictPw(p, opts, p.forces, undefined, !opts.model);
     return { output: formatPw(p, result, opts, startedAt, wall0, cpu0), result, read: p.read };
   }
   let first: { result: PredictResult; atoms: Atoms } | undefined;
