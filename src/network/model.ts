@@ -307,12 +307,12 @@ export class LdosModel {
 
   /**
    * Before the first network is made: when nobody chose a backend and the work is small (points ×
-   * multiply-adds × networks × passes below SMALL_WORK_MACS), use the TypeScript network, which is
-   * done before libtorch would have loaded (src/network/small-work.ts). Returns the reason when it did.
+   * multiply-adds × networks below SMALL_WORK_MACS), use the TypeScript network, which is done
+   * before libtorch would have loaded (src/network/small-work.ts). Returns the reason when it did.
    */
-  chooseBackendForWork(points: number, passes = 1): string | undefined {
+  chooseBackendForWork(points: number): string | undefined {
     if (this.net || this.memberModels) return this.smallWorkReason;
-    const reason = smallWorkReason({ backend: this.backendOpts.backend, device: this.backendOpts.device, spec: this.data.spec, points, networks: this.ensembleSize, passes });
+    const reason = smallWorkReason({ backend: this.backendOpts.backend, device: this.backendOpts.device, spec: this.data.spec, points, networks: this.ensembleSize });
     if (reason) {
       this.backendOpts = { ...this.backendOpts, backend: 'ts' };
       this.smallWorkReason = reason;

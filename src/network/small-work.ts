@@ -5,6 +5,8 @@
  * before libtorch has loaded (`npx tsx bench/backend-crossover.ts` measures both sides, in fresh
  * processes, interleaved). So when nobody chose a backend (no --backend, MALA_TS_BACKEND unset or
  * 'auto', no CUDA request), work below SMALL_WORK_MACS runs on the TypeScript network.
+ * Forces do not enter the choice: a structure gets the same network, so the same numbers, from
+ * predict, predict --forces and pw (Be2 with forces took the same time on both: 3.5–3.9 s as a process).
  */
 import type { NetworkSpec } from './mlp';
 
@@ -28,8 +30,6 @@ export interface SmallWorkRequest {
   points: number;
   /** Networks that will each see them (ensemble members). */
   networks: number;
-  /** Forward passes per point: 1 for inference, about 3 with the back-propagation of forces. */
-  passes: number;
 }
 
 /** Why the TypeScript network is the one for this work, or undefined when auto should stay as it is. */
@@ -37,7 +37,7 @@ export function smallWorkReason(r: SmallWorkRequest): string | undefined {
   const backend = r.backend ?? (process.env.MALA_TS_BACKEND || 'auto');
   const device = r.device ?? (process.env.MALA_TS_DEVICE || 'auto');
   if (backend !== 'auto' || device.startsWith('cuda')) return undefined;
-  const macs = r.points * macsPerPoint(r.spec) * r.networks * r.passes;
+  const macs = r.points * macsPerPoint(r.spec) * r.networks;
   if (!(macs > 0) || macs > SMALL_WORK_MACS) return undefined;
   return `TypeScript network: ${(macs / 1e6).toFixed(0)} M multiply-adds are done before libtorch would have loaded (auto below ${SMALL_WORK_MACS / 1e6} M; --backend torch to choose it)`;
 }

@@ -248,7 +248,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // the network's device (creates the net: an unmet --device cuda fails here, before any work)
   const t0 = performance.now();
-  if (opts.smallWorkBackend ?? !opts.model) model.chooseBackendForWork(grid[0] * grid[1] * grid[2], opts.forces ? 3 : 1);
+  if (opts.smallWorkBackend ?? !opts.model) model.chooseBackendForWork(grid[0] * grid[1] * grid[2]);
   const device = model.deviceChoice();
   if (opts.forces && opts.descriptorsFile) {
     throw new MalaError('--forces: descriptors read from a file cannot be differentiated with respect to the atoms', { file: opts.descriptorsFile, fix: 'drop --descriptors, so that predict computes them from the structure' });

@@ -24,19 +24,18 @@ describe('network backend for small work (src/network/small-work.ts)', function 
     }
   });
 
-  it('chooses by multiply-adds (points × per point × networks × passes) against SMALL_WORK_MACS', function () {
+  it('chooses by multiply-adds (points × per point × networks) against SMALL_WORK_MACS', function () {
     assert.equal(macsPerPoint(spec as never), perPoint);
     const below = Math.floor(SMALL_WORK_MACS / perPoint);
-    const req = { spec: spec as never, networks: 1, passes: 1 };
+    const req = { spec: spec as never, networks: 1 };
     assert.match(smallWorkReason({ ...req, points: below })!, /TypeScript network: \d+ M multiply-adds/);
     assert.equal(smallWorkReason({ ...req, points: below + 1 }), undefined);
     assert.equal(smallWorkReason({ ...req, points: Math.ceil(below / 2) + 1, networks: 2 }), undefined, 'two networks double the work');
-    assert.equal(smallWorkReason({ ...req, points: Math.ceil(below / 3) + 1, passes: 3 }), undefined, 'forces triple it');
-    assert.ok(smallWorkReason({ ...req, points: Math.floor(below / 3), passes: 3 }));
+    assert.ok(smallWorkReason({ ...req, points: Math.floor(below / 2), networks: 2 }));
   });
 
   it('leaves a chosen backend or a CUDA request alone (options and environment)', function () {
-    const req = { spec: spec as never, networks: 1, passes: 1, points: 1000 };
+    const req = { spec: spec as never, networks: 1, points: 1000 };
     assert.equal(smallWorkReason({ ...req, backend: 'torch' }), undefined);
     assert.equal(smallWorkReason({ ...req, device: 'cuda' }), undefined);
     process.env.MALA_TS_BACKEND = 'torch';
