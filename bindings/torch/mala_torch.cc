@@ -126,6 +126,7 @@ struct BlasThreads {
   struct SingleThreaded {
     BlasThreads& b;
     explicit SingleThreaded(BlasThreads& blas) : b(blas) {
+      if (!b.getThreads || !b.setThreads) return;
       std::lock_guard<std::mutex> lock(b.mu);
       if (b.users++ == 0) {
         b.saved = b.getThreads();
@@ -133,6 +134,7 @@ struct BlasThreads {
       }
     }
     ~SingleThreaded() {
+      if (!b.getThreads || !b.setThreads) return;
       std::lock_guard<std::mutex> lock(b.mu);
       if (--b.users == 0) b.setThreads(b.saved);
     }
@@ -211,10 +213,6 @@ struct NetState {
     int64_t widest = 1;
     for (int64_t s : sizes) widest = std::max(widest, s);
     const int64_t rowsPerBlock = cpuBlockRows(widest);
-    if (n <= rowsPerBlock) {
-      forwardInto(x, out, scaled);
-      return;
-    }
     const int64_t blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
     // The blocks are independent, so they run on the BLAS's threads as whole blocks, each GEMM on
     // one thread: no synchronisation inside a GEMM (OpenBLAS's own threading of these small GEMMs
@@ -230,11 +228,13 @@ struct NetState {
         forwardBlock(x.narrow(0, p0, m), out.narrow(0, p0, m), scaled, work[2 * t], work[2 * t + 1]);
       }
     };
+    // every GEMM on one thread, also with one block: a point's LDOS is then the same bits for any
+    // thread count (OpenBLAS's threaded GEMM rounds differently) and any MPI rank count
+    BlasThreads::SingleThreaded oneThreadEach(blas);
     if (threads <= 1) {
       runBlocks(0);
       return;
     }
-    BlasThreads::SingleThreaded oneThreadEach(blas);
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(threads);
     for (int t = 1; t < threads; t++)

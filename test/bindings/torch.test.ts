@@ -71,6 +71,31 @@ describe('libtorch addon', function () {
     }
   });
 
+  // Every GEMM of CPU inference runs on one thread (blocks spread over threads, not GEMMs), so the
+  // LDOS of a point does not depend on how many BLAS threads the process has: the same bits with
+  // OPENBLAS_NUM_THREADS=1 and 2 (OpenBLAS's own threaded GEMM rounds differently).
+  it('CPU inference gives the same bits for 1 and 2 BLAS threads', function () {
+    if (!addon) this.skip();
+    const script = `
+      const { loadTorchAddon } = require(${JSON.stringify(path.resolve(__dirname, '../../bindings/torch'))});
+      const { createHash } = require('node:crypto');
+      const { addon } = loadTorchAddon();
+      const net = new addon.Net([91, 100, 11], ['LeakyReLU', ''], 'cpu');
+      let seed = 7;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+      net.setParameters([new Float32Array(9100).map(rand), new Float32Array(100).map(rand), new Float32Array(1100).map(rand), new Float32Array(11).map(rand)]);
+      const n = 5003, x = new Float32Array(n * 91).map(rand), y = new Float32Array(n * 11);
+      net.forward(x, y, n).then(() => console.log(addon.info().blasThreads, createHash('sha256').update(Buffer.from(y.buffer)).digest('hex')));`;
+    const run = (threads: string) => {
+      const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { env: { ...process.env, OPENBLAS_NUM_THREADS: threads, MALA_TS_CPU_BLOCK_ROWS: '' }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split(' ');
+    };
+    const [one, two] = [run('1'), run('2')];
+    assert.deepEqual([one[0], two[0]], ['1', '2'], 'the children ran with 1 and 2 BLAS threads');
+    assert.equal(one[1], two[1], 'the outputs differ between 1 and 2 BLAS threads');
+  });
+
   it('without the addon, the TS fallback runs and says so on stderr; requiring torch then fails clearly', function () {
     const script = `
       const { createNet } = require(${JSON.stringify(path.resolve(__dirname, '../../src/network/backend'))});
