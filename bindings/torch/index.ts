@@ -54,7 +54,7 @@ export interface TorchNet {
 export interface TorchAddon {
   Net: new (layerSizes: number[], activations: string[], device?: string) => TorchNet;
   /** cudaBatchPoints and inferenceMode: builds from 2026-12 on (CUDA batch size; 'NoGradGuard' or 'InferenceMode'). */
-  info(): { torchVersion: string; cudaAvailable: boolean; cudaDeviceCount: number; intraOpThreads: number; builtWithCuda: boolean; cudaBatchPoints?: number; inferenceMode?: string };
+  info(): { torchVersion: string; cudaAvailable: boolean; cudaDeviceCount: number; intraOpThreads: number; builtWithCuda: boolean; cudaBatchPoints?: number; inferenceMode?: string; /** OpenBLAS threads that blocked CPU inference spreads its row blocks over (1: other BLAS) */ blasThreads?: number };
   manualSeed(seed: number): void;
 }
 

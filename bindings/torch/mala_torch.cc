@@ -14,6 +14,8 @@
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -89,6 +91,67 @@ torch::Device pickDevice(const std::string& want) {
   return kBuiltWithCuda && torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
 }
 
+// The BLAS's thread count, and a scope in which each BLAS call runs on its calling thread.
+// OpenBLAS's functions are looked up in the already loaded library (libtorch's BLAS, Debian's
+// libblas.so.3 alternative); with another BLAS (MKL) count() is 1 and the blocks run serially, each
+// GEMM then threaded by that BLAS as before.
+struct BlasThreads {
+  using GetFn = int (*)();
+  using SetFn = void (*)(int);
+  GetFn getThreads = nullptr;
+  SetFn setThreads = nullptr;
+  static BlasThreads& get() {
+    static BlasThreads b;
+    return b;
+  }
+  BlasThreads() {
+    for (const char* lib : {"libopenblas.so.0", "libblas.so.3"}) {
+      void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+      if (!h) continue;
+      getThreads = (GetFn)dlsym(h, "openblas_get_num_threads");
+      setThreads = (SetFn)dlsym(h, "openblas_set_num_threads");
+      if (getThreads && setThreads) return;
+    }
+    getThreads = nullptr;
+    setThreads = nullptr;
+  }
+  // The configured count (OPENBLAS_NUM_THREADS, else the cores), also while a SingleThreaded scope
+  // holds the BLAS at 1.
+  int count() {
+    if (!getThreads || !setThreads || at::hasMKL()) return 1;
+    std::lock_guard<std::mutex> lock(mu);
+    return std::max(1, users > 0 ? saved : getThreads());
+  }
+  // Scopes may overlap (two nets inferring at once): the first sets 1, the last restores.
+  struct SingleThreaded {
+    BlasThreads& b;
+    explicit SingleThreaded(BlasThreads& blas) : b(blas) {
+      if (!b.getThreads || !b.setThreads) return;
+      std::lock_guard<std::mutex> lock(b.mu);
+      if (b.users++ == 0) {
+        b.saved = b.getThreads();
+        b.setThreads(1);
+      }
+    }
+    ~SingleThreaded() {
+      if (!b.getThreads || !b.setThreads) return;
+      std::lock_guard<std::mutex> lock(b.mu);
+      if (--b.users == 0) b.setThreads(b.saved);
+    }
+  };
+  std::mutex mu;
+  int users = 0, saved = 1;
+};
+
+// Rows per block of CPU inference ($MALA_TS_CPU_BLOCK_ROWS overrides, for measuring): about
+// 256 KB of the widest activation per block, at least 256 rows (GEMM efficiency of wide layers).
+int64_t cpuBlockRows(int64_t widest) {
+  const char* e = std::getenv("MALA_TS_CPU_BLOCK_ROWS");
+  const long long v = e ? std::atoll(e) : 0;
+  if (v > 0) return (int64_t)v;
+  return std::max<int64_t>(256, (int64_t(64) << 10) / std::max<int64_t>(1, widest));
+}
+
 // Points per host→device batch of CUDA inference ($MALA_TS_CUDA_BATCH_POINTS, default 65536:
 // 65536 × 400 floats of activations = 105 MB, small next to any GPU's memory, large enough that
 // one batch of the 91→400³→250 net keeps the GPU busy for much longer than a launch).
@@ -136,6 +199,92 @@ struct NetState {
     }
     return h;
   }
+
+  // CPU inference, cache-blocked: the points go through every layer in row blocks small enough
+  // that a block's widest activation stays in the core's L2 (PyTorch runs each layer over the whole
+  // batch, so a 4096-point batch of a 100-wide layer, 1.6 MB, streams through L3 between layers).
+  // Each block's layers write into two reused workspaces (no allocation, no page faults per call)
+  // and the last layer straight into `out`. A GEMM row depends on its own input row only, so the
+  // blocks give the whole-batch values up to float32 rounding (OpenBLAS's kernels round differently
+  // for other heights and thread counts: ~1e-7 of the output's size; test/bindings/torch.test.ts).
+  // Blocks hold at least 256 rows so that wide layers keep GEMM-sized work.
+  void forwardIntoCpuBlocked(const torch::Tensor& x, torch::Tensor out, bool scaled) {
+    const int64_t n = x.size(0);
+    int64_t widest = 1;
+    for (int64_t s : sizes) widest = std::max(widest, s);
+    const int64_t rowsPerBlock = cpuBlockRows(widest);
+    const int64_t blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+    // The blocks are independent, so they run on the BLAS's threads as whole blocks, each GEMM on
+    // one thread: no synchronisation inside a GEMM (OpenBLAS's own threading of these small GEMMs
+    // left the second core waiting at every layer).
+    BlasThreads& blas = BlasThreads::get();
+    const int threads = (int)std::min<int64_t>(blocks, blas.count());
+    if ((int)work.size() < 2 * threads) work.resize(2 * threads);
+    for (auto& t : work)
+      if (!t.defined() || t.numel() < rowsPerBlock * widest) t = torch::empty({rowsPerBlock * widest}, torch::kFloat32);
+    auto runBlocks = [&](int t) {
+      for (int64_t b = t; b < blocks; b += threads) {
+        const int64_t p0 = b * rowsPerBlock, m = std::min(rowsPerBlock, n - p0);
+        forwardBlock(x.narrow(0, p0, m), out.narrow(0, p0, m), scaled, work[2 * t], work[2 * t + 1]);
+      }
+    };
+    // every GEMM on one thread, also with one block: a point's LDOS is then the same bits for any
+    // thread count (OpenBLAS's threaded GEMM rounds differently) and any MPI rank count
+    BlasThreads::SingleThreaded oneThreadEach(blas);
+    if (threads <= 1) {
+      runBlocks(0);
+      return;
+    }
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(threads);
+    for (int t = 1; t < threads; t++)
+      pool.emplace_back([&, t] {
+        try {
+          at::init_num_threads();
+          torch::NoGradGuard ng;  // grad mode is per thread
+          runBlocks(t);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    try {
+      runBlocks(0);
+    } catch (...) {
+      errors[0] = std::current_exception();
+    }
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  // One row block of forwardIntoCpuBlocked through every layer: hidden layers into the two
+  // workspaces in turn, the last layer straight into out.
+  void forwardBlock(torch::Tensor h, torch::Tensor out, bool scaled, torch::Tensor& work0, torch::Tensor& work1) {
+    const int64_t m = h.size(0);
+    const size_t L = sizes.size() - 1;
+    torch::Tensor* work[2] = {&work0, &work1};
+    int w = 0;
+    if (scaled && inScale.defined()) {
+      torch::Tensor dst = work[w]->narrow(0, 0, m * nIn()).view({m, nIn()});
+      torch::sub_out(dst, h, inShift).div_(inScale);  // float32, as MALA's scaler
+      h = dst;
+      w ^= 1;
+    }
+    for (size_t l = 0; l < L; l++) {
+      const bool last = l + 1 == L;
+      torch::Tensor dst = last ? out : work[w]->narrow(0, 0, m * sizes[l + 1]).view({m, sizes[l + 1]});
+      torch::addmm_out(dst, params[2 * l + 1], h, params[2 * l].t());
+      applyActInPlace(dst, acts[l]);
+      h = dst;
+      w ^= 1;
+    }
+    if (scaled) {
+      if (outScale.defined()) h.mul_(outScale).add_(outShift);
+      if (restrict == 1) h.clamp_min_(0.0);
+      else if (restrict == 2) h.abs_();
+    }
+  }
+  std::vector<torch::Tensor> work;  // forwardIntoCpuBlocked's workspaces, two per thread (float32, reused; the caller holds mu)
 
   // Inference only: activations in place, and on CPU the last layer writes straight into `out`
   // (the caller's Float32Array), so no extra output copy.
@@ -416,8 +565,8 @@ class NetWorker : public Napi::AsyncWorker {
         if (!onCpu) {
           forwardCuda(*net_, xData_, yData_, n_, kind_ == kPredict, kind_ == kPredict);
         } else {
-          if (kind_ == kPredict && !torch::isfinite(x).all().item<bool>()) throw std::runtime_error("non-finite input value");
-          net_->forwardInto(x, y, kind_ == kPredict);
+          if (kind_ == kPredict && !allFinite(xData_, n_ * net_->nIn())) throw std::runtime_error("non-finite input value");
+          net_->forwardIntoCpuBlocked(x, y, kind_ == kPredict);
         }
       } else if (kind_ == kLossSum) {
         torch::NoGradGuard ng;
@@ -650,6 +799,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("builtWithCuda", Napi::Boolean::New(env, kBuiltWithCuda));
   o.Set("cudaBatchPoints", Napi::Number::New(env, (double)cudaBatchPoints()));
   o.Set("inferenceMode", Napi::String::New(env, useInferenceMode() ? "InferenceMode" : "NoGradGuard"));
+  o.Set("blasThreads", Napi::Number::New(env, BlasThreads::get().count()));  // threads of blocked CPU inference
   return o;
 }
 

@@ -25,6 +25,7 @@ import { MalaError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import type { EnergyGrid } from '../targets/energy-grid';
 import { makeEnergyGrid } from '../targets/energy-grid';
+import { smallWorkReason } from './small-work';
 import { createInferenceNet, netDeviceChoice, NON_FINITE_INPUT, requireVjp, type CreateNetOptions, type InferenceNet } from './backends';
 import { float64Path } from './backends/ts';
 import type { DeviceChoice } from './device';
@@ -304,6 +305,22 @@ export class LdosModel {
     return this.data.spec.layerSizes[this.data.spec.layerSizes.length - 1];
   }
 
+  /**
+   * Before the first network is made: when nobody chose a backend and the work is small (points ×
+   * multiply-adds × networks below SMALL_WORK_MACS), use the TypeScript network, which is done
+   * before libtorch would have loaded (src/network/small-work.ts). Returns the reason when it did.
+   */
+  chooseBackendForWork(points: number): string | undefined {
+    if (this.net || this.memberModels) return this.smallWorkReason;
+    const reason = smallWorkReason({ backend: this.backendOpts.backend, device: this.backendOpts.device, spec: this.data.spec, points, networks: this.ensembleSize });
+    if (reason) {
+      this.backendOpts = { ...this.backendOpts, backend: 'ts' };
+      this.smallWorkReason = reason;
+    }
+    return reason;
+  }
+  private smallWorkReason?: string;
+
   /** The compute backend (created on first use; libtorch when available). */
   backend(): InferenceNet {
     if (!this.net) {
@@ -322,7 +339,8 @@ export class LdosModel {
   /** The device the network runs on and why (creates the backend: a CUDA request that cannot be met throws here). */
   deviceChoice(): DeviceChoice {
     const net = this.backend();
-    return netDeviceChoice(net) ?? { device: net.device, requested: this.backendOpts.device ?? 'auto', reason: 'set by the caller' };
+    const choice = netDeviceChoice(net) ?? { device: net.device, requested: this.backendOpts.device ?? 'auto', reason: 'set by the caller' };
+    return this.smallWorkReason ? { ...choice, reason: this.smallWorkReason } : choice;
   }
 
   /** The backend's registered name ('torch', 'ts', ...). */

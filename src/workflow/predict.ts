@@ -57,6 +57,12 @@ export interface PredictOptions {
   /** A mala-ts model archive or a MALA model zip — or a loaded model. */
   modelFile?: string;
   model?: LdosModel;
+  /**
+   * Let auto pick the TypeScript network when the work is small (src/network/small-work.ts).
+   * Default: only when predict loads the model itself; a caller that reuses a model for many
+   * predictions (calculator, watch, relax, md) leaves it off, since libtorch's load pays off there.
+   */
+  smallWorkBackend?: boolean;
   /** Folder for results.json, density.cube, dos.csv, dos.svg (and ldos.npy); none → nothing written. */
   outDir?: string;
   /** Also write the LDOS as outDir/ldos.npy (nx, ny, nz, N_E). */
@@ -242,6 +248,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
 
   // the network's device (creates the net: an unmet --device cuda fails here, before any work)
   const t0 = performance.now();
+  if (opts.smallWorkBackend ?? !opts.model) model.chooseBackendForWork(grid[0] * grid[1] * grid[2]);
   const device = model.deviceChoice();
   if (opts.forces && opts.descriptorsFile) {
     throw new MalaError('--forces: descriptors read from a file cannot be differentiated with respect to the atoms', { file: opts.descriptorsFile, fix: 'drop --descriptors, so that predict computes them from the structure' });

@@ -6,6 +6,8 @@
  */
 import { MalaError } from '../errors';
 import { parseIpiAddress, runIpiClient } from '../io/ipi-client';
+import type { Communicator } from '../parallel/comm';
+import { driveLockstep, followLockstep } from '../parallel/lockstep';
 import { parseStructure } from '../structure/registry';
 import type { ForceEvaluator, ForceEvaluatorRequest } from './force-evaluator';
 import type { PwDropInOptions } from './pw';
@@ -30,7 +32,11 @@ export async function runPwIpi(opts: PwIpiOptions, createEvaluator: ForceEvaluat
   const inputLabel = opts.inputFile ?? '<standard input>';
   const read = parseStructure(opts.inputText, inputLabel, { format: 'qe-in' });
   const atomCount = read.atoms.symbols.length;
-  const evaluate = await createEvaluator({ ...opts, read, inputLabel });
+  const own = await createEvaluator({ ...opts, read, inputLabel });
+  // under MPI this rank (0) owns the socket; each configuration goes to the other ranks
+  // (followPwIpi), which predict it with us
+  const lock = opts.comm && opts.comm.size > 1 ? driveLockstep(opts.comm, atomCount, own) : undefined;
+  const evaluate = lock?.evaluate ?? own;
   let steps = 0;
   await runIpiClient(
     opts.address,
@@ -53,5 +59,15 @@ export async function runPwIpi(opts: PwIpiOptions, createEvaluator: ForceEvaluat
       },
     },
   );
+  lock?.finish();
   return { steps };
+}
+
+/** An MPI rank other than 0 under `pw --ipi`: its share of every configuration rank 0 receives; resolves with their number. */
+export async function followPwIpi(opts: Omit<PwIpiOptions, 'log' | 'onStep'> & { comm: Communicator }, createEvaluator: ForceEvaluatorFactory): Promise<number> {
+  parseIpiAddress(opts.address); // as rank 0: a bad address fails on every rank
+  const inputLabel = opts.inputFile ?? '<standard input>';
+  const read = parseStructure(opts.inputText, inputLabel, { format: 'qe-in' });
+  const evaluate = await createEvaluator({ ...opts, read, inputLabel });
+  return followLockstep(opts.comm, read.atoms.symbols.length, evaluate);
 }

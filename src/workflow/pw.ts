@@ -29,6 +29,8 @@ import { splitPwOutput } from '../io/pw-steps-output';
 import { loadModel } from '../network/model';
 import type { LoadedPseudopotentials } from '../qe/calculation-context';
 import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
+import type { Communicator } from '../parallel/comm';
+import { driveLockstep, followLockstep } from '../parallel/lockstep';
 
 export interface PwDropInOptions {
   /** The pw.x input text. */
@@ -53,6 +55,11 @@ export interface PwDropInOptions {
   strictDomain?: boolean;
   /** Clock for the header and footer dates (tests). */
   now?: () => Date;
+  /**
+   * MPI ranks sharing each prediction (under mpirun/srun). Rank 0 runs runPwDropIn / runPwIpi and
+   * alone writes; the others run followPwDropIn / followPwIpi (src/parallel/lockstep.ts).
+   */
+  comm?: Communicator;
 }
 
 export interface PwDropInResult {
@@ -167,9 +174,14 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   };
 }
 
+/** The options every prediction of a pw run shares. */
+export type PwPredictOptions = Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain' | 'comm'>;
+
 /** One prediction for the input's species and settings, at `atoms` (default: the input's). */
-export function predictPw(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, forces: boolean, atoms?: Atoms): Promise<PredictResult> {
+export function predictPw(p: PwPrepared, opts: PwPredictOptions, forces: boolean, atoms?: Atoms, smallWorkBackend = false): Promise<PredictResult> {
   return predict({
+    smallWorkBackend,
+    comm: opts.comm,
     structureRead: atoms ? { ...p.read, atoms } : p.read,
     structureFile: p.inputLabel,
     model: p.model,
@@ -219,7 +231,7 @@ function formatPw(p: PwPrepared, result: PredictResult, opts: PwDropInOptions, s
 }
 
 /** What relax, md and the i-PI driver call: energy, forces and the per-step lines' numbers of a structure. */
-export function pwForceEvaluator(p: PwPrepared, opts: Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain'>, onResult?: (r: PredictResult, atoms: Atoms) => void): ForceEvaluator {
+export function pwForceEvaluator(p: PwPrepared, opts: PwPredictOptions, onResult?: (r: PredictResult, atoms: Atoms) => void): ForceEvaluator {
   return async (cellAngstrom, positionsAngstrom) => {
     const atoms: Atoms = { ...p.read.atoms, cellAngstrom: cellAngstrom.map((r) => [...r]) as Mat3, positionsAngstrom: positionsAngstrom.map((r) => [...r] as Vec3) };
     let r: PredictResult;
@@ -251,7 +263,8 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
   const cpu0 = process.cpuUsage();
   const p = preparePw(opts);
   if (!p.dynamics) {
-    const result = await predictPw(p, opts, p.forces);
+    // one scf of a model loaded for it: small work may run on the TypeScript network
+    const result = await predictPw(p, opts, p.forces, undefined, !opts.model);
     return { output: formatPw(p, result, opts, startedAt, wall0, cpu0), result, read: p.read };
   }
   let first: { result: PredictResult; atoms: Atoms } | undefined;
@@ -260,8 +273,11 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
     first ??= { result: r, atoms };
     last = r;
   });
+  // under MPI the optimiser or integrator runs here, on rank 0; every step's structure goes to
+  // the other ranks (followPwDropIn), which predict it with us
+  const lock = opts.comm && opts.comm.size > 1 ? driveLockstep(opts.comm, p.read.atoms.symbols.length, evaluate) : undefined;
   const chunks: string[] = [];
-  const dyn = await runPwDynamics(p.dynamics, evaluate, {
+  const dyn = await runPwDynamics(p.dynamics, lock?.evaluate ?? evaluate, {
     singlePointText: () => formatPw(p, first!.result, opts, startedAt, wall0, cpu0, first!.atoms),
     footerText: () => splitPwOutput(formatPw(p, last!, opts, startedAt, wall0, cpu0)).footer,
     write: (t) => {
@@ -269,6 +285,21 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
       opts.write?.(t);
     },
   });
+  lock?.finish();
   if (!dyn.converged) p.warn(`relax did not converge in ${dyn.steps.length} steps (nstep): the last positions are printed`);
   return { output: chunks.join(''), result: last!, read: p.read, dynamics: dyn };
+}
+
+/**
+ * An MPI rank other than 0 in `mala-ts pw`: the same input checks and loads, then its share of
+ * every prediction rank 0 makes (one scf, or each relax/md step rank 0 sends); it writes nothing.
+ * Resolves with the number of predictions it took part in.
+ */
+export async function followPwDropIn(opts: PwDropInOptions & { comm: Communicator }): Promise<number> {
+  const p = preparePw(opts);
+  if (!p.dynamics) {
+    await predictPw(p, opts, p.forces, undefined, !opts.model);
+    return 1;
+  }
+  return followLockstep(opts.comm, p.read.atoms.symbols.length, pwForceEvaluator(p, opts));
 }

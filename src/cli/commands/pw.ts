@@ -4,8 +4,13 @@ import { commandSummary } from './table';
 import { checkInputFile, maxTextInputBytes } from '../../io/input-file';
 import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
-import { runPwDropIn } from '../../workflow/pw';
-import { runPwIpi } from '../../workflow/pw-ipi';
+import { followPwDropIn, runPwDropIn } from '../../workflow/pw';
+import { followPwIpi, runPwIpi } from '../../workflow/pw-ipi';
+import { abortWorld, finalizeWorld, launchedByMpi, worldComm, type Communicator } from '../../parallel/comm';
+import { broadcastText } from '../../parallel/lockstep';
+import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
+import { describeFailure, debugEnabled } from '../fail';
+import { removeRegistered } from '../../util/cleanup';
 import { createForceEvaluator } from '../../workflow/force-evaluator';
 import { parseIpiAddress } from '../../io/ipi-client';
 import { fortranF } from '../../io/pw-output';
@@ -21,6 +26,7 @@ interface Opts {
   device?: string;
   strictDomain?: boolean;
   ipi?: string;
+  np?: string;
 }
 
 const INPUT_FLAGS = ['-i', '-in', '-inp', '-input'];
@@ -82,58 +88,96 @@ export function register(program: Command): void {
     .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .addOption(backendOption())
     .addOption(deviceOption())
+    .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as mpirun -np N mala-ts pw ...)')
     .action(async (pwArgs: string[], opts: Opts) => {
-      const warn = (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`);
-      const fromArgs = takeIpiArg(pwArgs);
-      if (opts.ipi !== undefined && fromArgs.address !== undefined && opts.ipi !== fromArgs.address) {
-        throw new MalaError(`two --ipi addresses: '${opts.ipi}' and '${fromArgs.address}'`, { fix: 'give --ipi once' });
-      }
-      const ipi = opts.ipi ?? fromArgs.address;
-      if (ipi !== undefined) parseIpiAddress(ipi); // a bad address fails before anything is read
-      const inputFile = parsePwArgs(fromArgs.rest, warn);
-      const model = opts.model ?? process.env.MALA_TS_MODEL;
-      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
-      let inputText: string;
-      if (inputFile === undefined) inputText = readStdin();
-      else {
-        checkInputFile(inputFile, 'pw.x input', { maxBytes: maxTextInputBytes });
-        try {
-          inputText = fs.readFileSync(inputFile, 'utf8');
-        } catch (e) {
-          throw new MalaError(`cannot read the pw.x input: ${(e as Error).message}`, { file: inputFile, fix: 'check the path given to -in', cause: e });
+      const np = positiveNumber(opts.np, '--np', '2');
+      if (np !== undefined && !launchedByMpi()) {
+        if (!Number.isInteger(np)) throw new MalaError(`--np ${opts.np} must be a whole number of ranks`);
+        if (np > 1) {
+          process.exitCode = await relaunchUnderMpi(np, argsWithoutNp(process.argv.slice(2)));
+          return;
         }
       }
-      const common = {
-        inputText,
-        inputFile,
-        modelFile: model,
-        pseudoDir: opts.pseudoDir,
-        memoryMb: positiveNumber(opts.memory, '--memory'),
-        backend: opts.backend,
-        device: opts.device,
-        progress: defaultProgress(),
-        warn,
-        strictDomain: opts.strictDomain,
-      };
-      if (ipi !== undefined) {
-        // driver mode: stdout gets pw.x-style driver lines, one per step
-        const out = (m: string) => process.stdout.write(`     ${m}\n`);
-        const onStep = (step: number, energyEv: number) => out(`@ DRIVER MODE: step ${step}: total energy = ${fortranF(evToRy(energyEv), 17, 8)} Ry`);
-        const { steps } = await runPwIpi({ ...common, address: ipi, log: out, onStep }, createForceEvaluator);
-        out(`@ DRIVER MODE: ${steps} step${steps === 1 ? '' : 's'} served`);
-        return;
+      // Under mpirun/srun every rank runs this: rank 0 reads standard input, writes the output and
+      // drives relax, md and the i-PI socket; the others share each prediction (src/parallel/lockstep.ts).
+      const comm = launchedByMpi() ? worldComm() : undefined;
+      try {
+        await runPw(pwArgs, opts, comm);
+      } catch (e) {
+        if (comm && comm.size > 1) {
+          // the other ranks would wait forever in the next collective
+          process.stderr.write(describeFailure(e, debugEnabled()).text.replace(/^mala-ts: (error: )?/, `mala-ts: error on MPI rank ${comm.rank}: `));
+          removeRegistered(); // MPI_Abort skips the exit hook
+          abortWorld(1);
+        }
+        throw e;
       }
-      // stdout carries the pw.x output only; warnings and progress go to stderr
-      // relax/md steps are written as they are computed (as pw.x does); scf at the end
-      let streamed = false;
-      const r = await runPwDropIn({
-        ...common,
-        write: (t) => {
-          streamed = true;
-          process.stdout.write(t);
-        },
-      });
-      if (!streamed) process.stdout.write(r.output);
-      if (r.dynamics && !r.dynamics.converged && r.dynamics.calculation === 'relax') process.exitCode = 1;
+      finalizeWorld();
     });
+}
+
+/** pw on this rank: rank 0 (or a serial run) does everything; another rank follows rank 0. */
+async function runPw(pwArgs: string[], opts: Opts, comm: Communicator | undefined): Promise<void> {
+  const root = !comm || comm.rank === 0;
+  const warn = root ? (m: string) => process.stderr.write(`mala-ts: warning: ${m}\n`) : () => undefined;
+  const fromArgs = takeIpiArg(pwArgs);
+  if (opts.ipi !== undefined && fromArgs.address !== undefined && opts.ipi !== fromArgs.address) {
+    throw new MalaError(`two --ipi addresses: '${opts.ipi}' and '${fromArgs.address}'`, { fix: 'give --ipi once' });
+  }
+  const ipi = opts.ipi ?? fromArgs.address;
+  if (ipi !== undefined) parseIpiAddress(ipi); // a bad address fails before anything is read
+  const inputFile = parsePwArgs(fromArgs.rest, warn);
+  const model = opts.model ?? process.env.MALA_TS_MODEL;
+  if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+  let inputText: string;
+  if (inputFile === undefined) {
+    // mpirun gives standard input to rank 0 alone (as pw.x, which reads it there and sends it on)
+    inputText = comm && comm.size > 1 ? broadcastText(comm, root ? readStdin() : '') : readStdin();
+  } else {
+    checkInputFile(inputFile, 'pw.x input', { maxBytes: maxTextInputBytes });
+    try {
+      inputText = fs.readFileSync(inputFile, 'utf8');
+    } catch (e) {
+      throw new MalaError(`cannot read the pw.x input: ${(e as Error).message}`, { file: inputFile, fix: 'check the path given to -in', cause: e });
+    }
+  }
+  const common = {
+    inputText,
+    inputFile,
+    modelFile: model,
+    pseudoDir: opts.pseudoDir,
+    memoryMb: positiveNumber(opts.memory, '--memory'),
+    backend: opts.backend,
+    device: opts.device,
+    progress: root ? defaultProgress() : undefined,
+    warn,
+    strictDomain: opts.strictDomain,
+    comm,
+  };
+  if (!root) {
+    // this rank's share of every prediction rank 0 makes; rank 0 alone writes
+    if (ipi !== undefined) await followPwIpi({ ...common, comm: comm!, address: ipi }, createForceEvaluator);
+    else await followPwDropIn({ ...common, comm: comm! });
+    return;
+  }
+  if (ipi !== undefined) {
+    // driver mode: stdout gets pw.x-style driver lines, one per step
+    const out = (m: string) => process.stdout.write(`     ${m}\n`);
+    const onStep = (step: number, energyEv: number) => out(`@ DRIVER MODE: step ${step}: total energy = ${fortranF(evToRy(energyEv), 17, 8)} Ry`);
+    const { steps } = await runPwIpi({ ...common, address: ipi, log: out, onStep }, createForceEvaluator);
+    out(`@ DRIVER MODE: ${steps} step${steps === 1 ? '' : 's'} served`);
+    return;
+  }
+  // stdout carries the pw.x output only; warnings and progress go to stderr
+  // relax/md steps are written as they are computed (as pw.x does); scf at the end
+  let streamed = false;
+  const r = await runPwDropIn({
+    ...common,
+    write: (t) => {
+      streamed = true;
+      process.stdout.write(t);
+    },
+  });
+  if (!streamed) process.stdout.write(r.output);
+  if (r.dynamics && !r.dynamics.converged && r.dynamics.calculation === 'relax') process.exitCode = 1;
 }
