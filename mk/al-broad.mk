@@ -3,7 +3,7 @@
 # the top-level Makefile; the recipe, the frame list and the convergence evidence are in
 # models/al-fcc-broad/RECIPE.md.
 #
-#   make al-broad-data         validation frames first, then training frames (resumes: finished
+#   make al-broad-data         8-atom validation and training frames, then the larger ones (resumes: finished
 #                              snapshots are skipped, an interrupted one restarts its unfinished
 #                              stage; mala-ts generate keeps stamps in <dir>/.work/). A frame that
 #                              fails is logged ("al-broad: FAILED") and skipped; rerun to retry.
@@ -96,9 +96,17 @@ endef
 
 .PHONY: al-broad-data al-broad-validation al-broad-training al-broad-large al-broad-list
 
-# validation first; a frame that fails is reported and skipped, and the training set still runs
+# In stages that each end with something usable: the 8-atom validation and training frames first
+# (≈ 9 CPU hours: a first model can be trained and tested on them), then the 16- and 32-atom ones.
+# A frame that fails is reported and skipped, and the later stages still run.
+al_broad_sized = $(foreach f,$(1),$(if $(findstring _$(2)at:,$(f)),$(f)))
 al-broad-data:
-	@$(MAKE) --no-print-directory al-broad-validation; v=$$?; $(MAKE) --no-print-directory al-broad-training && exit $$v
+	@rc=0; \
+	$(MAKE) --no-print-directory al-broad-validation AL_BROAD_VALID="$(call al_broad_sized,$(AL_BROAD_VALID),8)" || rc=1; \
+	$(MAKE) --no-print-directory al-broad-training AL_BROAD_TRAIN="$(AL_BROAD_TRAIN8)" || rc=1; \
+	$(MAKE) --no-print-directory al-broad-validation || rc=1; \
+	$(MAKE) --no-print-directory al-broad-training || rc=1; \
+	exit $$rc
 
 al-broad-validation:
 	$(call al_broad_generate,$(AL_BROAD_VALID),validation,$(AL_BROAD_KVALID),gamma)
