@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { readCube } from '../io/cube';
 import { readStructure } from '../structure/registry';
-import { qeFileFacts } from './calculation-context';
+import { checkSpinUnpolarised, qeFileFacts } from './calculation-context';
 import { bohrAngstrom } from '../structure/units';
 
 export interface QeStructure {
@@ -47,6 +47,7 @@ export function readQeStructure(file: string): QeStructure {
   const atoms = read.atoms;
   const f = qeFileFacts(read);
   if (!f.kind) throw new MalaError(`not a Quantum ESPRESSO pw.x input or output (read as ${read.format})`, { file, fix: 'pass the pw.x input or output of the calculation' });
+  checkSpinUnpolarised(read, file);
   if (f.ecutrhoRy === undefined) throw new MalaError('no density cutoff (ecutwfc/ecutrho) in the QE file', { file, fix: 'pass the pw.x input or output of the calculation' });
   const base = {
     cellAngstrom: atoms.cellAngstrom.map((r) => [...r]),

@@ -1,0 +1,62 @@
+/**
+ * Fault suite, follow-ups of the issue 14 probe (P1–P13): inputs that were accepted silently, or
+ * refused only after slow work, or refused with a message that named nothing.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MalaError } from '../../src/errors';
+import { calculationContext } from '../../src/qe/calculation-context';
+import { parseStructure } from '../../src/structure/registry';
+import { writeSmallPredictModel } from '../network/synthetic';
+import { repoRoot, tempDir } from '../helpers';
+import { assertCleanError, mt } from './helpers';
+
+const alFixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+const alInput = fs.readFileSync(path.join(alFixture, 'Al.pw.scf.in'), 'utf8');
+
+/** The Al fixture's pw.x input with `lines` added to &SYSTEM, written into dir (its UPF next to it). */
+function alInputWith(dir: string, name: string, lines: string): string {
+  fs.copyFileSync(path.join(alFixture, 'Al.pz-vbc.UPF'), path.join(dir, 'Al.pz-vbc.UPF'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, alInput.replace('&SYSTEM\n', `&SYSTEM\n${lines}\n`));
+  return file;
+}
+
+describe('faults (probe follow-ups): a pw.x input read as a calculation', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const context = (file: string, electrons?: number) =>
+    calculationContext({ atoms: parseStructure(fs.readFileSync(file, 'utf8'), file).atoms, source: file, read: parseStructure(fs.readFileSync(file, 'utf8'), file) }, { electrons, cwd: t.dir });
+
+  it('P3: tot_charge counts as in pw (valence − tot_charge: 11 electrons for Al4 with tot_charge = 1; it predicted 12)', () => {
+    const c = context(alInputWith(t.dir, 'charged.in', '   tot_charge = 1.0'));
+    assert.equal(c.electrons, 11);
+    assert.equal(c.electronCountNote, undefined);
+    // an explicit count is checked against the same charged valence
+    assert.equal(context(path.join(t.dir, 'charged.in'), 11).electronCountNote, undefined);
+    assert.match(context(path.join(t.dir, 'charged.in'), 12).electronCountNote ?? '', /--electrons gives 12 electrons, but .* give 11 .*charge -1\.00 e/);
+    // the neutral input keeps its 12
+    assert.equal(context(alInputWith(t.dir, 'neutral.in', '')).electrons, 12);
+    assert.equal(context(alInputWith(t.dir, 'negative.in', '   tot_charge = -0.5')).electrons, 12.5);
+  });
+
+  it('P3: tot_charge at or above the valence is refused, naming the file (pw.x refuses it)', () => {
+    const file = alInputWith(t.dir, 'charged13.in', '   tot_charge = 13');
+    assert.throws(() => context(file), (e: unknown) => e instanceof MalaError && /tot_charge = 13 leaves -1 electrons \(the valence charges give 12\)/.test(e.message) && e.file === file);
+  });
+
+  it('P4: nspin = 2 is refused by predict (and the calculation context every command shares), as by pw', () => {
+    const file = alInputWith(t.dir, 'spin.in', '   nspin = 2\n   starting_magnetization(1) = 0.5');
+    assert.throws(() => context(file), (e: unknown) => e instanceof MalaError && /nspin = 2: the LDOS model is not spin-polarised/.test(e.message) && e.file === file);
+    const model = writeSmallPredictModel(t.dir);
+    assertCleanError(mt(['predict', '--model', model, file, '--grid', '8,8,8']), /spin\.in: nspin = 2: the LDOS model is not spin-polarised/);
+    assertCleanError(mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', file]), /spin\.in: nspin = 2/);
+    assert.equal(context(alInputWith(t.dir, 'nspin1.in', '   nspin = 1')).electrons, 12);
+  });
+});
