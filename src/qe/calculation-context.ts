@@ -16,6 +16,7 @@
 import { MalaError } from '../errors';
 import { chooseGrid, type GridChoice } from '../grid/choose-grid';
 import { checkAtomDistances } from '../structure/atom-distances';
+import { checkPeriodicCell } from '../structure/periodic-check';
 import { speciesOf, type Atoms } from '../structure/atoms';
 import type { StructureRead } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
@@ -162,6 +163,7 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
   const { atoms, source, read } = input;
   checkAtomDistances(atoms, read?.file ?? source);
   checkSpinUnpolarised(read, read?.file ?? source);
+  checkPeriodicCell(atoms, read?.file ?? source);
   const facts = qeFileFacts(read);
   const ecutrhoRy = o.ecutrhoRy ?? facts.ecutrhoRy ?? training.ecutrhoRy;
   const grid = chooseGrid(read ?? { atoms, file: source }, o.grid, ecutrhoRy, o.refuseCoarseGrid);

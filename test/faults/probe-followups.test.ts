@@ -60,3 +60,25 @@ describe('faults (probe follow-ups): a pw.x input read as a calculation', functi
     assert.equal(context(alInputWith(t.dir, 'nspin1.in', '   nspin = 1')).electrons, 12);
   });
 });
+
+describe('faults (probe follow-ups): non-periodic cells', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const xyz = (pbc: string) => `2\nLattice="4.05 0 0 0 4.05 0 0 0 4.05" Properties=species:S:1:pos:R:3 pbc="${pbc}"\nAl 0 0 0\nAl 2.025 2.025 0\n`;
+
+  it('P11: predict refuses an extxyz with pbc="T T F" naming the file and the open axis (it printed periodic energies)', () => {
+    const file = path.join(t.dir, 'slab.xyz');
+    fs.writeFileSync(file, xyz('T T F'));
+    const model = writeSmallPredictModel(t.dir);
+    assertCleanError(mt(['predict', '--model', model, file, '--grid', '8,8,8', '--temperature', '1000', '--electrons', '6']), /slab\.xyz: the cell is not periodic along a3 \(pbc = "T T F"\): mala-ts computes periodic cells only/);
+    const read = parseStructure(xyz('F F F'), 'mol.xyz');
+    assert.throws(() => calculationContext({ atoms: read.atoms, source: 'mol.xyz', read }, { temperatureK: 1000, electrons: 6, grid: [8, 8, 8] }), (e: unknown) => e instanceof MalaError && e.file === 'mol.xyz' && /not periodic along a1, a2, a3/.test(e.message));
+    const ok = parseStructure(xyz('T T T'), 'ok.xyz');
+    assert.equal(calculationContext({ atoms: ok.atoms, source: 'ok.xyz', read: ok }, { temperatureK: 1000, electrons: 6, grid: [8, 8, 8] }).electrons, 6);
+  });
+});
