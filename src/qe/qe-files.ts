@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
-import { readCube } from '../io/cube';
+import { readCube, type Cube } from '../io/cube';
 import { readStructure } from '../structure/registry';
 import { checkSpinUnpolarised, qeFileFacts } from './calculation-context';
 import { bohrAngstrom } from '../structure/units';
@@ -75,6 +75,8 @@ export interface GridDensity {
   grid: [number, number, number];
   /** (nx, ny, nz), z fastest, 1/Å³. */
   densityPerA3: Float64Array;
+  /** A cube's header (cell, atoms): what structure the density is of. */
+  header?: Omit<Cube, 'data'>;
 }
 
 /** Gaussian cube from pp.x (Bohr units, z fastest) → density in 1/Å³. */
@@ -83,7 +85,8 @@ export function readDensityCube(file: string): GridDensity {
   const toA3 = 1 / bohrAngstrom ** 3;
   const densityPerA3 = new Float64Array(c.data.length);
   for (let i = 0; i < densityPerA3.length; i++) densityPerA3[i] = c.data[i] * toA3;
-  return { grid: [c.shape[0], c.shape[1], c.shape[2]], densityPerA3 };
+  const { data: _values, ...header } = c;
+  return { grid: [c.shape[0], c.shape[1], c.shape[2]], densityPerA3, header };
 }
 
 /** pp.x intermediate "filplot" file (10 digits, x fastest) → density in 1/Å³, z fastest. */

@@ -6,6 +6,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
+import { readCube, writeCube } from '../../src/io/cube';
+import { cubeStructureDifference } from '../../src/io/cube-structure-check';
 import { calculationContext } from '../../src/qe/calculation-context';
 import { parseStructure } from '../../src/structure/registry';
 import { writeSmallPredictModel } from '../network/synthetic';
@@ -80,5 +82,36 @@ describe('faults (probe follow-ups): non-periodic cells', function () {
     assert.throws(() => calculationContext({ atoms: read.atoms, source: 'mol.xyz', read }, { temperatureK: 1000, electrons: 6, grid: [8, 8, 8] }), (e: unknown) => e instanceof MalaError && e.file === 'mol.xyz' && /not periodic along a1, a2, a3/.test(e.message));
     const ok = parseStructure(xyz('T T T'), 'ok.xyz');
     assert.equal(calculationContext({ atoms: ok.atoms, source: 'ok.xyz', read: ok }, { temperatureK: 1000, electrons: 6, grid: [8, 8, 8] }).electrons, 6);
+  });
+});
+
+describe('faults (probe follow-ups): energy --density of another structure', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const structure = path.join(alFixture, 'Al.pw.scf.out');
+
+  it('P12: a cube whose atom 3 moved by 0.05 Å is refused, naming the atom (it printed energies of two systems)', () => {
+    const c = readCube(path.join(alFixture, 'Al_dens.cube'));
+    c.atoms[2].positionBohr[1] += 0.05 / 0.529177;
+    const file = path.join(t.dir, 'moved.cube');
+    writeCube(file, c);
+    assertCleanError(mt(['energy', '--density', file, '--structure', structure]), /moved\.cube: the density cube is not of the structure .*Al\.pw\.scf\.out: atom 3 \(Al\) is at .* Å in the cube but at .* Å in the structure \(0\.0500 Å apart\)/);
+  });
+
+  it('P12: count, element and cell are compared; the matching cube and an image one lattice vector away pass', () => {
+    const c = readCube(path.join(alFixture, 'Al_dens.cube'));
+    const s = { cellAngstrom: [[4.05, 0, 0], [0, 4.05, 0], [0, 0, 4.05]], positionsAngstrom: c.atoms.map((a) => a.positionBohr.map((v) => v * 0.52917721)), species: ['Al', 'Al', 'Al', 'Al'] };
+    assert.equal(cubeStructureDifference(c, s), undefined);
+    assert.equal(cubeStructureDifference(c, { ...s, positionsAngstrom: s.positionsAngstrom.map((p, i) => (i === 1 ? [p[0] + 4.05, p[1], p[2] - 4.05] : p)) }), undefined, 'a lattice vector apart');
+    assert.match(cubeStructureDifference(c, { ...s, species: ['Al', 'Al', 'Be', 'Al'] }) ?? '', /atom 3 is Al in the cube but Be in the structure/);
+    assert.match(cubeStructureDifference(c, { ...s, species: s.species.slice(0, 3), positionsAngstrom: s.positionsAngstrom.slice(0, 3) }) ?? '', /the cube lists 4 atoms, the structure 3/);
+    assert.match(cubeStructureDifference(c, { ...s, cellAngstrom: [[4.05, 0, 0], [0, 4.05, 0], [0, 0, 4.2]] }) ?? '', /cell vector a3 is \(0\.0000, 0\.0000, 4\.0500\) Å in the cube but \(0\.0000, 0\.0000, 4\.2000\) Å in the structure/);
+    const ok = mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', structure]);
+    assert.equal(ok.status, 0, ok.stderr);
   });
 });
