@@ -130,7 +130,8 @@ function modelEcutrhoRy(model: LdosModel): number | undefined {
   return typeof info?.ecutrho === 'number' ? info.ecutrho : undefined;
 }
 
-function checkCompatible(model: LdosModel, species: string[], source: string): void {
+/** The structure's elements against the model's, and the model's descriptor count against its parameters. */
+export function checkCompatible(model: LdosModel, species: string[], source: string): void {
   const known = modelSpecies(model);
   if (known) {
     const unknown = species.filter((s) => !known.includes(s));

@@ -115,3 +115,34 @@ describe('faults (probe follow-ups): energy --density of another structure', fun
     assert.equal(ok.status, 0, ok.stderr);
   });
 });
+
+describe('faults (probe follow-ups): model-domain and model-info', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('P5: model-domain refuses a structure of an element the model does not know, naming it, and writes nothing', () => {
+    const model = path.join(t.dir, 'al.zip');
+    fs.copyFileSync(path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), model);
+    const out = path.join(t.dir, 'al-be.zip');
+    const be = path.join(repoRoot, 'fixtures', 'be2-ldos-qe', 'Be.pw.scf.in');
+    assertCleanError(mt(['model-domain', '--model', model, '--structures', be, '--out', out]), /Be\.pw\.scf\.in: the structure contains Be, which the model .*al\.zip was not trained on \(it knows Al\)/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it('P6: model-info describes a model with no training domain and says so (it failed), text and --json', () => {
+    const model = writeSmallPredictModel(t.dir);
+    const r = mt(['model-info', model]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^network +14 → 16 → 24 /m);
+    assert.match(r.stdout, /^domain +no training domain recorded .*mala-ts model-domain --model M --structures/m);
+    const j = mt(['model-info', '--json', model]);
+    assert.equal(j.status, 0, j.stderr);
+    const info = JSON.parse(j.stdout);
+    assert.equal(info.domain, null);
+    assert.deepEqual(info.network.layer_sizes, [14, 16, 24]);
+  });
+});
