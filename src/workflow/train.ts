@@ -20,6 +20,7 @@ import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 import { symbolOf } from '../structure/elements';
 import { readStructure } from '../structure/registry';
 import { qeFileFacts } from '../qe/calculation-context';
+import { checkTrainNumbers } from './train-option-check';
 
 export interface SnapshotFiles {
   descriptors: string;
@@ -60,6 +61,8 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     const fl = l.shape[l.shape.length - 1];
     const nd = d.data.length / fd;
     const nl = l.data.length / fl;
+    if (!(nd >= 1)) throw new MalaError(`descriptor file has no grid points (shape (${d.shape.join(', ')}))`, { file: f.descriptors, fix: 'pass the descriptors of a whole snapshot, (nx, ny, nz, features)' });
+    if (!(nl >= 1)) throw new MalaError(`LDOS file has no grid points (shape (${l.shape.join(', ')}))`, { file: f.ldos, fix: 'pass the LDOS of a whole snapshot, (nx, ny, nz, energies)' });
     if (fd !== nFeatures + xyzColumns) {
       throw new MalaError(`descriptor file has ${fd} features per point, expected ${nFeatures + xyzColumns} (${nFeatures} coefficients + ${xyzColumns} xyz columns)`, {
         file: f.descriptors,
@@ -136,6 +139,7 @@ export function trainingDomainOf(files: SnapshotFiles[], xyzColumns: number, nFe
 }
 
 export async function runTraining(opts: TrainWorkflowOptions, progress: Progress = silentProgress, hooks: Parameters<typeof trainNetwork>[4] = {}): Promise<TrainResult & { out: string }> {
+  checkTrainNumbers(opts);
   const mala = malaModelDescriptorDefaults;
   const twojmax = opts.twojmax ?? mala.twojmax;
   const nFeatures = bispectrumCount(twojmax);
@@ -145,6 +149,20 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }, ...(opts.checkpoint ? [{ path: opts.checkpoint, kind: 'file' as const, flag: '--checkpoint' }] : [])], inputs);
   const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
   const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
+  // the scalers need two points to have a spread; say which files hold too few
+  const names = (files: SnapshotFiles[]) => files.map((f) => f.descriptors).join(', ');
+  if (train.nPoints < 2) {
+    throw new MalaError(`the training data has ${train.nPoints} grid point${train.nPoints === 1 ? '' : 's'} (${names(opts.training)}): fitting the data scalers needs at least 2`, {
+      file: opts.training[0].descriptors,
+      fix: 'pass the descriptors and LDOS of whole snapshots (a grid of points each)',
+    });
+  }
+  if (validation.nPoints < 1) {
+    throw new MalaError(`the validation data has no grid points${opts.validation.length ? ` (${names(opts.validation)})` : ''}`, {
+      file: opts.validation[0]?.descriptors,
+      fix: 'give a validation snapshot with points (--validation desc.npy:ldos.npy)',
+    });
+  }
   const descriptors: DescriptorParameters = {
     ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
   };

@@ -8,7 +8,12 @@ import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { readCube, writeCube } from '../../src/io/cube';
 import { cubeStructureDifference } from '../../src/io/cube-structure-check';
+import { writeNpy } from '../../src/io/npy';
+import { bispectrumCount } from '../../src/descriptors/bispectrum-parameters';
+import { readModelData } from '../../src/network/model';
 import { calculationContext } from '../../src/qe/calculation-context';
+import { makeEnergyGrid } from '../../src/targets/energy-grid';
+import { runTraining } from '../../src/workflow/train';
 import { parseStructure } from '../../src/structure/registry';
 import { writeSmallPredictModel } from '../network/synthetic';
 import { repoRoot, tempDir } from '../helpers';
@@ -144,5 +149,55 @@ describe('faults (probe follow-ups): model-domain and model-info', function () {
     const info = JSON.parse(j.stdout);
     assert.equal(info.domain, null);
     assert.deepEqual(info.network.layer_sizes, [14, 16, 24]);
+  });
+});
+
+describe('faults (probe follow-ups): train options and tiny data sets', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const twojmax = 2;
+  const F = bispectrumCount(twojmax);
+  const nE = 5;
+  /** A snapshot of `grid` points (MALA layout, 3 xyz columns). */
+  const snapshot = (name: string, grid: number[]) => {
+    const n = grid.reduce((a, b) => a * b, 1);
+    const x = new Float32Array(n * (F + 3)).map((_, i) => Math.sin(i) + 1);
+    const y = new Float32Array(n * nE).map((_, i) => 0.01 * (1 + Math.cos(i)));
+    writeNpy(path.join(t.dir, `${name}.in.npy`), x, [...grid, F + 3]);
+    writeNpy(path.join(t.dir, `${name}.out.npy`), y, [...grid, nE]);
+    return { descriptors: path.join(t.dir, `${name}.in.npy`), ldos: path.join(t.dir, `${name}.out.npy`) };
+  };
+  const args = (extra: string[]) => ['train', '--descriptors', path.join(t.dir, 'none.in.npy'), '--ldos', path.join(t.dir, 'none.out.npy'), '--validation', `${path.join(t.dir, 'v.in.npy')}:${path.join(t.dir, 'v.out.npy')}`, '--energy-grid=-1,0.5,5', '--twojmax', '2', '--layers', '8', '--out', path.join(t.dir, 'm.zip'), ...extra];
+
+  it('P7: --learning-rate -1 (and other out-of-range numbers) refused before any data is read, naming the flag (it trained a diverged model)', () => {
+    // the data files do not exist: the range error comes first
+    assertCleanError(mt(args(['--learning-rate', '-1'])), /--learning-rate -1 is out of range: it must be a number > 0/);
+    assertCleanError(mt(args(['--learning-rate', '0'])), /--learning-rate 0 is out of range/);
+    assertCleanError(mt(args(['--lr-decay', '2', '--lr-plateau', '3'])), /--lr-decay 2 is out of range: it must be a factor in \(0, 1\)/);
+    assertCleanError(mt(args(['--weight-decay', '-0.1'])), /--weight-decay -0\.1 is out of range/);
+    assertCleanError(mt(args(['--layers', '8,,8'])), /--layers '8,,8' has an empty entry/);
+    assert.equal(fs.existsSync(path.join(t.dir, 'm.zip')), false);
+  });
+
+  it('P8: --batch-size 1e9 trains as one full batch (it was an internal error allocating 1e9 rows)', async () => {
+    const out = path.join(t.dir, 'big-batch.zip');
+    const r = await runTraining({ training: [snapshot('a', [3, 3, 3])], validation: [snapshot('v', [2, 2, 2])], energyGrid: makeEnergyGrid(-1, 0.5, nE), twojmax, hiddenLayers: [8], epochs: 1, batchSize: 1e9, learningRate: 1e-3, seed: 1, out });
+    assert.equal(r.history.length, 1);
+    assert.equal(readModelData(out).provenance?.batchSize, 1e9);
+  });
+
+  it('P13: a training set of 1 point, or a file of 0 points, is refused naming the file (the message named none)', async () => {
+    const opts = { validation: [snapshot('v', [2, 2, 2])], energyGrid: makeEnergyGrid(-1, 0.5, nE), twojmax, hiddenLayers: [8], epochs: 1, batchSize: 4, learningRate: 1e-3, out: path.join(t.dir, 'm.zip') };
+    const one = snapshot('one', [1, 1, 1]);
+    await assert.rejects(runTraining({ ...opts, training: [one] }), (e: unknown) => e instanceof MalaError && /the training data has 1 grid point \(.*one\.in\.npy\): fitting the data scalers needs at least 2/.test(e.message));
+    const zero = snapshot('zero', [0, 2, 2]);
+    await assert.rejects(runTraining({ ...opts, training: [snapshot('a', [2, 2, 2]), zero] }), (e: unknown) => e instanceof MalaError && /descriptor file has no grid points \(shape \(0, 2, 2, 8\)\)/.test(e.message) && e.file === zero.descriptors);
+    await assert.rejects(runTraining({ ...opts, training: [snapshot('a', [2, 2, 2])], validation: [zero] }), (e: unknown) => e instanceof MalaError && e.file === zero.descriptors);
+    assert.equal(fs.existsSync(opts.out), false);
   });
 });
