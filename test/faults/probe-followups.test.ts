@@ -201,3 +201,35 @@ describe('faults (probe follow-ups): train options and tiny data sets', function
     assert.equal(fs.existsSync(opts.out), false);
   });
 });
+
+describe('faults (probe follow-ups): sample', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const template = path.join(repoRoot, 'qe-inputs', 'al-fcc-298K.pw.scf.in');
+  const sample = (out: string, extra: string[]) => mt(['sample', '--qe-template', template, '--out', out, '--frames', '1', ...extra]);
+
+  it('P9: --timestep 0 (and other bad times) refused before the folder is made (it leaked "thermo Infinity" from LAMMPS and left an empty folder)', () => {
+    const out = path.join(t.dir, 's');
+    assertCleanError(sample(out, ['--timestep', '0']), /time step 0 ps must be a positive number/);
+    assertCleanError(sample(out, ['--interval', '0.001', '--timestep', '0.002']), /the frame interval 0\.001 ps is shorter than one time step \(0\.002 ps\)/);
+    assertCleanError(sample(out, ['--equilibration', '-1']), /equilibration -1 ps must be ≥ 0/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it('P9: a LAMMPS failure during the MD removes the folder the run made (no empty or partial folder)', () => {
+    const out = path.join(t.dir, 's');
+    const md = path.join(t.dir, 'bad-md.in');
+    fs.writeFileSync(md, 'no_such_lammps_command\n');
+    assertCleanError(sample(out, ['--md-template', md]), /LAMMPS error: .*no_such_lammps_command/);
+    assert.equal(fs.existsSync(out), false);
+    // a folder that existed before stays, without this run's scratch
+    fs.mkdirSync(out);
+    assertCleanError(sample(out, ['--md-template', md]), /LAMMPS error/);
+    assert.deepEqual(fs.readdirSync(out), []);
+  });
+});
