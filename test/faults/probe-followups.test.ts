@@ -16,7 +16,8 @@ import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { runTraining } from '../../src/workflow/train';
 import { parseStructure } from '../../src/structure/registry';
 import { writeSmallPredictModel } from '../network/synthetic';
-import { repoRoot, tempDir } from '../helpers';
+import { unzipSync, zipSync } from 'fflate';
+import { referenceDir, repoRoot, tempDir } from '../helpers';
 import { assertCleanError, mt } from './helpers';
 
 const alFixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
@@ -231,5 +232,29 @@ describe('faults (probe follow-ups): sample', function () {
     fs.mkdirSync(out);
     assertCleanError(sample(out, ['--md-template', md]), /LAMMPS error/);
     assert.deepEqual(fs.readdirSync(out), []);
+  });
+});
+
+describe('faults (probe follow-ups): import-model', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('P10: a MALA model whose twojmax does not give the network input width is refused naming both (it was imported)', function () {
+    const members = unzipSync(fs.readFileSync(path.join(referenceDir(this), 'Be_model.zip')));
+    const name = Object.keys(members).find((k) => k.endsWith('.params.json'))!;
+    const params = JSON.parse(Buffer.from(members[name]).toString('utf8'));
+    params.descriptors.bispectrum_twojmax = 8;
+    members[name] = Buffer.from(JSON.stringify(params), 'utf8');
+    const zip = path.join(t.dir, 'Be_twoj8.zip');
+    fs.writeFileSync(zip, zipSync(members));
+    const out = path.join(t.dir, 'imported.zip');
+    assertCleanError(mt(['import-model', zip, '--out', out]), /Be_twoj8\.zip: params\.json's bispectrum_twojmax 8 gives 55 descriptors per point, but the network's input layer takes 91/);
+    assert.equal(fs.existsSync(out), false);
+    const ok = mt(['import-model', path.join(referenceDir(this), 'Be_model.zip'), '--out', out]);
+    assert.equal(ok.status, 0, ok.stderr);
   });
 });
