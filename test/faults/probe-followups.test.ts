@@ -12,6 +12,7 @@ import { writeNpy } from '../../src/io/npy';
 import { bispectrumCount } from '../../src/descriptors/bispectrum-parameters';
 import { readModelData } from '../../src/network/model';
 import { calculationContext } from '../../src/qe/calculation-context';
+import { qeFftGrid } from '../../src/grid/grid';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { runTraining } from '../../src/workflow/train';
 import { parseStructure } from '../../src/structure/registry';
@@ -256,5 +257,31 @@ describe('faults (probe follow-ups): import-model', function () {
     assert.equal(fs.existsSync(out), false);
     const ok = mt(['import-model', path.join(referenceDir(this), 'Be_model.zip'), '--out', out]);
     assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
+describe('faults (probe follow-ups): a huge ecutrho', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const cubic: [[number, number, number], [number, number, number], [number, number, number]] = [[4.05, 0, 0], [0, 4.05, 0], [0, 0, 4.05]];
+
+  it('P2: ecutrho = 1e9 in a pw.x input is refused in about a second, naming the file and the grid (it took 5 minutes, SIGTERM unanswered)', () => {
+    const file = path.join(t.dir, 'huge.in');
+    fs.writeFileSync(file, alInput.replace(/ecutrho *= *80/, 'ecutrho = 1e9'));
+    const model = writeSmallPredictModel(t.dir);
+    const r = mt(['predict', '--model', model, file, '--temperature', '1000'], { timeoutMs: 30000 });
+    assertCleanError(r, /huge\.in: the FFT grid for ecutrho = 1000000000 Ry would be at least 7\d{4}×7\d{4}×7\d{4}, beyond QE's limit of 2049 points per axis: .* GB for the density alone/);
+    const t0 = Date.now();
+    assert.throws(() => qeFftGrid(cubic, 1e9), /would be at least/);
+    assert.ok(Date.now() - t0 < 100, `refused at once, took ${Date.now() - t0} ms`);
+  });
+
+  it('P2: the early refusal never refuses a grid QE accepts: ecutrho 7.05e5 Ry on a 4.05 Å cube still gives 2048 per axis', () => {
+    assert.deepEqual(qeFftGrid(cubic, 7.05e5), [2048, 2048, 2048]);
   });
 });
