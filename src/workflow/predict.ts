@@ -39,6 +39,7 @@ import { packageVersionOrUndefined } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
+import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
 import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
@@ -207,6 +208,16 @@ function energyStepOf(c: Calculation, opts: PredictOptions, warn: (m: string) =>
 
 /** Run the whole prediction: structure → descriptors → network → engine → outputs. */
 export async function predict(opts: PredictOptions): Promise<PredictResult> {
+  // the output folder's lock (src/io/output-lock.ts), taken once the outputs are checked
+  const lock = { release: () => undefined as void };
+  try {
+    return await predictRun(opts, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function predictRun(opts: PredictOptions, lock: { release: () => void }): Promise<PredictResult> {
   const progress = opts.progress ?? silentProgress;
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -220,6 +231,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   // outputs first: a bad --out fails in a second, not after the whole computation
   const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
   if (opts.outDir) checkOutputs(predictOutputTargets(opts.outDir, outputs.requests), [opts.structureFile, opts.modelFile, opts.descriptorsFile]);
+  // one run per folder (rank 0 writes the outputs, so rank 0 holds it)
+  if (opts.outDir && comm.rank === 0) lock.release = lockOutputDir(opts.outDir, `--out ${opts.outDir}`);
 
   // structure: the calculation context, the memory plan and this rank's blocks, the energy step
   const c = predictContext(opts);

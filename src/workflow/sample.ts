@@ -16,6 +16,7 @@ import { parseLammpsDump } from '../structure/lammps-data';
 import { automaticKpoints, qeInputFromTemplate, replaceCard, setNamelistValue } from '../dft/qe-template';
 import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
+import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { registerTemp } from '../util/cleanup';
 
@@ -204,6 +205,8 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
   const createdDir = !fs.existsSync(outDir);
   fs.mkdirSync(outDir, { recursive: true });
+  // one run per prefix (src/io/output-lock.ts); other prefixes in the same folder run side by side
+  const releaseLock = lockOutputDir(path.join(outDir, o.prefix), `--prefix ${o.prefix} in --out ${o.outDir}`);
   const scratch = fs.mkdtempSync(path.join(outDir, '.md-'));
   const unregisterScratch = registerTemp(scratch, true);
   const result: SampledFrame[] = [];
@@ -249,6 +252,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
       `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
     );
   } catch (e) {
+    releaseLock();
     // a run that fails (LAMMPS error, full disk) leaves no partial frame set and no empty folder behind
     for (const r of result) fs.rmSync(r.file, { force: true });
     if (createdDir) {
@@ -261,5 +265,6 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     }
     throw e;
   }
+  releaseLock();
   return result;
 }

@@ -12,6 +12,9 @@ import { writeNpy } from '../../src/io/npy';
 import { bispectrumCount } from '../../src/descriptors/bispectrum-parameters';
 import { readModelData } from '../../src/network/model';
 import { calculationContext } from '../../src/qe/calculation-context';
+import { lockOutputDir, outputLockFile } from '../../src/io/output-lock';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import { qeFftGrid } from '../../src/grid/grid';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { runTraining } from '../../src/workflow/train';
@@ -283,5 +286,61 @@ describe('faults (probe follow-ups): a huge ecutrho', function () {
 
   it('P2: the early refusal never refuses a grid QE accepts: ecutrho 7.05e5 Ry on a 4.05 Å cube still gives 2048 per axis', () => {
     assert.deepEqual(qeFftGrid(cubic, 7.05e5), [2048, 2048, 2048]);
+  });
+});
+
+describe('faults (probe follow-ups): one run per output folder', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  /** A lock file of `dir` as a run with `pid` on this host writes it. */
+  const lockAs = (dir: string, pid: number) => fs.writeFileSync(outputLockFile(dir), JSON.stringify({ pid, host: os.hostname(), started: '2026-12-04T00:00:00Z', command: 'predict x --out y' }));
+
+  it('P1: predict into a folder another live run holds is refused before any work, naming the folder and the pid (two runs mixed their files)', () => {
+    const out = path.join(t.dir, 'res');
+    lockAs(out, process.pid); // this test process: alive, and not the child
+    const model = writeSmallPredictModel(t.dir);
+    const xyz = path.join(t.dir, 'al.xyz');
+    fs.writeFileSync(xyz, '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nAl 0 0 0\n');
+    const r = mt(['predict', '--model', model, xyz, '--grid', '8,8,8', '--temperature', '1000', '--electrons', '3', '--out', out]);
+    assertCleanError(r, new RegExp(`--out .*res is in use by another mala-ts run \\(pid ${process.pid}, since .*\\); two runs writing one folder would mix their files`));
+    assert.equal(fs.existsSync(out), false, 'nothing written');
+    // the lock of a run that is gone (kill -9) is taken over; the run removes its lock at the end
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    lockAs(out, dead);
+    const ok = mt(['predict', '--model', model, xyz, '--grid', '8,8,8', '--temperature', '1000', '--electrons', '3', '--out', out]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(fs.existsSync(path.join(out, 'results.json')));
+    assert.equal(fs.existsSync(outputLockFile(out)), false, 'lock removed at the end');
+  });
+
+  it('P1: the lock is exclusive across processes, re-entrant within one, and makes no folder early', () => {
+    const out = path.join(t.dir, 'new', 'res');
+    const release = lockOutputDir(out);
+    assert.equal(fs.existsSync(out), false, 'the folder itself is not made');
+    assert.equal(JSON.parse(fs.readFileSync(outputLockFile(out), 'utf8')).pid, process.pid);
+    const again = lockOutputDir(out); // re-entrant
+    again();
+    assert.ok(fs.existsSync(outputLockFile(out)), 'still held by the outer hold');
+    // another process is refused
+    const other = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', `require(${JSON.stringify(path.join(repoRoot, 'src/io/output-lock.ts'))}).lockOutputDir(${JSON.stringify(out)})`], { cwd: repoRoot, encoding: 'utf8' });
+    assert.notEqual(other.status, 0);
+    assert.match(other.stderr, new RegExp(`in use by another mala-ts run \\(pid ${process.pid}`));
+    release();
+    release(); // twice is harmless
+    assert.equal(fs.existsSync(outputLockFile(out)), false);
+    assert.equal(fs.existsSync(path.join(t.dir, 'new')), false, 'the parent the lock made is gone with it');
+  });
+
+  it('P1: sample refuses a prefix another live run is writing in the same folder', () => {
+    const out = path.join(t.dir, 'frames');
+    fs.mkdirSync(out);
+    lockAs(path.join(out, 'Al'), process.pid);
+    assertCleanError(mt(['sample', '--qe-template', path.join(repoRoot, 'qe-inputs', 'al-fcc-298K.pw.scf.in'), '--out', out, '--frames', '1']), /--prefix Al in --out .*frames is in use by another mala-ts run/);
+    assert.deepEqual(fs.readdirSync(out), ['.Al.mala-ts-lock']);
   });
 });
