@@ -344,3 +344,23 @@ describe('faults (probe follow-ups): one run per output folder', function () {
     assert.deepEqual(fs.readdirSync(out), ['.Al.mala-ts-lock']);
   });
 });
+
+describe('faults (probe follow-ups): minor ones', function () {
+  this.timeout(60000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const model = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
+
+  it('junk in a numeric MALA_TS_* variable is refused naming it (MALA_TS_TORCH_THREADS=abc ran as if unset)', () => {
+    assertCleanError(mt(['model-info', model], { env: { MALA_TS_TORCH_THREADS: 'abc' } }), /the environment variable MALA_TS_TORCH_THREADS="abc" is not a positive integer/);
+    assertCleanError(mt(['model-info', model], { env: { MALA_TS_TORCH_THREADS: '-4' } }), /MALA_TS_TORCH_THREADS="-4"/);
+    assertCleanError(mt(['model-info', model], { env: { MALA_TS_CUDA_BATCH_POINTS: '0' } }), /MALA_TS_CUDA_BATCH_POINTS="0" is not a positive integer/);
+    assertCleanError(mt(['model-info', model], { env: { MALA_TS_INFERENCE_MODE: 'banana' } }), /MALA_TS_INFERENCE_MODE="banana" is not 0 or 1/);
+    const ok = mt(['model-info', model], { env: { MALA_TS_TORCH_THREADS: '2', MALA_TS_INFERENCE_MODE: '' } });
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+});
