@@ -363,4 +363,12 @@ describe('faults (probe follow-ups): minor ones', function () {
     const ok = mt(['model-info', model], { env: { MALA_TS_TORCH_THREADS: '2', MALA_TS_INFERENCE_MODE: '' } });
     assert.equal(ok.status, 0, ok.stderr);
   });
+
+  it('a pw.x input with nat = 3 and 4 positions is refused, as pw.x refuses it (an atom was dropped silently)', () => {
+    const file = path.join(t.dir, 'nat3.in');
+    fs.writeFileSync(file, alInput.replace(/nat *= *4/, 'nat = 3'));
+    assert.throws(() => parseStructure(fs.readFileSync(file, 'utf8'), file), (e: unknown) => e instanceof MalaError && /nat = 3 but ATOMIC_POSITIONS has 4 lines/.test(e.message) && /set nat to the number of atoms listed \(4\)/.test(e.fix ?? ''));
+    assertCleanError(mt(['predict', '--model', model, file]), /nat3\.in: malformed QE input: nat = 3 but ATOMIC_POSITIONS has 4 lines/);
+    assert.equal(parseStructure(alInput, 'Al.pw.scf.in').atoms.symbols.length, 4);
+  });
 });
