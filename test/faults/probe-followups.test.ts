@@ -364,6 +364,14 @@ describe('faults (probe follow-ups): minor ones', function () {
     assert.equal(ok.status, 0, ok.stderr);
   });
 
+  it('--pseudo-dir naming no folder (or a file) is refused before any work (it only warned "total energy skipped")', () => {
+    const missing = path.join(t.dir, 'no-such-folder');
+    const input = path.join(repoRoot, 'examples', 'al4-298K.pw.scf.in');
+    assertCleanError(mt(['predict', '--model', model, input, '--pseudo-dir', missing]), /--pseudo-dir .*no-such-folder: no such folder/);
+    assertCleanError(mt(['predict', '--model', model, input, '--pseudo-dir', input]), /--pseudo-dir .*al4-298K\.pw\.scf\.in is a file, not a folder/);
+    assertCleanError(mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', path.join(alFixture, 'Al.pw.scf.out'), '--pseudo-dir', missing]), /no-such-folder: no such folder/);
+  });
+
   it('a pw.x input with nat = 3 and 4 positions is refused, as pw.x refuses it (an atom was dropped silently)', () => {
     const file = path.join(t.dir, 'nat3.in');
     fs.writeFileSync(file, alInput.replace(/nat *= *4/, 'nat = 3'));

@@ -14,7 +14,7 @@ import { formatPredictSummary as formatResultPredictSummary, predictResultJson }
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
-import { backendOption, deviceOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--out <dir>', 'write results.json, density.cube, dos.csv and dos.svg here')
     .option('--json', 'print the results as JSON on stdout')
-    .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
+    .addOption(pseudoDirOption('UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)'))
     .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s training temperature)')
     .option('--electrons <N>', 'number of electrons (default: QE output, else valence charges of the pseudopotentials)')
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump without element names: element of each atom type, type 1 first')
