@@ -332,6 +332,10 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   timings.total_s = (performance.now() - tStart) / 1000;
   result.peakRssMb = peakRssMb();
   result.peakRssMaxRankMb = comm.allreduceMax(new Float64Array([result.peakRssMb]))[0];
+  // the budget bounds the grid's arrays, not the program around them: an unmet --memory is said
+  if (opts.memoryMb !== undefined && result.peakRssMaxRankMb > plan.memoryMb) {
+    warn(`--memory ${plan.memoryMb} MB was not met: the largest process peaked at ${result.peakRssMaxRankMb.toFixed(0)} MB; the budget bounds the grid's arrays (descriptors, LDOS, density), while the program itself (Node.js, the network backend, the model) needs its own memory on top, so give at least ${Math.ceil(result.peakRssMaxRankMb)} MB for this run`);
+  }
   await writeLastOutputs(outputs.requests, out);
   return result;
 }

@@ -372,6 +372,20 @@ describe('faults (probe follow-ups): minor ones', function () {
     assertCleanError(mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', path.join(alFixture, 'Al.pw.scf.out'), '--pseudo-dir', missing]), /no-such-folder: no such folder/);
   });
 
+  it('--memory 1 (not met) and --block-points 1 (a row is the least) are said, not silent', () => {
+    const small = writeSmallPredictModel(t.dir);
+    const xyz = path.join(t.dir, 'al.xyz');
+    fs.writeFileSync(xyz, '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nAl 0 0 0\n');
+    const r = mt(['predict', '--model', small, xyz, '--grid', '8,8,8', '--temperature', '1000', '--electrons', '3', '--memory', '1', '--block-points', '3']);
+    assert.equal(r.status, 0, r.stderr);
+    const said = r.stdout + r.stderr;
+    assert.match(said, /warning: --block-points 3 is less than one row of the grid \(8 points\): blocks of at least one row \(8 points\) are used/);
+    assert.match(said, /warning: --memory 1 MB was not met: the largest process peaked at \d+ MB; .* so give at least \d+ MB for this run/);
+    const quiet = mt(['predict', '--model', small, xyz, '--grid', '8,8,8', '--temperature', '1000', '--electrons', '3']);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stdout + quiet.stderr, /--memory|--block-points/);
+  });
+
   it('a pw.x input with nat = 3 and 4 positions is refused, as pw.x refuses it (an atom was dropped silently)', () => {
     const file = path.join(t.dir, 'nat3.in');
     fs.writeFileSync(file, alInput.replace(/nat *= *4/, 'nat = 3'));
