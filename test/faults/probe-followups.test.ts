@@ -386,6 +386,19 @@ describe('faults (probe follow-ups): minor ones', function () {
     assert.doesNotMatch(quiet.stdout + quiet.stderr, /--memory|--block-points/);
   });
 
+  it("--ecutrho's help says what it does: it overrides the file's ecutrho (the help said 'when the file has none')", () => {
+    for (const cmd of ['predict', 'descriptors']) {
+      const h = mt([cmd, '--help']);
+      assert.equal(h.status, 0, h.stderr);
+      assert.match(h.stdout.replace(/\s+/g, ' '), /--ecutrho <Ry> .*overrides the structure file's ecutrho/);
+    }
+    // and it does: 320 Ry on a file with 80 Ry gives QE's grid for 320 Ry
+    const read = parseStructure(alInput, 'Al.pw.scf.in');
+    const c = calculationContext({ atoms: read.atoms, source: 'Al.pw.scf.in', read }, { ecutrhoRy: 320, temperatureK: 1000, electrons: 12 });
+    assert.equal(c.ecutrhoRy, 320);
+    assert.deepEqual(c.grid.grid, [45, 45, 45]);
+  });
+
   it('a pw.x input with nat = 3 and 4 positions is refused, as pw.x refuses it (an atom was dropped silently)', () => {
     const file = path.join(t.dir, 'nat3.in');
     fs.writeFileSync(file, alInput.replace(/nat *= *4/, 'nat = 3'));

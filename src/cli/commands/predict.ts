@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump without element names: element of each atom type, type 1 first')
     .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
     .option('--force-grid', 'use --grid even where it is coarser than the grid the structure file states (or QE\'s rule gives): its energy terms are then wrong')
-    .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
+    .option('--ecutrho <Ry>', "density cutoff (Ry) for QE's grid rule and the energy terms; overrides the structure file's ecutrho (a grid the file states, a pw.x output's FFT grid or nr1..3, still wins)")
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .option('--block-points <N>', 'largest block of grid points computed at once (default 65536, less for a small --memory); about 3 KB each in flight')
     .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')
