@@ -69,6 +69,9 @@ describe('faults (probe follow-ups): a pw.x input read as a calculation', functi
     const model = writeSmallPredictModel(t.dir);
     assertCleanError(mt(['predict', '--model', model, file, '--grid', '8,8,8']), /spin\.in: nspin = 2: the LDOS model is not spin-polarised/);
     assertCleanError(mt(['energy', '--density', path.join(alFixture, 'Al_dens.cube'), '--structure', file]), /spin\.in: nspin = 2/);
+    const ldos = path.join(t.dir, 'ldos.npy');
+    writeNpy(ldos, new Float32Array(24 * 24 * 24 * 5).fill(0.01), [24, 24, 24, 5]);
+    assertCleanError(mt(['observables', '--ldos', ldos, '--structure', file, '--energy-grid=-5,2.5,5', '--electrons', '12']), /spin\.in: nspin = 2/);
     assert.equal(context(alInputWith(t.dir, 'nspin1.in', '   nspin = 1')).electrons, 12);
   });
 });
