@@ -50,6 +50,14 @@ function coefficientsOf(data: ArrayLike<number>, n: number, stride: number, xyzC
   return x;
 }
 
+function firstNonFinite(data: ArrayLike<number>, perPoint: number, what: string, file: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new MalaError(`${what} file: value ${i % perPoint} of grid point ${Math.floor(i / perPoint)} is ${data[i]}`, { file, fix: 'the data file is damaged or comes from a diverged calculation; regenerate it' });
+    }
+  }
+}
+
 export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number): PointData {
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
@@ -71,6 +79,9 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     }
     if (fl !== nEnergies) throw new MalaError(`LDOS file has ${fl} energies, the energy grid ${nEnergies}`, { file: f.ldos, fix: 'pass the --energy-grid the LDOS was computed on' });
     if (nd !== nl) throw new MalaError(`${nd} descriptor points but ${nl} LDOS points`, { file: f.ldos, fix: `pair each descriptor file with the LDOS of the same snapshot (${f.descriptors})` });
+    // a NaN or Inf named by its file (the trainer's own check sees only the concatenated data)
+    firstNonFinite(d.data, fd, 'descriptor', f.descriptors);
+    firstNonFinite(l.data, fl, 'LDOS', f.ldos);
     xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
     ys.push(Float32Array.from(l.data));
     nPoints += nd;

@@ -206,6 +206,12 @@ describe('faults (probe follow-ups): train options and tiny data sets', function
     const zero = snapshot('zero', [0, 2, 2]);
     await assert.rejects(runTraining({ ...opts, training: [snapshot('a', [2, 2, 2]), zero] }), (e: unknown) => e instanceof MalaError && /descriptor file has no grid points \(shape \(0, 2, 2, 8\)\)/.test(e.message) && e.file === zero.descriptors);
     await assert.rejects(runTraining({ ...opts, training: [snapshot('a', [2, 2, 2])], validation: [zero] }), (e: unknown) => e instanceof MalaError && e.file === zero.descriptors);
+    // a NaN is named by its file (the message said "training data: LDOS value 5977 (point 543) is NaN")
+    const bad = snapshot('bad', [2, 2, 2]);
+    const y = new Float32Array(8 * nE).fill(0.01);
+    y[2 * nE + 3] = NaN;
+    writeNpy(bad.ldos, y, [2, 2, 2, nE]);
+    await assert.rejects(runTraining({ ...opts, training: [snapshot('a', [2, 2, 2]), bad] }), (e: unknown) => e instanceof MalaError && e.file === bad.ldos && /LDOS file: value 3 of grid point 2 is NaN/.test(e.message));
     assert.equal(fs.existsSync(opts.out), false);
   });
 });
