@@ -253,6 +253,8 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     );
   } catch (e) {
     releaseLock();
+    fs.rmSync(scratch, { recursive: true, force: true }); // (also when LAMMPS did not even load)
+    unregisterScratch();
     // a run that fails (LAMMPS error, full disk) leaves no partial frame set and no empty folder behind
     for (const r of result) fs.rmSync(r.file, { force: true });
     if (createdDir) {
