@@ -8,6 +8,7 @@
  */
 import { Command } from 'commander';
 import { installSignalCleanup } from '../util/cleanup';
+import { checkEnvironment } from '../util/env-check';
 import { fail, takeDebugFlag } from './fail';
 import { packageVersion } from '../util/package-paths';
 import { COMMANDS } from './commands/table';
@@ -33,7 +34,13 @@ for (const stream of [process.stdout, process.stderr]) {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
-program.parseAsync(argv).catch(fail);
+try {
+  // junk in a numeric MALA_TS_* setting is an error, not the default (src/util/env-check.ts)
+  checkEnvironment();
+  program.parseAsync(argv).catch(fail);
+} catch (e) {
+  fail(e);
+}
 
 /**
  * Registers the command being run (the first word that is not an option; for `help X`, X) from its

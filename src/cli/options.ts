@@ -2,6 +2,7 @@
  * Command-line options shared by several commands, built from the registries they name so a
  * new entry (e.g. a network backend) shows up in every command's help and validation.
  */
+import * as fs from 'node:fs';
 import { Option } from 'commander';
 import { MalaError } from '../errors';
 import { backendNames } from '../network/backends';
@@ -32,4 +33,23 @@ export function backendOption(): Option {
  */
 export function deviceOption(): Option {
   return new Option('--device <name>', "network device: cpu, cuda (cuda:N) or auto = CUDA when the libtorch addon has it and a GPU is visible (default: $MALA_TS_DEVICE, else auto)").argParser((value: string) => parseDeviceRequest(value));
+}
+
+/**
+ * `--pseudo-dir <dir>`: a folder that exists. A missing or mistyped folder given explicitly is an
+ * error (issue 14: it only warned "total energy skipped"); a folder without the UPF files is
+ * reported by the pseudopotential rule (src/qe/pseudo-dir.ts) as before.
+ */
+export function pseudoDirOption(description: string): Option {
+  return new Option('--pseudo-dir <dir>', description).argParser((value: string) => {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(value);
+    } catch {
+      st = undefined;
+    }
+    if (!st) throw new MalaError(`--pseudo-dir ${value}: no such folder`, { file: value, fix: 'pass the folder that holds the UPF files (e.g. --pseudo-dir /usr/share/espresso/pseudo)' });
+    if (!st.isDirectory()) throw new MalaError(`--pseudo-dir ${value} is a file, not a folder`, { file: value, fix: 'pass the folder that holds the UPF files, not a file' });
+    return value;
+  });
 }

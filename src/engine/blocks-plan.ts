@@ -73,6 +73,10 @@ export function planBlocks(o: BlockPlanInput): BlockPlan {
       { fix: 'use the FFT grid of the pw.x run (drop --grid), or run on more MPI ranks or machines (--np N)' },
     );
   }
+  // a block is at least one row of the grid (the descriptor engines compute whole rows): say so
+  if (o.maxBlockPoints !== undefined && o.maxBlockPoints < nz) {
+    o.warn(`--block-points ${o.maxBlockPoints} is less than one row of the grid (${nz} points): blocks of at least one row (${nz} points) are used`);
+  }
   if (nz * bytesPerPointInFlight > budgetBytes) {
     o.warn(`one row of the grid (${nz} points) needs ${(nz * bytesPerPointInFlight / 1048576).toFixed(0)} MB, more than the --memory budget of ${memoryMb} MB`);
   }

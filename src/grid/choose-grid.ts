@@ -33,7 +33,7 @@ export function chooseGrid(read: Pick<StructureRead, 'atoms' | 'file' | 'qeInput
   const nr = read.qeInput?.fftGrid;
   if (nr) return { grid: validateGrid(nr, read.file), source: 'qe-input-nr' };
   const ecut = ecutrhoRy ?? read.qeInput?.ecutrhoRy ?? read.qeOutput?.ecutrhoRy;
-  if (ecut !== undefined) return { grid: qeFftGrid(read.atoms.cellAngstrom, ecut), source: 'qe-rule', ecutrhoRy: ecut };
+  if (ecut !== undefined) return { grid: qeFftGrid(read.atoms.cellAngstrom, ecut, read.file), source: 'qe-rule', ecutrhoRy: ecut };
   throw new MalaError('no grid for the descriptors', {
     file: read.file,
     fix: 'pass the grid (--grid NX,NY,NZ) or the charge-density cutoff of the QE calculation (--ecutrho RY) so QE\'s FFT grid can be chosen',

@@ -35,7 +35,7 @@ export function qeGoodFftOrder(n: number, multiple = 1): number {
  * (QE `grid_set`), then 2·n_max + 1 rounded up to an allowed size (`good_fft_order`).
  * Be2 (ecutrho 160 Ry): 18×18×27.
  */
-export function qeFftGrid(cellAngstrom: Mat3, ecutrhoRy: number): GridShape {
+export function qeFftGrid(cellAngstrom: Mat3, ecutrhoRy: number, source?: string): GridShape {
   if (!(ecutrhoRy > 0) || !Number.isFinite(ecutrhoRy)) {
     throw new MalaError(`ecutrho must be a positive number of Ry, got ${ecutrhoRy}`, { fix: 'give the charge-density cutoff (ecutrho) of the QE calculation' });
   }
@@ -44,6 +44,7 @@ export function qeFftGrid(cellAngstrom: Mat3, ecutrhoRy: number): GridShape {
   const inv = inv3(cellAngstrom.map((r) => r.map((x) => x / bohrAngstrom)) as Mat3);
   const b: Mat3 = [0, 1, 2].map((i) => [0, 1, 2].map((d) => 2 * Math.PI * inv[d][i])) as Mat3;
   const g2max = ecutrhoRy; // |G|² in Bohr⁻² equals the energy in Ry
+  checkFftGridCap(cellAngstrom, b, ecutrhoRy, source);
   // upper bounds of |n_i|: |n_i| = |G·a_i|/2π ≤ |G||a_i|/2π
   const bound = cellAngstrom.map((a) => Math.floor((Math.sqrt(g2max) * Math.hypot(...a)) / bohrAngstrom / (2 * Math.PI)) + 1);
   const nb = [0, 0, 0];
@@ -78,9 +79,30 @@ export function qeFftGrid(cellAngstrom: Mat3, ecutrhoRy: number): GridShape {
   }
   const grid = nb.map((n) => qeGoodFftOrder(2 * n + 1)) as GridShape;
   if (grid.some((n) => n > qeMaxFftDimension)) {
-    throw new MalaError(`the FFT grid ${grid.join('×')} exceeds QE's limit ${qeMaxFftDimension}`, { fix: 'lower ecutrho or use a smaller cell' });
+    throw new MalaError(`the FFT grid ${grid.join('×')} exceeds QE's limit ${qeMaxFftDimension}`, { file: source, fix: 'lower ecutrho or use a smaller cell' });
   }
   return grid;
+}
+
+/**
+ * A huge ecutrho is refused before the O(n²) scan below, which for ecutrho = 1e9 Ry ran for
+ * minutes with the event loop blocked (SIGTERM unanswered; issue 14, P2). A lower bound of each
+ * |n_i| max, analytically: G = r'·â_i (r' = √ecutrho − Σ|b_j|) has n_i = r'|a_i|/2π; rounding its
+ * three real Miller indices to integers moves G by at most Σ|b_j|/2 < Σ|b_j|, so that lattice
+ * vector is inside the sphere and its n_i ≥ r'|a_i|/2π − ½. When 2·n_i + 1 already exceeds QE's
+ * cap, the exact scan would refuse too, so nothing QE accepts is refused here.
+ */
+function checkFftGridCap(cellAngstrom: Mat3, b: Mat3, ecutrhoRy: number, source: string | undefined): void {
+  const margin = b.reduce((s, v) => s + Math.hypot(...v), 0);
+  const r = Math.sqrt(ecutrhoRy) - margin;
+  if (!(r > 0)) return;
+  const atLeast = cellAngstrom.map((a) => 2 * Math.max(0, Math.floor((r * Math.hypot(...a)) / bohrAngstrom / (2 * Math.PI) - 0.5)) + 1);
+  if (atLeast.every((n) => n <= qeMaxFftDimension)) return;
+  const points = atLeast[0] * atLeast[1] * atLeast[2];
+  throw new MalaError(
+    `the FFT grid for ecutrho = ${ecutrhoRy} Ry would be at least ${atLeast.join('×')}, beyond QE's limit of ${qeMaxFftDimension} points per axis: ${points.toExponential(2)} points, ${((points * 8) / 1e9).toPrecision(3)} GB for the density alone`,
+    { file: source, fix: 'lower ecutrho (QE inputs use ~4–12 × ecutwfc, e.g. 80–400 Ry) or use a smaller cell' },
+  );
 }
 
 /** Check a grid shape: three positive integers. */

@@ -4,6 +4,7 @@
  * `<name>.oscaler.pkl|json` and optionally `<name>.info.json`. Everything is read in TypeScript.
  */
 import { MalaError } from '../errors';
+import { bispectrumCount, bispectrumRangeProblem } from '../descriptors/bispectrum-parameters';
 import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import { makeEnergyGrid } from '../targets/energy-grid';
 import { activationsFromMala, parameterShapes, type NetworkSpec } from './mlp';
@@ -145,6 +146,16 @@ function importUnchecked(files: Record<string, Uint8Array>, where: string): Mode
     switchflag: Number(d.bispectrum_switchflag ?? mala.switchflag) > 0 ? 1 : 0,
     elementWeights: Array.isArray(d.bispectrum_element_weights) ? (d.bispectrum_element_weights as number[]).map(Number) : null,
   };
+  // params.json's twojmax must give the network's input width (a mismatch predicts from other descriptors)
+  if (!bispectrumRangeProblem({ twojmax: descriptors.twojmax, rcutfacAngstrom: descriptors.rcutfac, rfac0: descriptors.rfac0, rmin0Angstrom: descriptors.rmin0 })) {
+    const count = bispectrumCount(descriptors.twojmax, descriptors.quadraticflag ? 1 : 0);
+    if (count !== layerSizes[0]) {
+      throw new MalaError(`params.json's bispectrum_twojmax ${descriptors.twojmax} gives ${count} descriptors per point, but the network's input layer takes ${layerSizes[0]}`, {
+        file: where,
+        fix: 'the model files do not belong together: set bispectrum_twojmax to the value the network was trained with, or export the model again',
+      });
+    }
+  }
   const t = params.targets ?? {};
   if (Array.isArray(t.ldos_gridsize)) throw new MalaError('split LDOS energy grids are not supported', { file: where });
   const energyGrid = makeEnergyGrid(Number(t.ldos_gridoffset_ev), Number(t.ldos_gridspacing_ev), Number(t.ldos_gridsize));

@@ -196,7 +196,8 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
     return sse / (validation.nPoints * nOut);
   };
 
-  const bs = o.batchSize;
+  // a batch never holds more than every point (a --batch-size of 1e9 is one full batch, not 1e9 rows)
+  const bs = Math.min(o.batchSize, train.nPoints);
   const nBatches = Math.ceil(train.nPoints / bs);
   const xb = new Float32Array(bs * nIn);
   const yb = new Float32Array(bs * nOut);

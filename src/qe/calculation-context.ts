@@ -16,6 +16,7 @@
 import { MalaError } from '../errors';
 import { chooseGrid, type GridChoice } from '../grid/choose-grid';
 import { checkAtomDistances } from '../structure/atom-distances';
+import { checkPeriodicCell } from '../structure/periodic-check';
 import { speciesOf, type Atoms } from '../structure/atoms';
 import type { StructureRead } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
@@ -59,6 +60,36 @@ export function qeFileFacts(read: Pick<StructureRead, 'qeInput' | 'qeOutput'> | 
     };
   }
   return {};
+}
+
+/** tot_charge of a pw.x input's &SYSTEM (QE: the cell's charge in e; 0 when absent or not a pw.x input). */
+export function totChargeOf(read: Pick<StructureRead, 'qeInput'> | undefined): number {
+  const q = read?.qeInput?.namelists.system?.tot_charge;
+  return typeof q === 'number' ? q : 0;
+}
+
+/**
+ * pw.x inputs with nspin ≠ 1 are refused wherever one is read as a calculation (predict, energy,
+ * model-domain, test, pw): the LDOS model is spin-unpolarised, and a spin-polarised cell's energy
+ * would be printed as if it were not (the same refusal as `pw`).
+ */
+export function checkSpinUnpolarised(read: Pick<StructureRead, 'qeInput'> | undefined, file: string | undefined): void {
+  const nspin = read?.qeInput?.namelists.system?.nspin;
+  if (nspin !== undefined && nspin !== 1) {
+    throw new MalaError(`nspin = ${String(nspin)}: the LDOS model is not spin-polarised`, { file, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
+  }
+}
+
+/**
+ * The valence electron count minus tot_charge; a cell charged to no electrons (tot_charge ≥ the
+ * valence) is refused, as pw.x refuses it.
+ */
+export function chargedElectronCount(valence: number, totCharge: number, file: string | undefined): number {
+  const electrons = valence - totCharge;
+  if (!(electrons > 0)) {
+    throw new MalaError(`tot_charge = ${totCharge} leaves ${electrons} electrons (the valence charges give ${valence}): no electrons to occupy`, { file, fix: `set tot_charge below ${valence} in &SYSTEM` });
+  }
+  return electrons;
 }
 
 /** The user's overrides (command-line flags). */
@@ -131,6 +162,8 @@ export function loadContextPseudopotentials(input: { atoms: Atoms; read?: Struct
 export function calculationContext(input: ContextInput, o: ContextOverrides = {}, training: TrainingDefaults = {}): CalculationContext {
   const { atoms, source, read } = input;
   checkAtomDistances(atoms, read?.file ?? source);
+  checkSpinUnpolarised(read, read?.file ?? source);
+  checkPeriodicCell(atoms, read?.file ?? source);
   const facts = qeFileFacts(read);
   const ecutrhoRy = o.ecutrhoRy ?? facts.ecutrhoRy ?? training.ecutrhoRy;
   const grid = chooseGrid(read ?? { atoms, file: source }, o.grid, ecutrhoRy, o.refuseCoarseGrid);
@@ -154,14 +187,16 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
 
   let electrons = o.electrons ?? facts.numberOfElectrons;
   let electronCountNote: string | undefined;
+  // a pw.x input's tot_charge counts as pw.x counts it (valence − tot_charge), as `pw` does
+  const totCharge = totChargeOf(read);
+  const file = read?.file ?? source;
   if (electrons !== undefined && pseudopotentials) {
-    const totCharge = read?.qeInput?.namelists.system?.tot_charge;
-    const expected = valenceElectrons(atoms.symbols, pseudopotentials, typeof totCharge === 'number' ? totCharge : 0);
+    const expected = valenceElectrons(atoms.symbols, pseudopotentials, totCharge);
     const names = [...new Set(atoms.symbols)].map((el) => `${el}: ${pseudopotentials![el].zValence}`).join(', ');
     electronCountNote = checkElectronCount(electrons, expected, o.electrons !== undefined ? '--electrons' : "the pw.x output's number of electrons", names);
   }
-  if (electrons === undefined && pseudopotentials) electrons = atoms.symbols.reduce((s, el) => s + pseudopotentials![el].zValence, 0);
-  if (electrons === undefined && training.electronsPerAtom !== undefined && speciesOf(atoms).length === 1) electrons = training.electronsPerAtom * atoms.symbols.length;
+  if (electrons === undefined && pseudopotentials) electrons = chargedElectronCount(valenceElectrons(atoms.symbols, pseudopotentials), totCharge, file);
+  if (electrons === undefined && training.electronsPerAtom !== undefined && speciesOf(atoms).length === 1) electrons = chargedElectronCount(training.electronsPerAtom * atoms.symbols.length, totCharge, file);
   if (electrons === undefined) {
     throw new MalaError('the number of electrons is unknown', { file: read?.file, fix: 'pass --electrons N, or --pseudo-dir with the UPF files (their valence charges give it)' });
   }

@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
-import { readCube } from '../io/cube';
+import { readCube, type Cube } from '../io/cube';
 import { readStructure } from '../structure/registry';
-import { qeFileFacts } from './calculation-context';
+import { checkSpinUnpolarised, qeFileFacts } from './calculation-context';
 import { bohrAngstrom } from '../structure/units';
 
 export interface QeStructure {
@@ -47,6 +47,7 @@ export function readQeStructure(file: string): QeStructure {
   const atoms = read.atoms;
   const f = qeFileFacts(read);
   if (!f.kind) throw new MalaError(`not a Quantum ESPRESSO pw.x input or output (read as ${read.format})`, { file, fix: 'pass the pw.x input or output of the calculation' });
+  checkSpinUnpolarised(read, file);
   if (f.ecutrhoRy === undefined) throw new MalaError('no density cutoff (ecutwfc/ecutrho) in the QE file', { file, fix: 'pass the pw.x input or output of the calculation' });
   const base = {
     cellAngstrom: atoms.cellAngstrom.map((r) => [...r]),
@@ -74,6 +75,8 @@ export interface GridDensity {
   grid: [number, number, number];
   /** (nx, ny, nz), z fastest, 1/Å³. */
   densityPerA3: Float64Array;
+  /** A cube's header (cell, atoms): what structure the density is of. */
+  header?: Omit<Cube, 'data'>;
 }
 
 /** Gaussian cube from pp.x (Bohr units, z fastest) → density in 1/Å³. */
@@ -82,7 +85,8 @@ export function readDensityCube(file: string): GridDensity {
   const toA3 = 1 / bohrAngstrom ** 3;
   const densityPerA3 = new Float64Array(c.data.length);
   for (let i = 0; i < densityPerA3.length; i++) densityPerA3[i] = c.data[i] * toA3;
-  return { grid: [c.shape[0], c.shape[1], c.shape[2]], densityPerA3 };
+  const { data: _values, ...header } = c;
+  return { grid: [c.shape[0], c.shape[1], c.shape[2]], densityPerA3, header };
 }
 
 /** pp.x intermediate "filplot" file (10 digits, x fastest) → density in 1/Å³, z fastest. */

@@ -9,7 +9,7 @@ import { MalaError } from '../errors';
 import { chooseGrid } from '../grid/choose-grid';
 import { readStructure } from '../structure/registry';
 import { rydbergToKelvin } from '../structure/units';
-import { qeFileFacts } from './calculation-context';
+import { qeFileFacts, checkSpinUnpolarised } from './calculation-context';
 
 export interface QeMetadata {
   file: string;
@@ -39,6 +39,7 @@ export function readQeMetadata(file: string): QeMetadata {
   const s = readStructure(file);
   const f = qeFileFacts(s);
   if (!f.kind) throw new MalaError(`not a Quantum ESPRESSO pw.x output or input (read as ${s.format})`, { file, fix: 'pass the pw.x output (or input) the LDOS belongs to with --structure' });
+  checkSpinUnpolarised(s, file);
   // an output's grid is the one it printed; an input's, nr1..3 or QE's rule for ecutrho
   const hasGrid = s.qeOutput ? s.qeOutput.fftGrid : (s.qeInput?.fftGrid ?? f.ecutrhoRy);
   return {

@@ -321,7 +321,9 @@ export function parseQeInput(text: string, file = '<QE input>'): QeInput {
 
   const posCard = cards.get('ATOMIC_POSITIONS');
   if (!posCard) fail(file, 'no ATOMIC_POSITIONS card');
-  if (posCard.lines.length < nat) fail(file, `nat = ${nat} but ATOMIC_POSITIONS has ${posCard.lines.length} lines`);
+  // more lines than nat: pw.x reads nat of them and stops at the next as an unknown card; taking
+  // the first nat silently dropped an atom (issue 14)
+  if (posCard.lines.length !== nat) fail(file, `nat = ${nat} but ATOMIC_POSITIONS has ${posCard.lines.length} lines`, `set nat to the number of atoms listed (${posCard.lines.length}), or list ${nat}`);
   const labels = posCard.lines.slice(0, nat).map((t) => t[0]);
   const bySpecies = new Map(species.map((s) => [s.label, s.symbol]));
   const symbols = labels.map((l) => {

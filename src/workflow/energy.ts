@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
+import type { Cube } from '../io/cube';
+import { checkCubeMatchesStructure } from '../io/cube-structure-check';
 import { readNpy } from '../io/npy';
 import { readDensityCube, readQeStructure } from '../qe/qe-files';
 import { checkDensityShape, computeEnergyTerms, EnergyTermsRy, loadPseudopotentials, totalEnergy, TotalEnergy } from '../qe';
@@ -42,7 +44,7 @@ export interface EnergyReport {
   warnings: string[];
 }
 
-function loadDensity(file: string): { grid: [number, number, number]; densityPerA3: Float64Array | Float32Array; shape: number[] } {
+function loadDensity(file: string): { grid: [number, number, number]; densityPerA3: Float64Array | Float32Array; shape: number[]; header?: Omit<Cube, 'data'> } {
   if (!fs.existsSync(file)) throw new MalaError(`density file not found: ${file}`, { file, fix: 'pass --density with a MALA .npy (1/Å³) or a pp.x plot_num=0 .cube' });
   const ext = path.extname(file).toLowerCase();
   if (ext === '.npy') {
@@ -63,6 +65,8 @@ export function runEnergy(opts: EnergyOptions): EnergyReport {
   const s = readQeStructure(opts.structureFile);
   const dens = loadDensity(opts.densityFile);
   if (s.grid) checkDensityShape(dens.shape, s.grid, opts.densityFile);
+  // a cube says which atoms it is of: another structure's density gives another system's energy
+  if (dens.header) checkCubeMatchesStructure(dens.header, s, opts.densityFile, opts.structureFile);
   // the one pseudo_dir rule (src/qe/pseudo-dir.ts)
   const { dir: pseudoDir, value: pseudopotentials } = firstPseudoDir(
     { explicit: opts.pseudoDir, inputPseudoDir: s.pseudoDir, structureFile: opts.structureFile },

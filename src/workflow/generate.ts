@@ -16,6 +16,7 @@ import { pseudoDirRequest } from '../qe/calculation-context';
 import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { writeFileAtomic } from '../io/atomic-write';
 import { checkOutputs } from '../io/output-check';
+import { lockOutputDir } from '../io/output-lock';
 import { writeNpy } from '../io/npy';
 import { readLdosCubes } from '../io/cube';
 import { parseQeInput, QeInput } from '../structure/qe-input';
@@ -221,6 +222,17 @@ export function snapshotInfo(a: {
 
 /** Make one training snapshot; resumable (see the file comment). */
 export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResult> {
+  // one run per snapshot (src/io/output-lock.ts): two runs of one name would mix their stages;
+  // other names in the same folder (make -j) run side by side
+  const lock = { release: () => undefined as void };
+  try {
+    return await generateSnapshotRun(o, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function generateSnapshotRun(o: GenerateOptions, lock: { release: () => void }): Promise<GenerateResult> {
   const progress = o.progress ?? silentProgress;
   const log = o.log ?? (() => {});
   const inputFile = path.resolve(o.qeInput);
@@ -238,6 +250,7 @@ export async function generateSnapshot(o: GenerateOptions): Promise<GenerateResu
   const outDir = path.resolve(o.outDir);
   checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
   const work = path.join(outDir, '.work', name);
+  lock.release = lockOutputDir(work, `snapshot ${name} in --out ${o.outDir}`);
   fs.mkdirSync(work, { recursive: true });
   const np = o.np ?? 1;
   const pools = o.pools ?? np;

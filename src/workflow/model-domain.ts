@@ -17,8 +17,10 @@ import { loadModel, sha256 } from '../network/model';
 import { serialComm } from '../parallel/comm';
 import { blockPointCount, gridBlocks, defaultMaxBlockPoints } from '../parallel/plane-blocks';
 import { calculationContext } from '../qe/calculation-context';
+import { speciesOf } from '../structure/atoms';
 import { readStructure } from '../structure/registry';
 import { silentProgress, type Progress } from '../util/progress';
+import { checkCompatible } from './predict';
 
 export interface ModelDomainOptions {
   modelFile: string;
@@ -76,6 +78,8 @@ export function recordModelDomain(o: ModelDomainOptions): ModelDomainResult {
   progress.start('training domain', o.structures.length, 'structures');
   o.structures.forEach((file, i) => {
     const read = readStructure(file);
+    // a domain of elements the model does not know would make predict trust structures it cannot predict
+    checkCompatible(model, speciesOf(read.atoms), file);
     const context = calculationContext({ atoms: read.atoms, source: file, read }, {}, { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom, ecutrhoRy: ecutrhoDefault });
     const grid = context.grid.grid;
     const pointCount = grid[0] * grid[1] * grid[2];

@@ -29,7 +29,8 @@ export interface ModelInfo {
   /** RECIPE.md next to the model, when there is one. */
   recipe?: string;
   provenance?: Record<string, unknown>;
-  domain: TrainingDomain;
+  /** Undefined: the model records none (an imported MALA model, an archive from before domain data). */
+  domain?: TrainingDomain;
   /** VALIDATION.json next to the model (`mala-ts test --json --out`), as written. */
   validation?: Record<string, unknown>;
   validationFile?: string;
@@ -67,15 +68,24 @@ export function modelFileSha256(file: string): string | undefined {
   }
 }
 
-export function modelInfo(file: string): ModelInfo {
+const NO_DOMAIN_FIX = 'record it from the training structures: mala-ts model-domain --model M --structures ... (see models/al-fcc-298K/RECIPE.md)';
+
+/** The model's info, its training domain required (an error naming the fix when it records none). */
+export function modelInfo(file: string): ModelInfo & { domain: TrainingDomain } {
+  const i = readModelInfo(file);
+  if (!i.domain) {
+    throw new MalaError('the model records no training domain (an archive from before domain data, or a MALA model)', { file, fix: NO_DOMAIN_FIX });
+  }
+  return i as ModelInfo & { domain: TrainingDomain };
+}
+
+/**
+ * The model's info; a model with no recorded training domain (e.g. an imported MALA model) is
+ * still described (`mala-ts model-info` says "no training domain recorded" and how to record one).
+ */
+export function readModelInfo(file: string): ModelInfo {
   if (!fs.existsSync(file)) throw new MalaError('model not found', { file, fix: 'check the path of the model archive (e.g. models/al-fcc-298K/model.zip)' });
   const m = readModelData(file);
-  if (!m.domain) {
-    throw new MalaError('the model records no training domain (an archive from before domain data, or a MALA model)', {
-      file,
-      fix: 'record it from the training structures: mala-ts model-domain --model M --structures ... (see models/al-fcc-298K/RECIPE.md)',
-    });
-  }
   const bytes = fs.statSync(file).isFile() ? fs.readFileSync(file) : undefined;
   let json: { format?: string; formatVersion?: number; createdBy?: string; weights?: { sha256?: string } } = {};
   if (bytes) {
@@ -122,6 +132,7 @@ function formatValidation(i: ModelInfo): string {
 /** The summary a person reads. */
 export function formatModelInfo(i: ModelInfo): string {
   const d = i.domain;
+  if (!d) return formatModelInfoWithoutDomain(i);
   const r = (x: { min: number; max: number } | undefined, digits: number, unit: string) => (x ? `${x.min.toFixed(digits)}–${x.max.toFixed(digits)} ${unit}` : 'not recorded');
   const spread = d.structures.std.map((s, k) => ({ k, s: s / Math.max(d.points.std[k], 1e-300) })).sort((a, b) => b.s - a.s)[0];
   const lines: [string, string][] = [
@@ -145,6 +156,22 @@ export function formatModelInfo(i: ModelInfo): string {
   return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('') + `${'validation'.padEnd(w)}  ${formatValidation(i)}`;
 }
 
+/** The summary of a model that records no training domain: everything else, and how to record one. */
+function formatModelInfoWithoutDomain(i: ModelInfo): string {
+  const features = i.network.layerSizes[0];
+  const lines: [string, string][] = [
+    ['model', `${i.file}  (${i.format ?? 'model'} v${i.formatVersion ?? '?'}, written by ${i.createdBy ?? '?'}, read by ${i.readBy})`],
+    ['sha256', `${i.sha256 || '(a folder: no archive checksum)'}${i.weightsSha256 ? `  (weights ${i.weightsSha256})` : ''}`],
+    ['network', `${i.network.layerSizes.join(' → ')} (${i.network.activations.map((a) => a ?? 'linear').join(', ')}); ensemble of ${i.ensembleSize}`],
+    ['descriptors', `${String(i.descriptors.type)} twojmax ${String(i.descriptors.twojmax)}, rcutfac ${String(i.descriptors.rcutfac)} Å, ${features} features`],
+    ['energy grid', `${i.energyGrid.count} energies from ${i.energyGrid.offsetEv} eV, spacing ${i.energyGrid.spacingEv} eV`],
+    ['domain', `no training domain recorded (predictions are not checked against one); ${NO_DOMAIN_FIX}`],
+    ['recipe', i.recipe ?? 'no RECIPE.md next to the model'],
+  ];
+  const w = Math.max(...lines.map((l) => l[0].length), 'validation'.length);
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('') + `${'validation'.padEnd(w)}  ${formatValidation(i)}`;
+}
+
 /** --json: snake_case keys. */
 export function modelInfoJson(i: ModelInfo): Record<string, unknown> {
   return {
@@ -161,7 +188,7 @@ export function modelInfoJson(i: ModelInfo): Record<string, unknown> {
     energy_grid: { offset_ev: i.energyGrid.offsetEv, spacing_ev: i.energyGrid.spacingEv, count: i.energyGrid.count },
     recipe: i.recipe,
     provenance: i.provenance,
-    domain: i.domain,
+    domain: i.domain ?? null,
     validation: i.validation,
   };
 }

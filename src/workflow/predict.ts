@@ -39,6 +39,7 @@ import { packageVersionOrUndefined } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
 import { peakRssMb } from '../util/memory';
+import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
 import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
@@ -136,7 +137,8 @@ function modelEcutrhoRy(model: LdosModel): number | undefined {
   return typeof info?.ecutrho === 'number' ? info.ecutrho : undefined;
 }
 
-function checkCompatible(model: LdosModel, species: string[], source: string): void {
+/** The structure's elements against the model's, and the model's descriptor count against its parameters. */
+export function checkCompatible(model: LdosModel, species: string[], source: string): void {
   const known = modelSpecies(model);
   if (known) {
     const unknown = species.filter((s) => !known.includes(s));
@@ -212,6 +214,16 @@ function energyStepOf(c: Calculation, opts: PredictOptions, warn: (m: string) =>
 
 /** Run the whole prediction: structure → descriptors → network → engine → outputs. */
 export async function predict(opts: PredictOptions): Promise<PredictResult> {
+  // the output folder's lock (src/io/output-lock.ts), taken once the outputs are checked
+  const lock = { release: () => undefined as void };
+  try {
+    return await predictRun(opts, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function predictRun(opts: PredictOptions, lock: { release: () => void }): Promise<PredictResult> {
   const progress = opts.progress ?? silentProgress;
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -225,6 +237,8 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   // outputs first: a bad --out fails in a second, not after the whole computation
   const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
   if (opts.outDir) checkOutputs(predictOutputTargets(opts.outDir, outputs.requests), [opts.structureFile, opts.modelFile, opts.descriptorsFile]);
+  // one run per folder (rank 0 writes the outputs, so rank 0 holds it)
+  if (opts.outDir && comm.rank === 0) lock.release = lockOutputDir(opts.outDir, `--out ${opts.outDir}`);
 
   // structure: the calculation context, the memory plan and this rank's blocks, the energy step
   const c = predictContext(opts);
@@ -325,6 +339,10 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   timings.total_s = (performance.now() - tStart) / 1000;
   result.peakRssMb = peakRssMb();
   result.peakRssMaxRankMb = comm.allreduceMax(new Float64Array([result.peakRssMb]))[0];
+  // the budget bounds the grid's arrays, not the program around them: an unmet --memory is said
+  if (opts.memoryMb !== undefined && result.peakRssMaxRankMb > plan.memoryMb) {
+    warn(`--memory ${plan.memoryMb} MB was not met: the largest process peaked at ${result.peakRssMaxRankMb.toFixed(0)} MB; the budget bounds the grid's arrays (descriptors, LDOS, density), while the program itself (Node.js, the network backend, the model) needs its own memory on top, so give at least ${Math.ceil(result.peakRssMaxRankMb)} MB for this run`);
+  }
   await writeLastOutputs(outputs.requests, out);
   return result;
 }

@@ -16,7 +16,8 @@ import { domainSummary } from '../domain/domain-check';
 import { uncertaintyText } from '../results/fields';
 import type { LdosModel } from '../network/model';
 import type { BackendName } from '../network/backend';
-import { loadContextPseudopotentials, pseudoDirRequest } from '../qe/calculation-context';
+import { chargedElectronCount, loadContextPseudopotentials, pseudoDirRequest } from '../qe/calculation-context';
+import { valenceElectrons } from '../qe/electron-count';
 import { pseudoDirCandidates } from '../qe/pseudo-dir';
 import { pwOutputValues } from '../results/views';
 import { parseStructure, StructureRead } from '../structure/registry';
@@ -153,7 +154,7 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   const pps = loaded.pseudopotentials;
   let electrons: number | undefined;
   const totCharge = typeof sys.tot_charge === 'number' ? sys.tot_charge : 0;
-  if (totCharge !== 0) electrons = read.atoms.symbols.reduce((s, el) => s + pps[el].zValence, 0) - totCharge;
+  if (totCharge !== 0) electrons = chargedElectronCount(valenceElectrons(read.atoms.symbols, pps), totCharge, inputLabel);
   if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model FILE or set MALA_TS_MODEL' });
   // loaded once: relax, md and --ipi predict many structures with it
   const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });

@@ -16,6 +16,7 @@ import { parseLammpsDump } from '../structure/lammps-data';
 import { automaticKpoints, qeInputFromTemplate, replaceCard, setNamelistValue } from '../dft/qe-template';
 import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
+import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { registerTemp } from '../util/cleanup';
 
@@ -156,8 +157,15 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const T = o.temperatureK ?? 298;
   const frames = o.frames ?? 8;
   const dt = o.timestepPs ?? 0.002;
-  const every = Math.round((o.intervalPs ?? 1) / dt);
-  const equil = Math.round((o.equilibrationPs ?? 2) / dt);
+  const intervalPs = o.intervalPs ?? 1;
+  const equilibrationPs = o.equilibrationPs ?? 2;
+  // times checked before any folder is made: a time step of 0 reached LAMMPS as "thermo Infinity"
+  if (!(Number.isFinite(dt) && dt > 0)) throw new MalaError(`time step ${dt} ps must be a positive number`, { fix: 'pass --timestep in ps (EAM aluminium: 0.001–0.002)' });
+  if (!(Number.isFinite(intervalPs) && intervalPs >= dt)) throw new MalaError(`the frame interval ${intervalPs} ps is shorter than one time step (${dt} ps)`, { fix: 'raise --interval (ps) or lower --timestep' });
+  if (!(Number.isFinite(equilibrationPs) && equilibrationPs >= 0)) throw new MalaError(`equilibration ${equilibrationPs} ps must be ≥ 0`, { fix: 'pass --equilibration in ps (e.g. 2)' });
+  if (o.dampPs !== undefined && !(Number.isFinite(o.dampPs) && o.dampPs > 0)) throw new MalaError(`thermostat damping ${o.dampPs} ps must be positive`);
+  const every = Math.round(intervalPs / dt);
+  const equil = Math.round(equilibrationPs / dt);
   const seed = o.seed ?? 4928459;
   const latticeA = o.latticeAngstrom ?? 4.05;
   const Te = o.electronTemperatureK;
@@ -195,49 +203,70 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   );
   const outDir = path.resolve(o.outDir);
   checkOutputs([{ path: o.outDir, kind: 'dir', flag: '--out' }]);
+  const createdDir = !fs.existsSync(outDir);
   fs.mkdirSync(outDir, { recursive: true });
+  // one run per prefix (src/io/output-lock.ts); other prefixes in the same folder run side by side
+  const releaseLock = lockOutputDir(path.join(outDir, o.prefix), `--prefix ${o.prefix} in --out ${o.outDir}`);
   const scratch = fs.mkdtempSync(path.join(outDir, '.md-'));
   const unregisterScratch = registerTemp(scratch, true);
-  const lmp = new Lammps({ libraryPath: o.libraryPath });
   const result: SampledFrame[] = [];
   try {
-    lmp.commands(script);
-    const nat = lmp.natoms();
-    // bands grow with the cell: keep the template's bands per atom unless told otherwise
-    const nbnd = o.nbnd ?? supercellKpointsAndBands(template, sc, nat).nbnd;
-    progress.start('MD frames', frames, 'frames');
-    lmp.command(`run ${equil}`);
-    for (let f = 0; f < frames; f++) {
-      lmp.command(`run ${every}`);
-      const dump = path.join(scratch, `frame${f}.dump`);
-      lmp.command(`write_dump all custom ${dump} id type x y z modify sort id`);
-      const atoms = parseLammpsDump(fs.readFileSync(dump, 'utf8'), dump, { typeElements: ['Al'] });
-      const step = equil + (f + 1) * every;
-      const temperatureK = lmp.extractComputeScalar('thermo_temp');
-      const pe = lmp.extractComputeScalar('thermo_pe') / nat;
-      const file = path.join(outDir, `${o.prefix}_${f}.pw.scf.in`);
-      const shift = offset === 'random' ? kpointShift(seed, f) : undefined;
-      let text = qeInputFromTemplate(template, atoms, templateFile, {
-        kpoints,
-        nbnd,
-        comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${Te !== undefined ? `electrons ${Te} K, ` : ''}${shift ? `k-mesh ${kpoints!.join('x')} shifted by ${shift.map((x) => x.toFixed(4)).join(' ')} steps, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
-      });
-      if (Te !== undefined) text = withElectronTemperature(text, Te);
-      if (shift) text = replaceCard(text, 'K_POINTS', shiftedMeshCard(kpoints!, shift));
-      writeFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`);
-      result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms, kpointShift: shift });
-      progress.tick();
+    const lmp = new Lammps({ libraryPath: o.libraryPath });
+    try {
+      lmp.commands(script);
+      const nat = lmp.natoms();
+      // bands grow with the cell: keep the template's bands per atom unless told otherwise
+      const nbnd = o.nbnd ?? supercellKpointsAndBands(template, sc, nat).nbnd;
+      progress.start('MD frames', frames, 'frames');
+      lmp.command(`run ${equil}`);
+      for (let f = 0; f < frames; f++) {
+        lmp.command(`run ${every}`);
+        const dump = path.join(scratch, `frame${f}.dump`);
+        lmp.command(`write_dump all custom ${dump} id type x y z modify sort id`);
+        const atoms = parseLammpsDump(fs.readFileSync(dump, 'utf8'), dump, { typeElements: ['Al'] });
+        const step = equil + (f + 1) * every;
+        const temperatureK = lmp.extractComputeScalar('thermo_temp');
+        const pe = lmp.extractComputeScalar('thermo_pe') / nat;
+        const file = path.join(outDir, `${o.prefix}_${f}.pw.scf.in`);
+        const shift = offset === 'random' ? kpointShift(seed, f) : undefined;
+        let text = qeInputFromTemplate(template, atoms, templateFile, {
+          kpoints,
+          nbnd,
+          comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${Te !== undefined ? `electrons ${Te} K, ` : ''}${shift ? `k-mesh ${kpoints!.join('x')} shifted by ${shift.map((x) => x.toFixed(4)).join(' ')} steps, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
+        });
+        if (Te !== undefined) text = withElectronTemperature(text, Te);
+        if (shift) text = replaceCard(text, 'K_POINTS', shiftedMeshCard(kpoints!, shift));
+        writeFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`);
+        result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms, kpointShift: shift });
+        progress.tick();
+      }
+      progress.stop();
+    } finally {
+      lmp.close();
+      fs.rmSync(scratch, { recursive: true, force: true });
+      unregisterScratch();
     }
-    progress.stop();
-  } finally {
-    lmp.close();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
+    writeFileAtomic(
+      path.join(outDir, `${o.prefix}.md.json`),
+      `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
+    );
+  } catch (e) {
+    releaseLock();
+    fs.rmSync(scratch, { recursive: true, force: true }); // (also when LAMMPS did not even load)
     unregisterScratch();
+    // a run that fails (LAMMPS error, full disk) leaves no partial frame set and no empty folder behind
+    for (const r of result) fs.rmSync(r.file, { force: true });
+    if (createdDir) {
+      for (const f of [`${o.prefix}.frames.xyz`, `${o.prefix}.md.json`]) fs.rmSync(path.join(outDir, f), { force: true });
+      try {
+        fs.rmdirSync(outDir);
+      } catch {
+        // not empty: another process put files there meanwhile; they are not ours to remove
+      }
+    }
+    throw e;
   }
-  writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
-  writeFileAtomic(
-    path.join(outDir, `${o.prefix}.md.json`),
-    `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
-  );
+  releaseLock();
   return result;
 }

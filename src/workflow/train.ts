@@ -20,6 +20,7 @@ import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 import { symbolOf } from '../structure/elements';
 import { readStructure } from '../structure/registry';
 import { qeFileFacts } from '../qe/calculation-context';
+import { checkTrainNumbers } from './train-option-check';
 
 export interface SnapshotFiles {
   descriptors: string;
@@ -49,6 +50,14 @@ function coefficientsOf(data: ArrayLike<number>, n: number, stride: number, xyzC
   return x;
 }
 
+function firstNonFinite(data: ArrayLike<number>, perPoint: number, what: string, file: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new MalaError(`${what} file: value ${i % perPoint} of grid point ${Math.floor(i / perPoint)} is ${data[i]}`, { file, fix: 'the data file is damaged or comes from a diverged calculation; regenerate it' });
+    }
+  }
+}
+
 export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number): PointData {
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
@@ -60,6 +69,8 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     const fl = l.shape[l.shape.length - 1];
     const nd = d.data.length / fd;
     const nl = l.data.length / fl;
+    if (!(nd >= 1)) throw new MalaError(`descriptor file has no grid points (shape (${d.shape.join(', ')}))`, { file: f.descriptors, fix: 'pass the descriptors of a whole snapshot, (nx, ny, nz, features)' });
+    if (!(nl >= 1)) throw new MalaError(`LDOS file has no grid points (shape (${l.shape.join(', ')}))`, { file: f.ldos, fix: 'pass the LDOS of a whole snapshot, (nx, ny, nz, energies)' });
     if (fd !== nFeatures + xyzColumns) {
       throw new MalaError(`descriptor file has ${fd} features per point, expected ${nFeatures + xyzColumns} (${nFeatures} coefficients + ${xyzColumns} xyz columns)`, {
         file: f.descriptors,
@@ -68,6 +79,9 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     }
     if (fl !== nEnergies) throw new MalaError(`LDOS file has ${fl} energies, the energy grid ${nEnergies}`, { file: f.ldos, fix: 'pass the --energy-grid the LDOS was computed on' });
     if (nd !== nl) throw new MalaError(`${nd} descriptor points but ${nl} LDOS points`, { file: f.ldos, fix: `pair each descriptor file with the LDOS of the same snapshot (${f.descriptors})` });
+    // a NaN or Inf named by its file (the trainer's own check sees only the concatenated data)
+    firstNonFinite(d.data, fd, 'descriptor', f.descriptors);
+    firstNonFinite(l.data, fl, 'LDOS', f.ldos);
     xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
     ys.push(Float32Array.from(l.data));
     nPoints += nd;
@@ -136,6 +150,7 @@ export function trainingDomainOf(files: SnapshotFiles[], xyzColumns: number, nFe
 }
 
 export async function runTraining(opts: TrainWorkflowOptions, progress: Progress = silentProgress, hooks: Parameters<typeof trainNetwork>[4] = {}): Promise<TrainResult & { out: string }> {
+  checkTrainNumbers(opts);
   const mala = malaModelDescriptorDefaults;
   const twojmax = opts.twojmax ?? mala.twojmax;
   const nFeatures = bispectrumCount(twojmax);
@@ -145,6 +160,20 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }, ...(opts.checkpoint ? [{ path: opts.checkpoint, kind: 'file' as const, flag: '--checkpoint' }] : [])], inputs);
   const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
   const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
+  // the scalers need two points to have a spread; say which files hold too few
+  const names = (files: SnapshotFiles[]) => files.map((f) => f.descriptors).join(', ');
+  if (train.nPoints < 2) {
+    throw new MalaError(`the training data has ${train.nPoints} grid point${train.nPoints === 1 ? '' : 's'} (${names(opts.training)}): fitting the data scalers needs at least 2`, {
+      file: opts.training[0].descriptors,
+      fix: 'pass the descriptors and LDOS of whole snapshots (a grid of points each)',
+    });
+  }
+  if (validation.nPoints < 1) {
+    throw new MalaError(`the validation data has no grid points${opts.validation.length ? ` (${names(opts.validation)})` : ''}`, {
+      file: opts.validation[0]?.descriptors,
+      fix: 'give a validation snapshot with points (--validation desc.npy:ldos.npy)',
+    });
+  }
   const descriptors: DescriptorParameters = {
     ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
   };

@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <file.npy>', 'output .npy (float32, z fastest, like MALA\'s .in.npy)')
     .option('--grid <NX,NY,NZ>', 'grid (default: the FFT grid of the QE output, or QE\'s choice from the cell and ecutrho)')
     .option('--force-grid', 'use --grid even where it is coarser than the grid the structure file states (or QE\'s rule gives): its energy terms are then wrong')
-    .option('--ecutrho <Ry>', 'charge-density cutoff for QE\'s grid choice when the structure file has none')
+    .option('--ecutrho <Ry>', "charge-density cutoff (Ry) for QE's grid rule; overrides the structure file's ecutrho (a grid the file states, a pw.x output's FFT grid or nr1..3, still wins)")
     .option('--twojmax <N>', `twojmax (MALA default ${mala.twojmax}; use even values)`)
     .option('--rcutfac <Å>', `cutoff radius factor rcutfac in Å (MALA default ${mala.rcutfacAngstrom})`)
     .option('--element-weights <w1,w2,...>', 'weight per element in alphabetical element order (rescaled so the largest is 1)')

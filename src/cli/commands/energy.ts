@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pseudoDirOption } from '../options';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .description(commandSummary('energy'))
     .requiredOption('--density <file>', 'density on the DFT FFT grid: MALA .npy (nx,ny,nz[,1]) in 1/Å³, or a pp.x plot_num=0 .cube')
     .requiredOption('--structure <file>', 'pw.x input or output of the snapshot (cell, atoms, ecutrho, pseudopotential names)')
-    .option('--pseudo-dir <dir>', "folder with the UPF files (default: the input's pseudo_dir, else the structure file's folder)")
+    .addOption(pseudoDirOption("folder with the UPF files (default: the input's pseudo_dir, else the structure file's folder)"))
     .option('--band-energy <eV>', 'band energy from the (L)DOS, to assemble the total energy')
     .option('--entropy <eV>', 'entropy term −TS in eV (default 0)')
     .option('--json', 'print JSON with every term in eV and Ry')

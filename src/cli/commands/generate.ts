@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pseudoDirOption } from '../options';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
@@ -28,7 +29,7 @@ export function register(program: Command): void {
     .option('--ldos-broadening <eV>', "Gaussian σ of the LDOS (pp.x degauss_ldos); default 2 × spacing, MALA's choice", posNum('ldos-broadening'))
     .option('--np <n>', 'MPI ranks for pw.x and pp.x (mpirun -np N)', posInt('np'), 1)
     .option('--pools <n>', 'k-point pools of pw.x (default: --np); pp.x uses pools only with norm-conserving pseudopotentials', posInt('pools'))
-    .option('--pseudo-dir <dir>', 'directory of the pseudopotentials (overrides pseudo_dir of the input)')
+    .addOption(pseudoDirOption('directory of the pseudopotentials (overrides pseudo_dir of the input)'))
     .option('--pp-template <file>', 'pp.x LDOS input template (default: qe-inputs/al-fcc-298K.pp.ldos.in equivalent)')
     .option('--twojmax <n>', 'bispectrum 2J', posInt('twojmax'), malaBispectrumDefaults.twojmax)
     .option('--rcutfac <A>', 'bispectrum cutoff, Å', posNum('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { commandSummary } from './table';
 import { formatJson } from '../../io/results';
-import { formatModelInfo, modelInfo, modelInfoJson } from '../../workflow/model-info';
+import { formatModelInfo, modelInfoJson, readModelInfo } from '../../workflow/model-info';
 
 export function register(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .argument('<model>', 'mala-ts model archive')
     .option('--json', 'print it as JSON')
     .action((model: string, opts: { json?: boolean }) => {
-      const info = modelInfo(model);
+      const info = readModelInfo(model);
       process.stdout.write(opts.json ? formatJson(modelInfoJson(info)) : formatModelInfo(info));
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pseudoDirOption } from '../options';
 import { commandSummary } from './table';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -78,7 +79,7 @@ export function register(program: Command): void {
     .option('--density-out <file>', 'write the density: .cube (1/Bohr³, like pp.x) or .npy (1/Å³, (nx,ny,nz,1))')
     .option('--dos-out <file>', 'write the DOS as CSV (energy_ev,dos_per_ev)')
     .option('--plot <file>', 'DOS plot with the Fermi level marked (.svg or .png)')
-    .option('--pseudo-dir <dir>', 'folder with the UPF files: adds Hartree/XC/Ewald and the total energy')
+    .addOption(pseudoDirOption('folder with the UPF files: adds Hartree/XC/Ewald and the total energy'))
     .option('--chunk-points <n>', 'grid points per block when streaming a .npy (default: ~8 MiB blocks)')
     .action(async (opts: Opts) => {
       const fermi = opts.fermiEnergy === undefined ? undefined : Number(opts.fermiEnergy);

@@ -14,7 +14,7 @@ import { formatPredictSummary as formatResultPredictSummary, predictResultJson }
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
-import { backendOption, deviceOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -53,13 +53,13 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .option('--out <dir>', 'write results.json, density.cube, dos.csv and dos.svg here')
     .option('--json', 'print the results as JSON on stdout')
-    .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
+    .addOption(pseudoDirOption('UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)'))
     .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s training temperature)')
     .option('--electrons <N>', 'number of electrons (default: QE output, else valence charges of the pseudopotentials)')
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump without element names: element of each atom type, type 1 first')
     .option('--grid <nx,ny,nz>', 'real-space grid (default: QE\'s FFT grid for the structure and ecutrho)')
     .option('--force-grid', 'use --grid even where it is coarser than the grid the structure file states (or QE\'s rule gives): its energy terms are then wrong')
-    .option('--ecutrho <Ry>', 'density cutoff when the structure file has none')
+    .option('--ecutrho <Ry>', "density cutoff (Ry) for QE's grid rule and the energy terms; overrides the structure file's ecutrho (a grid the file states, a pw.x output's FFT grid or nr1..3, still wins)")
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .option('--block-points <N>', 'largest block of grid points computed at once (default 65536, less for a small --memory); about 3 KB each in flight')
     .option('--ldos', 'also write the LDOS as <out>/ldos.npy (nx,ny,nz,N_E)')

@@ -16,7 +16,7 @@ import { parseIpiAddress } from '../../io/ipi-client';
 import { fortranF } from '../../io/pw-output';
 import { evToRy } from '../../structure/units';
 import { positiveNumber } from './predict';
-import { backendOption, deviceOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -82,7 +82,7 @@ export function register(program: Command): void {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
-    .option('--pseudo-dir <dir>', 'UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)')
+    .addOption(pseudoDirOption('UPF folder (default: pseudo_dir of the input, else $ESPRESSO_PSEUDO, as pw.x)'))
     .option('--memory <MB>', 'memory budget for descriptors, LDOS and density', '4096')
     .option('--ipi <address>', 'pw.x\'s driver mode: serve energies and forces to an i-PI server (i-PI, ASE\'s SocketIOCalculator) at HOST:PORT (TCP) or NAME:UNIX (the UNIX socket /tmp/ipi_NAME) until it says EXIT')
     .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')

@@ -8,7 +8,7 @@ import { testModel } from '../../workflow/tester';
 import { findSnapshots } from '../../workflow/tester-data';
 import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
 import { positiveNumber } from '../args';
-import { backendOption, deviceOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--max-error <spec>', 'exit 1 when any snapshot exceeds a limit on |error|, e.g. total=5,band=5,fermi=20 (meV/atom, meV/atom, meV, vs the target LDOS); band-qe, total-qe, fermi-qe: vs QE; dos (states/eV/atom), density (%)')
     .option('--json', 'print the per-snapshot rows and the summary as JSON')
     .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
-    .option('--pseudo-dir <dir>', 'UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)')
+    .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .option('--memory <MB>', 'memory budget of one snapshot\'s prediction', '4096')
     .addOption(backendOption())
     .addOption(deviceOption())

@@ -21,6 +21,13 @@ const num = (name: string) => (s: string) => {
   return n;
 };
 
+/** --layers 400,400,400; an empty entry (8,,8) is a typo, not a layer to drop. */
+function hiddenLayers(s: string): number[] {
+  const parts = s.split(',').map((x) => x.trim());
+  if (parts.some((x) => x === '')) throw new MalaError(`--layers '${s}' has an empty entry`, { fix: 'give comma-separated layer sizes, e.g. --layers 400,400,400' });
+  return parts.map(int('layers'));
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -70,7 +77,7 @@ export function register(program: Command): void {
         validation,
         energyGrid: parseEnergyGrid(o.energyGrid),
         out: o.out,
-        hiddenLayers: list(o.layers).map(int('layers')),
+        hiddenLayers: hiddenLayers(o.layers),
         activation: o.activation as Activation,
         activationOnOutput: o.outputActivation,
         epochs: o.epochs,

@@ -4,7 +4,7 @@ import { commandSummary } from './table';
 import { MalaError, printableText } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
-import { backendOption, deviceOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption } from '../options';
 import { onInterrupt } from '../../util/cleanup';
 
 interface Opts {
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--pattern <glob>', `file names to predict (matched against the path relative to <dir> when it has a '/')`, defaultWatchPattern)
     .option('--log <file>', 'JSONL log, appended to (default: <dir>/mala-ts-watch.jsonl)')
     .option('--out <dir>', "also write each file's results.json, density.cube, dos.csv, dos.svg to <out>/<file>/")
-    .option('--pseudo-dir <dir>', 'UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)')
+    .addOption(pseudoDirOption('UPF files for the energy terms (default: the QE input\'s pseudo_dir or the structure\'s folder)'))
     .option('--temperature <K>', 'electronic temperature (default: QE degauss, else the model\'s)')
     .option('--memory <MB>', 'memory budget per prediction', '4096')
     .option('--elements <E1,E2,...>', 'LAMMPS data/dump files without element names: element of each atom type, type 1 first')
