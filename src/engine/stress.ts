@@ -14,8 +14,7 @@
  * symmetric part.
  */
 import { det3 } from '../structure/atoms';
-import { qeBohrAngstrom } from '../qe/energy-terms';
-import { rydbergEv } from '../structure/units';
+import { bohrAngstrom, rydbergEv } from '../structure/units';
 
 /** 1 eV/Å³ in GPa (e·10³⁰ Pa / 10⁹). */
 export const evPerA3InGpa = 160.21766208;
@@ -33,9 +32,9 @@ export function virialEv(stressEvPerA3: number[][], cellAngstrom: number[][]): n
   return stressEvPerA3.map((row) => row.map((x) => -x * volume));
 }
 
-/** pw.x's printed stress (−σ) in Ry/Bohr³ and in kbar, and its pressure P = tr/3 (kbar). */
+/** pw.x's printed stress (−σ) in Ry/Bohr³ (the forces block's Bohr, units.ts) and in kbar, and its pressure P = tr/3 (kbar). */
 export function pwStress(stressEvPerA3: number[][]): { ryPerBohr3: number[][]; kbar: number[][]; pressureKbar: number } {
-  const ryPerBohr3 = stressEvPerA3.map((row) => row.map((x) => (-x / rydbergEv) * qeBohrAngstrom ** 3));
+  const ryPerBohr3 = stressEvPerA3.map((row) => row.map((x) => (-x / rydbergEv) * bohrAngstrom ** 3));
   const kbar = stressEvPerA3.map((row) => row.map((x) => -x * evPerA3InGpa * 10));
   return { ryPerBohr3, kbar, pressureKbar: (kbar[0][0] + kbar[1][1] + kbar[2][2]) / 3 };
 }
