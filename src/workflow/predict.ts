@@ -262,7 +262,7 @@ export async function predict(opts: PredictOptions): Promise<PredictResult> {
   if (opts.forces || opts.stress) {
     checkForcesSupport(model, descriptors);
     // model archives hold no validation of forces or stress yet: say so, with what was measured (issue 16)
-    if (opts.stress) warn(`stress: the model ${model.source} records no validation of its stress against DFT; a model trained on LDOS at one density can be far off (the shipped Al model: P = −279 GPa on a 298 K frame where QE gives about −3 GPa, docs/forces.md)`);
+    if (opts.stress) warn(`stress: the model ${model.source} records no validation of its stress against DFT; a model trained on LDOS at one density can be far off (the shipped Al model: P ≈ −300 GPa on 298 K frames where QE gives −3.4 GPa, docs/stress.md)`);
     if (opts.forces) warn(`forces: the model ${model.source} records no validation of its forces against DFT; a model trained on LDOS alone can be far off (the shipped Al model: RMSE 0.4–1.7 eV/Å against QE on held-out frames, docs/forces.md)`);
   }
 
