@@ -147,6 +147,17 @@ describe('workflow: predict across MPI ranks', function () {
     }
   });
 
+  it('stress of Be2 (PBE + core charge: the GGA and core strain terms on the slabs): 1 and 2 ranks agree to 1e-9 relative', async function () {
+    const be2 = referenceDir(this);
+    const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--stress'];
+    const [one, two] = [await mpiPredict(1, args), await mpiPredict(2, args)];
+    const s1 = one.stress_ev_per_angstrom3 as number[][];
+    const s2 = two.stress_ev_per_angstrom3 as number[][];
+    const scale = Math.max(...s1.flat().map(Math.abs));
+    const d = Math.max(...s2.flatMap((row, i) => row.map((x, k) => Math.abs(x - s1[i][k]))));
+    assert.ok(scale > 1e-3 && d < 1e-9 * scale, `2 ranks: stress differs by ${d} eV/Å³ (scale ${scale})`);
+  });
+
   it('predict --np 2 relaunches itself under mpirun and gives the same observables', async function () {
     const be2 = referenceDir(this);
     const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--json'];
