@@ -204,7 +204,7 @@ export function openNativeBispectrum(p: BispectrumParameters, atoms: Atoms, grid
   return {
     featureCount: calc.featureCount,
     computeBlock: (b) => calc.computeBlock(b),
-    blockForces: (b, beta) => calc.blockForces(b, beta),
+    blockForces: (b, beta, strain) => calc.blockForces(b, beta, strain),
     computeBlockFloat64: (b) => calc.computeBlockFloat64(b),
     close: () => calc.close(),
     report: () => ({ nativeNeighbours: calc.neighbours }),

@@ -18,7 +18,7 @@ export interface DescriptorBlockSource {
    * −Σ_p Σ_c β_pc·∂B_pc/∂R_I over the block's points p (β: ∂E/∂B, n × F float64): forces in eV/Å,
    * 3 per atom of the structure. Absent: this calculator cannot differentiate its descriptors.
    */
-  blockForces?(block: GridBlock, betaPerPoint: Float64Array): Float64Array;
+  blockForces?(block: GridBlock, betaPerPoint: Float64Array, strainDerivativeEv?: Float64Array): Float64Array;
   /** computeBlock in float64 (the forces' finite-difference checking path); absent where not offered. */
   computeBlockFloat64?(block: GridBlock): Float64Array;
   close(): void;

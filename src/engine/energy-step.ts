@@ -4,7 +4,7 @@ import type { Atoms } from '../structure/atoms';
 import type { EnergyStep } from './engine';
 
 export function qeEnergyStep(o: { atoms: Atoms; grid: [number, number, number]; ecutrhoRy: number; pseudopotentials: Record<string, Pseudopotential> }): EnergyStep {
-  return ({ densityPerA3, layout, bandEnergyEv, entropyContributionEv, gradient }) => {
+  return ({ densityPerA3, layout, bandEnergyEv, entropyContributionEv, gradient, strain }) => {
     const inp = {
       cellAngstrom: o.atoms.cellAngstrom,
       positionsAngstrom: o.atoms.positionsAngstrom,
@@ -18,13 +18,13 @@ export function qeEnergyStep(o: { atoms: Atoms; grid: [number, number, number]; 
       layout,
     };
     if (gradient) {
-      const g = totalEnergyWithGradient(inp);
+      const g = totalEnergyWithGradient(inp, { strain });
       const t = g.energy;
       return {
         totalEnergy: { totalEnergyEv: t.totalEnergyEv, termsEv: t.termsEv },
         gVectorCount: t.details.gVectorCount,
         xcFunctional: t.details.functional,
-        gradient: { densityGradient: g.gradient.densityAdjointEvA3, explicitForcesEvPerA: g.gradient.explicitForcesEvPerA },
+        gradient: { densityGradient: g.gradient.densityAdjointEvA3, explicitForcesEvPerA: g.gradient.explicitForcesEvPerA, strainDerivativeEv: g.gradient.strainDerivativeEv },
       };
     }
     const t = totalEnergy(inp);

@@ -40,12 +40,14 @@ export interface EnergyStepInput {
   entropyContributionEv: number;
   /** Also return ∂E/∂n and the explicit forces (for `forces`). */
   gradient?: boolean;
+  /** With `gradient`, also ∂E/∂ε at fixed density values (for `stress`). */
+  strain?: boolean;
 }
 
 export interface EnergyStepResult {
   totalEnergy: TotalEnergyResult;
   /** With `gradient`: ∂E/∂n_i (eV·Å³) on the layout, and the forces at fixed density (Ewald, core charge), eV/Å, 3 per atom. */
-  gradient?: { densityGradient: Float64Array; explicitForcesEvPerA: Float64Array };
+  gradient?: { densityGradient: Float64Array; explicitForcesEvPerA: Float64Array; strainDerivativeEv?: Float64Array };
   /** G-vectors in the ecutrho sphere and the XC functional (src/qe's energy terms). */
   gVectorCount?: number;
   xcFunctional?: string;
@@ -76,6 +78,8 @@ export interface EngineOptions {
   energy?: EnergyStep;
   /** Also compute the forces −∂E/∂R (needs `energy` and a source with a backward pass). */
   forces?: boolean;
+  /** Also compute ∂E/∂ε (the stress; implies the forces' backward pass, and gives the forces too). */
+  stress?: boolean;
   progress?: Progress;
   /** Fields the result carries through: the LDOS as reported, the structure, its DFT Fermi energy. */
   ldosSource: string;
@@ -99,6 +103,12 @@ export interface EngineResult {
   stageTimesS: Record<string, number>;
   /** With `forces`: −dE/dR_I of the printed total energy, eV/Å, 3 per atom (the same on every rank). */
   forcesEvPerA?: Float64Array;
+  /**
+   * With `stress`: ∂E/∂ε_ab of the printed total energy for a strain r → r·(I + ε) of cell, atoms
+   * and grid (fractional coordinates fixed), eV, 9 values row-major (the same on every rank);
+   * the stress is this over the volume (stress.ts).
+   */
+  strainDerivativeEv?: Float64Array;
   /** With an ensemble source: each member's own observables (the result's are the mean LDOS's). */
   ensembleMembers?: EnsembleMemberObservables[];
 }
@@ -106,6 +116,8 @@ export interface EngineResult {
 export async function runObservablesEngine(o: EngineOptions): Promise<EngineResult> {
   const { source, voxelVolumeA3 } = o;
   const comm = o.comm ?? serialComm;
+  // the stress rides on the forces' backward pass
+  const forces = o.forces || o.stress;
   const progress = o.progress ?? silentProgress;
   const energies = gridEnergies(o.energyGrid);
   const nE = energies.length;
@@ -117,8 +129,8 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   const memberStores: LdosStore[] = [];
   try {
     if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
-    if (o.forces) checkForcesPossible(source, o.energy);
-    if (o.forces && memberCount) throw new MalaError('forces are not defined for an ensemble model (which member\'s, or the mean LDOS\'s, would need a choice)', { fix: 'predict forces with a single-network model' });
+    if (forces) checkForcesPossible(source, o.energy);
+    if (forces && memberCount) throw new MalaError('forces are not defined for an ensemble model (which member\'s, or the mean LDOS\'s, would need a choice)', { fix: 'predict forces with a single-network model' });
     for (let k = 0; k < memberCount; k++) {
       memberDos.push(new DosAccumulator(nE, { source: `${source.names.dosPass} of member ${k + 1}`, clampNegative: source.clampNegative }));
       // a member's density (for its total energy) needs its LDOS after its Fermi level: kept like the mean's
@@ -169,7 +181,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       const dens = new DensityAccumulator(source.pointCount, energies, obs.fermiEnergyEv, kT, source.names.densityPass);
       if (store) {
         store.forEach((block, first) => dens.addPoints(block, first));
-        if (!o.forces) {
+        if (!forces) {
           store.finish(o.store?.kind === 'disk' && o.store.keep);
           storeDone = true;
         }
@@ -189,12 +201,12 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       return { lo: range[0], hi: -range[1], electrons, density };
     })();
     addTiming(stage, 'density_s', t0);
-    if (!o.forces) source.close();
+    if (!forces) source.close();
 
     let energy: EnergyStepResult | undefined;
     if (o.energy) {
       t0 = performance.now();
-      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, gradient: o.forces });
+      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, gradient: forces, strain: o.stress });
       addTiming(stage, 'total_energy_s', t0);
     }
 
@@ -207,10 +219,17 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
     }
 
     let forcesEvPerA: Float64Array | undefined;
-    if (o.forces) {
+    let strainDerivativeEv: Float64Array | undefined;
+    if (forces) {
       t0 = performance.now();
       if (!energy?.gradient || !store) throw new Error('forces: the energy step gave no gradient, or the LDOS was not kept');
-      forcesEvPerA = await ldosForces({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3, progress });
+      forcesEvPerA = await ldosForces({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3, progress, strainDerivativeEv: o.stress ? (strainDerivativeEv = new Float64Array(9)) : undefined });
+      if (strainDerivativeEv) {
+        // + the density terms' own (Hartree, XC, core, Ewald) at fixed density values
+        const q = energy.gradient.strainDerivativeEv;
+        if (!q) throw new Error('stress: the energy step gave no strain derivative');
+        for (let k = 0; k < 9; k++) strainDerivativeEv[k] += q[k];
+      }
       store.finish(o.store?.kind === 'disk' && o.store.keep);
       storeDone = true;
       addTiming(stage, 'forces_s', t0);
@@ -241,7 +260,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       outputs: {},
       timingsS: o.timings ?? {},
     };
-    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA, ensembleMembers };
+    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA, strainDerivativeEv, ensembleMembers };
   } finally {
     source.close();
     if (store && !storeDone) store.finish(false);

@@ -45,6 +45,13 @@ export interface LdosForcesInput {
   fixedFermi: boolean;
   voxelVolumeA3: number;
   progress: Progress;
+  /**
+   * When given (9 values, zeroed): filled with the LDOS route's part of ∂E/∂ε_ab (eV, r → r·(I + ε),
+   * row-major): the volume element at fixed LDOS, δ_ab·Σ_ik a_k·L_ik = δ_ab·Σ_k D_k·a_k/dv (D and
+   * N scale with the volume; the Fermi level keeps N: the λ in a_k), plus the descriptors' part
+   * Σ_g β_g·∂B_g/∂ε. The density terms' own part comes from the energy step.
+   */
+  strainDerivativeEv?: Float64Array;
 }
 
 /** −dE/dR (eV/Å, 3 per atom), the same on every rank. */
@@ -57,8 +64,15 @@ export async function ldosForces(o: LdosForcesInput): Promise<Float64Array> {
   o.store.forEach((block, first) => addPotentialMoments(block, u, first, m));
   o.comm.allreduceSum(m);
   const adj = ldosAdjoint({ dosPerEv: o.dosPerEv, energiesEv: o.energiesEv, kTEv: o.kTEv, fermiEnergyEv: o.fermiEnergyEv, voxelVolumeA3: o.voxelVolumeA3, potentialMoments: m, fermiEnergyFixed: o.fixedFermi });
-  const forces = await o.source.forcesPass!({ adjoint: adj, densityGradient: u }, o.progress);
+  const strain = o.strainDerivativeEv;
+  const forces = await o.source.forcesPass!({ adjoint: adj, densityGradient: u }, o.progress, strain);
   o.comm.allreduceSum(forces);
+  if (strain) {
+    o.comm.allreduceSum(strain);
+    let volume = 0;
+    for (let k = 0; k < nE; k++) volume += (o.dosPerEv[k] * adj.perEnergy[k]) / o.voxelVolumeA3;
+    for (let a = 0; a < 3; a++) strain[4 * a] += volume;
+  }
   const explicit = o.gradient.explicitForcesEvPerA;
   if (explicit.length !== forces.length) throw new Error(`forces: ${explicit.length / 3} explicit forces for ${forces.length / 3} atoms`);
   for (let i = 0; i < forces.length; i++) forces[i] += explicit[i];

@@ -67,8 +67,10 @@ export interface LdosSource {
   /**
    * Forces through this source: −Σ_i,k β_ik·∂L_ik/∂R_I over this process's points (eV/Å, 3 per
    * atom), for the LDOS cotangent β (forces.ts). Absent: the LDOS cannot be differentiated (a file).
+   * With `strainDerivativeEv` (9 values), adds this process's Σ_i,k β_ik·∂L_ik/∂ε_ab to it (the
+   * LDOS's strain derivative through the descriptors, r → r·(I + ε), row-major).
    */
-  forcesPass?(cotangent: LdosCotangent, progress: Progress): Promise<Float64Array>;
+  forcesPass?(cotangent: LdosCotangent, progress: Progress, strainDerivativeEv?: Float64Array): Promise<Float64Array>;
   /** Releases files and libraries; may be called more than once. */
   close(): void;
 }

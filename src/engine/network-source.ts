@@ -157,7 +157,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
     fromLayout: (values, layout) => slabsToBlocks(values, blocks, layout),
     // the backward pass: per block, descriptors again (with the kernel's adjoint), the network's
     // VJP of the cotangent (in chunks, so β stays small), then the descriptor adjoint
-    async forcesPass(cotangent, progress) {
+    async forcesPass(cotangent, progress, strainDerivativeEv) {
       const blockForces = o.descriptors.blockForces?.bind(o.descriptors);
       if (!blockForces) throw new MalaError('this descriptor engine cannot differentiate its descriptors', { fix: 'use --descriptor-engine native for forces' });
       if (!o.model.descriptorGradient) throw new Error('forces: the model gives no network VJP');
@@ -186,7 +186,7 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         }
         addTiming(o.timings, 'forces_network_s', t0);
         t0 = performance.now();
-        const f = blockForces(block, dEdB);
+        const f = blockForces(block, dEdB, strainDerivativeEv);
         addTiming(o.timings, 'forces_descriptors_s', t0);
         if (!forces) forces = new Float64Array(f.length);
         for (let i = 0; i < f.length; i++) forces[i] += f[i];

@@ -20,6 +20,7 @@
  */
 import { Atoms, cellVolumeA3, inv3, norm } from '../structure/atoms';
 import { bohrAngstrom, evToRy } from '../structure/units';
+import { pwStress } from '../engine/stress';
 
 export interface PwOutputSpecies {
   label: string;
@@ -65,6 +66,8 @@ export interface PwOutputInput {
   uncertaintyLine?: string;
   /** Force on each atom (eV/Å, input order); when given, pw.x's "Forces acting on atoms" block is written. */
   forcesEvPerA?: readonly (readonly number[])[];
+  /** Stress σ = (1/V)·∂E/∂ε (eV/Å³, ASE's sign); when given, pw.x's "total   stress" block is written (tstress). */
+  stressEvPerA3?: number[][];
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -106,6 +109,18 @@ export const PW_TERM_LINES: readonly (readonly [string, (r: PwEnergies) => numbe
 /** eV/Å → Ry/Bohr, with the constants of units.ts. */
 /** eV/Å → Ry/Bohr (pw.x's force unit). */
 export const evPerAToRyPerBohr = (f: number): number => evToRy(f) * bohrAngstrom;
+
+/**
+ * pw.x 6.7's stress block (PW/src/stress.f90, format 9000): −σ in Ry/Bohr³ (3F13.8) and kbar
+ * (3F12.2), the pressure P = tr/3 in kbar; ASE's reader takes the first three columns.
+ */
+export function pwStressBlock(stressEvPerA3: number[][]): string[] {
+  const s = pwStress(stressEvPerA3);
+  const L = ['     Computing stress (Cartesian axis) and pressure', ''];
+  L.push(`          total   stress  (Ry/bohr**3) ${' '.repeat(18)}(kbar)     P=${fortranF(s.pressureKbar, 12, 2)}`);
+  for (let a = 0; a < 3; a++) L.push(s.ryPerBohr3[a].map((x) => fortranF(x, 13, 8)).join('') + '    ' + s.kbar[a].map((x) => fortranF(x, 12, 2)).join(''));
+  return L;
+}
 
 /**
  * pw.x 6.7's forces block (PW/src/forces.f90): header, blank, one `atom I4 type I2 force = 3F14.8`
@@ -231,6 +246,12 @@ export function formatPwOutput(r: PwOutputInput): string {
   p();
   if (r.forcesEvPerA) {
     for (const line of forceLines(r.forcesEvPerA, labels, species)) p(line);
+    p();
+  }
+  if (r.stressEvPerA3) {
+    p();
+    for (const line of pwStressBlock(r.stressEvPerA3)) p(line);
+    p();
     p();
   }
   p(`     PWSCF        : ${fortranF(r.cpuSeconds, 8, 2)}s CPU ${fortranF(r.wallSeconds, 8, 2)}s WALL`);

@@ -28,10 +28,13 @@ import type { GgaOut, LdaOut } from './xc';
 import { ewaldForcesRyPerBohr } from './ewald-forces';
 import { addGradientAtAtoms } from './field-gradient';
 import { wholeGridLayout } from './grid-layout';
+import { densityTermsStrainRy, DensityTermsStrainRy } from './energy-stress';
 
 export interface EnergyGradientOptions {
   /** Relative step ε of the directional difference for J·ñ (default 1e-3, 4-point stencil). */
   xcRelativeStep?: number;
+  /** Also ∂Q/∂ε at fixed density values (energy-stress.ts): `strainDerivativeEv`. */
+  strain?: boolean;
 }
 
 export interface EnergyGradient {
@@ -49,6 +52,12 @@ export interface EnergyGradient {
   coreForcesEvPerA: Float64Array;
   /** Sum of the two: the explicit forces at fixed density (eV/Å). */
   explicitForcesEvPerA: Float64Array;
+  /**
+   * With `strain`: ∂E_QE/∂ε_ab (eV, 9 values row-major) for r → r·(I + ε) of cell, atoms and grid
+   * at fixed density values per grid point, and its parts (volume, hartree, gga, core, ewald).
+   */
+  strainDerivativeEv?: Float64Array;
+  strainPartsEv?: Record<'volume' | keyof DensityTermsStrainRy, Float64Array>;
   /** Wall seconds: energyTerms (computeEnergyTerms itself), xcHessian (J·ñ), densityAdjoint, coreForces, ewaldForces. */
   timingsS: Record<string, number>;
 }
@@ -140,6 +149,7 @@ export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOption
   let u: Float64Array | undefined;
   const coreRy = new Float64Array(3 * nat);
   let ewaldRy: Float64Array | undefined;
+  let strainRy: DensityTermsStrainRy | undefined;
   const timingsS: Record<string, number> = {};
   let t = process.hrtime.bigint();
   const lap = (name: string): void => {
@@ -186,9 +196,27 @@ export function energyGradient(inp: EnergyTermsInput, opts: EnergyGradientOption
     const split = layout.distributed ? { reduce: (parts: Float64Array) => layout.allreduceSum(parts), realSpaceHere: layout.rank === 0 } : undefined;
     ewaldRy = ewaldForcesRyPerBohr(f.cellBohr, f.fractional, f.zVal, gs, inp.ecutrhoRy, { split });
     lap('ewaldForces');
+    if (opts.strain) {
+      strainRy = densityTermsStrainRy(f, jn, eps, { species: inp.species, pseudopotentials: inp.pseudopotentials, ecutrhoRy: inp.ecutrhoRy });
+      lap('strain');
+    }
   });
   const ewaldForcesEvPerA = Float64Array.from(ewaldRy as Float64Array, ryPerBohrToEvPerA);
   const coreForcesEvPerA = Float64Array.from(coreRy, ryPerBohrToEvPerA);
   const explicitForcesEvPerA = ewaldForcesEvPerA.map((x, k) => x + coreForcesEvPerA[k]);
-  return { terms, densityAdjointEvA3: u as Float64Array, ewaldForcesEvPerA, coreForcesEvPerA, explicitForcesEvPerA, timingsS };
+  let strainDerivativeEv: Float64Array | undefined;
+  let strainPartsEv: EnergyGradient['strainPartsEv'];
+  if (strainRy) {
+    // Ω and dv scale with 1 + tr ε: each of −E_H, E_xc, −∫ñ·v_xc once on the diagonal
+    const volume = new Float64Array(9);
+    for (let a = 0; a < 3; a++) volume[4 * a] = -terms.hartreeRy + terms.xcRy - terms.vtxcRy;
+    const partsRy = { volume, ...strainRy };
+    strainPartsEv = {} as NonNullable<EnergyGradient['strainPartsEv']>;
+    strainDerivativeEv = new Float64Array(9);
+    for (const [k, v] of Object.entries(partsRy) as [keyof typeof partsRy, Float64Array][]) {
+      strainPartsEv[k] = v.map(ryToEv);
+      for (let j = 0; j < 9; j++) strainDerivativeEv[j] += strainPartsEv[k][j];
+    }
+  }
+  return { terms, densityAdjointEvA3: u as Float64Array, ewaldForcesEvPerA, coreForcesEvPerA, explicitForcesEvPerA, strainDerivativeEv, strainPartsEv, timingsS };
 }

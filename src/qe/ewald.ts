@@ -87,9 +87,10 @@ export function ewaldEnergy(
  * reach is set by the cell's plane spacings h_i = 1/|∇s_i| and is right for any triclinic cell;
  * a bin offset past the cell edge carries its lattice translation, so cells thinner than the
  * cutoff get all the periodic images they need. With `forcesRyPerBohr` (3 per atom), −∂/∂R_a of
- * the same truncated sum is added to it (ewald-forces.ts).
+ * the same truncated sum is added to it (ewald-forces.ts); with `strainDerivativeRy` (9, row-major),
+ * ∂/∂ε_ab of it for r → r·(I + ε) (energy-stress.ts).
  */
-export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], zVal: number[], alpha: number, forcesRyPerBohr?: Float64Array): number {
+export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], zVal: number[], alpha: number, forcesRyPerBohr?: Float64Array, strainDerivativeRy?: Float64Array): number {
   const nat = fractional.length;
   if (nat === 0) return 0;
   const rmax = 4 / Math.sqrt(alpha);
@@ -179,6 +180,12 @@ export function ewaldRealSpaceRy(cellBohr: number[][], fractional: number[][], z
                     forcesRyPerBohr[f] -= c * x;
                     forcesRyPerBohr[f + 1] -= c * y;
                     forcesRyPerBohr[f + 2] -= c * w;
+                  }
+                  if (strainDerivativeRy) {
+                    // f'(r)·r_a·r_b/r for the ordered pair
+                    const c = (-zi * z[j] * (erfcTerm / r + 2 * Math.sqrt(alpha / Math.PI) * Math.exp(-alpha * r2))) / r2;
+                    const d = [x, y, w];
+                    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) strainDerivativeRy[3 * a + b] += c * d[a] * d[b];
                   }
                 }
               }

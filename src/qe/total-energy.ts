@@ -7,7 +7,7 @@ import { MalaError } from '../errors';
 import { evToRy, ryToEv } from '../structure/units';
 import { Progress } from '../util/progress';
 import { computeEnergyTerms, EnergyTermsRy } from './energy-terms';
-import { energyGradient, type EnergyGradient } from './energy-gradient';
+import { energyGradient, type EnergyGradient, type EnergyGradientOptions } from './energy-gradient';
 import type { GridLayout } from './grid-layout';
 import { loadPseudopotentials, Pseudopotential } from './upf';
 
@@ -66,9 +66,9 @@ export function totalEnergy(inp: TotalEnergyInput): TotalEnergy {
 }
 
 /** The total energy and its derivatives (energy-gradient.ts): ∂E/∂n and the forces at fixed density. */
-export function totalEnergyWithGradient(inp: TotalEnergyInput): { energy: TotalEnergy; gradient: EnergyGradient } {
+export function totalEnergyWithGradient(inp: TotalEnergyInput, opts: EnergyGradientOptions = {}): { energy: TotalEnergy; gradient: EnergyGradient } {
   const pps = checkedPseudopotentials(inp);
-  const gradient = energyGradient({ ...inp, pseudopotentials: pps });
+  const gradient = energyGradient({ ...inp, pseudopotentials: pps }, opts);
   return { energy: fromTerms(inp, gradient.terms), gradient };
 }
 

@@ -16,6 +16,7 @@ import type { ObservablesResult } from '../engine/types';
 import type { PredictResult } from './predict-result';
 import { domainJson, domainSummary } from '../domain/domain-check';
 import type { EnsembleSpread } from '../engine/ensemble';
+import { evPerA3InGpa } from '../engine/stress';
 
 /** ASE's implemented_properties; each is a row's `calculator` name below (a test checks both ways). */
 export const implementedProperties = [
@@ -262,6 +263,16 @@ export const predictFields: ResultField<PredictResult>[] = [
     calculator: { names: ['forces'], value: (r) => r.forcesEvPerA?.map((f) => [...f]) },
   },
   {
+    key: 'stressEvPerA3',
+    unit: 'eV/Å³',
+    label: 'stress',
+    jsonKey: 'stress_ev_per_angstrom3',
+    jsonIf: (r) => r.stressEvPerA3 !== undefined,
+    summary: { order: 96, lines: (r) => (r.stressEvPerA3 ? stressSummary(r.stressEvPerA3) : []) },
+    // (not a calculator property row: MalaCalculator.getStress reads it; test/results/fields.test.ts
+    // pins the property set, in which 'stress' is still refused by getProperty)
+  },
+  {
     key: 'uncertainty',
     unit: 'eV',
     label: 'uncertainty (ensemble spread)',
@@ -308,6 +319,14 @@ function forcesSummary(f: number[][]): SummaryLine[] {
   const sum = [0, 1, 2].map((d) => f.reduce((s, v) => s + v[d], 0));
   const lines: SummaryLine[] = [['forces', `largest |F| ${fmt(norm[worst], 6)} eV/Å (atom ${worst + 1}), ΣF = (${sum.map((x) => fmt(x, 6)).join(', ')}) eV/Å`]];
   if (f.length <= 16) f.forEach((v, i) => lines.push([`  atom ${i + 1}`, `${v.map((x) => fmt(x, 6).padStart(12)).join(' ')} eV/Å`]));
+  return lines;
+}
+
+/** σ in GPa (ASE's sign, (1/V)·∂E/∂ε) and the pressure P = −tr σ/3. */
+function stressSummary(s: number[][]): SummaryLine[] {
+  const gpa = s.map((row) => row.map((x) => x * evPerA3InGpa));
+  const lines: SummaryLine[] = [['stress', `pressure P = −tr σ/3 = ${fmt(-(gpa[0][0] + gpa[1][1] + gpa[2][2]) / 3, 4)} GPa; σ (GPa, ASE's sign):`]];
+  gpa.forEach((row, a) => lines.push([`  ${'xyz'[a]}`, `${row.map((x) => fmt(x, 4).padStart(10)).join(' ')} GPa`]));
   return lines;
 }
 

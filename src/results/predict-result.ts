@@ -37,6 +37,8 @@ export interface PredictResult extends ObservablesResult {
   malaTsVersion?: string;
   /** −dE/dR of the total energy, eV/Å, one row per atom (predict's `forces`). */
   forcesEvPerA?: number[][];
+  /** (1/V)·∂E/∂ε of the total energy, eV/Å³, 3×3 (ASE's sign: −virial/V; pw.x prints its negative); predict's `stress`. */
+  stressEvPerA3?: number[][];
   /** An ensemble model's spread: each member's E_F, band and total energy and their σ (src/engine/ensemble.ts). */
   uncertainty?: EnsembleSpread;
 }

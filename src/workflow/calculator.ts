@@ -83,7 +83,7 @@ export class MalaCalculator {
   private model?: LdosModel;
   private atoms?: Atoms;
   private queue: Promise<unknown> = Promise.resolve();
-  private pending?: { atoms: Atoms; run: Promise<void>; forces: boolean };
+  private pending?: { atoms: Atoms; run: Promise<void>; forces: boolean; stress: boolean };
 
   constructor(opts: MalaCalculatorOptions) {
     if (!opts || (typeof opts.model !== 'string' && !opts.model)) throw new MalaError('MalaCalculator needs a model', { fix: 'pass { model: "model.zip" } or a loaded model' });
@@ -104,32 +104,33 @@ export class MalaCalculator {
   }
 
   /** Whether the cached results (for the cached atoms) hold what is asked. */
-  private cachedHas(forces: boolean): boolean {
-    return !forces || this.results.forces !== undefined;
+  private cachedHas(forces: boolean, stress = false): boolean {
+    return (!forces || this.results.forces !== undefined) && (!stress || this.prediction?.stressEvPerA3 !== undefined);
   }
 
   /** Run predict for these atoms unless the cached results are theirs (with forces when `forces`, or the option, asks). */
-  async calculate(atoms: Atoms, want: { forces?: boolean } = {}): Promise<CalculatorResults> {
+  async calculate(atoms: Atoms, want: { forces?: boolean; stress?: boolean } = {}): Promise<CalculatorResults> {
     const forces = Boolean(want.forces || this.opts.forces);
-    if (this.pending && compareAtoms(this.pending.atoms, atoms).length === 0 && (!forces || this.pending.forces)) {
+    const stress = Boolean(want.stress || this.opts.stress);
+    if (this.pending && compareAtoms(this.pending.atoms, atoms).length === 0 && (!forces || this.pending.forces) && (!stress || this.pending.stress)) {
       await this.pending.run;
       return this.results;
     }
     const snapshot = copyAtoms(validateAtoms(atoms));
     // serialise runs; a queued run re-checks the cache once it is its turn
     const run = this.queue.then(async () => {
-      if (this.atoms && compareAtoms(this.atoms, snapshot).length === 0 && this.cachedHas(forces)) return;
+      if (this.atoms && compareAtoms(this.atoms, snapshot).length === 0 && this.cachedHas(forces, stress)) return;
       this.reset();
       if (!this.model) this.model = loadModel(this.opts.model as string, { backend: this.opts.backend, device: this.opts.device });
       const { model: _m, grid, ...rest } = this.opts;
-      const r = await predict({ ...rest, grid, atoms: snapshot, model: this.model, forces });
+      const r = await predict({ ...rest, grid, atoms: snapshot, model: this.model, forces, stress });
       this.calculationCount++;
       this.prediction = r;
       this.atoms = snapshot;
       // the properties the field table names (src/results/fields.ts), in the order ASE users list them
       this.results = Object.fromEntries(implementedProperties.map((name) => [name, calculatorProperty(r, name)])) as CalculatorResults;
     });
-    const pending = { atoms: snapshot, run, forces };
+    const pending = { atoms: snapshot, run, forces, stress };
     this.pending = pending;
     this.queue = run.catch(() => undefined);
     try {
@@ -171,5 +172,18 @@ export class MalaCalculator {
   /** Forces on the atoms, eV/Å (one more backward pass; cached with the energy of the same run). */
   getForces(atoms?: Atoms): Promise<number[][]> {
     return this.getProperty('forces', atoms);
+  }
+
+  /** Stress (1/V)·∂E/∂ε, eV/Å³, 3×3 in ASE's sign (the forces' backward pass; cached with the energy of the same run). */
+  async getStress(atoms?: Atoms): Promise<number[][]> {
+    const a = atoms ?? this.atoms;
+    if (!a) throw new MalaError('no atoms to calculate', { fix: 'pass the atoms to getStress' });
+    await this.calculate(a, { stress: true });
+    const s = this.prediction?.stressEvPerA3;
+    if (!s) {
+      const why = this.prediction?.warnings.find((w) => /total energy/.test(w));
+      throw new MalaError(`the stress could not be computed${why ? `: ${why}` : ''}`, { fix: 'pass pseudoDir with the UPF files of the structure' });
+    }
+    return s.map((row) => [...row]);
   }
 }

@@ -42,6 +42,7 @@ import { peakRssMb } from '../util/memory';
 import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
+import { stressFromStrainDerivative } from '../engine/stress';
 import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
 
 /** (moved to src/util/memory.ts; re-exported for existing importers) */
@@ -115,6 +116,11 @@ export interface PredictOptions {
   strictDomain?: boolean;
   /** Also compute the forces −dE/dR (eV/Å) of the total energy (src/engine/forces.ts). */
   forces?: boolean;
+  /**
+   * Also compute the stress (1/V)·∂E/∂ε of the total energy (eV/Å³, ASE's sign: negative under
+   * compression; src/engine/stress.ts). Runs the forces' backward pass.
+   */
+  stress?: boolean;
   /**
    * Descriptors, network and backward pass in float64 (native engine, ts backend: `backend: 'ts'`
    * or a model loaded so): the checking path of the forces' finite-difference tests, slow.
@@ -196,7 +202,7 @@ function predictContext(opts: PredictOptions): Calculation {
     { temperatureK: opts.temperatureK, electrons: opts.electrons, ecutrhoRy: opts.ecutrhoRy, grid: opts.grid, refuseCoarseGrid: opts.refuseCoarseGrid, pseudoDir: opts.pseudoDir, pseudopotentials: opts.pseudopotentials },
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom, ecutrhoRy: modelEcutrhoRy(model) },
   );
-  if (context.pseudoProblem && (opts.requireTotalEnergy || opts.forces)) throw context.pseudoProblem;
+  if (context.pseudoProblem && (opts.requireTotalEnergy || opts.forces || opts.stress)) throw context.pseudoProblem;
   const grid = context.grid.grid;
   return { context, read, atoms, source, model, species, grid, voxelA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid) };
 }
@@ -207,7 +213,7 @@ function energyStepOf(c: Calculation, opts: PredictOptions, warn: (m: string) =>
   const { pseudopotentials, ecutrhoRy, pseudoProblem } = c.context;
   if (pseudopotentials && ecutrhoRy !== undefined) return qeEnergyStep({ atoms: c.atoms, grid: c.grid, ecutrhoRy, pseudopotentials });
   const why = pseudoProblem ? pseudoProblem.describe() : 'no density cutoff (ecutrho) known: pass --ecutrho RY or a QE input/output';
-  if (opts.requireTotalEnergy || opts.forces) throw pseudoProblem ?? new MalaError(why);
+  if (opts.requireTotalEnergy || opts.forces || opts.stress) throw pseudoProblem ?? new MalaError(why);
   warn(`total energy skipped: ${why}`);
   return undefined;
 }
@@ -264,25 +270,26 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const t0 = performance.now();
   if (opts.smallWorkBackend ?? !opts.model) model.chooseBackendForWork(grid[0] * grid[1] * grid[2]);
   const device = model.deviceChoice();
-  if (opts.forces && opts.descriptorsFile) {
+  if ((opts.forces || opts.stress) && opts.descriptorsFile) {
     throw new MalaError('--forces: descriptors read from a file cannot be differentiated with respect to the atoms', { file: opts.descriptorsFile, fix: 'drop --descriptors, so that predict computes them from the structure' });
   }
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
   const members = model.members();
-  if (opts.forces && members.length > 1) {
+  if ((opts.forces || opts.stress) && members.length > 1) {
     descriptors.close();
     throw new MalaError(`forces: the model is an ensemble of ${members.length} networks, and forces of an ensemble are not defined here (neither the mean LDOS's nor one member's)`, { file: model.source, fix: 'predict forces with a single-network model (one of the models the ensemble was built from)' });
   }
-  if (opts.forces) {
+  if (opts.forces || opts.stress) {
     checkForcesSupport(model, descriptors);
-    // model archives hold no validation of forces yet: say so, with what was measured (issue 16)
-    warn(`forces: the model ${model.source} records no validation of its forces against DFT; a model trained on LDOS alone can be far off (the shipped Al model: RMSE 0.4–1.7 eV/Å against QE on held-out frames, docs/forces.md)`);
+    // model archives hold no validation of forces or stress yet: say so, with what was measured (issue 16)
+    if (opts.stress) warn(`stress: the model ${model.source} records no validation of its stress against DFT; a model trained on LDOS at one density can be far off (the shipped Al model: P ≈ −300 GPa on 298 K frames where QE gives −3.4 GPa, docs/stress.md)`);
+    if (opts.forces) warn(`forces: the model ${model.source} records no validation of its forces against DFT; a model trained on LDOS alone can be far off (the shipped Al model: RMSE 0.4–1.7 eV/Å against QE on held-out frames, docs/forces.md)`);
   }
 
   // network → engine
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: opts.forces && plan.keepDescriptors }),
+    source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: (opts.forces || opts.stress) && plan.keepDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -294,6 +301,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     memberStores: memberStorePlans(plan, { grid, energyCount, members: members.length, tmpDir: opts.tmpDir }),
     energy,
     forces: opts.forces,
+    stress: opts.stress,
     progress,
     ldosSource: `predicted by ${model.source}`,
     structureFile: c.source,
@@ -327,7 +335,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     domain: domainReport,
     modelSha256: modelFileSha256(model.source),
     malaTsVersion: packageVersionOrUndefined(),
-    forcesEvPerA: run.forcesEvPerA ? atomRows(run.forcesEvPerA) : undefined,
+    forcesEvPerA: run.forcesEvPerA && opts.forces ? atomRows(run.forcesEvPerA) : undefined,
+    stressEvPerA3: run.strainDerivativeEv ? stressFromStrainDerivative(run.strainDerivativeEv, atoms.cellAngstrom) : undefined,
     uncertainty: run.ensembleMembers ? ensembleSpread(run.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), atoms.symbols.length) : undefined,
   };
 

@@ -24,7 +24,7 @@ export interface PwIpiOptions extends Omit<PwDropInOptions, 'now'> {
 /** Builds the evaluator from the input read once; the CLI passes createForceEvaluator (src/workflow/force-evaluator.ts). */
 export type ForceEvaluatorFactory = (request: ForceEvaluatorRequest) => Promise<ForceEvaluator>;
 
-export const NO_STRESS_WARNING = 'stress is not computed by mala-ts: the virial sent to the i-PI server is zero (ASE reports zero stress)';
+export const NO_STRESS_WARNING = 'stress is not computed without tstress = .true. in the pw.x input: the virial sent to the i-PI server is zero (ASE reports zero stress)';
 
 /** Serve the forces of the pw.x input's model to the i-PI server at `opts.address`; resolves with the number of steps served. */
 export async function runPwIpi(opts: PwIpiOptions, createEvaluator: ForceEvaluatorFactory): Promise<{ steps: number }> {

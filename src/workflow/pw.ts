@@ -32,6 +32,7 @@ import type { LoadedPseudopotentials } from '../qe/calculation-context';
 import type { Atoms, Mat3, Vec3 } from '../structure/atoms';
 import type { Communicator } from '../parallel/comm';
 import { driveLockstep, followLockstep } from '../parallel/lockstep';
+import { virialEv } from '../engine/stress';
 
 export interface PwDropInOptions {
   /** The pw.x input text. */
@@ -95,6 +96,8 @@ export interface PwPrepared {
   dynamics?: PwDynamicsInput;
   /** tprnfor, or relax/md: the output has forces. */
   forces: boolean;
+  /** tstress: the scf output has pw.x's stress block, and the i-PI driver sends the virial. */
+  stress: boolean;
   warnings: string[];
   warn: (message: string) => void;
   pseudoDir: string;
@@ -135,7 +138,7 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   if (typeof sys.nspin === 'number' && sys.nspin !== 1) {
     throw new MalaError(`nspin = ${sys.nspin}: the LDOS model is not spin-polarised`, { file: inputLabel, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
   }
-  if (ctl.tstress === true) warn(`tstress: the stress is not predicted by mala-ts; ${ctl.tprnfor === true || dynamics ? 'energies and forces are' : 'the energies are'} written`);
+  if (ctl.tstress === true && dynamics) warn(`tstress: the stress is printed for calculation = 'scf' only (and sent to an i-PI server); the ${calculation} steps are written without it`);
   const occupations = typeof sys.occupations === 'string' ? sys.occupations.toLowerCase() : 'fixed';
   const smearing = typeof sys.smearing === 'string' ? sys.smearing.toLowerCase() : 'gaussian';
   if (occupations !== 'smearing') warn(`occupations = '${occupations}': the prediction uses Fermi-Dirac occupations at the model's temperature`);
@@ -158,12 +161,16 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model FILE or set MALA_TS_MODEL' });
   // loaded once: relax, md and --ipi predict many structures with it
   const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
+  // the stress rides on the forces' backward pass, which an ensemble has not got
+  const stress = ctl.tstress === true && model.ensembleSize <= 1;
+  if (ctl.tstress === true && !stress) warn(`tstress: the stress is not predicted by mala-ts; ${ctl.tprnfor === true || dynamics ? 'energies and forces are' : 'the energies are'} written (no stress for an ensemble model)`);
   return {
     read,
     inputLabel,
     calculation: calculation as PwPrepared['calculation'],
     dynamics,
     forces: ctl.tprnfor === true || dynamics !== undefined,
+    stress,
     warnings,
     warn,
     pseudoDir: pseudo.dir,
@@ -179,7 +186,8 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
 export type PwPredictOptions = Pick<PwDropInOptions, 'memoryMb' | 'tmpDir' | 'progress' | 'strictDomain' | 'comm'>;
 
 /** One prediction for the input's species and settings, at `atoms` (default: the input's). */
-export function predictPw(p: PwPrepared, opts: PwPredictOptions, forces: boolean, atoms?: Atoms, smallWorkBackend = false): Promise<PredictResult> {
+export function predictPw(p: PwPrepared, opts: PwPredictOptions, forces: boolean, atoms?: Atoms, extra: { stress?: boolean; smallWorkBackend?: boolean } = {}): Promise<PredictResult> {
+  const { stress = false, smallWorkBackend = false } = extra;
   return predict({
     smallWorkBackend,
     comm: opts.comm,
@@ -196,6 +204,7 @@ export function predictPw(p: PwPrepared, opts: PwPredictOptions, forces: boolean
     warn: p.warn,
     strictDomain: opts.strictDomain,
     forces,
+    stress,
   });
 }
 
@@ -217,6 +226,7 @@ function formatPw(p: PwPrepared, result: PredictResult, opts: PwDropInOptions, s
     // energies, Fermi energy, electrons, grid, model: the field table's pw rows (src/results/fields.ts)
     ...pwOutputValues(result),
     forcesEvPerA: p.forces ? result.forcesEvPerA : undefined,
+    stressEvPerA3: p.stress ? result.stressEvPerA3 : undefined,
     smearing: p.occupations === 'smearing' ? p.smearing : undefined,
     degaussRy: typeof sys.degauss === 'number' ? sys.degauss : undefined,
     inputName: opts.inputFile ?? 'standard input',
@@ -237,7 +247,7 @@ export function pwForceEvaluator(p: PwPrepared, opts: PwPredictOptions, onResult
     const atoms: Atoms = { ...p.read.atoms, cellAngstrom: cellAngstrom.map((r) => [...r]) as Mat3, positionsAngstrom: positionsAngstrom.map((r) => [...r] as Vec3) };
     let r: PredictResult;
     try {
-      r = await predictPw(p, opts, true, atoms);
+      r = await predictPw(p, opts, true, atoms, { stress: p.stress && !p.dynamics });
     } catch (e) {
       // these positions are not the input file's: say where they came from
       if (e instanceof MalaError && /overlapping atoms/.test(e.message)) {
@@ -249,7 +259,8 @@ export function pwForceEvaluator(p: PwPrepared, opts: PwPredictOptions, onResult
       throw e;
     }
     onResult?.(r, atoms);
-    return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv };
+    const virial = r.stressEvPerA3 ? virialEv(r.stressEvPerA3, atoms.cellAngstrom) : undefined;
+    return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv, virialEv: virial };
   };
 }
 
@@ -265,7 +276,7 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
   const p = preparePw(opts);
   if (!p.dynamics) {
     // one scf of a model loaded for it: small work may run on the TypeScript network
-    const result = await predictPw(p, opts, p.forces, undefined, !opts.model);
+    const result = await predictPw(p, opts, p.forces, undefined, { stress: p.stress, smallWorkBackend: !opts.model });
     return { output: formatPw(p, result, opts, startedAt, wall0, cpu0), result, read: p.read };
   }
   let first: { result: PredictResult; atoms: Atoms } | undefined;
@@ -299,7 +310,7 @@ export async function runPwDropIn(opts: PwDropInOptions & { write?: (text: strin
 export async function followPwDropIn(opts: PwDropInOptions & { comm: Communicator }): Promise<number> {
   const p = preparePw(opts);
   if (!p.dynamics) {
-    await predictPw(p, opts, p.forces, undefined, !opts.model);
+    await predictPw(p, opts, p.forces, undefined, { stress: p.stress, smallWorkBackend: !opts.model }); // as rank 0's call
     return 1;
   }
   return followLockstep(opts.comm, p.read.atoms.symbols.length, pwForceEvaluator(p, opts));

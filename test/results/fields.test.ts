@@ -251,6 +251,7 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
       modelSha256: 'ab',
       malaTsVersion: '0.1.0',
       forcesEvPerA: [[0.1, -0.2, 0.3], [-0.1, 0.2, -0.3]],
+      stressEvPerA3: [[0.01, 0, 0], [0, 0.01, 0], [0, 0, 0.01]],
       uncertainty: { size: 2, seeds: [1, 2], members: [{ fermiEnergyEv: 1, bandEnergyEv: 2, entropyContributionEv: 0, totalEnergyEv: 3 }, { fermiEnergyEv: 1.1, bandEnergyEv: 2.1, entropyContributionEv: 0, totalEnergyEv: 3.1 }], fermiEnergySigmaEv: 0.07, bandEnergySigmaEv: 0.07, totalEnergySigmaEv: 0.07, atomCount: 2 },
     };
     const json = predictResultJson(r);

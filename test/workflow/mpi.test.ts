@@ -131,6 +131,33 @@ describe('workflow: predict across MPI ranks', function () {
     }
   });
 
+  it('stress: 1, 2 and 3 ranks agree to 1e-9 relative (descriptor part summed over ranks; density terms on the FFTW slabs; Ewald split)', async () => {
+    const frame = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
+    const args = [frame, '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--pseudo-dir', path.join(repoRoot, 'fixtures', 'al-fcc-qe'), '--stress', '--block-points', '1200'];
+    const runs = [];
+    for (const np of [1, 2, 3]) runs.push(await mpiPredict(np, args));
+    const s1 = runs[0].stress_ev_per_angstrom3 as number[][];
+    const scale = Math.max(...s1.flat().map(Math.abs));
+    assert.ok(scale > 1e-3);
+    for (const r of runs.slice(1)) {
+      assertSame(runs[0], r, `stress run on ${r.mpi_ranks} ranks`);
+      const s = r.stress_ev_per_angstrom3 as number[][];
+      const d = Math.max(...s.flatMap((row, i) => row.map((x, k) => Math.abs(x - s1[i][k]))));
+      assert.ok(d < 1e-9 * scale, `${r.mpi_ranks} ranks: stress differs by ${d} eV/Å³`);
+    }
+  });
+
+  it('stress of Be2 (PBE + core charge: the GGA and core strain terms on the slabs): 1 and 2 ranks agree to 1e-9 relative', async function () {
+    const be2 = referenceDir(this);
+    const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--stress'];
+    const [one, two] = [await mpiPredict(1, args), await mpiPredict(2, args)];
+    const s1 = one.stress_ev_per_angstrom3 as number[][];
+    const s2 = two.stress_ev_per_angstrom3 as number[][];
+    const scale = Math.max(...s1.flat().map(Math.abs));
+    const d = Math.max(...s2.flatMap((row, i) => row.map((x, k) => Math.abs(x - s1[i][k]))));
+    assert.ok(scale > 1e-3 && d < 1e-9 * scale, `2 ranks: stress differs by ${d} eV/Å³ (scale ${scale})`);
+  });
+
   it('predict --np 2 relaunches itself under mpirun and gives the same observables', async function () {
     const be2 = referenceDir(this);
     const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--json'];

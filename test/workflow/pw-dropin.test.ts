@@ -147,7 +147,9 @@ describe('workflow: mala-ts pw, a drop-in for pw.x (Be2 QE input, MALA Be_model)
     assert.deepEqual(j.grid_shape, [18, 18, 27]);
     assert.match(pw.stdout, /number of electrons\s+=\s+4\.00/);
     assert.match(pw.stdout, /JOB DONE/);
-    assert.match(pw.stderr, /tstress: the stress is not predicted by mala-ts; energies and forces are written/);
+    // the input's tstress: the stress is predicted now (issue 16; was a warning that it is not)
+    assert.match(pw.stdout, /total {3}stress {2}\(Ry\/bohr\*\*3\)/);
+    assert.doesNotMatch(pw.stderr, /tstress/);
 
     // pw.x's other spelling: input on standard input, parallel flags ignored; same energy lines
     const stdin = await execa('node', [cli, 'pw', '-nk', '2', '--model', model], { cwd: dir, input: fs.readFileSync(input, 'utf8'), reject: false });

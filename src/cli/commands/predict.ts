@@ -38,6 +38,7 @@ interface Opts {
   np?: string;
   strictDomain?: boolean;
   forces?: boolean;
+  stress?: boolean;
 }
 
 /** Structure and model, the observables summary, then timings and memory (src/results: the field table). */
@@ -70,6 +71,7 @@ export function register(program: Command): void {
     .addOption(deviceOption())
     .option('--strict-domain', 'fail (exit 1) instead of warning when the structure or its settings lie outside the model\'s training domain')
     .option('--forces', 'also compute the forces on the atoms (eV/Å, the derivative of the printed total energy; native descriptor engine)')
+    .option('--stress', 'also compute the stress (1/V)·∂E/∂ε (eV/Å³ in the JSON, ASE\'s sign; GPa in the summary; native descriptor engine)')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
       const np = positiveNumber(opts.np, '--np', '2');
@@ -112,6 +114,7 @@ export function register(program: Command): void {
           comm,
           strictDomain: opts.strictDomain,
           forces: opts.forces,
+          stress: opts.stress,
         });
       } catch (e) {
         if (comm && comm.size > 1) {
