@@ -209,27 +209,35 @@ struct NetState {
   // for other heights and thread counts: ~1e-7 of the output's size; test/bindings/torch.test.ts).
   // Blocks hold at least 256 rows so that wide layers keep GEMM-sized work.
   void forwardIntoCpuBlocked(const torch::Tensor& x, torch::Tensor out, bool scaled) {
-    const int64_t n = x.size(0);
+    forEachCpuBlock(x.size(0), [&](int64_t p0, int64_t m, torch::Tensor& work0, torch::Tensor& work1) {
+      forwardBlock(x.narrow(0, p0, m), out.narrow(0, p0, m), scaled, work0, work1, nullptr);
+    });
+  }
+
+  // The row blocks of CPU inference (rows per block from the widest layer, cpuBlockRows), run on
+  // the BLAS's threads, every GEMM on one thread; fn(p0, m, work0, work1) gets the block's first
+  // row, its row count and the calling thread's two workspaces. The blocks are independent, so
+  // they run as whole blocks on the threads: no synchronisation inside a GEMM (OpenBLAS's own
+  // threading of these small GEMMs left the second core waiting at every layer). Every GEMM on
+  // one thread, also with one block: a point's LDOS is then the same bits for any thread count
+  // (OpenBLAS's threaded GEMM rounds differently) and any MPI rank count.
+  template <typename Fn>
+  void forEachCpuBlock(int64_t n, Fn fn) {
     int64_t widest = 1;
     for (int64_t s : sizes) widest = std::max(widest, s);
     const int64_t rowsPerBlock = cpuBlockRows(widest);
     const int64_t blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
-    // The blocks are independent, so they run on the BLAS's threads as whole blocks, each GEMM on
-    // one thread: no synchronisation inside a GEMM (OpenBLAS's own threading of these small GEMMs
-    // left the second core waiting at every layer).
     BlasThreads& blas = BlasThreads::get();
-    const int threads = (int)std::min<int64_t>(blocks, blas.count());
+    const int threads = (int)std::max<int64_t>(1, std::min<int64_t>(blocks, blas.count()));
     if ((int)work.size() < 2 * threads) work.resize(2 * threads);
     for (auto& t : work)
       if (!t.defined() || t.numel() < rowsPerBlock * widest) t = torch::empty({rowsPerBlock * widest}, torch::kFloat32);
     auto runBlocks = [&](int t) {
       for (int64_t b = t; b < blocks; b += threads) {
-        const int64_t p0 = b * rowsPerBlock, m = std::min(rowsPerBlock, n - p0);
-        forwardBlock(x.narrow(0, p0, m), out.narrow(0, p0, m), scaled, work[2 * t], work[2 * t + 1]);
+        const int64_t p0 = b * rowsPerBlock;
+        fn(p0, std::min(rowsPerBlock, n - p0), work[2 * t], work[2 * t + 1]);
       }
     };
-    // every GEMM on one thread, also with one block: a point's LDOS is then the same bits for any
-    // thread count (OpenBLAS's threaded GEMM rounds differently) and any MPI rank count
     BlasThreads::SingleThreaded oneThreadEach(blas);
     if (threads <= 1) {
       runBlocks(0);
@@ -257,14 +265,15 @@ struct NetState {
       if (e) std::rethrow_exception(e);
   }
 
-  // One row block of forwardIntoCpuBlocked through every layer: hidden layers into the two
-  // workspaces in turn, the last layer straight into out.
-  void forwardBlock(torch::Tensor h, torch::Tensor out, bool scaled, torch::Tensor& work0, torch::Tensor& work1) {
+  // One row block through every layer: hidden layers into the two workspaces in turn, the last
+  // layer straight into out. With `keep` (predictVjp), layer l writes into (*keep)[l]'s rows of
+  // this block instead, the last layer included, and the output is not scaled.
+  void forwardBlock(torch::Tensor h, torch::Tensor out, bool scaled, torch::Tensor& work0, torch::Tensor& work1, std::vector<torch::Tensor>* keep, int64_t p0 = 0) {
     const int64_t m = h.size(0);
     const size_t L = sizes.size() - 1;
     torch::Tensor* work[2] = {&work0, &work1};
     int w = 0;
-    if (scaled && inScale.defined()) {
+    if (inScale.defined() && (scaled || keep)) {
       torch::Tensor dst = work[w]->narrow(0, 0, m * nIn()).view({m, nIn()});
       torch::sub_out(dst, h, inShift).div_(inScale);  // float32, as MALA's scaler
       h = dst;
@@ -272,13 +281,13 @@ struct NetState {
     }
     for (size_t l = 0; l < L; l++) {
       const bool last = l + 1 == L;
-      torch::Tensor dst = last ? out : work[w]->narrow(0, 0, m * sizes[l + 1]).view({m, sizes[l + 1]});
+      torch::Tensor dst = keep ? (*keep)[l].narrow(0, p0, m) : last ? out : work[w]->narrow(0, 0, m * sizes[l + 1]).view({m, sizes[l + 1]});
       torch::addmm_out(dst, params[2 * l + 1], h, params[2 * l].t());
       applyActInPlace(dst, acts[l]);
       h = dst;
       w ^= 1;
     }
-    if (scaled) {
+    if (scaled && !keep) {
       if (outScale.defined()) h.mul_(outScale).add_(outShift);
       if (restrict == 1) h.clamp_min_(0.0);
       else if (restrict == 2) h.abs_();
@@ -317,7 +326,11 @@ struct NetState {
   // kept layer outputs. float32 inside; the cotangent and gradInput are float64 host arrays.
   void predictVjp(const float* xHost, const double* cotHost, float* outHost, double* gradHost, int64_t n) {
     torch::NoGradGuard ng;
-    const int64_t batch = device.is_cpu() ? 16384 : cudaBatchPoints();
+    // on the CPU a whole number of predict's row blocks, so that the blocks fall where predict's do
+    int64_t widest = 1;
+    for (int64_t sz : sizes) widest = std::max(widest, sz);
+    const int64_t rows = cpuBlockRows(widest);
+    const int64_t batch = device.is_cpu() ? rows * std::max<int64_t>(1, 16384 / rows) : cudaBatchPoints();
     const size_t L = sizes.size() - 1;
     auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
     auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -328,13 +341,23 @@ struct NetState {
       // one pass over host memory (torch::isfinite takes several, with temporaries)
       if (!allFinite(xHost + p0 * nIn(), m * nIn())) throw std::runtime_error("non-finite input value");
       if (!allFinite(cotHost + p0 * nOut(), m * nOut())) throw std::runtime_error("non-finite cotangent value");
-      torch::Tensor h = device.is_cpu() ? x : x.to(device);
-      if (inScale.defined()) h = (h - inShift) / inScale;  // as forwardInto
       std::vector<torch::Tensor> hs;  // each Linear's output after its activation
-      for (size_t l = 0; l < L; l++) {
-        h = torch::addmm(params[2 * l + 1], h, params[2 * l].t());
-        applyActInPlace(h, acts[l]);
-        hs.push_back(h);
+      torch::Tensor h;
+      if (device.is_cpu()) {
+        // the forward of predict, block for block (forEachCpuBlock), so out is predict's to the bit
+        for (size_t l = 0; l < L; l++) hs.push_back(torch::empty({m, sizes[l + 1]}, f32));
+        forEachCpuBlock(m, [&](int64_t b0, int64_t mb, torch::Tensor& work0, torch::Tensor& work1) {
+          forwardBlock(x.narrow(0, b0, mb), torch::Tensor(), true, work0, work1, &hs, b0);
+        });
+        h = hs.back();
+      } else {
+        h = x.to(device);
+        if (inScale.defined()) h = (h - inShift) / inScale;  // as forwardInto
+        for (size_t l = 0; l < L; l++) {
+          h = torch::addmm(params[2 * l + 1], h, params[2 * l].t());
+          applyActInPlace(h, acts[l]);
+          hs.push_back(h);
+        }
       }
       torch::Tensor g;  // ∂s/∂(net output), s = Σ cotangent·predict
       if (device.is_cpu()) {

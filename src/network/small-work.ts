@@ -39,5 +39,5 @@ export function smallWorkReason(r: SmallWorkRequest): string | undefined {
   if (backend !== 'auto' || device.startsWith('cuda')) return undefined;
   const macs = r.points * macsPerPoint(r.spec) * r.networks;
   if (!(macs > 0) || macs > SMALL_WORK_MACS) return undefined;
-  return `TypeScript network: ${(macs / 1e6).toFixed(0)} M multiply-adds are done before libtorch would have loaded (auto below ${SMALL_WORK_MACS / 1e6} M; --backend torch to choose it)`;
+  return `auto: the TypeScript network on the CPU: ${(macs / 1e6).toFixed(0)} M multiply-adds are done before libtorch would have loaded (auto below ${SMALL_WORK_MACS / 1e6} M; --backend torch to choose it)`;
 }

@@ -28,7 +28,7 @@ describe('network backend for small work (src/network/small-work.ts)', function 
     assert.equal(macsPerPoint(spec as never), perPoint);
     const below = Math.floor(SMALL_WORK_MACS / perPoint);
     const req = { spec: spec as never, networks: 1 };
-    assert.match(smallWorkReason({ ...req, points: below })!, /TypeScript network: \d+ M multiply-adds/);
+    assert.match(smallWorkReason({ ...req, points: below })!, /^auto: the TypeScript network on the CPU: \d+ M multiply-adds/);
     assert.equal(smallWorkReason({ ...req, points: below + 1 }), undefined);
     assert.equal(smallWorkReason({ ...req, points: Math.ceil(below / 2) + 1, networks: 2 }), undefined, 'two networks double the work');
     assert.ok(smallWorkReason({ ...req, points: Math.floor(below / 2), networks: 2 }));
