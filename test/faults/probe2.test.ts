@@ -38,3 +38,26 @@ describe('faults (probe 2): two outputs on one path', function () {
     assert.ok(JSON.parse(fs.readFileSync(path.join(t.dir, 'r.json'), 'utf8')).fermi_energy_ev > 0);
   });
 });
+
+describe('faults (probe 2): sample into a folder an earlier run used', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+
+  it('a second run with fewer frames removes the first run\'s extra frames (two trajectories were mixed silently)', () => {
+    const template = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
+    const out = path.join(t.dir, 'frames');
+    const sample = (extra: string[]) => mt(['sample', '--qe-template', template, '--out', out, '--equilibration', '0.01', '--interval', '0.01', ...extra]);
+    assert.equal(sample(['--frames', '3']).status, 0);
+    fs.writeFileSync(path.join(out, 'Al_7.pw.scf.in'), 'my own file\n'); // not written by sample: kept
+    const r = sample(['--frames', '2', '--seed', '5']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /removed 1 frame file of an earlier sample run .*Al_2\.pw\.scf\.in/);
+    const frames = fs.readdirSync(out).filter((f) => f.endsWith('.pw.scf.in')).sort();
+    assert.deepEqual(frames, ['Al_0.pw.scf.in', 'Al_1.pw.scf.in', 'Al_7.pw.scf.in']);
+    for (const f of frames.slice(0, 2)) assert.match(fs.readFileSync(path.join(out, f), 'utf8').split('\n')[0], /seed 5,/);
+    const md = JSON.parse(fs.readFileSync(path.join(out, 'Al.md.json'), 'utf8'));
+    assert.equal(md.frames.length, 2);
+  });
+});
