@@ -65,9 +65,17 @@ export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 1);
 }
 
+let quietSignals = false;
+
+/** From now on a SIGINT/SIGTERM ends the process without a message (an MPI rank whose failure rank 0 reports). */
+export function exitQuietlyOnSignal(): void {
+  quietSignals = true;
+  listen(true);
+}
+
 function exitOnSignal(signal: NodeJS.Signals): never {
   const n = removeRegistered();
-  process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
+  if (!quietSignals) process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
   process.exit(signalExitCode(signal));
 }
 

@@ -61,3 +61,25 @@ describe('faults (probe 2): sample into a folder an earlier run used', function 
     assert.equal(md.frames.length, 2);
   });
 });
+
+describe('faults (probe 2): a bad input under MPI gives one message', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+  const model = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
+  const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^mala-ts: error/.test(l));
+
+  it('pw --np 2 and predict --np 2 on a malformed pw.x input: one error (every rank printed it), exit 1, no hang', () => {
+    const bad = path.join(t.dir, 'bad.in');
+    const good = fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in'), 'utf8');
+    fs.writeFileSync(bad, good.replace('ATOMIC_SPECIES', 'ATOMIC_SPECIEZ'));
+    for (const args of [['pw', '--np', '2', '--model', model, '-in', bad], ['predict', '--np', '2', '--model', model, bad]]) {
+      const r = mt(args, { timeoutMs: 60000 });
+      assert.equal(r.error, undefined, `no hang: ${r.error}`);
+      assert.equal(r.status, 1, r.stderr);
+      assert.deepEqual(errorLines(r.stderr).map((l) => l.replace(/rank \d/, 'rank N')), [`mala-ts: error on MPI rank N: ${bad}: malformed QE input: unexpected line 'ATOMIC_SPECIEZ' outside any namelist or card`], r.stderr);
+      assert.doesNotMatch(r.stderr, /interrupted/, 'the rank that rank 0 aborted ends silently');
+    }
+  });
+});
