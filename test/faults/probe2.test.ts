@@ -5,8 +5,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { repoRoot, tempDir } from '../helpers';
-import { assertCleanError, mt } from './helpers';
+import { assertCleanError, cli, mt } from './helpers';
 
 const be2 = path.join(repoRoot, 'fixtures', 'be2-ldos-qe');
 
@@ -81,5 +82,41 @@ describe('faults (probe 2): a bad input under MPI gives one message', function (
       assert.deepEqual(errorLines(r.stderr).map((l) => l.replace(/rank \d/, 'rank N')), [`mala-ts: error on MPI rank N: ${bad}: malformed QE input: unexpected line 'ATOMIC_SPECIEZ' outside any namelist or card`], r.stderr);
       assert.doesNotMatch(r.stderr, /interrupted/, 'the rank that rank 0 aborted ends silently');
     }
+  });
+});
+
+describe('faults (probe 2): generate stops everything its pw.x started', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+
+  it('SIGINT while a pw.x wrapper script runs: the wrapper\'s child is stopped too (it was left running with ppid 1)', async () => {
+    const wrapper = path.join(t.dir, 'pw-wrapper.sh');
+    const childPidFile = path.join(t.dir, 'child.pid');
+    // as a site's pw.x wrapper (mpirun pw.x …): the work runs in a child of the script
+    fs.writeFileSync(wrapper, `#!/bin/bash\nsleep 60 &\necho $! > ${childPidFile}\nwait\n`, { mode: 0o755 });
+    const qe = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+    const child = spawn(process.execPath, [cli, 'generate', '--qe-input', path.join(qe, 'Al.pw.scf.in'), '--energy-grid=-5,0.5,30', '--out', path.join(t.dir, 'out'), '--pw', wrapper, '--pseudo-dir', qe], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b) => (stderr += b));
+    const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!(fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8').trim() !== '')) {
+      if (Date.now() - t0 > 60000) assert.fail('the wrapper did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGINT');
+    assert.equal(await done, 130, stderr);
+    const pid = Number(fs.readFileSync(childPidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 300));
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) process.kill(pid, 'SIGKILL');
+    assert.equal(alive, false, 'the wrapper\'s child was stopped with it');
   });
 });
