@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot, tempDir } from '../helpers';
-import { assertCleanError, cli, mt } from './helpers';
+import { assertCleanError, cli, mt, smallInferInputs } from './helpers';
 
 const be2 = path.join(repoRoot, 'fixtures', 'be2-ldos-qe');
 
@@ -118,5 +118,23 @@ describe('faults (probe 2): generate stops everything its pw.x started', functio
     }
     if (alive) process.kill(pid, 'SIGKILL');
     assert.equal(alive, false, 'the wrapper\'s child was stopped with it');
+  });
+});
+
+describe('faults (probe 2): MALA_TS_BACKEND is read by the commands', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+
+  it('infer with MALA_TS_BACKEND=ts runs the TypeScript network; junk there is refused naming the variable (both were ignored: --backend defaulted to auto)', () => {
+    const { model, descriptors } = smallInferInputs(t.dir);
+    const out = path.join(t.dir, 'l.npy');
+    const ts = mt(['infer', '--model', model, '--descriptors', descriptors, '--out', out], { env: { MALA_TS_BACKEND: 'ts' } });
+    assert.equal(ts.status, 0, ts.stderr);
+    assert.match(ts.stdout, /plain-TypeScript network/);
+    assertCleanError(mt(['infer', '--model', model, '--descriptors', descriptors, '--out', out], { env: { MALA_TS_BACKEND: 'junk' } }), /unknown backend 'junk' \(MALA_TS_BACKEND\)/);
+    const flag = mt(['infer', '--model', model, '--descriptors', descriptors, '--out', out, '--backend', 'ts'], { env: { MALA_TS_BACKEND: 'junk' } });
+    assert.equal(flag.status, 0, `the option wins over the variable: ${flag.stderr}`);
   });
 });
