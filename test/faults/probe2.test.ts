@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import { writeNpy } from '../../src/io/npy';
 import { repoRoot, tempDir } from '../helpers';
 import { assertCleanError, cli, mt, smallInferInputs } from './helpers';
 
@@ -136,5 +137,39 @@ describe('faults (probe 2): MALA_TS_BACKEND is read by the commands', function (
     assertCleanError(mt(['infer', '--model', model, '--descriptors', descriptors, '--out', out], { env: { MALA_TS_BACKEND: 'junk' } }), /unknown backend 'junk' \(MALA_TS_BACKEND\)/);
     const flag = mt(['infer', '--model', model, '--descriptors', descriptors, '--out', out, '--backend', 'ts'], { env: { MALA_TS_BACKEND: 'junk' } });
     assert.equal(flag.status, 0, `the option wins over the variable: ${flag.stderr}`);
+  });
+});
+
+describe('faults (probe 2): two trainings on one --out', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+
+  it('a second train --out X (ensemble or not) while one runs is refused, naming the running pid (it shared member files silently)', async () => {
+    const desc = path.join(t.dir, 'd.npy');
+    const ldos = path.join(t.dir, 'l.npy');
+    writeNpy(desc, new Float32Array(4 * 4 * 4 * 94).map((_, i) => ((i * 7919) % 101) / 101), [4, 4, 4, 94]);
+    writeNpy(ldos, new Float32Array(4 * 4 * 4 * 11).map((_, i) => ((i * 104729) % 37) / 37), [4, 4, 4, 11]);
+    const out = path.join(t.dir, 'm.zip');
+    const args = (extra: string[]) => ['train', '--descriptors', desc, '--ldos', ldos, '--validation', `${desc}:${ldos}`, '--energy-grid=-5,1,11', '--layers', '4', '--out', out, ...extra];
+    const first = spawn(process.execPath, [cli, ...args(['--epochs', '100000', '--ensemble', '2'])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let firstErr = '';
+    first.stderr!.on('data', (b) => (firstErr += b));
+    const firstDone = new Promise((resolve) => first.on('exit', resolve));
+    try {
+      const t0 = Date.now();
+      while (!/epoch 1:/.test(firstErr)) {
+        if (Date.now() - t0 > 60000) assert.fail(`the first training did not start:\n${firstErr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const extra of [['--epochs', '1', '--ensemble', '2'], ['--epochs', '1']]) {
+        assertCleanError(mt(args(extra)), new RegExp(`--out .*m\\.zip is in use by another mala-ts run \\(pid ${first.pid}`));
+      }
+    } finally {
+      first.kill('SIGTERM');
+      await firstDone;
+    }
+    assert.deepEqual(fs.readdirSync(t.dir).sort(), ['d.npy', 'l.npy'], 'nothing left: no model, no member, no lock');
   });
 });
