@@ -173,3 +173,30 @@ describe('faults (probe 2): two trainings on one --out', function () {
     assert.deepEqual(fs.readdirSync(t.dir).sort(), ['d.npy', 'l.npy'], 'nothing left: no model, no member, no lock');
   });
 });
+
+describe('faults (probe 2): a signal to an MPI job is reported once', function () {
+  this.timeout(120000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir()));
+  afterEach(() => t.cleanup());
+
+  it('SIGTERM to pw --np 2 during md: exit 143, one "interrupted" line (each rank printed one), no rank left', async () => {
+    const input = path.join(t.dir, 'md.in');
+    const scf = fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in'), 'utf8');
+    fs.writeFileSync(input, scf.replace("calculation = 'scf'", "calculation = 'md'\n  nstep = 50"));
+    const model = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
+    const child = spawn(process.execPath, [cli, 'pw', '--np', '2', '--model', model, '-in', input], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b) => (stderr += b));
+    const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!/warning: forces/.test(stderr)) {
+      if (Date.now() - t0 > 60000) assert.fail(`the ranks did not start:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    assert.equal(await done, 143, stderr);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(stderr.split('\n').filter((l) => /interrupted/.test(l)).length, 1, stderr);
+  });
+});
