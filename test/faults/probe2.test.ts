@@ -110,13 +110,21 @@ describe('faults (probe 2): generate stops everything its pw.x started', functio
     child.kill('SIGINT');
     assert.equal(await done, 130, stderr);
     const pid = Number(fs.readFileSync(childPidFile, 'utf8'));
-    await new Promise((r) => setTimeout(r, 300));
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
+    // gone, or a zombie waiting for init to reap it (on a busy machine that takes a moment)
+    const gone = () => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return true;
+      }
+      try {
+        return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    for (let i = 0; i < 50 && !gone(); i++) await new Promise((r) => setTimeout(r, 100));
+    const alive = !gone();
     if (alive) process.kill(pid, 'SIGKILL');
     assert.equal(alive, false, 'the wrapper\'s child was stopped with it');
   });
