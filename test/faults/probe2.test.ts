@@ -208,3 +208,10 @@ describe('faults (probe 2): a signal to an MPI job is reported once', function (
     assert.equal(stderr.split('\n').filter((l) => /interrupted/.test(l)).length, 1, stderr);
   });
 });
+
+describe('faults (probe 2): an empty --out', function () {
+  it('predict --out \'\' is refused at once (it silently wrote nothing)', () => {
+    const r = mt(['predict', path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in'), '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--out', '']);
+    assertCleanError(r, /--out needs a folder name/);
+  });
+});
