@@ -6,6 +6,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import { MalaError } from '../../src/errors';
+import { runIpiClient } from '../../src/io/ipi-client';
 import { writeNpy } from '../../src/io/npy';
 import { repoRoot, tempDir } from '../helpers';
 import { assertCleanError, cli, mt, smallInferInputs } from './helpers';
@@ -213,5 +216,38 @@ describe('faults (probe 2): an empty --out', function () {
   it('predict --out \'\' is refused at once (it silently wrote nothing)', () => {
     const r = mt(['predict', path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in'), '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--out', '']);
     assertCleanError(r, /--out needs a folder name/);
+  });
+});
+
+describe('faults (probe 2): i-PI server sends NaN', function () {
+  it('a NaN position from the server is blamed on the server, and nothing is evaluated (it read "check the atomic positions")', async () => {
+    const name = `mala-ts-probe2-${process.pid}`;
+    const socketPath = `/tmp/ipi_${name}`;
+    fs.rmSync(socketPath, { force: true });
+    const server = net.createServer((c) => {
+      const head = (m: string) => Buffer.from(m.padEnd(12));
+      const cell = Buffer.alloc(148);
+      for (const [i, v] of [[0, 8], [4, 8], [8, 8], [9, 0.125], [13, 0.125], [17, 0.125]]) cell.writeDoubleLE(v, 8 * i);
+      cell.writeInt32LE(1, 144);
+      const pos = Buffer.alloc(24);
+      pos.writeDoubleLE(Number.NaN, 0);
+      c.write(Buffer.concat([head('POSDATA'), cell, pos]));
+      c.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(socketPath, r));
+    let evaluated = false;
+    try {
+      await assert.rejects(
+        runIpiClient(`${name}:UNIX`, async () => {
+          evaluated = true;
+          throw new Error('not reached');
+        }),
+        (e: unknown) => e instanceof MalaError && /the i-PI server sent a non-finite position for atom 1 \(NaN/.test(e.message),
+      );
+    } finally {
+      server.close();
+      fs.rmSync(socketPath, { force: true });
+    }
+    assert.equal(evaluated, false);
   });
 });
