@@ -21,10 +21,17 @@ function orList(words: string[]): string {
 /** `--backend <name>`: a registered network backend or 'auto' (default), checked when parsed. */
 export function backendOption(): Option {
   const choices = backendChoices();
-  return new Option('--backend <name>', `network backend: ${orList(choices)}`).default('auto').argParser((value: string) => {
-    if (!backendChoices().includes(value)) throw new MalaError(`unknown backend '${value}'`, { fix: `use --backend ${orList(backendChoices())}` });
-    return value;
-  });
+  // $MALA_TS_BACKEND applies when the flag is absent (it was never read: the default 'auto' always won)
+  return new Option('--backend <name>', `network backend: ${orList(choices)}`)
+    .default('auto')
+    .env('MALA_TS_BACKEND')
+    .argParser((value: string) => {
+      if (!backendChoices().includes(value)) {
+        const fromEnv = value === process.env.MALA_TS_BACKEND && !process.argv.includes('--backend') && !process.argv.some((a) => a.startsWith('--backend='));
+        throw new MalaError(`unknown backend '${value}'${fromEnv ? ' (MALA_TS_BACKEND)' : ''}`, { fix: `use --backend ${orList(backendChoices())}${fromEnv ? ', or set MALA_TS_BACKEND to one of them' : ''}` });
+      }
+      return value;
+    });
 }
 
 /**

@@ -106,6 +106,19 @@ function notStarted(cmd: string, code: string): MalaError {
   return new MalaError(`cannot run '${cmd}': the interpreter its first line (#!) names was not found`, { fix: `fix the #! line of ${cmd}` });
 }
 
+/** Signal the child's whole process group (it was started detached), else the child alone. */
+function killGroup(child: { pid?: number; kill: (s: NodeJS.Signals) => boolean }, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) {
+      process.kill(-child.pid, signal);
+      return;
+    }
+  } catch {
+    // the group is gone already, or was never made: fall back to the child itself
+  }
+  child.kill(signal);
+}
+
 /** Run a QE program; resolves with its output on success, throws a MalaError quoting QE otherwise. */
 export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
   const argv = qeCommandLine({ ...o, program: userProgramPath(o.program), mpirun: o.mpirun === undefined ? undefined : userProgramPath(o.mpirun) });
@@ -122,6 +135,9 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
     stdin: 'ignore',
     timeout: o.timeoutS ? o.timeoutS * 1000 : undefined,
     buffer: false,
+    // its own process group, so that a Ctrl-C reaches everything it started (a pw.x wrapper
+    // script's children too), not just the wrapper: see the forwarding below
+    detached: true,
   });
   const chunks: string[] = [];
   let partial = '';
@@ -139,7 +155,7 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
   let interrupted: NodeJS.Signals | undefined;
   const stopForwarding = onInterrupt((signal) => {
     interrupted = signal;
-    child.kill('SIGTERM');
+    killGroup(child, 'SIGTERM');
   });
   let res: execa.ExecaReturnBase<string> & { failed?: boolean; timedOut?: boolean; originalMessage?: string };
   try {

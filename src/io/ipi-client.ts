@@ -232,6 +232,10 @@ export async function runIpiClient(address: string, evaluate: ForceEvaluator, op
         if (atomCount <= 0) throw new MalaError(`the i-PI server sent POSDATA with ${atomCount} atoms`);
         const pos = await reader.need(24 * atomCount, 'the POSDATA positions');
         const positionsAngstrom = Array.from({ length: atomCount }, (_, a) => [0, 1, 2].map((k) => bohrToAngstrom(pos.readDoubleLE(8 * (3 * a + k)))));
+        // the server's numbers, not the input's: say so (it read "check the atomic positions")
+        const badAtom = positionsAngstrom.findIndex((p) => !p.every(Number.isFinite));
+        if (badAtom >= 0) throw new MalaError(`the i-PI server sent a non-finite position for atom ${badAtom + 1} (${positionsAngstrom[badAtom].join(', ')})`, { fix: 'check the server side: its dynamics or optimiser produced NaN or Inf coordinates' });
+        if (!cellAngstrom.every((row) => row.every(Number.isFinite))) throw new MalaError('the i-PI server sent a non-finite cell', { fix: 'check the server side: its cell holds NaN or Inf' });
         const result = await evaluate(cellAngstrom, positionsAngstrom);
         pending = { result, atomCount };
         steps++;

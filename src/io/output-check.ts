@@ -138,7 +138,37 @@ export function checkOutput(t: OutputTarget, inputs: readonly (string | undefine
   checkFreeSpace(dir, t);
 }
 
-/** Check every output of a command before it computes; `inputs` are the files it reads. */
+/** Where a path will land: its real path, or its real parent folder plus its name when it does not exist yet. */
+function landingPath(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
+    } catch {
+      return abs;
+    }
+  }
+}
+
+/** Two outputs on one path: the second writer would silently replace the first one's file. */
+function checkDistinct(targets: readonly OutputTarget[]): void {
+  const seen = new Map<string, OutputTarget>();
+  for (const t of targets) {
+    if (!t.path || t.path.trim() === '') continue;
+    const key = landingPath(t.path);
+    const first = seen.get(key);
+    if (first) {
+      const flags = first.flag === t.flag ? `${t.flag} is given twice and` : `${first.flag} and ${t.flag}`;
+      throw new MalaError(`${flags} both name ${t.path}: the second output would overwrite the first`, { file: t.path, fix: `give ${t.flag} another path` });
+    }
+    seen.set(key, t);
+  }
+}
+
+/** Check every output of a command before it computes; `inputs` are the files it reads. Two outputs may not share a path. */
 export function checkOutputs(targets: readonly OutputTarget[], inputs: readonly (string | undefined)[] = []): void {
+  checkDistinct(targets);
   for (const t of targets) checkOutput(t, inputs);
 }

@@ -65,9 +65,24 @@ export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (os.constants.signals[signal] ?? 1);
 }
 
+let quietSignals = false;
+
+/** From now on a SIGINT/SIGTERM ends the process without a message (an MPI rank whose failure rank 0 reports). */
+export function exitQuietlyOnSignal(): void {
+  quietSignals = true;
+  listen(true);
+}
+
+/** This process's MPI rank from the launcher's environment (0 outside MPI). */
+function mpiRankFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const r = Number(env.OMPI_COMM_WORLD_RANK ?? env.PMIX_RANK ?? env.PMI_RANK ?? 0);
+  return Number.isFinite(r) ? r : 0;
+}
+
 function exitOnSignal(signal: NodeJS.Signals): never {
   const n = removeRegistered();
-  process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
+  // under MPI every rank gets the signal: rank 0 says so once for the job
+  if (!quietSignals && mpiRankFromEnv() === 0) process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
   process.exit(signalExitCode(signal));
 }
 

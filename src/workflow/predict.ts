@@ -241,6 +241,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const comm = opts.comm ?? serialComm;
 
   // outputs first: a bad --out fails in a second, not after the whole computation
+  // --out '' is a mistake, not "no output folder" (it was ignored silently)
+  if (opts.outDir !== undefined && opts.outDir.trim() === '') throw new MalaError('--out needs a folder name', { fix: 'e.g. --out results, or leave --out out for no files' });
   const outputs = predictOutputRequests(opts.outDir, opts.writeLdos);
   if (opts.outDir) checkOutputs(predictOutputTargets(opts.outDir, outputs.requests), [opts.structureFile, opts.modelFile, opts.descriptorsFile]);
   // one run per folder (rank 0 writes the outputs, so rank 0 holds it)

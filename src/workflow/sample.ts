@@ -267,6 +267,34 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     }
     throw e;
   }
+  removeStaleFrames(outDir, o.prefix, frames);
   releaseLock();
   return result;
+}
+
+/**
+ * Frames <prefix>_<i>.pw.scf.in with i ≥ frames that an earlier `sample` run left in the folder:
+ * next to this run's frames they would mix two trajectories while <prefix>.md.json describes only
+ * this one. Only files sample wrote (its first-line marker) are removed, with a note.
+ */
+function removeStaleFrames(outDir: string, prefix: string, frames: number): void {
+  const re = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)\\.pw\\.scf\\.in$`);
+  const stale: string[] = [];
+  for (const name of fs.readdirSync(outDir)) {
+    const m = re.exec(name);
+    if (!m || Number(m[1]) < frames) continue;
+    const file = path.join(outDir, name);
+    let head = '';
+    try {
+      head = fs.readFileSync(file, 'utf8').slice(0, 40);
+    } catch {
+      continue; // a folder or an unreadable file: not a frame of ours
+    }
+    if (!head.startsWith('! mala-ts sample:')) continue;
+    fs.rmSync(file, { force: true });
+    stale.push(name);
+  }
+  if (stale.length > 0) {
+    process.stderr.write(`mala-ts: note: removed ${stale.length} frame file${stale.length > 1 ? 's' : ''} of an earlier sample run with more frames (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}), so ${prefix}.md.json describes every ${prefix}_*.pw.scf.in in the folder\n`);
+  }
 }

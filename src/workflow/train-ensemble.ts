@@ -11,6 +11,8 @@ import { readModelData, saveModelData } from '../network/model';
 import { combineEnsemble } from '../network/model-ensemble';
 import { silentProgress, type Progress } from '../util/progress';
 import { runTraining, type TrainWorkflowOptions } from './train';
+import { checkOutputs } from '../io/output-check';
+import { lockOutputDir } from '../io/output-lock';
 
 export function memberFile(out: string, k: number): string {
   return `${out.replace(/\.zip$/, '')}.member-${k + 1}.zip`;
@@ -23,15 +25,22 @@ export async function runEnsembleTraining(
   hooks: Parameters<typeof runTraining>[2] & { onMember?: (k: number, file: string, skipped: boolean) => void } = {},
 ): Promise<{ out: string; members: string[]; seeds: number[] }> {
   if (!Number.isInteger(members) || members < 2) throw new MalaError(`--ensemble needs 2 or more members, got ${members}`, { fix: 'leave --ensemble out for one network' });
-  const seed0 = opts.seed ?? 0;
-  const files: string[] = [];
-  for (let k = 0; k < members; k++) {
-    const file = memberFile(opts.out, k);
-    const skipped = fs.existsSync(file);
-    hooks.onMember?.(k, file, skipped);
-    if (!skipped) await runTraining({ ...opts, seed: seed0 + k, out: file, checkpoint: opts.checkpoint ? `${opts.checkpoint.replace(/\.zip$/, '')}.member-${k + 1}.zip` : undefined }, progress, hooks);
-    files.push(file);
+  checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }]);
+  // one run per --out: a second run would "keep" the member files the first is still writing
+  const releaseLock = lockOutputDir(opts.out, `--out ${opts.out}`);
+  try {
+    const seed0 = opts.seed ?? 0;
+    const files: string[] = [];
+    for (let k = 0; k < members; k++) {
+      const file = memberFile(opts.out, k);
+      const skipped = fs.existsSync(file);
+      hooks.onMember?.(k, file, skipped);
+      if (!skipped) await runTraining({ ...opts, seed: seed0 + k, out: file, checkpoint: opts.checkpoint ? `${opts.checkpoint.replace(/\.zip$/, '')}.member-${k + 1}.zip` : undefined }, progress, hooks);
+      files.push(file);
+    }
+    saveModelData(opts.out, combineEnsemble(files.map((file) => ({ file, data: readModelData(file) }))));
+    return { out: opts.out, members: files, seeds: files.map((_, k) => seed0 + k) };
+  } finally {
+    releaseLock();
   }
-  saveModelData(opts.out, combineEnsemble(files.map((file) => ({ file, data: readModelData(file) }))));
-  return { out: opts.out, members: files, seeds: files.map((_, k) => seed0 + k) };
 }

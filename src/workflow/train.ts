@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { readNpy } from '../io/npy';
 import { checkOutputs } from '../io/output-check';
+import { lockOutputDir } from '../io/output-lock';
 import { bispectrumCount } from '../descriptors/bispectrum-parameters';
 import { malaModelDescriptorDefaults } from '../descriptors/mala-defaults';
 import type { DescriptorParameters, ReferenceData } from '../network/model';
@@ -158,30 +159,36 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   if (opts.training.length === 0) throw new MalaError('no training snapshots', { fix: 'pass --descriptors a.npy --ldos a.out.npy' });
   const inputs = [...opts.training, ...opts.validation].flatMap((f) => [f.descriptors, f.ldos]).concat(opts.referenceInfo ? [opts.referenceInfo] : []);
   checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }, ...(opts.checkpoint ? [{ path: opts.checkpoint, kind: 'file' as const, flag: '--checkpoint' }] : [])], inputs);
-  const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
-  const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
-  // the scalers need two points to have a spread; say which files hold too few
-  const names = (files: SnapshotFiles[]) => files.map((f) => f.descriptors).join(', ');
-  if (train.nPoints < 2) {
-    throw new MalaError(`the training data has ${train.nPoints} grid point${train.nPoints === 1 ? '' : 's'} (${names(opts.training)}): fitting the data scalers needs at least 2`, {
-      file: opts.training[0].descriptors,
-      fix: 'pass the descriptors and LDOS of whole snapshots (a grid of points each)',
-    });
+  // one run per --out: a second run would train into the same model and member files (src/io/output-lock.ts)
+  const releaseLock = lockOutputDir(opts.out, `--out ${opts.out}`);
+  try {
+    const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
+    const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
+    // the scalers need two points to have a spread; say which files hold too few
+    const names = (files: SnapshotFiles[]) => files.map((f) => f.descriptors).join(', ');
+    if (train.nPoints < 2) {
+      throw new MalaError(`the training data has ${train.nPoints} grid point${train.nPoints === 1 ? '' : 's'} (${names(opts.training)}): fitting the data scalers needs at least 2`, {
+        file: opts.training[0].descriptors,
+        fix: 'pass the descriptors and LDOS of whole snapshots (a grid of points each)',
+      });
+    }
+    if (validation.nPoints < 1) {
+      throw new MalaError(`the validation data has no grid points${opts.validation.length ? ` (${names(opts.validation)})` : ''}`, {
+        file: opts.validation[0]?.descriptors,
+        fix: 'give a validation snapshot with points (--validation desc.npy:ldos.npy)',
+      });
+    }
+    const descriptors: DescriptorParameters = {
+      ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
+    };
+    const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
+    const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
+    result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
+    saveTrainedModel(opts.out, result.model);
+    return { ...result, out: opts.out };
+  } finally {
+    releaseLock();
   }
-  if (validation.nPoints < 1) {
-    throw new MalaError(`the validation data has no grid points${opts.validation.length ? ` (${names(opts.validation)})` : ''}`, {
-      file: opts.validation[0]?.descriptors,
-      fix: 'give a validation snapshot with points (--validation desc.npy:ldos.npy)',
-    });
-  }
-  const descriptors: DescriptorParameters = {
-    ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
-  };
-  const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
-  const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
-  result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
-  saveTrainedModel(opts.out, result.model);
-  return { ...result, out: opts.out };
 }
 
 /**

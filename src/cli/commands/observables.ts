@@ -86,7 +86,14 @@ export function register(program: Command): void {
       if (fermi !== undefined && !Number.isFinite(fermi)) throw new MalaError(`--fermi-energy ${opts.fermiEnergy} is not a number`);
       const chunk = positiveNumber(opts.chunkPoints, '--chunk-points');
       const ldos = ldosSource(opts.ldos);
-      if (opts.jsonOut) checkOutputs([{ path: opts.jsonOut, kind: 'file', flag: '--json-out' }], [...(ldos.kind === 'npy' ? [ldos.file] : ldos.files), opts.structure]);
+      // all four outputs together, so two of them on one path are refused (the JSON would replace the DOS)
+      const outputs = [
+        { path: opts.dosOut, flag: '--dos-out' },
+        { path: opts.densityOut, flag: '--density-out' },
+        { path: opts.plot, flag: '--plot' },
+        { path: opts.jsonOut, flag: '--json-out' },
+      ].flatMap((o) => (o.path ? [{ path: o.path, kind: 'file' as const, flag: o.flag }] : []));
+      checkOutputs(outputs, [...(ldos.kind === 'npy' ? [ldos.file] : ldos.files), opts.structure]);
       const result = await computeObservables({
         ldos,
         energyGrid: parseEnergyGrid(opts.energyGrid),

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
-import { removeRegistered } from '../../util/cleanup';
-import { debugEnabled, describeFailure } from '../fail';
-import { abortWorld, finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
+import { abortOnRankFailure } from '../../parallel/rank-failure';
+import { finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
 import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
 import { positiveNumber } from '../args';
 
@@ -118,10 +117,8 @@ export function register(program: Command): void {
         });
       } catch (e) {
         if (comm && comm.size > 1) {
-          // the other ranks would wait forever in the next collective
-          process.stderr.write(describeFailure(e, debugEnabled()).text.replace(/^mala-ts: (error: )?/, `mala-ts: error on MPI rank ${comm.rank}: `));
-          removeRegistered(); // MPI_Abort skips the exit hook
-          abortWorld(1);
+          // the other ranks would wait forever in the next collective; one message per job (src/parallel/rank-failure.ts)
+          await abortOnRankFailure(e, comm);
         }
         throw e;
       }

@@ -6,11 +6,10 @@ import { MalaError } from '../../errors';
 import { defaultProgress } from '../../util/progress';
 import { followPwDropIn, runPwDropIn } from '../../workflow/pw';
 import { followPwIpi, runPwIpi } from '../../workflow/pw-ipi';
-import { abortWorld, finalizeWorld, launchedByMpi, worldComm, type Communicator } from '../../parallel/comm';
+import { finalizeWorld, launchedByMpi, worldComm, type Communicator } from '../../parallel/comm';
 import { broadcastText } from '../../parallel/lockstep';
 import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
-import { describeFailure, debugEnabled } from '../fail';
-import { removeRegistered } from '../../util/cleanup';
+import { abortOnRankFailure } from '../../parallel/rank-failure';
 import { createForceEvaluator } from '../../workflow/force-evaluator';
 import { parseIpiAddress } from '../../io/ipi-client';
 import { fortranF } from '../../io/pw-output';
@@ -105,10 +104,8 @@ export function register(program: Command): void {
         await runPw(pwArgs, opts, comm);
       } catch (e) {
         if (comm && comm.size > 1) {
-          // the other ranks would wait forever in the next collective
-          process.stderr.write(describeFailure(e, debugEnabled()).text.replace(/^mala-ts: (error: )?/, `mala-ts: error on MPI rank ${comm.rank}: `));
-          removeRegistered(); // MPI_Abort skips the exit hook
-          abortWorld(1);
+          // the other ranks would wait forever in the next collective; one message per job (src/parallel/rank-failure.ts)
+          await abortOnRankFailure(e, comm);
         }
         throw e;
       }

@@ -74,7 +74,7 @@ export function resolveBackend(requested?: BackendName | 'auto', purpose: Backen
   const usable = (b: BackendDefinition) => purpose === 'inference' || !!b.createTraining;
   if (want !== 'auto') {
     const def = backends.get(want);
-    if (!def) throw new MalaError(`unknown network backend '${want}'`, { fix: `use ${quoteList([...backendNames(), 'auto'])} (MALA_TS_BACKEND)` });
+    if (!def) throw new MalaError(`unknown network backend '${want}'${requested === undefined ? ' (MALA_TS_BACKEND)' : ''}`, { fix: `use ${quoteList([...backendNames(), 'auto'])} (MALA_TS_BACKEND)` });
     const a = def.availability();
     if (!a.ok) throw new MalaError(`the ${def.label} is required but unavailable: ${a.reason}`, { fix: a.fix ?? `use --backend auto (MALA_TS_BACKEND=auto)` });
     if (!usable(def)) {
