@@ -21,6 +21,8 @@
 #include <cstring>
 #include <cstdlib>
 #include <memory>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -143,13 +145,92 @@ struct BlasThreads {
   int users = 0, saved = 1;
 };
 
-// Rows per block of CPU inference ($MALA_TS_CPU_BLOCK_ROWS overrides, for measuring): about
-// 256 KB of the widest activation per block, at least 256 rows (GEMM efficiency of wide layers).
+// Threads that run CPU inference's row blocks, started once and kept (a thread started per call
+// cost more than a 4096-point batch of a small net takes). run(k, fn) calls fn(0) on the caller and
+// fn(1..k−1) on pool threads, waits for all, and rethrows the first error. Each pool thread has
+// libtorch's intra-op setting and grad mode off, set once. One run at a time (two nets inferring at
+// once take turns). The pool is never destroyed: its threads end with the process.
+class BlockPool {
+ public:
+  static BlockPool& get() {
+    static BlockPool* p = new BlockPool();
+    return *p;
+  }
+  template <typename Fn>
+  void run(int threads, Fn& fn) {
+    std::lock_guard<std::mutex> one(runMu_);
+    std::function<void(int)> job = [&fn](int t) { fn(t); };
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      while ((int)workers_.size() < threads - 1) {
+        const int index = (int)workers_.size() + 1;
+        workers_.emplace_back([this, index] { loop(index); });
+        workers_.back().detach();
+      }
+      job_ = &job;
+      jobThreads_ = threads;
+      pending_ = threads - 1;
+      errors_.assign(threads, nullptr);
+      generation_++;
+    }
+    cv_.notify_all();
+    try {
+      job(0);
+    } catch (...) {
+      errors_[0] = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    doneCv_.wait(lk, [this] { return pending_ == 0; });
+    job_ = nullptr;
+    for (auto& e : errors_)
+      if (e) std::rethrow_exception(e);
+  }
+
+ private:
+  void loop(int index) {
+    at::init_num_threads();
+    c10::GradMode::set_enabled(false);  // grad mode is per thread
+    uint64_t seen = 0;
+    for (;;) {
+      std::function<void(int)>* job;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index >= jobThreads_) continue;
+        job = job_;
+      }
+      std::exception_ptr err;
+      try {
+        (*job)(index);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lk(mu_);
+      errors_[index] = err;
+      if (--pending_ == 0) doneCv_.notify_all();
+    }
+  }
+  std::mutex runMu_, mu_;
+  std::condition_variable cv_, doneCv_;
+  std::vector<std::thread> workers_;
+  std::function<void(int)>* job_ = nullptr;
+  int jobThreads_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  std::vector<std::exception_ptr> errors_;
+};
+
+// Rows per block of CPU inference ($MALA_TS_CPU_BLOCK_ROWS overrides, for measuring): the power of
+// two that keeps the widest activation of a block at most 256 KB, at least 256 rows (GEMM efficiency
+// of wide layers). A power of two divides predict's 4096-point chunks into equal blocks, so the
+// threads get equal shares (the Be net: 512 rows, 8 blocks; 91→400³→250: 256 rows, 16 blocks).
 int64_t cpuBlockRows(int64_t widest) {
   const char* e = std::getenv("MALA_TS_CPU_BLOCK_ROWS");
   const long long v = e ? std::atoll(e) : 0;
   if (v > 0) return (int64_t)v;
-  return std::max<int64_t>(256, (int64_t(64) << 10) / std::max<int64_t>(1, widest));
+  int64_t rows = 256;
+  while (rows * 2 * std::max<int64_t>(1, widest) <= (int64_t(64) << 10)) rows *= 2;
+  return rows;
 }
 
 // Points per host→device batch of CUDA inference ($MALA_TS_CUDA_BATCH_POINTS, default 65536:
@@ -243,26 +324,7 @@ struct NetState {
       runBlocks(0);
       return;
     }
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> errors(threads);
-    for (int t = 1; t < threads; t++)
-      pool.emplace_back([&, t] {
-        try {
-          at::init_num_threads();
-          torch::NoGradGuard ng;  // grad mode is per thread
-          runBlocks(t);
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
-    try {
-      runBlocks(0);
-    } catch (...) {
-      errors[0] = std::current_exception();
-    }
-    for (auto& th : pool) th.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    BlockPool::get().run(threads, runBlocks);
   }
 
   // One row block through every layer: hidden layers into the two workspaces in turn, the last
