@@ -49,9 +49,17 @@ function procBusyJiffies(): number {
   }
 }
 
-/** Median seconds of `reps` runs after `warm` warm-ups, and other processes' CPU (cores) meanwhile. */
+/**
+ * Median seconds of at least `reps` runs after `warm` warm-ups, and other processes' CPU (cores)
+ * meanwhile. Runs are added until they span MIN_SPAN_S: a few milliseconds of a small net are at
+ * the mercy of a shared machine's time slices (the Python side does the same).
+ */
+const MIN_SPAN_S = 0.3;
 async function timeIt(f: () => Promise<unknown>, reps: number, warm = 2): Promise<{ s: number; others: number }> {
   for (let i = 0; i < warm; i++) await f();
+  const probe = process.hrtime.bigint();
+  await f();
+  reps = Math.max(reps, Math.ceil(MIN_SPAN_S / Math.max(1e-6, Number(process.hrtime.bigint() - probe) / 1e9)));
   const times: number[] = [];
   const j0 = procBusyJiffies();
   const c0 = process.cpuUsage();
@@ -189,6 +197,7 @@ torch.set_num_threads(1)
 torch.manual_seed(0)
 def median(f, reps, warm=1):
     for _ in range(warm): f()
+    t = time.perf_counter(); f(); reps = max(reps, int(0.3 / max(1e-6, time.perf_counter() - t)) + 1)  # as timeIt: span >= 0.3 s
     ts = []
     for _ in range(reps):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
