@@ -251,3 +251,11 @@ describe('faults (probe 2): i-PI server sends NaN', function () {
     assert.equal(evaluated, false);
   });
 });
+
+describe('faults (probe 2): lists that name nothing', function () {
+  this.timeout(60000);
+  it("test --snapshots ',,' is refused (it tested every snapshot, as if --snapshots were absent)", () => {
+    const r = mt(['test', '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--data', be2, '--snapshots', ',,']);
+    assertCleanError(r, /--snapshots ',,' names no snapshot/);
+  });
+});

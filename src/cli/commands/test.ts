@@ -42,6 +42,8 @@ export function register(program: Command): void {
       if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
       const maxError = opts.maxError === undefined ? undefined : parseMaxError(opts.maxError);
       const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
+      // an empty list would have meant "all": say so instead of testing what was not asked for
+      if (snapshots && snapshots.length === 0) throw new MalaError(`--snapshots '${opts.snapshots}' names no snapshot`, { fix: 'give snapshot names separated by commas, or drop --snapshots to test all in --data' });
       if (opts.out) {
         // the report must not overwrite the model or a snapshot's file
         const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
