@@ -60,3 +60,16 @@ export function pseudoDirOption(description: string): Option {
     return value;
   });
 }
+
+/**
+ * The model file: --model, else $MALA_TS_MODEL. No model is one error; a $MALA_TS_MODEL that names
+ * nothing is refused naming the variable (a user who never typed the path would not recognise it).
+ */
+export function modelFileOption(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const fix = 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL';
+  if (given) return given;
+  const fromEnv = env.MALA_TS_MODEL;
+  if (!fromEnv) throw new MalaError('no model given', { fix });
+  if (!fs.existsSync(fromEnv)) throw new MalaError(`MALA_TS_MODEL names '${fromEnv}', which does not exist`, { fix: `point MALA_TS_MODEL at a model file, or ${fix.replace(' or set MALA_TS_MODEL', '')}` });
+  return fromEnv;
+}

@@ -252,10 +252,18 @@ describe('faults (probe 2): i-PI server sends NaN', function () {
   });
 });
 
-describe('faults (probe 2): lists that name nothing', function () {
+describe('faults (probe 2): options that name nothing', function () {
   this.timeout(60000);
   it("test --snapshots ',,' is refused (it tested every snapshot, as if --snapshots were absent)", () => {
     const r = mt(['test', '--model', path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), '--data', be2, '--snapshots', ',,']);
     assertCleanError(r, /--snapshots ',,' names no snapshot/);
+  });
+
+  it('a MALA_TS_MODEL that names nothing is refused naming the variable, in predict, pw, watch and test', () => {
+    const env = { MALA_TS_MODEL: '/nonexistent/model.zip' };
+    const pw = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
+    for (const args of [['predict', pw], ['pw', '-in', pw], ['watch', be2], ['test', '--data', be2]]) {
+      assertCleanError(mt(args, { env }), /MALA_TS_MODEL names '\/nonexistent\/model\.zip', which does not exist/);
+    }
   });
 });

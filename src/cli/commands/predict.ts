@@ -13,7 +13,7 @@ import { formatPredictSummary as formatResultPredictSummary, predictResultJson }
 import { defaultProgress } from '../../util/progress';
 import { predict, PredictResult } from '../../workflow/predict';
 import { descriptorEngine } from '../../descriptors/descriptor-type';
-import { backendOption, deviceOption, pseudoDirOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption, modelFileOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -81,8 +81,7 @@ export function register(program: Command): void {
           return;
         }
       }
-      const model = opts.model ?? process.env.MALA_TS_MODEL;
-      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+      const model = modelFileOption(opts.model);
       if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');
       // Under mpirun/srun every rank runs this; rank 0 alone prints (src/parallel, docs/slurm-predict.sh).
       const comm = launchedByMpi() ? worldComm() : undefined;

@@ -15,7 +15,7 @@ import { parseIpiAddress } from '../../io/ipi-client';
 import { fortranF } from '../../io/pw-output';
 import { evToRy } from '../../structure/units';
 import { positiveNumber } from './predict';
-import { backendOption, deviceOption, pseudoDirOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption, modelFileOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -124,8 +124,7 @@ async function runPw(pwArgs: string[], opts: Opts, comm: Communicator | undefine
   const ipi = opts.ipi ?? fromArgs.address;
   if (ipi !== undefined) parseIpiAddress(ipi); // a bad address fails before anything is read
   const inputFile = parsePwArgs(fromArgs.rest, warn);
-  const model = opts.model ?? process.env.MALA_TS_MODEL;
-  if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+  const model = modelFileOption(opts.model);
   let inputText: string;
   if (inputFile === undefined) {
     // mpirun gives standard input to rank 0 alone (as pw.x, which reads it there and sends it on)

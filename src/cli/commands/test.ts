@@ -8,7 +8,7 @@ import { testModel } from '../../workflow/tester';
 import { findSnapshots } from '../../workflow/tester-data';
 import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
 import { positiveNumber } from '../args';
-import { backendOption, deviceOption, pseudoDirOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption, modelFileOption } from '../options';
 
 interface Opts {
   model?: string;
@@ -38,8 +38,7 @@ export function register(program: Command): void {
     .addOption(backendOption())
     .addOption(deviceOption())
     .action(async (opts: Opts) => {
-      const model = opts.model ?? process.env.MALA_TS_MODEL;
-      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+      const model = modelFileOption(opts.model);
       const maxError = opts.maxError === undefined ? undefined : parseMaxError(opts.maxError);
       const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
       // an empty list would have meant "all": say so instead of testing what was not asked for

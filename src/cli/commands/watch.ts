@@ -4,7 +4,7 @@ import { commandSummary } from './table';
 import { MalaError, printableText } from '../../errors';
 import { defaultWatchPattern, watchFolder, WatchRecord } from '../../workflow/watch';
 import { positiveNumber } from './predict';
-import { backendOption, deviceOption, pseudoDirOption } from '../options';
+import { backendOption, deviceOption, pseudoDirOption, modelFileOption } from '../options';
 import { onInterrupt } from '../../util/cleanup';
 
 interface Opts {
@@ -53,8 +53,7 @@ export function register(program: Command): void {
     .addOption(backendOption())
     .addOption(deviceOption())
     .action(async (dir: string, opts: Opts) => {
-      const model = opts.model ?? process.env.MALA_TS_MODEL;
-      if (!model) throw new MalaError('no model given', { fix: 'pass --model FILE (a mala-ts model or a MALA model zip) or set MALA_TS_MODEL' });
+      const model = modelFileOption(opts.model);
       const handle = watchFolder({
         dir,
         model,
