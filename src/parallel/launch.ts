@@ -42,7 +42,9 @@ export function relaunchUnderMpi(ranks: number, args: string[], launcher: { prog
   const cmd = ['-np', String(ranks), ...launcher.flags, process.execPath, ...process.execArgv, process.argv[1], ...args];
   return new Promise((resolve, reject) => {
     // One BLAS thread per rank: the ranks already fill the cores (and results then match any rank count).
-    const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' };
+    // MALA_TS_UNDER_LAUNCHER: the ranks leave the "interrupted" line to us (a rank busy in native
+    // code when mpirun kills it could not print it; we always can)
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1', MALA_TS_UNDER_LAUNCHER: '1' };
     const child = spawn(launcher.program, cmd, { stdio: 'inherit', env });
     let forwarded: NodeJS.Signals | undefined;
     const stopForwarding = onInterrupt((signal) => {
@@ -55,7 +57,10 @@ export function relaunchUnderMpi(ranks: number, args: string[], launcher: { prog
     });
     child.on('exit', (code, signal) => {
       stopForwarding();
-      if (forwarded) resolve(signalExitCode(forwarded));
+      if (forwarded) {
+        process.stderr.write(`mala-ts: interrupted (${forwarded})\n`);
+        resolve(signalExitCode(forwarded));
+      }
       else resolve(code ?? (signal ? 128 + 1 : 1));
     });
   });

@@ -81,8 +81,8 @@ function mpiRankFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 
 function exitOnSignal(signal: NodeJS.Signals): never {
   const n = removeRegistered();
-  // under MPI every rank gets the signal: rank 0 says so once for the job
-  if (!quietSignals && mpiRankFromEnv() === 0) process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
+  // under MPI every rank gets the signal: rank 0 says so once for the job, or `--np`'s launcher does
+  if (!quietSignals && mpiRankFromEnv() === 0 && process.env.MALA_TS_UNDER_LAUNCHER !== '1') process.stderr.write(`mala-ts: interrupted (${signal})${n > 0 ? `; removed ${n} temporary file${n > 1 ? 's' : ''}` : ''}\n`);
   process.exit(signalExitCode(signal));
 }
 
