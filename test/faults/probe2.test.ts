@@ -267,3 +267,27 @@ describe('faults (probe 2): options that name nothing', function () {
     }
   });
 });
+
+describe('faults (probe 2): an interrupt during model-domain', function () {
+  this.timeout(120000);
+  it('SIGTERM during the descriptor work: exit 143 and the model untouched (it was replaced, then "interrupted" was reported)', async () => {
+    const t = tempDir();
+    try {
+      const model = path.join(t.dir, 'model.zip');
+      fs.copyFileSync(path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip'), model);
+      const before = fs.readFileSync(model);
+      // 108 atoms on the model's 72³ grid: seconds of synchronous descriptor work on any machine
+      const child = spawn(process.execPath, [cli, 'model-domain', '--model', model, '--structures', path.join(repoRoot, 'examples', 'al108-298K.pw.scf.in')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b) => (stderr += b));
+      const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise((r) => setTimeout(r, 2500));
+      child.kill('SIGTERM');
+      assert.equal(await done, 143, stderr);
+      assert.ok(fs.readFileSync(model).equals(before), 'the model was replaced although the run was interrupted');
+      assert.deepEqual(fs.readdirSync(t.dir), ['model.zip'], 'no staged file left');
+    } finally {
+      t.cleanup();
+    }
+  });
+});
