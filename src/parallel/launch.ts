@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import execa from 'execa';
 import { MalaError } from '../errors';
+import { launchedByMpi } from './comm';
 import { onInterrupt, signalExitCode } from '../util/cleanup';
 
 /** Arguments of the current command without `--np N` / `--np=N`. */
@@ -64,4 +65,17 @@ export function relaunchUnderMpi(ranks: number, args: string[], launcher: { prog
       else resolve(code ?? (signal ? 128 + 1 : 1));
     });
   });
+}
+
+/**
+ * A command's `--np N` (parsed as a positive number, and as given): outside an MPI launch with
+ * N > 1, run the same command under `mpirun -np N` and set the exit code; true when it did (the
+ * caller then returns).
+ */
+export async function relaunchForNp(np: number | undefined, given: string | undefined): Promise<boolean> {
+  if (np === undefined || launchedByMpi()) return false;
+  if (!Number.isInteger(np)) throw new MalaError(`--np ${given} must be a whole number of ranks`);
+  if (np === 1) return false;
+  process.exitCode = await relaunchUnderMpi(np, argsWithoutNp(process.argv.slice(2)));
+  return true;
 }

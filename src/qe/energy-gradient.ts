@@ -23,7 +23,7 @@
  * Works on the serial grid and on MPI slabs (every step is the energy terms' own collective code).
  */
 import { ryToEv, bohr3InAngstrom3 } from '../structure/units';
-import { computeEnergyTerms, divergenceOnGrid, EnergyTermsFields, EnergyTermsInput, EnergyTermsRy, gradientOnGrid, ldaPoint, pbePoint, qeBohrAngstrom } from './energy-terms';
+import { computeEnergyTerms, divergenceOnGrid, EnergyTermsFields, EnergyTermsInput, EnergyTermsRy, gradientOnGrid, ldaPoint, pbePoint, qeBohrAngstrom, toSphere } from './energy-terms';
 import type { GgaOut, LdaOut } from './xc';
 import { ewaldForcesRyPerBohr } from './ewald-forces';
 import { addGradientAtAtoms } from './field-gradient';
@@ -116,22 +116,6 @@ function xcHessianTimesDensity(f: EnergyTermsFields, eps: number): Float64Array 
   }
   divergenceOnGrid(f.xc, nx, ny, nz, nx);
   for (let i = 0; i < nLocal; i++) out[i] -= nx[i];
-  return out;
-}
-
-/** Sphere coefficients (÷ N) of a real field on this process's points. */
-function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
-  const { buf, fft, gs, nGrid, at } = f.xc;
-  for (let i = 0; i < field.length; i++) {
-    buf[2 * i] = field[i];
-    buf[2 * i + 1] = 0;
-  }
-  fft.forward(buf);
-  const out = new Float64Array(2 * gs.count);
-  for (let i = 0; i < gs.count; i++) {
-    out[2 * i] = buf[at(i)] / nGrid;
-    out[2 * i + 1] = buf[at(i) + 1] / nGrid;
-  }
   return out;
 }
 

@@ -22,7 +22,7 @@
  */
 import { det3 } from '../structure/atoms';
 import type { EnergyTermsFields } from './energy-terms';
-import { gradientOnGrid, pbePoint } from './energy-terms';
+import { gradientOnGrid, pbePoint, perShell, toSphere } from './energy-terms';
 import { ewaldRealSpaceRy, qeEwaldAlpha } from './ewald';
 import type { GridLayout } from './grid-layout';
 import type { GSphere } from './gsphere';
@@ -59,16 +59,9 @@ function coreFormFactorSlope(pp: Pseudopotential, omega: number, q: number, msh:
 export function coreFormFactorSlopeOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, layout: GridLayout, maxShells = 20000): Float64Array {
   const msh = qeRadialCutoffPoints(pp.rBohr);
   const aux = new Float64Array(msh);
+  const exact = perShell(gs, maxShells, layout, (q) => coreFormFactorSlope(pp, omega, q, msh, aux));
+  if (exact) return exact;
   const out = new Float64Array(gs.count);
-  const shells = new Map<number, number>();
-  for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
-  let fewShells = shells.size <= maxShells;
-  if (layout.distributed) fewShells = layout.allreduceSum(new Float64Array([fewShells ? 0 : 1]))[0] === 0;
-  if (fewShells) {
-    for (const key of shells.keys()) shells.set(key, coreFormFactorSlope(pp, omega, Math.sqrt(key / 1e8), msh, aux));
-    for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
-    return out;
-  }
   // the table of coreFormFactorOnSphere (values, not slopes), differentiated through the interpolant
   const dq = 0.005;
   let gmax = 0;
@@ -186,7 +179,7 @@ export function densityTermsStrainRy(
   if (f.rhoCoreG) {
     const w = new Float64Array(nLocal);
     for (let i = 0; i < nLocal; i++) w[i] = f.vxc[i] - jn[i];
-    const wG = toSphereCoefficients(f, w);
+    const wG = toSphere(f, w);
     for (const [t, form] of f.coreForms) {
       const slope = coreFormFactorSlopeOnSphere(o.pseudopotentials[t], omega, gs, layout);
       const sf = structureFactor(
@@ -216,20 +209,4 @@ export function densityTermsStrainRy(
     core.set(all.subarray(18, 27));
   }
   return { hartree, gga, core, ewald };
-}
-
-/** Sphere coefficients (÷ N) of a real field on this process's points. */
-function toSphereCoefficients(f: EnergyTermsFields, field: Float64Array): Float64Array {
-  const { buf, fft, gs, nGrid, at } = f.xc;
-  for (let i = 0; i < field.length; i++) {
-    buf[2 * i] = field[i];
-    buf[2 * i + 1] = 0;
-  }
-  fft.forward(buf);
-  const out = new Float64Array(2 * gs.count);
-  for (let i = 0; i < gs.count; i++) {
-    out[2 * i] = buf[at(i)] / nGrid;
-    out[2 * i + 1] = buf[at(i) + 1] / nGrid;
-  }
-  return out;
 }

@@ -135,6 +135,23 @@ function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: numb
 }
 
 /**
+ * f(|G|) for every G of the sphere, evaluated once per shell of equal |G|² (QE groups within 1e-8),
+ * or undefined when there are more than maxShells shells (on any rank of a distributed `layout`:
+ * all ranks then take the caller's table path together, so a G gets the same value on any rank count).
+ */
+export function perShell(gs: GSphere, maxShells: number, layout: GridLayout | undefined, f: (q: number) => number): Float64Array | undefined {
+  const shells = new Map<number, number>();
+  for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
+  let fewShells = shells.size <= maxShells;
+  if (layout?.distributed) fewShells = layout.allreduceSum(new Float64Array([fewShells ? 0 : 1]))[0] === 0;
+  if (!fewShells) return undefined;
+  for (const key of shells.keys()) shells.set(key, f(Math.sqrt(key / 1e8)));
+  const out = new Float64Array(gs.count);
+  for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
+  return out;
+}
+
+/**
  * ρ_c,t(|G|) for every G of the sphere: exact per shell of equal |G|² (QE groups within 1e-8)
  * when there are few shells, else cubic interpolation in a table with Δq = 0.005 Bohr⁻¹
  * (large or low-symmetry cells, where shells number in the millions). With a distributed
@@ -145,16 +162,9 @@ function coreFormFactor(pp: Pseudopotential, omega: number, g: number, msh: numb
 export function coreFormFactorOnSphere(pp: Pseudopotential, omega: number, gs: GSphere, maxShells = 20000, layout?: GridLayout): Float64Array {
   const msh = qeRadialCutoffPoints(pp.rBohr);
   const aux = new Float64Array(msh);
+  const exact = perShell(gs, maxShells, layout, (q) => coreFormFactor(pp, omega, q, msh, aux));
+  if (exact) return exact;
   const out = new Float64Array(gs.count);
-  const shells = new Map<number, number>();
-  for (let i = 0; i < gs.count && shells.size <= maxShells; i++) shells.set(Math.round(gs.g2[i] * 1e8), 0);
-  let fewShells = shells.size <= maxShells;
-  if (layout?.distributed) fewShells = layout.allreduceSum(new Float64Array([fewShells ? 0 : 1]))[0] === 0;
-  if (fewShells) {
-    for (const key of shells.keys()) shells.set(key, coreFormFactor(pp, omega, Math.sqrt(key / 1e8), msh, aux));
-    for (let i = 0; i < gs.count; i++) out[i] = shells.get(Math.round(gs.g2[i] * 1e8)) as number;
-    return out;
-  }
   const dq = 0.005;
   let gmax = 0;
   for (let i = 0; i < gs.count; i++) gmax = Math.max(gmax, gs.g2[i]);
@@ -414,6 +424,22 @@ export interface EnergyTermsFields {
   /** ρ_c,t(|G|) on the sphere per species with a core charge. */
   coreForms: Map<string, Float64Array>;
   ewaldAlpha: number;
+}
+
+/** Sphere coefficients (÷ N) of a real field on this process's points. */
+export function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
+  const { buf, fft, gs, nGrid, at } = f.xc;
+  for (let i = 0; i < field.length; i++) {
+    buf[2 * i] = field[i];
+    buf[2 * i + 1] = 0;
+  }
+  fft.forward(buf);
+  const out = new Float64Array(2 * gs.count);
+  for (let i = 0; i < gs.count; i++) {
+    out[2 * i] = buf[at(i)] / nGrid;
+    out[2 * i + 1] = buf[at(i) + 1] / nGrid;
+  }
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@ import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { abortOnRankFailure } from '../../parallel/rank-failure';
 import { finalizeWorld, launchedByMpi, worldComm } from '../../parallel/comm';
-import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
+import { relaunchForNp } from '../../parallel/launch';
 import { positiveNumber } from '../args';
 
 export { positiveNumber };
@@ -73,14 +73,7 @@ export function register(program: Command): void {
     .option('--stress', 'also compute the stress (1/V)·∂E/∂ε (eV/Å³ in the JSON, ASE\'s sign; GPa in the summary; native descriptor engine)')
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as calling mpirun yourself)')
     .action(async (structure: string, opts: Opts) => {
-      const np = positiveNumber(opts.np, '--np', '2');
-      if (np !== undefined && !launchedByMpi()) {
-        if (!Number.isInteger(np)) throw new MalaError(`--np ${opts.np} must be a whole number of ranks`);
-        if (np > 1) {
-          process.exitCode = await relaunchUnderMpi(np, argsWithoutNp(process.argv.slice(2)));
-          return;
-        }
-      }
+      if (await relaunchForNp(positiveNumber(opts.np, '--np', '2'), opts.np)) return;
       const model = modelFileOption(opts.model);
       if (opts.ldos && !opts.out) throw new MalaError('--ldos needs --out DIR');
       // Under mpirun/srun every rank runs this; rank 0 alone prints (src/parallel, docs/slurm-predict.sh).

@@ -8,7 +8,7 @@ import { followPwDropIn, runPwDropIn } from '../../workflow/pw';
 import { followPwIpi, runPwIpi } from '../../workflow/pw-ipi';
 import { finalizeWorld, launchedByMpi, worldComm, type Communicator } from '../../parallel/comm';
 import { broadcastText } from '../../parallel/lockstep';
-import { argsWithoutNp, relaunchUnderMpi } from '../../parallel/launch';
+import { relaunchForNp } from '../../parallel/launch';
 import { abortOnRankFailure } from '../../parallel/rank-failure';
 import { createForceEvaluator } from '../../workflow/force-evaluator';
 import { parseIpiAddress } from '../../io/ipi-client';
@@ -89,14 +89,7 @@ export function register(program: Command): void {
     .addOption(deviceOption())
     .option('--np <N>', 'run on N MPI ranks (relaunches itself under mpirun -np N; the same as mpirun -np N mala-ts pw ...)')
     .action(async (pwArgs: string[], opts: Opts) => {
-      const np = positiveNumber(opts.np, '--np', '2');
-      if (np !== undefined && !launchedByMpi()) {
-        if (!Number.isInteger(np)) throw new MalaError(`--np ${opts.np} must be a whole number of ranks`);
-        if (np > 1) {
-          process.exitCode = await relaunchUnderMpi(np, argsWithoutNp(process.argv.slice(2)));
-          return;
-        }
-      }
+      if (await relaunchForNp(positiveNumber(opts.np, '--np', '2'), opts.np)) return;
       // Under mpirun/srun every rank runs this: rank 0 reads standard input, writes the output and
       // drives relax, md and the i-PI socket; the others share each prediction (src/parallel/lockstep.ts).
       const comm = launchedByMpi() ? worldComm() : undefined;
