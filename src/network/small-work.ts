@@ -6,7 +6,8 @@
  * processes, interleaved). So when nobody chose a backend (no --backend, MALA_TS_BACKEND unset or
  * 'auto', no CUDA request), work below SMALL_WORK_MACS runs on the TypeScript network.
  * Forces do not enter the choice: a structure gets the same network, so the same numbers, from
- * predict, predict --forces and pw (Be2 with forces took the same time on both: 3.5–3.9 s as a process).
+ * predict, predict --forces and pw (Be2 with forces took the same time on both backends, 3.2–4.0 s as a
+ * process: `time node bin/mala-ts.js predict Be.pw.scf.in --model Be_model.zip --forces --backend ts|torch`).
  */
 import type { NetworkSpec } from './mlp';
 
