@@ -120,3 +120,58 @@ al-broad-large:
 al-broad-list:
 	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done
 	@for spec in $(AL_BROAD_TRAIN); do echo "training   $$spec"; done
+
+# ---- the broad model (models/al-fcc-broad), trained on the frames above -----------------------
+#   make al-broad-model        train models/al-fcc-broad/model.zip (AL_BROAD_ENSEMBLE networks, seeds
+#                              1…N, so predict reports σ) on AL_BROAD_FIT, with AL_BROAD_LRVAL steering
+#                              the learning-rate schedule; resumes from per-member checkpoints
+#   make al-broad-domain       record its training domain (descriptor statistics, T, a, ecutrho, …)
+#   make al-broad-table        the validation table models/al-fcc-broad/VALIDATION.json: mala-ts test
+#                              on every validation frame present, against QE, with the issue's limits
+# Stage 1 (AL_BROAD_STAGE=8) fits the 8-atom training frames; stage 2 (AL_BROAD_STAGE=all) every frame.
+# The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
+# validation frames are never seen by training.
+AL_BROAD_STAGE    ?= 8
+AL_BROAD_LRVAL    := t8at_500K_405
+al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
+AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(if $(filter 8,$(AL_BROAD_STAGE)),$(AL_BROAD_TRAIN8),$(AL_BROAD_TRAIN))))
+AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
+AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
+AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
+AL_BROAD_ENSEMBLE ?= 3
+AL_BROAD_LAYERS   ?= 128,128
+AL_BROAD_EPOCHS   ?= 40
+AL_BROAD_LIMITS   := total-qe=5,band-qe=5,fermi-qe=20
+AL_PSEUDO         ?= /usr/share/espresso/pseudo
+al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
+
+.PHONY: al-broad-model al-broad-domain al-broad-table
+
+al-broad-model:
+	@set -e; d=$(AL_BROAD_CACHE)/training; missing=; \
+	for n in $(AL_BROAD_FIT) $(AL_BROAD_LRVAL); do [ -f $$d/$$n.info.json ] || missing="$$missing $$n"; done; \
+	if [ -n "$$missing" ]; then echo "al-broad-model: training frames not made yet:$$missing (run make al-broad-data)"; exit 1; fi; \
+	mkdir -p $(AL_BROAD_WORK) $(dir $(AL_BROAD_MODEL)); \
+	$(MALA_TS) train \
+	  --descriptors $(call al_broad_list,$(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).in.npy)) \
+	  --ldos $(call al_broad_list,$(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).out.npy)) \
+	  --validation $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).in.npy:$(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).out.npy \
+	  --info $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).info.json \
+	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation LeakyReLU \
+	  --epochs $(AL_BROAD_EPOCHS) --batch-size 64 --learning-rate 1e-3 --lr-plateau 4 --lr-decay 0.3 \
+	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip \
+	  --out $(AL_BROAD_WORK)/model.zip
+	cp $(AL_BROAD_WORK)/model.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)
+
+al-broad-domain:
+	$(MALA_TS) model-domain --model $(AL_BROAD_MODEL) \
+	  --structures $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).pw.scf.out) \
+	  --descriptors $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).in.npy)
+
+al-broad-table:
+	@set -e; names=; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do n=$${spec%%:*}; \
+	  [ -f $(AL_BROAD_CACHE)/validation/$$n.info.json ] && names="$$names,$$n"; done; \
+	[ -n "$$names" ] || { echo "al-broad-table: no validation frame made yet (run make al-broad-data)"; exit 1; }; \
+	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
+	  --pseudo-dir $(AL_PSEUDO) --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) || rc=$$?; \
+	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
