@@ -25,7 +25,7 @@ import { norm } from '../structure/atoms';
 import type { QeInput } from '../structure/qe-input';
 import { bohrAngstrom, evToRy, kBoltzmannEvPerK, rydbergEv, rydbergTimeSeconds, amuToRydbergMass, ryToEv } from '../structure/units';
 import { PwBfgs } from '../qe/pw-bfgs';
-import { evPerAToRyPerBohr } from '../io/pw-output';
+import { evPerAToRyPerBohr, pwStressBlock } from '../io/pw-output';
 import {
   pwAtomicPositionsLines,
   pwBfgsEndLines,
@@ -45,6 +45,8 @@ export interface ForceEvaluation {
   energyEv: number;
   forcesEvPerA: number[][];
   virialEv?: number[][];
+  /** Optional (tstress): the stress σ = (1/V)·∂E/∂ε, eV/Å³, ASE's sign; every step then prints pw.x's stress block. */
+  stressEvPerA3?: number[][];
   /** Optional, for the per-step pw.x lines: the Fermi energy and MALA's energy terms (eV). */
   fermiEnergyEv?: number;
   termsEv?: Record<string, number>;
@@ -80,6 +82,8 @@ export interface PwDynamicsStep {
   energyEv: number;
   /** As printed: fixed coordinates zero. */
   forcesEvPerA: number[][];
+  /** tstress: the step's stress (eV/Å³, ASE's sign). */
+  stressEvPerA3?: number[][];
   /** md only: Ekin at this step's positions, T, and Ekin + E (the conserved quantity). */
   kineticEnergyEv?: number;
   temperatureK?: number;
@@ -151,9 +155,10 @@ export async function runPwDynamics(input: PwDynamicsInput, evaluate: ForceEvalu
       // the single-point formatter may print forces itself (tprnfor); never twice
       if (!split.head.includes('Forces acting on atoms')) out.write(lines(pwForcesLines(forcesEvPerA, atomTypes)));
     } else {
-      out.write(lines([...pwStepEnergyLines(e), ...pwForcesLines(forcesEvPerA, atomTypes)]));
+      // pw.x's order within a step: energies, forces, then (tstress) the stress
+      out.write(lines([...pwStepEnergyLines(e), ...pwForcesLines(forcesEvPerA, atomTypes), ...(e.stressEvPerA3 ? pwStressBlock(e.stressEvPerA3) : [])]));
     }
-    const step: PwDynamicsStep = { positionsAngstrom: posAngstrom.map((r) => [...r]), energyEv: e.energyEv, forcesEvPerA };
+    const step: PwDynamicsStep = { positionsAngstrom: posAngstrom.map((r) => [...r]), energyEv: e.energyEv, forcesEvPerA, stressEvPerA3: e.stressEvPerA3?.map((r) => [...r]) };
     steps.push(step);
     return step;
   };

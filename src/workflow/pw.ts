@@ -138,7 +138,6 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   if (typeof sys.nspin === 'number' && sys.nspin !== 1) {
     throw new MalaError(`nspin = ${sys.nspin}: the LDOS model is not spin-polarised`, { file: inputLabel, fix: 'remove nspin (or set nspin = 1), or run pw.x' });
   }
-  if (ctl.tstress === true && dynamics) warn(`tstress: the stress is printed for calculation = 'scf' only (and sent to an i-PI server); the ${calculation} steps are written without it`);
   const occupations = typeof sys.occupations === 'string' ? sys.occupations.toLowerCase() : 'fixed';
   const smearing = typeof sys.smearing === 'string' ? sys.smearing.toLowerCase() : 'gaussian';
   if (occupations !== 'smearing') warn(`occupations = '${occupations}': the prediction uses Fermi-Dirac occupations at the model's temperature`);
@@ -247,7 +246,7 @@ export function pwForceEvaluator(p: PwPrepared, opts: PwPredictOptions, onResult
     const atoms: Atoms = { ...p.read.atoms, cellAngstrom: cellAngstrom.map((r) => [...r]) as Mat3, positionsAngstrom: positionsAngstrom.map((r) => [...r] as Vec3) };
     let r: PredictResult;
     try {
-      r = await predictPw(p, opts, true, atoms, { stress: p.stress && !p.dynamics });
+      r = await predictPw(p, opts, true, atoms, { stress: p.stress });
     } catch (e) {
       // these positions are not the input file's: say where they came from
       if (e instanceof MalaError && /overlapping atoms/.test(e.message)) {
@@ -260,7 +259,7 @@ export function pwForceEvaluator(p: PwPrepared, opts: PwPredictOptions, onResult
     }
     onResult?.(r, atoms);
     const virial = r.stressEvPerA3 ? virialEv(r.stressEvPerA3, atoms.cellAngstrom) : undefined;
-    return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv, virialEv: virial };
+    return { energyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, fermiEnergyEv: r.fermiEnergyEv, termsEv: r.totalEnergy!.termsEv, virialEv: virial, stressEvPerA3: r.stressEvPerA3 };
   };
 }
 

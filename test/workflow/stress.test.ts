@@ -88,6 +88,35 @@ describe('stress: predict, pw, i-PI evaluator, calculator', function () {
     assert.equal((await pwForceEvaluator(plain, {})(atoms.cellAngstrom, atoms.positionsAngstrom)).virialEv, undefined);
   });
 
+  it("pw relax with tstress: every step prints its own stress block, and ASE reads each image's", async () => {
+    const input = frameInput(dir, { calculation: "'relax'", nstep: '2', tstress: '.true.', forc_conv_thr: '1.0d-8' });
+    fs.writeFileSync(input, fs.readFileSync(input, 'utf8').replace(/^ATOMIC_SPECIES/m, '&IONS\n/\nATOMIC_SPECIES'));
+    const r = await execa('node', [cli, 'pw', '--model', model, '-in', input], { cwd: dir, reject: false });
+    // two steps cannot reach forc_conv_thr 1e-8: as pw.x, the run ends non-zero after printing them
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /relax did not converge in 2 steps/);
+    assert.doesNotMatch(r.stderr, /tstress/);
+    assert.equal(r.stdout.match(/Computing stress \(Cartesian axis\) and pressure/g)?.length, 2, 'one block per step');
+    const out = path.join(dir, 'relax.out');
+    fs.writeFileSync(out, r.stdout);
+    const py = execa.sync(
+      pythonWithAse(),
+      ['-c', "import sys, json; from ase.io import read; im = read(sys.argv[1], index=':', format='espresso-out'); print(json.dumps([[a.get_stress(voigt=False).tolist(), a.positions.tolist()] for a in im]))", out],
+      { reject: false },
+    );
+    assert.equal(py.exitCode, 0, py.stderr);
+    const images = JSON.parse(py.stdout) as [number[][], number[][]][];
+    assert.equal(images.length, 2);
+    const tol = 5e-7 + 1e-7 * Math.max(...reference.flat().map(Math.abs));
+    assert.ok(maxDiff(images[0][0], reference) < tol, 'step 1 is the input structure');
+    // step 2 moved the atoms: its stress is a new prediction at those positions, not step 1's again
+    const atoms = readStructure(frameIn).atoms;
+    const second = await predict({ structureRead: { ...readStructure(frameIn), atoms: { ...atoms, positionsAngstrom: images[1][1] as typeof atoms.positionsAngstrom } }, structureFile: frameIn, modelFile: model, pseudoDir: pseudo, stress: true });
+    assert.ok(maxDiff(images[1][0], reference) > 100 * tol, 'the structure moved, so did the stress');
+    // the printed positions have 10 decimals (Å): the stress follows them to ~1e-6 eV/Å³
+    assert.ok(maxDiff(images[1][0], second.stressEvPerA3!) < 1e-5, `step 2 ${JSON.stringify(images[1][0])} vs ${JSON.stringify(second.stressEvPerA3)}`);
+  });
+
   it('MalaCalculator.getStress: the same stress, cached with the energy of the same run', async () => {
     const calc = new MalaCalculator({ model, pseudoDir: pseudo });
     const atoms = readStructure(frameIn).atoms;
