@@ -117,16 +117,29 @@ export interface QeReference {
   sources: string[];
 }
 
+/** The snapshot's info.json ({} when it has none). */
+function readInfo(s: SnapshotFiles): Record<string, unknown> {
+  if (!s.infoFile) return {};
+  try {
+    return JSON.parse(fs.readFileSync(s.infoFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new MalaError(`cannot read ${path.basename(s.infoFile)}: ${(e as Error).message}`, { file: s.infoFile, fix: 'regenerate the snapshot, or delete the broken info.json', cause: e });
+  }
+}
+
+/**
+ * The electronic temperature of the QE run (K) from info.json's `temperature` (MALA's field, full
+ * precision), when it has one. The pw.x output prints degauss with 4 decimals only: 0.0006 Ry is
+ * 94.7 K for a 100 K run, 0.0019 Ry 300.0 K for 298 K.
+ */
+export function infoTemperatureK(s: SnapshotFiles): number | undefined {
+  const t = readInfo(s).temperature;
+  return typeof t === 'number' && t > 0 ? t : undefined;
+}
+
 /** info.json's values (full precision) first, else the pw.x output's printed ones. */
 export function qeReference(s: SnapshotFiles, output: { fermiEnergyEv?: number; totalEnergyEv?: number }): QeReference {
-  let info: Record<string, unknown> = {};
-  if (s.infoFile) {
-    try {
-      info = JSON.parse(fs.readFileSync(s.infoFile, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new MalaError(`cannot read ${path.basename(s.infoFile)}: ${(e as Error).message}`, { file: s.infoFile, fix: 'regenerate the snapshot, or delete the broken info.json', cause: e });
-    }
-  }
+  const info = readInfo(s);
   const num = (k: string) => (typeof info[k] === 'number' ? (info[k] as number) : undefined);
   const r: QeReference = { sources: [] };
   const fromInfo = (k: string) => {

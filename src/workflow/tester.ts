@@ -31,7 +31,7 @@ import { openDomainSession } from '../domain/domain-session';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import { Progress, silentProgress } from '../util/progress';
 import { modelFileSha256 } from './model-info';
-import { checkSnapshotShapes, findSnapshots, qeReference, type SnapshotFiles } from './tester-data';
+import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
 
 export interface TesterOptions {
@@ -71,7 +71,8 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   const ref = model.data.reference;
   const context = calculationContext(
     { atoms: read.atoms, source: files.structureFile, read },
-    { pseudoDir: opts.pseudoDir },
+    // the run's own temperature in full (the pw.x output rounds degauss to 4 decimals)
+    { pseudoDir: opts.pseudoDir, temperatureK: infoTemperatureK(files) },
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom },
   );
   const g = context.grid.grid;

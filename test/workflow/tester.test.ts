@@ -114,6 +114,20 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     for (const [k, v] of Object.entries({ band: self.bandMeVPerAtom, total: self.totalMeVPerAtom!, fermi: self.fermiMeV, dos: self.dosMaxPerEvAtom, density: self.densityMapePercent })) assert.ok(Math.abs(v) < 1e-6, `${k} ${v}`);
   });
 
+  it("the electronic temperature comes from info.json in full precision, not the pw.x output's 4-decimal degauss", async () => {
+    const data = path.join(t.dir, 'data-hot');
+    fs.mkdirSync(data);
+    for (const ext of ['.in.npy', '.out.npy', '.pw.scf.out']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `hot${ext}`));
+    const hotK = 1234.5;
+    fs.writeFileSync(path.join(data, 'hot.info.json'), JSON.stringify({ temperature: hotK }));
+    const r = await testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts' });
+    const at = (temperatureK?: number) => predict({ structureFile: path.join(data, 'hot.pw.scf.out'), modelFile: fx.model, descriptorsFile: path.join(data, 'hot.in.npy'), pseudoDir: UPF_DIR, backend: 'ts', temperatureK });
+    const [hot, printed] = [await at(hotK), await at()];
+    const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
+    assert.ok(Math.abs(hot.fermiEnergyEv - printed.fermiEnergyEv) > 1e-4, 'the fixture is sensitive to the temperature');
+    assert.ok(Math.abs(r.rows[0].fermiQeMeV! - (hot.fermiEnergyEv - qe.fermiEnergyEv!) * 1000) < 1e-6, `${r.rows[0].fermiQeMeV} vs ${(hot.fermiEnergyEv - qe.fermiEnergyEv!) * 1000}`);
+  });
+
   it('--max-error: exit 1 naming the snapshot just above a limit, exit 0 just below; --out writes the JSON', () => {
     const r0 = mt(['test', '--model', fx.model, '--data', fx.data, '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--json']);
     assert.equal(r0.status, 0, r0.stderr);
