@@ -125,7 +125,8 @@ al-broad-list:
 #   make al-broad-model        train models/al-fcc-broad/model.zip (AL_BROAD_ENSEMBLE networks, seeds
 #                              1…N, so predict reports σ) on AL_BROAD_FIT, with AL_BROAD_LRVAL steering
 #                              the learning-rate schedule; resumes from per-member checkpoints
-#   make al-broad-domain       record its training domain (descriptor statistics, T, a, ecutrho, …)
+#   make al-broad-domain       record its training domain (descriptor statistics, T, a, ecutrho, …) from
+#                              the pw.x inputs (their degauss in full; the outputs print 4 decimals)
 #   make al-broad-table        the validation table models/al-fcc-broad/VALIDATION.json: mala-ts test
 #                              on every validation frame present, against QE, with the issue's limits
 # Stage 1 (AL_BROAD_STAGE=8) fits the 8-atom training frames; stage 2 (AL_BROAD_STAGE=all) every frame.
@@ -165,7 +166,7 @@ al-broad-model:
 
 al-broad-domain:
 	$(MALA_TS) model-domain --model $(AL_BROAD_MODEL) \
-	  --structures $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).pw.scf.out) \
+	  --structures $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/inputs/$(n)_0.pw.scf.in) \
 	  --descriptors $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).in.npy)
 
 al-broad-table:
