@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModel } from '../src/network/model';
 import { readStructure } from '../src/structure/registry';
+import { qeStressKbar } from '../src/structure/qe-output';
 import { evPerA3InGpa } from '../src/engine/stress';
 import { predict, type PredictResult } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
@@ -34,14 +35,6 @@ const FRAMES: Record<string, { input: string; output: string }> = {
   Al8F_298K_0: { input: 'fixtures/al-forces/Al8F_298K_0.pw.scf.in', output: 'fixtures/al-forces/Al8F_298K_0.pw.scf.out' },
   Al32_298K_0: { input: 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in', output: 'fixtures/al-size-transfer/pw.scf.out' },
 };
-
-/** QE's last "total   stress" block in kbar (pw.x's sign), or undefined. */
-export function qeStressKbar(text: string): number[][] | undefined {
-  const i = text.lastIndexOf('total   stress');
-  if (i < 0) return undefined;
-  const rows = text.slice(i).split('\n').slice(1, 4);
-  return rows.map((l) => l.trim().split(/\s+/).slice(3, 6).map(Number));
-}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

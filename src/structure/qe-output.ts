@@ -227,3 +227,11 @@ export function qeEnergiesEv(e: QeEnergiesRy): QeEnergiesRy {
   for (const [k, v] of Object.entries(e) as [keyof QeEnergiesRy, number][]) o[k] = v * rydbergEv;
   return o;
 }
+
+/** pw.x's last "total   stress" block in kbar (pw.x's sign: positive under compression), or undefined without one. */
+export function qeStressKbar(text: string): number[][] | undefined {
+  const i = text.lastIndexOf('total   stress');
+  if (i < 0) return undefined;
+  const rows = text.slice(i).split('\n').slice(1, 4);
+  return rows.map((l) => l.trim().split(/\s+/).slice(3, 6).map(Number));
+}

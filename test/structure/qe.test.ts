@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { Atoms, cellVolumeA3, fractionalPositions } from '../../src/structure/atoms';
 import { latticeFromIbrav, parseQeInput } from '../../src/structure/qe-input';
-import { parseQeOutput, pwscfTimesS, qeEnergiesEv } from '../../src/structure/qe-output';
+import { parseQeOutput, pwscfTimesS, qeEnergiesEv, qeStressKbar } from '../../src/structure/qe-output';
+import { pwStressBlock } from '../../src/io/pw-output';
+import { pwStress } from '../../src/engine/stress';
 import { readStructure } from '../../src/structure/registry';
 import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
 import { referenceDir, repoRoot } from '../helpers';
@@ -169,6 +171,19 @@ describe('structure: QE pw.x output', () => {
     assert.deepEqual(q.atoms.positionsAngstrom, [[0.1, 0.2, 0.3]]);
     const frac = fractionalPositions(q.atoms as Atoms);
     assert.ok(frac[0].every(Number.isFinite));
+  });
+
+  it("qeStressKbar: the last stress block's kbar columns (pw.x 6.7's own output, and ours read back)", () => {
+    const qe = fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-size-transfer', 'pw.scf.out'), 'utf8');
+    const kbar = qeStressKbar(qe)!;
+    // the printed P is the trace / 3 of the kbar block
+    const printedP = Number(/total {3}stress .*P= *(-?[\d.]+)/.exec(qe)![1]);
+    assert.ok(Math.abs((kbar[0][0] + kbar[1][1] + kbar[2][2]) / 3 - printedP) < 0.01, `${JSON.stringify(kbar)} vs P ${printedP}`);
+    const sigma = [[0.001, 2e-4, -3e-4], [2e-4, -0.002, 5e-4], [-3e-4, 5e-4, 0.0015]];
+    const back = qeStressKbar(['header', ...pwStressBlock(sigma), ''].join('\n'))!;
+    const want = pwStress(sigma).kbar;
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) assert.ok(Math.abs(back[a][b] - want[a][b]) < 0.006, `${a}${b}: ${back[a][b]} vs ${want[a][b]}`);
+    assert.equal(qeStressKbar('no stress here'), undefined);
   });
 
   it('rejects a truncated output', () => {
