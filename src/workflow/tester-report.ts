@@ -42,6 +42,14 @@ export interface SnapshotErrors {
   targetBandQeMeVPerAtom?: number;
   targetTotalQeMeVPerAtom?: number;
   targetFermiQeMeV?: number;
+  /** --forces (tester-forces.ts): forces vs QE's, eV/Å; stress vs QE's, GPa (pw.x's sign), where QE printed one. */
+  forceRmseEvPerA?: number;
+  forceMaxEvPerA?: number;
+  qeForceRmsEvPerA?: number;
+  stressMaxGpa?: number;
+  pressureErrorGpa?: number;
+  pressureModelGpa?: number;
+  pressureQeGpa?: number;
   /** Domain check of the snapshot (src/domain/): score in σ of the training cells, inside or not. */
   domainScoreSigma?: number;
   inDomain?: boolean;
@@ -97,6 +105,8 @@ export const LIMIT_QUANTITIES = {
   'fermi-qe': { unit: 'meV', label: 'Fermi energy error vs QE', get: (r: SnapshotErrors) => r.fermiQeMeV },
   dos: { unit: 'states/eV/atom', label: 'max |ΔDOS|', get: (r: SnapshotErrors) => r.dosMaxPerEvAtom },
   density: { unit: '%', label: 'density mean absolute relative error', get: (r: SnapshotErrors) => r.densityMapePercent },
+  'forces-qe': { unit: 'eV/Å', label: 'force RMSE vs QE', get: (r: SnapshotErrors) => r.forceRmseEvPerA },
+  'stress-qe': { unit: 'GPa', label: 'max |Δσ| vs QE', get: (r: SnapshotErrors) => r.stressMaxGpa },
 } as const;
 
 export type LimitQuantity = keyof typeof LIMIT_QUANTITIES;
@@ -152,6 +162,10 @@ const SUMMARY: [string, (r: SnapshotErrors) => number | undefined][] = [
   ['dos_mean_abs_per_ev_atom', (r) => r.dosMeanPerEvAtom],
   ['density_mape_percent', (r) => r.densityMapePercent],
   ['density_mae_per_a3', (r) => r.densityMaePerA3],
+  ['force_rmse_ev_per_angstrom', (r) => r.forceRmseEvPerA],
+  ['force_max_abs_ev_per_angstrom', (r) => r.forceMaxEvPerA],
+  ['stress_max_abs_gpa', (r) => r.stressMaxGpa],
+  ['pressure_error_gpa', (r) => r.pressureErrorGpa],
 ];
 
 /** Mean and max |error| per quantity over the snapshots that have it. */
@@ -184,6 +198,8 @@ export const DEFINITIONS = {
   dos_mean_abs_per_ev_atom: "mean over energies of |DOS_model − DOS_target| / N_atoms, states/eV/atom (MALA Tester 'dos' without the 1/N_atoms)",
   density_mape_percent: "mean over grid points of |n_model − n_target| / n_target · 100 (MALA Tester 'density_relative')",
   density_mae_per_a3: "mean over grid points of |n_model − n_target|, electrons/Å³ (MALA Tester 'density')",
+  force_rmse_ev_per_angstrom: "--forces: RMSE over the 3N Cartesian components of F_model − F_QE (pw.x's last 'Forces acting on atoms'), eV/Å; descriptors recomputed from the atoms",
+  stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
 /** --json and VALIDATION.json: per-snapshot rows, summary, limits, failures (snake_case). */
@@ -207,6 +223,12 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
       dos_mean_abs_per_ev_atom: s.dosMeanPerEvAtom,
       density_mape_percent: s.densityMapePercent,
       density_mae_per_a3: s.densityMaePerA3,
+      force_rmse_ev_per_angstrom: s.forceRmseEvPerA,
+      force_max_abs_ev_per_angstrom: s.forceMaxEvPerA,
+      qe_force_rms_ev_per_angstrom: s.qeForceRmsEvPerA,
+      stress_max_abs_gpa: s.stressMaxGpa,
+      pressure_error_gpa: s.pressureErrorGpa,
+      pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
       target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
       predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
       target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
@@ -230,8 +252,11 @@ const fixed = (v: number | undefined, d: number) => (v === undefined ? '–' : v
 export function formatTestTable(j: Record<string, unknown>): string {
   const rows = (j.snapshots as Record<string, unknown>[]) ?? [];
   const n = (r: Record<string, unknown>, k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
-  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn'];
-  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%'];
+  // --forces columns only when some snapshot has them
+  const hasF = rows.some((r) => typeof r.force_rmse_ev_per_angstrom === 'number');
+  const hasS = rows.some((r) => typeof r.stress_max_abs_gpa === 'number');
+  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : [])];
+  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : [])];
   const body = rows.map((r) => [
     String(r.name) + (r.in_domain === false ? ' (!)' : ''),
     String(r.atoms),
@@ -243,6 +268,8 @@ export function formatTestTable(j: Record<string, unknown>): string {
     signed(n(r, 'fermi_qe_mev'), 1),
     fixed(n(r, 'dos_max_abs_per_ev_atom'), 4),
     fixed(n(r, 'density_mape_percent'), 3),
+    ...(hasF ? [fixed(n(r, 'force_rmse_ev_per_angstrom'), 4), fixed(n(r, 'force_max_abs_ev_per_angstrom'), 4)] : []),
+    ...(hasS ? [fixed(n(r, 'stress_max_abs_gpa'), 2), signed(n(r, 'pressure_error_gpa'))] : []),
   ]);
   const all = [head, units, ...body];
   const w = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
@@ -259,6 +286,9 @@ export function formatTestTable(j: Record<string, unknown>): string {
     part('fermi_qe_mev', 'E_F vs QE', 'meV', 1),
     part('dos_max_abs_per_ev_atom', 'max|ΔDOS|', '1/eV/atom', 4),
     part('density_mape_percent', 'density', '%', 3),
+    part('force_rmse_ev_per_angstrom', 'force RMSE vs QE', 'eV/Å', 4),
+    part('stress_max_abs_gpa', 'max|Δσ| vs QE', 'GPa'),
+    part('pressure_error_gpa', 'ΔP vs QE', 'GPa'),
   ].filter((p) => p);
   text += `summary over ${rows.length} snapshot${rows.length === 1 ? '' : 's'}, mean/max |error|: ${parts.join('; ')}\n`;
   text += 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|';

@@ -12,6 +12,7 @@
  * Every snapshot is checked (files, shapes, grids, pseudopotentials for the limits asked for)
  * before the first one is computed, so bad input fails in a second.
  */
+import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { LdosModel, loadModel } from '../network/model';
@@ -31,6 +32,7 @@ import { openDomainSession } from '../domain/domain-session';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import { Progress, silentProgress } from '../util/progress';
 import { modelFileSha256 } from './model-info';
+import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
 import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
 
@@ -51,6 +53,8 @@ export interface TesterOptions {
   memoryMb?: number;
   progress?: Progress;
   warn?: (message: string) => void;
+  /** Also the forces (and stress, where QE printed one) against QE's: tester-forces.ts. */
+  forces?: boolean;
   /** One line per snapshot as it starts ("snapshot 2/5: Al4_298K_6"). */
   log?: (message: string) => void;
 }
@@ -63,6 +67,8 @@ interface Prepared {
   noEnergyWhy?: string;
   noEnergyFix?: string;
   qeOutput: { fermiEnergyEv?: number; totalEnergyEv?: number };
+  /** --forces: QE's forces and stress of the snapshot. */
+  qeForces?: QeForcesReference;
 }
 
 function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): Prepared {
@@ -87,7 +93,9 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   const noEnergyWhy = energy ? undefined : pseudoProblem ? pseudoProblem.message : 'no density cutoff (ecutrho) in the pw.x output';
   const noEnergyFix = energy ? undefined : pseudoProblem?.fix ?? 'use the complete pw.x output of the snapshot';
   const total = read.qeOutput?.energiesRy.total;
-  return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv } };
+  const qeForces = opts.forces ? qeForcesReference(fs.readFileSync(files.structureFile, 'utf8'), files.structureFile) : undefined;
+  if (qeForces && !energy) throw new MalaError(`--forces: the total energy of ${files.name}, whose derivative the forces are, cannot be computed: ${noEnergyWhy}`, { file: files.structureFile, fix: noEnergyFix });
+  return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv }, qeForces };
 }
 
 const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
@@ -138,6 +146,9 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const pred = observablesOf(predicted);
   const tgt = observablesOf(target);
   const qe = qeReference(p.files, p.qeOutput);
+  const forceErrs = p.qeForces
+    ? await snapshotForceErrors(c.read!, p.files.structureFile, p.qeForces, model, { pseudoDir: c.pseudoDir?.dir ?? opts.pseudoDir, temperatureK: c.temperatureK, memoryMb: opts.memoryMb, warn })
+    : undefined;
   return {
     name: p.files.name,
     atomCount: n,
@@ -146,6 +157,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     qe,
     ...energyErrors(pred, tgt, qe, n),
     ...dosAndDensityErrors(predicted.observables.dosPerEv, target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    ...forceErrs,
     domainScoreSigma: domainReport.score,
     inDomain: domainReport.known ? domainReport.inDomain : undefined,
     warnings,
@@ -159,9 +171,19 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
   if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model with a mala-ts model or a MALA model zip' });
   const snapshots = findSnapshots(opts.dataDir, opts.snapshots);
   const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
+  const limits = opts.maxError ?? {};
+  for (const k of ['forces-qe', 'stress-qe'] as const) {
+    if (limits[k] !== undefined && !opts.forces) throw new MalaError(`--max-error ${k} needs --forces`, { fix: `add --forces, or drop ${k} from --max-error` });
+  }
+  if (opts.forces && model.ensembleSize > 1) {
+    throw new MalaError(`--forces: the model is an ensemble of ${model.ensembleSize} networks, whose forces are not defined here`, { file: model.source, fix: 'test the forces of one of its members (train --ensemble keeps them as <out>.member-K.zip)' });
+  }
   // everything checked before the first snapshot is computed
   const prepared = snapshots.map((s) => prepare(s, model, opts));
-  const limits = opts.maxError ?? {};
+  if (limits['stress-qe'] !== undefined) {
+    const none = prepared.find((p) => !p.qeForces?.stressGpa);
+    if (none) throw new MalaError(`--max-error stress-qe: the pw.x output of ${none.files.name} has no stress block`, { file: none.files.structureFile, fix: 'make the snapshot from a pw.x input with tstress = .true., or drop stress-qe' });
+  }
   if (limits.total !== undefined || limits['total-qe'] !== undefined) {
     const none = prepared.find((p) => !p.energy);
     if (none) throw new MalaError(`--max-error total: the total energy of ${none.files.name} cannot be computed: ${none.noEnergyWhy}`, { file: none.files.structureFile, fix: none.noEnergyFix });

@@ -6,8 +6,10 @@ import { readNpy, writeNpy } from '../../src/io/npy';
 import { loadModel } from '../../src/network/model';
 import { Rng } from '../../src/network/rng';
 import { totalEnergy } from '../../src/qe/total-energy';
-import { rydbergEv } from '../../src/structure/units';
-import { parseQeOutput } from '../../src/structure/qe-output';
+import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
+import { parseQeOutput, qeForcesRyPerBohr } from '../../src/structure/qe-output';
+import { pwStressBlock } from '../../src/io/pw-output';
+import { evPerA3InGpa } from '../../src/engine/stress';
 import { computeObservables } from '../../src/workflow/observables';
 import { predict } from '../../src/workflow/predict';
 import { testModel } from '../../src/workflow/tester';
@@ -126,6 +128,50 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
     assert.ok(Math.abs(hot.fermiEnergyEv - printed.fermiEnergyEv) > 1e-4, 'the fixture is sensitive to the temperature');
     assert.ok(Math.abs(r.rows[0].fermiQeMeV! - (hot.fermiEnergyEv - qe.fermiEnergyEv!) * 1000) < 1e-6, `${r.rows[0].fermiQeMeV} vs ${(hot.fermiEnergyEv - qe.fermiEnergyEv!) * 1000}`);
+  });
+
+  it('--forces: force RMSE and max |ΔF| against the pw.x output\'s forces, stress errors where it has a stress block; limits forces-qe and stress-qe', async () => {
+    const data = path.join(t.dir, 'data-forces');
+    fs.mkdirSync(data);
+    for (const ext of ['.in.npy', '.out.npy', '.pw.scf.out']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `plain${ext}`));
+    // the same snapshot with a stress block after the forces, as pw.x prints it with tstress
+    const sigmaQe = [[0.004, 0.001, 0], [0.001, -0.003, 0.002], [0, 0.002, 0.005]];
+    const text = fs.readFileSync(AL_OUT, 'utf8');
+    const withStress = text.replace(/(\n\s*Total force =.*\n)/, `$1\n${pwStressBlock(sigmaQe).join('\n')}\n`);
+    assert.notEqual(withStress, text);
+    for (const ext of ['.in.npy', '.out.npy']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `stressed${ext}`));
+    fs.writeFileSync(path.join(data, 'stressed.pw.scf.out'), withStress);
+    const r = await testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true, maxError: { 'forces-qe': 1e-9 } });
+    const [plain, stressed] = r.rows;
+    const pred = await predict({ structureFile: AL_OUT, modelFile: fx.model, pseudoDir: UPF_DIR, backend: 'ts', forces: true, stress: true });
+    const qeF = qeForcesRyPerBohr(text).map((row) => row.map((x) => (x * rydbergEv) / bohrAngstrom));
+    const d = pred.forcesEvPerA!.flatMap((f, a) => f.map((x, k) => x - qeF[a][k]));
+    const rmse = Math.sqrt(d.reduce((s2, x) => s2 + x * x, 0) / d.length);
+    assert.ok(Math.abs(plain.forceRmseEvPerA! - rmse) < 1e-9 * (1 + rmse), `${plain.forceRmseEvPerA} vs ${rmse}`);
+    assert.ok(Math.abs(plain.forceMaxEvPerA! - Math.max(...d.map(Math.abs))) < 1e-9);
+    assert.ok(rmse > 1e-3, 'the random model is not QE');
+    assert.equal(plain.stressMaxGpa, undefined, 'no stress block, no stress error');
+    // pw.x prints −σ in kbar: its block of sigmaQe reads back as −σ·160.2 GPa per eV/Å³
+    const gpa = (m: number[][]) => m.map((row) => row.map((x) => -x * evPerA3InGpa));
+    const [pm, pq] = [gpa(pred.stressEvPerA3!), gpa(sigmaQe)];
+    const smax = Math.max(...pm.flatMap((row, a) => row.map((x, b) => Math.abs(x - pq[a][b]))));
+    assert.ok(Math.abs(stressed.stressMaxGpa! - smax) < 0.002, `${stressed.stressMaxGpa} vs ${smax} (the block's 2 decimals of kbar)`);
+    const trace = (m: number[][]) => (m[0][0] + m[1][1] + m[2][2]) / 3;
+    assert.ok(Math.abs(stressed.pressureErrorGpa! - (trace(pm) - trace(pq))) < 0.002);
+    assert.deepEqual(r.failures.map((f) => `${f.snapshot} ${f.quantity}`), ['plain forces-qe', 'stressed forces-qe']);
+    const json = testReportJson(r) as { snapshots: Record<string, unknown>[] };
+    assert.equal(json.snapshots[0].force_rmse_ev_per_angstrom, plain.forceRmseEvPerA);
+    assert.match(formatTestTable(json as Record<string, unknown>), /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP\n/);
+  });
+
+  it('--forces: bad input gives one clear error each', async () => {
+    const data = path.join(t.dir, 'data-noforces');
+    fs.mkdirSync(data);
+    for (const ext of ['.in.npy', '.out.npy']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `nf${ext}`));
+    fs.writeFileSync(path.join(data, 'nf.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces not printed'));
+    await assert.rejects(testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true }), (e: unknown) => e instanceof MalaError && /--forces: the pw.x output has no "Forces acting on atoms" block/.test(e.message) && e.file === path.join(data, 'nf.pw.scf.out') && /tprnfor/.test(e.fix ?? ''));
+    await assert.rejects(testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', maxError: { 'forces-qe': 1 } }), (e: unknown) => e instanceof MalaError && /--max-error forces-qe needs --forces/.test(e.message));
+    await assert.rejects(testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', forces: true, maxError: { 'stress-qe': 1 } }), (e: unknown) => e instanceof MalaError && /stress-qe: the pw.x output of .* has no stress block/.test(e.message));
   });
 
   it('--max-error: exit 1 naming the snapshot just above a limit, exit 0 just below; --out writes the JSON', () => {

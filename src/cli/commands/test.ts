@@ -21,6 +21,7 @@ interface Opts {
   memory: string;
   backend: string;
   device?: string;
+  forces?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,7 +31,8 @@ export function register(program: Command): void {
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
     .requiredOption('--data <dir>', 'snapshots as mala-ts generate writes them: <name>.in.npy, <name>.out.npy, <name>.pw.scf.out (or MALA\'s <name>.out), <name>.info.json')
     .option('--snapshots <a,b,...>', 'test only these snapshots (names without extensions; default: all in --data)')
-    .option('--max-error <spec>', 'exit 1 when any snapshot exceeds a limit on |error|, e.g. total=5,band=5,fermi=20 (meV/atom, meV/atom, meV, vs the target LDOS); band-qe, total-qe, fermi-qe: vs QE; dos (states/eV/atom), density (%)')
+    .option('--max-error <spec>', 'exit 1 when any snapshot exceeds a limit on |error|, e.g. total=5,band=5,fermi=20 (meV/atom, meV/atom, meV, vs the target LDOS); band-qe, total-qe, fermi-qe: vs QE; dos (states/eV/atom), density (%); with --forces: forces-qe (eV/Å), stress-qe (GPa)')
+    .option('--forces', "also the forces (RMSE, max |ΔF|, eV/Å) and, where the pw.x output has a stress block, the stress (max |Δσ|, ΔP, GPa) against QE's; the descriptors are recomputed from the atoms for their gradient. Limits: forces-qe (RMSE), stress-qe")
     .option('--json', 'print the per-snapshot rows and the summary as JSON')
     .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
@@ -58,6 +60,7 @@ export function register(program: Command): void {
         memoryMb: positiveNumber(opts.memory, '--memory'),
         backend: opts.backend,
         device: opts.device,
+        forces: opts.forces,
         progress: defaultProgress(),
         warn: (m) => stderr(`warning: ${m}`),
         log: progressEnabled() ? stderr : undefined,
