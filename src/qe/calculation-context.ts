@@ -127,6 +127,8 @@ export interface CalculationContext {
   electrons: number;
   /** The electron count differs from the pseudopotentials' valence minus tot_charge (a warning text). */
   electronCountNote?: string;
+  /** The temperature came from a pw.x output's degauss, which pw.x prints to 4 decimals (a warning text). */
+  temperatureNote?: string;
   /** Loaded pseudopotentials and their folder, or why they could not be loaded. */
   pseudopotentials?: Record<string, Pseudopotential>;
   pseudoDir?: { dir: string; from: string };
@@ -185,6 +187,11 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
     throw new MalaError('no electronic temperature for the Fermi–Dirac occupations', { file: read?.file, fix: 'pass --temperature K (or a QE input/output whose degauss sets it)' });
   }
 
+  // pw.x prints "width (Ry)=  0.0006": a 100 K run reads as 94.7 K, a 298 K one as 300.0 K
+  const temperatureNote =
+    o.temperatureK === undefined && facts.kind === 'pw-output' && facts.degaussRy !== undefined
+      ? `electronic temperature ${temperatureK.toFixed(1)} K from the pw.x output's degauss ${facts.degaussRy} Ry, which pw.x prints to 4 decimals (±${(rydbergToKelvin(0.00005)).toFixed(1)} K): pass --temperature with the run's own value (or give its pw.x input)`
+      : undefined;
   let electrons = o.electrons ?? facts.numberOfElectrons;
   let electronCountNote: string | undefined;
   // a pw.x input's tot_charge counts as pw.x counts it (valence − tot_charge), as `pw` does
@@ -200,5 +207,5 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
   if (electrons === undefined) {
     throw new MalaError('the number of electrons is unknown', { file: read?.file, fix: 'pass --electrons N, or --pseudo-dir with the UPF files (their valence charges give it)' });
   }
-  return { atoms, source, read, facts, grid, ecutrhoRy, temperatureK, electrons, electronCountNote, pseudopotentials, pseudoDir, pseudoProblem };
+  return { atoms, source, read, facts, grid, ecutrhoRy, temperatureK, temperatureNote, electrons, electronCountNote, pseudopotentials, pseudoDir, pseudoProblem };
 }

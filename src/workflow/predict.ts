@@ -261,6 +261,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   }
   const layout = gridLayoutOn(comm, grid);
   if (c.context.electronCountNote) warn(c.context.electronCountNote);
+  if (c.context.temperatureNote) warn(c.context.temperatureNote);
   const energy = energyStepOf(c, opts, warn);
   // the domain check: settings now, descriptors as the network source computes them (src/domain/)
   const domain = openDomainSession(

@@ -97,4 +97,17 @@ describe('qe: one pseudo_dir rule and one calculation context', () => {
       t.cleanup();
     }
   });
+  it("a temperature read from a pw.x output's 4-decimal degauss carries a note; from its input, or given, none", () => {
+    const out = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out');
+    const read = readStructure(out);
+    const c = calculationContext({ atoms: read.atoms, source: out, read }, { pseudoDir: FX });
+    assert.ok(Math.abs(c.temperatureK - rydbergToKelvin(0.0019)) < 1e-9, 'the printed 0.0019 Ry');
+    assert.match(c.temperatureNote ?? '', /electronic temperature 300\.0 K from the pw\.x output's degauss 0\.0019 Ry, which pw\.x prints to 4 decimals .*--temperature/);
+    assert.equal(calculationContext({ atoms: read.atoms, source: out, read }, { pseudoDir: FX, temperatureK: 298 }).temperatureNote, undefined);
+    const input = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
+    const readIn = readStructure(input);
+    const ci = calculationContext({ atoms: readIn.atoms, source: input, read: readIn }, { pseudoDir: FX });
+    assert.equal(ci.temperatureNote, undefined);
+    assert.ok(Math.abs(ci.temperatureK - 298) < 0.01, `${ci.temperatureK}`);
+  });
 });
