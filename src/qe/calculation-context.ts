@@ -187,9 +187,10 @@ export function calculationContext(input: ContextInput, o: ContextOverrides = {}
     throw new MalaError('no electronic temperature for the Fermi–Dirac occupations', { file: read?.file, fix: 'pass --temperature K (or a QE input/output whose degauss sets it)' });
   }
 
-  // pw.x prints "width (Ry)=  0.0006": a 100 K run reads as 94.7 K, a 298 K one as 300.0 K
+  // pw.x prints "width (Ry)=  0.0006": a 100 K run reads as 94.7 K, a 298 K one as 300.0 K; said
+  // when the last printed digit is more than 1 % of the value (degauss < 0.005 Ry, T < 790 K)
   const temperatureNote =
-    o.temperatureK === undefined && facts.kind === 'pw-output' && facts.degaussRy !== undefined
+    o.temperatureK === undefined && facts.kind === 'pw-output' && facts.degaussRy !== undefined && 0.00005 / facts.degaussRy > 0.01
       ? `electronic temperature ${temperatureK.toFixed(1)} K from the pw.x output's degauss ${facts.degaussRy} Ry, which pw.x prints to 4 decimals (±${(rydbergToKelvin(0.00005)).toFixed(1)} K): pass --temperature with the run's own value (or give its pw.x input)`
       : undefined;
   let electrons = o.electrons ?? facts.numberOfElectrons;

@@ -104,6 +104,9 @@ describe('qe: one pseudo_dir rule and one calculation context', () => {
     assert.ok(Math.abs(c.temperatureK - rydbergToKelvin(0.0019)) < 1e-9, 'the printed 0.0019 Ry');
     assert.match(c.temperatureNote ?? '', /electronic temperature 300\.0 K from the pw\.x output's degauss 0\.0019 Ry, which pw\.x prints to 4 decimals .*--temperature/);
     assert.equal(calculationContext({ atoms: read.atoms, source: out, read }, { pseudoDir: FX, temperatureK: 298 }).temperatureNote, undefined);
+    // degauss 0.01 Ry (1579 K): the printed digits hold it to 0.5 %, no note
+    const hot = { ...read, qeOutput: { ...read.qeOutput!, degaussRy: 0.01 } };
+    assert.equal(calculationContext({ atoms: read.atoms, source: out, read: hot }, { pseudoDir: FX }).temperatureNote, undefined);
     const input = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
     const readIn = readStructure(input);
     const ci = calculationContext({ atoms: readIn.atoms, source: input, read: readIn }, { pseudoDir: FX });
