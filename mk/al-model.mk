@@ -72,7 +72,7 @@ al-validation-data: al-data
 al-validation: al-validation-data
 	$(MALA_TS) test --model $(AL_MODEL) --data $(AL_DATA) \
 	  --snapshots $(subst $(eval) ,$(comma),$(foreach i,$(AL_TEST),Al4_298K_$(i)) $(foreach i,$(AL8X),Al8X_298K_$(i))) \
-	  --pseudo-dir $(AL_PSEUDO) --json --out $(AL_VALIDATION)
+	  --pseudo-dir $(AL_PSEUDO) --forces --json --out $(AL_VALIDATION)
 
 al-regenerate:
 	@start=$$(date +%s); \

@@ -48,6 +48,34 @@ function readValidation(file: string): Record<string, unknown> | undefined {
   }
 }
 
+/** What a model's VALIDATION.json records of its forces and stress against QE (`mala-ts test --forces`). */
+export interface RecordedForceValidation {
+  file: string;
+  snapshots: number;
+  forceRmseMaxEvPerA?: number;
+  forceRmseMeanEvPerA?: number;
+  stressMaxGpa?: number;
+}
+
+/**
+ * The force and stress errors VALIDATION.json next to `modelFile` records, when it was written for
+ * this very file (its sha256) and holds them; else undefined.
+ */
+export function recordedForceValidation(modelFile: string): RecordedForceValidation | undefined {
+  const file = path.join(path.dirname(path.resolve(modelFile)), VALIDATION_FILE);
+  let v: Record<string, unknown> | undefined;
+  try {
+    v = readValidation(file);
+  } catch {
+    return undefined; // model-info reports a broken table; a prediction goes on without it
+  }
+  if (!v || typeof v.model_sha256 !== 'string' || v.model_sha256 !== modelFileSha256(modelFile)) return undefined;
+  const summary = (v.summary ?? {}) as Record<string, { mean_abs?: number; max_abs?: number; count?: number }>;
+  const f = summary.force_rmse_ev_per_angstrom;
+  const st = summary.stress_max_abs_gpa;
+  if (!f && !st) return undefined;
+  return { file, snapshots: Array.isArray(v.snapshots) ? v.snapshots.length : 0, forceRmseMaxEvPerA: f?.max_abs, forceRmseMeanEvPerA: f?.mean_abs, stressMaxGpa: st?.max_abs };
+}
 
 const version = programName;
 

@@ -35,6 +35,7 @@ import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
 import { openDomainSession } from '../domain/domain-session';
 import { modelFileSha256 } from './model-info';
+import { forceValidationWarnings } from './force-validation';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
 import { addTiming } from '../engine/types';
@@ -285,9 +286,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   }
   if (opts.forces || opts.stress) {
     checkForcesSupport(model, descriptors);
-    // model archives hold no validation of forces or stress yet: say so, with what was measured (issue 16)
-    if (opts.stress) warn(`stress: the model ${model.source} records no validation of its stress against DFT; a model trained on LDOS at one density can be far off (the shipped Al model: P ≈ −300 GPa on 298 K frames where QE gives −3.4 GPa, docs/stress.md)`);
-    if (opts.forces) warn(`forces: the model ${model.source} records no validation of its forces against DFT; a model trained on LDOS alone can be far off (the shipped Al model: RMSE 0.4–1.7 eV/Å against QE on held-out frames, docs/forces.md)`);
+    // what the model's VALIDATION.json (mala-ts test --forces) records, or that nothing is recorded (issue 16)
+    for (const w of forceValidationWarnings(model.source, { forces: Boolean(opts.forces), stress: Boolean(opts.stress) })) warn(w);
   }
 
   // network → engine
