@@ -152,11 +152,14 @@ struct BlasThreads {
   int users = 0, saved = 1;
 };
 
-// A CPU's spin-wait hint (x86 pause), else nothing.
-inline void cpuRelax() {
+// One step of a spin-wait: a few pause hints, then sched_yield, so that a waiting thread that
+// shares its CPU with the thread it waits for (a loaded machine) hands it the CPU at once instead
+// of spinning out its time slice (OpenBLAS's idle threads spin the same way).
+inline void spinStep() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
+  for (int i = 0; i < 16; i++) __builtin_ia32_pause();
 #endif
+  std::this_thread::yield();
 }
 
 // Microseconds a pool thread spins for the next run before it sleeps ($MALA_TS_POOL_SPIN_US,
@@ -208,8 +211,7 @@ class BlockPool {
     }
     // the others finish at most a block each after this thread found none left: spin for them
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
-    while (pending_.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < until)
-      for (int i = 0; i < 64; i++) cpuRelax();
+    while (pending_.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < until) spinStep();
     std::unique_lock<std::mutex> lk(mu_);
     doneCv_.wait(lk, [this] { return pending_.load() == 0; });
     job_ = nullptr;
@@ -226,10 +228,7 @@ class BlockPool {
     for (;;) {
       std::function<void(int)>* job;
       const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(poolSpinMicros());
-      while (generation_.load(std::memory_order_acquire) == seen) {
-        for (int i = 0; i < 64; i++) cpuRelax();
-        if (std::chrono::steady_clock::now() >= until) break;
-      }
+      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) spinStep();
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return generation_.load() != seen; });
