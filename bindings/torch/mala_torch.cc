@@ -30,6 +30,66 @@
 #include <thread>
 #include <vector>
 
+// Element-wise passes of CPU inference's row blocks, compiled for AVX2 and for the baseline and
+// picked at load time (GCC's target_clones): per-feature scaling is a division per input value,
+// which the baseline's 4-wide SSE (or scalar code, with a stride in the index) made a sizeable
+// part of a small net's predict. Vector width changes no result: each value is the same IEEE
+// operations (no fused multiply-add) in the same order as torch's sub/div and mul/add.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MALA_TS_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MALA_TS_SIMD_CLONES
+#endif
+
+// dst = (x − shift)/scale row by row (m rows of n); shift and scale hold n values (step 1) or 1 (step 0).
+MALA_TS_SIMD_CLONES void malaTsScaleRows(float* __restrict dst, const float* __restrict x, int64_t m, int64_t n, const float* __restrict sh, int64_t shStep, const float* __restrict sc, int64_t scStep) {
+  if (shStep && scStep) {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) dst[r * n + k] = (x[r * n + k] - sh[k]) / sc[k];
+  } else {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) dst[r * n + k] = (x[r * n + k] - sh[k * shStep]) / sc[k * scStep];
+  }
+}
+
+// d = u·scale + shift row by row (a float product, then a float sum: torch's mul_ then add_).
+MALA_TS_SIMD_CLONES void malaTsUnscaleRows(float* __restrict d, int64_t m, int64_t n, const float* __restrict sc, int64_t scStep, const float* __restrict sh, int64_t shStep) {
+  if (shStep && scStep) {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) {
+        const float t = d[r * n + k] * sc[k];
+        d[r * n + k] = t + sh[k];
+      }
+  } else {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) {
+        const float t = d[r * n + k] * sc[k * scStep];
+        d[r * n + k] = t + sh[k * shStep];
+      }
+  }
+}
+
+// act 1: ReLU, 2: LeakyReLU(0.01); restrict 1: negatives → 0 (u < 0, as predictVjp's output stage), 2: |u|.
+MALA_TS_SIMD_CLONES void malaTsActivate(float* __restrict d, size_t count, int act) {
+  if (act == 1) {
+    for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+  } else if (act == 2) {
+    for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : d[i] * 0.01f;
+  }
+}
+MALA_TS_SIMD_CLONES void malaTsRestrict(float* __restrict d, size_t count, int restrict) {
+  if (restrict == 1) {
+    for (size_t i = 0; i < count; i++) d[i] = d[i] < 0.0f ? 0.0f : d[i];
+  } else if (restrict == 2) {
+    for (size_t i = 0; i < count; i++) d[i] = std::fabs(d[i]);
+  }
+}
+MALA_TS_SIMD_CLONES bool malaTsAllFinite(const float* __restrict v, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; i++) ok &= std::isfinite(v[i]);  // no early exit: vectorizes
+  return ok;
+}
+
 namespace {
 
 enum Act { kNone = 0, kReLU, kLeakyReLU, kSigmoid, kTanh };
@@ -387,15 +447,14 @@ struct NetState {
     int w = 0;
     const float* h = x;
     const int64_t nI = nIn();
-    if (checkFinite && !allFinite(x, m * nI)) throw std::runtime_error("non-finite input value");
+    if (checkFinite && !malaTsAllFinite(x, m * nI)) throw std::runtime_error("non-finite input value");
     if (inScale.defined() && (scaled || keep)) {
       // (x − shift)/scale in float32, as MALA's scaler (and torch's sub then div: the same roundings)
       const float* sh = inShift.data_ptr<float>();
       const float* sc = inScale.data_ptr<float>();
       const int64_t shStep = inShift.numel() > 1 ? 1 : 0, scStep = inScale.numel() > 1 ? 1 : 0;
       float* dst = work[w];
-      for (int64_t r = 0; r < m; r++)
-        for (int64_t k = 0; k < nI; k++) dst[r * nI + k] = (x[r * nI + k] - sh[k * shStep]) / sc[k * scStep];
+      malaTsScaleRows(dst, x, m, nI, sh, shStep, sc, scStep);
       h = dst;
       w ^= 1;
     }
@@ -431,36 +490,15 @@ struct NetState {
       constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
       blas.sgemm(kRowMajor, kNoTrans, kTrans, m, o, in, 1.0f, h, in, W.data_ptr<float>(), in, 1.0f, d, o);
     }
-    const Act passAct = direct ? act : kNone;  // the fallback applied it already
+    // the activation (the fallback applied it already), then with outputStage u = y·outScale +
+    // outShift and the restriction: passes over a block that is still in cache
     const size_t count = (size_t)m * o;
-    if (!outputStage) {
-      if (passAct == kReLU) {
-        for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : 0.0f;
-      } else if (passAct == kLeakyReLU) {
-        for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : d[i] * 0.01f;
-      }
-      return;
+    if (direct) malaTsActivate(d, count, act == kReLU ? 1 : act == kLeakyReLU ? 2 : 0);
+    if (!outputStage) return;
+    if (outScale.defined()) {
+      malaTsUnscaleRows(d, m, o, outScale.data_ptr<float>(), outScale.numel() > 1 ? 1 : 0, outShift.data_ptr<float>(), outShift.numel() > 1 ? 1 : 0);
     }
-    // activation, then u = y·outScale + outShift (a float product, then a float sum: torch's mul_
-    // and add_), then the restriction (negatives → 0 as outputStageCpu, or |u|)
-    const float* sc = outScale.defined() ? outScale.data_ptr<float>() : nullptr;
-    const float* sh = outShift.defined() ? outShift.data_ptr<float>() : nullptr;
-    const int64_t scStep = sc && outScale.numel() > 1 ? 1 : 0, shStep = sh && outShift.numel() > 1 ? 1 : 0;
-    for (int r = 0; r < m; r++) {
-      float* row = d + (size_t)r * o;
-      for (int k = 0; k < o; k++) {
-        float u = row[k];
-        if (passAct == kReLU) u = u > 0.0f ? u : 0.0f;
-        else if (passAct == kLeakyReLU) u = u > 0.0f ? u : u * 0.01f;
-        if (sc) {
-          const float t = u * sc[k * scStep];
-          u = t + sh[k * shStep];
-        }
-        if (restrict == 1) u = u < 0.0f ? 0.0f : u;
-        else if (restrict == 2) u = std::fabs(u);
-        row[k] = u;
-      }
-    }
+    malaTsRestrict(d, count, restrict);
   }
   std::vector<torch::Tensor> work;  // forEachCpuBlock's workspaces, two per thread (float32, reused; the caller holds mu)
 
