@@ -70,16 +70,35 @@ MALA_TS_SIMD_CLONES void malaTsUnscaleRows(float* __restrict d, int64_t m, int64
 }
 
 // act 1: ReLU, 2: LeakyReLU(0.01); restrict 1: negatives → 0 (u < 0, as predictVjp's output stage), 2: |u|.
+// LeakyReLU selects bitwise between v and v·0.01f: written as v > 0 ? v : v·0.01f, GCC does not
+// speculate the product (it could raise a floating-point exception the source does not), kept a
+// branch per value and mispredicted random signs: LeakyReLU took 29 % of the 91→400³→250 net's
+// time against 40 % for its GEMMs (perf). The same product and the same choice: the same bits.
 MALA_TS_SIMD_CLONES void malaTsActivate(float* __restrict d, size_t count, int act) {
   if (act == 1) {
-    for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+    for (size_t i = 0; i < count; i++) {
+      const float v = d[i];
+      d[i] = v > 0.0f ? v : 0.0f;
+    }
   } else if (act == 2) {
-    for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : d[i] * 0.01f;
+    for (size_t i = 0; i < count; i++) {
+      // a bitwise select of v and v·0.01f, both computed: branch-free, so it vectorizes
+      const float v = d[i], leak = v * 0.01f;
+      uint32_t bv, bl;
+      std::memcpy(&bv, &v, 4);
+      std::memcpy(&bl, &leak, 4);
+      const uint32_t keep = 0u - (uint32_t)(v > 0.0f);
+      const uint32_t r = (bv & keep) | (bl & ~keep);
+      std::memcpy(&d[i], &r, 4);
+    }
   }
 }
 MALA_TS_SIMD_CLONES void malaTsRestrict(float* __restrict d, size_t count, int restrict) {
   if (restrict == 1) {
-    for (size_t i = 0; i < count; i++) d[i] = d[i] < 0.0f ? 0.0f : d[i];
+    for (size_t i = 0; i < count; i++) {
+      const float v = d[i];
+      d[i] = v < 0.0f ? 0.0f : v;
+    }
   } else if (restrict == 2) {
     for (size_t i = 0; i < count; i++) d[i] = std::fabs(d[i]);
   }
