@@ -10,7 +10,7 @@
  *   npx tsx bench/network.ts --no-python --no-ts   # only the addon's table
  *
  * Options: --pairs P (default 9; --rounds is the same), --span S (seconds per timing, default
- * 0.3), --no-ts, --no-python, --no-table.
+ * 0.3), --gap G (idle seconds before each timing, default 0.15), --no-ts, --no-python, --no-table.
  *
  * The addon / PyTorch ratios come from pairs of adjacent timings: PyTorch runs in one persistent
  * Python process driven over stdin (bench/torch-peer.ts), so each addon timing (~S s) is followed
@@ -47,6 +47,12 @@ const pairs = Number(arg('pairs', arg('rounds', '9')));
 if (!Number.isInteger(pairs) || pairs < 1) throw new Error('--pairs needs a positive whole number');
 const SPAN_S = Number(arg('span', '0.3'));
 if (!(SPAN_S > 0)) throw new Error('--span needs a positive number of seconds');
+// OpenBLAS's idle threads spin (sched_yield) for ~0.1 s after a threaded GEMM before they sleep:
+// without a pause, PyTorch's spinning threads would take CPU from the addon's timing that follows
+// (and the addon's, after a training step, from PyTorch's). Both sides get the same pause.
+const GAP_S = Number(arg('gap', '0.15'));
+if (!(GAP_S >= 0)) throw new Error('--gap needs a number of seconds (0 or more)');
+const idle = () => new Promise((r) => setTimeout(r, GAP_S * 1000));
 
 function procBusyJiffies(): number {
   try {
@@ -128,12 +134,12 @@ async function main(): Promise<void> {
       configs.push({ name, net: i, kind: 'train', batch: TRAIN_BATCH, mac, addon: () => net.trainStep(xt, yt, TRAIN_BATCH) });
     });
     const res = configs.map(() => ({ ratio: [] as number[], addonS: [] as number[], pyS: [] as number[] }));
-    console.log(`\n${pairs} pairs of adjacent timings (${SPAN_S} s each) per configuration, PyTorch ${pyVersion} in one persistent Python process`);
+    console.log(`\n${pairs} pairs of adjacent timings (${SPAN_S} s each, ${GAP_S} s idle before each) per configuration, PyTorch ${pyVersion} in one persistent Python process`);
     for (let p = 0; p < pairs; p++) {
       const line: string[] = [];
       for (const [ci, c] of configs.entries()) {
-        const ours = () => timeSpan(c.addon, SPAN_S);
-        const theirs = () => (c.kind === 'infer' ? peer!.infer(c.net, c.batch, SPAN_S) : peer!.train(c.net, c.batch, SPAN_S));
+        const ours = async () => (await idle(), timeSpan(c.addon, SPAN_S));
+        const theirs = async () => (await idle(), c.kind === 'infer' ? peer!.infer(c.net, c.batch, SPAN_S) : peer!.train(c.net, c.batch, SPAN_S));
         // alternate which side goes first, so that neither always gets the fresher machine
         let a: number, py: number;
         if (p % 2 === 0) {
