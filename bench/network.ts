@@ -18,7 +18,7 @@
  * take turns within each round of pairs. A machine whose speed drifts minute to minute then
  * scales both timings of a pair alike. Printed per configuration: the median of the per-pair
  * ratios (PyTorch time / addon time: > 1 means the addon is faster), their interquartile range
- * and extremes, and both sides' GFLOP/s against the sgemm peak (the better of torch.mm in Python
+ * and extremes, in how many pairs the addon was faster, and both sides' GFLOP/s against the sgemm peak (the better of torch.mm in Python
  * and the addon's one-layer net, both 2048³, measured before and after the pairs).
  *
  * GFLOP/s counts 2·MACs per inferred point and 6·MACs per trained sample (spec/nn-backend-notes.md).
@@ -161,11 +161,11 @@ async function main(): Promise<void> {
     const gf = (c: Config, s: number) => ((c.kind === 'infer' ? 2 : 6) * c.mac * c.batch) / s / 1e9;
     const pct = (g: number) => `${g.toFixed(1)} (${((100 * g) / peakGflops).toFixed(0)} %)`;
     console.log(`\nsgemm peak ${peakGflops.toFixed(1)} GFLOP/s (best of: ${peaks.join('; ')})\n`);
-    console.log('| network | work | batch | addon / PyTorch, median of pairs | interquartile range | min – max | addon GFLOP/s (% of peak) | PyTorch GFLOP/s (% of peak) |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| network | work | batch | addon / PyTorch, median of pairs | interquartile range | min – max | addon faster in | addon GFLOP/s (% of peak) | PyTorch GFLOP/s (% of peak) |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [ci, c] of configs.entries()) {
       const r = res[ci];
-      console.log(`| ${c.name} | ${c.kind === 'infer' ? 'inference' : 'training step'} | ${c.batch} | **${quantile(r.ratio, 0.5).toFixed(2)}×** | ${quantile(r.ratio, 0.25).toFixed(2)}–${quantile(r.ratio, 0.75).toFixed(2)} | ${Math.min(...r.ratio).toFixed(2)}–${Math.max(...r.ratio).toFixed(2)} | ${pct(gf(c, quantile(r.addonS, 0.5)))} | ${pct(gf(c, quantile(r.pyS, 0.5)))} |`);
+      console.log(`| ${c.name} | ${c.kind === 'infer' ? 'inference' : 'training step'} | ${c.batch} | **${quantile(r.ratio, 0.5).toFixed(2)}×** | ${quantile(r.ratio, 0.25).toFixed(2)}–${quantile(r.ratio, 0.75).toFixed(2)} | ${Math.min(...r.ratio).toFixed(2)}–${Math.max(...r.ratio).toFixed(2)} | ${r.ratio.filter((x) => x > 1).length} of ${r.ratio.length} pairs | ${pct(gf(c, quantile(r.addonS, 0.5)))} | ${pct(gf(c, quantile(r.pyS, 0.5)))} |`);
     }
   }
   if (rows.length) console.log(`\n${rows.join('\n')}`);
