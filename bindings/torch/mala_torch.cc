@@ -2,7 +2,8 @@
 //
 // - Net(layerSizes, activations, device): Linear layers with one optional activation after each.
 // - forward / predict / predictVjp / trainStep / lossSum run in Napi::AsyncWorker (libuv pool) so the event loop (and a
-//   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex.
+//   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex. Small CPU
+//   forward/predict calls (syncMacs) run on the calling thread instead and return a settled Promise.
 // - Inputs and outputs are Float32Arrays wrapped with torch::from_blob (no copy on CPU).
 // - Adam is written out with tensor ops (same update as torch.optim.Adam, foreach=False) so its
 //   state (step, exp_avg, exp_avg_sq) can be read and restored exactly for checkpoints.
