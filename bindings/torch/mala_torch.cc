@@ -104,10 +104,16 @@ MALA_TS_SIMD_CLONES void malaTsRestrict(float* __restrict d, size_t count, int r
     for (size_t i = 0; i < count; i++) d[i] = std::fabs(d[i]);
   }
 }
+// On the exponent bits (all ones: ±inf or NaN), an integer OR-reduction that vectorizes (with
+// std::isfinite it took 2.6× the time of the scaling's divisions, perf).
 MALA_TS_SIMD_CLONES bool malaTsAllFinite(const float* __restrict v, int64_t n) {
-  bool ok = true;
-  for (int64_t i = 0; i < n; i++) ok &= std::isfinite(v[i]);  // no early exit: vectorizes
-  return ok;
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t b;
+    std::memcpy(&b, &v[i], 4);
+    bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
 }
 
 namespace {
