@@ -2,7 +2,8 @@
 //
 // - Net(layerSizes, activations, device): Linear layers with one optional activation after each.
 // - forward / predict / predictVjp / trainStep / lossSum run in Napi::AsyncWorker (libuv pool) so the event loop (and a
-//   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex.
+//   progress bar) keeps moving; they return Promises. Calls on one Net are serialized by a mutex. Small CPU
+//   forward/predict calls (syncMacs) run on the calling thread instead and return a settled Promise.
 // - Inputs and outputs are Float32Arrays wrapped with torch::from_blob (no copy on CPU).
 // - Adam is written out with tensor ops (same update as torch.optim.Adam, foreach=False) so its
 //   state (step, exp_avg, exp_avg_sq) can be read and restored exactly for checkpoints.
@@ -17,6 +18,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -27,6 +30,91 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// Element-wise passes of CPU inference's row blocks, compiled for AVX2 and for the baseline and
+// picked at load time (GCC's target_clones): per-feature scaling is a division per input value,
+// which the baseline's 4-wide SSE (or scalar code, with a stride in the index) made a sizeable
+// part of a small net's predict. Vector width changes no result: each value is the same IEEE
+// operations (no fused multiply-add) in the same order as torch's sub/div and mul/add.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MALA_TS_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MALA_TS_SIMD_CLONES
+#endif
+
+// dst = (x − shift)/scale row by row (m rows of n); shift and scale hold n values (step 1) or 1 (step 0).
+MALA_TS_SIMD_CLONES void malaTsScaleRows(float* __restrict dst, const float* __restrict x, int64_t m, int64_t n, const float* __restrict sh, int64_t shStep, const float* __restrict sc, int64_t scStep) {
+  if (shStep && scStep) {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) dst[r * n + k] = (x[r * n + k] - sh[k]) / sc[k];
+  } else {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) dst[r * n + k] = (x[r * n + k] - sh[k * shStep]) / sc[k * scStep];
+  }
+}
+
+// d = u·scale + shift row by row (a float product, then a float sum: torch's mul_ then add_).
+MALA_TS_SIMD_CLONES void malaTsUnscaleRows(float* __restrict d, int64_t m, int64_t n, const float* __restrict sc, int64_t scStep, const float* __restrict sh, int64_t shStep) {
+  if (shStep && scStep) {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) {
+        const float t = d[r * n + k] * sc[k];
+        d[r * n + k] = t + sh[k];
+      }
+  } else {
+    for (int64_t r = 0; r < m; r++)
+      for (int64_t k = 0; k < n; k++) {
+        const float t = d[r * n + k] * sc[k * scStep];
+        d[r * n + k] = t + sh[k * shStep];
+      }
+  }
+}
+
+// act 1: ReLU, 2: LeakyReLU(0.01); restrict 1: negatives → 0 (u < 0, as predictVjp's output stage), 2: |u|.
+// LeakyReLU selects bitwise between v and v·0.01f: written as v > 0 ? v : v·0.01f, GCC does not
+// speculate the product (it could raise a floating-point exception the source does not), kept a
+// branch per value and mispredicted random signs: LeakyReLU took 29 % of the 91→400³→250 net's
+// time against 40 % for its GEMMs (perf). The same product and the same choice: the same bits.
+MALA_TS_SIMD_CLONES void malaTsActivate(float* __restrict d, size_t count, int act) {
+  if (act == 1) {
+    for (size_t i = 0; i < count; i++) {
+      const float v = d[i];
+      d[i] = v > 0.0f ? v : 0.0f;
+    }
+  } else if (act == 2) {
+    for (size_t i = 0; i < count; i++) {
+      // a bitwise select of v and v·0.01f, both computed: branch-free, so it vectorizes
+      const float v = d[i], leak = v * 0.01f;
+      uint32_t bv, bl;
+      std::memcpy(&bv, &v, 4);
+      std::memcpy(&bl, &leak, 4);
+      const uint32_t keep = 0u - (uint32_t)(v > 0.0f);
+      const uint32_t r = (bv & keep) | (bl & ~keep);
+      std::memcpy(&d[i], &r, 4);
+    }
+  }
+}
+MALA_TS_SIMD_CLONES void malaTsRestrict(float* __restrict d, size_t count, int restrict) {
+  if (restrict == 1) {
+    for (size_t i = 0; i < count; i++) {
+      const float v = d[i];
+      d[i] = v < 0.0f ? 0.0f : v;
+    }
+  } else if (restrict == 2) {
+    for (size_t i = 0; i < count; i++) d[i] = std::fabs(d[i]);
+  }
+}
+// On the exponent bits (all ones: ±inf or NaN), an integer OR-reduction that vectorizes (with
+// std::isfinite it took 2.6× the time of the scaling's divisions, perf).
+MALA_TS_SIMD_CLONES bool malaTsAllFinite(const float* __restrict v, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t b;
+    std::memcpy(&b, &v[i], 4);
+    bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
 
 namespace {
 
@@ -150,11 +238,33 @@ struct BlasThreads {
   int users = 0, saved = 1;
 };
 
+// One step of a spin-wait: a few pause hints, then sched_yield, so that a waiting thread that
+// shares its CPU with the thread it waits for (a loaded machine) hands it the CPU at once instead
+// of spinning out its time slice (OpenBLAS's idle threads spin the same way).
+inline void spinStep() {
+#if defined(__x86_64__) || defined(__i386__)
+  for (int i = 0; i < 16; i++) __builtin_ia32_pause();
+#endif
+  std::this_thread::yield();
+}
+
+// Microseconds a pool thread spins for the next run before it sleeps ($MALA_TS_POOL_SPIN_US,
+// default 200): a thread woken from sleep takes tens of microseconds on a VM, against ~0.1 ms per
+// block of the Be net; calls in a row (predict's 4096-point chunks) come well within it. OpenBLAS's
+// own threads spin far longer (its THREAD_TIMEOUT, ~0.1 s).
+int64_t poolSpinMicros() {
+  static const int64_t v = [] { const char* e = std::getenv("MALA_TS_POOL_SPIN_US"); return e && *e ? std::max<int64_t>(0, std::atoll(e)) : int64_t(200); }();
+  return v;
+}
+
 // Threads that run CPU inference's row blocks, started once and kept (a thread started per call
-// cost more than a 4096-point batch of a small net takes). run(k, fn) calls fn(0) on the caller and
-// fn(1..k−1) on pool threads, waits for all, and rethrows the first error. Each pool thread has
-// libtorch's intra-op setting and grad mode off, set once. One run at a time (two nets inferring at
-// once take turns). The pool is never destroyed: its threads end with the process.
+// cost more than a 4096-point batch of a small net takes). tryRun(k, fn) calls fn(0) on the caller
+// and fn(1..k−1) on pool threads, waits for all, and rethrows the first error; it returns false at
+// once, running nothing, while another run holds the pool (two nets inferring at once: the second
+// then runs its blocks on its own thread instead of waiting). Pool threads spin briefly for the
+// next run before sleeping (poolSpinMicros), and the caller spins for the last blocks to finish.
+// Each pool thread has libtorch's intra-op setting and grad mode off, set once. The pool is never
+// destroyed: its threads end with the process.
 class BlockPool {
  public:
   static BlockPool& get() {
@@ -162,8 +272,9 @@ class BlockPool {
     return *p;
   }
   template <typename Fn>
-  void run(int threads, Fn& fn) {
-    std::lock_guard<std::mutex> one(runMu_);
+  bool tryRun(int threads, Fn& fn) {
+    std::unique_lock<std::mutex> one(runMu_, std::try_to_lock);
+    if (!one.owns_lock()) return false;
     std::function<void(int)> job = [&fn](int t) { fn(t); };
     {
       std::unique_lock<std::mutex> lk(mu_);
@@ -174,9 +285,9 @@ class BlockPool {
       }
       job_ = &job;
       jobThreads_ = threads;
-      pending_ = threads - 1;
+      pending_.store(threads - 1);
       errors_.assign(threads, nullptr);
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     try {
@@ -184,11 +295,15 @@ class BlockPool {
     } catch (...) {
       errors_[0] = std::current_exception();
     }
+    // the others finish at most a block each after this thread found none left: spin for them
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+    while (pending_.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < until) spinStep();
     std::unique_lock<std::mutex> lk(mu_);
-    doneCv_.wait(lk, [this] { return pending_ == 0; });
+    doneCv_.wait(lk, [this] { return pending_.load() == 0; });
     job_ = nullptr;
     for (auto& e : errors_)
       if (e) std::rethrow_exception(e);
+    return true;
   }
 
  private:
@@ -198,10 +313,12 @@ class BlockPool {
     uint64_t seen = 0;
     for (;;) {
       std::function<void(int)>* job;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(poolSpinMicros());
+      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) spinStep();
       {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
+        cv_.wait(lk, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
         if (index >= jobThreads_) continue;
         job = job_;
       }
@@ -213,15 +330,16 @@ class BlockPool {
       }
       std::lock_guard<std::mutex> lk(mu_);
       errors_[index] = err;
-      if (--pending_ == 0) doneCv_.notify_all();
+      if (pending_.fetch_sub(1) == 1) doneCv_.notify_all();
     }
   }
   std::mutex runMu_, mu_;
   std::condition_variable cv_, doneCv_;
   std::vector<std::thread> workers_;
   std::function<void(int)>* job_ = nullptr;
-  int jobThreads_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
+  int jobThreads_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   std::vector<std::exception_ptr> errors_;
 };
 
@@ -276,6 +394,11 @@ struct NetState {
   int restrict = 0;
 
   int64_t nIn() const { return sizes.front(); }
+  int64_t macsPerPoint() const {
+    int64_t m = 0;
+    for (size_t l = 0; l + 1 < sizes.size(); l++) m += sizes[l] * sizes[l + 1];
+    return m;
+  }
   int64_t nOut() const { return sizes.back(); }
 
   torch::Tensor forward(torch::Tensor h) {
@@ -293,20 +416,24 @@ struct NetState {
   // and the last layer straight into `out`. A GEMM row depends on its own input row only, so the
   // blocks give the whole-batch values up to float32 rounding (OpenBLAS's kernels round differently
   // for other heights and thread counts: ~1e-7 of the output's size; test/bindings/torch.test.ts).
-  // Blocks hold at least 256 rows so that wide layers keep GEMM-sized work.
-  void forwardIntoCpuBlocked(const torch::Tensor& x, torch::Tensor out, bool scaled) {
-    forEachCpuBlock(x.size(0), [&](int64_t p0, int64_t m, torch::Tensor& work0, torch::Tensor& work1) {
-      forwardBlock(x.narrow(0, p0, m), out.narrow(0, p0, m), scaled, work0, work1, nullptr);
+  // Blocks hold at least 256 rows so that wide layers keep GEMM-sized work. With `scaled`
+  // (predict) the input scaling, the unscaling and the restriction run inside the blocks (no
+  // tensor ops per block), and with `checkFinite` each block checks its own input rows first.
+  void forwardIntoCpuBlocked(const float* x, float* out, int64_t n, bool scaled, bool checkFinite) {
+    forEachCpuBlock(n, [&](int64_t p0, int64_t m, float* work0, float* work1) {
+      forwardBlock(x + p0 * nIn(), m, out + p0 * nOut(), scaled, checkFinite, work0, work1, nullptr, 0);
     });
   }
 
   // The row blocks of CPU inference (rows per block from the widest layer, cpuBlockRows), run on
   // the BLAS's threads, every GEMM on one thread; fn(p0, m, work0, work1) gets the block's first
-  // row, its row count and the calling thread's two workspaces. The blocks are independent, so
+  // row, its row count and the running thread's two workspaces. The blocks are independent, so
   // they run as whole blocks on the threads: no synchronisation inside a GEMM (OpenBLAS's own
-  // threading of these small GEMMs left the second core waiting at every layer). Every GEMM on
-  // one thread, also with one block: a point's LDOS is then the same bits for any thread count
-  // (OpenBLAS's threaded GEMM rounds differently) and any MPI rank count.
+  // threading of these small GEMMs left the second core waiting at every layer). Each thread takes
+  // the next unclaimed block, so a thread that wakes late or shares its core with another process
+  // takes fewer blocks instead of holding up the call. Every GEMM on one thread, also with one
+  // block: a point's LDOS is then the same bits for any thread count (OpenBLAS's threaded GEMM
+  // rounds differently), any MPI rank count and whichever thread ran its block.
   template <typename Fn>
   void forEachCpuBlock(int64_t n, Fn fn) {
     int64_t widest = 1;
@@ -318,78 +445,88 @@ struct NetState {
     if ((int)work.size() < 2 * threads) work.resize(2 * threads);
     for (auto& t : work)
       if (!t.defined() || t.numel() < rowsPerBlock * widest) t = torch::empty({rowsPerBlock * widest}, torch::kFloat32);
+    std::atomic<int64_t> next{0};
     auto runBlocks = [&](int t) {
-      for (int64_t b = t; b < blocks; b += threads) {
-        const int64_t p0 = b * rowsPerBlock;
-        fn(p0, std::min(rowsPerBlock, n - p0), work[2 * t], work[2 * t + 1]);
+      float* w0 = work[2 * t].data_ptr<float>();
+      float* w1 = work[2 * t + 1].data_ptr<float>();
+      try {
+        for (int64_t b; (b = next.fetch_add(1, std::memory_order_relaxed)) < blocks;) {
+          const int64_t p0 = b * rowsPerBlock;
+          fn(p0, std::min(rowsPerBlock, n - p0), w0, w1);
+        }
+      } catch (...) {
+        next.store(blocks);  // the other threads stop after their current block
+        throw;
       }
     };
     BlasThreads::SingleThreaded oneThreadEach(blas);
-    if (threads <= 1) {
-      runBlocks(0);
-      return;
-    }
-    BlockPool::get().run(threads, runBlocks);
+    if (threads <= 1 || !BlockPool::get().tryRun(threads, runBlocks)) runBlocks(0);
   }
 
-  // One row block through every layer: hidden layers into the two workspaces in turn, the last
-  // layer straight into out. With `keep` (predictVjp), layer l writes into (*keep)[l]'s rows of
-  // this block instead, the last layer included, and the output is not scaled.
-  void forwardBlock(torch::Tensor h, torch::Tensor out, bool scaled, torch::Tensor& work0, torch::Tensor& work1, std::vector<torch::Tensor>* keep, int64_t p0 = 0) {
-    const int64_t m = h.size(0);
+  // One row block (m rows from x) through every layer: hidden layers into the two workspaces in
+  // turn, the last layer straight into out, where with `scaled` its pass also unscales and
+  // restricts. With `keep` (predictVjp), layer l writes into (*keep)[l]'s rows of this block
+  // (from row p0) instead, the last layer included, and the output is not unscaled.
+  void forwardBlock(const float* x, int64_t m, float* out, bool scaled, bool checkFinite, float* work0, float* work1, const std::vector<float*>* keep, int64_t p0) {
     const size_t L = sizes.size() - 1;
-    torch::Tensor* work[2] = {&work0, &work1};
+    float* work[2] = {work0, work1};
     int w = 0;
+    const float* h = x;
+    const int64_t nI = nIn();
+    if (checkFinite && !malaTsAllFinite(x, m * nI)) throw std::runtime_error("non-finite input value");
     if (inScale.defined() && (scaled || keep)) {
-      torch::Tensor dst = work[w]->narrow(0, 0, m * nIn()).view({m, nIn()});
-      torch::sub_out(dst, h, inShift).div_(inScale);  // float32, as MALA's scaler
+      // (x − shift)/scale in float32, as MALA's scaler (and torch's sub then div: the same roundings)
+      const float* sh = inShift.data_ptr<float>();
+      const float* sc = inScale.data_ptr<float>();
+      const int64_t shStep = inShift.numel() > 1 ? 1 : 0, scStep = inScale.numel() > 1 ? 1 : 0;
+      float* dst = work[w];
+      malaTsScaleRows(dst, x, m, nI, sh, shStep, sc, scStep);
       h = dst;
       w ^= 1;
     }
     for (size_t l = 0; l < L; l++) {
       const bool last = l + 1 == L;
-      torch::Tensor dst = keep ? (*keep)[l].narrow(0, p0, m) : last ? out : work[w]->narrow(0, 0, m * sizes[l + 1]).view({m, sizes[l + 1]});
-      linearBlock(h, dst, l);
+      float* dst = keep ? (*keep)[l] + p0 * sizes[l + 1] : last ? out : work[w];
+      linearBlock(h, m, dst, l, last && scaled && !keep);
       h = dst;
       w ^= 1;
     }
-    if (scaled && !keep) {
-      if (outScale.defined()) h.mul_(outScale).add_(outShift);
-      if (restrict == 1) h.clamp_min_(0.0);
-      else if (restrict == 2) h.abs_();
-    }
   }
-  // One Linear layer and its activation on a row block, dst = act(h·Wᵀ + b). With OpenBLAS at hand
-  // it is what addmm does (dst filled with b, then sgemm with beta = 1) called directly, and the
+  // One Linear layer and its activation on a row block, dst = act(h·Wᵀ + b), and with
+  // `outputStage` predict's unscaling and restriction in the same pass. With OpenBLAS at hand it is
+  // what addmm does (dst filled with b, then sgemm with beta = 1) called directly, and the
   // activation in the same pass over dst: a block of a small net is a few hundred microseconds,
   // and each libtorch op costs microseconds of dispatch (measured: Be net at 4096 points 0.85× of
   // PyTorch's whole-batch ops through the dispatcher per block).
-  void linearBlock(const torch::Tensor& h, torch::Tensor& dst, size_t l) {
+  void linearBlock(const float* h, int64_t mRows, float* d, size_t l, bool outputStage) {
     const torch::Tensor& W = params[2 * l];
     const torch::Tensor& b = params[2 * l + 1];
     BlasThreads& blas = BlasThreads::get();
     const Act act = acts[l];
-    const bool direct = blas.sgemm && h.is_contiguous() && dst.is_contiguous() && W.is_contiguous() && b.is_contiguous() &&
-                        h.scalar_type() == torch::kFloat32 && W.scalar_type() == torch::kFloat32 && (act == kNone || act == kReLU || act == kLeakyReLU);
+    const int m = (int)mRows, in = (int)sizes[l], o = (int)sizes[l + 1];
+    const bool direct = blas.sgemm && W.is_contiguous() && b.is_contiguous() && W.scalar_type() == torch::kFloat32 && (act == kNone || act == kReLU || act == kLeakyReLU);
     if (!direct) {
-      torch::addmm_out(dst, b, h, W.t());
+      auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+      torch::Tensor dst = torch::from_blob(d, {m, o}, f32);
+      torch::addmm_out(dst, b, torch::from_blob(const_cast<float*>(h), {m, in}, f32), W.t());
       applyActInPlace(dst, act);
-      return;
+    } else {
+      const float* bias = b.data_ptr<float>();
+      for (int r = 0; r < m; r++) std::memcpy(d + (size_t)r * o, bias, sizeof(float) * o);
+      constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+      blas.sgemm(kRowMajor, kNoTrans, kTrans, m, o, in, 1.0f, h, in, W.data_ptr<float>(), in, 1.0f, d, o);
     }
-    const int m = (int)h.size(0), in = (int)sizes[l], o = (int)sizes[l + 1];
-    float* d = dst.data_ptr<float>();
-    const float* bias = b.data_ptr<float>();
-    for (int r = 0; r < m; r++) std::memcpy(d + (size_t)r * o, bias, sizeof(float) * o);
-    constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-    blas.sgemm(kRowMajor, kNoTrans, kTrans, m, o, in, 1.0f, h.data_ptr<float>(), in, W.data_ptr<float>(), in, 1.0f, d, o);
+    // the activation (the fallback applied it already), then with outputStage u = y·outScale +
+    // outShift and the restriction: passes over a block that is still in cache
     const size_t count = (size_t)m * o;
-    if (act == kReLU) {
-      for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : 0.0f;
-    } else if (act == kLeakyReLU) {
-      for (size_t i = 0; i < count; i++) d[i] = d[i] > 0.0f ? d[i] : d[i] * 0.01f;
+    if (direct) malaTsActivate(d, count, act == kReLU ? 1 : act == kLeakyReLU ? 2 : 0);
+    if (!outputStage) return;
+    if (outScale.defined()) {
+      malaTsUnscaleRows(d, m, o, outScale.data_ptr<float>(), outScale.numel() > 1 ? 1 : 0, outShift.data_ptr<float>(), outShift.numel() > 1 ? 1 : 0);
     }
+    malaTsRestrict(d, count, restrict);
   }
-  std::vector<torch::Tensor> work;  // forwardIntoCpuBlocked's workspaces, two per thread (float32, reused; the caller holds mu)
+  std::vector<torch::Tensor> work;  // forEachCpuBlock's workspaces, two per thread (float32, reused; the caller holds mu)
 
   // Inference only: activations in place, and on CPU the last layer writes straight into `out`
   // (the caller's Float32Array), so no extra output copy.
@@ -441,9 +578,14 @@ struct NetState {
       torch::Tensor h;
       if (device.is_cpu()) {
         // the forward of predict, block for block (forEachCpuBlock), so out is predict's to the bit
-        for (size_t l = 0; l < L; l++) hs.push_back(torch::empty({m, sizes[l + 1]}, f32));
-        forEachCpuBlock(m, [&](int64_t b0, int64_t mb, torch::Tensor& work0, torch::Tensor& work1) {
-          forwardBlock(x.narrow(0, b0, mb), torch::Tensor(), true, work0, work1, &hs, b0);
+        std::vector<float*> keep;
+        for (size_t l = 0; l < L; l++) {
+          hs.push_back(torch::empty({m, sizes[l + 1]}, f32));
+          keep.push_back(hs.back().data_ptr<float>());
+        }
+        const float* xp = xHost + p0 * nIn();
+        forEachCpuBlock(m, [&](int64_t b0, int64_t mb, float* work0, float* work1) {
+          forwardBlock(xp + b0 * nIn(), mb, nullptr, true, false, work0, work1, &keep, b0);
         });
         h = hs.back();
       } else {
@@ -620,6 +762,23 @@ void checkArray64(const Napi::Env& env, const Napi::Value& v, size_t need, const
   if (len < need) throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(len) + " values, needs " + std::to_string(need));
 }
 
+// CPU forward (predict: with the scaling, the restriction and the finiteness check), the caller
+// holding net.mu. NoGradGuard, not InferenceMode, unless asked (see useInferenceMode).
+void inferCpu(NetState& net, const float* x, float* y, int64_t n, bool predict) {
+  torch::NoGradGuard ng;
+  std::unique_ptr<c10::InferenceMode> im;
+  if (useInferenceMode()) im = std::make_unique<c10::InferenceMode>();
+  net.forwardIntoCpuBlocked(x, y, n, predict, predict);
+}
+
+// CPU forward/predict calls up to this many multiply-adds run on the calling thread instead of a
+// libuv worker ($MALA_TS_SYNC_MACS, default 2^27: the Be net's 8192 points, 84 M, about 1–2 ms on
+// 2 cores; a 4096-point chunk of 91→400³→250 is 1.9 G and stays off the event loop). 0: never.
+int64_t syncMacs() {
+  static const int64_t v = [] { const char* e = std::getenv("MALA_TS_SYNC_MACS"); return e && *e ? std::max<int64_t>(0, std::atoll(e)) : int64_t(1) << 27; }();
+  return v;
+}
+
 // predictVjp(x, cotangent, out, gradInput, n) off the main thread (NetState::predictVjp).
 class VjpWorker : public Napi::AsyncWorker {
  public:
@@ -676,16 +835,13 @@ class NetWorker : public Napi::AsyncWorker {
       torch::Tensor y = torch::from_blob(yData_, {n_, net_->nOut()}, opts);
       const bool onCpu = net_->device.is_cpu();
       if (kind_ == kForward || kind_ == kPredict) {
-        // NoGradGuard, not InferenceMode, unless asked (see useInferenceMode)
-        std::unique_ptr<torch::NoGradGuard> ng;
-        std::unique_ptr<c10::InferenceMode> im;
-        if (useInferenceMode()) im = std::make_unique<c10::InferenceMode>();
-        else ng = std::make_unique<torch::NoGradGuard>();
         if (!onCpu) {
+          torch::NoGradGuard ng;  // NoGradGuard, not InferenceMode, unless asked (see useInferenceMode)
+          std::unique_ptr<c10::InferenceMode> im;
+          if (useInferenceMode()) im = std::make_unique<c10::InferenceMode>();
           forwardCuda(*net_, xData_, yData_, n_, kind_ == kPredict, kind_ == kPredict);
         } else {
-          if (kind_ == kPredict && !allFinite(xData_, n_ * net_->nIn())) throw std::runtime_error("non-finite input value");
-          net_->forwardIntoCpuBlocked(x, y, kind_ == kPredict);
+          inferCpu(*net_, xData_, yData_, n_, kind_ == kPredict);
         }
       } else if (kind_ == kLossSum) {
         torch::NoGradGuard ng;
@@ -783,6 +939,22 @@ class Net : public Napi::ObjectWrap<Net> {
     if (n <= 0) throw Napi::RangeError::New(env, "nPoints must be positive");
     checkArray(env, info[0], (size_t)(n * state_->nIn()), "x");
     checkArray(env, info[1], (size_t)(n * state_->nOut()), kind == NetWorker::kForward ? "out" : "y");
+    if ((kind == NetWorker::kForward || kind == NetWorker::kPredict) && state_->device.is_cpu() && n * state_->macsPerPoint() <= syncMacs()) {
+      // A small CPU inference runs here, on the calling thread (with the block pool), and returns a
+      // settled promise: the hand-off to a libuv thread and back to the event loop cost tens of
+      // microseconds against ~1 ms of work. Not while another call holds this net (then queued).
+      std::unique_lock<std::mutex> lock(state_->mu, std::try_to_lock);
+      if (lock.owns_lock()) {
+        auto deferred = Napi::Promise::Deferred::New(env);
+        try {
+          inferCpu(*state_, info[0].As<Napi::Float32Array>().Data(), info[1].As<Napi::Float32Array>().Data(), n, kind == NetWorker::kPredict);
+          deferred.Resolve(Napi::Number::New(env, 0));
+        } catch (const std::exception& e) {
+          deferred.Reject(Napi::Error::New(env, e.what()).Value());
+        }
+        return deferred.Promise();
+      }
+    }
     auto* w = new NetWorker(env, state_, kind, info[0].As<Napi::Float32Array>(), info[1].As<Napi::Float32Array>(), n);
     Napi::Promise p = w->Promise();
     w->Queue();

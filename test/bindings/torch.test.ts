@@ -96,6 +96,93 @@ describe('libtorch addon', function () {
     assert.equal(one[1], two[1], 'the outputs differ between 1 and 2 BLAS threads');
   });
 
+  // predict's scaling, unscaling and clamp run inside the row blocks (no tensor ops): they must be
+  // exactly (x − shift)/scale, then y·scale + shift (a float product, then a float sum), then
+  // negatives → 0, as the tensor ops were. The net part is the addon's own forward on the
+  // pre-scaled input (same blocks, same GEMMs), so the comparison is bitwise: a reciprocal
+  // multiply, a fused multiply-add, a wrong stride or a skipped step would differ. LeakyReLU
+  // must be x > 0 ? x : 0.01·x exactly (1-row blocks give each point alone).
+  it('predict in blocks: the scaling, unscaling and clamp are the float32 operations, bit for bit', async function () {
+    if (!addon) this.skip();
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const [nIn, nHid, nOut, n] = [7, 9, 5, 2051];
+    const net = new addon!.Net([nIn, nHid, nOut], ['LeakyReLU', ''], 'cpu');
+    const params = [new Float32Array(nHid * nIn).map(rand), new Float32Array(nHid).map(rand), new Float32Array(nOut * nHid).map(rand), new Float32Array(nOut).map(rand)];
+    net.setParameters(params);
+    const inShift = new Float32Array(nIn).map(rand), inScale = new Float32Array(nIn).map(() => 0.3 + Math.abs(rand()));
+    const outShift = new Float32Array(nOut).map(rand), outScale = new Float32Array(nOut).map(() => 0.1 + Math.abs(rand()));
+    const x = new Float32Array(n * nIn).map(() => 3 * rand());
+    const scaled = x.map((v, i) => Math.fround(Math.fround(v - inShift[i % nIn]) / inScale[i % nIn]));
+    const raw = new Float32Array(n * nOut);
+    await net.forward(scaled, raw, n);
+    const want = raw.map((v, i) => Math.max(0, Math.fround(Math.fround(v * outScale[i % nOut]) + outShift[i % nOut])));
+    net.setScaling(inShift, inScale, outShift, outScale, 1);
+    const got = new Float32Array(n * nOut).fill(NaN);
+    await net.predict(x, got, n);
+    assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), 'the clamp acts on some values');
+    const i = got.findIndex((v, k) => v !== want[k]);
+    assert.equal(i, -1, `value ${i}: ${got[i]} vs ${want[i]}`);
+    // LeakyReLU exactly, each point in its own block (no GEMM rounding between points)
+    const one = new addon!.Net([nIn, nHid], ['LeakyReLU'], 'cpu');
+    one.setParameters(params.slice(0, 2));
+    const lin = new addon!.Net([nIn, nHid], [''], 'cpu');
+    lin.setParameters(params.slice(0, 2));
+    const before = process.env.MALA_TS_CPU_BLOCK_ROWS;
+    process.env.MALA_TS_CPU_BLOCK_ROWS = '1';
+    try {
+      const [a, b] = [new Float32Array(64 * nHid), new Float32Array(64 * nHid)];
+      await one.forward(x, a, 64);
+      await lin.forward(x, b, 64);
+      const leak = b.map((v) => (v > 0 ? v : Math.fround(v * Math.fround(0.01))));
+      assert.ok(b.some((v) => v < 0), 'some pre-activations are negative');
+      assert.deepEqual(Array.from(a), Array.from(leak));
+    } finally {
+      if (before === undefined) delete process.env.MALA_TS_CPU_BLOCK_ROWS;
+      else process.env.MALA_TS_CPU_BLOCK_ROWS = before;
+    }
+  });
+
+  // Each row block checks its own input rows now (no whole-array pass first): a NaN in the last
+  // block of a multi-block, multi-thread call must still reject it.
+  it('predict rejects a non-finite value in the last row block', async function () {
+    if (!addon) this.skip();
+    const net = new addon!.Net([3, 4, 2], ['ReLU', ''], 'cpu');
+    net.setParameters([new Float32Array(12).fill(0.1), new Float32Array(4), new Float32Array(8).fill(0.1), new Float32Array(2)]);
+    const n = 20000;
+    const x = new Float32Array(n * 3).fill(0.5);
+    x[n * 3 - 1] = NaN;
+    await assert.rejects(net.predict(x, new Float32Array(n * 2), n), /non-finite input value/);
+    x[n * 3 - 1] = -Infinity;
+    await assert.rejects(net.predict(x, new Float32Array(n * 2), n), /non-finite input value/);
+    await net.predict(x, new Float32Array(n * 2), n - 1); // the last point excluded: resolves
+  });
+
+  // Small CPU calls run on the calling thread; one that finds the net busy (a training step in a
+  // libuv thread) must queue instead. Whether the step has taken the net yet is up to the thread
+  // pool, so the predict gives the values before or after the step, never a mixture.
+  it('a small predict issued during a training step gives the values before or after it', async function () {
+    if (!addon) this.skip();
+    const net = new addon!.Net([91, 100, 11], ['ReLU', ''], 'cpu');
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    net.setParameters([new Float32Array(9100).map(rand), new Float32Array(100).map(rand), new Float32Array(1100).map(rand), new Float32Array(11).map(rand)]);
+    const n = 1024;
+    const x = new Float32Array(n * 91).map(rand);
+    const xt = new Float32Array(20000 * 91).map(rand), yt = new Float32Array(20000 * 11);
+    const before = new Float32Array(n * 11);
+    await net.predict(x, before, n);
+    const busy = net.trainStep(xt, yt, 20000);
+    const during = new Float32Array(n * 11);
+    const p = net.predict(x, during, n);
+    await Promise.all([busy, p]);
+    const after = new Float32Array(n * 11);
+    await net.predict(x, after, n);
+    assert.notDeepEqual(Array.from(before), Array.from(after), 'the step changed the weights');
+    const same = (a: Float32Array) => a.every((v, i) => v === during[i]);
+    assert.ok(same(before) || same(after), 'predict during the step gave neither the values before nor after it');
+  });
+
   it('without the addon, the TS fallback runs and says so on stderr; requiring torch then fails clearly', function () {
     const script = `
       const { createNet } = require(${JSON.stringify(path.resolve(__dirname, '../../src/network/backend'))});
