@@ -22,6 +22,8 @@
  *              $MALA_TS_SNA_THREADS, default the cores per MPI rank)
  *   recompute  descriptors computed again in the backward pass (0 when kept)
  *   other      the rest of the wall time (setup, DOS, density, outputs)
+ * Beside it, QE's SCF + forces time of the same cell from its output (fixtures/al-size-transfer/
+ * pw.scf.out; Be_snapshot0.out): a different run, on another day and load, not interleaved.
  * Prints the machine's load before and after each case: the machine is shared, and wall ratios
  * move with it.
  */
@@ -30,6 +32,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { loadModel, type LdosModel } from '../src/network/model';
+import { pwscfTimesS } from '../src/structure/qe-output';
 import { readStructure } from '../src/structure/registry';
 import { predict } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
@@ -43,10 +46,12 @@ interface Case {
   file: string;
   model: string;
   pseudoDir: string;
+  /** QE's own SCF + forces run of the same cell (pw.x, tprnfor): its PWSCF WALL/CPU line. */
+  qeOutput: string;
 }
 const CASES: Case[] = [
-  { name: 'al32', file: path.join(root, 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in'), model: path.join(root, 'models/al-fcc-298K/model.zip'), pseudoDir: '/usr/share/espresso/pseudo' },
-  { name: 'be2', file: path.join(be2, 'Be_snapshot0.out'), model: path.join(be2, 'Be_model.zip'), pseudoDir: be2 },
+  { name: 'al32', file: path.join(root, 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in'), model: path.join(root, 'models/al-fcc-298K/model.zip'), pseudoDir: '/usr/share/espresso/pseudo', qeOutput: path.join(root, 'fixtures/al-size-transfer/pw.scf.out') },
+  { name: 'be2', file: path.join(be2, 'Be_snapshot0.out'), model: path.join(be2, 'Be_model.zip'), pseudoDir: be2, qeOutput: path.join(be2, 'Be_snapshot0.out') },
 ];
 
 export function median(xs: readonly number[]): number {
@@ -70,6 +75,15 @@ export function forcesSplit(t: Record<string, number>, wallS: number): Record<st
   };
   split.other = wallS - Object.values(split).reduce((s, x) => s + x, 0);
   return split;
+}
+
+/** QE's SCF + forces time from its output (undefined without forces or a time line). */
+function qeRun(file: string): { wallS: number; cpuS: number; mpiProcesses: number } | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const text = fs.readFileSync(file, 'utf8');
+  const t = pwscfTimesS(text);
+  if (!t || !/Forces acting on atoms/.test(text)) return undefined;
+  return { ...t, mpiProcesses: Number(/running on\s+(\d+)\s+processors/.exec(text)?.[1] ?? 1) };
 }
 
 const loadavg = () => os.loadavg().map((x) => +x.toFixed(2));
@@ -123,12 +137,14 @@ async function main(): Promise<void> {
       energyForcesSplitS: split,
       energyStagesS: { descr: median(e.map((x) => x.t.descriptors_s ?? 0)), net: median(e.map((x) => x.t.network_s ?? 0)), energy: median(e.map((x) => x.t.total_energy_s ?? 0)) },
       load: [load0, loadavg()],
+      qe: qeRun(c.qeOutput),
     };
     results.push(row);
     const f2 = (x: number) => x.toFixed(2);
     console.log(`\n${c.name}: ${row.atoms} atoms, grid ${row.grid.join('×')}, ${row.model} (backend ${row.backend}); load ${load0.join(' ')} → ${row.load[1].join(' ')}`);
     console.log(`  wall: E ${f2(row.energyWallS)} s, E+F ${f2(row.energyForcesWallS)} s, ratio ${f2(row.wallRatio)} (pairs ${row.pairWallRatios.map(f2).join(' ')})`);
     console.log(`  CPU:  E ${f2(row.energyCpuS)} s, E+F ${f2(row.energyForcesCpuS)} s, ratio ${f2(row.cpuRatio)}`);
+    if (row.qe) console.log(`  QE SCF + forces (${path.relative(root, c.qeOutput)}, a different run, ${row.qe.mpiProcesses} MPI process(es)): ${row.qe.wallS.toFixed(1)} s wall, ${row.qe.cpuS.toFixed(1)} s CPU`);
     console.log(`  E stages: descr ${f2(row.energyStagesS.descr)}, net ${f2(row.energyStagesS.net)}, energy ${f2(row.energyStagesS.energy)}`);
     console.log(`  E+F split (s): ${Object.entries(split).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
   }
