@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -548,19 +549,28 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
   }
 
   // The adjoint over the batches [b0, b1) (SNA_W points each) into force/virial (added to).
-  double forcesRange(const Neighbours& nbr, const int32_t* owner, const double* pts, size_t m, size_t b0, size_t b1, const double* beta, double* force, double* virial) const {
+  // One thread's buffers for the adjoint (kept across the chunks it takes).
+  struct ForcesScratch {
+    std::vector<double> lane[SNA_W][kLaneFields];
+    size_t cap = 0, ucap = 0;
+    AlignedDoubles nb[5];
+    AlignedDoubles ustore, gout, utot, gut, gu, blist, bk;
+    ForcesScratch(long ustride, int nt)
+        : utot(alignedDoubles(ustride)), gut(alignedDoubles(ustride)), gu(alignedDoubles(ustride)), blist(alignedDoubles(size_t(nt) * SNA_W)), bk(alignedDoubles(size_t(nt) * SNA_W)) {}
+  };
+
+  double forcesRange(ForcesScratch& sc, const Neighbours& nbr, const int32_t* owner, const double* pts, size_t m, size_t b0, size_t b1, const double* beta, double* force, double* virial) const {
     const SnaTables* T = &tables_->t;
     const int nt = T->ntriple;
     const std::vector<int>& tripleJ = tables_->tripleJ;
     const double w3 = p_.wself * p_.wself * p_.wself;
     const long ustride = long(2) * T->nu * SNA_W;
 
-    std::vector<double> lane[SNA_W][kLaneFields];
-    size_t cap = 0, ucap = 0;
-    AlignedDoubles nb[5];
-    AlignedDoubles ustore, gout;
-    AlignedDoubles utot = alignedDoubles(ustride), gut = alignedDoubles(ustride), gu = alignedDoubles(ustride);
-    AlignedDoubles blist = alignedDoubles(size_t(nt) * SNA_W), bk = alignedDoubles(size_t(nt) * SNA_W);
+    auto& lane = sc.lane;
+    size_t& cap = sc.cap;
+    size_t& ucap = sc.ucap;
+    AlignedDoubles* nb = sc.nb;
+    AlignedDoubles &ustore = sc.ustore, &gout = sc.gout, &utot = sc.utot, &gut = sc.gut, &gu = sc.gu, &blist = sc.blist, &bk = sc.bk;
     double found = 0;
     for (size_t p0 = b0 * SNA_W; p0 < std::min(m, b1 * SNA_W); p0 += SNA_W) {
       const int nl = int(std::min<size_t>(SNA_W, m - p0));
@@ -613,22 +623,31 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     return found;
   }
 
-  // The batches split into contiguous runs, one per thread (fixed by the point count and the thread
-  // count, so a run's sums do not depend on timing); each thread sums into its own forces and
-  // virial, added in thread order.
+  // The batches go in fixed chunks (by the point count alone), taken by the threads as they come
+  // free (a thread slowed by other work holds nobody up); each chunk sums into its own forces and
+  // virial, added in chunk order: the same sums for any thread count and timing.
   double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force, size_t natoms, double* virial) {
     const Neighbours nbr(p_, rcutMax_, img, type, n);
+    const long ustride = long(2) * tables_->t.nu * SNA_W;
+    const int nt = tables_->t.ntriple;
     const size_t batches = (m + SNA_W - 1) / SNA_W;
-    const size_t threads = std::min(forcesThreads(), batches / 4);  // a few batches a thread at least
-    if (threads <= 1) return forcesRange(nbr, owner, pts, m, 0, batches, beta, force, virial);
-    std::vector<std::vector<double>> f(threads, std::vector<double>(3 * natoms, 0.0)), v(threads, std::vector<double>(9, 0.0));
-    std::vector<double> found(threads, 0.0);
+    const size_t per = std::max<size_t>(4, (batches + 63) / 64);  // batches a chunk; at most 64 chunks
+    const size_t chunks = (batches + per - 1) / per;
+    const size_t threads = std::max<size_t>(1, std::min(forcesThreads(), chunks));
+    const size_t stride = 3 * natoms + 10;  // forces, virial, neighbours found
+    std::vector<double> part(chunks * stride, 0.0);
+    std::atomic<size_t> next{0};
     std::vector<std::exception_ptr> err(threads);
     auto work = [&](size_t t) {
       try {
-        found[t] = forcesRange(nbr, owner, pts, m, batches * t / threads, batches * (t + 1) / threads, beta, f[t].data(), virial ? v[t].data() : nullptr);
+        ForcesScratch sc(ustride, nt);
+        for (size_t c; (c = next.fetch_add(1)) < chunks;) {
+          double* out = part.data() + c * stride;
+          out[stride - 1] = forcesRange(sc, nbr, owner, pts, m, c * per, std::min(batches, (c + 1) * per), beta, out, virial ? out + 3 * natoms : nullptr);
+        }
       } catch (...) {
         err[t] = std::current_exception();
+        next = chunks;  // the others stop too
       }
     };
     std::vector<std::thread> pool;
@@ -638,11 +657,12 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     for (auto& e : err)
       if (e) std::rethrow_exception(e);
     double total = 0;
-    for (size_t t = 0; t < threads; t++) {
-      for (size_t i = 0; i < 3 * natoms; i++) force[i] += f[t][i];
+    for (size_t c = 0; c < chunks; c++) {
+      const double* p = part.data() + c * stride;
+      for (size_t i = 0; i < 3 * natoms; i++) force[i] += p[i];
       if (virial)
-        for (int i = 0; i < 9; i++) virial[i] += v[t][i];
-      total += found[t];
+        for (int i = 0; i < 9; i++) virial[i] += p[3 * natoms + i];
+      total += p[stride - 1];
     }
     return total;
   }
