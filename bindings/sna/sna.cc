@@ -9,13 +9,16 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sna_types.h"
@@ -107,39 +110,30 @@ struct Params {
   std::vector<double> radii, weights;
 };
 
-// Index and coefficient tables of one twojmax (spec §2.4–2.5), owned here and lent to the kernels.
-struct Tables {
-  SnaTables t{};
-  std::vector<int> ustart, tripleElem, tripleJ;
-  std::vector<double> rootpq, coef;
+// The Z terms of one twojmax (spec §2.4–2.5): for each triple, the elements of the half of Z^{j1j2j}
+// that B needs and their terms. With `mergeSwapped`, a triple with j1 = j2 keeps one term of each
+// pair that differs by swapping (mb1, ma1) ↔ (mb2, ma2) (the two multiply the same two entries of
+// Utot^{j1}) with the pair's summed coefficient: the same Z in half the work there (a third of all
+// terms at twojmax 10). The adjoint uses those; the descriptors keep the unmerged terms, so their
+// values do not change by a bit.
+struct ZTerms {
   std::vector<SnaZElem> elems;
   std::vector<SnaZTerm> terms;
+  std::vector<double> coef;
+  std::vector<int> tripleElem;
 
-  Tables(const Tables&) = delete;  // t points into the vectors
-  Tables(int J, double wself) {
-    ustart.resize(J + 2);
-    int nu = 0;
-    for (int j = 0; j <= J; j++) {
-      ustart[j] = nu;
-      nu += (j + 1) * (j + 1);
-    }
-    ustart[J + 1] = nu;
-    const int RP = J + 2;
-    rootpq.assign(RP * RP, 0.0);
-    for (int p = 1; p < RP; p++)
-      for (int q = 1; q < RP; q++) rootpq[p * RP + q] = std::sqrt(double(p) / q);
-
-    // triples in LAMMPS' idxb order
+  ZTerms(int J, const std::vector<int>& ustart, bool mergeSwapped) {
     for (int j1 = 0; j1 <= J; j1++)
       for (int j2 = 0; j2 <= j1; j2++)
         for (int j = j1 - j2; j <= std::min(J, j1 + j2); j += 2) {
           if (j < j1) continue;
           tripleElem.push_back(int(elems.size()));
-          tripleJ.push_back(j);
           const int k = (j1 + j2 - j) / 2;
+          const bool merge = mergeSwapped && j1 == j2;
           std::vector<double> cg((j1 + 1) * (j2 + 1));
           for (int m1 = 0; m1 <= j1; m1++)
             for (int m2 = 0; m2 <= j2; m2++) cg[m1 * (j2 + 1) + m2] = clebschGordan(j1, j2, j, 2 * m1 - j1, 2 * m2 - j2);
+          const auto C = [&](int m1, int m2) { return cg[m1 * (j2 + 1) + m2]; };
           for (int mb = 0; 2 * mb <= j; mb++)
             for (int ma = 0; ma <= j; ma++) {
               double f;
@@ -151,11 +145,22 @@ struct Tables {
               const int ma1lo = std::max(0, ma + k - j2), ma1hi = std::min(j1, ma + k);
               for (int mb1 = std::max(0, mb + k - j2); mb1 <= std::min(j1, mb + k); mb1++) {
                 const int mb2 = mb + k - mb1;
-                const double cgb = cg[mb1 * (j2 + 1) + mb2];
-                if (cgb == 0 || ma1hi < ma1lo) continue;
+                if (merge && mb1 > mb2) continue;  // folded into its partner mb1 < mb2
+                const double cgb = C(mb1, mb2);
+                const double cgbSwap = merge && mb1 < mb2 ? C(mb2, mb1) : 0.0;
+                if ((cgb == 0 && cgbSwap == 0) || ma1hi < ma1lo) continue;
                 const int ma2hi = ma + k - ma1lo;
-                SnaZTerm q{ustart[j1] + mb1 * (j1 + 1) + ma1lo, ustart[j2] + mb2 * (j2 + 1) + ma2hi, ma1hi - ma1lo + 1, int(coef.size())};
-                for (int i = 0; i < q.na; i++) coef.push_back(f * cgb * cg[(ma1lo + i) * (j2 + 1) + (ma2hi - i)]);
+                int na = ma1hi - ma1lo + 1;
+                // mb1 = mb2: the pairs (ma1, ma2), (ma2, ma1) lie in the same run; keep ma1 ≤ ma2
+                if (merge && mb1 == mb2) na = (na + 1) / 2;
+                SnaZTerm q{ustart[j1] + mb1 * (j1 + 1) + ma1lo, ustart[j2] + mb2 * (j2 + 1) + ma2hi, na, int(coef.size())};
+                for (int i = 0; i < q.na; i++) {
+                  const int m1 = ma1lo + i, m2 = ma2hi - i;
+                  double c = f * cgb * C(m1, m2);
+                  if (merge && mb1 < mb2) c += f * cgbSwap * C(m2, m1);
+                  else if (merge && m1 < m2) c += f * cgb * C(m2, m1);
+                  coef.push_back(c);
+                }
                 terms.push_back(q);
               }
               e.term1 = int(terms.size());
@@ -163,16 +168,52 @@ struct Tables {
             }
         }
     tripleElem.push_back(int(elems.size()));
-    t.twojmax = J;
-    t.nu = nu;
-    t.ustart = ustart.data();
-    t.rootpq = rootpq.data();
-    t.wself = wself;
-    t.ntriple = int(tripleJ.size());
-    t.tripleElem = tripleElem.data();
-    t.elems = elems.data();
-    t.terms = terms.data();
-    t.coef = coef.data();
+  }
+};
+
+// Index and coefficient tables of one twojmax (spec §2.4–2.5), owned here and lent to the kernels:
+// `t` for the descriptors, `adj` (the same but with merged terms, ZTerms) for the adjoint.
+struct Tables {
+  SnaTables t{}, adj{};
+  std::vector<int> ustart, tripleJ;
+  std::vector<double> rootpq;
+  ZTerms z, zAdj;
+
+  Tables(const Tables&) = delete;  // t points into the vectors
+  Tables(int J, double wself) : ustart(starts(J)), z(J, ustart, false), zAdj(J, ustart, true) {
+    const int nu = ustart[J + 1];
+    const int RP = J + 2;
+    rootpq.assign(RP * RP, 0.0);
+    for (int p = 1; p < RP; p++)
+      for (int q = 1; q < RP; q++) rootpq[p * RP + q] = std::sqrt(double(p) / q);
+    // triples in LAMMPS' idxb order
+    for (int j1 = 0; j1 <= J; j1++)
+      for (int j2 = 0; j2 <= j1; j2++)
+        for (int j = j1 - j2; j <= std::min(J, j1 + j2); j += 2)
+          if (j >= j1) tripleJ.push_back(j);
+    for (auto [tab, zt] : {std::pair<SnaTables*, const ZTerms*>{&t, &z}, {&adj, &zAdj}}) {
+      tab->twojmax = J;
+      tab->nu = nu;
+      tab->ustart = ustart.data();
+      tab->rootpq = rootpq.data();
+      tab->wself = wself;
+      tab->ntriple = int(tripleJ.size());
+      tab->tripleElem = zt->tripleElem.data();
+      tab->elems = zt->elems.data();
+      tab->terms = zt->terms.data();
+      tab->coef = zt->coef.data();
+    }
+  }
+
+  static std::vector<int> starts(int J) {
+    std::vector<int> u(J + 2);
+    int nu = 0;
+    for (int j = 0; j <= J; j++) {
+      u[j] = nu;
+      nu += (j + 1) * (j + 1);
+    }
+    u[J + 1] = nu;
+    return u;
   }
 };
 
@@ -491,25 +532,47 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "forces: element index out of range");
       if (owners[i] < 0 || size_t(owners[i]) >= natoms) throw Napi::RangeError::New(env, "forces: owner index out of range (forces holds fewer atoms)");
     }
-    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data(), virial));
+    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data(), natoms, virial));
   }
 
-  double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force, double* virial) {
+  // Threads for the adjoint: $MALA_TS_SNA_THREADS, else this machine's cores shared among the MPI
+  // ranks on it (Open MPI's / MPICH's local size), at least 1.
+  static size_t forcesThreads() {
+    if (const char* e = std::getenv("MALA_TS_SNA_THREADS"))
+      if (*e) return size_t(std::max(1L, std::strtol(e, nullptr, 10)));
+    long local = 1;
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"})
+      if (const char* e = std::getenv(v))
+        if (*e) local = std::max(1L, std::strtol(e, nullptr, 10));
+    const long hw = long(std::max(1u, std::thread::hardware_concurrency()));
+    return size_t(std::max(1L, hw / local));
+  }
+
+  // The adjoint over the batches [b0, b1) (SNA_W points each) into force/virial (added to).
+  // One thread's buffers for the adjoint (kept across the chunks it takes).
+  struct ForcesScratch {
+    std::vector<double> lane[SNA_W][kLaneFields];
+    size_t cap = 0, ucap = 0;
+    AlignedDoubles nb[5];
+    AlignedDoubles ustore, gout, utot, gut, gu, blist, bk;
+    ForcesScratch(long ustride, int nt)
+        : utot(alignedDoubles(ustride)), gut(alignedDoubles(ustride)), gu(alignedDoubles(ustride)), blist(alignedDoubles(size_t(nt) * SNA_W)), bk(alignedDoubles(size_t(nt) * SNA_W)) {}
+  };
+
+  double forcesRange(ForcesScratch& sc, const Neighbours& nbr, const int32_t* owner, const double* pts, size_t m, size_t b0, size_t b1, const double* beta, double* force, double* virial) const {
     const SnaTables* T = &tables_->t;
     const int nt = T->ntriple;
-    const Neighbours nbr(p_, rcutMax_, img, type, n);
     const std::vector<int>& tripleJ = tables_->tripleJ;
     const double w3 = p_.wself * p_.wself * p_.wself;
     const long ustride = long(2) * T->nu * SNA_W;
 
-    std::vector<double> lane[SNA_W][kLaneFields];
-    size_t cap = 0, ucap = 0;
-    AlignedDoubles nb[5];
-    AlignedDoubles ustore, gout;
-    AlignedDoubles utot = alignedDoubles(ustride), gut = alignedDoubles(ustride), gu = alignedDoubles(ustride);
-    AlignedDoubles blist = alignedDoubles(size_t(nt) * SNA_W), bk = alignedDoubles(size_t(nt) * SNA_W);
+    auto& lane = sc.lane;
+    size_t& cap = sc.cap;
+    size_t& ucap = sc.ucap;
+    AlignedDoubles* nb = sc.nb;
+    AlignedDoubles &ustore = sc.ustore, &gout = sc.gout, &utot = sc.utot, &gut = sc.gut, &gu = sc.gu, &blist = sc.blist, &bk = sc.bk;
     double found = 0;
-    for (size_t p0 = 0; p0 < m; p0 += SNA_W) {
+    for (size_t p0 = b0 * SNA_W; p0 < std::min(m, b1 * SNA_W); p0 += SNA_W) {
       const int nl = int(std::min<size_t>(SNA_W, m - p0));
       const size_t nk = fillBatch(nbr, pts, p0, nl, lane, true, nb, cap, found);
       if (nk > ucap) {
@@ -541,7 +604,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
           }
         }
       }
-      kernel_.adjoint(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), bk.get(), ustore.get(), ustride, utot.get(), gut.get(), gu.get(), gout.get());
+      kernel_.adjoint(&tables_->adj, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), bk.get(), ustore.get(), ustride, utot.get(), gut.get(), gu.get(), gout.get());
       for (int l = 0; l < nl; l++) {
         const std::vector<double>* L = lane[l];
         for (size_t k = 0; k < L[0].size(); k++) {
@@ -558,6 +621,50 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       }
     }
     return found;
+  }
+
+  // The batches go in fixed chunks (by the point count alone), taken by the threads as they come
+  // free (a thread slowed by other work holds nobody up); each chunk sums into its own forces and
+  // virial, added in chunk order: the same sums for any thread count and timing.
+  double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force, size_t natoms, double* virial) {
+    const Neighbours nbr(p_, rcutMax_, img, type, n);
+    const long ustride = long(2) * tables_->t.nu * SNA_W;
+    const int nt = tables_->t.ntriple;
+    const size_t batches = (m + SNA_W - 1) / SNA_W;
+    const size_t per = std::max<size_t>(4, (batches + 63) / 64);  // batches a chunk; at most 64 chunks
+    const size_t chunks = (batches + per - 1) / per;
+    const size_t threads = std::max<size_t>(1, std::min(forcesThreads(), chunks));
+    const size_t stride = 3 * natoms + 10;  // forces, virial, neighbours found
+    std::vector<double> part(chunks * stride, 0.0);
+    std::atomic<size_t> next{0};
+    std::vector<std::exception_ptr> err(threads);
+    auto work = [&](size_t t) {
+      try {
+        ForcesScratch sc(ustride, nt);
+        for (size_t c; (c = next.fetch_add(1)) < chunks;) {
+          double* out = part.data() + c * stride;
+          out[stride - 1] = forcesRange(sc, nbr, owner, pts, m, c * per, std::min(batches, (c + 1) * per), beta, out, virial ? out + 3 * natoms : nullptr);
+        }
+      } catch (...) {
+        err[t] = std::current_exception();
+        next = chunks;  // the others stop too
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; t++) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+    for (auto& e : err)
+      if (e) std::rethrow_exception(e);
+    double total = 0;
+    for (size_t c = 0; c < chunks; c++) {
+      const double* p = part.data() + c * stride;
+      for (size_t i = 0; i < 3 * natoms; i++) force[i] += p[i];
+      if (virial)
+        for (int i = 0; i < 9; i++) virial[i] += p[3 * natoms + i];
+      total += p[stride - 1];
+    }
+    return total;
   }
 };
 

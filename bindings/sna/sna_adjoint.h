@@ -109,8 +109,9 @@ void adjoint(const SnaTables* T, int nk, const double* ar_, const double* ai_, c
       gar[h] = gai[h] = gbr[h] = gbi[h] = zero;
       gs[h] = G[h];  // U^0 = 1
     }
-    // direct part: g(U) = s·g(Utot) on the upper rows; the extra mirrored row of odd j starts at 0
-    for (int j = 1; j <= J; j++) {
+    // direct part: g(U) = s·g(Utot) on the upper rows; the extra mirrored row of odd j starts at 0.
+    // Level j is seeded just before level j+1 reads its U^j (as `prev`), so U^j is loaded once.
+    auto seed = [&](int j) {
       const int u0 = ustart[j];
       const int rows = j / 2;
       for (int e = u0; e < u0 + (rows + 1) * (j + 1); e++) SNA_H {
@@ -120,9 +121,11 @@ void adjoint(const SnaTables* T, int nk, const double* ar_, const double* ai_, c
         }
       if ((j & 1) && j < J)
         for (int e = u0 + (rows + 1) * (j + 1); e < u0 + (rows + 2) * (j + 1); e++) SNA_H gU[2 * NH * e + h] = gU[2 * NH * e + NH + h] = zero;
-    }
+    };
+    if (J >= 1) seed(J);
     for (int j = J; j >= 1; j--) {
       const int u0 = ustart[j], p0 = ustart[j - 1];
+      if (j > 1) seed(j - 1);
       if ((j & 1) && j < J) {
         const int mb = (j - 1) / 2;
         V* gsrc = gU + 2 * NH * (u0 + mb * (j + 1));

@@ -169,9 +169,12 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       for (let b = b0; b < b1; b++) {
         const block = blocks[b];
         const n = blockPointCount(block, grid);
+        // forces_descriptors_s = forces_recompute_s (descriptors not kept) + forces_adjoint_s (the
+        // kernel's adjoint); forces_network_s = forces_cotangent_s (∂E/∂LDOS rows) + forces_vjp_s
         let t0 = performance.now();
         const d = o.float64 ? o.descriptors.computeBlockFloat64!(block) : (kept.get(b) ?? o.descriptors.computeBlock(block));
         kept.delete(b);
+        addTiming(o.timings, 'forces_recompute_s', t0);
         addTiming(o.timings, 'forces_descriptors_s', t0);
         const nF = d.length / n;
         const dEdB = new Float64Array(n * nF);
@@ -180,13 +183,18 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         const beta = new Float64Array(chunk * nE);
         for (let p0 = 0; p0 < n; p0 += chunk) {
           const m = Math.min(chunk, n - p0);
+          const tc = performance.now();
           const cot = ldosGradientRows(cotangent.adjoint, cotangent.densityGradient, first + p0, m, beta.subarray(0, m * nE));
+          addTiming(o.timings, 'forces_cotangent_s', tc);
+          const tv = performance.now();
           const g = await o.model.descriptorGradient!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64, pointOffset: first + p0 });
+          addTiming(o.timings, 'forces_vjp_s', tv);
           dEdB.set(g, p0 * nF);
         }
         addTiming(o.timings, 'forces_network_s', t0);
         t0 = performance.now();
         const f = blockForces(block, dEdB, strainDerivativeEv);
+        addTiming(o.timings, 'forces_adjoint_s', t0);
         addTiming(o.timings, 'forces_descriptors_s', t0);
         if (!forces) forces = new Float64Array(f.length);
         for (let i = 0; i < f.length; i++) forces[i] += f[i];

@@ -1,0 +1,162 @@
+/**
+ * What forces cost on top of the energy (issue 16: "one energy + forces evaluation takes at most
+ * 3× an energy-only prediction of the same cell"), with the split of the backward pass (a benchmark,
+ * not a test):
+ *
+ *   npx tsx bench/forces-cost.ts [--repeats 5] [--cases al32,be2] [--out forces-cost.json]
+ *
+ * Cases: al32 = the 32-atom Al frame (fixtures/al-size-transfer/Al32_298K_0.pw.scf.in, 45³ grid)
+ * with the shipped model (models/al-fcc-298K/model.zip, pseudopotentials from
+ * /usr/share/espresso/pseudo); be2 = MALA's Be2 snapshot with MALA's Be model
+ * (../shared/reference/be2, skipped when absent). `predict` in-process (the model loaded once,
+ * default backend and descriptor engine), one warm-up pair, then --repeats pairs E, E+F
+ * interleaved. Per case: median wall seconds of E and of E+F and their ratio (also each pair's),
+ * the same for the process's CPU seconds (all threads: the ratio a machine without idle cores
+ * would see), and the median stages of E+F:
+ *   descr      descriptors (forward, kept for the backward pass when they fit the memory budget)
+ *   net        network forward
+ *   energy     energy terms with their gradient (∂E/∂n, Ewald and core forces), total_energy_s
+ *   β          ∂E/∂LDOS: potential moments, the DOS adjoint and the per-point cotangent rows
+ *   vjp        the network's VJP (the backend's predictVjp)
+ *   adjoint    the descriptor kernel's adjoint Σ_g β_g·∂B_g/∂R (bindings/sna, threads:
+ *              $MALA_TS_SNA_THREADS, default the cores per MPI rank)
+ *   recompute  descriptors computed again in the backward pass (0 when kept)
+ *   other      the rest of the wall time (setup, DOS, density, outputs)
+ * Beside it, QE's SCF + forces time of the same cell from its output (fixtures/al-size-transfer/
+ * pw.scf.out; Be_snapshot0.out): a different run, on another day and load, not interleaved.
+ * Prints the machine's load before and after each case: the machine is shared, and wall ratios
+ * move with it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../src/io/atomic-write';
+import { loadModel, type LdosModel } from '../src/network/model';
+import { pwscfTimesS } from '../src/structure/qe-output';
+import { readStructure } from '../src/structure/registry';
+import { predict } from '../src/workflow/predict';
+import { arg, helpIfAsked } from './help';
+
+helpIfAsked(__filename);
+
+const root = path.join(__dirname, '..');
+const be2 = path.resolve(root, '..', 'shared', 'reference', 'be2');
+interface Case {
+  name: string;
+  file: string;
+  model: string;
+  pseudoDir: string;
+  /** QE's own SCF + forces run of the same cell (pw.x, tprnfor): its PWSCF WALL/CPU line. */
+  qeOutput: string;
+}
+const CASES: Case[] = [
+  { name: 'al32', file: path.join(root, 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in'), model: path.join(root, 'models/al-fcc-298K/model.zip'), pseudoDir: '/usr/share/espresso/pseudo', qeOutput: path.join(root, 'fixtures/al-size-transfer/pw.scf.out') },
+  { name: 'be2', file: path.join(be2, 'Be_snapshot0.out'), model: path.join(be2, 'Be_model.zip'), pseudoDir: be2, qeOutput: path.join(be2, 'Be_snapshot0.out') },
+];
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The E+F split (seconds) from predict's timings and the wall time. */
+export function forcesSplit(t: Record<string, number>, wallS: number): Record<string, number> {
+  const g = (k: string) => t[k] ?? 0;
+  const beta = g('forces_s') - g('forces_descriptors_s') - g('forces_network_s') + g('forces_cotangent_s');
+  const split: Record<string, number> = {
+    descr: g('descriptors_s'),
+    net: g('network_s'),
+    energy: g('total_energy_s'),
+    β: beta,
+    vjp: g('forces_vjp_s'),
+    adjoint: g('forces_adjoint_s'),
+    recompute: g('forces_recompute_s'),
+  };
+  split.other = wallS - Object.values(split).reduce((s, x) => s + x, 0);
+  return split;
+}
+
+/** QE's SCF + forces time from its output (undefined without forces or a time line). */
+function qeRun(file: string): { wallS: number; cpuS: number; mpiProcesses: number } | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const text = fs.readFileSync(file, 'utf8');
+  const t = pwscfTimesS(text);
+  if (!t || !/Forces acting on atoms/.test(text)) return undefined;
+  return { ...t, mpiProcesses: Number(/running on\s+(\d+)\s+processors/.exec(text)?.[1] ?? 1) };
+}
+
+const loadavg = () => os.loadavg().map((x) => +x.toFixed(2));
+
+async function main(): Promise<void> {
+  const repeats = Number(arg('repeats', '5'));
+  const wanted = arg('cases', 'al32,be2').split(',');
+  const outFile = arg('out', '');
+  const results: Record<string, unknown>[] = [];
+  console.log(`${os.cpus().length} cores, ${os.cpus()[0]?.model}; MALA_TS_SNA_THREADS=${process.env.MALA_TS_SNA_THREADS ?? '(default)'}; ${repeats} pairs E, E+F interleaved after one warm-up pair`);
+  for (const c of CASES.filter((x) => wanted.includes(x.name))) {
+    if (!fs.existsSync(c.file) || !fs.existsSync(c.model)) {
+      console.log(`${c.name}: skipped (${c.file} or ${c.model} absent)`);
+      continue;
+    }
+    const model: LdosModel = loadModel(c.model);
+    const read = readStructure(c.file);
+    const run = async (forces: boolean) => {
+      const w0 = performance.now();
+      const c0 = process.cpuUsage();
+      const r = await predict({ structureRead: read, structureFile: c.file, model, pseudoDir: c.pseudoDir, requireTotalEnergy: true, forces });
+      const cpu = process.cpuUsage(c0);
+      return { wallS: (performance.now() - w0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, t: r.timingsS, grid: r.gridShape, atoms: r.atomCount };
+    };
+    const load0 = loadavg();
+    await run(false);
+    await run(true);
+    const e: Awaited<ReturnType<typeof run>>[] = [];
+    const ef: typeof e = [];
+    for (let i = 0; i < repeats; i++) {
+      e.push(await run(false));
+      ef.push(await run(true));
+    }
+    const med = (xs: typeof e, k: 'wallS' | 'cpuS') => median(xs.map((x) => x[k]));
+    const splits = ef.map((x) => forcesSplit(x.t, x.wallS));
+    const split = Object.fromEntries(Object.keys(splits[0]).map((k) => [k, median(splits.map((s) => s[k]))]));
+    const row = {
+      case: c.name,
+      structure: path.relative(root, c.file),
+      model: path.relative(root, c.model),
+      backend: model.backendName(),
+      atoms: e[0].atoms,
+      grid: e[0].grid,
+      energyWallS: med(e, 'wallS'),
+      energyForcesWallS: med(ef, 'wallS'),
+      wallRatio: med(ef, 'wallS') / med(e, 'wallS'),
+      pairWallRatios: ef.map((x, i) => x.wallS / e[i].wallS),
+      energyCpuS: med(e, 'cpuS'),
+      energyForcesCpuS: med(ef, 'cpuS'),
+      cpuRatio: med(ef, 'cpuS') / med(e, 'cpuS'),
+      energyForcesSplitS: split,
+      energyStagesS: { descr: median(e.map((x) => x.t.descriptors_s ?? 0)), net: median(e.map((x) => x.t.network_s ?? 0)), energy: median(e.map((x) => x.t.total_energy_s ?? 0)) },
+      load: [load0, loadavg()],
+      qe: qeRun(c.qeOutput),
+    };
+    results.push(row);
+    const f2 = (x: number) => x.toFixed(2);
+    console.log(`\n${c.name}: ${row.atoms} atoms, grid ${row.grid.join('×')}, ${row.model} (backend ${row.backend}); load ${load0.join(' ')} → ${row.load[1].join(' ')}`);
+    console.log(`  wall: E ${f2(row.energyWallS)} s, E+F ${f2(row.energyForcesWallS)} s, ratio ${f2(row.wallRatio)} (pairs ${row.pairWallRatios.map(f2).join(' ')})`);
+    console.log(`  CPU:  E ${f2(row.energyCpuS)} s, E+F ${f2(row.energyForcesCpuS)} s, ratio ${f2(row.cpuRatio)}`);
+    if (row.qe) console.log(`  QE SCF + forces (${path.relative(root, c.qeOutput)}, a different run, ${row.qe.mpiProcesses} MPI process(es)): ${row.qe.wallS.toFixed(1)} s wall, ${row.qe.cpuS.toFixed(1)} s CPU`);
+    console.log(`  E stages: descr ${f2(row.energyStagesS.descr)}, net ${f2(row.energyStagesS.net)}, energy ${f2(row.energyStagesS.energy)}`);
+    console.log(`  E+F split (s): ${Object.entries(split).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
+  }
+  if (outFile) {
+    writeFileAtomic(path.resolve(outFile), `${JSON.stringify({ command: `npx tsx bench/forces-cost.ts ${process.argv.slice(2).join(' ')}`.trim(), date: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model }, snaThreads: process.env.MALA_TS_SNA_THREADS ?? 'default', results }, null, 1)}\n`);
+    console.log(`\n→ ${outFile}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e?.describe ? e.describe() : e);
+    process.exit(1);
+  });
+}
