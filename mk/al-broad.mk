@@ -145,6 +145,8 @@ AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
 AL_BROAD_ENSEMBLE ?= 3
 AL_BROAD_LAYERS   ?= 128,128
 AL_BROAD_EPOCHS   ?= 40
+# more train options for experiments, e.g. AL_BROAD_TRAIN_EXTRA="--weight-decay 1e-4"
+AL_BROAD_TRAIN_EXTRA ?=
 AL_BROAD_LIMITS   := total-qe=5,band-qe=5,fermi-qe=20
 AL_PSEUDO         ?= /usr/share/espresso/pseudo
 al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
@@ -163,7 +165,7 @@ al-broad-model:
 	  --info $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).info.json \
 	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation LeakyReLU \
 	  --epochs $(AL_BROAD_EPOCHS) --batch-size 64 --learning-rate 1e-3 --lr-plateau 4 --lr-decay 0.3 \
-	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip \
+	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip $(AL_BROAD_TRAIN_EXTRA) \
 	  --out $(AL_BROAD_WORK)/ensemble.zip
 	cp $(AL_BROAD_WORK)/ensemble.member-1.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)
 	cp $(AL_BROAD_WORK)/ensemble.zip $(AL_BROAD_ENSEMBLE_MODEL).tmp && mv $(AL_BROAD_ENSEMBLE_MODEL).tmp $(AL_BROAD_ENSEMBLE_MODEL)
