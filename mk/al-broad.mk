@@ -3,7 +3,8 @@
 # the top-level Makefile; the recipe, the frame list and the convergence evidence are in
 # models/al-fcc-broad/RECIPE.md.
 #
-#   make al-broad-data         8-atom validation and training frames, then the larger ones (resumes: finished
+#   make al-broad-data         8-atom validation and training frames, then the larger ones; AL_BROAD_JOBS=2
+#                              makes two frames at a time (resumes: finished
 #                              snapshots are skipped, an interrupted one restarts its unfinished
 #                              stage; mala-ts generate keeps stamps in <dir>/.work/). A frame that
 #                              fails is logged ("al-broad: FAILED") and skipped; rerun to retry.
@@ -15,7 +16,7 @@
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
 #   mkdir -p ~/.cache/mala-ts/al-broad
-#   nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data && break; sleep 600; done' \
+#   nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data AL_BROAD_JOBS=2 && break; sleep 600; done' \
 #     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 &
 # Progress: `grep -c '^al-broad: done' ~/.cache/mala-ts/al-broad/generate.log` (frames finished),
 # `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
@@ -55,11 +56,16 @@ AL_BROAD_T := 100 300 500 700 900
 AL_BROAD_A := 3.97 4.01 4.05 4.09 4.13
 # every (T, a) of the grid once with 8 atoms; two Latin squares of it with 16 atoms; one with 32
 al_broad_seed = $(1)$(subst .,,$(2))$(3)
-AL_BROAD_TRAIN8  := $(foreach T,$(AL_BROAD_T),$(foreach a,$(AL_BROAD_A),t8at_$(T)K_$(subst .,,$(a)):2x1x1:$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),1)))
+# The 8-atom grid in five Latin rows (each row: every T and every a once; frame k has T index k mod 5
+# and a index (2·(k mod 5) + k div 5) mod 5), so that the first frames made already span the domain
+AL_BROAD_GRID8   := 100:3.97 300:4.05 500:4.13 700:4.01 900:4.09  100:4.01 300:4.09 500:3.97 700:4.05 900:4.13 \
+                    100:4.05 300:4.13 500:4.01 700:4.09 900:3.97  100:4.09 300:3.97 500:4.05 700:4.13 900:4.01 \
+                    100:4.13 300:4.01 500:4.09 700:3.97 900:4.05
 AL_BROAD_LATIN1  := 100:4.09 300:3.97 500:4.13 700:4.05 900:4.01
 AL_BROAD_LATIN2  := 100:4.01 300:4.13 500:3.97 700:4.09 900:4.05
 AL_BROAD_LATIN3  := 100:4.05 300:4.01 500:4.09 700:3.97 900:4.13
 al_broad_cells = $(foreach p,$(2),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),t$(1)at_$(T)K_$(subst .,,$(a)):$(3):$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),$(4)))))
+AL_BROAD_TRAIN8  := $(call al_broad_cells,8,$(AL_BROAD_GRID8),2x1x1,1)
 AL_BROAD_TRAIN16 := $(call al_broad_cells,16,$(AL_BROAD_LATIN1) $(AL_BROAD_LATIN2),2x2x1,2)
 AL_BROAD_TRAIN32 := $(call al_broad_cells,32,$(AL_BROAD_LATIN3),2x2x2,3)
 # the order the training frames are made in: a usable set early (all 8-atom frames), then larger
@@ -100,12 +106,23 @@ endef
 # (≈ 9 CPU hours: a first model can be trained and tested on them), then the 16- and 32-atom ones.
 # A frame that fails is reported and skipped, and the later stages still run.
 al_broad_sized = $(foreach f,$(1),$(if $(findstring _$(2)at:,$(f)),$(f)))
+# AL_BROAD_JOBS=2 runs each stage as two makes at once on alternate frames (one pw.x each: on two
+# cores both are busy while the other work of the machine goes on, niced); a frame is locked by the
+# generate that makes it, so the two never make the same one.
+AL_BROAD_JOBS ?= 1
 al-broad-data:
 	@rc=0; \
-	$(MAKE) --no-print-directory al-broad-validation AL_BROAD_VALID="$(call al_broad_sized,$(AL_BROAD_VALID),8)" || rc=1; \
-	$(MAKE) --no-print-directory al-broad-training AL_BROAD_TRAIN="$(AL_BROAD_TRAIN8)" || rc=1; \
-	$(MAKE) --no-print-directory al-broad-validation || rc=1; \
-	$(MAKE) --no-print-directory al-broad-training || rc=1; \
+	stage() { target=$$1; var=$$2; shift 2; \
+	  if [ $(AL_BROAD_JOBS) -gt 1 ]; then \
+	    a=; b=; i=0; for f in "$$@"; do if [ $$((i % 2)) -eq 0 ]; then a="$$a $$f"; else b="$$b $$f"; fi; i=$$((i + 1)); done; \
+	    $(MAKE) --no-print-directory $$target $$var="$$a" & p1=$$!; \
+	    $(MAKE) --no-print-directory $$target $$var="$$b" & p2=$$!; \
+	    wait $$p1 || rc=1; wait $$p2 || rc=1; \
+	  else $(MAKE) --no-print-directory $$target $$var="$$*" || rc=1; fi; }; \
+	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8); \
+	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN8); \
+	stage al-broad-validation AL_BROAD_VALID $(AL_BROAD_VALID); \
+	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN); \
 	exit $$rc
 
 al-broad-validation:
