@@ -42,6 +42,11 @@ export interface SnapshotErrors {
   targetBandQeMeVPerAtom?: number;
   targetTotalQeMeVPerAtom?: number;
   targetFermiQeMeV?: number;
+  /** An ensemble model: its size and the members' spread σ (sample standard deviation) of the energies, predict's uncertainty. */
+  ensembleSize?: number;
+  sigmaBandMeVPerAtom?: number;
+  sigmaTotalMeVPerAtom?: number;
+  sigmaFermiMeV?: number;
   /** --forces (tester-forces.ts): forces vs QE's, eV/Å; stress vs QE's, GPa (pw.x's sign), where QE printed one. */
   forceRmseEvPerA?: number;
   forceMaxEvPerA?: number;
@@ -166,6 +171,7 @@ const SUMMARY: [string, (r: SnapshotErrors) => number | undefined][] = [
   ['force_max_abs_ev_per_angstrom', (r) => r.forceMaxEvPerA],
   ['stress_max_abs_gpa', (r) => r.stressMaxGpa],
   ['pressure_error_gpa', (r) => r.pressureErrorGpa],
+  ['ensemble_sigma_total_mev_per_atom', (r) => r.sigmaTotalMeVPerAtom],
 ];
 
 /** Mean and max |error| per quantity over the snapshots that have it. */
@@ -199,6 +205,7 @@ export const DEFINITIONS = {
   density_mape_percent: "mean over grid points of |n_model − n_target| / n_target · 100 (MALA Tester 'density_relative')",
   density_mae_per_a3: "mean over grid points of |n_model − n_target|, electrons/Å³ (MALA Tester 'density')",
   force_rmse_ev_per_angstrom: "--forces: RMSE over the 3N Cartesian components of F_model − F_QE (pw.x's last 'Forces acting on atoms'), eV/Å; descriptors recomputed from the atoms",
+  ensemble: "an ensemble model is tested as predict runs it (the members' mean LDOS); sigma_*: the members' sample standard deviation, predict's uncertainty",
   stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
@@ -229,6 +236,7 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
       stress_max_abs_gpa: s.stressMaxGpa,
       pressure_error_gpa: s.pressureErrorGpa,
       pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
+      ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
       target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
       predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
       target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
@@ -255,8 +263,10 @@ export function formatTestTable(j: Record<string, unknown>): string {
   // --forces columns only when some snapshot has them
   const hasF = rows.some((r) => typeof r.force_rmse_ev_per_angstrom === 'number');
   const hasS = rows.some((r) => typeof r.stress_max_abs_gpa === 'number');
-  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : [])];
-  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : [])];
+  const sig = (r: Record<string, unknown>) => (r.ensemble as { sigma_total_mev_per_atom?: number } | undefined)?.sigma_total_mev_per_atom;
+  const hasE = rows.some((r) => typeof sig(r) === 'number');
+  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : []), ...(hasE ? ['σ(E_tot)'] : [])];
+  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : []), ...(hasE ? ['meV/atom'] : [])];
   const body = rows.map((r) => [
     String(r.name) + (r.in_domain === false ? ' (!)' : ''),
     String(r.atoms),
@@ -270,6 +280,7 @@ export function formatTestTable(j: Record<string, unknown>): string {
     fixed(n(r, 'density_mape_percent'), 3),
     ...(hasF ? [fixed(n(r, 'force_rmse_ev_per_angstrom'), 4), fixed(n(r, 'force_max_abs_ev_per_angstrom'), 4)] : []),
     ...(hasS ? [fixed(n(r, 'stress_max_abs_gpa'), 2), signed(n(r, 'pressure_error_gpa'))] : []),
+    ...(hasE ? [fixed(sig(r), 2)] : []),
   ]);
   const all = [head, units, ...body];
   const w = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
@@ -289,6 +300,7 @@ export function formatTestTable(j: Record<string, unknown>): string {
     part('force_rmse_ev_per_angstrom', 'force RMSE vs QE', 'eV/Å', 4),
     part('stress_max_abs_gpa', 'max|Δσ| vs QE', 'GPa'),
     part('pressure_error_gpa', 'ΔP vs QE', 'GPa'),
+    part('ensemble_sigma_total_mev_per_atom', 'ensemble σ(E_tot)', 'meV/atom'),
   ].filter((p) => p);
   text += `summary over ${rows.length} snapshot${rows.length === 1 ? '' : 's'}, mean/max |error|: ${parts.join('; ')}\n`;
   text += 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|';

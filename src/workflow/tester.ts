@@ -15,7 +15,8 @@
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
-import { LdosModel, loadModel } from '../network/model';
+import { LdosModel, ensembleMembers, loadModel } from '../network/model';
+import { ensembleSpread } from '../engine/ensemble';
 import type { BackendName } from '../network/backend';
 import { calculationContext, type CalculationContext } from '../qe/calculation-context';
 import { wholeGridLayout } from '../qe/grid-layout';
@@ -133,7 +134,8 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
   const predicted = await runObservablesEngine({
     ...common,
-    source: networkLdosSource({ model, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
+    // an ensemble as predict runs it: the members' mean LDOS, and each member's for σ
+    source: networkLdosSource({ model, members: model.members(), descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
     store: plan.store,
     ldosSource: `predicted by ${model.source}`,
   });
@@ -146,6 +148,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const pred = observablesOf(predicted);
   const tgt = observablesOf(target);
   const qe = qeReference(p.files, p.qeOutput);
+  const spread = predicted.ensembleMembers ? ensembleSpread(predicted.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), n) : undefined;
   const forceErrs = p.qeForces
     ? await snapshotForceErrors(c.read!, p.files.structureFile, p.qeForces, model, { pseudoDir: c.pseudoDir?.dir ?? opts.pseudoDir, temperatureK: c.temperatureK, memoryMb: opts.memoryMb, warn })
     : undefined;
@@ -158,6 +161,14 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     ...energyErrors(pred, tgt, qe, n),
     ...dosAndDensityErrors(predicted.observables.dosPerEv, target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
     ...forceErrs,
+    ...(spread
+      ? {
+          ensembleSize: spread.size,
+          sigmaBandMeVPerAtom: (spread.bandEnergySigmaEv * 1000) / n,
+          sigmaTotalMeVPerAtom: spread.totalEnergySigmaEv === undefined ? undefined : (spread.totalEnergySigmaEv * 1000) / n,
+          sigmaFermiMeV: spread.fermiEnergySigmaEv * 1000,
+        }
+      : {}),
     domainScoreSigma: domainReport.score,
     inDomain: domainReport.known ? domainReport.inDomain : undefined,
     warnings,

@@ -18,6 +18,7 @@ import { formatModelInfo, modelInfo, modelInfoJson } from '../../src/workflow/mo
 import { assertCleanError, mt } from '../faults/helpers';
 import { makeModelData, randomArray } from '../network/synthetic';
 import { saveModelData } from '../../src/network/model';
+import { buildEnsemble } from '../../src/workflow/ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
@@ -172,6 +173,27 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     await assert.rejects(testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true }), (e: unknown) => e instanceof MalaError && /--forces: the pw.x output has no "Forces acting on atoms" block/.test(e.message) && e.file === path.join(data, 'nf.pw.scf.out') && /tprnfor/.test(e.fix ?? ''));
     await assert.rejects(testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', maxError: { 'forces-qe': 1 } }), (e: unknown) => e instanceof MalaError && /--max-error forces-qe needs --forces/.test(e.message));
     await assert.rejects(testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', forces: true, maxError: { 'stress-qe': 1 } }), (e: unknown) => e instanceof MalaError && /stress-qe: the pw.x output of .* has no stress block/.test(e.message));
+  });
+
+  it('an ensemble is tested as predict runs it (the members\' mean LDOS), with the members\' σ per snapshot', async () => {
+    // a second member: the first one's weights scaled, so that the two disagree
+    const second = loadModel(fx.model, { backend: 'ts' }).data;
+    const other = path.join(t.dir, 'model-b.zip');
+    saveModelData(other, { ...second, weights: second.weights.map((w) => Float32Array.from(w, (x) => 1.1 * x)), provenance: { ...second.provenance, seed: 99 } });
+    const ens = path.join(t.dir, 'ensemble.zip');
+    buildEnsemble({ models: [fx.model, other], out: ens });
+    const r = await testModel({ modelFile: ens, dataDir: fx.data, snapshots: ['off'], pseudoDir: UPF_DIR, backend: 'ts' });
+    const pred = await predict({ structureFile: path.join(fx.data, 'off.pw.scf.out'), modelFile: ens, descriptorsFile: path.join(fx.data, 'off.in.npy'), pseudoDir: UPF_DIR, backend: 'ts' });
+    const row = r.rows[0];
+    assert.ok(Math.abs(row.predicted.bandEnergyEv - pred.bandEnergyEv) < 1e-9, `${row.predicted.bandEnergyEv} vs ${pred.bandEnergyEv}`);
+    assert.ok(Math.abs(row.predicted.fermiEnergyEv - pred.fermiEnergyEv) < 1e-9);
+    assert.equal(row.ensembleSize, 2);
+    assert.ok(Math.abs(row.sigmaTotalMeVPerAtom! - (pred.uncertainty!.totalEnergySigmaEv! * 1000) / 4) < 1e-9);
+    assert.ok(row.sigmaTotalMeVPerAtom! > 0.1, `the members disagree: σ ${row.sigmaTotalMeVPerAtom} meV/atom`);
+    // member 1 alone is not what was tested
+    const one = await testModel({ modelFile: fx.model, dataDir: fx.data, snapshots: ['off'], pseudoDir: UPF_DIR, backend: 'ts' });
+    assert.ok(Math.abs(one.rows[0].predicted.bandEnergyEv - row.predicted.bandEnergyEv) > 1e-4);
+    assert.match(formatTestTable(testReportJson(r) as Record<string, unknown>), /σ\(E_tot\)\n/);
   });
 
   it('--max-error: exit 1 naming the snapshot just above a limit, exit 0 just below; --out writes the JSON', () => {
