@@ -429,13 +429,18 @@ export interface EnergyTermsFields {
 /** Sphere coefficients (÷ N) of a real field on this process's points. */
 export function toSphere(f: EnergyTermsFields, field: Float64Array): Float64Array {
   const { buf, fft, gs, nGrid, at } = f.xc;
-  for (let i = 0; i < field.length; i++) {
-    buf[2 * i] = field[i];
+  return sphereCoefficients(buf, fft, gs.count, at, nGrid, field, field.length);
+}
+
+/** Forward transform of the first nLocal values of `field`·`scale` (this process's points) in `buf`, then its coefficients on the sphere ÷ nGrid. */
+function sphereCoefficients(buf: Float64Array, fft: { forward(b: Float64Array): void }, count: number, at: (i: number) => number, nGrid: number, field: ArrayLike<number>, nLocal: number, scale?: number): Float64Array {
+  for (let i = 0; i < nLocal; i++) {
+    buf[2 * i] = scale === undefined ? field[i] : field[i] * scale;
     buf[2 * i + 1] = 0;
   }
   fft.forward(buf);
-  const out = new Float64Array(2 * gs.count);
-  for (let i = 0; i < gs.count; i++) {
+  const out = new Float64Array(2 * count);
+  for (let i = 0; i < count; i++) {
     out[2 * i] = buf[at(i)] / nGrid;
     out[2 * i + 1] = buf[at(i) + 1] / nGrid;
   }
@@ -501,16 +506,7 @@ export function computeEnergyTerms(inp: EnergyTermsInput, onFields?: (f: EnergyT
   try {
     const buf = new Float64Array(fft.bufferLength);
     // 1. ρ(G) on the sphere, then the filtered density ñ(r).
-    for (let i = 0; i < nLocal; i++) {
-      buf[2 * i] = inp.densityPerA3[i] * bohr3InAngstrom3;
-      buf[2 * i + 1] = 0;
-    }
-    fft.forward(buf);
-    const rhoG = new Float64Array(2 * gs.count);
-    for (let i = 0; i < gs.count; i++) {
-      rhoG[2 * i] = buf[at(i)] / nGrid;
-      rhoG[2 * i + 1] = buf[at(i) + 1] / nGrid;
-    }
+    const rhoG = sphereCoefficients(buf, fft, gs.count, at, nGrid, inp.densityPerA3, nLocal, bohr3InAngstrom3);
     const toReal = (coeff: Float64Array, out: Float64Array): void => {
       buf.fill(0);
       for (let i = 0; i < gs.count; i++) {
