@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadModel } from '../src/network/model';
-import { evPerA3InGpa } from '../src/engine/stress';
+import { evPerA3InGpa, KBAR_PER_GPA } from '../src/engine/stress';
 import { parseQeOutput, qeStressKbar } from '../src/structure/qe-output';
 import { kBoltzmannEvPerK, rydbergEv } from '../src/structure/units';
 import { readStructure } from '../src/structure/registry';
@@ -30,7 +30,6 @@ import { arg, helpIfAsked } from './help';
 helpIfAsked(__filename);
 
 const root = path.join(__dirname, '..');
-const KBAR_PER_GPA = 10;
 
 /** The template with the cube of side a (Å), its four atoms, the mesh and degauss (Ry), with symmetry. */
 export function eosInput(template: string, aAngstrom: number, kmesh: number, degaussRy: number, pseudoDir: string): string {

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { loadModel } from '../src/network/model';
 import { readStructure } from '../src/structure/registry';
 import { qeStressKbar } from '../src/structure/qe-output';
-import { evPerA3InGpa } from '../src/engine/stress';
+import { evPerA3InGpa, KBAR_PER_GPA } from '../src/engine/stress';
 import { predict, type PredictResult } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
 
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       totalEnergyS: [st(ef, 'total_energy_s'), st(efs, 'total_energy_s')],
       forcesS: [st(ef, 'forces_s'), st(efs, 'forces_s')],
       load: os.loadavg(),
-      predictedKbar: last!.stressEvPerA3!.map((r) => r.map((x) => -x * evPerA3InGpa * 10)),
+      predictedKbar: last!.stressEvPerA3!.map((r) => r.map((x) => -x * evPerA3InGpa * KBAR_PER_GPA)),
       qeKbar: fs.existsSync(path.join(root, fr.output)) ? qeStressKbar(fs.readFileSync(path.join(root, fr.output), 'utf8')) : undefined,
     };
     out.push(row);

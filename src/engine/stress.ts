@@ -18,6 +18,8 @@ import { bohrAngstrom, rydbergEv } from '../structure/units';
 
 /** 1 eV/Å³ in GPa (e·10³⁰ Pa / 10⁹). */
 export const evPerA3InGpa = 160.21766208;
+/** kbar per GPa (pw.x prints the stress in kbar). */
+export const KBAR_PER_GPA = 10;
 
 /** σ = sym(∂E/∂ε)/V (eV/Å³, 3×3) from the 9 row-major values of ∂E/∂ε (eV) and the cell (Å). */
 export function stressFromStrainDerivative(strainDerivativeEv: ArrayLike<number>, cellAngstrom: number[][]): number[][] {
@@ -35,6 +37,6 @@ export function virialEv(stressEvPerA3: number[][], cellAngstrom: number[][]): n
 /** pw.x's printed stress (−σ) in Ry/Bohr³ (the forces block's Bohr, units.ts) and in kbar, and its pressure P = tr/3 (kbar). */
 export function pwStress(stressEvPerA3: number[][]): { ryPerBohr3: number[][]; kbar: number[][]; pressureKbar: number } {
   const ryPerBohr3 = stressEvPerA3.map((row) => row.map((x) => (-x / rydbergEv) * bohrAngstrom ** 3));
-  const kbar = stressEvPerA3.map((row) => row.map((x) => -x * evPerA3InGpa * 10));
+  const kbar = stressEvPerA3.map((row) => row.map((x) => -x * evPerA3InGpa * KBAR_PER_GPA));
   return { ryPerBohr3, kbar, pressureKbar: (kbar[0][0] + kbar[1][1] + kbar[2][2]) / 3 };
 }

@@ -12,14 +12,13 @@
  * (pw.x's sign, positive under compression).
  */
 import { MalaError } from '../errors';
-import { evPerA3InGpa } from '../engine/stress';
+import { evPerA3InGpa, KBAR_PER_GPA } from '../engine/stress';
 import type { LdosModel } from '../network/model';
 import type { StructureRead } from '../structure/registry';
 import { qeForcesRyPerBohr, qeStressKbar } from '../structure/qe-output';
 import { bohrAngstrom, rydbergEv } from '../structure/units';
 import { predict } from './predict';
 
-const KBAR_PER_GPA = 10;
 
 /** QE's forces (eV/Å) and stress (GPa, pw.x's sign) from a pw.x output's text; stress undefined without tstress. */
 export interface QeForcesReference {
