@@ -1,7 +1,8 @@
 /**
  * Loader of the native bispectrum addon (bindings/sna/build/Release/mala_sna.node, built by
  * scripts/setup.sh with node-gyp; no libraries beyond the C++ runtime). $MALA_TS_SNA_ADDON points
- * at another build; $MALA_TS_SNA_ISA = generic | avx2 | avx512 forces a kernel (tests).
+ * at another build; $MALA_TS_SNA_ISA = generic | avx2 | avx512 forces a kernel (tests);
+ * $MALA_TS_SNA_THREADS sets the threads of compute and forces (default: the cores per MPI rank).
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../../src/errors';
@@ -28,11 +29,19 @@ export interface SnaEngine {
   /** The kernel this CPU runs: 'avx512', 'avx2' or 'generic'. */
   readonly isa: string;
   /**
+   * Threads a call uses when not given a count (read at each access, as each call reads it):
+   * $MALA_TS_SNA_THREADS, else this machine's cores divided by the MPI ranks on the node
+   * (OMPI_COMM_WORLD_LOCAL_SIZE / MPI_LOCALNRANKS), at least 1. compute and forces share it.
+   */
+  readonly threads: number;
+  /**
    * Bispectrum of each point (LAMMPS idxb order, no xyz) into `out` (points × ncoeff), from the
    * atom images given (Å, every image within the cutoff of the points, element index per image).
-   * Returns the number of neighbours found over all points.
+   * Runs over `threads` threads (default: the policy, `threads` above), each writing its own
+   * points' rows: the same bits for any thread count. Synchronous. Returns the number of
+   * neighbours found over all points.
    */
-  compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array): number;
+  compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array, threads?: number): number;
   /**
    * The bispectrum adjoint: ADDS −Σ_g Σ_k beta[g·ncoeff + k]·∂B_gk/∂R_I into `forces` (atoms × 3;
    * eV/Å when beta is eV per descriptor unit), each image's derivative to the atom `owners[image]`

@@ -5,7 +5,9 @@
 // out) finds each point's neighbours among the given atom images with a cell list, and evaluates
 // batches of SNA_W points with the kernel of the widest instruction set this CPU has (AVX-512, AVX2,
 // or portable code), chosen at run time ($MALA_TS_SNA_ISA = generic|avx2|avx512 forces one;
-// generic-w8 is the AVX-512 layout compiled for any CPU, for tests).
+// generic-w8 is the AVX-512 layout compiled for any CPU, for tests). Descriptors and adjoint run
+// their batches in fixed chunks over snaThreads() threads ($MALA_TS_SNA_THREADS, else the cores per
+// MPI rank), with the same bits for any thread count.
 #include <napi.h>
 
 #include <algorithm>
@@ -17,7 +19,9 @@
 #include <map>
 #include <memory>
 #include <exception>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -249,7 +253,7 @@ std::vector<double> numbers(const Napi::Object& o, const char* key) {
 class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "SnaEngine", {InstanceMethod("compute", &SnaEngine::Compute), InstanceMethod("forces", &SnaEngine::Forces), InstanceAccessor("ncoeff", &SnaEngine::Ncoeff, nullptr), InstanceAccessor("isa", &SnaEngine::Isa, nullptr)});
+    Napi::Function f = DefineClass(env, "SnaEngine", {InstanceMethod("compute", &SnaEngine::Compute), InstanceMethod("forces", &SnaEngine::Forces), InstanceAccessor("ncoeff", &SnaEngine::Ncoeff, nullptr), InstanceAccessor("isa", &SnaEngine::Isa, nullptr), InstanceAccessor("threads", &SnaEngine::Threads, nullptr)});
     exports.Set("SnaEngine", f);
     return exports;
   }
@@ -286,13 +290,22 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
 
   Napi::Value Ncoeff(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ncoeff_); }
   Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernel_.name); }
+  // The threads a call without its own count uses now (snaThreads).
+  Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(snaThreads())); }
 
   // compute(images: Float64Array (n·3, Å), types: Int32Array (n, 0-based element), points: Float64Array
-  // (m·3, Å), out: Float32Array | Float64Array (m·ncoeff)) → neighbours found in all (a count).
+  // (m·3, Å), out: Float32Array | Float64Array (m·ncoeff)[, threads]) → neighbours found in all (a
+  // count). threads: a positive whole number, else the policy (snaThreads).
   Napi::Value Compute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
-      throw Napi::TypeError::New(env, "compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array)");
+      throw Napi::TypeError::New(env, "compute(images: Float64Array, types: Int32Array, points: Float64Array, out: Float32Array | Float64Array[, threads: number])");
+    size_t threads = 0;
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      const double t = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
+      if (!(t >= 1 && t <= 4096 && t == std::floor(t))) throw Napi::RangeError::New(env, "compute: threads must be a whole number from 1 to 4096 (or undefined for $MALA_TS_SNA_THREADS / the cores per MPI rank)");
+      threads = size_t(t);
+    }
     auto images = info[0].As<Napi::Float64Array>();
     auto types = info[1].As<Napi::Int32Array>();
     auto points = info[2].As<Napi::Float64Array>();
@@ -307,7 +320,7 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     for (size_t i = 0; i < n; i++)
       if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "compute: element index out of range");
     void* out = static_cast<uint8_t*>(outArr.ArrayBuffer().Data()) + outArr.ByteOffset();
-    double count = run(images.Data(), types.Data(), n, points.Data(), m, out, f32);
+    const double count = asJsError(env, [&] { return run(images.Data(), types.Data(), n, points.Data(), m, out, f32, threads ? threads : snaThreads()); });
     return Napi::Number::New(env, count);
   }
 
@@ -460,26 +473,31 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     return nk;
   }
 
-  double run(const double* img, const int32_t* type, size_t n, const double* pts, size_t m, void* out, bool f32) {
-    const SnaTables* T = &tables_->t;
-    const int nt = T->ntriple;
-    const Neighbours nbr(p_, rcutMax_, img, type, n);
-    const std::vector<int>& tripleJ = tables_->tripleJ;
-    const double w3 = p_.wself * p_.wself * p_.wself;
-
+  // One thread's buffers for the descriptors (kept across the chunks it takes).
+  struct ForwardScratch {
     std::vector<double> lane[SNA_W][kLaneFields];
     size_t cap = 0;
     AlignedDoubles nb[5];
-    AlignedDoubles ulist = alignedDoubles(size_t(2) * T->nu * SNA_W), utot = alignedDoubles(size_t(2) * T->nu * SNA_W);
-    AlignedDoubles blist = alignedDoubles(size_t(nt) * SNA_W);
-    std::vector<double> bvec(nt);
+    AlignedDoubles ulist, utot, blist;
+    std::vector<double> bvec;
+    ForwardScratch(int nu, int nt)
+        : ulist(alignedDoubles(size_t(2) * nu * SNA_W)), utot(alignedDoubles(size_t(2) * nu * SNA_W)), blist(alignedDoubles(size_t(nt) * SNA_W)), bvec(nt) {}
+  };
+
+  // The descriptors of the batches [b0, b1) (SNA_W points each) into their rows of out.
+  double forwardRange(ForwardScratch& sc, const Neighbours& nbr, const double* pts, size_t m, size_t b0, size_t b1, void* out, bool f32) const {
+    const SnaTables* T = &tables_->t;
+    const int nt = T->ntriple;
+    const std::vector<int>& tripleJ = tables_->tripleJ;
+    const double w3 = p_.wself * p_.wself * p_.wself;
+    std::vector<double>& bvec = sc.bvec;
     double found = 0;
-    for (size_t p0 = 0; p0 < m; p0 += SNA_W) {
+    for (size_t p0 = b0 * SNA_W; p0 < std::min(m, b1 * SNA_W); p0 += SNA_W) {
       const int nl = int(std::min<size_t>(SNA_W, m - p0));
-      const size_t nk = fillBatch(nbr, pts, p0, nl, lane, false, nb, cap, found);
-      kernel_.fn(T, int(nk), nb[0].get(), nb[1].get(), nb[2].get(), nb[3].get(), nb[4].get(), ulist.get(), utot.get(), blist.get());
+      const size_t nk = fillBatch(nbr, pts, p0, nl, sc.lane, false, sc.nb, sc.cap, found);
+      kernel_.fn(T, int(nk), sc.nb[0].get(), sc.nb[1].get(), sc.nb[2].get(), sc.nb[3].get(), sc.nb[4].get(), sc.ulist.get(), sc.utot.get(), sc.blist.get());
       for (int l = 0; l < nl; l++) {
-        for (int t = 0; t < nt; t++) bvec[t] = blist.get()[t * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[t] + 1) : 0.0);
+        for (int t = 0; t < nt; t++) bvec[t] = sc.blist.get()[t * SNA_W + l] - (p_.bzeroflag ? w3 * (tripleJ[t] + 1) : 0.0);
         const size_t row = (p0 + l) * size_t(ncoeff_);
         auto put = [&](size_t c, double v) {
           if (f32) static_cast<float*>(out)[row + c] = float(v);
@@ -493,6 +511,20 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       }
     }
     return found;
+  }
+
+  // The descriptors over `threads` threads: the batches in fixed chunks (chunkPlan), each point's
+  // row written by the one thread that takes its chunk. A batch's points and neighbours do not
+  // depend on the thread count, so neither do the bits of any row.
+  double run(const double* img, const int32_t* type, size_t n, const double* pts, size_t m, void* out, bool f32, size_t threads) {
+    const Neighbours nbr(p_, rcutMax_, img, type, n);  // read-only while the threads share it
+    const ChunkPlan plan(m);
+    std::vector<double> found(plan.chunks, 0.0);
+    const int nu = tables_->t.nu, nt = tables_->t.ntriple;
+    forChunks(plan.chunks, threads, [&] { return ForwardScratch(nu, nt); }, [&](ForwardScratch& sc, size_t c) { found[c] = forwardRange(sc, nbr, pts, m, plan.first(c), plan.end(c), out, f32); });
+    double total = 0;
+    for (double f : found) total += f;
+    return total;
   }
 
   // forces(images: Float64Array (n·3, Å), types: Int32Array (n), owners: Int32Array (n, image → atom),
@@ -532,12 +564,13 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
       if (types[i] < 0 || size_t(types[i]) >= p_.radii.size()) throw Napi::RangeError::New(env, "forces: element index out of range");
       if (owners[i] < 0 || size_t(owners[i]) >= natoms) throw Napi::RangeError::New(env, "forces: owner index out of range (forces holds fewer atoms)");
     }
-    return Napi::Number::New(env, runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data(), natoms, virial));
+    return Napi::Number::New(env, asJsError(env, [&] { return runForces(images.Data(), types.Data(), owners.Data(), n, points.Data(), m, beta.Data(), forces.Data(), natoms, virial); }));
   }
 
-  // Threads for the adjoint: $MALA_TS_SNA_THREADS, else this machine's cores shared among the MPI
-  // ranks on it (Open MPI's / MPICH's local size), at least 1.
-  static size_t forcesThreads() {
+  // Threads for the kernel's calls, descriptors and adjoint alike: $MALA_TS_SNA_THREADS (read at
+  // each call), else this machine's cores shared among the MPI ranks on it (Open MPI's / MPICH's
+  // local size), at least 1.
+  static size_t snaThreads() {
     if (const char* e = std::getenv("MALA_TS_SNA_THREADS"))
       if (*e) return size_t(std::max(1L, std::strtol(e, nullptr, 10)));
     long local = 1;
@@ -546,6 +579,68 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
         if (*e) local = std::max(1L, std::strtol(e, nullptr, 10));
     const long hw = long(std::max(1u, std::thread::hardware_concurrency()));
     return size_t(std::max(1L, hw / local));
+  }
+
+  // Batches of SNA_W points in fixed chunks, by the point count alone: at least 4 batches a chunk, at
+  // most 64 chunks.
+  struct ChunkPlan {
+    size_t batches, per, chunks;
+    explicit ChunkPlan(size_t m) : batches((m + SNA_W - 1) / SNA_W), per(std::max<size_t>(4, (batches + 63) / 64)), chunks((batches + per - 1) / per) {}
+    size_t first(size_t c) const { return c * per; }
+    size_t end(size_t c) const { return std::min(batches, (c + 1) * per); }
+  };
+
+  // work(scratch, c) for the chunks c in [0, chunks), taken by up to `threads` threads (the caller's
+  // among them) as they come free, so a thread slowed by other work holds nobody up; each thread
+  // makes its own scratch. A thread that cannot start leaves its chunks to the others. The first
+  // error stops the rest and is rethrown here, on the caller's thread, once all have joined.
+  // $MALA_TS_SNA_FAULT_CHUNK = c makes chunk c fail (tests of that path).
+  template <class MakeScratch, class Work>
+  static void forChunks(size_t chunks, size_t threads, MakeScratch makeScratch, Work work) {
+    threads = std::max<size_t>(1, std::min(threads, chunks));
+    long fault = -1;
+    if (const char* e = std::getenv("MALA_TS_SNA_FAULT_CHUNK"))
+      if (*e) fault = std::strtol(e, nullptr, 10);
+    std::atomic<size_t> next{0};
+    std::vector<std::exception_ptr> err(threads);
+    auto body = [&](size_t t) {
+      try {
+        auto sc = makeScratch();
+        for (size_t c; (c = next.fetch_add(1)) < chunks;) {
+          if (long(c) == fault) throw std::runtime_error("fault injected in chunk " + std::to_string(c) + " on thread " + std::to_string(t) + " ($MALA_TS_SNA_FAULT_CHUNK)");
+          work(sc, c);
+        }
+      } catch (...) {
+        err[t] = std::current_exception();
+        next = chunks;  // the others stop too
+      }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    try {
+      for (size_t t = 1; t < threads; t++) pool.emplace_back(body, t);
+    } catch (const std::system_error&) {
+      // fewer threads than asked: the ones running (and this one) take every chunk
+    }
+    body(0);
+    for (auto& th : pool) th.join();
+    for (auto& e : err)
+      if (e) std::rethrow_exception(e);
+  }
+
+  // fn() with any C++ error (a worker's, rethrown by forChunks) as a JavaScript Error: node-addon-api
+  // converts only Napi::Error by itself, and anything else would end the process.
+  template <class Fn>
+  static auto asJsError(Napi::Env env, Fn fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("native bispectrum engine: ") + e.what());
+    } catch (...) {
+      throw Napi::Error::New(env, "native bispectrum engine: an unknown C++ exception");
+    }
   }
 
   // The adjoint over the batches [b0, b1) (SNA_W points each) into force/virial (added to).
@@ -623,39 +718,20 @@ class SnaEngine : public Napi::ObjectWrap<SnaEngine> {
     return found;
   }
 
-  // The batches go in fixed chunks (by the point count alone), taken by the threads as they come
-  // free (a thread slowed by other work holds nobody up); each chunk sums into its own forces and
-  // virial, added in chunk order: the same sums for any thread count and timing.
+  // The adjoint's batches in fixed chunks (ChunkPlan) over the threads (forChunks); each chunk sums
+  // into its own forces and virial, added in chunk order: the same sums for any thread count and timing.
   double runForces(const double* img, const int32_t* type, const int32_t* owner, size_t n, const double* pts, size_t m, const double* beta, double* force, size_t natoms, double* virial) {
     const Neighbours nbr(p_, rcutMax_, img, type, n);
     const long ustride = long(2) * tables_->t.nu * SNA_W;
     const int nt = tables_->t.ntriple;
-    const size_t batches = (m + SNA_W - 1) / SNA_W;
-    const size_t per = std::max<size_t>(4, (batches + 63) / 64);  // batches a chunk; at most 64 chunks
-    const size_t chunks = (batches + per - 1) / per;
-    const size_t threads = std::max<size_t>(1, std::min(forcesThreads(), chunks));
+    const ChunkPlan plan(m);
+    const size_t chunks = plan.chunks;
     const size_t stride = 3 * natoms + 10;  // forces, virial, neighbours found
     std::vector<double> part(chunks * stride, 0.0);
-    std::atomic<size_t> next{0};
-    std::vector<std::exception_ptr> err(threads);
-    auto work = [&](size_t t) {
-      try {
-        ForcesScratch sc(ustride, nt);
-        for (size_t c; (c = next.fetch_add(1)) < chunks;) {
-          double* out = part.data() + c * stride;
-          out[stride - 1] = forcesRange(sc, nbr, owner, pts, m, c * per, std::min(batches, (c + 1) * per), beta, out, virial ? out + 3 * natoms : nullptr);
-        }
-      } catch (...) {
-        err[t] = std::current_exception();
-        next = chunks;  // the others stop too
-      }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; t++) pool.emplace_back(work, t);
-    work(0);
-    for (auto& th : pool) th.join();
-    for (auto& e : err)
-      if (e) std::rethrow_exception(e);
+    forChunks(chunks, snaThreads(), [&] { return ForcesScratch(ustride, nt); }, [&](ForcesScratch& sc, size_t c) {
+      double* out = part.data() + c * stride;
+      out[stride - 1] = forcesRange(sc, nbr, owner, pts, m, plan.first(c), plan.end(c), beta, out, virial ? out + 3 * natoms : nullptr);
+    });
     double total = 0;
     for (size_t c = 0; c < chunks; c++) {
       const double* p = part.data() + c * stride;

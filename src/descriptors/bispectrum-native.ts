@@ -92,6 +92,11 @@ export class NativeBispectrum {
   private readonly cutoffAngstrom: number;
   /** Neighbours found over all points so far (for reports). */
   neighbours = 0;
+  /**
+   * Threads of each descriptor call; undefined: the engine's policy ($MALA_TS_SNA_THREADS, else the
+   * cores per MPI rank). Any count gives the same bits.
+   */
+  threads?: number;
 
   constructor(
     private readonly atoms: Atoms,
@@ -132,7 +137,7 @@ export class NativeBispectrum {
   computePoints(points: Float64Array, out: Float32Array | Float64Array = new Float32Array((points.length / 3) * this.featureCount)): Float32Array | Float64Array {
     if (points.length === 0) return out;
     const { images, types } = atomImagesNear(this.cell, this.atoms.pbc, this.frac, this.typeOf, points, this.cutoffAngstrom);
-    this.neighbours += this.engine.compute(images, types, points, out);
+    this.neighbours += this.engine.compute(images, types, points, out, this.threads);
     return out;
   }
 
