@@ -10,6 +10,9 @@
  * Cases: the 108-atom Al example (examples/al108-298K.pw.scf.in, its 72³ grid, the first
  * --planes x-planes) and Be2 (MALA's snapshot 0 when ../shared/reference exists, else the
  * 2-atom hcp fixture on the Be2 grid 18×18×27, --be-planes planes). MALA's parameters.
+ *
+ * With --threads 1,2 (say) it compares instead the native kernel on those thread counts
+ * ($MALA_TS_SNA_THREADS per run), interleaved, by wall time: the speed-up of its threads.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -41,6 +44,9 @@ Times are CPU seconds of this process (best of R repeats, default 3).
                   (e.g. 2 FMA pipes × 4 doubles × 2 flops × GHz with AVX2)
   --measure-peak  measure it instead: one-thread DGEMM (2048³, best of 5) of python3's numpy,
                   whose OpenBLAS is tuned to this CPU; run before and after the engines
+  --threads A,B   instead of LAMMPS vs native: the native kernel on A, B, ... threads
+                  ($MALA_TS_SNA_THREADS set per run), interleaved; wall time (best of R), its
+                  ratio to the first count, and CPU time (the same bytes on any count)
 Environment: MALA_TS_SNA_ISA=generic|avx2|avx512 forces the native kernel's instruction set.`;
 
 const argv = process.argv.slice(2);
@@ -63,6 +69,8 @@ const nativeOnly = argv.includes('--native-only');
 let peakGflops = argv.includes('--peak-gflops') ? Number(argv[argv.indexOf('--peak-gflops') + 1]) : undefined;
 if (peakGflops !== undefined && !(peakGflops > 0)) throw new Error('--peak-gflops needs a positive number');
 const measurePeak = argv.includes('--measure-peak');
+const threadCounts = argv.includes('--threads') ? (argv[argv.indexOf('--threads') + 1] ?? '').split(',').map(Number) : undefined;
+if (threadCounts && !(threadCounts.length > 0 && threadCounts.every((t) => Number.isInteger(t) && t >= 1))) throw new Error('--threads needs whole numbers ≥ 1, comma-separated (e.g. 1,2)');
 
 /** One core's double-precision GEMM rate (GFLOP/s), from numpy's OpenBLAS on one thread. */
 function measuredDgemmGflops(): number {
@@ -98,18 +106,20 @@ function cases(): Case[] {
 
 const record = { type: 'Bispectrum', twojmax, rcutfac: malaBispectrumDefaults.rcutfacAngstrom, rfac0: malaBispectrumDefaults.rfac0, rmin0: 0, switchflag: 1, bzeroflag: 0, quadraticflag: 0 };
 
-/** CPU seconds to compute the case's blocks with one engine (opening it not counted), and its report. */
-function run(c: Case, engine: DescriptorEngine): { cpuS: number; report: Record<string, number>; checksum: number } {
+/** CPU (and wall) seconds to compute the case's blocks with one engine (opening it not counted), and its report. */
+function run(c: Case, engine: DescriptorEngine): { cpuS: number; wallS: number; report: Record<string, number>; checksum: number } {
   const src = openDescriptors(record, { atoms: c.atoms, grid: c.grid, comm: serialComm, engine });
   try {
     let checksum = 0;
     const c0 = process.cpuUsage();
+    const w0 = process.hrtime.bigint();
     for (const b of c.blocks) {
       const d = src.computeBlock(b);
       checksum += d[0] + d[d.length - 1];
     }
+    const wallS = Number(process.hrtime.bigint() - w0) / 1e9;
     const t = process.cpuUsage(c0);
-    return { cpuS: (t.user + t.system) / 1e6, report: src.report?.() ?? {}, checksum };
+    return { cpuS: (t.user + t.system) / 1e6, wallS, report: src.report?.() ?? {}, checksum };
   } finally {
     src.close();
   }
@@ -140,7 +150,42 @@ function flopsPerPoint(J: number, neighbours: number): number {
   return neighbours * uEntries * 22 + zProducts * 10 + zElems * 4;
 }
 
+/** The native kernel on each of `counts` threads, interleaved: wall and CPU seconds, best of `repeat`. */
+function compareThreads(counts: number[]): void {
+  console.log(`# native descriptor kernel on ${counts.join(' vs ')} threads, interleaved (best of ${repeat}; twojmax ${twojmax}; ${os.cpus().length} cores, ${os.cpus()[0]?.model}, load ${os.loadavg()[0].toFixed(1)} before)\n`);
+  const all = cases();
+  const saved = process.env.MALA_TS_SNA_THREADS;
+  const best = all.map(() => counts.map(() => ({ wallS: Infinity, cpuS: Infinity, checksum: NaN })));
+  try {
+    for (let r = 0; r < repeat; r++)
+      all.forEach((c, i) =>
+        counts.forEach((t, k) => {
+          process.env.MALA_TS_SNA_THREADS = String(t);
+          const n = run(c, 'native');
+          const b = best[i][k];
+          b.wallS = Math.min(b.wallS, n.wallS);
+          b.cpuS = Math.min(b.cpuS, n.cpuS);
+          b.checksum = n.checksum;
+        }),
+      );
+  } finally {
+    if (saved === undefined) delete process.env.MALA_TS_SNA_THREADS;
+    else process.env.MALA_TS_SNA_THREADS = saved;
+  }
+  console.log('| case | points | threads | wall s | CPU s | wall µs/point | speed-up (wall) vs ' + counts[0] + ' | checksum |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  all.forEach((c, i) => {
+    const points = c.blocks.reduce((s, b) => s + blockPointCount(b, c.grid), 0);
+    counts.forEach((t, k) => {
+      const b = best[i][k];
+      console.log(`| ${c.label}, ${c.blocks.length} planes | ${points} | ${t} | ${b.wallS.toFixed(3)} | ${b.cpuS.toFixed(3)} | ${((b.wallS / points) * 1e6).toFixed(1)} | ${(best[i][0].wallS / b.wallS).toFixed(2)}× | ${b.checksum} |`);
+    });
+  });
+  console.log(`\nload ${os.loadavg()[0].toFixed(1)} after; instruction set ${process.env.MALA_TS_SNA_ISA || 'auto'}`);
+}
+
 function main(): void {
+  if (threadCounts) return compareThreads(threadCounts);
   console.log(`# descriptor engines, interleaved (best of ${repeat}; twojmax ${twojmax}, rcutfac ${record.rcutfac}; ${os.cpus().length} cores, ${os.cpus()[0]?.model}, load ${os.loadavg()[0].toFixed(1)})\n`);
   const peaks: number[] = [];
   if (measurePeak) peaks.push(measuredDgemmGflops());
