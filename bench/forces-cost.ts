@@ -138,7 +138,12 @@ async function ensembleCost(c: Case, size: number, repeats: number): Promise<Rec
   }
   const med = (xs: Timed[], k: 'wallS' | 'cpuS') => median(xs.map((x) => x[k]));
   const splitOf = (xs: Timed[]) => {
-    const splits = xs.map((x) => ({ ...forcesSplit(x.t, x.wallS), ensemble: x.t.ensemble_s ?? 0 }));
+    // `ensemble` (the members' own observables) is taken out of `other`
+    const splits = xs.map((x) => {
+      const split = forcesSplit(x.t, x.wallS);
+      const ensembleS = x.t.ensemble_s ?? 0;
+      return { ...split, other: split.other - ensembleS, ensemble: ensembleS };
+    });
     return Object.fromEntries(Object.keys(splits[0]).map((k) => [k, median(splits.map((s) => s[k as keyof typeof s]))]));
   };
   const row = {
