@@ -139,3 +139,17 @@ export function memberStorePlans(plan: BlockPlan, o: { grid: GridShape; energyCo
       : { kind: 'disk', file: path.join(dir, `mala-ts-ldos-member${k + 1}-${process.pid}-${Date.now()}.npy`), shape: [localPoints, nE], chunkPoints: Math.max(1, Math.floor(budgetBytes / 4 / (nE * 4 * 2))), keep: false },
   );
 }
+
+/**
+ * Whether the forces' backward pass may keep each block's descriptors (planBlocks' keepDescriptors)
+ * when an ensemble's members also keep their LDOS in memory during the DOS pass: all of them, the
+ * mean's LDOS, the descriptors and the density within half the budget, as planBlocks reckons.
+ */
+export function keepDescriptorsBeside(plan: BlockPlan, memberPlans: readonly LdosStorePlan[], o: { grid: GridShape; energyCount: number; featureCount: number }): boolean {
+  if (!plan.keepDescriptors || memberPlans.length === 0) return plan.keepDescriptors;
+  if (memberPlans.some((p) => p.kind !== 'memory')) return false;
+  const [nx, ny, nz] = o.grid;
+  let localPoints = 0;
+  for (let b = plan.range[0]; b < plan.range[1]; b++) localPoints += blockPointCount(plan.blocks[b], o.grid);
+  return localPoints * ((memberPlans.length + 1) * o.energyCount + o.featureCount) * 4 + nx * ny * nz * 8 * 2 <= (plan.memoryMb * 1048576) / 2;
+}

@@ -13,11 +13,12 @@
  *                the same DOS pass, its LDOS kept (memberStores), then per member E_F, band
  *                energy, −TS, its density and total energy (ensemble.ts), for their spread;
  *   forces       with `forces`: the energy step's ∂E/∂n and explicit (Ewald, core) forces, then
- *                the LDOS cotangent (forces.ts) and the source's backward pass over its points.
+ *                the LDOS cotangent (forces.ts) and the source's backward pass over its points;
+ *                for an ensemble, those of the printed energy (the mean LDOS's): the cotangent of
+ *                the mean's kept LDOS, back-propagated through every member (network-source.ts).
  *
  * Every rank of `comm` must run the engine together (the collectives are in the same order).
  */
-import { MalaError } from '../errors';
 import { Communicator, serialComm } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { kTEv } from '../structure/units';
@@ -130,7 +131,6 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   try {
     if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
     if (forces) checkForcesPossible(source, o.energy);
-    if (forces && memberCount) throw new MalaError('forces are not defined for an ensemble model (which member\'s, or the mean LDOS\'s, would need a choice)', { fix: 'predict forces with a single-network model' });
     for (let k = 0; k < memberCount; k++) {
       memberDos.push(new DosAccumulator(nE, { source: `${source.names.dosPass} of member ${k + 1}`, clampNegative: source.clampNegative }));
       // a member's density (for its total energy) needs its LDOS after its Fermi level: kept like the mean's

@@ -24,7 +24,7 @@ export interface LdosSink {
    * An ensemble's source (memberCount ≥ 2) gives `addPoints` the members' mean LDOS and, when the
    * sink has this, each member's own LDOS of the same rows (for the spread of the observables).
    */
-  addMemberPoints?(member: number, chunk: Float32Array, firstPoint: number): void;
+  addMemberPoints?(member: number, chunk: Float32Array | Float64Array, firstPoint: number): void;
 }
 
 /**

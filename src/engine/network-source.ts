@@ -21,10 +21,11 @@ export interface NetworkSourceOptions {
   model: Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'descriptorGradient' | 'predictLdosFloat64'>>;
   /**
    * An ensemble's networks (2 or more; LdosModel.members()): each runs on every block's descriptors
-   * (computed once), the sink gets their mean LDOS and each member's (addMemberPoints). Not with
-   * forces or `float64`. Absent or one: `model` alone.
+   * (computed once), the sink gets their mean LDOS and each member's (addMemberPoints). The forces'
+   * backward pass and `float64` need the same two optional methods of each member as of `model`.
+   * Absent or one: `model` alone.
    */
-  members?: Pick<LdosModel, 'predictLdos'>[];
+  members?: (Pick<LdosModel, 'predictLdos'> & Partial<Pick<LdosModel, 'descriptorGradient' | 'predictLdosFloat64'>>)[];
   /** LDOS energies per point (the model's energy grid). */
   energyCount: number;
   descriptors: DescriptorSource;
@@ -70,7 +71,6 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
   const kept = new Map<number, Float32Array>();
   for (let b = b0; b < b1; b++) pointCount += blockPointCount(blocks[b], grid);
   const members = o.members && o.members.length > 1 ? o.members : undefined;
-  if (members && o.float64) throw new Error('the float64 checking path runs one network, not an ensemble');
   const nE = o.energyCount;
   // one block's LDOS: the network's, or the ensemble's mean (float64 sum, rounded once) and its members'
   const predictBlock = async (d: Float32Array, n: number, first: number): Promise<{ ldos: Float32Array; perMember?: Float32Array[] }> => {
@@ -106,7 +106,9 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
         if (!d64) throw new Error('the float64 checking path needs descriptors in float64 (native engine)');
         for (let b = b0; b < b1; b++) {
           const n = blockPointCount(blocks[b], grid);
-          sink.addPoints(o.model.predictLdosFloat64!(d64.call(o.descriptors, blocks[b]), n), firstPointOf(blocks[b]));
+          const d = d64.call(o.descriptors, blocks[b]);
+          if (!members) sink.addPoints(o.model.predictLdosFloat64!(d, n), firstPointOf(blocks[b]));
+          else deliverFloat64Mean(sink, members.map((m) => m.predictLdosFloat64!(d, n)), firstPointOf(blocks[b]));
           progress.tick(n);
         }
         progress.stop();
@@ -156,12 +158,14 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
     toLayout: (values, layout) => blocksToSlabs(values, blocks, layout),
     fromLayout: (values, layout) => slabsToBlocks(values, blocks, layout),
     // the backward pass: per block, descriptors again (with the kernel's adjoint), the network's
-    // VJP of the cotangent (in chunks, so β stays small), then the descriptor adjoint
+    // VJP of the cotangent (in chunks, so β stays small), then the descriptor adjoint. An
+    // ensemble's energy is the mean LDOS's, L̄ = (1/M)·Σ_m L_m: the same cotangent through each
+    // member's VJP, averaged, then one descriptor adjoint.
     async forcesPass(cotangent, progress, strainDerivativeEv) {
       const blockForces = o.descriptors.blockForces?.bind(o.descriptors);
       if (!blockForces) throw new MalaError('this descriptor engine cannot differentiate its descriptors', { fix: 'use --descriptor-engine native for forces' });
       if (!o.model.descriptorGradient) throw new Error('forces: the model gives no network VJP');
-      if (members) throw new MalaError('forces are not defined for an ensemble model', { fix: 'predict forces with one member' });
+      if (members && !members.every((m) => m.descriptorGradient)) throw new Error('forces: an ensemble member gives no network VJP');
       const nE = o.energyCount;
       let forces: Float64Array | undefined;
       let first = 0;
@@ -187,9 +191,11 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
           const cot = ldosGradientRows(cotangent.adjoint, cotangent.densityGradient, first + p0, m, beta.subarray(0, m * nE));
           addTiming(o.timings, 'forces_cotangent_s', tc);
           const tv = performance.now();
-          const g = await o.model.descriptorGradient!(d.subarray(p0 * nF, (p0 + m) * nF), m, cot, { float64: o.float64, pointOffset: first + p0 });
+          const rows = d.subarray(p0 * nF, (p0 + m) * nF);
+          const vjpOpts = { float64: o.float64, pointOffset: first + p0 };
+          if (!members) dEdB.set(await o.model.descriptorGradient!(rows, m, cot, vjpOpts), p0 * nF);
+          else await addMeanGradient(members, rows, m, cot, vjpOpts, dEdB.subarray(p0 * nF, (p0 + m) * nF));
           addTiming(o.timings, 'forces_vjp_s', tv);
-          dEdB.set(g, p0 * nF);
         }
         addTiming(o.timings, 'forces_network_s', t0);
         t0 = performance.now();
@@ -210,4 +216,37 @@ export function networkLdosSource(o: NetworkSourceOptions): LdosSource {
       closed = true;
     },
   };
+}
+
+/**
+ * Σ_m J_mᵀ·c / M into `out` (zeroed here): the mean LDOS's descriptor gradient, one VJP per member
+ * of the same cotangent, summed in member order (float64) and divided as the mean is.
+ */
+async function addMeanGradient(
+  members: NonNullable<NetworkSourceOptions['members']>,
+  rows: Float32Array | Float64Array,
+  nPoints: number,
+  cotangent: Float64Array,
+  opts: { float64?: boolean; pointOffset?: number },
+  out: Float64Array,
+): Promise<void> {
+  out.fill(0);
+  for (const member of members) {
+    const g = await member.descriptorGradient!(rows, nPoints, cotangent, opts);
+    for (let i = 0; i < out.length; i++) out[i] += g[i];
+  }
+  const count = members.length;
+  for (let i = 0; i < out.length; i++) out[i] /= count;
+}
+
+/** The float64 checking path's ensemble block: the members' mean LDOS (float64) and each member's. */
+function deliverFloat64Mean(sink: Parameters<LdosSource['pass']>[0], perMember: Float64Array[], firstPoint: number): void {
+  const mean = new Float64Array(perMember[0].length);
+  for (let i = 0; i < mean.length; i++) {
+    let s = 0;
+    for (const l of perMember) s += l[i];
+    mean[i] = s / perMember.length;
+  }
+  sink.addPoints(mean, firstPoint);
+  if (sink.addMemberPoints) perMember.forEach((l, k) => sink.addMemberPoints!(k, l, firstPoint));
 }

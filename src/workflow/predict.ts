@@ -26,7 +26,7 @@ import { Atoms, speciesOf } from '../structure/atoms';
 import { readStructure, StructureRead } from '../structure/registry';
 import { Communicator, serialComm } from '../parallel/comm';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
-import { gridLayoutOn, memberStorePlans, planBlocks } from '../engine/blocks-plan';
+import { gridLayoutOn, keepDescriptorsBeside, memberStorePlans, planBlocks } from '../engine/blocks-plan';
 import { ensembleSpread } from '../engine/ensemble';
 import { ensembleMembers } from '../network/model';
 import { openDescriptorSource } from '../engine/descriptor-source';
@@ -279,20 +279,19 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   }
   const descriptors = openDescriptorSource({ file: opts.descriptorsFile, atoms, grid, descriptors: model.data.descriptors, engine: opts.descriptorEngine, nFeatures: model.nFeatures, modelSource: model.source, comm });
   addTiming(timings, 'setup_s', t0);
+  // an ensemble's forces and stress are those of its printed energy, the mean LDOS's (network-source.ts)
   const members = model.members();
-  if ((opts.forces || opts.stress) && members.length > 1) {
-    descriptors.close();
-    throw new MalaError(`forces: the model is an ensemble of ${members.length} networks, and forces of an ensemble are not defined here (neither the mean LDOS's nor one member's)`, { file: model.source, fix: 'predict forces with a single-network model (one of the models the ensemble was built from)' });
-  }
   if (opts.forces || opts.stress) {
-    checkForcesSupport(model, descriptors);
+    checkForcesSupport(model, members, descriptors);
     // what the model's VALIDATION.json (mala-ts test --forces) records, or that nothing is recorded (issue 16)
     for (const w of forceValidationWarnings(model.source, { forces: Boolean(opts.forces), stress: Boolean(opts.stress) })) warn(w);
   }
 
   // network → engine
+  const memberPlans = memberStorePlans(plan, { grid, energyCount, members: members.length, tmpDir: opts.tmpDir });
+  const keepDescriptors = (opts.forces || opts.stress) && keepDescriptorsBeside(plan, memberPlans, { grid, energyCount, featureCount: model.nFeatures });
   const run = await runObservablesEngine({
-    source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors: (opts.forces || opts.stress) && plan.keepDescriptors }),
+    source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors }),
     energyGrid: model.data.energyGrid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
@@ -301,7 +300,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     layout,
     comm,
     store: plan.store,
-    memberStores: memberStorePlans(plan, { grid, energyCount, members: members.length, tmpDir: opts.tmpDir }),
+    memberStores: memberPlans,
     energy,
     forces: opts.forces,
     stress: opts.stress,
@@ -365,14 +364,14 @@ export function predictJson(r: PredictResult): Record<string, unknown> {
 }
 
 
-/** Forces need a descriptor calculator with an adjoint and a backend with a VJP: one clear error before any work. */
-function checkForcesSupport(model: LdosModel, descriptors: { blockForces?: unknown; close(): void }): void {
+/** Forces need a descriptor calculator with an adjoint and a backend with a VJP (every ensemble member's): one clear error before any work. */
+function checkForcesSupport(model: LdosModel, members: readonly LdosModel[], descriptors: { blockForces?: unknown; close(): void }): void {
   const fail = (what: string, fix: string): never => {
     descriptors.close();
     throw new MalaError(`forces: ${what}`, { file: model.source, fix });
   };
   if (!descriptors.blockForces) fail(`the ${model.data.descriptors.type} descriptors of this engine have no derivative (forces need mala-ts' native bispectrum kernel)`, 'use --descriptor-engine native (the default where its addon is built: make setup)');
-  if (!model.supportsVjp()) fail(`the network backend '${model.backendName()}' cannot back-propagate to its inputs`, 'use --backend torch or --backend ts');
+  if (!members.every((m) => m.supportsVjp())) fail(`the network backend '${model.backendName()}' cannot back-propagate to its inputs`, 'use --backend torch or --backend ts');
 }
 
 /** 3 values per atom → one row per atom. */

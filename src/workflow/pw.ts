@@ -160,9 +160,8 @@ export function preparePw(opts: Omit<PwDropInOptions, 'inputText'> & { inputText
   if (!opts.model && !opts.modelFile) throw new MalaError('no model given', { fix: 'pass --model FILE or set MALA_TS_MODEL' });
   // loaded once: relax, md and --ipi predict many structures with it
   const model = opts.model ?? loadModel(opts.modelFile!, { backend: opts.backend, device: opts.device });
-  // the stress rides on the forces' backward pass, which an ensemble has not got
-  const stress = ctl.tstress === true && model.ensembleSize <= 1;
-  if (ctl.tstress === true && !stress) warn(`tstress: the stress is not predicted by mala-ts; ${ctl.tprnfor === true || dynamics ? 'energies and forces are' : 'the energies are'} written (no stress for an ensemble model)`);
+  // the stress rides on the forces' backward pass (an ensemble's: that of its mean LDOS)
+  const stress = ctl.tstress === true;
   return {
     read,
     inputLabel,

@@ -186,9 +186,6 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
   for (const k of ['forces-qe', 'stress-qe'] as const) {
     if (limits[k] !== undefined && !opts.forces) throw new MalaError(`--max-error ${k} needs --forces`, { fix: `add --forces, or drop ${k} from --max-error` });
   }
-  if (opts.forces && model.ensembleSize > 1) {
-    throw new MalaError(`--forces: the model is an ensemble of ${model.ensembleSize} networks, whose forces are not defined here`, { file: model.source, fix: 'test the forces of one of its members (train --ensemble keeps them as <out>.member-K.zip)' });
-  }
   // everything checked before the first snapshot is computed
   const prepared = snapshots.map((s) => prepare(s, model, opts));
   if (limits['stress-qe'] !== undefined) {

@@ -182,8 +182,13 @@ describe('ensemble models: archive, mala-ts ensemble, predict with σ', function
     assert.equal(onDisk.totalEnergy!.totalEnergyEv, ens.totalEnergy!.totalEnergyEv);
     assert.deepEqual(fs.readdirSync(spillDir), []);
 
-    // forces with an ensemble: one clear error
-    await assert.rejects(run(file('ab2.zip', withMembers([a, b])), { forces: true }), /forces: the model is an ensemble of 2 networks/);
+    // forces with an ensemble: those of the energy it prints (the mean LDOS's; checked by finite
+    // differences in ensemble-forces.test.ts); asking for them changes neither the energy nor σ
+    const withForces = await run(file('ab2.zip', withMembers([a, b])), { forces: true });
+    assert.equal(withForces.totalEnergy!.totalEnergyEv, ens.totalEnergy!.totalEnergyEv);
+    assert.equal(withForces.uncertainty!.totalEnergySigmaEv, u.totalEnergySigmaEv);
+    assert.equal(withForces.forcesEvPerA!.length, 4);
+    assert.ok(withForces.forcesEvPerA!.flat().every(Number.isFinite));
   });
 
   it('mala-ts ensemble combines models and refuses mismatched members, one error each', async () => {
@@ -302,13 +307,16 @@ describe('the shipped ensemble (models/al-fcc-298K-ensemble): σ grows out of th
       assert.ok(perAtom(inside.totalEnergySigmaEv!) > 0.5 && perAtom(inside.totalEnergySigmaEv!) < 10, `inside ${perAtom(inside.totalEnergySigmaEv!)}`);
       assert.ok(outside.totalEnergySigmaEv! > 5 * inside.totalEnergySigmaEv!, `σ(E_total) ${perAtom(outside.totalEnergySigmaEv!)} vs ${perAtom(inside.totalEnergySigmaEv!)} meV/atom`);
       assert.ok(outside.fermiEnergySigmaEv > 5 * inside.fermiEnergySigmaEv, `σ(E_F) ${outside.fermiEnergySigmaEv} vs ${inside.fermiEnergySigmaEv} eV`);
-      // pw's output carries σ as a comment line; an input asking for forces is refused for an ensemble
+      // pw's output carries σ as a comment line; tstress and tprnfor give the ensemble's stress and forces
       const { runPwDropIn } = require('../../src/workflow/pw') as typeof import('../../src/workflow/pw');
       const text = fs.readFileSync(example, 'utf8');
       const pw = await runPwDropIn({ inputText: text.replace(/^\s*tprnfor\s*=.*$/m, ''), inputFile: 'al4.in', model });
       assert.match(pw.output, new RegExp(`mala-ts uncertainty: ensemble of 5: σ\\(E_total\\) ${inside.totalEnergySigmaEv!.toFixed(6)} eV`));
-      assert.match(pw.output, /tstress: the stress is not predicted by mala-ts; the energies are written/, 'no forces asked, none promised');
-      await assert.rejects(runPwDropIn({ inputText: text, inputFile: 'al4.in', model }), /ensemble/);
+      assert.match(pw.output, /total   stress/, 'tstress: the stress block');
+      assert.doesNotMatch(pw.output, /Forces acting on atoms|the stress is not predicted/, 'no forces asked, none written; the stress is');
+      const withForces = await runPwDropIn({ inputText: text, inputFile: 'al4.in', model });
+      assert.match(withForces.output, /Forces acting on atoms \(cartesian axes, Ry\/au\):[\s\S]*Total force =/);
+      assert.match(withForces.output, /total   stress/);
     } finally {
       t.cleanup();
     }
