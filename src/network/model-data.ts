@@ -7,6 +7,7 @@ import type { EnergyGrid } from '../targets/energy-grid';
 import type { DataScaler } from './scalers';
 import type { NetworkSpec, Parameters } from './mlp';
 import type { TrainingDomain } from '../domain/training-domain';
+import type { EnergyReference } from '../targets/energy-reference';
 
 /** Bispectrum settings the model was trained with (LAMMPS compute sna/grid, spec §2.1). */
 export interface DescriptorParameters {
@@ -42,6 +43,11 @@ export interface ModelData {
   outputScaler: DataScaler;
   descriptors: DescriptorParameters;
   energyGrid: EnergyGrid;
+  /**
+   * A density-dependent shift of the energy axis (src/targets/energy-reference.ts): the network's
+   * outputs for a structure sit on energyGrid shifted by s(n). Absent: the axis is energyGrid itself.
+   */
+  energyReference?: EnergyReference;
   /** MALA's restrict_targets: negatives → 0 (default) or |x|. */
   restrictTargets: 'zero_out_negative' | 'absolute_values';
   reference: ReferenceData | null;

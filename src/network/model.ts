@@ -38,13 +38,16 @@ import type { TrainingDomain } from '../domain/training-domain';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors';
 import { DataScaler, type ScalerJson } from './scalers';
 import { programName } from '../util/package-paths';
+import { checkEnergyReference, type EnergyReference } from '../targets/energy-reference';
 
 // The model's data types live in model-data.ts (mala-import.ts builds them too); callers keep importing them from here.
 export type { DescriptorParameters, EnsembleMember, ModelData, ReferenceData, TrainingState } from './model-data';
 export { ensembleMembers } from './model-data';
 
 export const MODEL_FORMAT = 'mala-ts-model';
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
+/** Archives without an energy reference are written as version 1, so that older readers still take them. */
+const FORMAT_VERSION_PLAIN = 1;
 /** Points per forward call: 1k–8k keep activations in cache (spec/nn-backend-notes.md §2D). */
 export const DEFAULT_CHUNK_POINTS = 4096;
 
@@ -57,6 +60,8 @@ interface ModelJson {
   outputScaler: ScalerJson;
   descriptors: DescriptorParameters & { nFeatures: number };
   energyGrid: EnergyGrid;
+  /** Since format version 2. */
+  energyReference?: EnergyReference;
   target: { type: 'LDOS'; unit: '1/(eV*A^3)'; restrictTargets: string };
   reference: ReferenceData | null;
   provenance?: Record<string, unknown>;
@@ -109,13 +114,15 @@ export function encodeModel(m: ModelData): Uint8Array {
   });
   const json: ModelJson = {
     format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
+    // version 2 only with an energy reference: a reader that ignored it would be wrong by the shift
+    formatVersion: m.energyReference ? MODEL_FORMAT_VERSION : FORMAT_VERSION_PLAIN,
     createdBy: version(),
     network: { type: 'feed-forward', layerSizes: m.spec.layerSizes, activations: m.spec.activations, parameterNames: names },
     inputScaler: m.inputScaler.toJSON(),
     outputScaler: m.outputScaler.toJSON(),
     descriptors: { ...m.descriptors, nFeatures: m.spec.layerSizes[0] },
     energyGrid: m.energyGrid,
+    energyReference: m.energyReference,
     target: { type: 'LDOS', unit: '1/(eV*A^3)', restrictTargets: m.restrictTargets },
     reference: m.reference,
     provenance: m.provenance,
@@ -175,6 +182,7 @@ function decodeOurs(files: Record<string, Uint8Array>, where: string): ModelData
     outputScaler: DataScaler.fromMala(j.outputScaler as unknown as Record<string, unknown>, `${where}:model.json outputScaler`),
     descriptors: (({ nFeatures: _n, ...rest }) => rest)(j.descriptors),
     energyGrid: makeEnergyGrid(j.energyGrid.offsetEv, j.energyGrid.spacingEv, j.energyGrid.count),
+    ...(j.energyReference !== undefined ? { energyReference: checkEnergyReference(j.energyReference, where) } : {}),
     restrictTargets: j.target?.restrictTargets === 'absolute_values' ? 'absolute_values' : 'zero_out_negative',
     reference: j.reference ?? null,
     provenance: j.provenance,
