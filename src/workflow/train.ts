@@ -22,6 +22,8 @@ import { symbolOf } from '../structure/elements';
 import { readStructure } from '../structure/registry';
 import { qeFileFacts } from '../qe/calculation-context';
 import { checkTrainNumbers } from './train-option-check';
+import { atomDensityPerA3, fitAtomDensityReference, referenceShiftEv, type EnergyReference } from '../targets/energy-reference';
+import { shiftLdosAxis } from '../targets/ldos-shift';
 
 export interface SnapshotFiles {
   descriptors: string;
@@ -40,6 +42,12 @@ export interface TrainWorkflowOptions extends Omit<TrainOptions, 'descriptors' |
   elementWeights?: number[] | null;
   /** MALA .info.json of a training snapshot: temperature, electrons, grid, kept in the model. */
   referenceInfo?: string;
+  /**
+   * 'atom-density': the LDOS targets on an energy axis shifted by a reference fitted to the training
+   * snapshots' Fermi energies against their atom density (src/targets/energy-reference.ts); each
+   * snapshot needs its <name>.info.json (atoms, fermi_energy_dft) beside the descriptors. Default none.
+   */
+  energyReference?: 'none' | 'atom-density';
   out: string;
 }
 
@@ -59,7 +67,7 @@ function firstNonFinite(data: ArrayLike<number>, perPoint: number, what: string,
   }
 }
 
-export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number): PointData {
+export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, axis?: { reference: EnergyReference; spacingEv: number }): PointData {
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
   let nPoints = 0;
@@ -84,7 +92,7 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     firstNonFinite(d.data, fd, 'descriptor', f.descriptors);
     firstNonFinite(l.data, fl, 'LDOS', f.ldos);
     xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
-    ys.push(Float32Array.from(l.data));
+    ys.push(axis ? shiftLdosAxis(l.data, fl, axis.spacingEv, referenceShiftEv(axis.reference, snapshotDensity(f).densityPerA3)) : Float32Array.from(l.data));
     nPoints += nd;
   }
   const cat = (parts: Float32Array[]) => {
@@ -107,6 +115,28 @@ export function readReferenceInfo(file: string): ReferenceData {
     throw new MalaError(`cannot read info.json: ${(e as Error).message}`, { file, fix: 'pass a MALA .info.json', cause: e });
   }
   return { temperatureK: j.temperature as number, electronsPerAtom: j.electrons_per_atom as number, numberOfElectrons: j.number_of_electrons_exact as number, gridDimensions: j.grid_dimensions as number[], malaInfo: j };
+}
+
+/** A snapshot's atom density and QE Fermi energy, from the <name>.info.json `generate` writes beside it. */
+export function snapshotDensity(f: SnapshotFiles): { densityPerA3: number; fermiEv: number } {
+  const file = `${f.descriptors.replace(/\.in\.npy$/, '').replace(/\.npy$/, '')}.info.json`;
+  let j: { atoms?: { numbers?: number[]; cell?: number[][] }; fermi_energy_dft?: number };
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof j;
+  } catch (e) {
+    throw new MalaError(`--energy-reference atom-density needs each snapshot's info.json with its atoms and Fermi energy: ${(e as Error).message}`, { file, fix: 'train on data written by mala-ts generate (it writes <name>.info.json), or drop --energy-reference', cause: e });
+  }
+  if (!j.atoms?.numbers || !j.atoms.cell || typeof j.fermi_energy_dft !== 'number') {
+    throw new MalaError('--energy-reference atom-density: this info.json has no atoms (numbers, cell) or no fermi_energy_dft', { file, fix: 'regenerate the snapshot with mala-ts generate, or drop --energy-reference' });
+  }
+  return { densityPerA3: atomDensityPerA3(j.atoms.numbers.length, j.atoms.cell), fermiEv: j.fermi_energy_dft };
+}
+
+/** The atom-density reference fitted to the training snapshots, n₀ their mean density. */
+function referenceOfSnapshots(files: SnapshotFiles[]): EnergyReference {
+  const frames = files.map(snapshotDensity);
+  const n0 = frames.reduce((a, f) => a + f.densityPerA3, 0) / frames.length;
+  return fitAtomDensityReference(frames, n0, `E_F of ${frames.length} training snapshots (mala-ts train)`);
 }
 
 /** A snapshot's facts from its siblings written by `generate`: <name>.info.json (atoms, T, ecutrho, grid), <name>.pw.scf.out (smearing). */
@@ -162,8 +192,10 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   // one run per --out: a second run would train into the same model and member files (src/io/output-lock.ts)
   const releaseLock = lockOutputDir(opts.out, `--out ${opts.out}`);
   try {
-    const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count);
-    const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count);
+    const energyReference = opts.energyReference === 'atom-density' ? referenceOfSnapshots(opts.training) : undefined;
+    const axis = energyReference ? { reference: energyReference, spacingEv: opts.energyGrid.spacingEv } : undefined;
+    const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count, axis);
+    const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count, axis);
     // the scalers need two points to have a spread; say which files hold too few
     const names = (files: SnapshotFiles[]) => files.map((f) => f.descriptors).join(', ');
     if (train.nPoints < 2) {
@@ -184,6 +216,7 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
     const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
     const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
     result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
+    if (energyReference) result.model.energyReference = energyReference;
     saveTrainedModel(opts.out, result.model);
     return { ...result, out: opts.out };
   } finally {

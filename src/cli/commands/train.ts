@@ -28,6 +28,11 @@ function hiddenLayers(s: string): number[] {
   return parts.map(int('layers'));
 }
 
+function energyReferenceKind(x: string): 'none' | 'atom-density' {
+  if (x === 'none' || x === 'atom-density') return x;
+  throw new MalaError(`unknown --energy-reference '${x}'`, { fix: 'use none or atom-density' });
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -59,6 +64,7 @@ export function register(program: Command): void {
     .option('--twojmax <n>', 'bispectrum 2J of the descriptors', int('twojmax'), malaBispectrumDefaults.twojmax)
     .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)
     .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
+    .option('--energy-reference <kind>', "none, or atom-density: learn the LDOS on an energy axis that follows the atom density (a shift fitted to the training snapshots' Fermi energies; needs each snapshot's info.json from generate). For data across lattice constants", 'none')
     .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
     .addOption(backendOption())
     .addOption(deviceOption())
@@ -101,6 +107,7 @@ export function register(program: Command): void {
         rcutfac: o.rcutfac,
         elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
         referenceInfo: o.info,
+        energyReference: energyReferenceKind(o.energyReference),
         backend: o.backend,
         device: o.device,
       };
