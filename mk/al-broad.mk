@@ -161,7 +161,12 @@ AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
 AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
 AL_BROAD_ENSEMBLE ?= 3
 AL_BROAD_LAYERS   ?= 128,128
-AL_BROAD_EPOCHS   ?= 40
+# 12 epochs: with the energy reference the validation frame's loss stops improving after 2–3 epochs
+# (RECIPE.md, "Energy reference"); more epochs only fit the frames' own k-point noise
+AL_BROAD_EPOCHS   ?= 12
+# the LDOS on an energy axis that follows the atom density (src/targets/energy-reference.ts);
+# none = MALA's fixed axis (validation errors 55–690 meV/atom on the 24 eight-atom frames)
+AL_BROAD_REFERENCE ?= atom-density
 # more train options for experiments, e.g. AL_BROAD_TRAIN_EXTRA="--weight-decay 1e-4"
 AL_BROAD_TRAIN_EXTRA ?=
 AL_BROAD_LIMITS   := total-qe=5,band-qe=5,fermi-qe=20
@@ -182,6 +187,7 @@ al-broad-model:
 	  --info $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).info.json \
 	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation LeakyReLU \
 	  --epochs $(AL_BROAD_EPOCHS) --batch-size 64 --learning-rate 1e-3 --lr-plateau 4 --lr-decay 0.3 \
+	  --energy-reference $(AL_BROAD_REFERENCE) \
 	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip $(AL_BROAD_TRAIN_EXTRA) \
 	  --out $(AL_BROAD_WORK)/ensemble.zip
 	cp $(AL_BROAD_WORK)/ensemble.member-1.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)

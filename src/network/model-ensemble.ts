@@ -29,6 +29,7 @@ export function ensembleMismatch(first: ModelData, m: ModelData): string | undef
   if (!same(first.descriptors, m.descriptors)) return `its descriptor parameters differ (${JSON.stringify(m.descriptors)} vs ${JSON.stringify(first.descriptors)})`;
   const g = (x: ModelData) => `${x.energyGrid.count} energies from ${x.energyGrid.offsetEv} eV, spacing ${x.energyGrid.spacingEv} eV`;
   if (!same(first.energyGrid, m.energyGrid)) return `its energy grid (${g(m)}) differs from ${g(first)}`;
+  if (!same(first.energyReference ?? null, m.energyReference ?? null)) return `its energy reference (${JSON.stringify(m.energyReference ?? null)}) differs from ${JSON.stringify(first.energyReference ?? null)}`;
   if (first.restrictTargets !== m.restrictTargets) return `its target clamp '${m.restrictTargets}' differs from '${first.restrictTargets}'`;
   return undefined;
 }

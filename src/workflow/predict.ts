@@ -28,6 +28,7 @@ import { Communicator, serialComm } from '../parallel/comm';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import { gridLayoutOn, keepDescriptorsBeside, memberStorePlans, planBlocks } from '../engine/blocks-plan';
 import { ensembleSpread } from '../engine/ensemble';
+import { energyGridFor } from '../targets/energy-reference';
 import { ensembleMembers } from '../network/model';
 import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
@@ -281,6 +282,10 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   addTiming(timings, 'setup_s', t0);
   // an ensemble's forces and stress are those of its printed energy, the mean LDOS's (network-source.ts)
   const members = model.members();
+  if (opts.stress && model.data.energyReference) {
+    descriptors.close();
+    throw new MalaError("stress: this model's energy axis follows the atom density (an energy reference), and the stress of that term (−δ_ij·N_e·slope·n/V) is not added yet", { file: model.source, fix: 'ask for the energy and forces only (the forces do not depend on the reference)' });
+  }
   if (opts.forces || opts.stress) {
     checkForcesSupport(model, members, descriptors);
     // what the model's VALIDATION.json (mala-ts test --forces) records, or that nothing is recorded (issue 16)
@@ -292,7 +297,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const keepDescriptors = (opts.forces || opts.stress) && keepDescriptorsBeside(plan, memberPlans, { grid, energyCount, featureCount: model.nFeatures });
   const run = await runObservablesEngine({
     source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors }),
-    energyGrid: model.data.energyGrid,
+    // a model with an energy reference: its axis for this structure's atom density
+    energyGrid: energyGridFor(model.data.energyGrid, model.data.energyReference, atoms.symbols.length, atoms.cellAngstrom),
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
     voxelVolumeA3: c.voxelA3,

@@ -16,6 +16,9 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { LdosModel, ensembleMembers, loadModel } from '../network/model';
+import { energyGridFor } from '../targets/energy-reference';
+import { shiftLdosAxis } from '../targets/ldos-shift';
+import type { EnergyGrid } from '../targets/energy-grid';
 import { ensembleSpread } from '../engine/ensemble';
 import type { BackendName } from '../network/backend';
 import { calculationContext, type CalculationContext } from '../qe/calculation-context';
@@ -99,6 +102,13 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv }, qeForces };
 }
 
+/** The predicted DOS on the target's fixed grid (band-limited shift back by the reference's s; unchanged without one). */
+function onFixedGrid(dosPerEv: ArrayLike<number>, predictedGrid: EnergyGrid, fixed: EnergyGrid): Float64Array {
+  const s = predictedGrid.offsetEv - fixed.offsetEv;
+  if (s === 0) return Float64Array.from(dosPerEv);
+  return Float64Array.from(shiftLdosAxis(dosPerEv, fixed.count, fixed.spacingEv, -s));
+}
+
 const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
 
 async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, progress: Progress): Promise<SnapshotErrors> {
@@ -132,8 +142,12 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, splitRows: atoms.pbc[1], comm: serialComm, writeLdos: false, warn });
   const domain = openDomainSession({ domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, warn, input: { atoms, temperatureK: c.temperatureK, ecutrhoRy: c.ecutrhoRy, smearing: c.facts.smearing } }, p.files.structureFile);
   const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
+  // a model with an energy reference predicts on its axis for this structure's density; the
+  // snapshot's LDOS file stays on the fixed grid it was written on
+  const predictedGrid = energyGridFor(model.data.energyGrid, model.data.energyReference, atoms.symbols.length, atoms.cellAngstrom);
   const predicted = await runObservablesEngine({
     ...common,
+    energyGrid: predictedGrid,
     // an ensemble as predict runs it: the members' mean LDOS, and each member's for σ
     source: networkLdosSource({ model, members: model.members(), descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
     store: plan.store,
@@ -159,7 +173,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     target: tgt,
     qe,
     ...energyErrors(pred, tgt, qe, n),
-    ...dosAndDensityErrors(predicted.observables.dosPerEv, target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    ...dosAndDensityErrors(onFixedGrid(predicted.observables.dosPerEv, predictedGrid, model.data.energyGrid), target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
     ...forceErrs,
     ...(spread
       ? {
