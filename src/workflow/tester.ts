@@ -33,6 +33,8 @@ import { openDomainSession } from '../domain/domain-session';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import { Progress, silentProgress } from '../util/progress';
 import { modelFileSha256 } from './model-info';
+import { structureEnergyAxis } from './energy-axis';
+import { dosOnCommonEnergies } from '../targets/dos-common-energies';
 import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
 import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
@@ -114,8 +116,10 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const grid = c.grid.grid;
   const energyCount = model.data.energyGrid.count;
   const layout = wholeGridLayout(grid);
+  // the network's energies for this structure (the model's grid shifted by its energy reference,
+  // as predict has them); the snapshot's LDOS file sits on the model's grid as generate wrote it
+  const axis = structureEnergyAxis(model.data, atoms);
   const common = {
-    energyGrid: model.data.energyGrid,
     temperatureK: c.temperatureK,
     electrons: c.electrons,
     voxelVolumeA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid),
@@ -134,6 +138,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
   const predicted = await runObservablesEngine({
     ...common,
+    energyGrid: axis.grid,
     // an ensemble as predict runs it: the members' mean LDOS, and each member's for σ
     source: networkLdosSource({ model, members: model.members(), descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
     store: plan.store,
@@ -142,7 +147,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const domainReport = domain.finish(serialComm);
 
   // the snapshot's LDOS: the same engine and energy step (observables --ldos)
-  const target = await runObservablesEngine({ ...common, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
+  const target = await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
 
   const n = atoms.symbols.length;
   const pred = observablesOf(predicted);
@@ -159,7 +164,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     target: tgt,
     qe,
     ...energyErrors(pred, tgt, qe, n),
-    ...dosAndDensityErrors(predicted.observables.dosPerEv, target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    ...dosErrors(predicted, target, n),
     ...forceErrs,
     ...(spread
       ? {
@@ -169,11 +174,18 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
           sigmaFermiMeV: spread.fermiEnergySigmaEv * 1000,
         }
       : {}),
+    ...(axis.applied ? { energyReferenceShiftEv: axis.applied.shiftEv } : {}),
     domainScoreSigma: domainReport.score,
     inDomain: domainReport.known ? domainReport.inDomain : undefined,
     warnings,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** DOS errors on common energies (the prediction's grid may be shifted: dos-common-energies.ts) and density errors. */
+function dosErrors(predicted: EngineResult, target: EngineResult, atomCount: number): ReturnType<typeof dosAndDensityErrors> {
+  const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
+  return dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, atomCount);
 }
 
 /** Test a model on the snapshots of a folder; the report holds every row and the limit failures. */
