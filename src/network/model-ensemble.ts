@@ -1,9 +1,10 @@
 /**
  * Combining separately trained models into one ensemble archive (`mala-ts ensemble`): members must
  * be interchangeable except for their weights, i.e. the same network architecture, input and output
- * scalers, descriptor parameters, energy grid and target clamp. Each difference is one MalaError
- * naming the member's file. Scalers are compared exactly: members trained on the same data with
- * different seeds have identical scalers (they are fitted on the data, not on the seed).
+ * scalers, descriptor parameters, energy grid and energy reference, and target clamp. Each
+ * difference is one MalaError naming the member's file. Scalers are compared exactly: members
+ * trained on the same data with different seeds have identical scalers (they are fitted on the
+ * data, not on the seed).
  */
 import { MalaError } from '../errors';
 import { ensembleMembers, type EnsembleMember, type ModelData } from './model-data';
@@ -29,14 +30,17 @@ export function ensembleMismatch(first: ModelData, m: ModelData): string | undef
   if (!same(first.descriptors, m.descriptors)) return `its descriptor parameters differ (${JSON.stringify(m.descriptors)} vs ${JSON.stringify(first.descriptors)})`;
   const g = (x: ModelData) => `${x.energyGrid.count} energies from ${x.energyGrid.offsetEv} eV, spacing ${x.energyGrid.spacingEv} eV`;
   if (!same(first.energyGrid, m.energyGrid)) return `its energy grid (${g(m)}) differs from ${g(first)}`;
-  if (!same(first.energyReference ?? null, m.energyReference ?? null)) return `its energy reference (${JSON.stringify(m.energyReference ?? null)}) differs from ${JSON.stringify(first.energyReference ?? null)}`;
+  // the energy reference shifts every member's axis alike, or the mean LDOS would mix axes (issue 18); its fit notes may differ
+  const r = (x: ModelData) => (x.energyReference ? `${x.energyReference.kind} reference, slope ${x.energyReference.slopeEvA3} eV·Å³, n₀ ${x.energyReference.densityPerA3} atoms/Å³` : 'no energy reference');
+  const refKey = (x: ModelData) => (x.energyReference ? [x.energyReference.kind, x.energyReference.slopeEvA3, x.energyReference.densityPerA3] : null);
+  if (!same(refKey(first), refKey(m))) return `its energy reference (${r(m)}) differs from ${r(first)}`;
   if (first.restrictTargets !== m.restrictTargets) return `its target clamp '${m.restrictTargets}' differs from '${first.restrictTargets}'`;
   return undefined;
 }
 
 /**
  * One model holding every input's networks (inputs that are ensembles contribute all their
- * members). Scalers, descriptors, energy grid, reference and domain are the first input's;
+ * members). Scalers, descriptors, energy grid and reference, the reference data and domain are the first input's;
  * `provenance.ensembleOf` lists the inputs.
  */
 export function combineEnsemble(inputs: EnsembleInput[]): ModelData {

@@ -122,6 +122,16 @@ export const observableFields: ResultField<ObservablesResult>[] = [
     jsonKey: 'energy_grid',
     json: (r) => ({ offset_ev: r.energyGrid.offsetEv, spacing_ev: r.energyGrid.spacingEv, count: r.energyGrid.count }),
   },
+  {
+    // a predict result's (issue 18): the model's energy reference moved the grid above by s(n); absent without one
+    key: 'energyReference',
+    value: (r) => (r as Partial<PredictResult>).energyReference?.shiftEv,
+    unit: 'eV',
+    label: 'energy reference shift',
+    jsonKey: 'energy_reference_shift_ev',
+    jsonIf: (r) => (r as Partial<PredictResult>).energyReference !== undefined,
+    summary: { order: 15, lines: (r) => energyReferenceSummary((r as Partial<PredictResult>).energyReference) },
+  },
   { key: 'energiesEv', unit: 'eV', label: 'DOS energies', jsonKey: 'energies_ev', json: (r) => Array.from(r.energiesEv) },
   {
     key: 'dosPerEv',
@@ -310,6 +320,13 @@ export function uncertaintyText(u: EnsembleSpread): string {
   const e = (ev: number) => `${fmt(ev, 6)} eV (${perAtomMev(ev, u.atomCount).toFixed(2)} meV/atom)`;
   const total = u.totalEnergySigmaEv === undefined ? '' : `σ(E_total) ${e(u.totalEnergySigmaEv)}, `;
   return `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV`;
+}
+
+/** One line: the shift and what it follows (the structure's atom density against the model's reference). */
+function energyReferenceSummary(a: PredictResult['energyReference']): SummaryLine[] {
+  if (!a) return [];
+  const sign = a.shiftEv >= 0 ? '+' : '';
+  return [['energy reference', `LDOS energies shifted by ${sign}${fmt(a.shiftEv, 6)} eV = ${fmt(a.reference.slopeEvA3, 4)} eV·Å³ × (n ${a.densityPerA3.toFixed(6)} − n₀ ${a.reference.densityPerA3.toFixed(6)}) atoms/Å³`]];
 }
 
 /** Forces in the summary: every atom's for small cells, the largest and the sum (egg-box check) always. */

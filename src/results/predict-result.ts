@@ -3,6 +3,16 @@ import type { ObservablesResult } from '../engine/types';
 import type { DeviceChoice } from '../network/device';
 import type { DomainReport } from '../domain/domain-check';
 import type { EnsembleSpread } from '../engine/ensemble';
+import type { EnergyReference } from '../targets/energy-reference';
+
+/** A model's energy reference as applied to one structure (issue 18; src/workflow/energy-axis.ts). */
+export interface AppliedEnergyReference {
+  /** s(n): the structure's energy grid is the model's shifted by this, eV. */
+  shiftEv: number;
+  /** The structure's atom density n, Å⁻³. */
+  densityPerA3: number;
+  reference: EnergyReference;
+}
 
 export interface PredictResult extends ObservablesResult {
   modelFile: string;
@@ -41,4 +51,6 @@ export interface PredictResult extends ObservablesResult {
   stressEvPerA3?: number[][];
   /** An ensemble model's spread: each member's E_F, band and total energy and their σ (src/engine/ensemble.ts). */
   uncertainty?: EnsembleSpread;
+  /** The model's energy reference as applied to this structure: the energy grid is the model's shifted by `shiftEv` (issue 18). */
+  energyReference?: AppliedEnergyReference;
 }

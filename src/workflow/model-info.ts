@@ -13,6 +13,7 @@ import { featureLabel } from '../domain/domain-check';
 import { readModelData, sha256 } from '../network/model';
 import { programName } from '../util/package-paths';
 import { formatTestTable } from './tester-report';
+import type { EnergyReference } from '../targets/energy-reference';
 
 export interface ModelInfo {
   file: string;
@@ -26,6 +27,8 @@ export interface ModelInfo {
   network: { layerSizes: number[]; activations: (string | null)[] };
   descriptors: Record<string, unknown>;
   energyGrid: { offsetEv: number; spacingEv: number; count: number };
+  /** The density-dependent shift of the energy axis (issue 18); undefined: the axis is energyGrid itself. */
+  energyReference?: EnergyReference;
   /** RECIPE.md next to the model, when there is one. */
   recipe?: string;
   provenance?: Record<string, unknown>;
@@ -138,6 +141,7 @@ export function readModelInfo(file: string): ModelInfo {
     network: { layerSizes: m.spec.layerSizes, activations: m.spec.activations },
     descriptors: { ...m.descriptors },
     energyGrid: { offsetEv: m.energyGrid.offsetEv, spacingEv: m.energyGrid.spacingEv, count: m.energyGrid.count },
+    energyReference: m.energyReference,
     recipe: fs.existsSync(recipe) ? path.relative(process.cwd(), recipe) || recipe : undefined,
     provenance: m.provenance,
     domain: m.domain,
@@ -157,6 +161,14 @@ function formatValidation(i: ModelInfo): string {
   return head + formatTestTable(v).split('\n').filter((l) => l).map((l) => `  ${l}\n`).join('');
 }
 
+/** The energy reference's line (none without one): s(n) = slope·(n − n₀) and how the slope was fitted. */
+function energyReferenceLines(i: ModelInfo): [string, string][] {
+  const r = i.energyReference;
+  if (!r) return [];
+  const fit = r.fit ? `; fitted to the Fermi energies of ${r.fit.frames} training frames, rms residual ${r.fit.rmsResidualMeV.toFixed(1)} meV (${r.fit.source})` : '; no fit recorded';
+  return [['  reference', `shifted by s(n) = ${r.slopeEvA3} eV·Å³ × (n − ${r.densityPerA3} atoms/Å³), n the structure's atoms per volume (${r.kind})${fit}`]];
+}
+
 /** The summary a person reads. */
 export function formatModelInfo(i: ModelInfo): string {
   const d = i.domain;
@@ -169,6 +181,7 @@ export function formatModelInfo(i: ModelInfo): string {
     ['network', `${i.network.layerSizes.join(' → ')} (${i.network.activations.map((a) => a ?? 'linear').join(', ')}); ensemble of ${i.ensembleSize}`],
     ['descriptors', `${String(i.descriptors.type)} twojmax ${String(i.descriptors.twojmax)}, rcutfac ${String(i.descriptors.rcutfac)} Å, ${d.featureCount} features`],
     ['energy grid', `${i.energyGrid.count} energies from ${i.energyGrid.offsetEv} eV, spacing ${i.energyGrid.spacingEv} eV`],
+    ...energyReferenceLines(i),
     ['domain', `${d.elements.join(', ')}; ${d.structures.count} training structures (${d.atomCounts?.join(', ') ?? '?'} atoms), ${d.points.count} grid points`],
     ['  density', r(d.numberDensityPerA3, 5, 'atoms/Å³')],
     ['  cell edges', r(d.cellLengthsAngstrom, 4, 'Å')],
@@ -193,6 +206,7 @@ function formatModelInfoWithoutDomain(i: ModelInfo): string {
     ['network', `${i.network.layerSizes.join(' → ')} (${i.network.activations.map((a) => a ?? 'linear').join(', ')}); ensemble of ${i.ensembleSize}`],
     ['descriptors', `${String(i.descriptors.type)} twojmax ${String(i.descriptors.twojmax)}, rcutfac ${String(i.descriptors.rcutfac)} Å, ${features} features`],
     ['energy grid', `${i.energyGrid.count} energies from ${i.energyGrid.offsetEv} eV, spacing ${i.energyGrid.spacingEv} eV`],
+    ...energyReferenceLines(i),
     ['domain', `no training domain recorded (predictions are not checked against one); ${NO_DOMAIN_FIX}`],
     ['recipe', i.recipe ?? 'no RECIPE.md next to the model'],
   ];
@@ -214,6 +228,9 @@ export function modelInfoJson(i: ModelInfo): Record<string, unknown> {
     network: { layer_sizes: i.network.layerSizes, activations: i.network.activations },
     descriptors: i.descriptors,
     energy_grid: { offset_ev: i.energyGrid.offsetEv, spacing_ev: i.energyGrid.spacingEv, count: i.energyGrid.count },
+    energy_reference: i.energyReference
+      ? { kind: i.energyReference.kind, slope_ev_a3: i.energyReference.slopeEvA3, density_per_a3: i.energyReference.densityPerA3, fit: i.energyReference.fit ? { frames: i.energyReference.fit.frames, rms_residual_mev: i.energyReference.fit.rmsResidualMeV, source: i.energyReference.fit.source } : undefined }
+      : null,
     recipe: i.recipe,
     provenance: i.provenance,
     domain: i.domain ?? null,

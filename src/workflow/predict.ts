@@ -28,7 +28,6 @@ import { Communicator, serialComm } from '../parallel/comm';
 import type { DescriptorEngine } from '../descriptors/descriptor-type';
 import { gridLayoutOn, keepDescriptorsBeside, memberStorePlans, planBlocks } from '../engine/blocks-plan';
 import { ensembleSpread } from '../engine/ensemble';
-import { energyGridFor } from '../targets/energy-reference';
 import { ensembleMembers } from '../network/model';
 import { openDescriptorSource } from '../engine/descriptor-source';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
@@ -45,6 +44,7 @@ import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { Progress, silentProgress } from '../util/progress';
 import { stressFromStrainDerivative } from '../engine/stress';
+import { structureEnergyAxis, withReferenceStress } from './energy-axis';
 import { predictOutputContext, predictOutputRequests, predictOutputTargets, writeLastOutputs, writeOutputs } from './predict-outputs';
 
 /** (moved to src/util/memory.ts; re-exported for existing importers) */
@@ -254,6 +254,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const c = predictContext(opts);
   const { model, atoms, grid } = c;
   const energyCount = model.data.energyGrid.count;
+  // the network's energy axis for this structure: the model's grid, shifted by its energy reference (issue 18)
+  const axis = structureEnergyAxis(model.data, atoms);
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
   if (plan.store.kind === 'disk') {
     // a spill that cannot fit fails now, with a hint, not with ENOSPC after the descriptors
@@ -282,10 +284,6 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   addTiming(timings, 'setup_s', t0);
   // an ensemble's forces and stress are those of its printed energy, the mean LDOS's (network-source.ts)
   const members = model.members();
-  if (opts.stress && model.data.energyReference) {
-    descriptors.close();
-    throw new MalaError("stress: this model's energy axis follows the atom density (an energy reference), and the stress of that term (−δ_ij·N_e·slope·n/V) is not added yet", { file: model.source, fix: 'ask for the energy and forces only (the forces do not depend on the reference)' });
-  }
   if (opts.forces || opts.stress) {
     checkForcesSupport(model, members, descriptors);
     // what the model's VALIDATION.json (mala-ts test --forces) records, or that nothing is recorded (issue 16)
@@ -297,8 +295,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const keepDescriptors = (opts.forces || opts.stress) && keepDescriptorsBeside(plan, memberPlans, { grid, energyCount, featureCount: model.nFeatures });
   const run = await runObservablesEngine({
     source: networkLdosSource({ model, members, descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings, overlap: device.device !== 'cpu', onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length, float64: opts.float64Check, keepDescriptors }),
-    // a model with an energy reference: its axis for this structure's atom density
-    energyGrid: energyGridFor(model.data.energyGrid, model.data.energyReference, atoms.symbols.length, atoms.cellAngstrom),
+    energyGrid: axis.grid,
     temperatureK: c.context.temperatureK,
     electrons: c.context.electrons,
     voxelVolumeA3: c.voxelA3,
@@ -344,7 +341,9 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     modelSha256: modelFileSha256(model.source),
     malaTsVersion: packageVersionOrUndefined(),
     forcesEvPerA: run.forcesEvPerA && opts.forces ? atomRows(run.forcesEvPerA) : undefined,
-    stressEvPerA3: run.strainDerivativeEv ? stressFromStrainDerivative(run.strainDerivativeEv, atoms.cellAngstrom) : undefined,
+    // + the reference's term: the printed energy holds N_e·s(n), and the strain changes n
+    stressEvPerA3: run.strainDerivativeEv ? withReferenceStress(stressFromStrainDerivative(run.strainDerivativeEv, atoms.cellAngstrom), model.data, c.context.electrons, atoms) : undefined,
+    energyReference: axis.applied,
     uncertainty: run.ensembleMembers ? ensembleSpread(run.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), atoms.symbols.length) : undefined,
   };
 

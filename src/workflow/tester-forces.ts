@@ -93,9 +93,6 @@ export async function snapshotForceErrors(
   model: LdosModel,
   o: { pseudoDir?: string; temperatureK: number; memoryMb?: number; warn?: (m: string) => void },
 ): Promise<ForceErrors> {
-  // a model with an energy reference has no stress yet (predict refuses it): forces only, said once per snapshot
-  const stress = qe.stressGpa !== undefined && !model.data.energyReference;
-  if (qe.stressGpa !== undefined && !stress) o.warn?.("stress not compared: this model's energy reference has no stress term yet");
   const r = await predict({
     structureRead: read,
     structureFile: file,
@@ -105,7 +102,7 @@ export async function snapshotForceErrors(
     memoryMb: o.memoryMb,
     requireTotalEnergy: true,
     forces: true,
-    stress,
+    stress: qe.stressGpa !== undefined,
     // predict's own warnings on forces/stress validation are about the model, said once by the caller
     warn: (m) => (/records no validation of its (forces|stress)/.test(m) ? undefined : o.warn?.(m)),
   });

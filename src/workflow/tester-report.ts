@@ -55,6 +55,8 @@ export interface SnapshotErrors {
   pressureErrorGpa?: number;
   pressureModelGpa?: number;
   pressureQeGpa?: number;
+  /** A model with an energy reference: the shift s(n) of its energy grid for this snapshot, eV (issue 18). */
+  energyReferenceShiftEv?: number;
   /** Domain check of the snapshot (src/domain/): score in σ of the training cells, inside or not. */
   domainScoreSigma?: number;
   inDomain?: boolean;
@@ -206,6 +208,8 @@ export const DEFINITIONS = {
   density_mae_per_a3: "mean over grid points of |n_model − n_target|, electrons/Å³ (MALA Tester 'density')",
   force_rmse_ev_per_angstrom: "--forces: RMSE over the 3N Cartesian components of F_model − F_QE (pw.x's last 'Forces acting on atoms'), eV/Å; descriptors recomputed from the atoms",
   ensemble: "an ensemble model is tested as predict runs it (the members' mean LDOS); sigma_*: the members' sample standard deviation, predict's uncertainty",
+  energy_reference_shift_ev:
+    "a model with an energy reference: its LDOS energies for the snapshot are its grid shifted by this (eV); the target LDOS stays on the grid as written, so the DOS errors compare the target's energies inside the shifted grid's span, the model's DOS linearly interpolated to them",
   stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
@@ -241,6 +245,7 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
       predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
       target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
       qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
+      ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
       domain_score_sigma: s.domainScoreSigma,
       in_domain: s.inDomain,
       warnings: s.warnings,

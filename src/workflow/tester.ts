@@ -16,9 +16,6 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { voxelVolumeA3 as gridVoxelVolumeA3 } from '../grid/grid';
 import { LdosModel, ensembleMembers, loadModel } from '../network/model';
-import { energyGridFor } from '../targets/energy-reference';
-import { shiftLdosAxis } from '../targets/ldos-shift';
-import type { EnergyGrid } from '../targets/energy-grid';
 import { ensembleSpread } from '../engine/ensemble';
 import type { BackendName } from '../network/backend';
 import { calculationContext, type CalculationContext } from '../qe/calculation-context';
@@ -36,6 +33,8 @@ import { openDomainSession } from '../domain/domain-session';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import { Progress, silentProgress } from '../util/progress';
 import { modelFileSha256 } from './model-info';
+import { structureEnergyAxis } from './energy-axis';
+import { dosOnCommonEnergies } from '../targets/dos-common-energies';
 import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
 import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
@@ -102,13 +101,6 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv }, qeForces };
 }
 
-/** The predicted DOS on the target's fixed grid (band-limited shift back by the reference's s; unchanged without one). */
-function onFixedGrid(dosPerEv: ArrayLike<number>, predictedGrid: EnergyGrid, fixed: EnergyGrid): Float64Array {
-  const s = predictedGrid.offsetEv - fixed.offsetEv;
-  if (s === 0) return Float64Array.from(dosPerEv);
-  return Float64Array.from(shiftLdosAxis(dosPerEv, fixed.count, fixed.spacingEv, -s));
-}
-
 const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
 
 async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, progress: Progress): Promise<SnapshotErrors> {
@@ -124,8 +116,10 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const grid = c.grid.grid;
   const energyCount = model.data.energyGrid.count;
   const layout = wholeGridLayout(grid);
+  // the network's energies for this structure (the model's grid shifted by its energy reference,
+  // as predict has them); the snapshot's LDOS file sits on the model's grid as generate wrote it
+  const axis = structureEnergyAxis(model.data, atoms);
   const common = {
-    energyGrid: model.data.energyGrid,
     temperatureK: c.temperatureK,
     electrons: c.electrons,
     voxelVolumeA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid),
@@ -142,12 +136,9 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, splitRows: atoms.pbc[1], comm: serialComm, writeLdos: false, warn });
   const domain = openDomainSession({ domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, warn, input: { atoms, temperatureK: c.temperatureK, ecutrhoRy: c.ecutrhoRy, smearing: c.facts.smearing } }, p.files.structureFile);
   const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
-  // a model with an energy reference predicts on its axis for this structure's density; the
-  // snapshot's LDOS file stays on the fixed grid it was written on
-  const predictedGrid = energyGridFor(model.data.energyGrid, model.data.energyReference, atoms.symbols.length, atoms.cellAngstrom);
   const predicted = await runObservablesEngine({
     ...common,
-    energyGrid: predictedGrid,
+    energyGrid: axis.grid,
     // an ensemble as predict runs it: the members' mean LDOS, and each member's for σ
     source: networkLdosSource({ model, members: model.members(), descriptors, grid, blocks: plan.blocks, range: plan.range, energyCount, timings: {}, onDescriptors: domain.onDescriptors, atomCount: atoms.symbols.length }),
     store: plan.store,
@@ -156,7 +147,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const domainReport = domain.finish(serialComm);
 
   // the snapshot's LDOS: the same engine and energy step (observables --ldos)
-  const target = await runObservablesEngine({ ...common, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
+  const target = await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
 
   const n = atoms.symbols.length;
   const pred = observablesOf(predicted);
@@ -173,7 +164,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     target: tgt,
     qe,
     ...energyErrors(pred, tgt, qe, n),
-    ...dosAndDensityErrors(onFixedGrid(predicted.observables.dosPerEv, predictedGrid, model.data.energyGrid), target.observables.dosPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    ...dosErrors(predicted, target, n),
     ...forceErrs,
     ...(spread
       ? {
@@ -183,11 +174,18 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
           sigmaFermiMeV: spread.fermiEnergySigmaEv * 1000,
         }
       : {}),
+    ...(axis.applied ? { energyReferenceShiftEv: axis.applied.shiftEv } : {}),
     domainScoreSigma: domainReport.score,
     inDomain: domainReport.known ? domainReport.inDomain : undefined,
     warnings,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** DOS errors on common energies (the prediction's grid may be shifted: dos-common-energies.ts) and density errors. */
+function dosErrors(predicted: EngineResult, target: EngineResult, atomCount: number): ReturnType<typeof dosAndDensityErrors> {
+  const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
+  return dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, atomCount);
 }
 
 /** Test a model on the snapshots of a folder; the report holds every row and the limit failures. */

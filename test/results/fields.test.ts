@@ -243,7 +243,7 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
   });
 
   it('every row with a JSON key shows up in results.json, each key once; every result field has a row', () => {
-    // the fixture predates --device and the domain check; both rows are written only when known
+    // the fixture predates --device, the domain check and the energy reference; those rows are written only when known
     const r: PredictResult = {
       ...be2Prediction(),
       device: { device: 'cpu', requested: 'auto', reason: 'auto: the libtorch addon was built against a CPU-only libtorch' },
@@ -252,6 +252,7 @@ describe('results: one field table drives JSON, summary, calculator and pw outpu
       malaTsVersion: '0.1.0',
       forcesEvPerA: [[0.1, -0.2, 0.3], [-0.1, 0.2, -0.3]],
       stressEvPerA3: [[0.01, 0, 0], [0, 0.01, 0], [0, 0, 0.01]],
+      energyReference: { shiftEv: 0.2, densityPerA3: 0.0602, reference: { kind: 'atom-density', slopeEvA3: 150, densityPerA3: 0.060067 } },
       uncertainty: { size: 2, seeds: [1, 2], members: [{ fermiEnergyEv: 1, bandEnergyEv: 2, entropyContributionEv: 0, totalEnergyEv: 3 }, { fermiEnergyEv: 1.1, bandEnergyEv: 2.1, entropyContributionEv: 0, totalEnergyEv: 3.1 }], fermiEnergySigmaEv: 0.07, bandEnergySigmaEv: 0.07, totalEnergySigmaEv: 0.07, atomCount: 2 },
     };
     const json = predictResultJson(r);
