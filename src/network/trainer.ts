@@ -36,6 +36,13 @@ export interface TrainOptions {
   batchSize?: number;
   learningRate?: number;
   weightDecay?: number;
+  /**
+   * Gaussian noise of this standard deviation added to every training batch's scaled descriptors
+   * (units of the input scaler's output: feature standard deviations for the default scaling); 0 = off.
+   * A smoothness regulariser: it penalises the network's slope with respect to its inputs, which is
+   * what the forces are made of (issue 16). Seeded per epoch and batch, so a resume is bit-identical.
+   */
+  inputNoise?: number;
   seed?: number;
   shuffle?: boolean;
   inputScaling?: string;
@@ -89,6 +96,7 @@ const DEFAULTS = {
   batchSize: 40,
   learningRate: 1e-5,
   weightDecay: 0,
+  inputNoise: 0,
   seed: 0,
   shuffle: true,
   inputScaling: 'feature-wise-standard',
@@ -104,7 +112,9 @@ const DEFAULTS = {
 /** The options that must match for a checkpoint to be resumed. */
 function fingerprint(o: Required<Omit<TrainOptions, 'checkpoint' | 'resume' | 'backend' | 'device' | 'reference' | 'epochs' | 'earlyStoppingEpochs'>>, nTrain: number, nVal: number): string {
   return JSON.stringify([o.hiddenLayers, o.activation, o.activationOnOutput, o.batchSize, o.learningRate, o.weightDecay, o.seed, o.shuffle, o.inputScaling, o.outputScaling,
-    o.earlyStoppingThreshold, o.lrScheduler, o.lrDecay, o.lrPatience, o.descriptors.twojmax, o.energyGrid, nTrain, nVal]);
+    o.earlyStoppingThreshold, o.lrScheduler, o.lrDecay, o.lrPatience, o.descriptors.twojmax, o.energyGrid, nTrain, nVal,
+    // (only when on, so that checkpoints written before the option still resume)
+    ...(o.inputNoise ? [{ inputNoise: o.inputNoise }] : [])]);
 }
 
 /** sha256 of every training and validation value: the point counts alone let other data of the same size resume a checkpoint. */
@@ -122,6 +132,17 @@ function checkData(d: PointData, nIn: number, nOut: number, what: string): void 
     for (let i = 0; i < arr.length; i++) {
       if (!Number.isFinite(arr[i])) throw new MalaError(`${what}: ${name} value ${i} (point ${Math.floor(i / (name === 'LDOS' ? nOut : nIn))}) is ${arr[i]}`, { fix: 'regenerate the damaged data file' });
     }
+  }
+}
+
+/** Adds N(0, σ²) to every value of `x` (Box–Muller on the seeded generator of this epoch and batch). */
+function addInputNoise(x: Float32Array, n: number, sigma: number, seed: number, epoch: number, batch: number): void {
+  const rng = new Rng((Math.imul(seed >>> 0, 0x27d4eb2f) + Math.imul(epoch, 0x165667b1) + Math.imul(batch + 1, 0x9e3779b9)) >>> 0);
+  for (let i = 0; i < n; i += 2) {
+    const r = sigma * Math.sqrt(-2 * Math.log(1 - rng.uniform()));
+    const t = 2 * Math.PI * rng.uniform();
+    x[i] += r * Math.cos(t);
+    if (i + 1 < n) x[i + 1] += r * Math.sin(t);
   }
 }
 
@@ -183,7 +204,7 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
   const modelData = (): ModelData => ({
     spec, weights: net.getParameters(), inputScaler, outputScaler, descriptors: o.descriptors, energyGrid: o.energyGrid,
     restrictTargets: 'zero_out_negative', reference: o.reference ?? null,
-    provenance: { source: 'mala-ts train', seed: o.seed, epochs: state.epoch, batchSize: o.batchSize, learningRate: o.learningRate, trainPoints: train.nPoints, validationPoints: validation.nPoints },
+    provenance: { source: 'mala-ts train', seed: o.seed, epochs: state.epoch, batchSize: o.batchSize, learningRate: o.learningRate, ...(o.inputNoise ? { inputNoise: o.inputNoise } : {}), trainPoints: train.nPoints, validationPoints: validation.nPoints },
   });
 
   const validate = async (): Promise<number> => {
@@ -217,6 +238,7 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
           xb.set(tx.subarray(r * nIn, (r + 1) * nIn), k * nIn);
           yb.set(ty.subarray(r * nOut, (r + 1) * nOut), k * nOut);
         }
+        if (o.inputNoise > 0) addInputNoise(xb, n * nIn, o.inputNoise, o.seed, epoch, b);
         lossSum += (await net.trainStep(xb, yb, n)) * n;
         progress.tick(n);
         hooks.onBatch?.(epoch, b);

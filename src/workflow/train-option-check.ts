@@ -10,6 +10,7 @@ export interface TrainNumbers {
   batchSize?: number;
   learningRate?: number;
   weightDecay?: number;
+  inputNoise?: number;
   earlyStoppingEpochs?: number;
   earlyStoppingThreshold?: number;
   lrPatience?: number;
@@ -28,6 +29,7 @@ const RULES: Partial<Record<keyof TrainNumbers, Rule>> = {
   batchSize: ['--batch-size', (v) => int(v) && v >= 1, 'an integer ≥ 1', 'e.g. --batch-size 40 (MALA\'s default)'],
   learningRate: ['--learning-rate', (v) => Number.isFinite(v) && v > 0, 'a number > 0 (Adam\'s step size)', 'e.g. --learning-rate 1e-5 (MALA\'s default) … 1e-3'],
   weightDecay: ['--weight-decay', (v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0', 'leave it out (0) or e.g. --weight-decay 1e-6'],
+  inputNoise: ['--input-noise', (v) => Number.isFinite(v) && v >= 0 && v < 10, 'a standard deviation in [0, 10) (scaled descriptor units)', 'leave it out (0) or e.g. --input-noise 0.1'],
   earlyStoppingEpochs: ['--early-stopping', (v) => int(v) && v >= 0, 'an integer ≥ 0 (0 = off)', 'e.g. --early-stopping 10'],
   earlyStoppingThreshold: ['--early-stopping-threshold', (v) => Number.isFinite(v) && v >= 0 && v < 1, 'a relative improvement in [0, 1)', 'e.g. --early-stopping-threshold 0.001'],
   lrPatience: ['--lr-plateau', (v) => int(v) && v >= 0, 'an integer ≥ 0 (epochs)', 'e.g. --lr-plateau 5'],

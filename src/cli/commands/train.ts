@@ -49,6 +49,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'mini-batch size', int('batch-size'), 40)
     .option('--learning-rate <lr>', 'Adam learning rate', num('learning-rate'), 1e-5)
     .option('--weight-decay <w>', 'Adam weight decay (L2)', num('weight-decay'), 0)
+    .option('--input-noise <sigma>', 'Gaussian noise added to the scaled descriptors of every training batch (in feature standard deviations): smooths the network, and so its forces; 0 = off', num('input-noise'), 0)
     .option('--seed <n>', 'seed for initialisation and shuffling', int('seed'), 0)
     .option('--ensemble <n>', 'train n networks with seeds seed, seed+1, … into one ensemble archive (predict then reports σ); each member is kept as <out>.member-K.zip', int('ensemble'))
     .option('--no-shuffle', 'keep the point order')
@@ -90,6 +91,7 @@ export function register(program: Command): void {
         batchSize: o.batchSize,
         learningRate: o.learningRate,
         weightDecay: o.weightDecay,
+        inputNoise: o.inputNoise,
         seed: o.seed,
         shuffle: o.shuffle,
         inputScaling: o.inputScaling,
