@@ -141,22 +141,23 @@ al-broad-list:
 # ---- the broad model (models/al-fcc-broad), trained on the frames above -----------------------
 #   make al-broad-model        train AL_BROAD_ENSEMBLE networks (seeds 1…N) on AL_BROAD_FIT, with
 #                              AL_BROAD_LRVAL steering the learning-rate schedule (resumes from per-member
-#                              checkpoints): models/al-fcc-broad/model.zip is member 1 (one network: the
-#                              default, with forces and stress), ensemble.zip all of them (predict's σ)
-#   make al-broad-domain       record both models' training domain (descriptor statistics, T, a, ecutrho, …) from
+#                              checkpoints): models/al-fcc-broad/model.zip is the ensemble (predict's
+#                              LDOS is the members' mean, with σ; forces and stress are that mean's)
+#   make al-broad-domain       record the model's training domain (descriptor statistics, T, a, ecutrho, …) from
 #                              the pw.x inputs (their degauss in full; the outputs print 4 decimals)
 #   make al-broad-table        the validation table models/al-fcc-broad/VALIDATION.json: mala-ts test
 #                              --forces on every validation frame present, against QE, with issue 18's
 #                              energy limits (forces and stress are reported beside them)
-# Stage 1 (AL_BROAD_STAGE=8) fits the 8-atom training frames; stage 2 (AL_BROAD_STAGE=all) every frame.
+# AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
+# frames (the shipped model); all fits every frame.
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
-AL_BROAD_STAGE    ?= 8
+AL_BROAD_STAGE    ?= 8+16
 AL_BROAD_LRVAL    := t8at_500K_405
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(if $(filter 8,$(AL_BROAD_STAGE)),$(AL_BROAD_TRAIN8),$(AL_BROAD_TRAIN))))
+al_broad_stage_frames = $(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))
+AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
-AL_BROAD_ENSEMBLE_MODEL ?= models/al-fcc-broad/ensemble.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
 AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
 AL_BROAD_ENSEMBLE ?= 3
@@ -190,11 +191,10 @@ al-broad-model:
 	  --energy-reference $(AL_BROAD_REFERENCE) \
 	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip $(AL_BROAD_TRAIN_EXTRA) \
 	  --out $(AL_BROAD_WORK)/ensemble.zip
-	cp $(AL_BROAD_WORK)/ensemble.member-1.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)
-	cp $(AL_BROAD_WORK)/ensemble.zip $(AL_BROAD_ENSEMBLE_MODEL).tmp && mv $(AL_BROAD_ENSEMBLE_MODEL).tmp $(AL_BROAD_ENSEMBLE_MODEL)
+	cp $(AL_BROAD_WORK)/ensemble.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)
 
 al-broad-domain:
-	set -e; for m in $(AL_BROAD_MODEL) $(AL_BROAD_ENSEMBLE_MODEL); do \
+	set -e; for m in $(AL_BROAD_MODEL); do \
 	  $(MALA_TS) model-domain --model $$m \
 	    --structures $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/inputs/$(n)_0.pw.scf.in) \
 	    --descriptors $(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).in.npy); \

@@ -1,0 +1,57 @@
+/**
+ * The shipped broad aluminium model (models/al-fcc-broad, issue 18): an ensemble of 3 with an
+ * energy reference and a recorded training domain. Asserted on this project's own 32-atom QE frame
+ * (fixtures/al-size-transfer, 298 K, a = 4.05 Å; neither model trained on it):
+ * - its DOS is smooth, as bulk Al's nearly free-electron DOS is: the roughness (rms of the second
+ *   difference over the mean, −2…8 eV) is below 0.08 (measured 0.027), where the narrow 298 K model,
+ *   which learned the k-sampling wiggles of its 4- and 8-atom cells, is above 0.2 (measured 0.33):
+ *   the same metric on both, so it can fail;
+ * - its total energy is within 10 meV/atom of QE (measured +3.9), with σ reported;
+ * - its VALIDATION.json (the table in the README) was written for exactly this archive.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { predict } from '../../src/workflow/predict';
+import { modelFileSha256 } from '../../src/workflow/model-info';
+import { repoRoot } from '../helpers';
+
+const broad = path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip');
+const narrow = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
+const frame = path.join(repoRoot, 'fixtures', 'al-size-transfer', 'Al32_298K_0.pw.scf.in');
+const qe = JSON.parse(fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-size-transfer', 'qe-reference.json'), 'utf8')) as { totalEnergyEv: number; atoms: number };
+const pseudoDir = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+
+/** rms of the DOS's second difference over its mean, between loEv and hiEv. */
+function roughness(energiesEv: ArrayLike<number>, dosPerEv: ArrayLike<number>, loEv = -2, hiEv = 8): number {
+  const g: number[] = [];
+  for (let i = 0; i < energiesEv.length; i++) if (energiesEv[i] > loEv && energiesEv[i] < hiEv) g.push(dosPerEv[i]);
+  let s2 = 0;
+  for (let i = 1; i + 1 < g.length; i++) s2 += (g[i + 1] - 2 * g[i] + g[i - 1]) ** 2;
+  const mean = g.reduce((a, b) => a + b, 0) / g.length;
+  return Math.sqrt(s2 / (g.length - 2)) / mean;
+}
+
+describe('the shipped broad Al model (models/al-fcc-broad)', function () {
+  this.timeout(300_000);
+
+  it('a 32-atom 298 K frame: a smooth DOS (the narrow model\'s is spiky by the same measure), the total energy within 10 meV/atom of QE, σ reported', async () => {
+    const b = await predict({ structureFile: frame, modelFile: broad, pseudoDir });
+    const n = await predict({ structureFile: frame, modelFile: narrow, pseudoDir });
+    const rb = roughness(b.energiesEv, b.dosPerEv);
+    const rn = roughness(n.energiesEv, n.dosPerEv);
+    assert.ok(rn > 0.2, `the narrow model's DOS roughness ${rn.toFixed(3)} (the control: the measure sees its spikes)`);
+    assert.ok(rb < 0.08, `the broad model's DOS roughness ${rb.toFixed(3)}`);
+    const errMeVPerAtom = (1000 * (b.totalEnergy!.totalEnergyEv - qe.totalEnergyEv)) / qe.atoms;
+    assert.ok(Math.abs(errMeVPerAtom) < 10, `total energy vs QE ${errMeVPerAtom.toFixed(1)} meV/atom`);
+    assert.equal(b.uncertainty?.size, 3);
+    assert.ok(b.energyReference && Math.abs(b.energyReference.shiftEv) < 0.1, 'the energy reference is applied (a ≈ 4.05 Å: a small shift)');
+    assert.deepEqual(b.warnings ?? [], [], 'inside the training domain');
+  });
+
+  it('its VALIDATION.json was written for this archive (retraining without re-running make al-broad-table fails here)', () => {
+    const v = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', 'al-fcc-broad', 'VALIDATION.json'), 'utf8')) as { model_sha256: string; snapshots: unknown[] };
+    assert.equal(v.model_sha256, modelFileSha256(broad));
+    assert.ok(v.snapshots.length >= 9, `${v.snapshots.length} validation frames`);
+  });
+});
