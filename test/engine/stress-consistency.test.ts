@@ -19,13 +19,11 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { LdosModel, loadModel } from '../../src/network/model';
-import type { Atoms, Vec3 } from '../../src/structure/atoms';
 import { readStructure, type StructureRead } from '../../src/structure/registry';
 import { predict, type PredictOptions } from '../../src/workflow/predict';
 import { det3 } from '../../src/structure/atoms';
 import { referenceDir, repoRoot } from '../helpers';
-import { GSphere } from '../../src/qe/gsphere';
-import { qeBohrAngstrom } from '../../src/qe/energy-terms';
+import { deformed, ecutrhoInGap } from './strain-helpers';
 
 const alModel = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
 const alFrame = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
@@ -35,26 +33,8 @@ function withActivations(m: LdosModel, activations: LdosModel['data']['spec']['a
   return new LdosModel({ ...m.data, spec: { ...m.data.spec, activations } }, `${m.source} (smooth test variant)`, { backend: 'ts' });
 }
 
-/** r → r·(I + e), e given as 9 values row-major. */
-function deformed(atoms: Atoms, e: number[]): Atoms {
-  const m = (r: readonly number[]): Vec3 => [0, 1, 2].map((b) => r[b] + r[0] * e[b] + r[1] * e[3 + b] + r[2] * e[6 + b]) as Vec3;
-  return { ...atoms, cellAngstrom: atoms.cellAngstrom.map(m) as Atoms['cellAngstrom'], positionsAngstrom: atoms.positionsAngstrom.map(m) };
-}
 const single = (ab: number, t: number): number[] => Array.from({ length: 9 }, (_, k) => (k === ab ? t : 0));
 
-/**
- * A density cutoff at or below `nearRy` with no |G|² within ±2.5·h of it (relative): the printed
- * energy jumps when a G-vector crosses the sphere (QE's too), and a strain component h moves |G|²
- * by at most 2h relative.
- */
-function ecutrhoInGap(cellAngstrom: number[][], grid: [number, number, number], nearRy: number, h: number): number {
-  const gs = new GSphere(cellAngstrom.map((r) => r.map((x) => x / qeBohrAngstrom)), grid, nearRy * 1.1);
-  for (let k = 0; k < 1000; k++) {
-    const e = nearRy * (1 - 2.5 * h * k);
-    if (!gs.g2.some((g2) => Math.abs(g2 - e) <= 2.5 * h * e)) return e;
-  }
-  throw new Error('no gap in the G-sphere');
-}
 
 /** Asserts V·σ_ab = ∂E/∂ε_ab (central differences, h) for the listed components; returns a report. */
 async function check(base0: PredictOptions, read: StructureRead, components: number[], h: number, ecutrhoNearRy: number): Promise<string> {

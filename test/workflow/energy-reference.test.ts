@@ -23,10 +23,8 @@ import { LdosModel, loadModel, readModelData, saveModelData, type ModelData } fr
 import { combineEnsemble, ensembleMismatch } from '../../src/network/model-ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { Rng } from '../../src/network/rng';
-import { GSphere } from '../../src/qe/gsphere';
-import { qeBohrAngstrom } from '../../src/qe/energy-terms';
 import { formatPredictSummary, predictResultJson } from '../../src/results/views';
-import { det3, type Atoms, type Vec3 } from '../../src/structure/atoms';
+import { det3, type Atoms } from '../../src/structure/atoms';
 import { readStructure, type StructureRead } from '../../src/structure/registry';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { atomDensityPerA3, referenceStressEvPerA3, type EnergyReference } from '../../src/targets/energy-reference';
@@ -36,6 +34,7 @@ import { predict, type PredictOptions } from '../../src/workflow/predict';
 import { testModel } from '../../src/workflow/tester';
 import { makeModelData, randomArray } from '../network/synthetic';
 import { repoRoot, tempDir } from '../helpers';
+import { deformed, ecutrhoInGap } from '../engine/strain-helpers';
 
 const alModel = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
 const alFrame = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
@@ -252,18 +251,4 @@ describe('energy reference: the structure\'s shifted energy axis in every consum
   });
 });
 
-/** r → r·(I + e), e given as 9 values row-major (stress-consistency.test.ts). */
-function deformed(atoms: Atoms, e: number[]): Atoms {
-  const m = (r: readonly number[]): Vec3 => [0, 1, 2].map((b) => r[b] + r[0] * e[b] + r[1] * e[3 + b] + r[2] * e[6 + b]) as Vec3;
-  return { ...atoms, cellAngstrom: atoms.cellAngstrom.map(m) as Atoms['cellAngstrom'], positionsAngstrom: atoms.positionsAngstrom.map(m) };
-}
 
-/** A density cutoff at or below `nearRy` with no |G|² within ±2.5·h of it (stress-consistency.test.ts). */
-function ecutrhoInGap(cellAngstrom: number[][], grid: [number, number, number], nearRy: number, h: number): number {
-  const gs = new GSphere(cellAngstrom.map((r) => r.map((x) => x / qeBohrAngstrom)), grid, nearRy * 1.1);
-  for (let k = 0; k < 1000; k++) {
-    const e = nearRy * (1 - 2.5 * h * k);
-    if (!gs.g2.some((g2) => Math.abs(g2 - e) <= 2.5 * h * e)) return e;
-  }
-  throw new Error('no gap in the G-sphere');
-}

@@ -17,14 +17,13 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensembleMembers, LdosModel, loadModel } from '../../src/network/model';
-import { GSphere } from '../../src/qe/gsphere';
-import { qeBohrAngstrom } from '../../src/qe/energy-terms';
 import { det3, type Atoms, type Vec3 } from '../../src/structure/atoms';
 import { readStructure, type StructureRead } from '../../src/structure/registry';
 import { MalaCalculator } from '../../src/workflow/calculator';
 import { predict, type PredictOptions } from '../../src/workflow/predict';
 import { preparePw, pwForceEvaluator } from '../../src/workflow/pw';
 import { repoRoot, tempDir } from '../helpers';
+import { deformed, ecutrhoInGap } from '../engine/strain-helpers';
 
 const ensembleFile = path.join(repoRoot, 'models', 'al-fcc-298K-ensemble', 'model.zip');
 const frameIn = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in');
@@ -61,21 +60,7 @@ async function forceDifferences(base: PredictOptions, read: StructureRead, force
 const worst = (pairs: [number, number][]) => Math.max(...pairs.map(([f, d]) => Math.abs(f - d)));
 const show = (pairs: [number, number][]) => pairs.map(([f, d]) => `F ${f.toFixed(7)} FD ${d.toFixed(7)}`).join('\n');
 
-/** r → r·(I + e), e 9 values row-major. */
-function deformed(atoms: Atoms, e: number[]): Atoms {
-  const m = (r: readonly number[]): Vec3 => [0, 1, 2].map((b) => r[b] + r[0] * e[b] + r[1] * e[3 + b] + r[2] * e[6 + b]) as Vec3;
-  return { ...atoms, cellAngstrom: atoms.cellAngstrom.map(m) as Atoms['cellAngstrom'], positionsAngstrom: atoms.positionsAngstrom.map(m) };
-}
 
-/** A density cutoff near `nearRy` with no |G|² within ±2.5·h of it (as stress-consistency.test.ts: no G-vector crosses the sphere under the strains). */
-function ecutrhoInGap(cellAngstrom: number[][], grid: [number, number, number], nearRy: number, h: number): number {
-  const gs = new GSphere(cellAngstrom.map((r) => r.map((x) => x / qeBohrAngstrom)), grid, nearRy * 1.1);
-  for (let k = 0; k < 1000; k++) {
-    const e = nearRy * (1 - 2.5 * h * k);
-    if (!gs.g2.some((g2) => Math.abs(g2 - e) <= 2.5 * h * e)) return e;
-  }
-  throw new Error('no gap in the G-sphere');
-}
 
 describe('ensemble forces and stress: the derivative of the printed (mean-LDOS) energy', function () {
   this.timeout(900_000);
