@@ -166,7 +166,29 @@ function energyReferenceLines(i: ModelInfo): [string, string][] {
   const r = i.energyReference;
   if (!r) return [];
   const fit = r.fit ? `; fitted to the Fermi energies of ${r.fit.frames} training frames, rms residual ${r.fit.rmsResidualMeV.toFixed(1)} meV (${r.fit.source})` : '; no fit recorded';
-  return [['  reference', `shifted by s(n) = ${r.slopeEvA3} eV·Å³ × (n − ${r.densityPerA3} atoms/Å³), n the structure's atoms per volume (${r.kind})${fit}`]];
+  return [['  reference', `shifted by s(n) = ${+r.slopeEvA3.toPrecision(6)} eV·Å³ × (n − ${+r.densityPerA3.toPrecision(6)} atoms/Å³), n the structure's atoms per volume (${r.kind})${fit}`]];
+}
+
+/**
+ * A recording command for the summary: a run of file arguments (a flag's list of paths, as
+ * model-domain's --structures and --descriptors) is shown as its first file, "…" and the count;
+ * the JSON keeps the command whole.
+ */
+export function shortCommand(cmd: string, keep = 1): string {
+  const words = cmd.split(' ');
+  const out: string[] = [];
+  for (let i = 0; i < words.length; ) {
+    if (words[i].startsWith('-') || !words[i].includes('/')) {
+      out.push(words[i++]);
+      continue;
+    }
+    let j = i;
+    while (j < words.length && !words[j].startsWith('-') && words[j].includes('/')) j++;
+    const run = words.slice(i, j);
+    out.push(...(run.length > keep + 1 ? [...run.slice(0, keep), `… (${run.length} files)`] : run));
+    i = j;
+  }
+  return out.join(' ');
 }
 
 /** The summary a person reads. */
@@ -190,7 +212,7 @@ export function formatModelInfo(i: ModelInfo): string {
     ['  smearing', d.smearing?.join(', ') ?? 'not recorded'],
     ['  grid spacing', r(d.gridSpacingAngstrom, 4, 'Å')],
     ['  descriptors', `per-feature min/max/mean/std over points and over cell means; most varied across cells: ${featureLabel(spread.k, String(i.descriptors.type), Number(i.descriptors.twojmax))}`],
-    ['  recorded by', d.recordedBy ?? '?'],
+    ['  recorded by', shortCommand(d.recordedBy ?? '?')],
     ['recipe', i.recipe ?? 'no RECIPE.md next to the model'],
   ];
   const w = Math.max(...lines.map((l) => l[0].length));

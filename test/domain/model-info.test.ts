@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { MalaError } from '../../src/errors';
-import { formatModelInfo, modelInfo, modelInfoJson } from '../../src/workflow/model-info';
+import { formatModelInfo, modelInfo, modelInfoJson, shortCommand } from '../../src/workflow/model-info';
 import { predict } from '../../src/workflow/predict';
 import { predictResultJson } from '../../src/results/views';
 import { repoRoot, tempDir } from '../helpers';
@@ -30,6 +30,19 @@ describe('mala-ts model-info: what a model is and what it was trained on', funct
     assert.equal(j.ensemble_size, 1);
     assert.deepEqual((j.domain as { elements: string[] }).elements, ['Al']);
     assert.deepEqual(JSON.parse(JSON.stringify(j)).network.layer_sizes, [91, 128, 128, 131]);
+  });
+
+  it('the broad model: ensemble of 3, its energy reference, and a recording command of 58 paths shown short (the JSON keeps it whole)', () => {
+    const i = modelInfo(path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip'));
+    assert.equal(i.ensembleSize, 3);
+    const text = formatModelInfo(i);
+    assert.match(text, /^ {2}reference +shifted by s\(n\) = [\d.]+ eV·Å³ × \(n − [\d.]+ atoms\/Å³\)/m);
+    const recorded = text.split('\n').find((l) => /^ {2}recorded by/.test(l))!;
+    assert.match(recorded, /--structures \S+ … \(29 files\) --descriptors \S+ … \(29 files\)$/);
+    assert.ok(recorded.length < 400, `${recorded.length} characters`);
+    assert.equal((JSON.parse(JSON.stringify(modelInfoJson(i))).domain.recordedBy as string).split(' ').filter((w) => w.endsWith('.in.npy')).length, 29);
+    assert.equal(shortCommand('x --a p/1 p/2 --b q'), 'x --a p/1 p/2 --b q', 'two paths stay');
+    assert.equal(shortCommand('x p/1 p/2 p/3 --b q/1'), 'x p/1 … (3 files) --b q/1');
   });
 
   it('bad input is one clear error each: a missing file, a model without domain data', () => {
