@@ -104,16 +104,16 @@ export function energyErrors(predicted: SnapshotObservables, target: SnapshotObs
 
 /** The quantities a --max-error limit can name, with their unit and where the value is. */
 export const LIMIT_QUANTITIES = {
-  band: { unit: 'meV/atom', label: 'band energy error vs the target LDOS', get: (r: SnapshotErrors) => r.bandMeVPerAtom },
-  total: { unit: 'meV/atom', label: 'total energy error vs the target LDOS', get: (r: SnapshotErrors) => r.totalMeVPerAtom },
-  fermi: { unit: 'meV', label: 'Fermi energy error vs the target LDOS', get: (r: SnapshotErrors) => r.fermiMeV },
-  'band-qe': { unit: 'meV/atom', label: 'band energy error vs QE', get: (r: SnapshotErrors) => r.bandQeMeVPerAtom },
-  'total-qe': { unit: 'meV/atom', label: 'total energy error vs QE', get: (r: SnapshotErrors) => r.totalQeMeVPerAtom },
-  'fermi-qe': { unit: 'meV', label: 'Fermi energy error vs QE', get: (r: SnapshotErrors) => r.fermiQeMeV },
-  dos: { unit: 'states/eV/atom', label: 'max |ΔDOS|', get: (r: SnapshotErrors) => r.dosMaxPerEvAtom },
-  density: { unit: '%', label: 'density mean absolute relative error', get: (r: SnapshotErrors) => r.densityMapePercent },
-  'forces-qe': { unit: 'eV/Å', label: 'force RMSE vs QE', get: (r: SnapshotErrors) => r.forceRmseEvPerA },
-  'stress-qe': { unit: 'GPa', label: 'max |Δσ| vs QE', get: (r: SnapshotErrors) => r.stressMaxGpa },
+  band: { unit: 'meV/atom', label: 'band energy error vs the target LDOS', get: (r: SnapshotErrors) => r.bandMeVPerAtom, json: 'band_mev_per_atom' },
+  total: { unit: 'meV/atom', label: 'total energy error vs the target LDOS', get: (r: SnapshotErrors) => r.totalMeVPerAtom, json: 'total_mev_per_atom' },
+  fermi: { unit: 'meV', label: 'Fermi energy error vs the target LDOS', get: (r: SnapshotErrors) => r.fermiMeV, json: 'fermi_mev' },
+  'band-qe': { unit: 'meV/atom', label: 'band energy error vs QE', get: (r: SnapshotErrors) => r.bandQeMeVPerAtom, json: 'band_qe_mev_per_atom' },
+  'total-qe': { unit: 'meV/atom', label: 'total energy error vs QE', get: (r: SnapshotErrors) => r.totalQeMeVPerAtom, json: 'total_qe_mev_per_atom' },
+  'fermi-qe': { unit: 'meV', label: 'Fermi energy error vs QE', get: (r: SnapshotErrors) => r.fermiQeMeV, json: 'fermi_qe_mev' },
+  dos: { unit: 'states/eV/atom', label: 'max |ΔDOS|', get: (r: SnapshotErrors) => r.dosMaxPerEvAtom, json: 'dos_max_abs_per_ev_atom' },
+  density: { unit: '%', label: 'density mean absolute relative error', get: (r: SnapshotErrors) => r.densityMapePercent, json: 'density_mape_percent' },
+  'forces-qe': { unit: 'eV/Å', label: 'force RMSE vs QE', get: (r: SnapshotErrors) => r.forceRmseEvPerA, json: 'force_rmse_ev_per_angstrom' },
+  'stress-qe': { unit: 'GPa', label: 'max |Δσ| vs QE', get: (r: SnapshotErrors) => r.stressMaxGpa, json: 'stress_max_abs_gpa' },
 } as const;
 
 export type LimitQuantity = keyof typeof LIMIT_QUANTITIES;
@@ -147,37 +147,54 @@ export interface LimitFailure {
 
 /** Every (snapshot, quantity) whose |error| exceeds its limit; a value that is missing fails too (it cannot be shown to hold). */
 export function checkLimits(rows: readonly SnapshotErrors[], limits: ErrorLimits): LimitFailure[] {
+  return limitFailures(rows, limits, (r) => r.name, (r, k) => LIMIT_QUANTITIES[k].get(r));
+}
+
+/** The same on the rows of a report's JSON (a merged table: tester-merge.ts). */
+export function checkLimitsJson(rows: readonly Record<string, unknown>[], limits: ErrorLimits): LimitFailure[] {
+  return limitFailures(rows, limits, (r) => String(r.name), (r, k) => (typeof r[LIMIT_QUANTITIES[k].json] === 'number' ? (r[LIMIT_QUANTITIES[k].json] as number) : undefined));
+}
+
+function limitFailures<R>(rows: readonly R[], limits: ErrorLimits, name: (r: R) => string, get: (r: R, k: LimitQuantity) => number | undefined): LimitFailure[] {
   const out: LimitFailure[] = [];
   for (const r of rows) {
     for (const [k, limit] of Object.entries(limits) as [LimitQuantity, number][]) {
-      const v = LIMIT_QUANTITIES[k].get(r);
-      if (v === undefined || !(Math.abs(v) <= limit)) out.push({ snapshot: r.name, quantity: k, value: v ?? NaN, limit, unit: LIMIT_QUANTITIES[k].unit });
+      const v = get(r, k);
+      if (v === undefined || !(Math.abs(v) <= limit)) out.push({ snapshot: name(r), quantity: k, value: v ?? NaN, limit, unit: LIMIT_QUANTITIES[k].unit });
     }
   }
   return out;
 }
 
-/** Summary columns: key in the JSON, value of a row. */
-const SUMMARY: [string, (r: SnapshotErrors) => number | undefined][] = [
-  ['band_mev_per_atom', (r) => r.bandMeVPerAtom],
-  ['total_mev_per_atom', (r) => r.totalMeVPerAtom],
-  ['fermi_mev', (r) => r.fermiMeV],
-  ['band_qe_mev_per_atom', (r) => r.bandQeMeVPerAtom],
-  ['total_qe_mev_per_atom', (r) => r.totalQeMeVPerAtom],
-  ['fermi_qe_mev', (r) => r.fermiQeMeV],
-  ['dos_max_abs_per_ev_atom', (r) => r.dosMaxPerEvAtom],
-  ['dos_mean_abs_per_ev_atom', (r) => r.dosMeanPerEvAtom],
-  ['density_mape_percent', (r) => r.densityMapePercent],
-  ['density_mae_per_a3', (r) => r.densityMaePerA3],
-  ['force_rmse_ev_per_angstrom', (r) => r.forceRmseEvPerA],
-  ['force_max_abs_ev_per_angstrom', (r) => r.forceMaxEvPerA],
-  ['stress_max_abs_gpa', (r) => r.stressMaxGpa],
-  ['pressure_error_gpa', (r) => r.pressureErrorGpa],
-  ['ensemble_sigma_total_mev_per_atom', (r) => r.sigmaTotalMeVPerAtom],
+/** A failure as the JSON has it (NaN, a missing value, as null). */
+export const failureJson = (f: LimitFailure) => ({ snapshot: f.snapshot, quantity: f.quantity, value: Number.isNaN(f.value) ? null : f.value, limit: f.limit, unit: f.unit });
+
+type JsonRow = Record<string, unknown>;
+const numberAt = (r: JsonRow, key: string): number | undefined => (typeof r[key] === 'number' ? (r[key] as number) : undefined);
+
+/** Summary columns: key in the JSON, value of a JSON row (so that merged tables are summarised as fresh ones). */
+const SUMMARY: [string, (r: JsonRow) => number | undefined][] = [
+  ...[
+    'band_mev_per_atom',
+    'total_mev_per_atom',
+    'fermi_mev',
+    'band_qe_mev_per_atom',
+    'total_qe_mev_per_atom',
+    'fermi_qe_mev',
+    'dos_max_abs_per_ev_atom',
+    'dos_mean_abs_per_ev_atom',
+    'density_mape_percent',
+    'density_mae_per_a3',
+    'force_rmse_ev_per_angstrom',
+    'force_max_abs_ev_per_angstrom',
+    'stress_max_abs_gpa',
+    'pressure_error_gpa',
+  ].map((k): [string, (r: JsonRow) => number | undefined] => [k, (r) => numberAt(r, k)]),
+  ['ensemble_sigma_total_mev_per_atom', (r) => (r.ensemble ? numberAt(r.ensemble as JsonRow, 'sigma_total_mev_per_atom') : undefined)],
 ];
 
-/** Mean and max |error| per quantity over the snapshots that have it. */
-export function summarize(rows: readonly SnapshotErrors[]): Record<string, { mean_abs: number; max_abs: number; count: number }> {
+/** Mean and max |error| per quantity over the snapshots (JSON rows) that have it. */
+export function summarize(rows: readonly JsonRow[]): Record<string, { mean_abs: number; max_abs: number; count: number }> {
   const s: Record<string, { mean_abs: number; max_abs: number; count: number }> = {};
   for (const [key, get] of SUMMARY) {
     const v = rows.map(get).filter((x): x is number => x !== undefined).map(Math.abs);
@@ -210,50 +227,52 @@ export const DEFINITIONS = {
   ensemble: "an ensemble model is tested as predict runs it (the members' mean LDOS); sigma_*: the members' sample standard deviation, predict's uncertainty",
   energy_reference_shift_ev:
     "a model with an energy reference: its LDOS energies for the snapshot are its grid shifted by this (eV); the target LDOS stays on the grid as written, so the DOS errors compare the target's energies inside the shifted grid's span, the model's DOS linearly interpolated to them",
+  data: "a table grown with `mala-ts test --merge`: each row's data folder (the top-level data lists them all); the summary and the failures cover every row, with the limits of the run that wrote it",
   stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
 /** --json and VALIDATION.json: per-snapshot rows, summary, limits, failures (snake_case). */
 export function testReportJson(r: TestReport): Record<string, unknown> {
+  const snapshots: JsonRow[] = r.rows.map((s) => ({
+    name: s.name,
+    atoms: s.atomCount,
+    band_mev_per_atom: s.bandMeVPerAtom,
+    total_mev_per_atom: s.totalMeVPerAtom,
+    fermi_mev: s.fermiMeV,
+    band_qe_mev_per_atom: s.bandQeMeVPerAtom,
+    total_qe_mev_per_atom: s.totalQeMeVPerAtom,
+    fermi_qe_mev: s.fermiQeMeV,
+    dos_max_abs_per_ev_atom: s.dosMaxPerEvAtom,
+    dos_mean_abs_per_ev_atom: s.dosMeanPerEvAtom,
+    density_mape_percent: s.densityMapePercent,
+    density_mae_per_a3: s.densityMaePerA3,
+    force_rmse_ev_per_angstrom: s.forceRmseEvPerA,
+    force_max_abs_ev_per_angstrom: s.forceMaxEvPerA,
+    qe_force_rms_ev_per_angstrom: s.qeForceRmsEvPerA,
+    stress_max_abs_gpa: s.stressMaxGpa,
+    pressure_error_gpa: s.pressureErrorGpa,
+    pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
+    ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
+    target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
+    predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
+    target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
+    qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
+    ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
+    domain_score_sigma: s.domainScoreSigma,
+    in_domain: s.inDomain,
+    warnings: s.warnings,
+    seconds: s.seconds,
+  }));
   return {
     model: r.model,
     model_sha256: r.modelSha256,
     mala_ts_version: r.malaTsVersion,
     data: r.dataDir,
     definitions: DEFINITIONS,
-    snapshots: r.rows.map((s) => ({
-      name: s.name,
-      atoms: s.atomCount,
-      band_mev_per_atom: s.bandMeVPerAtom,
-      total_mev_per_atom: s.totalMeVPerAtom,
-      fermi_mev: s.fermiMeV,
-      band_qe_mev_per_atom: s.bandQeMeVPerAtom,
-      total_qe_mev_per_atom: s.totalQeMeVPerAtom,
-      fermi_qe_mev: s.fermiQeMeV,
-      dos_max_abs_per_ev_atom: s.dosMaxPerEvAtom,
-      dos_mean_abs_per_ev_atom: s.dosMeanPerEvAtom,
-      density_mape_percent: s.densityMapePercent,
-      density_mae_per_a3: s.densityMaePerA3,
-      force_rmse_ev_per_angstrom: s.forceRmseEvPerA,
-      force_max_abs_ev_per_angstrom: s.forceMaxEvPerA,
-      qe_force_rms_ev_per_angstrom: s.qeForceRmsEvPerA,
-      stress_max_abs_gpa: s.stressMaxGpa,
-      pressure_error_gpa: s.pressureErrorGpa,
-      pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
-      ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
-      target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
-      predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
-      target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
-      qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
-      ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
-      domain_score_sigma: s.domainScoreSigma,
-      in_domain: s.inDomain,
-      warnings: s.warnings,
-      seconds: s.seconds,
-    })),
-    summary: summarize(r.rows),
+    snapshots,
+    summary: summarize(snapshots),
     max_error: r.limits,
-    failures: r.failures.map((f) => ({ snapshot: f.snapshot, quantity: f.quantity, value: Number.isNaN(f.value) ? null : f.value, limit: f.limit, unit: f.unit })),
+    failures: r.failures.map(failureJson),
     passed: r.failures.length === 0,
   };
 }

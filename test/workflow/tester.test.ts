@@ -217,6 +217,43 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.deepEqual(written.snapshots.map((s: { name: string }) => s.name), ['off', 'self']);
   });
 
+  it('--merge: rows of later runs join the table in --out (same model only); summary and limits cover every row', () => {
+    const base = ['test', '--model', fx.model, '--data', fx.data, '--pseudo-dir', UPF_DIR, '--backend', 'ts'];
+    const whole = JSON.parse(mt([...base, '--json']).stdout);
+    const off = whole.snapshots.find((s: { name: string }) => s.name === 'off');
+    const table = path.join(t.dir, 'merged.json');
+    // off first (with a limit it fails), then self merged in: the limit of the second run covers off's kept row too
+    assert.equal(mt([...base, '--snapshots', 'off', '--out', table]).status, 0);
+    const limit = `band=${Math.abs(off.band_mev_per_atom) * 0.999}`;
+    const second = mt([...base, '--snapshots', 'self', '--merge', '--out', table, '--max-error', limit]);
+    assert.equal(second.status, 1, second.stderr);
+    assert.match(second.stdout, /^FAILED off: band energy error vs the target LDOS/m);
+    assert.match(second.stdout, /^summary over 2 snapshots/m);
+    const merged = JSON.parse(fs.readFileSync(table, 'utf8'));
+    assert.deepEqual(merged.snapshots.map((s: { name: string; data: string }) => [s.name, s.data]), [['off', fx.data], ['self', fx.data]]);
+    assert.deepEqual(merged.failures.map((f: { snapshot: string }) => f.snapshot), ['off']);
+    assert.equal(merged.passed, false);
+    // the merged table's numbers are those of one run over both snapshots
+    for (const k of ['band_mev_per_atom', 'total_mev_per_atom', 'fermi_mev', 'dos_max_abs_per_ev_atom']) {
+      assert.ok(Math.abs(merged.summary[k].mean_abs - whole.summary[k].mean_abs) <= 1e-12 * Math.max(1, whole.summary[k].mean_abs), k);
+      assert.equal(merged.summary[k].count, 2);
+    }
+    // a snapshot tested again replaces its row (still two), and without limits the table's are kept
+    const again = mt([...base, '--snapshots', 'self', '--merge', '--out', table, '--json']);
+    assert.equal(again.status, 1, 'the kept limit still fails on off');
+    assert.deepEqual(JSON.parse(again.stdout).snapshots.map((s: { name: string }) => s.name), ['off', 'self']);
+    // bad input, before any work; the table is left as it was
+    const before = fs.readFileSync(table, 'utf8');
+    assertCleanError(mt([...base, '--merge']), /--merge adds rows to the table in --out, and there is no --out/);
+    fs.writeFileSync(path.join(t.dir, 'other.json'), JSON.stringify({ ...merged, model_sha256: 'f'.repeat(64) }));
+    assertCleanError(mt([...base, '--merge', '--out', path.join(t.dir, 'other.json')]), /--merge: the --out file holds the rows of another model file \(sha256 ffffffffffffffff…/);
+    fs.writeFileSync(path.join(t.dir, 'notes.json'), '{"a": 1}');
+    assertCleanError(mt([...base, '--merge', '--out', path.join(t.dir, 'notes.json')]), /--merge: the --out file is not a table of mala-ts test/);
+    fs.writeFileSync(path.join(t.dir, 'broken.json'), '{"snap');
+    assertCleanError(mt([...base, '--merge', '--out', path.join(t.dir, 'broken.json')]), /--merge: cannot read the --out file as JSON/);
+    assert.equal(fs.readFileSync(table, 'utf8'), before);
+  });
+
   it('model-info shows VALIDATION.json next to the model (table and JSON), and says when it belongs to another model file', async () => {
     const dir = path.join(t.dir, 'shipped');
     fs.mkdirSync(dir);

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
@@ -7,6 +8,8 @@ import { defaultProgress, progressEnabled } from '../../util/progress';
 import { testModel } from '../../workflow/tester';
 import { findSnapshots } from '../../workflow/tester-data';
 import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
+import { checkMergeTarget, mergeTestReports } from '../../workflow/tester-merge';
+import { modelFileSha256 } from '../../workflow/model-info';
 import { positiveNumber } from '../args';
 import { backendOption, deviceOption, pseudoDirOption, modelFileOption } from '../options';
 
@@ -22,6 +25,7 @@ interface Opts {
   backend: string;
   device?: string;
   forces?: boolean;
+  merge?: boolean;
 }
 
 export function register(program: Command): void {
@@ -35,6 +39,7 @@ export function register(program: Command): void {
     .option('--forces', "also the forces (RMSE, max |ΔF|, eV/Å) and, where the pw.x output has a stress block, the stress (max |Δσ|, ΔP, GPa) against QE's; the descriptors are recomputed from the atoms for their gradient. Limits: forces-qe (RMSE), stress-qe")
     .option('--json', 'print the per-snapshot rows and the summary as JSON')
     .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
+    .option('--merge', "add this run's rows to the table already in --out (the same model file only; a snapshot tested again replaces its row); the summary and the limits then cover every row")
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .option('--memory <MB>', 'memory budget of one snapshot\'s prediction', '4096')
     .addOption(backendOption())
@@ -45,6 +50,10 @@ export function register(program: Command): void {
       const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
       // an empty list would have meant "all": say so instead of testing what was not asked for
       if (snapshots && snapshots.length === 0) throw new MalaError(`--snapshots '${opts.snapshots}' names no snapshot`, { fix: 'give snapshot names separated by commas, or drop --snapshots to test all in --data' });
+      if (opts.merge && !opts.out) throw new MalaError('--merge adds rows to the table in --out, and there is no --out', { fix: 'add --out <file> (e.g. models/<m>/VALIDATION.json), or drop --merge' });
+      // the table to merge into, read (and checked below) before any work
+      const previous = opts.merge && fs.existsSync(opts.out!) ? readTable(opts.out!) : undefined;
+      if (previous !== undefined) checkMergeTarget(previous, modelFileSha256(model), opts.out!);
       if (opts.out) {
         // the report must not overwrite the model or a snapshot's file
         const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
@@ -65,12 +74,23 @@ export function register(program: Command): void {
         warn: (m) => stderr(`warning: ${m}`),
         log: progressEnabled() ? stderr : undefined,
       });
-      const json = testReportJson(report);
+      const fresh = testReportJson(report);
+      const json = previous === undefined ? fresh : mergeTestReports(previous, fresh, opts.out!);
       if (opts.out) writeResultsJson(opts.out, json);
       process.stdout.write(opts.json ? formatJson(json) : formatTestTable(json));
-      if (report.failures.length > 0) {
-        if (opts.json) for (const f of report.failures) stderr(`FAILED ${f.snapshot}: |${f.quantity}| ${Number.isNaN(f.value) ? 'not available' : Math.abs(f.value).toFixed(3)} > ${f.limit} ${f.unit}`);
+      const failures = json.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[];
+      if (failures.length > 0) {
+        if (opts.json) for (const f of failures) stderr(`FAILED ${f.snapshot}: |${f.quantity}| ${f.value === null ? 'not available' : Math.abs(f.value).toFixed(3)} > ${f.limit} ${f.unit}`);
         process.exitCode = 1;
       }
     });
+}
+
+/** --merge: the table already in --out, parsed; one clear error when it is not JSON. */
+function readTable(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new MalaError(`--merge: cannot read the --out file as JSON: ${(e as Error).message}`, { file, fix: 'drop --merge to overwrite it, or give another --out', cause: e });
+  }
 }
