@@ -27,7 +27,8 @@ import { readStructure } from '../src/structure/registry';
 import { predict } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
 
-helpIfAsked(__filename);
+// only as a program: eos-scan.ts imports eosInput from here
+if (require.main === module) helpIfAsked(__filename);
 
 const root = path.join(__dirname, '..');
 
