@@ -147,7 +147,10 @@ al-broad-list:
 #                              the pw.x inputs (their degauss in full; the outputs print 4 decimals)
 #   make al-broad-table        the validation table models/al-fcc-broad/VALIDATION.json: mala-ts test
 #                              --forces on every validation frame present, against QE, with issue 18's
-#                              energy limits (forces and stress are reported beside them)
+#                              energy limits (forces and stress are reported beside them); when the
+#                              table is already this model file's (same sha256), the frames tested
+#                              replace or join its rows (--merge) and the others stay, so frames made
+#                              on another machine or day add up; a retrained model starts a new table
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
 # frames (the shipped model); all fits every frame.
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
@@ -204,6 +207,8 @@ al-broad-table:
 	@set -e; names=; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do n=$${spec%%:*}; \
 	  [ -f $(AL_BROAD_CACHE)/validation/$$n.info.json ] && names="$$names,$$n"; done; \
 	[ -n "$$names" ] || { echo "al-broad-table: no validation frame made yet (run make al-broad-data)"; exit 1; }; \
+	merge=; if [ -f $(AL_BROAD_TABLE) ] && grep -q "\"model_sha256\": \"$$(sha256sum $(AL_BROAD_MODEL) | cut -c1-64)\"" $(AL_BROAD_TABLE); then \
+	  merge=--merge; echo "al-broad-table: $(AL_BROAD_TABLE) is this model's: its rows of frames not made here are kept (--merge)"; fi; \
 	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
-	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) || rc=$$?; \
+	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) $$merge || rc=$$?; \
 	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
