@@ -165,6 +165,8 @@ AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
 AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
 AL_BROAD_ENSEMBLE ?= 3
 AL_BROAD_LAYERS   ?= 128,128
+# LeakyReLU as MALA; Tanh gave forces of the right direction on the narrow data (make al-activation)
+AL_BROAD_ACTIVATION ?= LeakyReLU
 # 12 epochs: with the energy reference the validation frame's loss stops improving after 2–3 epochs
 # (RECIPE.md, "Energy reference"); more epochs only fit the frames' own k-point noise
 AL_BROAD_EPOCHS   ?= 12
@@ -189,7 +191,7 @@ al-broad-model:
 	  --ldos $(call al_broad_list,$(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).out.npy)) \
 	  --validation $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).in.npy:$(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).out.npy \
 	  --info $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).info.json \
-	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation LeakyReLU \
+	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation $(AL_BROAD_ACTIVATION) \
 	  --epochs $(AL_BROAD_EPOCHS) --batch-size 64 --learning-rate 1e-3 --lr-plateau 4 --lr-decay 0.3 \
 	  --energy-reference $(AL_BROAD_REFERENCE) \
 	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip $(AL_BROAD_TRAIN_EXTRA) \

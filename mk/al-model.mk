@@ -15,6 +15,10 @@
 #   make al-eval            held-out and size-transfer errors, QE vs mala-ts wall time
 #   make al-validation      the validation table models/al-fcc-298K/VALIDATION.json (mala-ts test on the
 #                           held-out Al4_298K_6, _7 and two 8-atom frames made after training, Al8X_298K_0, _1)
+#   make al-activation      experiment (issue 16): the same training with each of AL_ACTIVATIONS and seeds
+#                           AL_ACT_SEEDS, then bench/al-forces.ts on each (forces against QE on the
+#                           fixtures/al-forces frames and the 32-atom one): does a smooth activation give
+#                           better forces? Models and JSON under $(AL_CACHE)/activation/
 
 AL_CACHE  ?= .cache/al-fcc-298K
 AL_INPUTS := $(AL_CACHE)/inputs
@@ -35,7 +39,7 @@ AL_REF    ?= fixtures/al-size-transfer
 AL_EVAL   ?= models/al-fcc-298K/evaluation.json
 comma     := ,
 
-.PHONY: al-regenerate al-data al-frames al-model al-domain al-reference al-eval al-validation-data al-validation
+.PHONY: al-activation al-regenerate al-data al-frames al-model al-domain al-reference al-eval al-validation-data al-validation
 
 al-frames:
 	$(MALA_TS) sample --qe-template qe-inputs/al-fcc-298K.pw.scf.in --out $(AL_INPUTS) --prefix Al4_298K --frames 12 --seed 4928459
@@ -78,3 +82,11 @@ al-regenerate:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory al-model al-domain al-reference al-eval && \
 	echo "al-regenerate: $$(( $$(date +%s) - start )) s wall"
+
+AL_ACTIVATIONS ?= LeakyReLU Tanh
+AL_ACT_SEEDS   ?= 1 2 3
+al-activation: al-data
+	@set -e; for s in $(AL_ACT_SEEDS); do for a in $(AL_ACTIVATIONS); do d=$(AL_CACHE)/activation/$$a-s$$s; mkdir -p $$d; \
+	  [ -f $$d/model.zip ] || npx tsx bench/al-train.ts --data $(AL_DATA) --out $$d/model.zip --seed $$s --activation $$a > $$d/train.log; \
+	  npx tsx bench/al-forces.ts --model $$d/model.zip --repeats 1 --cost-frames Al4_298K_6 --out $$d/forces.json | sed -n '5,9p' | sed "s|^ *|$$a seed $$s: |"; \
+	done; done
