@@ -11,6 +11,8 @@
 #   make al-broad-validation   only the held-out validation set
 #   make al-broad-training     only the training set
 #   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
+#   make al-broad-session-data the 8-atom validation frames and 12 continuously spread 8-atom training
+#                              frames (≈ 1.5 h on 2 cores: a model within one session; see below)
 #   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed)
 #
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
@@ -70,6 +72,14 @@ AL_BROAD_TRAIN16 := $(call al_broad_cells,16,$(AL_BROAD_LATIN1) $(AL_BROAD_LATIN
 AL_BROAD_TRAIN32 := $(call al_broad_cells,32,$(AL_BROAD_LATIN3),2x2x2,3)
 # the order the training frames are made in: a usable set early (all 8-atom frames), then larger
 AL_BROAD_TRAIN   := $(AL_BROAD_TRAIN8) $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32)
+# Continuously spread 8-atom frames (2026-12-05): the shipped model's E(a) has bumps between the
+# five lattice constants of the grid above (bench/eos-scan.ts, RECIPE.md), so these frames take a
+# and T from a two-dimensional Halton sequence (bases 2 and 3; a shifted by 1/32 of the range so
+# that no frame sits on a grid value): a = 3.985 … 4.115 Å in steps of 0.01, T = 130 … 811 K.
+# Twelve frames, ≈ 1.7 CPU hours: with the four 8-atom validation frames a model fits in a session.
+AL_BROAD_CONT8_TA := 367:4.055 633:4.015 189:4.095 456:3.995 722:4.075 278:4.035 \
+                     544:4.115 811:3.985 130:4.065 396:4.025 663:4.105 219:4.005
+AL_BROAD_CONT8   := $(foreach p,$(AL_BROAD_CONT8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),c8at_$(T)K_$(subst .,,$(a)):2x1x1:$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),9))))
 AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 
 # $(1): frames, $(2): output folder under AL_BROAD_CACHE, $(3): k density (mesh of the 4-atom cell),
@@ -152,17 +162,19 @@ al-broad-list:
 #                              replace or join its rows (--merge) and the others stay, so frames made
 #                              on another machine or day add up; a retrained model starts a new table
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
-# frames (the shipped model); all fits every frame.
+# frames (the shipped model); all fits every frame; c8 fits the twelve continuously spread 8-atom
+# frames of make al-broad-session-data.
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= 8+16
-AL_BROAD_LRVAL    := t8at_500K_405
+# (stage c8: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c8,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-al_broad_stage_frames = $(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))
+al_broad_stage_frames = $(if $(filter c8,$(1)),$(AL_BROAD_CONT8),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN))))
 AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
-AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)
+AL_BROAD_WORK     ?= $(AL_BROAD_CACHE)/model-stage$(AL_BROAD_STAGE)$(if $(filter-out LeakyReLU,$(AL_BROAD_ACTIVATION)),-$(AL_BROAD_ACTIVATION))
 AL_BROAD_ENSEMBLE ?= 3
 AL_BROAD_LAYERS   ?= 128,128
 # LeakyReLU as MALA; Tanh gave forces of the right direction on the narrow data (make al-activation)
@@ -180,6 +192,22 @@ AL_PSEUDO         ?= /usr/share/espresso/pseudo
 al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
 
 .PHONY: al-broad-model al-broad-domain al-broad-table
+
+# A model that fits in one session (≈ 1.5 h of wall time on 2 cores): the four 8-atom validation
+# frames and the twelve continuously spread 8-atom training frames, two at a time; then e.g.
+#   make al-broad-model AL_BROAD_STAGE=c8 AL_BROAD_ACTIVATION=Tanh AL_BROAD_MODEL=$HOME/.cache/mala-ts/al-broad/c8-tanh.zip
+#   make al-broad-table AL_BROAD_MODEL=$HOME/.cache/mala-ts/al-broad/c8-tanh.zip AL_BROAD_TABLE=c8-tanh.VALIDATION.json
+# (the shipped model and its table stay as they are).
+.PHONY: al-broad-session-data
+al_broad_valid8 = $(call al_broad_sized,$(AL_BROAD_VALID),8)
+al-broad-session-data:
+	@rc=0; \
+	$(MAKE) --no-print-directory al-broad-validation AL_BROAD_VALID="$(wordlist 1,2,$(al_broad_valid8))" & p1=$$!; \
+	$(MAKE) --no-print-directory al-broad-validation AL_BROAD_VALID="$(wordlist 3,4,$(al_broad_valid8))" & p2=$$!; \
+	wait $$p1 || rc=1; wait $$p2 || rc=1; \
+	$(MAKE) --no-print-directory al-broad-training AL_BROAD_TRAIN="$(wordlist 1,6,$(AL_BROAD_CONT8))" & p1=$$!; \
+	$(MAKE) --no-print-directory al-broad-training AL_BROAD_TRAIN="$(wordlist 7,12,$(AL_BROAD_CONT8))" & p2=$$!; \
+	wait $$p1 || rc=1; wait $$p2 || rc=1; exit $$rc
 
 al-broad-model:
 	@set -e; d=$(AL_BROAD_CACHE)/training; missing=; \
