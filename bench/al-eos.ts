@@ -58,7 +58,7 @@ export function eosInput(template: string, aAngstrom: number, kmesh: number, deg
 }
 
 /** Least-squares polynomial coefficients c0..cn of y(x). */
-function polyfit(x: number[], y: number[], n: number): number[] {
+export function polyfit(x: number[], y: number[], n: number): number[] {
   const m = n + 1;
   const A = Array.from({ length: m }, () => new Array<number>(m + 1).fill(0));
   for (let k = 0; k < x.length; k++) {

@@ -20,35 +20,18 @@ import { evPerA3InGpa } from '../src/engine/stress';
 import { kBoltzmannEvPerK, rydbergEv } from '../src/structure/units';
 import { readStructure } from '../src/structure/registry';
 import { predict } from '../src/workflow/predict';
-import { eosInput } from './al-eos';
+import { eosInput, polyfit } from './al-eos';
 import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
 
 const root = path.join(__dirname, '..');
 
-/** Least-squares cubic through (x, y), evaluated at x. */
+/** Least-squares cubic through (x, y), evaluated at x (about the mean x, for conditioning). */
 function cubicFitValues(x: number[], y: number[]): number[] {
   const xm = x.reduce((s, v) => s + v, 0) / x.length;
   const u = x.map((v) => v - xm);
-  const A = Array.from({ length: 4 }, () => new Array<number>(5).fill(0));
-  for (let k = 0; k < u.length; k++) {
-    for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 4; j++) A[i][j] += u[k] ** (i + j);
-      A[i][4] += y[k] * u[k] ** i;
-    }
-  }
-  for (let i = 0; i < 4; i++) {
-    let p = i;
-    for (let r = i + 1; r < 4; r++) if (Math.abs(A[r][i]) > Math.abs(A[p][i])) p = r;
-    [A[i], A[p]] = [A[p], A[i]];
-    for (let r = 0; r < 4; r++) {
-      if (r === i) continue;
-      const q = A[r][i] / A[i][i];
-      for (let c = i; c <= 4; c++) A[r][c] -= q * A[i][c];
-    }
-  }
-  const c = A.map((row, i) => row[4] / A[i][i]);
+  const c = polyfit(u, y, 3);
   return u.map((v) => c[0] + c[1] * v + c[2] * v * v + c[3] * v ** 3);
 }
 
