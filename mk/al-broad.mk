@@ -76,9 +76,13 @@ AL_BROAD_TRAIN   := $(AL_BROAD_TRAIN8) $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32)
 # five lattice constants of the grid above (bench/eos-scan.ts, RECIPE.md), so these frames take a
 # and T from a two-dimensional Halton sequence (bases 2 and 3; a shifted by 1/32 of the range so
 # that no frame sits on a grid value): a = 3.985 … 4.115 Å in steps of 0.01, T = 130 … 811 K.
-# Twelve frames, ≈ 1.7 CPU hours: with the four 8-atom validation frames a model fits in a session.
+# Point i: a = 3.97 + 0.16·(h₂(i) + 1/32) Å, T = 100 + 800·h₃(i) K (h_b: radical inverse in base b).
+# The first twelve, ≈ 1 CPU hour (≈ 310 CPU s each), with the four 8-atom validation frames make a
+# model within a session (al-broad-session-data); the next twelve halve the spacing in a (0.005 Å).
 AL_BROAD_CONT8_TA := 367:4.055 633:4.015 189:4.095 456:3.995 722:4.075 278:4.035 \
-                     544:4.115 811:3.985 130:4.065 396:4.025 663:4.105 219:4.005
+                     544:4.115 811:3.985 130:4.065 396:4.025 663:4.105 219:4.005 \
+                     485:4.085 752:4.045 307:4.125 574:3.980 841:4.060 159:4.020 \
+                     426:4.100 693:4.000 248:4.080 515:4.040 781:4.120 337:3.990
 AL_BROAD_CONT8   := $(foreach p,$(AL_BROAD_CONT8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),c8at_$(T)K_$(subst .,,$(a)):2x1x1:$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),9))))
 AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 
@@ -162,15 +166,15 @@ al-broad-list:
 #                              replace or join its rows (--merge) and the others stay, so frames made
 #                              on another machine or day add up; a retrained model starts a new table
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
-# frames (the shipped model); all fits every frame; c8 fits the twelve continuously spread 8-atom
-# frames of make al-broad-session-data.
+# frames (the shipped model); all fits every frame; c8 fits the first twelve continuously spread
+# 8-atom frames (those of make al-broad-session-data), c24 all twenty-four.
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= 8+16
-# (stage c8: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
-AL_BROAD_LRVAL    := $(if $(filter c8,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
+# (stages c8 and c24: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c8 c24,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-al_broad_stage_frames = $(if $(filter c8,$(1)),$(AL_BROAD_CONT8),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN))))
+al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))))
 AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
@@ -242,3 +246,31 @@ al-broad-table:
 	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
 	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) $$merge || rc=$$?; \
 	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
+
+# ---- model variants side by side (issues 16 and 18) ------------------------------------------
+#   make al-broad-variants     trains each of AL_BROAD_VARIANTS (name:stage:activation:members:layers)
+#                              with make al-broad-model, tests it with mala-ts test --forces on every
+#                              validation frame present, scans its E(a) (bench/eos-scan.ts) and prints
+#                              one table (bench/variants-table.ts) → $(AL_BROAD_VARIANTS_OUT).
+#                              Models and JSON under $(AL_BROAD_CACHE)/variants/<name>/ (kept: a rerun
+#                              only tests again; delete a folder to retrain that variant).
+AL_BROAD_VARIANTS ?= c8-leaky:c8:LeakyReLU:1:128,128 c8-tanh:c8:Tanh:1:128,128 c8-tanh-x5:c8:Tanh:5:128,128 \
+                     c24-leaky:c24:LeakyReLU:1:128,128 c24-tanh:c24:Tanh:1:128,128 c24-tanh-x5:c24:Tanh:5:128,128
+AL_BROAD_VARIANTS_OUT ?= $(AL_BROAD_CACHE)/variants/variants.json
+.PHONY: al-broad-variants
+al-broad-variants:
+	@set -e; names=; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do n=$${spec%%:*}; \
+	  [ -f $(AL_BROAD_CACHE)/validation/$$n.info.json ] && names="$$names,$$n"; done; \
+	[ -n "$$names" ] || { echo "al-broad-variants: no validation frame made yet (run make al-broad-session-data)"; exit 1; }; \
+	table=; for v in $(AL_BROAD_VARIANTS); do \
+	  set -- $$(echo $$v | tr ':' ' '); d=$(AL_BROAD_CACHE)/variants/$$1; mkdir -p $$d; \
+	  if [ ! -f $$d/model.zip ]; then echo "al-broad-variants: training $$1 (stage $$2, $$3, $$4 member(s), layers $$5)"; \
+	    $(MAKE) --no-print-directory al-broad-model AL_BROAD_STAGE=$$2 AL_BROAD_ACTIVATION=$$3 AL_BROAD_ENSEMBLE=$$4 \
+	      AL_BROAD_LAYERS=$$5 AL_BROAD_MODEL=$$d/model.zip AL_BROAD_WORK=$$d/work > $$d/train.log 2>&1 \
+	      || { echo "al-broad-variants: training $$1 failed, see $$d/train.log"; exit 1; }; fi; \
+	  $(MALA_TS) test --model $$d/model.zip --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
+	    --pseudo-dir $(AL_PSEUDO) --forces --json --out $$d/test.json > $$d/test.log 2>&1; \
+	  npx tsx bench/eos-scan.ts --model $$d/model.zip --range 4.00,4.10,0.0025 --out $$d/eos-scan.json > $$d/eos-scan.log; \
+	  table="$$table,$$1=$$d/test.json:$$d/eos-scan.json"; \
+	done; \
+	npx tsx bench/variants-table.ts --variants $${table#,} --out $(AL_BROAD_VARIANTS_OUT)

@@ -1,0 +1,92 @@
+/**
+ * One table of several trained model variants side by side (issues 16 and 18; a benchmark, not a
+ * test): per variant, the `mala-ts test --forces --json` table of the validation frames and,
+ * when given, the bench/eos-scan.ts JSON of the same model. `make al-broad-variants` writes both
+ * and calls this.
+ *
+ *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--out variants.json]
+ *
+ * Columns: per frame the total-energy error against QE (meV/atom); over all frames the mean and
+ * largest |total| and |band| error (meV/atom), the largest |E_F| error (meV), the mean force RMSE
+ * (eV/Å) beside QE's own rms force, and from the scan the largest departure of E(a) from a cubic
+ * (meV/atom). A frame that one variant's table lacks is a blank there, and the means are over
+ * the frames each table has.
+ */
+import * as fs from 'node:fs';
+import { arg, helpIfAsked } from './help';
+
+helpIfAsked(__filename);
+
+interface Row {
+  name: string;
+  total_qe_mev_per_atom: number;
+  band_qe_mev_per_atom: number;
+  fermi_qe_mev: number;
+  force_rmse_ev_per_angstrom?: number;
+  qe_force_rms_ev_per_angstrom?: number;
+}
+
+export interface VariantSummary {
+  variant: string;
+  frames: number;
+  meanAbsTotalMeVPerAtom: number;
+  maxAbsTotalMeVPerAtom: number;
+  meanAbsBandMeVPerAtom: number;
+  maxAbsFermiMeV: number;
+  meanForceRmseEvPerA: number | null;
+  meanQeForceRmsEvPerA: number | null;
+  eosBumpMeVPerAtom: number | null;
+  totalByFrame: Record<string, number>;
+}
+
+const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+
+export function summarize(variant: string, rows: Row[], eosBumpMeVPerAtom: number | null): VariantSummary {
+  if (rows.length === 0) throw new Error(`${variant}: its test table has no snapshot rows`);
+  const f = rows.filter((r) => typeof r.force_rmse_ev_per_angstrom === 'number');
+  return {
+    variant,
+    frames: rows.length,
+    meanAbsTotalMeVPerAtom: mean(rows.map((r) => Math.abs(r.total_qe_mev_per_atom))),
+    maxAbsTotalMeVPerAtom: Math.max(...rows.map((r) => Math.abs(r.total_qe_mev_per_atom))),
+    meanAbsBandMeVPerAtom: mean(rows.map((r) => Math.abs(r.band_qe_mev_per_atom))),
+    maxAbsFermiMeV: Math.max(...rows.map((r) => Math.abs(r.fermi_qe_mev))),
+    meanForceRmseEvPerA: f.length ? mean(f.map((r) => r.force_rmse_ev_per_angstrom!)) : null,
+    meanQeForceRmsEvPerA: f.length ? mean(f.map((r) => r.qe_force_rms_ev_per_angstrom ?? NaN)) : null,
+    eosBumpMeVPerAtom,
+    totalByFrame: Object.fromEntries(rows.map((r) => [r.name, r.total_qe_mev_per_atom])),
+  };
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message} (make it with mala-ts test --json or bench/eos-scan.ts --out)`);
+  }
+}
+
+function main(): void {
+  const specs = arg('variants').split(',').filter(Boolean);
+  const out = arg('out', '');
+  const summaries = specs.map((s) => {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--variants: '${s}' is not NAME=TEST.json[:EOS.json]`);
+    const [testFile, eosFile] = s.slice(eq + 1).split(':');
+    const rows = readJson(testFile).snapshots as Row[] | undefined;
+    if (!Array.isArray(rows)) throw new Error(`${testFile}: no "snapshots" array (not a mala-ts test --json table)`);
+    const bump = eosFile ? ((readJson(eosFile).largestBumpMeVPerAtom as number | undefined) ?? null) : null;
+    return summarize(s.slice(0, eq), rows, bump);
+  });
+  const frames = [...new Set(summaries.flatMap((s) => Object.keys(s.totalByFrame)))].sort();
+  const fmt = (v: number | null | undefined, d: number): string => (v === null || v === undefined || Number.isNaN(v) ? '' : v.toFixed(d));
+  const head = ['variant', ...frames.map((f) => f.split('_')[0]), 'mean|tot|', 'max|tot|', 'mean|band|', 'max|E_F|', 'F rmse', '(QE rms)', 'E(a) bump'];
+  const lines = summaries.map((s) => [s.variant, ...frames.map((f) => fmt(s.totalByFrame[f], 1)), fmt(s.meanAbsTotalMeVPerAtom, 1), fmt(s.maxAbsTotalMeVPerAtom, 1),
+    fmt(s.meanAbsBandMeVPerAtom, 1), fmt(s.maxAbsFermiMeV, 0), fmt(s.meanForceRmseEvPerA, 2), fmt(s.meanQeForceRmsEvPerA, 2), fmt(s.eosBumpMeVPerAtom, 1)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  console.log('total-energy error vs QE per frame and summary (meV/atom; E_F meV; forces eV/Å)');
+  for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  if (out) fs.writeFileSync(out, JSON.stringify({ frames, variants: summaries }, null, 1) + '\n');
+}
+
+if (require.main === module) main();
