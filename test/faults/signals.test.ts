@@ -65,7 +65,8 @@ describe('faults: signals leave nothing behind', function () {
     const xyz = path.join(t.dir, 'S.xyz');
     fs.writeFileSync(xyz, '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nAl 0 0 0\n');
     const out = path.join(t.dir, 'o', 'd.npy');
-    const run = start(process.execPath, [cli, 'descriptors', xyz, '--grid', '24,24,24', '--twojmax', '4', '-o', out], { TMPDIR: t.dir, MALA_TS_DESCRIPTOR_ENGINE: 'lammps' });
+    // a run of ≈ 2 s on an idle machine (24³ with twojmax 4 took 0.4 s, too short for the 100 ms poll to see the folder and the .tmp at once)
+    const run = start(process.execPath, [cli, 'descriptors', xyz, '--grid', '48,48,48', '--twojmax', '6', '-o', out], { TMPDIR: t.dir, MALA_TS_DESCRIPTOR_ENGINE: 'lammps' });
     await until(() => names(t.dir).some((f) => f.startsWith('mala-ts-bispectrum-')) && names(path.dirname(out)).some((f) => f.endsWith('.tmp')), 90000, 'the output .tmp and the LAMMPS folder');
     run.child.kill('SIGTERM');
     const r = await run.done;
