@@ -75,7 +75,7 @@ AL_BROAD_TRAIN   := $(AL_BROAD_TRAIN8) $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32)
 # Continuously spread 8-atom frames (2026-12-05): the shipped model's E(a) has bumps between the
 # five lattice constants of the grid above (bench/eos-scan.ts, RECIPE.md), so these frames take a
 # and T from a two-dimensional Halton sequence (bases 2 and 3; a shifted by 1/32 of the range so
-# that no frame sits on a grid value): a = 3.985 … 4.115 Å in steps of 0.01, T = 130 … 811 K.
+# that no frame sits on a grid value): a = 3.980 … 4.125 Å, T = 130 … 841 K.
 # Point i: a = 3.97 + 0.16·(h₂(i) + 1/32) Å, T = 100 + 800·h₃(i) K (h_b: radical inverse in base b).
 # The first twelve, ≈ 1 CPU hour (≈ 310 CPU s each), with the four 8-atom validation frames make a
 # model within a session (al-broad-session-data); the next twelve halve the spacing in a (0.005 Å).
@@ -194,6 +194,8 @@ AL_BROAD_TRAIN_EXTRA ?=
 AL_BROAD_LIMITS   := total-qe=5,band-qe=5,fermi-qe=20
 AL_PSEUDO         ?= /usr/share/espresso/pseudo
 al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
+# the validation frames made so far (expanded when a recipe runs, so frames made meanwhile count)
+al_broad_valid_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_CACHE)/validation/$(n).info.json),$(n)))
 
 .PHONY: al-broad-model al-broad-domain al-broad-table
 
@@ -238,12 +240,11 @@ al-broad-domain:
 	done
 
 al-broad-table:
-	@set -e; names=; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do n=$${spec%%:*}; \
-	  [ -f $(AL_BROAD_CACHE)/validation/$$n.info.json ] && names="$$names,$$n"; done; \
+	@set -e; names=$(call al_broad_list,$(al_broad_valid_made)); \
 	[ -n "$$names" ] || { echo "al-broad-table: no validation frame made yet (run make al-broad-data)"; exit 1; }; \
 	merge=; if [ -f $(AL_BROAD_TABLE) ] && grep -q "\"model_sha256\": \"$$(sha256sum $(AL_BROAD_MODEL) | cut -c1-64)\"" $(AL_BROAD_TABLE); then \
 	  merge=--merge; echo "al-broad-table: $(AL_BROAD_TABLE) is this model's: its rows of frames not made here are kept (--merge)"; fi; \
-	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
+	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $$names \
 	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) $$merge || rc=$$?; \
 	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
 
@@ -259,8 +260,7 @@ AL_BROAD_VARIANTS ?= c8-leaky:c8:LeakyReLU:1:128,128 c8-tanh:c8:Tanh:1:128,128 c
 AL_BROAD_VARIANTS_OUT ?= $(AL_BROAD_CACHE)/variants/variants.json
 .PHONY: al-broad-variants
 al-broad-variants:
-	@set -e; names=; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do n=$${spec%%:*}; \
-	  [ -f $(AL_BROAD_CACHE)/validation/$$n.info.json ] && names="$$names,$$n"; done; \
+	@set -e; names=$(call al_broad_list,$(al_broad_valid_made)); \
 	[ -n "$$names" ] || { echo "al-broad-variants: no validation frame made yet (run make al-broad-session-data)"; exit 1; }; \
 	table=; for v in $(AL_BROAD_VARIANTS); do \
 	  set -- $$(echo $$v | tr ':' ' '); d=$(AL_BROAD_CACHE)/variants/$$1; mkdir -p $$d; \
@@ -268,7 +268,7 @@ al-broad-variants:
 	    $(MAKE) --no-print-directory al-broad-model AL_BROAD_STAGE=$$2 AL_BROAD_ACTIVATION=$$3 AL_BROAD_ENSEMBLE=$$4 \
 	      AL_BROAD_LAYERS=$$5 AL_BROAD_MODEL=$$d/model.zip AL_BROAD_WORK=$$d/work > $$d/train.log 2>&1 \
 	      || { echo "al-broad-variants: training $$1 failed, see $$d/train.log"; exit 1; }; fi; \
-	  $(MALA_TS) test --model $$d/model.zip --data $(AL_BROAD_CACHE)/validation --snapshots $${names#,} \
+	  $(MALA_TS) test --model $$d/model.zip --data $(AL_BROAD_CACHE)/validation --snapshots $$names \
 	    --pseudo-dir $(AL_PSEUDO) --forces --json --out $$d/test.json > $$d/test.log 2>&1; \
 	  npx tsx bench/eos-scan.ts --model $$d/model.zip --range 4.00,4.10,0.0025 --out $$d/eos-scan.json > $$d/eos-scan.log; \
 	  table="$$table,$$1=$$d/test.json:$$d/eos-scan.json"; \
