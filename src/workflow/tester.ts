@@ -35,6 +35,8 @@ import { Progress, silentProgress } from '../util/progress';
 import { modelFileSha256 } from './model-info';
 import { structureEnergyAxis } from './energy-axis';
 import { dosOnCommonEnergies } from '../targets/dos-common-energies';
+import { writeDosComparisonCsv } from '../io/dos-comparison-csv';
+import * as path from 'node:path';
 import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
 import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
@@ -58,6 +60,8 @@ export interface TesterOptions {
   warn?: (message: string) => void;
   /** Also the forces (and stress, where QE printed one) against QE's: tester-forces.ts. */
   forces?: boolean;
+  /** Also each snapshot's model and target DOS on common energies: <dosDir>/<name>.dos.csv. */
+  dosDir?: string;
   /** One line per snapshot as it starts ("snapshot 2/5: Al4_298K_6"). */
   log?: (message: string) => void;
 }
@@ -150,6 +154,19 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const target = await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
 
   const n = atoms.symbols.length;
+  if (opts.dosDir) {
+    const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
+    writeDosComparisonCsv(path.join(opts.dosDir, `${p.files.name}.dos.csv`), {
+      snapshot: p.files.name,
+      atomCount: n,
+      temperatureK: c.temperatureK,
+      fermiModelEv: predicted.observables.fermiEnergyEv,
+      fermiTargetEv: target.observables.fermiEnergyEv,
+      energiesEv: dos.energiesEv,
+      modelPerEv: dos.predictedPerEv,
+      targetPerEv: dos.targetPerEv,
+    });
+  }
   const pred = observablesOf(predicted);
   const tgt = observablesOf(target);
   const qe = qeReference(p.files, p.qeOutput);

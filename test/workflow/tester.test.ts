@@ -22,6 +22,10 @@ import { buildEnsemble } from '../../src/workflow/ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { referenceDir, repoRoot, tempDir } from '../helpers';
+import { parseDosComparisonCsv } from '../../src/io/dos-comparison-csv';
+import { bandErrorBudget } from '../../src/targets/band-error-budget';
+import { numberOfElectrons } from '../../src/targets/dos';
+import { kTEv } from '../../src/structure/units';
 
 /** The project's own Al snapshot (4 atoms, grid 24³, QE 6.7) and the UPF of its run. */
 const AL_OUT = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out');
@@ -115,6 +119,25 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     // the model's own LDOS as target: every error vanishes (the tester's chain is predict's)
     const self = r.rows[1];
     for (const [k, v] of Object.entries({ band: self.bandMeVPerAtom, total: self.totalMeVPerAtom!, fermi: self.fermiMeV, dos: self.dosMaxPerEvAtom, density: self.densityMapePercent })) assert.ok(Math.abs(v) < 1e-6, `${k} ${v}`);
+  });
+
+  it('--dos-out: each snapshot\'s model and target DOS per atom with both Fermi energies; the band-error budget of that file gives the row\'s band error', async () => {
+    const dosDir = path.join(t.dir, 'dos-out');
+    const r = await testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', dosDir });
+    assert.deepEqual(fs.readdirSync(dosDir).sort(), ['off.dos.csv', 'self.dos.csv']);
+    const off = r.rows[0];
+    const c = parseDosComparisonCsv(fs.readFileSync(path.join(dosDir, 'off.dos.csv'), 'utf8'), 'off.dos.csv');
+    assert.equal(c.fermiModelEv, off.predicted.fermiEnergyEv);
+    assert.equal(c.fermiTargetEv, off.target.fermiEnergyEv);
+    // the target column holds the snapshot's electrons at its E_F (per atom: 3 for Al)
+    const kt = kTEv(c.temperatureK);
+    assert.ok(Math.abs(numberOfElectrons(c.targetPerEv, c.energiesEv, c.fermiTargetEv, kt) - 3) < 1e-3, 'target DOS per atom holds 3 electrons');
+    // the band error recomputed from the two DOS columns is the row's (its first-order split: test/targets/band-error-budget.test.ts)
+    const b = bandErrorBudget({ ...c, kTEv: kt }, [-8, -4, -1, 0]);
+    assert.ok(Math.abs(1000 * b.exact - off.bandMeVPerAtom) < 1e-3 * Math.abs(off.bandMeVPerAtom) + 1e-6, `exact ${1000 * b.exact} vs row ${off.bandMeVPerAtom}`);
+    // the model's own LDOS as target: identical columns, no budget
+    const self = parseDosComparisonCsv(fs.readFileSync(path.join(dosDir, 'self.dos.csv'), 'utf8'), 'self.dos.csv');
+    assert.deepEqual(self.modelPerEv, self.targetPerEv);
   });
 
   it("the electronic temperature comes from info.json in full precision, not the pw.x output's 4-decimal degauss", async () => {

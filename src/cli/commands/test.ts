@@ -26,6 +26,7 @@ interface Opts {
   device?: string;
   forces?: boolean;
   merge?: boolean;
+  dosOut?: string;
 }
 
 export function register(program: Command): void {
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--forces', "also the forces (RMSE, max |ΔF|, eV/Å) and, where the pw.x output has a stress block, the stress (max |Δσ|, ΔP, GPa) against QE's; the descriptors are recomputed from the atoms for their gradient. Limits: forces-qe (RMSE), stress-qe")
     .option('--json', 'print the per-snapshot rows and the summary as JSON')
     .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
+    .option('--dos-out <dir>', "also write each snapshot's model and target DOS (states/eV/atom, common energies, both Fermi energies) to <dir>/<snapshot>.dos.csv")
     .option('--merge', "add this run's rows to the table already in --out (the same model file only; a snapshot tested again replaces its row); the summary and the limits then cover every row")
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .option('--memory <MB>', 'memory budget of one snapshot\'s prediction', '4096')
@@ -54,10 +56,10 @@ export function register(program: Command): void {
       // the table to merge into, read (and checked below) before any work
       const previous = opts.merge && fs.existsSync(opts.out!) ? readTable(opts.out!) : undefined;
       if (previous !== undefined) checkMergeTarget(previous, modelFileSha256(model), opts.out!);
-      if (opts.out) {
+      if (opts.out || opts.dosOut) {
         // the report must not overwrite the model or a snapshot's file
         const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
-        checkOutputs([{ path: opts.out, kind: 'file', flag: '--out' }], [model, ...inputs]);
+        checkOutputs([...(opts.out ? [{ path: opts.out, kind: 'file' as const, flag: '--out' }] : []), ...(opts.dosOut ? [{ path: opts.dosOut, kind: 'dir' as const, flag: '--dos-out' }] : [])], [model, ...inputs]);
       }
       const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
       const report = await testModel({
@@ -70,6 +72,7 @@ export function register(program: Command): void {
         backend: opts.backend,
         device: opts.device,
         forces: opts.forces,
+        dosDir: opts.dosOut,
         progress: defaultProgress(),
         warn: (m) => stderr(`warning: ${m}`),
         log: progressEnabled() ? stderr : undefined,
