@@ -166,6 +166,29 @@ export class DataScaler {
     };
   }
 
+  /**
+   * A fitted global minmax scaler turned feature-wise, with feature k's range divided by √w_k:
+   * the scaled targets are (x − min)·√w_k / (max − min), so the training loss (MSE on scaled
+   * values) weighs feature k's squared error by w_k. Stored as an ordinary
+   * feature-wise-minmax scaler, so inference and MALA's format are unchanged.
+   */
+  static weightedMinmax(global: DataScaler, weights: ArrayLike<number>): DataScaler {
+    if (!global.fitted || !global.minmax || global.featureWise) throw new Error('weightedMinmax: needs a fitted global minmax scaler');
+    for (let k = 0; k < weights.length; k++) if (!(weights[k] > 0) || !Number.isFinite(weights[k])) throw new MalaError(`output weight ${k} is ${weights[k]}: weights must be positive and finite`);
+    const min = global.shift[0];
+    const range = global.scale[0];
+    const n = weights.length;
+    return DataScaler.fromMala(
+      {
+        typestring: 'feature-wise-minmax',
+        mins: [Array.from({ length: n }, () => min)],
+        maxs: [Array.from({ length: n }, (_, k) => f(min + range / Math.sqrt(weights[k])))],
+        total_data_count: global.raw.count,
+      },
+      'weighted output scaler',
+    );
+  }
+
   /** From MALA's JSON scaler (also our archive's), or the attribute dict of a legacy pickle. */
   static fromMala(o: Record<string, unknown>, where: string): DataScaler {
     if (typeof o.typestring !== 'string') throw new MalaError(`scaler without a typestring`, { file: where });

@@ -47,6 +47,11 @@ export interface TrainOptions {
   shuffle?: boolean;
   inputScaling?: string;
   outputScaling?: string;
+  /**
+   * Per-energy weights of the squared LDOS error in the loss (one per output; outputScaling must be
+   * the global minmax): made into a feature-wise minmax output scaler (DataScaler.weightedMinmax).
+   */
+  outputWeights?: number[];
   /** Stop after this many epochs without validation improvement (0 = off). */
   earlyStoppingEpochs?: number;
   earlyStoppingThreshold?: number;
@@ -114,7 +119,8 @@ function fingerprint(o: Required<Omit<TrainOptions, 'checkpoint' | 'resume' | 'b
   return JSON.stringify([o.hiddenLayers, o.activation, o.activationOnOutput, o.batchSize, o.learningRate, o.weightDecay, o.seed, o.shuffle, o.inputScaling, o.outputScaling,
     o.earlyStoppingThreshold, o.lrScheduler, o.lrDecay, o.lrPatience, o.descriptors.twojmax, o.energyGrid, nTrain, nVal,
     // (only when on, so that checkpoints written before the option still resume)
-    ...(o.inputNoise ? [{ inputNoise: o.inputNoise }] : [])]);
+    ...(o.inputNoise ? [{ inputNoise: o.inputNoise }] : []),
+    ...(o.outputWeights ? [{ outputWeights: o.outputWeights }] : [])]);
 }
 
 /** sha256 of every training and validation value: the point counts alone let other data of the same size resume a checkpoint. */
@@ -169,7 +175,12 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
 
   // Scalers from the training points only; scaled copies of both sets.
   const inputScaler = new DataScaler(o.inputScaling).fit(train.x, nIn);
-  const outputScaler = new DataScaler(o.outputScaling).fit(train.y, nOut);
+  let outputScaler = new DataScaler(o.outputScaling).fit(train.y, nOut);
+  if (o.outputWeights) {
+    if (o.outputWeights.length !== nOut) throw new MalaError(`${o.outputWeights.length} output weights for ${nOut} outputs`);
+    if (o.outputScaling !== 'minmax') throw new MalaError(`output weights need --output-scaling minmax (got ${o.outputScaling})`, { fix: 'use --output-scaling minmax with the energy weighting' });
+    outputScaler = DataScaler.weightedMinmax(outputScaler, o.outputWeights);
+  }
   const tx = inputScaler.transform(Float32Array.from(train.x), nIn);
   const ty = outputScaler.transform(Float32Array.from(train.y), nOut);
   const vx = inputScaler.transform(Float32Array.from(validation.x), nIn);

@@ -48,6 +48,13 @@ export interface TrainWorkflowOptions extends Omit<TrainOptions, 'descriptors' |
    * snapshot needs its <name>.info.json (atoms, fermi_energy_dft) beside the descriptors. Default none.
    */
   energyReference?: 'none' | 'atom-density';
+  /**
+   * Weigh each energy's squared LDOS error in the loss by 1 + ((E_F − E)/scale)² below the training
+   * snapshots' mean Fermi level (on the network's axis), 1 above; scale in eV. The band energy
+   * counts a DOS error by its distance below E_F (bench/band-error-budget.ts), so the deep band
+   * weighs most. Needs each snapshot's info.json (its Fermi energy). Off when absent.
+   */
+  energyWeightingEv?: number;
   out: string;
 }
 
@@ -118,23 +125,38 @@ export function readReferenceInfo(file: string): ReferenceData {
 }
 
 /** A snapshot's atom density and QE Fermi energy, from the <name>.info.json `generate` writes beside it. */
-export function snapshotDensity(f: SnapshotFiles): { densityPerA3: number; fermiEv: number } {
+export function snapshotDensity(f: SnapshotFiles, needs = '--energy-reference atom-density'): { densityPerA3: number; fermiEv: number } {
   const file = `${f.descriptors.replace(/\.in\.npy$/, '').replace(/\.npy$/, '')}.info.json`;
   let j: { atoms?: { numbers?: number[]; cell?: number[][] }; fermi_energy_dft?: number };
   try {
     j = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof j;
   } catch (e) {
-    throw new MalaError(`--energy-reference atom-density needs each snapshot's info.json with its atoms and Fermi energy: ${(e as Error).message}`, { file, fix: 'train on data written by mala-ts generate (it writes <name>.info.json), or drop --energy-reference', cause: e });
+    throw new MalaError(`${needs} needs each snapshot's info.json with its atoms and Fermi energy: ${(e as Error).message}`, { file, fix: `train on data written by mala-ts generate (it writes <name>.info.json), or drop ${needs.split(' ')[0]}`, cause: e });
   }
   if (!j.atoms?.numbers || !j.atoms.cell || typeof j.fermi_energy_dft !== 'number') {
-    throw new MalaError('--energy-reference atom-density: this info.json has no atoms (numbers, cell) or no fermi_energy_dft', { file, fix: 'regenerate the snapshot with mala-ts generate, or drop --energy-reference' });
+    throw new MalaError(`${needs}: this info.json has no atoms (numbers, cell) or no fermi_energy_dft`, { file, fix: `regenerate the snapshot with mala-ts generate, or drop ${needs.split(' ')[0]}` });
   }
   return { densityPerA3: atomDensityPerA3(j.atoms.numbers.length, j.atoms.cell), fermiEv: j.fermi_energy_dft };
 }
 
+/**
+ * Loss weights per energy of the model's grid: 1 + ((E_F − e_k)/scale)² below E_F, 1 above, with E_F
+ * the training snapshots' mean Fermi energy on the network's axis (each moved by its reference
+ * shift, so that with a reference it is the Fermi level the axis is aligned to).
+ */
+export function fermiDistanceWeights(files: SnapshotFiles[], grid: EnergyGrid, reference: EnergyReference | undefined, scaleEv: number): number[] {
+  if (!(scaleEv > 0) || !Number.isFinite(scaleEv)) throw new MalaError(`--energy-weighting ${scaleEv}: the scale must be a positive number of eV`, { fix: 'e.g. --energy-weighting 2' });
+  const frames = files.map((f) => snapshotDensity(f, '--energy-weighting'));
+  const fermiEv = frames.reduce((a, f) => a + f.fermiEv - referenceShiftEv(reference, f.densityPerA3), 0) / frames.length;
+  return Array.from({ length: grid.count }, (_, k) => {
+    const below = fermiEv - (grid.offsetEv + k * grid.spacingEv);
+    return below > 0 ? 1 + (below / scaleEv) ** 2 : 1;
+  });
+}
+
 /** The atom-density reference fitted to the training snapshots, n₀ their mean density. */
 function referenceOfSnapshots(files: SnapshotFiles[]): EnergyReference {
-  const frames = files.map(snapshotDensity);
+  const frames = files.map((f) => snapshotDensity(f));
   const n0 = frames.reduce((a, f) => a + f.densityPerA3, 0) / frames.length;
   return fitAtomDensityReference(frames, n0, `E_F of ${frames.length} training snapshots (mala-ts train)`);
 }
@@ -194,6 +216,8 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
   try {
     const energyReference = opts.energyReference === 'atom-density' ? referenceOfSnapshots(opts.training) : undefined;
     const axis = energyReference ? { reference: energyReference, spacingEv: opts.energyGrid.spacingEv } : undefined;
+    // (before the data is read: a bad scale or a missing info.json costs a second)
+    const outputWeights = opts.energyWeightingEv === undefined ? undefined : fermiDistanceWeights(opts.training, opts.energyGrid, energyReference, opts.energyWeightingEv);
     const train = loadPointData(opts.training, xyz, nFeatures, opts.energyGrid.count, axis);
     const validation = loadPointData(opts.validation, xyz, nFeatures, opts.energyGrid.count, axis);
     // the scalers need two points to have a spread; say which files hold too few
@@ -214,7 +238,7 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
       ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
     };
     const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
-    const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference }, progress, hooks);
+    const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference, outputWeights }, progress, hooks);
     result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
     if (energyReference) result.model.energyReference = energyReference;
     saveTrainedModel(opts.out, result.model);

@@ -66,6 +66,7 @@ export function register(program: Command): void {
     .option('--rcutfac <A>', 'bispectrum cutoff (Å) the descriptors used', num('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)
     .option('--element-weights <w>', 'bispectrum element weights, alphabetical element order')
     .option('--energy-reference <kind>', "none, or atom-density: learn the LDOS on an energy axis that follows the atom density (a shift fitted to the training snapshots' Fermi energies; needs each snapshot's info.json from generate). For data across lattice constants", 'none')
+    .option('--energy-weighting <eV>', "weigh each energy's squared LDOS error by 1 + ((E_F − E)/eV)² below the training snapshots' Fermi level (1 above): the band energy counts a DOS error by its distance below E_F, so the deep band weighs most (needs each snapshot's info.json; off when absent)", num('energy-weighting'))
     .option('--info <info.json>', 'MALA .info.json of a training snapshot (temperature, electrons; stored in the model)')
     .addOption(backendOption())
     .addOption(deviceOption())
@@ -110,6 +111,7 @@ export function register(program: Command): void {
         elementWeights: o.elementWeights ? list(o.elementWeights).map(num('element-weights')) : null,
         referenceInfo: o.info,
         energyReference: energyReferenceKind(o.energyReference),
+        energyWeightingEv: o.energyWeighting,
         backend: o.backend,
         device: o.device,
       };
