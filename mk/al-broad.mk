@@ -84,6 +84,14 @@ AL_BROAD_CONT8_TA := 367:4.055 633:4.015 189:4.095 456:3.995 722:4.075 278:4.035
                      485:4.085 752:4.045 307:4.125 574:3.980 841:4.060 159:4.020 \
                      426:4.100 693:4.000 248:4.080 515:4.040 781:4.120 337:3.990
 AL_BROAD_CONT8   := $(foreach p,$(AL_BROAD_CONT8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),c8at_$(T)K_$(subst .,,$(a)):2x1x1:$(T):$(a):$(T):$(call al_broad_seed,$(T),$(a),9))))
+# Points 25–48 of the same sequence, with the electron temperature drawn independently of the ions'
+# (T_e = 100 + 800·h₅(i) K): the domain promises hot ions with cold electrons (v04, v11), and every
+# frame above has T_e = T_ion. a reaches both ends of the range (3.978 and 4.130 Å).
+AL_BROAD_CONT8E_TA := 604:4.070:106 870:4.030:266 110:4.110:426 377:4.010:586 643:4.090:746 199:4.050:138 \
+                      465:4.130:298 732:3.978:458 288:4.058:618 554:4.018:778 821:4.098:170 140:3.998:330 \
+                      406:4.078:490 673:4.038:650 228:4.118:810 495:3.988:202 762:4.067:362 317:4.027:522 \
+                      584:4.107:682 851:4.008:842 169:4.088:234 436:4.048:394 702:4.128:554 258:3.983:714
+AL_BROAD_CONT8E  := $(foreach p,$(AL_BROAD_CONT8E_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),c8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),9)))))
 AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 
 # $(1): frames, $(2): output folder under AL_BROAD_CACHE, $(3): k density (mesh of the 4-atom cell),
@@ -151,6 +159,7 @@ al-broad-large:
 al-broad-list:
 	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done
 	@for spec in $(AL_BROAD_TRAIN); do echo "training   $$spec"; done
+	@for spec in $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E); do echo "training   $$spec"; done
 
 # ---- the broad model (models/al-fcc-broad), trained on the frames above -----------------------
 #   make al-broad-model        train AL_BROAD_ENSEMBLE networks (seeds 1…N) on AL_BROAD_FIT, with
@@ -167,14 +176,15 @@ al-broad-list:
 #                              on another machine or day add up; a retrained model starts a new table
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
 # frames (the shipped model); all fits every frame; c8 fits the first twelve continuously spread
-# 8-atom frames (those of make al-broad-session-data), c24 all twenty-four.
+# 8-atom frames (those of make al-broad-session-data), c24 all twenty-four, c48 those and the
+# twenty-four with independent electron temperatures.
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= 8+16
-# (stages c8 and c24: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
-AL_BROAD_LRVAL    := $(if $(filter c8 c24,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
+# (stages c8, c24 and c48: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))))
+al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter c48,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN))))))
 AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
