@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { commandSummary } from './table';
+import { MalaError } from '../../errors';
+import { defaultProgress } from '../../util/progress';
+import { finetuneModel } from '../../workflow/finetune';
+import { backendOption, pseudoDirOption } from '../options';
+
+const num = (name: string) => (s: string) => {
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw new MalaError(`--${name} must be a number, got '${s}'`);
+  return n;
+};
+
+interface Opts {
+  model: string;
+  data: string;
+  snapshots?: string;
+  out: string;
+  epochs: number;
+  learningRate: number;
+  forceWeight: number;
+  energyWeight: number;
+  step: number;
+  seed: number;
+  pseudoDir?: string;
+  backend: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('finetune')
+    .description(commandSummary('finetune'))
+    .requiredOption('--model <file>', 'a single-network mala-ts model (mala-ts train; an ensemble: fine-tune each member file, then mala-ts ensemble)')
+    .requiredOption('--data <dir>', 'its training snapshots as mala-ts generate writes them (<name>.in.npy, .out.npy, .pw.scf.out with QE forces, .info.json)')
+    .option('--snapshots <a,b,...>', 'only these snapshots (default: all in --data)')
+    .requiredOption('--out <file>', 'the fine-tuned model archive')
+    .option('--epochs <n>', 'epochs (one step per snapshot each)', num('epochs'), 3)
+    .option('--learning-rate <lr>', 'Adam learning rate', num('learning-rate'), 1e-4)
+    .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('force-weight'), 1)
+    .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('energy-weight'), 0)
+    .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('step'), 0.01)
+    .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('seed'), 1)
+    .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
+    .addOption(backendOption())
+    .action(async (opts: Opts) => {
+      const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
+      if (snapshots && snapshots.length === 0) throw new MalaError(`--snapshots '${opts.snapshots}' names no snapshot`, { fix: 'give snapshot names separated by commas, or drop --snapshots' });
+      const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
+      const r = await finetuneModel({
+        modelFile: opts.model,
+        dataDir: opts.data,
+        snapshots,
+        out: opts.out,
+        epochs: opts.epochs,
+        learningRate: opts.learningRate,
+        forceWeight: opts.forceWeight,
+        energyWeight: opts.energyWeight,
+        stepAngstrom: opts.step,
+        seed: opts.seed,
+        pseudoDir: opts.pseudoDir,
+        backend: opts.backend as 'auto',
+        progress: defaultProgress(),
+        log: stderr,
+      });
+      process.stdout.write(`wrote ${r.out} (${r.history.length} epochs; the frames' force RMSE ${r.history.map((h) => h.forceRmseEvPerA.toFixed(3)).join(' → ')} eV/Å before each epoch's steps)\n`);
+    });
+}

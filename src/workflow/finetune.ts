@@ -1,0 +1,260 @@
+/**
+ * `mala-ts finetune` (issues 16 and 18): continue training a model's network on what the LDOS loss
+ * does not see, QE's forces and total energies of its training frames:
+ *
+ *   loss = MSE(scaled LDOS) + λ_F·mean_i |F_i − F_i,QE|² + λ_E·((E − E_QE)/N_atoms)²   (eV/Å, eV/atom)
+ *
+ * per frame, one Adam step per frame and epoch. Neither term needs second derivatives of the
+ * network. With β_p = ∂E/∂L_p (the adjoint the forces use, src/engine/forces.ts), held fixed for
+ * the step, and e = F − F_QE:
+ *   - energy: ∂E/∂θ = Σ_p β_p·∂L_p/∂θ, an output gradient β_p at the frame's own descriptor rows;
+ *   - forces: Σ_i e_i·F_i = −Σ_p β_p·J_p·v_p with v_p = Σ_i (∂B_p/∂R_i)·e_i, the change of the
+ *     descriptors when the atoms move along e, a central difference of the descriptors at R ± h·e
+ *     (h: the largest move is `stepAngstrom`), so ∂/∂θ Σ e·F ≈ −(1/2h)·Σ_p ∂/∂θ[β_p·(L(B⁺) − L(B⁻))]:
+ *     output gradients ∓β_p/(2h) at the rows B⁺ and B⁻.
+ * Beside them in the same step, a random mini-batch of the frames' LDOS rows (as many as one
+ * frame's points) keeps the ordinary loss. The step goes through the backends' MSE step with
+ * targets that give these gradients (src/network/output-gradient.ts). Negative LDOS is clamped to
+ * zero by predict, so those outputs get no gradient.
+ *
+ * Steps, each one call: predict with forces (E, F, β and the rows captured from the forces'
+ * backward pass), the displaced descriptors (two forward passes), the network step.
+ */
+import * as fs from 'node:fs';
+import { MalaError } from '../errors';
+import { checkOutputs } from '../io/output-check';
+import { parseNpyHeader } from '../io/npy';
+import { LdosModel, readModelData, saveModelData } from '../network/model';
+import type { ModelData } from '../network/model-data';
+import { createTrainableNet } from '../network/backends/registry';
+import type { BackendName } from '../network/backend';
+import { targetsForOutputGradient } from '../network/output-gradient';
+import { Rng } from '../network/rng';
+import { readStructure, type StructureRead } from '../structure/registry';
+import type { Vec3 } from '../structure/atoms';
+import { Progress, silentProgress } from '../util/progress';
+import { predict } from './predict';
+import { qeForcesReference } from './tester-forces';
+import { findSnapshots, type SnapshotFiles } from './tester-data';
+import { loadPointData } from './train';
+
+export interface FinetuneOptions {
+  modelFile: string;
+  dataDir: string;
+  /** Snapshot names (default: every snapshot of the folder). */
+  snapshots?: string[];
+  out: string;
+  epochs: number;
+  learningRate: number;
+  /** λ_F, per (eV/Å)² of mean squared force error. */
+  forceWeight: number;
+  /** λ_E, per (eV/atom)² of total-energy error. */
+  energyWeight: number;
+  /** Largest atom move of the force term's central difference, Å. */
+  stepAngstrom: number;
+  pseudoDir?: string;
+  backend?: BackendName | 'auto';
+  seed?: number;
+  progress?: Progress;
+  /** One line per epoch. */
+  log?: (line: string) => void;
+}
+
+export interface FinetuneEpoch {
+  epoch: number;
+  /** Over the frames, each measured just before its own step. */
+  forceRmseEvPerA: number;
+  qeForceRmsEvPerA: number;
+  totalEnergyRmseMeVPerAtom: number;
+}
+
+/** A model that keeps what predict hands its network: the forward rows, and the backward pass's rows and cotangent. */
+class CapturingModel extends LdosModel {
+  forwardRows: Float32Array[] = [];
+  backwardRows: Float32Array[] = [];
+  cotangents: Float64Array[] = [];
+  override async descriptorGradient(d: Float32Array | Float64Array, n: number, c: Float64Array, o: { float64?: boolean; pointOffset?: number } = {}): Promise<Float64Array> {
+    this.backwardRows.push(Float32Array.from(d));
+    this.cotangents.push(Float64Array.from(c));
+    return super.descriptorGradient(d, n, c, o);
+  }
+  override async predictLdos(d: Float32Array, n: number, o: Parameters<LdosModel['predictLdos']>[2] = {}): Promise<Float32Array> {
+    this.forwardRows.push(Float32Array.from(d));
+    return super.predictLdos(d, n, o);
+  }
+}
+
+function concat<T extends Float32Array | Float64Array>(parts: T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+interface Frame {
+  files: SnapshotFiles;
+  read: StructureRead;
+  temperatureK: number;
+  qeTotalEnergyEv: number;
+  qeForcesEvPerA: number[][];
+}
+
+function readFrame(f: SnapshotFiles): Frame {
+  if (!f.infoFile) throw new MalaError(`finetune needs ${f.name}.info.json (its temperature and QE total energy)`, { file: f.structureFile, fix: 'use snapshots written by mala-ts generate' });
+  const info = JSON.parse(fs.readFileSync(f.infoFile, 'utf8')) as { temperature?: number; total_energy_dft_calculation?: number };
+  if (typeof info.temperature !== 'number' || typeof info.total_energy_dft_calculation !== 'number') {
+    throw new MalaError('this info.json has no temperature or total_energy_dft_calculation', { file: f.infoFile, fix: 'regenerate the snapshot with mala-ts generate' });
+  }
+  return {
+    files: f,
+    read: readStructure(f.structureFile),
+    temperatureK: info.temperature,
+    qeTotalEnergyEv: info.total_energy_dft_calculation,
+    qeForcesEvPerA: qeForcesReference(fs.readFileSync(f.structureFile, 'utf8'), f.structureFile).forcesEvPerA,
+  };
+}
+
+/** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
+function xyzColumnsOf(file: string, nFeatures: number): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = new Uint8Array(4096);
+    const got = fs.readSync(fd, head, 0, head.length, 0);
+    const shape = parseNpyHeader(head.subarray(0, got), file).shape;
+    return shape[shape.length - 1] === nFeatures + 3 ? 3 : 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The model's energy, forces and the forces' adjoint β (with the descriptor rows it belongs to) on one frame. */
+async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
+  const cap = new CapturingModel(data, '<finetune>', { backend: o.backend });
+  const r = await predict({ structureRead: frame.read, structureFile: frame.files.structureFile, model: cap, pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK, requireTotalEnergy: true, forces: true, warn: () => undefined });
+  return { totalEnergyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, rows: concat(cap.backwardRows, (n) => new Float32Array(n)), beta: concat(cap.cotangents, (n) => new Float64Array(n)) };
+}
+
+/** The frame's descriptor rows (predict's point order) with every atom moved by `move` (Å). */
+async function displacedRows(data: ModelData, frame: Frame, move: number[][], o: FinetuneOptions): Promise<Float32Array> {
+  const atoms = { ...frame.read.atoms, positionsAngstrom: frame.read.atoms.positionsAngstrom.map((p, i) => p.map((x, a) => x + move[i][a]) as Vec3) };
+  const cap = new CapturingModel(data, '<finetune>', { backend: o.backend });
+  await predict({ structureRead: { ...frame.read, atoms }, structureFile: frame.files.structureFile, model: cap, pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK, warn: () => undefined });
+  return concat(cap.forwardRows, (n) => new Float32Array(n));
+}
+
+export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; history: FinetuneEpoch[] }> {
+  const progress = o.progress ?? silentProgress;
+  if (!Number.isInteger(o.epochs)) throw new MalaError(`--epochs must be a whole number, got ${o.epochs}`);
+  for (const [name, v] of [['--epochs', o.epochs], ['--learning-rate', o.learningRate], ['--step', o.stepAngstrom]] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be positive, got ${v}`);
+  }
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight]] as const) {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
+  }
+  const data = readModelData(o.modelFile);
+  if (data.ensemble && data.ensemble.length > 1) {
+    throw new MalaError(`the model is an ensemble of ${data.ensemble.length} networks; finetune trains one network`, { file: o.modelFile, fix: 'fine-tune each member (train --ensemble keeps them as <out>.member-K.zip), then combine them with mala-ts ensemble' });
+  }
+  if (data.outputScaler.featureWise || !data.outputScaler.minmax) {
+    throw new MalaError(`finetune needs the global minmax output scaler (the model has ${data.outputScaler.typestring})`, { file: o.modelFile, fix: 'train the model with --output-scaling minmax (the default)' });
+  }
+  const snapshots = findSnapshots(o.dataDir, o.snapshots);
+  checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
+  const frames = snapshots.map(readFrame);
+  const nIn = data.spec.layerSizes[0];
+  const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
+  const rangeLdos = data.outputScaler.scale[0];
+  const minLdos = data.outputScaler.shift[0];
+  // the LDOS rows of all frames, on the model's axis and scaled as in training
+  const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
+  const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
+  const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
+  const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
+
+  const net = createTrainableNet(data.spec, data.weights, { backend: o.backend });
+  net.configureAdam({ lr: o.learningRate, weightDecay: 0 });
+  const current = (): ModelData => ({ ...data, ensemble: undefined, weights: net.getParameters() });
+  const rng = new Rng(o.seed ?? 1);
+  const history: FinetuneEpoch[] = [];
+  progress.start('finetune', o.epochs * frames.length, 'frames');
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    let forceSq = 0, qeSq = 0, components = 0, energySq = 0;
+    for (const fi of Array.from(rng.permutation(frames.length))) {
+      const frame = frames[fi];
+      const model = current();
+      const t = await frameTerms(model, frame, o);
+      const atomCount = t.forcesEvPerA.length;
+      const dEPerAtom = (t.totalEnergyEv - frame.qeTotalEnergyEv) / atomCount;
+      energySq += dEPerAtom * dEPerAtom;
+      const e = t.forcesEvPerA.map((row, i) => row.map((v, a) => v - frame.qeForcesEvPerA[i][a]));
+      let eMax = 0;
+      for (let i = 0; i < atomCount; i++) {
+        for (let a = 0; a < 3; a++) {
+          forceSq += e[i][a] ** 2;
+          qeSq += frame.qeForcesEvPerA[i][a] ** 2;
+          eMax = Math.max(eMax, Math.abs(e[i][a]));
+        }
+      }
+      components += 3 * atomCount;
+      const n = t.rows.length / nIn;
+      const parts: Float32Array[] = [];
+      const useForces = o.forceWeight > 0 && eMax > 0;
+      const h = useForces ? o.stepAngstrom / eMax : 0;
+      if (useForces) {
+        parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => h * v)), o), nIn));
+        parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
+        if (parts[0].length !== t.rows.length || parts[1].length !== t.rows.length) throw new Error('finetune: the displaced frame has another point count');
+      }
+      if (o.energyWeight > 0) parts.push(data.inputScaler.transform(Float32Array.from(t.rows), nIn));
+      const lx = new Float32Array(n * nIn);
+      const ly = new Float32Array(n * nOut);
+      for (let q = 0; q < n; q++) {
+        const p = Math.floor(rng.uniform() * points.nPoints);
+        lx.set(tx.subarray(p * nIn, (p + 1) * nIn), q * nIn);
+        ly.set(ty.subarray(p * nOut, (p + 1) * nOut), q * nOut);
+      }
+      parts.push(lx);
+      const x = concat(parts, (k) => new Float32Array(k));
+      const rows = x.length / nIn;
+      const out = await net.forward(x, rows);
+      const g = new Float64Array(out.length);
+      // per block of n rows: its output gradient (physical LDOS → scaled outputs: × the LDOS range)
+      let block = 0;
+      const betaBlock = (coefficient: number) => {
+        const base = block * n * nOut;
+        for (let i = 0; i < n * nOut; i++) {
+          const alive = out[base + i] * rangeLdos + minLdos >= 0;
+          g[base + i] = alive ? coefficient * t.beta[i] * rangeLdos : 0;
+        }
+        block++;
+      };
+      if (useForces) {
+        // ∂(λ_F/(3N)·Σ e²)/∂L at B± = ∓ λ_F·2/(3N)·β/(2h)
+        const c = (o.forceWeight * 2) / (3 * atomCount) / (2 * h);
+        betaBlock(-c);
+        betaBlock(+c);
+      }
+      if (o.energyWeight > 0) betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount);
+      // the LDOS rows: the gradient of their own mean squared error
+      const base = block * n * nOut;
+      for (let i = 0; i < n * nOut; i++) g[base + i] = (2 * (out[base + i] - ly[i])) / (n * nOut);
+      await net.trainStep(x, targetsForOutputGradient(out, g, rows, nOut), rows);
+      progress.tick(1);
+    }
+    const rec: FinetuneEpoch = {
+      epoch,
+      forceRmseEvPerA: Math.sqrt(forceSq / components),
+      qeForceRmsEvPerA: Math.sqrt(qeSq / components),
+      totalEnergyRmseMeVPerAtom: 1000 * Math.sqrt(energySq / frames.length),
+    };
+    history.push(rec);
+    o.log?.(`epoch ${epoch}: before their steps, the frames' force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA.toFixed(4)}), total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`);
+  }
+  progress.stop();
+  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
+  saveModelData(o.out, { ...current(), provenance: { ...(data.provenance ?? {}), finetune } });
+  return { out: o.out, history };
+}

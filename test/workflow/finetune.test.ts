@@ -1,0 +1,93 @@
+/**
+ * `mala-ts finetune` (issues 16 and 18): one Adam step per frame on MSE(LDOS) + λ_F·force MSE +
+ * λ_E·(ΔE/atom)², with the force term's gradient from a central difference of the descriptors
+ * along the force error and the energy term's from the forces' adjoint β. Asserted on the
+ * project's Al frame (4 atoms, QE forces) and a small random model: each term, on alone, lowers
+ * the error it penalises over a few epochs (the gradient's sign and size are right), the archive
+ * records the run, and bad input is one clear error.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MalaError } from '../../src/errors';
+import { readNpy, writeNpy } from '../../src/io/npy';
+import { readModelData, saveModelData } from '../../src/network/model';
+import { DataScaler } from '../../src/network/scalers';
+import { Rng } from '../../src/network/rng';
+import { parseQeOutput } from '../../src/structure/qe-output';
+import { rydbergEv } from '../../src/structure/units';
+import { makeEnergyGrid } from '../../src/targets/energy-grid';
+import { targetsForOutputGradient } from '../../src/network/output-gradient';
+import { finetuneModel } from '../../src/workflow/finetune';
+import { predict } from '../../src/workflow/predict';
+import { repoRoot, tempDir } from '../helpers';
+import { makeModelData, randomArray } from '../network/synthetic';
+
+const AL_OUT = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out');
+const UPF_DIR = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
+
+describe('mala-ts finetune: the network trained on QE forces and energies beside the LDOS', function () {
+  this.timeout(300000);
+  let t: { dir: string; cleanup: () => void };
+  let model: string;
+  let data: string;
+  before(async () => {
+    t = tempDir();
+    const m = makeModelData(11, [14, 16, 24]);
+    m.energyGrid = makeEnergyGrid(-5, 1, 24);
+    m.outputScaler = new DataScaler('minmax').fit(randomArray(new Rng(5), 50 * 24, 0, 0.1), 24);
+    model = path.join(t.dir, 'model.zip');
+    saveModelData(model, m);
+    // one frame as generate writes it: its QE output (forces, energy), an LDOS target near the model's
+    data = path.join(t.dir, 'data');
+    fs.mkdirSync(data);
+    fs.copyFileSync(AL_OUT, path.join(data, 'al.pw.scf.out'));
+    await predict({ structureFile: AL_OUT, modelFile: model, outDir: path.join(t.dir, 'pred'), writeLdos: true, pseudoDir: UPF_DIR, backend: 'ts' });
+    const ldos = readNpy(path.join(t.dir, 'pred', 'ldos.npy'));
+    writeNpy(path.join(data, 'al.out.npy'), Float32Array.from(ldos.data, (v) => v * 1.02), ldos.shape);
+    // the LDOS rows' descriptors: any (the force and energy terms compute theirs from the atoms)
+    writeNpy(path.join(data, 'al.in.npy'), randomArray(new Rng(3), 24 * 24 * 24 * 14, 0, 10), [24, 24, 24, 14]);
+    const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
+    fs.writeFileSync(path.join(data, 'al.info.json'), JSON.stringify({ temperature: 298, total_energy_dft_calculation: qe.energiesRy.total! * rydbergEv }));
+  });
+  after(() => t.cleanup());
+
+  it('the targets of an output gradient: the MSE step then has exactly that gradient', () => {
+    const out = Float32Array.of(0.5, -0.25, 1, 0);
+    const g = [0.01, -0.02, 0, 0.004];
+    const y = targetsForOutputGradient(out, g, 2, 2);
+    for (let i = 0; i < 4; i++) assert.ok(Math.abs((2 * (out[i] - y[i])) / 4 - g[i]) < 1e-7, `${i}`);
+    assert.throws(() => targetsForOutputGradient(out, g, 3, 2), /4 outputs/);
+  });
+
+  it('the force term alone lowers the force error over the epochs; the energy term alone lowers the energy error', async () => {
+    const common = { modelFile: model, dataDir: data, epochs: 6, learningRate: 1e-2, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts' as const };
+    const f = await finetuneModel({ ...common, out: path.join(t.dir, 'f.zip'), forceWeight: 1, energyWeight: 0 });
+    const fr = f.history.map((h) => h.forceRmseEvPerA);
+    assert.ok(fr[fr.length - 1] < 0.85 * fr[0] && fr.every((v, i) => i === 0 || v < fr[i - 1]), `force RMSE ${fr.join(' → ')}`);
+    const e = await finetuneModel({ ...common, out: path.join(t.dir, 'e.zip'), forceWeight: 0, energyWeight: 1 });
+    const er = e.history.map((h) => h.totalEnergyRmseMeVPerAtom);
+    assert.ok(er[er.length - 1] < 0.7 * er[0], `energy RMSE ${er.join(' → ')}`);
+    const saved = readModelData(path.join(t.dir, 'e.zip'));
+    const ft = (saved.provenance as { finetune?: { epochs: number; energyWeight: number; frames: string[] } }).finetune!;
+    assert.deepEqual([ft.epochs, ft.energyWeight, ft.frames], [6, 1, ['al']]);
+  });
+
+  it('bad input: an ensemble, a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
+    const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
+    const m = readModelData(model);
+    const ens = path.join(t.dir, 'ens.zip');
+    saveModelData(ens, { ...m, ensemble: [{ weights: m.weights, seed: 1 }, { weights: m.weights, seed: 2 }] } as typeof m);
+    await assert.rejects(finetuneModel({ ...common, modelFile: ens, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /ensemble of 2 networks/.test(e.message) && /mala-ts ensemble/.test(e.fix ?? ''));
+    const fw = path.join(t.dir, 'fw.zip');
+    saveModelData(fw, { ...m, outputScaler: DataScaler.weightedMinmax(m.outputScaler, new Array(24).fill(2)) });
+    await assert.rejects(finetuneModel({ ...common, modelFile: fw, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /global minmax output scaler/.test(e.message));
+    await assert.rejects(finetuneModel({ ...common, modelFile: model, stepAngstrom: 0, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--step must be positive/.test(e.message));
+    const noForces = path.join(t.dir, 'nf');
+    fs.mkdirSync(noForces);
+    for (const ext of ['in.npy', 'out.npy', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noForces, `al.${ext}`));
+    fs.writeFileSync(path.join(noForces, 'al.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces elided'));
+    await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noForces, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /Forces acting on atoms/.test(e.message) && e.file === path.join(noForces, 'al.pw.scf.out'));
+    assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')), 'nothing written on bad input');
+  });
+});
