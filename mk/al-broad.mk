@@ -284,3 +284,17 @@ al-broad-variants:
 	  table="$$table,$$1=$$d/test.json:$$d/eos-scan.json"; \
 	done; \
 	npx tsx bench/variants-table.ts --variants $${table#,} --out $(AL_BROAD_VARIANTS_OUT)
+
+# ---- the same frames with descriptors of another cutoff (a model-variant experiment) ------------
+#   make al-broad-recut AL_BROAD_RCUT=5.5   descriptors (rcutfac in Å, twojmax 10) of every training
+#                              and validation frame made so far into $(AL_BROAD_CACHE)/rc<R>/{training,validation}/,
+#                              beside links to the frames' LDOS, pw.x output and info.json; then e.g.
+#   make al-broad-variants AL_BROAD_CACHE=$(AL_BROAD_CACHE)/rc5.5 AL_BROAD_TRAIN_EXTRA="--rcutfac 5.5" AL_BROAD_VARIANTS=c24-leaky-x3:c24:LeakyReLU:3:128,128
+AL_BROAD_RCUT ?= 5.5
+.PHONY: al-broad-recut
+al-broad-recut:
+	@set -e; for set in training validation; do d=$(AL_BROAD_CACHE)/rc$(AL_BROAD_RCUT)/$$set; mkdir -p $$d; \
+	  for info in $(AL_BROAD_CACHE)/$$set/*.info.json; do n=$$(basename $$info .info.json); \
+	    for ext in out.npy pw.scf.out info.json; do ln -sf $(AL_BROAD_CACHE)/$$set/$$n.$$ext $$d/$$n.$$ext; done; \
+	    [ -f $$d/$$n.in.npy ] || $(AL_BROAD_RUN) descriptors $(AL_BROAD_CACHE)/$$set/$$n.pw.scf.out --xyz --rcutfac $(AL_BROAD_RCUT) -o $$d/$$n.in.npy > /dev/null; \
+	  done; done; echo "al-broad-recut: $(AL_BROAD_CACHE)/rc$(AL_BROAD_RCUT)"
