@@ -298,3 +298,29 @@ al-broad-recut:
 	    for ext in out.npy pw.scf.out info.json; do ln -sf $(AL_BROAD_CACHE)/$$set/$$n.$$ext $$d/$$n.$$ext; done; \
 	    [ -f $$d/$$n.in.npy ] || $(AL_BROAD_RUN) descriptors $(AL_BROAD_CACHE)/$$set/$$n.pw.scf.out --xyz --rcutfac $(AL_BROAD_RCUT) -o $$d/$$n.in.npy > /dev/null; \
 	  done; done; echo "al-broad-recut: $(AL_BROAD_CACHE)/rc$(AL_BROAD_RCUT)"
+
+# ---- forces and energies in the loss (issues 16 and 18) -----------------------------------------
+#   make al-broad-finetune     fine-tune the networks of AL_BROAD_WORK (ensemble.member-K.zip of an
+#                              ensemble, else ensemble.zip) on the fitted frames' QE forces and total
+#                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
+#                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
+#                              then one ensemble → AL_BROAD_FT_OUT. Measured (RECIPE.md, "Forces and
+#                              energies in the loss"): runs 3 4 at 3e-5, λ_F 1, λ_E 400.
+AL_BROAD_FT_RUNS   ?= 3 4
+AL_BROAD_FT_LR     ?= 3e-5
+AL_BROAD_FT_FORCE  ?= 1
+AL_BROAD_FT_ENERGY ?= 400
+AL_BROAD_FT_OUT    ?= $(AL_BROAD_WORK)/finetuned.zip
+# every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
+AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
+.PHONY: al-broad-finetune
+al-broad-finetune:
+	@set -e; w=$(AL_BROAD_WORK); members=$$(ls $$w/ensemble.member-*.zip 2>/dev/null || true); \
+	[ -n "$$members" ] || members=$$w/ensemble.zip; [ -f $$(echo $$members | cut -d' ' -f1) ] || { echo "al-broad-finetune: no trained network in $$w (run make al-broad-model)"; exit 1; }; \
+	tuned=; for m in $$members; do in=$$m; run=0; \
+	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
+	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
+	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --seed $$run \
+	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
+	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
+	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
