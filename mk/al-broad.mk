@@ -305,8 +305,8 @@ al-broad-recut:
 #                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
 #                              then one ensemble → AL_BROAD_FT_OUT. Measured (RECIPE.md, "Forces and
-#                              energies in the loss"): runs 3 4 at 3e-5, λ_F 1, λ_E 400.
-AL_BROAD_FT_RUNS   ?= 3 4
+#                              energies in the loss"): runs 3 4 4 4 at 3e-5, λ_F 1, λ_E 400.
+AL_BROAD_FT_RUNS   ?= 3 4 4 4
 AL_BROAD_FT_LR     ?= 3e-5
 AL_BROAD_FT_FORCE  ?= 1
 AL_BROAD_FT_ENERGY ?= 400
