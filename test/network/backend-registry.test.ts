@@ -62,7 +62,7 @@ describe('network/backend registry', function () {
 
   it('a registered backend appears in the --backend help and validation of every command that has it', function () {
     const found = backendOptions();
-    assert.deepEqual(found.map((f) => f.command).sort(), ['infer', 'predict', 'pw', 'test', 'train', 'watch']);
+    assert.deepEqual(found.map((f) => f.command).sort(), ['finetune', 'infer', 'predict', 'pw', 'test', 'train', 'watch']);
     for (const { command, option } of found) {
       assert.equal(option.description, 'network backend: auto, dummy-broken, dummy, torch or ts', command);
       assert.equal(option.defaultValue, 'auto');
