@@ -154,8 +154,9 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const target = await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
 
   const n = atoms.symbols.length;
+  // the two DOS on common energies (the prediction's grid may be shifted: dos-common-energies.ts), once: for the DOS errors and for --dos-out
+  const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
   if (opts.dosDir) {
-    const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
     writeDosComparisonCsv(path.join(opts.dosDir, `${p.files.name}.dos.csv`), {
       snapshot: p.files.name,
       atomCount: n,
@@ -181,7 +182,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     target: tgt,
     qe,
     ...energyErrors(pred, tgt, qe, n),
-    ...dosErrors(predicted, target, n),
+    ...dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, n),
     ...forceErrs,
     ...(spread
       ? {
@@ -197,12 +198,6 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     warnings,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** DOS errors on common energies (the prediction's grid may be shifted: dos-common-energies.ts) and density errors. */
-function dosErrors(predicted: EngineResult, target: EngineResult, atomCount: number): ReturnType<typeof dosAndDensityErrors> {
-  const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
-  return dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, atomCount);
 }
 
 /** Test a model on the snapshots of a folder; the report holds every row and the limit failures. */

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
+import { finiteNumber } from '../args';
 import { defaultProgress } from '../../util/progress';
 import { finetuneModel } from '../../workflow/finetune';
 import { backendOption, pseudoDirOption } from '../options';
 
-const num = (name: string) => (s: string) => {
-  const n = Number(s);
-  if (!Number.isFinite(n)) throw new MalaError(`--${name} must be a number, got '${s}'`);
-  return n;
-};
+// a number option, checked as every command's are (src/cli/args.ts); the workflow checks the ranges
+const num = (flag: string) => (s: string) => finiteNumber(s, flag)!;
 
 interface Opts {
   model: string;
@@ -34,12 +32,12 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'its training snapshots as mala-ts generate writes them (<name>.in.npy, .out.npy, .pw.scf.out with QE forces, .info.json)')
     .option('--snapshots <a,b,...>', 'only these snapshots (default: all in --data)')
     .requiredOption('--out <file>', 'the fine-tuned model archive')
-    .option('--epochs <n>', 'epochs (one step per snapshot each)', num('epochs'), 3)
-    .option('--learning-rate <lr>', 'Adam learning rate', num('learning-rate'), 1e-4)
-    .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('force-weight'), 1)
-    .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('energy-weight'), 0)
-    .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('step'), 0.01)
-    .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('seed'), 1)
+    .option('--epochs <n>', 'epochs (one step per snapshot each)', num('--epochs'), 3)
+    .option('--learning-rate <lr>', 'Adam learning rate', num('--learning-rate'), 1e-4)
+    .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('--force-weight'), 1)
+    .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('--energy-weight'), 0)
+    .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
+    .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .addOption(backendOption())
     .action(async (opts: Opts) => {
