@@ -125,16 +125,17 @@ export function readReferenceInfo(file: string): ReferenceData {
 }
 
 /** A snapshot's atom density and QE Fermi energy, from the <name>.info.json `generate` writes beside it. */
-export function snapshotDensity(f: SnapshotFiles, needs = '--energy-reference atom-density'): { densityPerA3: number; fermiEv: number } {
+/** `needs`: the option that reads it, as the messages name it; `flag`: the flag to drop instead. */
+export function snapshotDensity(f: SnapshotFiles, needs = '--energy-reference atom-density', flag = '--energy-reference'): { densityPerA3: number; fermiEv: number } {
   const file = `${f.descriptors.replace(/\.in\.npy$/, '').replace(/\.npy$/, '')}.info.json`;
   let j: { atoms?: { numbers?: number[]; cell?: number[][] }; fermi_energy_dft?: number };
   try {
     j = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof j;
   } catch (e) {
-    throw new MalaError(`${needs} needs each snapshot's info.json with its atoms and Fermi energy: ${(e as Error).message}`, { file, fix: `train on data written by mala-ts generate (it writes <name>.info.json), or drop ${needs.split(' ')[0]}`, cause: e });
+    throw new MalaError(`${needs} needs each snapshot's info.json with its atoms and Fermi energy: ${(e as Error).message}`, { file, fix: `train on data written by mala-ts generate (it writes <name>.info.json), or drop ${flag}`, cause: e });
   }
   if (!j.atoms?.numbers || !j.atoms.cell || typeof j.fermi_energy_dft !== 'number') {
-    throw new MalaError(`${needs}: this info.json has no atoms (numbers, cell) or no fermi_energy_dft`, { file, fix: `regenerate the snapshot with mala-ts generate, or drop ${needs.split(' ')[0]}` });
+    throw new MalaError(`${needs}: this info.json has no atoms (numbers, cell) or no fermi_energy_dft`, { file, fix: `regenerate the snapshot with mala-ts generate, or drop ${flag}` });
   }
   return { densityPerA3: atomDensityPerA3(j.atoms.numbers.length, j.atoms.cell), fermiEv: j.fermi_energy_dft };
 }
@@ -146,7 +147,7 @@ export function snapshotDensity(f: SnapshotFiles, needs = '--energy-reference at
  */
 export function fermiDistanceWeights(files: SnapshotFiles[], grid: EnergyGrid, reference: EnergyReference | undefined, scaleEv: number): number[] {
   if (!(scaleEv > 0) || !Number.isFinite(scaleEv)) throw new MalaError(`--energy-weighting ${scaleEv}: the scale must be a positive number of eV`, { fix: 'e.g. --energy-weighting 2' });
-  const frames = files.map((f) => snapshotDensity(f, '--energy-weighting'));
+  const frames = files.map((f) => snapshotDensity(f, '--energy-weighting', '--energy-weighting'));
   const fermiEv = frames.reduce((a, f) => a + f.fermiEv - referenceShiftEv(reference, f.densityPerA3), 0) / frames.length;
   return Array.from({ length: grid.count }, (_, k) => {
     const below = fermiEv - (grid.offsetEv + k * grid.spacingEv);
