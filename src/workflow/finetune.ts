@@ -35,7 +35,8 @@ import type { Vec3 } from '../structure/atoms';
 import { Progress, silentProgress } from '../util/progress';
 import { predict } from './predict';
 import { qeForcesReference } from './tester-forces';
-import { findSnapshots, type SnapshotFiles } from './tester-data';
+import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
+import { rydbergEv } from '../structure/units';
 import { loadPointData } from './train';
 
 export interface FinetuneOptions {
@@ -103,16 +104,19 @@ interface Frame {
 }
 
 function readFrame(f: SnapshotFiles): Frame {
-  if (!f.infoFile) throw new MalaError(`finetune needs ${f.name}.info.json (its temperature and QE total energy)`, { file: f.structureFile, fix: 'use snapshots written by mala-ts generate' });
-  const info = JSON.parse(fs.readFileSync(f.infoFile, 'utf8')) as { temperature?: number; total_energy_dft_calculation?: number };
-  if (typeof info.temperature !== 'number' || typeof info.total_energy_dft_calculation !== 'number') {
-    throw new MalaError('this info.json has no temperature or total_energy_dft_calculation', { file: f.infoFile, fix: 'regenerate the snapshot with mala-ts generate' });
+  const read = readStructure(f.structureFile);
+  // the tester's readers: info.json's full-precision values first, else the pw.x output's
+  const totalRy = read.qeOutput?.energiesRy.total;
+  const qeTotalEnergyEv = qeReference(f, { totalEnergyEv: totalRy === undefined ? undefined : totalRy * rydbergEv }).totalEnergyEv;
+  const temperatureK = infoTemperatureK(f);
+  if (qeTotalEnergyEv === undefined || temperatureK === undefined) {
+    throw new MalaError(`finetune needs the snapshot's electronic temperature and QE total energy (${f.name}.info.json, as mala-ts generate writes it)`, { file: f.infoFile ?? f.structureFile, fix: 'use snapshots written by mala-ts generate' });
   }
   return {
     files: f,
-    read: readStructure(f.structureFile),
-    temperatureK: info.temperature,
-    qeTotalEnergyEv: info.total_energy_dft_calculation,
+    read,
+    temperatureK,
+    qeTotalEnergyEv,
     qeForcesEvPerA: qeForcesReference(fs.readFileSync(f.structureFile, 'utf8'), f.structureFile).forcesEvPerA,
   };
 }
