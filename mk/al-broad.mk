@@ -310,6 +310,8 @@ AL_BROAD_FT_RUNS   ?= 3 4 4 4
 AL_BROAD_FT_LR     ?= 3e-5
 AL_BROAD_FT_FORCE  ?= 1
 AL_BROAD_FT_ENERGY ?= 400
+# the band energy's own term (issue 18 judges it apart); 0 = off, as measured in RECIPE.md
+AL_BROAD_FT_BAND   ?= 0
 AL_BROAD_FT_OUT    ?= $(AL_BROAD_WORK)/finetuned.zip
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
@@ -320,7 +322,7 @@ al-broad-finetune:
 	tuned=; for m in $$members; do in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
-	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --seed $$run \
+	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --seed $$run \
 	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"

@@ -109,6 +109,31 @@ export function ldosAdjoint(o: LdosAdjointInput): LdosAdjoint {
   return { perEnergy, electronWeights: e, lambdaEv };
 }
 
+/**
+ * ∂E_band/∂L_ik = dv·(b_k − λ_b·e_k) (eV²·Å³, the same at every point), E_band = Σ_k D_k·b_k(μ) with
+ * b_k = bandEnergyRelative_k + μ·e_k, at the self-consistent μ (the electron count kept, as in
+ * ldosAdjoint): λ_b = Σ_k D_k·b'_k / Σ_k D_k·e'_k. The band-energy part of the fine-tuning loss
+ * (issue 18: the band energy is judged against QE's on its own).
+ */
+export function bandEnergyLdosAdjoint(o: Omit<LdosAdjointInput, 'potentialMoments' | 'fermiEnergyFixed'>): Float64Array {
+  const { dosPerEv: D, energiesEv, kTEv, fermiEnergyEv: mu, voxelVolumeA3: dv } = o;
+  const nE = energiesEv.length;
+  if (D.length !== nE) throw new Error(`bandEnergyLdosAdjoint: ${D.length} DOS values for ${nE} energies`);
+  const w = analyticalWeights(energiesEv, mu, kTEv);
+  const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv);
+  let db = 0;
+  let de = 0;
+  for (let k = 0; k < nE; k++) {
+    db += D[k] * (d.bandEnergyRelative[k] + w.electrons[k] + mu * d.electrons[k]);
+    de += D[k] * d.electrons[k];
+  }
+  if (!(Math.abs(de) > 0)) throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the band energy's derivative is undefined`, { fix: 'use a higher electronic temperature' });
+  const lambdaEv = db / de;
+  const perEnergy = new Float64Array(nE);
+  for (let k = 0; k < nE; k++) perEnergy[k] = dv * (w.bandEnergyRelative[k] + mu * w.electrons[k] - lambdaEv * w.electrons[k]);
+  return perEnergy;
+}
+
 /** Adds Σ_i u_i·L_ik over the rows of `chunk` (points firstPoint…, N_E values each; u indexed by point) to `out`. */
 export function addPotentialMoments(chunk: ArrayLike<number>, u: ArrayLike<number>, firstPoint: number, out: Float64Array): void {
   const nE = out.length;

@@ -2,12 +2,15 @@
  * `mala-ts finetune` (issues 16 and 18): continue training a model's network on what the LDOS loss
  * does not see, QE's forces and total energies of its training frames:
  *
- *   loss = MSE(scaled LDOS) + λ_F·mean_i |F_i − F_i,QE|² + λ_E·((E − E_QE)/N_atoms)²   (eV/Å, eV/atom)
+ *   loss = MSE(scaled LDOS) + λ_F·mean_i |F_i − F_i,QE|² + λ_E·((E − E_QE)/N_atoms)²
+ *          + λ_B·((E_band − E_band,QE)/N_atoms)²   (eV/Å, eV/atom)
  *
  * per frame, one Adam step per frame and epoch. Neither term needs second derivatives of the
  * network. With β_p = ∂E/∂L_p (the adjoint the forces use, src/engine/forces.ts), held fixed for
  * the step, and e = F − F_QE:
  *   - energy: ∂E/∂θ = Σ_p β_p·∂L_p/∂θ, an output gradient β_p at the frame's own descriptor rows;
+ *   - band energy (judged on its own by issue 18): the same with ∂E_band/∂L_p, one vector over the
+ *     energies at every point (src/targets/dos-adjoint.ts, bandEnergyLdosAdjoint);
  *   - forces: Σ_i e_i·F_i = −Σ_p β_p·J_p·v_p with v_p = Σ_i (∂B_p/∂R_i)·e_i, the change of the
  *     descriptors when the atoms move along e, a central difference of the descriptors at R ± h·e
  *     (h: the largest move is `stepAngstrom`), so ∂/∂θ Σ e·F ≈ −(1/2h)·Σ_p ∂/∂θ[β_p·(L(B⁺) − L(B⁻))]:
@@ -36,7 +39,8 @@ import { Progress, silentProgress } from '../util/progress';
 import { predict } from './predict';
 import { qeForcesReference } from './tester-forces';
 import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
-import { rydbergEv } from '../structure/units';
+import { kTEv, rydbergEv } from '../structure/units';
+import { bandEnergyLdosAdjoint } from '../targets/dos-adjoint';
 import { loadPointData } from './train';
 
 export interface FinetuneOptions {
@@ -51,6 +55,8 @@ export interface FinetuneOptions {
   forceWeight: number;
   /** λ_E, per (eV/atom)² of total-energy error. */
   energyWeight: number;
+  /** λ_B, per (eV/atom)² of band-energy error against QE's eigenvalue sum (info.json); default 0. */
+  bandWeight?: number;
   /** Largest atom move of the force term's central difference, Å. */
   stepAngstrom: number;
   pseudoDir?: string;
@@ -67,6 +73,8 @@ export interface FinetuneEpoch {
   forceRmseEvPerA: number;
   qeForceRmsEvPerA: number;
   totalEnergyRmseMeVPerAtom: number;
+  /** Against QE's band energy, when every frame has it. */
+  bandEnergyRmseMeVPerAtom?: number;
 }
 
 /** A model that keeps what predict hands its network: the forward rows, and the backward pass's rows and cotangent. */
@@ -100,6 +108,7 @@ interface Frame {
   read: StructureRead;
   temperatureK: number;
   qeTotalEnergyEv: number;
+  qeBandEnergyEv?: number;
   qeForcesEvPerA: number[][];
 }
 
@@ -107,7 +116,8 @@ function readFrame(f: SnapshotFiles): Frame {
   const read = readStructure(f.structureFile);
   // the tester's readers: info.json's full-precision values first, else the pw.x output's
   const totalRy = read.qeOutput?.energiesRy.total;
-  const qeTotalEnergyEv = qeReference(f, { totalEnergyEv: totalRy === undefined ? undefined : totalRy * rydbergEv }).totalEnergyEv;
+  const qe = qeReference(f, { totalEnergyEv: totalRy === undefined ? undefined : totalRy * rydbergEv });
+  const qeTotalEnergyEv = qe.totalEnergyEv;
   const temperatureK = infoTemperatureK(f);
   if (qeTotalEnergyEv === undefined || temperatureK === undefined) {
     throw new MalaError(`finetune needs the snapshot's electronic temperature and QE total energy (${f.name}.info.json, as mala-ts generate writes it)`, { file: f.infoFile ?? f.structureFile, fix: 'use snapshots written by mala-ts generate' });
@@ -117,6 +127,7 @@ function readFrame(f: SnapshotFiles): Frame {
     read,
     temperatureK,
     qeTotalEnergyEv,
+    qeBandEnergyEv: qe.bandEnergyEv,
     qeForcesEvPerA: qeForcesReference(fs.readFileSync(f.structureFile, 'utf8'), f.structureFile).forcesEvPerA,
   };
 }
@@ -138,7 +149,15 @@ function xyzColumnsOf(file: string, nFeatures: number): number {
 async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
   const cap = new CapturingModel(data, '<finetune>', { backend: o.backend });
   const r = await predict({ structureRead: frame.read, structureFile: frame.files.structureFile, model: cap, pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK, requireTotalEnergy: true, forces: true, warn: () => undefined });
-  return { totalEnergyEv: r.totalEnergy!.totalEnergyEv, forcesEvPerA: r.forcesEvPerA!, rows: concat(cap.backwardRows, (n) => new Float32Array(n)), beta: concat(cap.cotangents, (n) => new Float64Array(n)) };
+  return {
+    totalEnergyEv: r.totalEnergy!.totalEnergyEv,
+    bandEnergyEv: r.bandEnergyEv,
+    forcesEvPerA: r.forcesEvPerA!,
+    rows: concat(cap.backwardRows, (n) => new Float32Array(n)),
+    beta: concat(cap.cotangents, (n) => new Float64Array(n)),
+    // ∂E_band/∂L (per energy, the same at every point) on predict's axis, which is the network's outputs' (shifted as a whole)
+    bandBeta: o.bandWeight ? bandEnergyLdosAdjoint({ dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 }) : undefined,
+  };
 }
 
 /** The frame's descriptor rows (predict's point order) with every atom moved by `move` (Å). */
@@ -155,7 +174,8 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   for (const [name, v] of [['--epochs', o.epochs], ['--learning-rate', o.learningRate], ['--step', o.stepAngstrom]] as const) {
     if (!(v > 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be positive, got ${v}`);
   }
-  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight]] as const) {
+  const bandWeight = o.bandWeight ?? 0;
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
   }
   const data = readModelData(o.modelFile);
@@ -168,6 +188,10 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const snapshots = findSnapshots(o.dataDir, o.snapshots);
   checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
   const frames = snapshots.map(readFrame);
+  const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);
+  if (bandWeight > 0 && noBand) {
+    throw new MalaError(`--band-weight needs QE's band energy of every frame; ${noBand.files.name} has none (band_energy_dft_calculation)`, { file: noBand.files.infoFile ?? noBand.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --band-weight' });
+  }
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
   const rangeLdos = data.outputScaler.scale[0];
@@ -185,7 +209,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const history: FinetuneEpoch[] = [];
   progress.start('finetune', o.epochs * frames.length, 'frames');
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    let forceSq = 0, qeSq = 0, components = 0, energySq = 0;
+    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0;
     for (const fi of Array.from(rng.permutation(frames.length))) {
       const frame = frames[fi];
       const model = current();
@@ -193,6 +217,8 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       const atomCount = t.forcesEvPerA.length;
       const dEPerAtom = (t.totalEnergyEv - frame.qeTotalEnergyEv) / atomCount;
       energySq += dEPerAtom * dEPerAtom;
+      const dBandPerAtom = frame.qeBandEnergyEv === undefined ? 0 : (t.bandEnergyEv - frame.qeBandEnergyEv) / atomCount;
+      bandSq += dBandPerAtom * dBandPerAtom;
       const e = t.forcesEvPerA.map((row, i) => row.map((v, a) => v - frame.qeForcesEvPerA[i][a]));
       let eMax = 0;
       for (let i = 0; i < atomCount; i++) {
@@ -212,7 +238,8 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
         if (parts[0].length !== t.rows.length || parts[1].length !== t.rows.length) throw new Error('finetune: the displaced frame has another point count');
       }
-      if (o.energyWeight > 0) parts.push(data.inputScaler.transform(Float32Array.from(t.rows), nIn));
+      const ownRows = o.energyWeight > 0 || bandWeight > 0;
+      if (ownRows) parts.push(data.inputScaler.transform(Float32Array.from(t.rows), nIn));
       const lx = new Float32Array(n * nIn);
       const ly = new Float32Array(n * nOut);
       for (let q = 0; q < n; q++) {
@@ -227,11 +254,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       const g = new Float64Array(out.length);
       // per block of n rows: its output gradient (physical LDOS → scaled outputs: × the LDOS range)
       let block = 0;
-      const betaBlock = (coefficient: number) => {
+      // coefficient·β + bandCoefficient·β_band (β_band indexed by energy only)
+      const betaBlock = (coefficient: number, bandCoefficient = 0) => {
         const base = block * n * nOut;
         for (let i = 0; i < n * nOut; i++) {
           const alive = out[base + i] * rangeLdos + minLdos >= 0;
-          g[base + i] = alive ? coefficient * t.beta[i] * rangeLdos : 0;
+          const band = bandCoefficient ? bandCoefficient * t.bandBeta![i % nOut] : 0;
+          g[base + i] = alive ? (coefficient * t.beta[i] + band) * rangeLdos : 0;
         }
         block++;
       };
@@ -241,7 +270,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         betaBlock(-c);
         betaBlock(+c);
       }
-      if (o.energyWeight > 0) betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount);
+      if (ownRows) betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, (2 * bandWeight * dBandPerAtom) / atomCount);
       // the LDOS rows: the gradient of their own mean squared error
       const base = block * n * nOut;
       for (let i = 0; i < n * nOut; i++) g[base + i] = (2 * (out[base + i] - ly[i])) / (n * nOut);
@@ -253,12 +282,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       forceRmseEvPerA: Math.sqrt(forceSq / components),
       qeForceRmsEvPerA: Math.sqrt(qeSq / components),
       totalEnergyRmseMeVPerAtom: 1000 * Math.sqrt(energySq / frames.length),
+      bandEnergyRmseMeVPerAtom: noBand ? undefined : 1000 * Math.sqrt(bandSq / frames.length),
     };
     history.push(rec);
-    o.log?.(`epoch ${epoch}: before their steps, the frames' force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA.toFixed(4)}), total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`);
+    o.log?.(`epoch ${epoch}: before their steps, the frames' force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA.toFixed(4)}), total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}`);
   }
   progress.stop();
-  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
+  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
   saveModelData(o.out, { ...current(), provenance: { ...(data.provenance ?? {}), finetune } });
   return { out: o.out, history };
 }

@@ -14,8 +14,8 @@ import { readQeStructure } from '../../src/qe/qe-files';
 import { totalEnergy } from '../../src/qe/total-energy';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { densityFromLdos } from '../../src/targets/density';
-import { addPotentialMoments, analyticalWeightsMuDerivative, ldosAdjoint, ldosGradientRows } from '../../src/targets/dos-adjoint';
-import { brentRoot, dosFromLdos, dosObservables, numberOfElectrons } from '../../src/targets/dos';
+import { addPotentialMoments, analyticalWeightsMuDerivative, bandEnergyLdosAdjoint, ldosAdjoint, ldosGradientRows } from '../../src/targets/dos-adjoint';
+import { bandEnergy, brentRoot, dosFromLdos, dosObservables, numberOfElectrons, selfConsistentFermiEnergy } from '../../src/targets/dos';
 import { analyticalWeights } from '../../src/targets/fermi-dirac';
 
 function rng(seed: number): () => number {
@@ -71,6 +71,32 @@ describe('dos adjoint: ∂E/∂LDOS through the DOS, the self-consistent Fermi e
         de += D[k] * d.electrons[k];
       }
       assert.ok(Math.abs(dh - mu * de) <= 1e-10 * Math.abs(dh), `Σ D h′ = ${dh}, μ Σ D e′ = ${mu * de}`);
+    }
+  });
+
+  it('band energy alone: Σ_k ∂E_band/∂L·δL equals the derivative of E_band at the self-consistent μ (relative ≤ 1e-6); at fixed μ (λ_b = 0) it does not', () => {
+    const r = rng(17);
+    const dv = 0.021;
+    const D = energies.map((e) => (2 + r()) * Math.sqrt(Math.max(e + 6, 0.1)));
+    const electrons = numberOfElectrons(D, energies, 3.0, kT);
+    const mu = selfConsistentFermiEnergy(D, energies, kT, electrons);
+    const a = bandEnergyLdosAdjoint({ dosPerEv: D, energiesEv: energies, kTEv: kT, fermiEnergyEv: mu, voxelVolumeA3: dv });
+    for (let trial = 0; trial < 3; trial++) {
+      // δL_ik summed over points is δD_k/dv: one direction δD
+      const dD = energies.map(() => r());
+      const eband = (t: number) => {
+        const Dt = D.map((v, k) => v + t * dD[k]);
+        return bandEnergy(Dt, energies, selfConsistentFermiEnergy(Dt, energies, kT, electrons), kT);
+      };
+      const fd = derivative(eband, 1e-4);
+      let adj = 0;
+      for (let k = 0; k < energies.length; k++) adj += (a[k] / dv) * dD[k];
+      assert.ok(Math.abs(adj - fd) <= 1e-6 * Math.abs(fd), `trial ${trial}: adjoint ${adj} vs central difference ${fd}`);
+      // without the Fermi-level term the derivative is that at fixed μ: far off
+      const w = analyticalWeights(energies, mu, kT);
+      let fixed = 0;
+      for (let k = 0; k < energies.length; k++) fixed += (w.bandEnergyRelative[k] + mu * w.electrons[k]) * dD[k];
+      assert.ok(Math.abs(fixed - fd) > 1e-3 * Math.abs(fd), `trial ${trial}: the fixed-μ derivative ${fixed} should differ from ${fd}`);
     }
   });
 

@@ -31,6 +31,7 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
   let t: { dir: string; cleanup: () => void };
   let model: string;
   let data: string;
+  let bandTargetEv: number;
   before(async () => {
     t = tempDir();
     const m = makeModelData(11, [14, 16, 24]);
@@ -42,13 +43,15 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     data = path.join(t.dir, 'data');
     fs.mkdirSync(data);
     fs.copyFileSync(AL_OUT, path.join(data, 'al.pw.scf.out'));
-    await predict({ structureFile: AL_OUT, modelFile: model, outDir: path.join(t.dir, 'pred'), writeLdos: true, pseudoDir: UPF_DIR, backend: 'ts' });
+    const pred = await predict({ structureFile: AL_OUT, modelFile: model, outDir: path.join(t.dir, 'pred'), writeLdos: true, pseudoDir: UPF_DIR, backend: 'ts' });
     const ldos = readNpy(path.join(t.dir, 'pred', 'ldos.npy'));
     writeNpy(path.join(data, 'al.out.npy'), Float32Array.from(ldos.data, (v) => v * 1.02), ldos.shape);
     // the LDOS rows' descriptors: any (the force and energy terms compute theirs from the atoms)
     writeNpy(path.join(data, 'al.in.npy'), randomArray(new Rng(3), 24 * 24 * 24 * 14, 0, 10), [24, 24, 24, 14]);
     const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
-    fs.writeFileSync(path.join(data, 'al.info.json'), JSON.stringify({ temperature: 298, total_energy_dft_calculation: qe.energiesRy.total! * rydbergEv }));
+    // a band energy 50 meV/atom above the random model's (the fixture keeps no eigenvalues to sum)
+    bandTargetEv = pred.bandEnergyEv + 4 * 0.05;
+    fs.writeFileSync(path.join(data, 'al.info.json'), JSON.stringify({ temperature: 298, total_energy_dft_calculation: qe.energiesRy.total! * rydbergEv, band_energy_dft_calculation: bandTargetEv }));
   });
   after(() => t.cleanup());
 
@@ -73,6 +76,15 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.deepEqual([ft.epochs, ft.energyWeight, ft.frames], [6, 1, ['al']]);
   });
 
+  it('the band-energy term alone lowers the band-energy error against the frame\'s QE band energy', async () => {
+    const b = await finetuneModel({ modelFile: model, dataDir: data, epochs: 6, learningRate: 1e-3, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts', out: path.join(t.dir, 'b.zip'), forceWeight: 0, energyWeight: 0, bandWeight: 1 });
+    const br = b.history.map((h) => h.bandEnergyRmseMeVPerAtom!);
+    assert.ok(Math.abs(br[0] - 50) < 1, `the first epoch's error is the 50 meV/atom set: ${br[0]}`);
+    assert.ok(br[br.length - 1] < 0.5 * br[0], `band-energy RMSE ${br.join(' → ')}`);
+    const after = await predict({ structureFile: AL_OUT, modelFile: path.join(t.dir, 'b.zip'), pseudoDir: UPF_DIR, backend: 'ts' });
+    assert.ok(Math.abs(after.bandEnergyEv - bandTargetEv) / 4 < 0.5 * 0.05, `after: ${after.bandEnergyEv} eV vs ${bandTargetEv} eV`);
+  });
+
   it('bad input: an ensemble, a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
     const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
     const m = readModelData(model);
@@ -88,6 +100,13 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     for (const ext of ['in.npy', 'out.npy', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noForces, `al.${ext}`));
     fs.writeFileSync(path.join(noForces, 'al.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces elided'));
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noForces, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /Forces acting on atoms/.test(e.message) && e.file === path.join(noForces, 'al.pw.scf.out'));
+    const noBand = path.join(t.dir, 'nb');
+    fs.mkdirSync(noBand);
+    for (const ext of ['in.npy', 'out.npy', 'pw.scf.out']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noBand, `al.${ext}`));
+    const info = JSON.parse(fs.readFileSync(path.join(data, 'al.info.json'), 'utf8'));
+    delete info.band_energy_dft_calculation;
+    fs.writeFileSync(path.join(noBand, 'al.info.json'), JSON.stringify(info));
+    await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noBand, bandWeight: 1, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--band-weight needs QE's band energy/.test(e.message) && e.file === path.join(noBand, 'al.info.json'));
     assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')), 'nothing written on bad input');
   });
 });

@@ -18,6 +18,7 @@ interface Opts {
   learningRate: number;
   forceWeight: number;
   energyWeight: number;
+  bandWeight: number;
   step: number;
   seed: number;
   pseudoDir?: string;
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--learning-rate <lr>', 'Adam learning rate', num('--learning-rate'), 1e-4)
     .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('--force-weight'), 1)
     .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('--energy-weight'), 0)
+    .option('--band-weight <w>', 'weight of the squared band-energy error against QE\'s (info.json), per (eV/atom)²; 0 = off', num('--band-weight'), 0)
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
@@ -53,6 +55,7 @@ export function register(program: Command): void {
         learningRate: opts.learningRate,
         forceWeight: opts.forceWeight,
         energyWeight: opts.energyWeight,
+        bandWeight: opts.bandWeight,
         stepAngstrom: opts.step,
         seed: opts.seed,
         pseudoDir: opts.pseudoDir,
