@@ -301,7 +301,7 @@ al-broad-recut:
 
 # ---- forces and energies in the loss (issues 16 and 18) -----------------------------------------
 #   make al-broad-finetune     fine-tune the networks of AL_BROAD_WORK (ensemble.member-K.zip of an
-#                              ensemble, else ensemble.zip) on the fitted frames' QE forces and total
+#                              ensemble, else ensemble.zip; its own outputs .ftN.zip are not members) on the fitted frames' QE forces and total
 #                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
 #                              then one ensemble → AL_BROAD_FT_OUT. Measured (RECIPE.md, "Forces and
@@ -317,7 +317,7 @@ AL_BROAD_FT_OUT    ?= $(AL_BROAD_WORK)/finetuned.zip
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
 .PHONY: al-broad-finetune
 al-broad-finetune:
-	@set -e; w=$(AL_BROAD_WORK); members=$$(ls $$w/ensemble.member-*.zip 2>/dev/null || true); \
+	@set -e; w=$(AL_BROAD_WORK); members=$$(ls $$w/ensemble.member-*.zip 2>/dev/null | grep -v '\.ft[0-9]*\.zip$$' || true); \
 	[ -n "$$members" ] || members=$$w/ensemble.zip; [ -f $$(echo $$members | cut -d' ' -f1) ] || { echo "al-broad-finetune: no trained network in $$w (run make al-broad-model)"; exit 1; }; \
 	tuned=; for m in $$members; do in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
