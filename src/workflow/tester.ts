@@ -111,6 +111,8 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   const t0 = performance.now();
   const warnings: string[] = [];
   const warn = (m: string) => {
+    // the forces' predict run says the domain's and the validation's warnings again: once is enough
+    if (warnings.includes(m)) return;
     warnings.push(m);
     opts.warn?.(`${p.files.name}: ${m}`);
   };

@@ -17,7 +17,8 @@ import { checkLimits, dosAndDensityErrors, formatTestTable, parseMaxError, testR
 import { formatModelInfo, modelInfo, modelInfoJson } from '../../src/workflow/model-info';
 import { assertCleanError, mt } from '../faults/helpers';
 import { makeModelData, randomArray } from '../network/synthetic';
-import { saveModelData } from '../../src/network/model';
+import { readModelData, saveModelData } from '../../src/network/model';
+import { recordModelDomain } from '../../src/workflow/model-domain';
 import { buildEnsemble } from '../../src/workflow/ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
@@ -186,6 +187,20 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     const json = testReportJson(r) as { snapshots: Record<string, unknown>[] };
     assert.equal(json.snapshots[0].force_rmse_ev_per_angstrom, plain.forceRmseEvPerA);
     assert.match(formatTestTable(json as Record<string, unknown>), /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP\n/);
+  });
+
+  it('--forces: a warning that both the energy run and the forces run give (here the domain\'s) is in the row once', async () => {
+    const data = path.join(t.dir, 'data-domain');
+    fs.mkdirSync(data);
+    for (const ext of ['.in.npy', '.out.npy', '.pw.scf.out']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `dom${ext}`));
+    const model = path.join(t.dir, 'domain-model.zip');
+    recordModelDomain({ modelFile: fx.model, structures: [path.join(data, 'dom.pw.scf.out')], descriptorsFiles: [path.join(data, 'dom.in.npy')], out: model });
+    // a model that knew only 5000 K electrons: the snapshot's temperature is outside its domain
+    const m = readModelData(model);
+    saveModelData(model, { ...m, domain: { ...m.domain!, temperaturesK: [5000] } });
+    const r = await testModel({ modelFile: model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true });
+    const temperatureWarnings = r.rows[0].warnings.filter((w) => /electronic temperature .* outside the training/.test(w));
+    assert.equal(temperatureWarnings.length, 1, r.rows[0].warnings.join(' | '));
   });
 
   it('--forces: bad input gives one clear error each', async () => {
