@@ -77,6 +77,8 @@ export interface PredictOptions {
   pseudopotentials?: LoadedPseudopotentials;
   /** Fail instead of warning when the total energy cannot be computed. */
   requireTotalEnergy?: boolean;
+  /** false: no warning about what the model's VALIDATION.json records of its forces and stress (mala-ts test, which is making that table, sets it). */
+  quoteForceValidation?: boolean;
   temperatureK?: number;
   electrons?: number;
   /**
@@ -287,7 +289,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   if (opts.forces || opts.stress) {
     checkForcesSupport(model, members, descriptors);
     // what the model's VALIDATION.json (mala-ts test --forces) records, or that nothing is recorded (issue 16)
-    for (const w of forceValidationWarnings(model.source, { forces: Boolean(opts.forces), stress: Boolean(opts.stress) })) warn(w);
+    if (opts.quoteForceValidation !== false) for (const w of forceValidationWarnings(model.source, { forces: Boolean(opts.forces), stress: Boolean(opts.stress) })) warn(w);
   }
 
   // network → engine

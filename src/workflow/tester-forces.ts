@@ -103,8 +103,9 @@ export async function snapshotForceErrors(
     requireTotalEnergy: true,
     forces: true,
     stress: qe.stressGpa !== undefined,
-    // predict's own warnings on forces/stress validation are about the model, said once by the caller
-    warn: (m) => (/records no validation of its (forces|stress)/.test(m) ? undefined : o.warn?.(m)),
+    // what the model's validation records (or that it records none) is what this run is measuring: not a row's warning
+    quoteForceValidation: false,
+    warn: o.warn,
   });
   return forceErrors(r.forcesEvPerA!, r.stressEvPerA3, qe, file);
 }

@@ -14,7 +14,7 @@ import { computeObservables } from '../../src/workflow/observables';
 import { predict } from '../../src/workflow/predict';
 import { testModel } from '../../src/workflow/tester';
 import { checkLimits, dosAndDensityErrors, formatTestTable, parseMaxError, testReportJson, type SnapshotErrors } from '../../src/workflow/tester-report';
-import { formatModelInfo, modelInfo, modelInfoJson } from '../../src/workflow/model-info';
+import { formatModelInfo, modelFileSha256, modelInfo, modelInfoJson } from '../../src/workflow/model-info';
 import { assertCleanError, mt } from '../faults/helpers';
 import { makeModelData, randomArray } from '../network/synthetic';
 import { readModelData, saveModelData } from '../../src/network/model';
@@ -189,7 +189,7 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.match(formatTestTable(json as Record<string, unknown>), /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP\n/);
   });
 
-  it('--forces: a warning that both the energy run and the forces run give (here the domain\'s) is in the row once', async () => {
+  it('--forces: a warning that both the energy run and the forces run give (here the domain\'s) is in the row once; the model\'s recorded validation is not a row\'s warning', async () => {
     const data = path.join(t.dir, 'data-domain');
     fs.mkdirSync(data);
     for (const ext of ['.in.npy', '.out.npy', '.pw.scf.out']) fs.copyFileSync(path.join(fx.data, `off${ext}`), path.join(data, `dom${ext}`));
@@ -198,9 +198,15 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     // a model that knew only 5000 K electrons: the snapshot's temperature is outside its domain
     const m = readModelData(model);
     saveModelData(model, { ...m, domain: { ...m.domain!, temperaturesK: [5000] } });
+    // and a validation table of this very file: predict quotes it, the run that measures forces does not
+    const table = { model_sha256: modelFileSha256(model), snapshots: [{}], summary: { force_rmse_ev_per_angstrom: { mean_abs: 0.3, max_abs: 0.5, count: 1 } } };
+    fs.writeFileSync(path.join(t.dir, 'VALIDATION.json'), JSON.stringify(table));
+    const quoted = await predict({ structureFile: path.join(data, 'dom.pw.scf.out'), modelFile: model, pseudoDir: UPF_DIR, backend: 'ts', forces: true });
+    assert.ok(quoted.warnings.some((w) => /forces: the model's validation .* records force RMSEs of 0.300 eV\/Å/.test(w)), quoted.warnings.join(' | '));
     const r = await testModel({ modelFile: model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true });
     const temperatureWarnings = r.rows[0].warnings.filter((w) => /electronic temperature .* outside the training/.test(w));
     assert.equal(temperatureWarnings.length, 1, r.rows[0].warnings.join(' | '));
+    assert.ok(!r.rows[0].warnings.some((w) => /validation/.test(w)), r.rows[0].warnings.join(' | '));
   });
 
   it('--forces: bad input gives one clear error each', async () => {
