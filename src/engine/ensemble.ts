@@ -65,6 +65,8 @@ export interface EnsembleSpread {
   /** Absent without a total energy. */
   totalEnergySigmaEv?: number;
   atomCount: number;
+  /** How σ compared with QE on the model's validation frames (its VALIDATION.json), when recorded; filled by predict. */
+  validation?: { file: string; frames: number; covered: number; maxErrorOverSigma: number; meanAbsErrorMeVPerAtom: number; meanSigmaMeVPerAtom: number };
 }
 
 /** Sample standard deviation (n − 1); 0 for one value. */

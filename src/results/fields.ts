@@ -308,6 +308,16 @@ function uncertaintyJson(u: EnsembleSpread): Record<string, unknown> {
     total_energy_sigma_ev: u.totalEnergySigmaEv,
     total_energy_sigma_mev_per_atom: u.totalEnergySigmaEv === undefined ? undefined : perAtomMev(u.totalEnergySigmaEv, u.atomCount),
     members: u.members.map((m, k) => ({ seed: u.seeds[k], fermi_energy_ev: m.fermiEnergyEv, band_energy_ev: m.bandEnergyEv, entropy_contribution_ev: m.entropyContributionEv, total_energy_ev: m.totalEnergyEv })),
+    validation: u.validation
+      ? {
+          file: u.validation.file,
+          frames: u.validation.frames,
+          frames_within_sigma: u.validation.covered,
+          max_error_over_sigma: u.validation.maxErrorOverSigma,
+          mean_abs_total_error_mev_per_atom: u.validation.meanAbsErrorMeVPerAtom,
+          mean_total_sigma_mev_per_atom: u.validation.meanSigmaMeVPerAtom,
+        }
+      : undefined,
   };
 }
 
@@ -319,7 +329,9 @@ function uncertaintySummary(u: EnsembleSpread): SummaryLine[] {
 export function uncertaintyText(u: EnsembleSpread): string {
   const e = (ev: number) => `${fmt(ev, 6)} eV (${perAtomMev(ev, u.atomCount).toFixed(2)} meV/atom)`;
   const total = u.totalEnergySigmaEv === undefined ? '' : `σ(E_total) ${e(u.totalEnergySigmaEv)}, `;
-  return `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV`;
+  const v = u.validation;
+  const against = v ? `; on its ${v.frames} validation frames σ(E_total) covered the error against QE on ${v.covered}, which reached ${v.maxErrorOverSigma.toFixed(1)} σ (VALIDATION.json)` : '';
+  return `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV${against}`;
 }
 
 /** One line: the shift and what it follows (the structure's atom density against the model's reference). */

@@ -80,6 +80,46 @@ export function recordedForceValidation(modelFile: string): RecordedForceValidat
   return { file, snapshots: Array.isArray(v.snapshots) ? v.snapshots.length : 0, forceRmseMaxEvPerA: f?.max_abs, forceRmseMeanEvPerA: f?.mean_abs, stressMaxGpa: st?.max_abs };
 }
 
+/** How the ensemble's σ(E_total) compared with the QE errors of the frames VALIDATION.json records (`mala-ts test`). */
+export interface RecordedSigmaValidation {
+  file: string;
+  /** Frames with both a total-energy error against QE and σ. */
+  frames: number;
+  /** Of those, the frames whose |error| ≤ σ. */
+  covered: number;
+  /** max |error|/σ over those frames. */
+  maxErrorOverSigma: number;
+  meanAbsErrorMeVPerAtom: number;
+  meanSigmaMeVPerAtom: number;
+}
+
+/** The σ calibration VALIDATION.json next to `modelFile` records, when written for this very file and holding σ; else undefined. */
+export function recordedSigmaValidation(modelFile: string): RecordedSigmaValidation | undefined {
+  const file = path.join(path.dirname(path.resolve(modelFile)), VALIDATION_FILE);
+  let v: Record<string, unknown> | undefined;
+  try {
+    v = readValidation(file);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v.model_sha256 !== 'string' || v.model_sha256 !== modelFileSha256(modelFile) || !Array.isArray(v.snapshots)) return undefined;
+  const pairs: [number, number][] = [];
+  for (const row of v.snapshots as Record<string, unknown>[]) {
+    const err = row?.total_qe_mev_per_atom;
+    const sigma = (row?.ensemble as { sigma_total_mev_per_atom?: unknown } | undefined)?.sigma_total_mev_per_atom;
+    if (typeof err === 'number' && typeof sigma === 'number' && sigma > 0) pairs.push([Math.abs(err), sigma]);
+  }
+  if (pairs.length === 0) return undefined;
+  return {
+    file,
+    frames: pairs.length,
+    covered: pairs.filter(([e, s]) => e <= s).length,
+    maxErrorOverSigma: Math.max(...pairs.map(([e, s]) => e / s)),
+    meanAbsErrorMeVPerAtom: pairs.reduce((a, [e]) => a + e, 0) / pairs.length,
+    meanSigmaMeVPerAtom: pairs.reduce((a, [, s]) => a + s, 0) / pairs.length,
+  };
+}
+
 const version = programName;
 
 const fileHashes = new Map<string, { mtimeMs: number; size: number; sha256: string }>();

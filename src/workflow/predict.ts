@@ -34,7 +34,7 @@ import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
 import { openDomainSession } from '../domain/domain-session';
-import { modelFileSha256 } from './model-info';
+import { modelFileSha256, recordedSigmaValidation } from './model-info';
 import { forceValidationWarnings } from './force-validation';
 import { packageVersionOrUndefined } from '../util/package-paths';
 import type { ObservablesResult } from '../engine/types';
@@ -346,7 +346,8 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     // + the reference's term: the printed energy holds N_e·s(n), and the strain changes n
     stressEvPerA3: run.strainDerivativeEv ? withReferenceStress(stressFromStrainDerivative(run.strainDerivativeEv, atoms.cellAngstrom), model.data, c.context.electrons, atoms) : undefined,
     energyReference: axis.applied,
-    uncertainty: run.ensembleMembers ? ensembleSpread(run.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), atoms.symbols.length) : undefined,
+    // σ with what the model's validation recorded of it: an ensemble's spread is not an error bar until compared with DFT
+    uncertainty: run.ensembleMembers ? { ...ensembleSpread(run.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), atoms.symbols.length), validation: recordedSigmaValidation(model.source) } : undefined,
   };
 
   // outputs (results.json last, with the total time and the peak memory of every rank)

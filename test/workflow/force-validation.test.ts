@@ -6,7 +6,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { forceValidationWarnings } from '../../src/workflow/force-validation';
-import { modelFileSha256, recordedForceValidation } from '../../src/workflow/model-info';
+import { modelFileSha256, recordedForceValidation, recordedSigmaValidation } from '../../src/workflow/model-info';
+import { predict } from '../../src/workflow/predict';
+import { uncertaintyText } from '../../src/results/fields';
 import { repoRoot, tempDir } from '../helpers';
 
 const shipped = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
@@ -48,5 +50,27 @@ describe('forces and stress: the recorded validation behind predict\'s warnings'
     // forces recorded, stress not: the stress says it has no record
     table(modelFileSha256(model), 0.01);
     assert.deepEqual(forceValidationWarnings(model, { forces: true, stress: true }).map((x) => x.slice(0, 7)), ['stress:']);
+  });
+
+  it('an ensemble\'s σ: predict reports how it compared with QE on the validation frames the table records (this file\'s table only)', async function () {
+    this.timeout(120000);
+    const dir = path.join(t.dir, 'ens');
+    fs.mkdirSync(dir);
+    const ens = path.join(dir, 'model.zip');
+    fs.copyFileSync(path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip'), ens);
+    const rows = [
+      { total_qe_mev_per_atom: 2, ensemble: { sigma_total_mev_per_atom: 4 } },
+      { total_qe_mev_per_atom: -6, ensemble: { sigma_total_mev_per_atom: 3 } },
+      { total_qe_mev_per_atom: 9 }, // no σ (a single network's row): not counted
+    ];
+    const write = (sha: string | undefined) => fs.writeFileSync(path.join(dir, 'VALIDATION.json'), JSON.stringify({ model_sha256: sha, snapshots: rows, summary: {} }));
+    write('0'.repeat(64));
+    assert.equal(recordedSigmaValidation(ens), undefined, 'a table of another model file does not count');
+    write(modelFileSha256(ens));
+    const expected = { file: path.join(dir, 'VALIDATION.json'), frames: 2, covered: 1, maxErrorOverSigma: 2, meanAbsErrorMeVPerAtom: 4, meanSigmaMeVPerAtom: 3.5 };
+    assert.deepEqual(recordedSigmaValidation(ens), expected);
+    const r = await predict({ structureFile: path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out'), modelFile: ens, pseudoDir: path.join(repoRoot, 'fixtures', 'al-fcc-qe') });
+    assert.deepEqual(r.uncertainty?.validation, expected);
+    assert.match(uncertaintyText(r.uncertainty!), /ensemble of 3: σ\(E_total\) .*; on its 2 validation frames σ\(E_total\) covered the error against QE on 1, which reached 2\.0 σ \(VALIDATION\.json\)$/);
   });
 });
