@@ -175,12 +175,13 @@ al-broad-list:
 #                              replace or join its rows (--merge) and the others stay, so frames made
 #                              on another machine or day add up; a retrained model starts a new table
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
-# frames (the shipped model); all fits every frame; c8 fits the first twelve continuously spread
-# 8-atom frames (those of make al-broad-session-data), c24 all twenty-four, c48 those and the
-# twenty-four with independent electron temperatures.
+# frames (the model shipped until 2026-12-05); all fits every frame; c8 fits the first twelve
+# continuously spread 8-atom frames (those of make al-broad-session-data), c24 all twenty-four, c48
+# those and the twenty-four with independent electron temperatures (the shipped model: then
+# fine-tuned on QE's forces and energies, make al-broad-finetune below).
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
-AL_BROAD_STAGE    ?= 8+16
+AL_BROAD_STAGE    ?= c48
 # (stages c8, c24 and c48: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
 AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
@@ -304,15 +305,18 @@ al-broad-recut:
 #                              ensemble, else ensemble.zip; its own outputs .ftN.zip are not members) on the fitted frames' QE forces and total
 #                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
-#                              then one ensemble → AL_BROAD_FT_OUT. Measured (RECIPE.md, "Forces and
-#                              energies in the loss"): runs 3 4 4 4 at 3e-5, λ_F 1, λ_E 400.
-AL_BROAD_FT_RUNS   ?= 3 4 4 4
+#                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
+#                              The shipped model: c48, runs 3 4 at 3e-5, λ_F 1, λ_E 400; on c24 four
+#                              runs 3 4 4 4 kept improving it (RECIPE.md, "Forces and energies in the loss").
+# The shipped model from its frames:
+#   make al-broad-model al-broad-finetune al-broad-domain al-broad-table
+AL_BROAD_FT_RUNS   ?= 3 4
 AL_BROAD_FT_LR     ?= 3e-5
 AL_BROAD_FT_FORCE  ?= 1
 AL_BROAD_FT_ENERGY ?= 400
 # the band energy's own term (issue 18 judges it apart); 0 = off, as measured in RECIPE.md
 AL_BROAD_FT_BAND   ?= 0
-AL_BROAD_FT_OUT    ?= $(AL_BROAD_WORK)/finetuned.zip
+AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
 .PHONY: al-broad-finetune

@@ -32,15 +32,15 @@ describe('mala-ts model-info: what a model is and what it was trained on', funct
     assert.deepEqual(JSON.parse(JSON.stringify(j)).network.layer_sizes, [91, 128, 128, 131]);
   });
 
-  it('the broad model: ensemble of 3, its energy reference, and a recording command of 58 paths shown short (the JSON keeps it whole)', () => {
+  it('the broad model: ensemble of 3, its energy reference, and a recording command of 94 paths shown short (the JSON keeps it whole)', () => {
     const i = modelInfo(path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip'));
     assert.equal(i.ensembleSize, 3);
     const text = formatModelInfo(i);
     assert.match(text, /^ {2}reference +shifted by s\(n\) = [\d.]+ eV·Å³ × \(n − [\d.]+ atoms\/Å³\)/m);
     const recorded = text.split('\n').find((l) => /^ {2}recorded by/.test(l))!;
-    assert.match(recorded, /--structures \S+ … \(29 files\) --descriptors \S+ … \(29 files\)$/);
+    assert.match(recorded, /--structures \S+ … \(47 files\) --descriptors \S+ … \(47 files\)$/);
     assert.ok(recorded.length < 400, `${recorded.length} characters`);
-    assert.equal((JSON.parse(JSON.stringify(modelInfoJson(i))).domain.recordedBy as string).split(' ').filter((w) => w.endsWith('.in.npy')).length, 29);
+    assert.equal((JSON.parse(JSON.stringify(modelInfoJson(i))).domain.recordedBy as string).split(' ').filter((w) => w.endsWith('.in.npy')).length, 47);
     assert.equal(shortCommand('x --a p/1 p/2 --b q'), 'x --a p/1 p/2 --b q', 'two paths stay');
     assert.equal(shortCommand('x p/1 p/2 p/3 --b q/1'), 'x p/1 … (3 files) --b q/1');
   });
