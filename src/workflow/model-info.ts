@@ -60,11 +60,8 @@ export interface RecordedForceValidation {
   stressMaxGpa?: number;
 }
 
-/**
- * The force and stress errors VALIDATION.json next to `modelFile` records, when it was written for
- * this very file (its sha256) and holds them; else undefined.
- */
-export function recordedForceValidation(modelFile: string): RecordedForceValidation | undefined {
+/** VALIDATION.json next to `modelFile` when it was written for this very file (its sha256); else undefined. */
+function thisModelsValidation(modelFile: string): { file: string; v: Record<string, unknown> } | undefined {
   const file = path.join(path.dirname(path.resolve(modelFile)), VALIDATION_FILE);
   let v: Record<string, unknown> | undefined;
   try {
@@ -73,6 +70,17 @@ export function recordedForceValidation(modelFile: string): RecordedForceValidat
     return undefined; // model-info reports a broken table; a prediction goes on without it
   }
   if (!v || typeof v.model_sha256 !== 'string' || v.model_sha256 !== modelFileSha256(modelFile)) return undefined;
+  return { file, v };
+}
+
+/**
+ * The force and stress errors VALIDATION.json next to `modelFile` records, when it was written for
+ * this very file (its sha256) and holds them; else undefined.
+ */
+export function recordedForceValidation(modelFile: string): RecordedForceValidation | undefined {
+  const table = thisModelsValidation(modelFile);
+  if (!table) return undefined;
+  const { file, v } = table;
   const summary = (v.summary ?? {}) as Record<string, { mean_abs?: number; max_abs?: number; count?: number }>;
   const f = summary.force_rmse_ev_per_angstrom;
   const st = summary.stress_max_abs_gpa;
@@ -95,14 +103,9 @@ export interface RecordedSigmaValidation {
 
 /** The σ calibration VALIDATION.json next to `modelFile` records, when written for this very file and holding σ; else undefined. */
 export function recordedSigmaValidation(modelFile: string): RecordedSigmaValidation | undefined {
-  const file = path.join(path.dirname(path.resolve(modelFile)), VALIDATION_FILE);
-  let v: Record<string, unknown> | undefined;
-  try {
-    v = readValidation(file);
-  } catch {
-    return undefined;
-  }
-  if (!v || typeof v.model_sha256 !== 'string' || v.model_sha256 !== modelFileSha256(modelFile) || !Array.isArray(v.snapshots)) return undefined;
+  const table = thisModelsValidation(modelFile);
+  if (!table || !Array.isArray(table.v.snapshots)) return undefined;
+  const { file, v } = table;
   const pairs: [number, number][] = [];
   for (const row of v.snapshots as Record<string, unknown>[]) {
     const err = row?.total_qe_mev_per_atom;
