@@ -66,7 +66,20 @@ export interface EnsembleSpread {
   totalEnergySigmaEv?: number;
   atomCount: number;
   /** How σ compared with QE on the model's validation frames (its VALIDATION.json), when recorded; filled by predict. */
-  validation?: { file: string; frames: number; covered: number; maxErrorOverSigma: number; meanAbsErrorMeVPerAtom: number; meanSigmaMeVPerAtom: number };
+  validation?: SigmaValidation;
+}
+
+/** How an ensemble's σ(E_total) compared with the QE errors of the frames a validation table records (`mala-ts test`). */
+export interface SigmaValidation {
+  file: string;
+  /** Frames with both a total-energy error against QE and σ. */
+  frames: number;
+  /** Of those, the frames whose |error| ≤ σ. */
+  covered: number;
+  /** max |error|/σ over those frames. */
+  maxErrorOverSigma: number;
+  meanAbsErrorMeVPerAtom: number;
+  meanSigmaMeVPerAtom: number;
 }
 
 /** Sample standard deviation (n − 1); 0 for one value. */

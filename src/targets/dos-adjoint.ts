@@ -77,14 +77,15 @@ export interface LdosAdjoint {
 }
 
 /** The per-energy part of ∂E/∂LDOS (see the module comment). */
-export function ldosAdjoint(o: LdosAdjointInput): LdosAdjoint {
+export function ldosAdjoint(o: LdosAdjointInput, terms: { entropy: boolean } = { entropy: true }): LdosAdjoint {
   const { dosPerEv: D, energiesEv, kTEv, fermiEnergyEv: mu, voxelVolumeA3: dv, potentialMoments: M } = o;
   const nE = energiesEv.length;
   if (D.length !== nE || M.length !== nE) throw new Error(`ldosAdjoint: ${D.length} DOS values, ${M.length} moments, ${nE} energies`);
   const w = analyticalWeights(energiesEv, mu, kTEv);
   const e = w.electrons;
   const h = new Float64Array(nE);
-  for (let k = 0; k < nE; k++) h[k] = w.bandEnergyRelative[k] + mu * e[k] + w.entropy[k];
+  const withEntropy = terms.entropy ? 1 : 0;
+  for (let k = 0; k < nE; k++) h[k] = w.bandEnergyRelative[k] + mu * e[k] + withEntropy * w.entropy[k];
   let lambdaEv = 0;
   if (!o.fermiEnergyFixed) {
     const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv);
@@ -92,7 +93,7 @@ export function ldosAdjoint(o: LdosAdjointInput): LdosAdjoint {
     let me = 0;
     let de = 0;
     for (let k = 0; k < nE; k++) {
-      const hp = d.bandEnergyRelative[k] + e[k] + mu * d.electrons[k] + d.entropy[k];
+      const hp = d.bandEnergyRelative[k] + e[k] + mu * d.electrons[k] + withEntropy * d.entropy[k];
       dh += D[k] * hp;
       me += M[k] * d.electrons[k];
       de += D[k] * d.electrons[k];
@@ -111,27 +112,12 @@ export function ldosAdjoint(o: LdosAdjointInput): LdosAdjoint {
 
 /**
  * ∂E_band/∂L_ik = dv·(b_k − λ_b·e_k) (eV²·Å³, the same at every point), E_band = Σ_k D_k·b_k(μ) with
- * b_k = bandEnergyRelative_k + μ·e_k, at the self-consistent μ (the electron count kept, as in
- * ldosAdjoint): λ_b = Σ_k D_k·b'_k / Σ_k D_k·e'_k. The band-energy part of the fine-tuning loss
- * (issue 18: the band energy is judged against QE's on its own).
+ * b_k = bandEnergyRelative_k + μ·e_k, at the self-consistent μ (the electron count kept):
+ * ldosAdjoint's a_k without the entropy and density terms (M = 0), so λ_b = Σ_k D_k·b'_k / Σ_k D_k·e'_k.
+ * The band-energy part of the fine-tuning loss (issue 18: the band energy is judged against QE's on its own).
  */
 export function bandEnergyLdosAdjoint(o: Omit<LdosAdjointInput, 'potentialMoments' | 'fermiEnergyFixed'>): Float64Array {
-  const { dosPerEv: D, energiesEv, kTEv, fermiEnergyEv: mu, voxelVolumeA3: dv } = o;
-  const nE = energiesEv.length;
-  if (D.length !== nE) throw new Error(`bandEnergyLdosAdjoint: ${D.length} DOS values for ${nE} energies`);
-  const w = analyticalWeights(energiesEv, mu, kTEv);
-  const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv);
-  let db = 0;
-  let de = 0;
-  for (let k = 0; k < nE; k++) {
-    db += D[k] * (d.bandEnergyRelative[k] + w.electrons[k] + mu * d.electrons[k]);
-    de += D[k] * d.electrons[k];
-  }
-  if (!(Math.abs(de) > 0)) throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the band energy's derivative is undefined`, { fix: 'use a higher electronic temperature' });
-  const lambdaEv = db / de;
-  const perEnergy = new Float64Array(nE);
-  for (let k = 0; k < nE; k++) perEnergy[k] = dv * (w.bandEnergyRelative[k] + mu * w.electrons[k] - lambdaEv * w.electrons[k]);
-  return perEnergy;
+  return ldosAdjoint({ ...o, potentialMoments: new Float64Array(o.energiesEv.length), fermiEnergyFixed: false }, { entropy: false }).perEnergy;
 }
 
 /** Adds Σ_i u_i·L_ik over the rows of `chunk` (points firstPoint…, N_E values each; u indexed by point) to `out`. */

@@ -14,6 +14,7 @@ import { readModelData, sha256 } from '../network/model';
 import { programName } from '../util/package-paths';
 import { formatTestTable } from './tester-report';
 import type { EnergyReference } from '../targets/energy-reference';
+import type { SigmaValidation } from '../engine/ensemble';
 
 export interface ModelInfo {
   file: string;
@@ -88,21 +89,8 @@ export function recordedForceValidation(modelFile: string): RecordedForceValidat
   return { file, snapshots: Array.isArray(v.snapshots) ? v.snapshots.length : 0, forceRmseMaxEvPerA: f?.max_abs, forceRmseMeanEvPerA: f?.mean_abs, stressMaxGpa: st?.max_abs };
 }
 
-/** How the ensemble's σ(E_total) compared with the QE errors of the frames VALIDATION.json records (`mala-ts test`). */
-export interface RecordedSigmaValidation {
-  file: string;
-  /** Frames with both a total-energy error against QE and σ. */
-  frames: number;
-  /** Of those, the frames whose |error| ≤ σ. */
-  covered: number;
-  /** max |error|/σ over those frames. */
-  maxErrorOverSigma: number;
-  meanAbsErrorMeVPerAtom: number;
-  meanSigmaMeVPerAtom: number;
-}
-
 /** The σ calibration VALIDATION.json next to `modelFile` records, when written for this very file and holding σ; else undefined. */
-export function recordedSigmaValidation(modelFile: string): RecordedSigmaValidation | undefined {
+export function recordedSigmaValidation(modelFile: string): SigmaValidation | undefined {
   const table = thisModelsValidation(modelFile);
   if (!table || !Array.isArray(table.v.snapshots)) return undefined;
   const { file, v } = table;

@@ -124,8 +124,10 @@ export function readReferenceInfo(file: string): ReferenceData {
   return { temperatureK: j.temperature as number, electronsPerAtom: j.electrons_per_atom as number, numberOfElectrons: j.number_of_electrons_exact as number, gridDimensions: j.grid_dimensions as number[], malaInfo: j };
 }
 
-/** A snapshot's atom density and QE Fermi energy, from the <name>.info.json `generate` writes beside it. */
-/** `needs`: the option that reads it, as the messages name it; `flag`: the flag to drop instead. */
+/**
+ * A snapshot's atom density and QE Fermi energy, from the <name>.info.json `generate` writes beside
+ * it. `needs`: the option that reads it, as the messages name it; `flag`: the flag to drop instead.
+ */
 export function snapshotDensity(f: SnapshotFiles, needs = '--energy-reference atom-density', flag = '--energy-reference'): { densityPerA3: number; fermiEv: number } {
   const file = `${f.descriptors.replace(/\.in\.npy$/, '').replace(/\.npy$/, '')}.info.json`;
   let j: { atoms?: { numbers?: number[]; cell?: number[][] }; fermi_energy_dft?: number };
