@@ -5,7 +5,7 @@
  * - its DOS is smooth, as bulk Al's nearly free-electron DOS is: the roughness (rms of the second
  *   difference over the mean, −2…8 eV) is below 0.08 (measured 0.018), where the narrow 298 K model,
  *   which learned the k-sampling wiggles of its 4- and 8-atom cells, is above 0.2 (measured 0.33):
- *   the same metric on both, so it can fail;
+ *   the same metric on both, so it can fail (src/targets/dos-roughness.ts; bench/dos-roughness.ts prints them);
  * - its total energy is within 10 meV/atom of QE (measured +6.2, σ 4.2), with σ reported;
  * - its VALIDATION.json (the table in the README) was written for exactly this archive.
  */
@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { predict } from '../../src/workflow/predict';
 import { modelFileSha256 } from '../../src/workflow/model-info';
+import { dosRoughness } from '../../src/targets/dos-roughness';
 import { repoRoot } from '../helpers';
 
 const broad = path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip');
@@ -22,24 +23,14 @@ const frame = path.join(repoRoot, 'fixtures', 'al-size-transfer', 'Al32_298K_0.p
 const qe = JSON.parse(fs.readFileSync(path.join(repoRoot, 'fixtures', 'al-size-transfer', 'qe-reference.json'), 'utf8')) as { totalEnergyEv: number; atoms: number };
 const pseudoDir = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
 
-/** rms of the DOS's second difference over its mean, between loEv and hiEv. */
-function roughness(energiesEv: ArrayLike<number>, dosPerEv: ArrayLike<number>, loEv = -2, hiEv = 8): number {
-  const g: number[] = [];
-  for (let i = 0; i < energiesEv.length; i++) if (energiesEv[i] > loEv && energiesEv[i] < hiEv) g.push(dosPerEv[i]);
-  let s2 = 0;
-  for (let i = 1; i + 1 < g.length; i++) s2 += (g[i + 1] - 2 * g[i] + g[i - 1]) ** 2;
-  const mean = g.reduce((a, b) => a + b, 0) / g.length;
-  return Math.sqrt(s2 / (g.length - 2)) / mean;
-}
-
 describe('the shipped broad Al model (models/al-fcc-broad)', function () {
   this.timeout(300_000);
 
   it('a 32-atom 298 K frame: a smooth DOS (the narrow model\'s is spiky by the same measure), the total energy within 10 meV/atom of QE, σ reported', async () => {
     const b = await predict({ structureFile: frame, modelFile: broad, pseudoDir });
     const n = await predict({ structureFile: frame, modelFile: narrow, pseudoDir });
-    const rb = roughness(b.energiesEv, b.dosPerEv);
-    const rn = roughness(n.energiesEv, n.dosPerEv);
+    const rb = dosRoughness(b.energiesEv, b.dosPerEv);
+    const rn = dosRoughness(n.energiesEv, n.dosPerEv);
     assert.ok(rn > 0.2, `the narrow model's DOS roughness ${rn.toFixed(3)} (the control: the measure sees its spikes)`);
     assert.ok(rb < 0.08, `the broad model's DOS roughness ${rb.toFixed(3)}`);
     const errMeVPerAtom = (1000 * (b.totalEnergy!.totalEnergyEv - qe.totalEnergyEv)) / qe.atoms;
