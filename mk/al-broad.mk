@@ -179,13 +179,15 @@ al-broad-list:
 # continuously spread 8-atom frames (those of make al-broad-session-data), c24 all twenty-four, c48
 # those and the twenty-four with independent electron temperatures (the shipped model: then
 # fine-tuned on QE's forces and energies, make al-broad-finetune below).
+# c48+16 adds the ten 16-atom frames of the two Latin squares (AL_BROAD_TRAIN16: the domain's
+# T and a ends, with twice the atoms of a Halton frame).
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= c48
-# (stages c8, c24 and c48: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
-AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
+# (stages c8, c24, c48 and c48+16: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48 c48+16,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter c48,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN))))))
+al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter c48,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E),$(if $(filter c48+16,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_TRAIN16),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))))))
 AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
@@ -316,6 +318,8 @@ AL_BROAD_FT_FORCE  ?= 1
 AL_BROAD_FT_ENERGY ?= 400
 # the band energy's own term (issue 18 judges it apart); 0 = off, as measured in RECIPE.md
 AL_BROAD_FT_BAND   ?= 0
+# the Fermi energy's own term (issue 18: E_F within 20 meV), per eV²; 0 = off
+AL_BROAD_FT_FERMI  ?= 0
 AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
@@ -326,7 +330,7 @@ al-broad-finetune:
 	tuned=; for m in $$members; do in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
-	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --seed $$run \
+	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --seed $$run \
 	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"

@@ -120,6 +120,25 @@ export function bandEnergyLdosAdjoint(o: Omit<LdosAdjointInput, 'potentialMoment
   return ldosAdjoint({ ...o, potentialMoments: new Float64Array(o.energiesEv.length), fermiEnergyFixed: false }, { entropy: false }).perEnergy;
 }
 
+/**
+ * ∂μ/∂L_ik = −dv·e_k / Σ_k D_k·e'_k (Å³, the same at every point): the self-consistent Fermi energy's
+ * derivative, from the electron-count condition Σ_k D_k·e_k(μ) = N (the module comment). The Fermi
+ * part of the fine-tuning loss (issue 18 judges E_F against QE's on its own, within 20 meV).
+ */
+export function fermiEnergyLdosDerivative(o: Omit<LdosAdjointInput, 'potentialMoments' | 'fermiEnergyFixed'>): Float64Array {
+  const { dosPerEv: D, energiesEv, kTEv, fermiEnergyEv: mu, voxelVolumeA3: dv } = o;
+  const nE = energiesEv.length;
+  if (D.length !== nE) throw new Error(`fermiEnergyLdosDerivative: ${D.length} DOS values, ${nE} energies`);
+  const e = analyticalWeights(energiesEv, mu, kTEv).electrons;
+  const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv).electrons;
+  let de = 0;
+  for (let k = 0; k < nE; k++) de += D[k] * d[k];
+  if (!(Math.abs(de) > 0)) {
+    throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the self-consistent Fermi energy has no derivative`, { fix: 'a higher electronic temperature, or leave the Fermi term out' });
+  }
+  return Float64Array.from(e, (ek) => (-dv * ek) / de);
+}
+
 /** Adds Σ_i u_i·L_ik over the rows of `chunk` (points firstPoint…, N_E values each; u indexed by point) to `out`. */
 export function addPotentialMoments(chunk: ArrayLike<number>, u: ArrayLike<number>, firstPoint: number, out: Float64Array): void {
   const nE = out.length;

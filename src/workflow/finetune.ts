@@ -3,7 +3,7 @@
  * does not see, QE's forces and total energies of its training frames:
  *
  *   loss = MSE(scaled LDOS) + λ_F·mean_i |F_i − F_i,QE|² + λ_E·((E − E_QE)/N_atoms)²
- *          + λ_B·((E_band − E_band,QE)/N_atoms)²   (eV/Å, eV/atom)
+ *          + λ_B·((E_band − E_band,QE)/N_atoms)² + λ_μ·(E_F − E_F,QE)²   (eV/Å, eV/atom, eV)
  *
  * per frame, one Adam step per frame and epoch. Neither term needs second derivatives of the
  * network. With β_p = ∂E/∂L_p (the adjoint the forces use, src/engine/forces.ts), held fixed for
@@ -11,6 +11,8 @@
  *   - energy: ∂E/∂θ = Σ_p β_p·∂L_p/∂θ, an output gradient β_p at the frame's own descriptor rows;
  *   - band energy (judged on its own by issue 18): the same with ∂E_band/∂L_p, one vector over the
  *     energies at every point (src/targets/dos-adjoint.ts, bandEnergyLdosAdjoint);
+ *   - Fermi energy (judged on its own too, within 20 meV): the same with ∂μ/∂L_p
+ *     (fermiEnergyLdosDerivative), the self-consistent μ's derivative at a fixed electron count;
  *   - forces: Σ_i e_i·F_i = −Σ_p β_p·J_p·v_p with v_p = Σ_i (∂B_p/∂R_i)·e_i, the change of the
  *     descriptors when the atoms move along e, a central difference of the descriptors at R ± h·e
  *     (h: the largest move is `stepAngstrom`), so ∂/∂θ Σ e·F ≈ −(1/2h)·Σ_p ∂/∂θ[β_p·(L(B⁺) − L(B⁻))]:
@@ -40,7 +42,7 @@ import { predict } from './predict';
 import { qeForcesReference } from './tester-forces';
 import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { kTEv, rydbergEv } from '../structure/units';
-import { bandEnergyLdosAdjoint } from '../targets/dos-adjoint';
+import { bandEnergyLdosAdjoint, fermiEnergyLdosDerivative } from '../targets/dos-adjoint';
 import { loadPointData } from './train';
 
 export interface FinetuneOptions {
@@ -57,6 +59,8 @@ export interface FinetuneOptions {
   energyWeight: number;
   /** λ_B, per (eV/atom)² of band-energy error against QE's eigenvalue sum (info.json); default 0. */
   bandWeight?: number;
+  /** λ_μ, per eV² of Fermi-energy error against QE's (info.json fermi_energy_dft); default 0. */
+  fermiWeight?: number;
   /** Largest atom move of the force term's central difference, Å. */
   stepAngstrom: number;
   pseudoDir?: string;
@@ -75,6 +79,8 @@ export interface FinetuneEpoch {
   totalEnergyRmseMeVPerAtom: number;
   /** Against QE's band energy, when every frame has it. */
   bandEnergyRmseMeVPerAtom?: number;
+  /** Against QE's Fermi energy, when every frame has it. */
+  fermiEnergyRmseMeV?: number;
 }
 
 /** A model that keeps what predict hands its network: the forward rows, and the backward pass's rows and cotangent. */
@@ -109,6 +115,7 @@ interface Frame {
   temperatureK: number;
   qeTotalEnergyEv: number;
   qeBandEnergyEv?: number;
+  qeFermiEnergyEv?: number;
   qeForcesEvPerA: number[][];
 }
 
@@ -128,6 +135,7 @@ function readFrame(f: SnapshotFiles): Frame {
     temperatureK,
     qeTotalEnergyEv,
     qeBandEnergyEv: qe.bandEnergyEv,
+    qeFermiEnergyEv: qe.fermiEnergyEv,
     qeForcesEvPerA: qeForcesReference(fs.readFileSync(f.structureFile, 'utf8'), f.structureFile).forcesEvPerA,
   };
 }
@@ -152,11 +160,14 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
   return {
     totalEnergyEv: r.totalEnergy!.totalEnergyEv,
     bandEnergyEv: r.bandEnergyEv,
+    fermiEnergyEv: r.fermiEnergyEv,
     forcesEvPerA: r.forcesEvPerA!,
     rows: concat(cap.backwardRows, (n) => new Float32Array(n)),
     beta: concat(cap.cotangents, (n) => new Float64Array(n)),
     // ∂E_band/∂L (per energy, the same at every point) on predict's axis, which is the network's outputs' (shifted as a whole)
     bandBeta: o.bandWeight ? bandEnergyLdosAdjoint({ dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 }) : undefined,
+    // ∂μ/∂L (per energy, the same at every point), on the same axis
+    fermiBeta: o.fermiWeight ? fermiEnergyLdosDerivative({ dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 }) : undefined,
   };
 }
 
@@ -175,7 +186,8 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
     if (!(v > 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be positive, got ${v}`);
   }
   const bandWeight = o.bandWeight ?? 0;
-  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight]] as const) {
+  const fermiWeight = o.fermiWeight ?? 0;
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
   }
   const data = readModelData(o.modelFile);
@@ -191,6 +203,10 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);
   if (bandWeight > 0 && noBand) {
     throw new MalaError(`--band-weight needs QE's band energy of every frame; ${noBand.files.name} has none (band_energy_dft_calculation)`, { file: noBand.files.infoFile ?? noBand.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --band-weight' });
+  }
+  const noFermi = frames.find((f) => f.qeFermiEnergyEv === undefined);
+  if (fermiWeight > 0 && noFermi) {
+    throw new MalaError(`--fermi-weight needs QE's Fermi energy of every frame; ${noFermi.files.name} has none (fermi_energy_dft)`, { file: noFermi.files.infoFile ?? noFermi.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --fermi-weight' });
   }
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
@@ -209,7 +225,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const history: FinetuneEpoch[] = [];
   progress.start('finetune', o.epochs * frames.length, 'frames');
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0;
+    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0;
     for (const fi of Array.from(rng.permutation(frames.length))) {
       const frame = frames[fi];
       const model = current();
@@ -219,6 +235,8 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       energySq += dEPerAtom * dEPerAtom;
       const dBandPerAtom = frame.qeBandEnergyEv === undefined ? 0 : (t.bandEnergyEv - frame.qeBandEnergyEv) / atomCount;
       bandSq += dBandPerAtom * dBandPerAtom;
+      const dFermiEv = frame.qeFermiEnergyEv === undefined ? 0 : t.fermiEnergyEv - frame.qeFermiEnergyEv;
+      fermiSq += dFermiEv * dFermiEv;
       const e = t.forcesEvPerA.map((row, i) => row.map((v, a) => v - frame.qeForcesEvPerA[i][a]));
       let eMax = 0;
       for (let i = 0; i < atomCount; i++) {
@@ -238,7 +256,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
         if (parts[0].length !== t.rows.length || parts[1].length !== t.rows.length) throw new Error('finetune: the displaced frame has another point count');
       }
-      const ownRows = o.energyWeight > 0 || bandWeight > 0;
+      const ownRows = o.energyWeight > 0 || bandWeight > 0 || fermiWeight > 0;
       if (ownRows) parts.push(data.inputScaler.transform(Float32Array.from(t.rows), nIn));
       const lx = new Float32Array(n * nIn);
       const ly = new Float32Array(n * nOut);
@@ -254,13 +272,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       const g = new Float64Array(out.length);
       // per block of n rows: its output gradient (physical LDOS → scaled outputs: × the LDOS range)
       let block = 0;
-      // coefficient·β + bandCoefficient·β_band (β_band indexed by energy only)
-      const betaBlock = (coefficient: number, bandCoefficient = 0) => {
+      // coefficient·β + perEnergy (the band and Fermi terms, indexed by energy only)
+      const betaBlock = (coefficient: number, perEnergy?: Float64Array) => {
         const base = block * n * nOut;
         for (let i = 0; i < n * nOut; i++) {
           const alive = out[base + i] * rangeLdos + minLdos >= 0;
-          const band = bandCoefficient ? bandCoefficient * t.bandBeta![i % nOut] : 0;
-          g[base + i] = alive ? (coefficient * t.beta[i] + band) * rangeLdos : 0;
+          const own = perEnergy ? perEnergy[i % nOut] : 0;
+          g[base + i] = alive ? (coefficient * t.beta[i] + own) * rangeLdos : 0;
         }
         block++;
       };
@@ -270,7 +288,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         betaBlock(-c);
         betaBlock(+c);
       }
-      if (ownRows) betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, (2 * bandWeight * dBandPerAtom) / atomCount);
+      if (ownRows) {
+        const perEnergy = new Float64Array(nOut);
+        const bandCoefficient = (2 * bandWeight * dBandPerAtom) / atomCount;
+        const fermiCoefficient = 2 * fermiWeight * dFermiEv;
+        for (let k = 0; k < nOut; k++) perEnergy[k] = (t.bandBeta ? bandCoefficient * t.bandBeta[k] : 0) + (t.fermiBeta ? fermiCoefficient * t.fermiBeta[k] : 0);
+        betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, perEnergy);
+      }
       // the LDOS rows: the gradient of their own mean squared error
       const base = block * n * nOut;
       for (let i = 0; i < n * nOut; i++) g[base + i] = (2 * (out[base + i] - ly[i])) / (n * nOut);
@@ -283,12 +307,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       qeForceRmsEvPerA: Math.sqrt(qeSq / components),
       totalEnergyRmseMeVPerAtom: 1000 * Math.sqrt(energySq / frames.length),
       bandEnergyRmseMeVPerAtom: noBand ? undefined : 1000 * Math.sqrt(bandSq / frames.length),
+      fermiEnergyRmseMeV: noFermi ? undefined : 1000 * Math.sqrt(fermiSq / frames.length),
     };
     history.push(rec);
-    o.log?.(`epoch ${epoch}: before their steps, the frames' force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA.toFixed(4)}), total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}`);
+    o.log?.(`epoch ${epoch}: before their steps, the frames' force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA.toFixed(4)}), total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}`);
   }
   progress.stop();
-  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
+  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
   saveModelData(o.out, { ...current(), provenance: { ...(data.provenance ?? {}), finetune } });
   return { out: o.out, history };
 }

@@ -14,7 +14,7 @@ import { readQeStructure } from '../../src/qe/qe-files';
 import { totalEnergy } from '../../src/qe/total-energy';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { densityFromLdos } from '../../src/targets/density';
-import { addPotentialMoments, analyticalWeightsMuDerivative, bandEnergyLdosAdjoint, ldosAdjoint, ldosGradientRows } from '../../src/targets/dos-adjoint';
+import { addPotentialMoments, analyticalWeightsMuDerivative, bandEnergyLdosAdjoint, fermiEnergyLdosDerivative, ldosAdjoint, ldosGradientRows } from '../../src/targets/dos-adjoint';
 import { bandEnergy, brentRoot, dosFromLdos, dosObservables, numberOfElectrons, selfConsistentFermiEnergy } from '../../src/targets/dos';
 import { analyticalWeights } from '../../src/targets/fermi-dirac';
 
@@ -97,6 +97,30 @@ describe('dos adjoint: ∂E/∂LDOS through the DOS, the self-consistent Fermi e
       let fixed = 0;
       for (let k = 0; k < energies.length; k++) fixed += (w.bandEnergyRelative[k] + mu * w.electrons[k]) * dD[k];
       assert.ok(Math.abs(fixed - fd) > 1e-3 * Math.abs(fd), `trial ${trial}: the fixed-μ derivative ${fixed} should differ from ${fd}`);
+    }
+  });
+
+  it('Fermi energy: Σ_k ∂μ/∂L·δL equals the derivative of the self-consistent μ (relative ≤ 1e-6), also on MALA\'s Al grid at 298 K', () => {
+    const alGrid = Float64Array.from({ length: 250 }, (_, k) => -5 + 0.1 * k);
+    for (const [grid, kTc, mu0] of [
+      [energies, kT, 3.0],
+      [alGrid, 0.025679644, 7.8],
+    ] as const) {
+      const r = rng(23);
+      const dv = 0.021;
+      const D = grid.map((e) => (2 + r()) * Math.sqrt(Math.max(e + 6, 0.1)));
+      const electrons = numberOfElectrons(D, grid, mu0, kTc);
+      const mu = selfConsistentFermiEnergy(D, grid, kTc, electrons);
+      const dmu = fermiEnergyLdosDerivative({ dosPerEv: D, energiesEv: grid, kTEv: kTc, fermiEnergyEv: mu, voxelVolumeA3: dv });
+      for (let trial = 0; trial < 3; trial++) {
+        const dD = grid.map(() => r());
+        const muAt = (t: number) => selfConsistentFermiEnergy(D.map((v, k) => v + t * dD[k]), grid, kTc, electrons);
+        const fd = derivative(muAt, 1e-4);
+        let adj = 0;
+        for (let k = 0; k < grid.length; k++) adj += (dmu[k] / dv) * dD[k];
+        assert.ok(Math.abs(fd) > 1e-4, `trial ${trial}: μ moves (${fd})`);
+        assert.ok(Math.abs(adj - fd) <= 1e-6 * Math.abs(fd), `trial ${trial}, kT ${kTc}: adjoint ${adj} vs central difference ${fd}`);
+      }
     }
   });
 

@@ -32,6 +32,7 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
   let model: string;
   let data: string;
   let bandTargetEv: number;
+  let fermiTargetEv: number;
   before(async () => {
     t = tempDir();
     const m = makeModelData(11, [14, 16, 24]);
@@ -51,7 +52,9 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
     // a band energy 50 meV/atom above the random model's (the fixture keeps no eigenvalues to sum)
     bandTargetEv = pred.bandEnergyEv + 4 * 0.05;
-    fs.writeFileSync(path.join(data, 'al.info.json'), JSON.stringify({ temperature: 298, total_energy_dft_calculation: qe.energiesRy.total! * rydbergEv, band_energy_dft_calculation: bandTargetEv }));
+    // and a Fermi energy 100 meV above the model's
+    fermiTargetEv = pred.fermiEnergyEv + 0.1;
+    fs.writeFileSync(path.join(data, 'al.info.json'), JSON.stringify({ temperature: 298, total_energy_dft_calculation: qe.energiesRy.total! * rydbergEv, band_energy_dft_calculation: bandTargetEv, fermi_energy_dft: fermiTargetEv }));
   });
   after(() => t.cleanup());
 
@@ -85,6 +88,15 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.ok(Math.abs(after.bandEnergyEv - bandTargetEv) / 4 < 0.5 * 0.05, `after: ${after.bandEnergyEv} eV vs ${bandTargetEv} eV`);
   });
 
+  it('the Fermi-energy term alone lowers the E_F error against the frame\'s QE Fermi energy', async () => {
+    const f = await finetuneModel({ modelFile: model, dataDir: data, epochs: 6, learningRate: 1e-3, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts', out: path.join(t.dir, 'mu.zip'), forceWeight: 0, energyWeight: 0, fermiWeight: 1 });
+    const fr = f.history.map((h) => h.fermiEnergyRmseMeV!);
+    assert.ok(Math.abs(fr[0] - 100) < 1, `the first epoch's error is the 100 meV set: ${fr[0]}`);
+    assert.ok(fr[fr.length - 1] < 0.5 * fr[0], `E_F RMSE ${fr.join(' → ')}`);
+    const after = await predict({ structureFile: AL_OUT, modelFile: path.join(t.dir, 'mu.zip'), pseudoDir: UPF_DIR, backend: 'ts' });
+    assert.ok(Math.abs(after.fermiEnergyEv - fermiTargetEv) < 0.5 * 0.1, `after: ${after.fermiEnergyEv} eV vs ${fermiTargetEv} eV`);
+  });
+
   it('bad input: an ensemble, a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
     const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
     const m = readModelData(model);
@@ -107,6 +119,13 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     delete info.band_energy_dft_calculation;
     fs.writeFileSync(path.join(noBand, 'al.info.json'), JSON.stringify(info));
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noBand, bandWeight: 1, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--band-weight needs QE's band energy/.test(e.message) && e.file === path.join(noBand, 'al.info.json'));
+    const noFermi = path.join(t.dir, 'nmu');
+    fs.mkdirSync(noFermi);
+    for (const ext of ['in.npy', 'out.npy', 'pw.scf.out']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noFermi, `al.${ext}`));
+    const infoMu = JSON.parse(fs.readFileSync(path.join(data, 'al.info.json'), 'utf8'));
+    delete infoMu.fermi_energy_dft;
+    fs.writeFileSync(path.join(noFermi, 'al.info.json'), JSON.stringify(infoMu));
+    await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noFermi, fermiWeight: 1, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--fermi-weight needs QE's Fermi energy/.test(e.message) && e.file === path.join(noFermi, 'al.info.json'));
     assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')), 'nothing written on bad input');
   });
 });

@@ -19,6 +19,7 @@ interface Opts {
   forceWeight: number;
   energyWeight: number;
   bandWeight: number;
+  fermiWeight: number;
   step: number;
   seed: number;
   pseudoDir?: string;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('--force-weight'), 1)
     .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('--energy-weight'), 0)
     .option('--band-weight <w>', 'weight of the squared band-energy error against QE\'s (info.json), per (eV/atom)²; 0 = off', num('--band-weight'), 0)
+    .option('--fermi-weight <w>', 'weight of the squared Fermi-energy error against QE\'s (info.json), per eV²; 0 = off', num('--fermi-weight'), 0)
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
@@ -56,6 +58,7 @@ export function register(program: Command): void {
         forceWeight: opts.forceWeight,
         energyWeight: opts.energyWeight,
         bandWeight: opts.bandWeight,
+        fermiWeight: opts.fermiWeight,
         stepAngstrom: opts.step,
         seed: opts.seed,
         pseudoDir: opts.pseudoDir,
