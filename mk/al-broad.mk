@@ -177,13 +177,13 @@ al-broad-list:
 # AL_BROAD_STAGE=8 fits the 8-atom training frames; 8+16 adds the first Latin square of 16-atom
 # frames (the model shipped until 2026-12-05); all fits every frame; c8 fits the first twelve
 # continuously spread 8-atom frames (those of make al-broad-session-data), c24 all twenty-four, c48
-# those and the twenty-four with independent electron temperatures (the shipped model: then
-# fine-tuned on QE's forces and energies, make al-broad-finetune below).
-# c48+16 adds the ten 16-atom frames of the two Latin squares (AL_BROAD_TRAIN16: the domain's
-# T and a ends, with twice the atoms of a Halton frame).
+# those and the twenty-four with independent electron temperatures (the model shipped until
+# 2026-12-06); c48+16 adds the ten 16-atom frames of the two Latin squares (AL_BROAD_TRAIN16: the
+# domain's T and a ends, with twice the atoms of a Halton frame): the shipped model, then
+# fine-tuned on QE's forces and energies (make al-broad-finetune below).
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
-AL_BROAD_STAGE    ?= c48
+AL_BROAD_STAGE    ?= c48+16
 # (stages c8, c24, c48 and c48+16: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
 AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48 c48+16,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
@@ -308,16 +308,16 @@ al-broad-recut:
 #                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
 #                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
-#                              The shipped model: c48, runs 3 4 at 3e-5, λ_F 1, λ_E 400; on c24 four
-#                              runs 3 4 4 4 kept improving it (RECIPE.md, "Forces and energies in the loss").
+#                              The shipped model: c48+16, runs 2 3 at 3e-5, λ_F 10, λ_E 400, λ_B 400
+#                              (the one before: c48, runs 3 4, λ_F 1, no band term; RECIPE.md).
 # The shipped model from its frames:
 #   make al-broad-model al-broad-finetune al-broad-domain al-broad-table
-AL_BROAD_FT_RUNS   ?= 3 4
+AL_BROAD_FT_RUNS   ?= 2 3
 AL_BROAD_FT_LR     ?= 3e-5
-AL_BROAD_FT_FORCE  ?= 1
+AL_BROAD_FT_FORCE  ?= 10
 AL_BROAD_FT_ENERGY ?= 400
-# the band energy's own term (issue 18 judges it apart); 0 = off, as measured in RECIPE.md
-AL_BROAD_FT_BAND   ?= 0
+# the band energy's own term (issue 18 judges it apart); 0 = off
+AL_BROAD_FT_BAND   ?= 400
 # the Fermi energy's own term (issue 18: E_F within 20 meV), per eV²; 0 = off
 AL_BROAD_FT_FERMI  ?= 0
 AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
