@@ -52,6 +52,16 @@ export function analyticalWeightsMuDerivative(energiesEv: ArrayLike<number>, fer
   return { electrons: hatSlope(F0), bandEnergyRelative: hatSlope(F1), entropy: hatSlope(S0) };
 }
 
+/** ∂N/∂μ = Σ_k D_k·e'_k (1/eV); an error where it vanishes (μ then has no derivative). */
+function electronCountMuDerivative(D: ArrayLike<number>, electronsMuDerivative: ArrayLike<number>, mu: number, fix: string): number {
+  let de = 0;
+  for (let k = 0; k < D.length; k++) de += D[k] * electronsMuDerivative[k];
+  if (!(Math.abs(de) > 0)) {
+    throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the self-consistent Fermi energy has no derivative`, { fix });
+  }
+  return de;
+}
+
 export interface LdosAdjointInput {
   /** D_k (1/eV) of the LDOS the energy was computed from. */
   dosPerEv: ArrayLike<number>;
@@ -91,19 +101,12 @@ export function ldosAdjoint(o: LdosAdjointInput, terms: { entropy: boolean } = {
     const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv);
     let dh = 0;
     let me = 0;
-    let de = 0;
     for (let k = 0; k < nE; k++) {
       const hp = d.bandEnergyRelative[k] + e[k] + mu * d.electrons[k] + withEntropy * d.entropy[k];
       dh += D[k] * hp;
       me += M[k] * d.electrons[k];
-      de += D[k] * d.electrons[k];
     }
-    if (!(Math.abs(de) > 0)) {
-      throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the self-consistent Fermi energy has no derivative`, {
-        fix: 'give the Fermi energy (--fermi-energy), or a higher electronic temperature',
-      });
-    }
-    lambdaEv = (dh + me) / de;
+    lambdaEv = (dh + me) / electronCountMuDerivative(D, d.electrons, mu, 'give the Fermi energy (--fermi-energy), or a higher electronic temperature');
   }
   const perEnergy = new Float64Array(nE);
   for (let k = 0; k < nE; k++) perEnergy[k] = dv * (h[k] - lambdaEv * e[k]);
@@ -130,12 +133,7 @@ export function fermiEnergyLdosDerivative(o: Omit<LdosAdjointInput, 'potentialMo
   const nE = energiesEv.length;
   if (D.length !== nE) throw new Error(`fermiEnergyLdosDerivative: ${D.length} DOS values, ${nE} energies`);
   const e = analyticalWeights(energiesEv, mu, kTEv).electrons;
-  const d = analyticalWeightsMuDerivative(energiesEv, mu, kTEv).electrons;
-  let de = 0;
-  for (let k = 0; k < nE; k++) de += D[k] * d[k];
-  if (!(Math.abs(de) > 0)) {
-    throw new MalaError(`the electron count does not change with the Fermi energy (∂N/∂μ = ${de} at μ = ${mu} eV): the self-consistent Fermi energy has no derivative`, { fix: 'a higher electronic temperature, or leave the Fermi term out' });
-  }
+  const de = electronCountMuDerivative(D, analyticalWeightsMuDerivative(energiesEv, mu, kTEv).electrons, mu, 'a higher electronic temperature, or leave the Fermi term out');
   return Float64Array.from(e, (ek) => (-dv * ek) / de);
 }
 

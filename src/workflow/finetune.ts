@@ -157,6 +157,7 @@ function xyzColumnsOf(file: string, nFeatures: number): number {
 async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
   const cap = new CapturingModel(data, '<finetune>', { backend: o.backend });
   const r = await predict({ structureRead: frame.read, structureFile: frame.files.structureFile, model: cap, pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK, requireTotalEnergy: true, forces: true, warn: () => undefined });
+  const dos = { dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 };
   return {
     totalEnergyEv: r.totalEnergy!.totalEnergyEv,
     bandEnergyEv: r.bandEnergyEv,
@@ -164,10 +165,9 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
     forcesEvPerA: r.forcesEvPerA!,
     rows: concat(cap.backwardRows, (n) => new Float32Array(n)),
     beta: concat(cap.cotangents, (n) => new Float64Array(n)),
-    // ∂E_band/∂L (per energy, the same at every point) on predict's axis, which is the network's outputs' (shifted as a whole)
-    bandBeta: o.bandWeight ? bandEnergyLdosAdjoint({ dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 }) : undefined,
-    // ∂μ/∂L (per energy, the same at every point), on the same axis
-    fermiBeta: o.fermiWeight ? fermiEnergyLdosDerivative({ dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 }) : undefined,
+    // ∂E_band/∂L and ∂μ/∂L (per energy, the same at every point) on predict's axis, which is the network's outputs' (shifted as a whole)
+    bandBeta: o.bandWeight ? bandEnergyLdosAdjoint(dos) : undefined,
+    fermiBeta: o.fermiWeight ? fermiEnergyLdosDerivative(dos) : undefined,
   };
 }
 
