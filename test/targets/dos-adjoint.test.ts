@@ -11,6 +11,7 @@ import { repoRoot } from '../helpers';
 import { det3 } from '../../src/structure/atoms';
 import { energyGradient } from '../../src/qe/energy-gradient';
 import { readQeStructure } from '../../src/qe/qe-files';
+import { MalaError } from '../../src/errors';
 import { totalEnergy } from '../../src/qe/total-energy';
 import { loadPseudopotentials } from '../../src/qe/upf';
 import { densityFromLdos } from '../../src/targets/density';
@@ -122,6 +123,13 @@ describe('dos adjoint: ∂E/∂LDOS through the DOS, the self-consistent Fermi e
         assert.ok(Math.abs(adj - fd) <= 1e-6 * Math.abs(fd), `trial ${trial}, kT ${kTc}: adjoint ${adj} vs central difference ${fd}`);
       }
     }
+  });
+
+  it('a DOS that is zero around μ (∂N/∂μ = 0): one clear error from the Fermi and total-energy adjoints, not a division by zero', () => {
+    const D = new Float64Array(energies.length);
+    const o = { dosPerEv: D, energiesEv: energies, kTEv: 0.01, fermiEnergyEv: 3.0, voxelVolumeA3: 0.02 };
+    assert.throws(() => fermiEnergyLdosDerivative(o), (e: unknown) => e instanceof MalaError && /does not change with the Fermi energy/.test(e.message) && /leave the Fermi term out/.test(e.fix ?? ''));
+    assert.throws(() => ldosAdjoint({ ...o, potentialMoments: new Float64Array(energies.length), fermiEnergyFixed: false }), (e: unknown) => e instanceof MalaError && /--fermi-energy/.test(e.fix ?? ''));
   });
 
   for (const set of [
