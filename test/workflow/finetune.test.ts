@@ -112,19 +112,19 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     for (const ext of ['in.npy', 'out.npy', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noForces, `al.${ext}`));
     fs.writeFileSync(path.join(noForces, 'al.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces elided'));
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noForces, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /Forces acting on atoms/.test(e.message) && e.file === path.join(noForces, 'al.pw.scf.out'));
-    const noBand = path.join(t.dir, 'nb');
-    fs.mkdirSync(noBand);
-    for (const ext of ['in.npy', 'out.npy', 'pw.scf.out']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noBand, `al.${ext}`));
-    const info = JSON.parse(fs.readFileSync(path.join(data, 'al.info.json'), 'utf8'));
-    delete info.band_energy_dft_calculation;
-    fs.writeFileSync(path.join(noBand, 'al.info.json'), JSON.stringify(info));
+    // the frame with one key left out of its info.json
+    const frameWithout = (dirName: string, key: string): string => {
+      const dir = path.join(t.dir, dirName);
+      fs.mkdirSync(dir);
+      for (const ext of ['in.npy', 'out.npy', 'pw.scf.out']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(dir, `al.${ext}`));
+      const info = JSON.parse(fs.readFileSync(path.join(data, 'al.info.json'), 'utf8'));
+      delete info[key];
+      fs.writeFileSync(path.join(dir, 'al.info.json'), JSON.stringify(info));
+      return dir;
+    };
+    const noBand = frameWithout('nb', 'band_energy_dft_calculation');
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noBand, bandWeight: 1, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--band-weight needs QE's band energy/.test(e.message) && e.file === path.join(noBand, 'al.info.json'));
-    const noFermi = path.join(t.dir, 'nmu');
-    fs.mkdirSync(noFermi);
-    for (const ext of ['in.npy', 'out.npy', 'pw.scf.out']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noFermi, `al.${ext}`));
-    const infoMu = JSON.parse(fs.readFileSync(path.join(data, 'al.info.json'), 'utf8'));
-    delete infoMu.fermi_energy_dft;
-    fs.writeFileSync(path.join(noFermi, 'al.info.json'), JSON.stringify(infoMu));
+    const noFermi = frameWithout('nmu', 'fermi_energy_dft');
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noFermi, fermiWeight: 1, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /--fermi-weight needs QE's Fermi energy/.test(e.message) && e.file === path.join(noFermi, 'al.info.json'));
     assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')), 'nothing written on bad input');
   });
