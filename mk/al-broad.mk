@@ -180,14 +180,23 @@ al-broad-list:
 # those and the twenty-four with independent electron temperatures (the model shipped until
 # 2026-12-06); c48+16 adds the ten 16-atom frames of the two Latin squares (AL_BROAD_TRAIN16: the
 # domain's T and a ends, with twice the atoms of a Halton frame): the shipped model, then
-# fine-tuned on QE's forces and energies (make al-broad-finetune below).
+# fine-tuned on QE's forces and energies (make al-broad-finetune below); c48+16+32 adds the five
+# 32-atom frames of the third Latin square (AL_BROAD_TRAIN32, ≈ 2200 CPU s of QE each).
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= c48+16
-# (stages c8, c24, c48 and c48+16: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
-AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48 c48+16,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
+# (stages c8, c24, c48, c48+16 and c48+16+32: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48 c48+16 c48+16+32,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
-al_broad_stage_frames = $(if $(filter c8,$(1)),$(wordlist 1,12,$(AL_BROAD_CONT8)),$(if $(filter c24,$(1)),$(AL_BROAD_CONT8),$(if $(filter c48,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E),$(if $(filter c48+16,$(1)),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_TRAIN16),$(if $(filter 8,$(1)),$(AL_BROAD_TRAIN8),$(if $(filter 8+16,$(1)),$(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2),$(AL_BROAD_TRAIN)))))))
+# each stage's frames, one variable per stage (AL_BROAD_STAGE=all, or any name not below: every frame of AL_BROAD_TRAIN)
+AL_BROAD_STAGE_c8        = $(wordlist 1,12,$(AL_BROAD_CONT8))
+AL_BROAD_STAGE_c24       = $(AL_BROAD_CONT8)
+AL_BROAD_STAGE_c48       = $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E)
+AL_BROAD_STAGE_c48+16    = $(AL_BROAD_STAGE_c48) $(AL_BROAD_TRAIN16)
+AL_BROAD_STAGE_c48+16+32 = $(AL_BROAD_STAGE_c48+16) $(AL_BROAD_TRAIN32)
+AL_BROAD_STAGE_8         = $(AL_BROAD_TRAIN8)
+AL_BROAD_STAGE_8+16      = $(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2)
+al_broad_stage_frames = $(if $(filter undefined,$(origin AL_BROAD_STAGE_$(1))),$(AL_BROAD_TRAIN),$(AL_BROAD_STAGE_$(1)))
 AL_BROAD_FIT      := $(filter-out $(AL_BROAD_LRVAL),$(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE))))
 AL_BROAD_MODEL    ?= models/al-fcc-broad/model.zip
 AL_BROAD_TABLE    ?= models/al-fcc-broad/VALIDATION.json
