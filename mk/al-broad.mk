@@ -315,7 +315,8 @@ al-broad-recut:
 #   make al-broad-finetune     fine-tune the networks of AL_BROAD_WORK (ensemble.member-K.zip of an
 #                              ensemble, else ensemble.zip; its own outputs .ftN.zip are not members) on the fitted frames' QE forces and total
 #                              energies (mala-ts finetune, docs/forces.md §1c), in successive runs of
-#                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number),
+#                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number;
+#                              AL_BROAD_FT_LR gives one learning rate, or one per run: "3e-5 3e-5 1e-5"),
 #                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
 #                              The shipped model: c48+16, runs 2 3 at 3e-5, λ_F 10, λ_E 400, λ_B 400
 #                              (the one before: c48, runs 3 4, λ_F 1, no band term; RECIPE.md).
@@ -339,7 +340,7 @@ al-broad-finetune:
 	tuned=; for m in $$members; do in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
-	      --epochs $$ep --learning-rate $(AL_BROAD_FT_LR) --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --seed $$run \
+	      --epochs $$ep --learning-rate $$(echo $(AL_BROAD_FT_LR) | awk -v k=$$run '{ print k <= NF ? $$k : $$NF }') --force-weight $(AL_BROAD_FT_FORCE) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --seed $$run \
 	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
