@@ -1,0 +1,29 @@
+import { strict as assert } from 'node:assert';
+import { parseLimits, summarize } from '../../bench/variants-table';
+
+// Issue 18 judges every frame: the table's "within" counts must count each limit on its own and
+// all three at once, at the limit inclusive, by absolute value.
+const row = (name: string, total: number, band: number, fermi: number) => ({ name, total_qe_mev_per_atom: total, band_qe_mev_per_atom: band, fermi_qe_mev: fermi });
+
+describe('bench/variants-table: frames within the limits', () => {
+  const rows = [
+    row('v01', -5, 1, 3), // all three within (at the total limit, negative)
+    row('v02', 5.01, 1, 3), // total out
+    row('v03', 1, -6, 3), // band out
+    row('v04', 1, 1, -20.5), // E_F out
+    row('v05', 2, 2, 20), // all within (at the E_F limit)
+  ];
+
+  it('counts total, band, E_F and all three with issue 18 limits', () => {
+    const s = summarize('x', rows, null);
+    assert.deepEqual(s.withinLimits, { total: 4, band: 4, fermi: 4, all: 2 });
+    assert.equal(s.frames, 5);
+  });
+
+  it('takes other limits from --limits and refuses a bad one', () => {
+    const s = summarize('x', rows, null, parseLimits('total=6,fermi=21'));
+    assert.deepEqual(s.withinLimits, { total: 5, band: 4, fermi: 5, all: 4 });
+    assert.throws(() => parseLimits('total=x'), /--limits: 'total=x'/);
+    assert.throws(() => parseLimits('stress=3'), /--limits: 'stress=3'/);
+  });
+});
