@@ -4,7 +4,7 @@
  * when given, the bench/eos-scan.ts JSON of the same model. `make al-broad-variants` writes both
  * and calls this.
  *
- *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--limits total=5,band=5,fermi=20] [--out variants.json]
+ *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--limits total=5,band=5,fermi=20] [--detail] [--out variants.json]
  *
  * Columns: per frame the total-energy error against QE (meV/atom); over all frames the mean and
  * largest |total| and |band| error (meV/atom), the largest |E_F| error (meV), the mean force RMSE
@@ -13,6 +13,10 @@
  * |E_F| ≤ 20 meV; --limits total=5,band=5,fermi=20), each apart and all three at once, since the
  * issue judges every frame, not the mean. A frame that one variant's table lacks is a blank
  * there, and the means and counts are over the frames each table has.
+ *
+ * --detail adds, per variant, one line per frame: the total, band and the rest (total − band: the
+ * Hartree, XC, entropy and Ewald terms, which the density carries) in meV/atom, E_F in meV, the
+ * density's mean absolute error in %, and QE's rms force (eV/Å) as a measure of the frame's disorder.
  */
 import * as fs from 'node:fs';
 import { arg, helpIfAsked } from './help';
@@ -26,6 +30,14 @@ interface Row {
   fermi_qe_mev: number;
   force_rmse_ev_per_angstrom?: number;
   qe_force_rms_ev_per_angstrom?: number;
+  density_mape_percent?: number;
+}
+
+/** One frame's errors split into the band energy and the rest, beside its density error and disorder. */
+export function frameDetail(r: Row): string[] {
+  const f = (v: number | undefined, d: number): string => (v === undefined ? '' : (v >= 0 && d < 2 ? '+' : '') + v.toFixed(d));
+  return [r.name, f(r.total_qe_mev_per_atom, 1), f(r.band_qe_mev_per_atom, 1), f(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom, 1),
+    f(r.fermi_qe_mev, 1), f(r.density_mape_percent, 2), f(r.qe_force_rms_ev_per_angstrom, 2)];
 }
 
 export interface VariantSummary {
@@ -99,6 +111,8 @@ function main(): void {
   const specs = arg('variants').split(',').filter(Boolean);
   const out = arg('out', '');
   const limits = parseLimits(arg('limits', ''));
+  const detail = process.argv.includes('--detail');
+  const tables: Row[][] = [];
   const summaries = specs.map((s) => {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--variants: '${s}' is not NAME=TEST.json[:EOS.json]`);
@@ -106,6 +120,7 @@ function main(): void {
     const rows = readJson(testFile).snapshots as Row[] | undefined;
     if (!Array.isArray(rows)) throw new Error(`${testFile}: no "snapshots" array (not a mala-ts test --json table)`);
     const bump = eosFile ? ((readJson(eosFile).largestBumpMeVPerAtom as number | undefined) ?? null) : null;
+    tables.push(rows);
     return summarize(s.slice(0, eq), rows, bump, limits);
   });
   const frames = [...new Set(summaries.flatMap((s) => Object.keys(s.totalByFrame)))].sort();
@@ -118,6 +133,15 @@ function main(): void {
   console.log('total-energy error vs QE per frame and summary (meV/atom; E_F meV; forces eV/Å)');
   console.log(`within: frames with |total| ≤ ${limits.totalMeVPerAtom}, |band| ≤ ${limits.bandMeVPerAtom} meV/atom, |E_F| ≤ ${limits.fermiMeV} meV; all = the three at once`);
   for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  if (detail) {
+    const dHead = ['frame', 'total', 'band', 'rest', 'E_F', 'density %', 'QE F rms'];
+    summaries.forEach((s, i) => {
+      const dLines = [dHead, ...tables[i].map(frameDetail)];
+      const w = dHead.map((_, k) => Math.max(...dLines.map((l) => l[k].length)));
+      console.log(`\n${s.variant}: per frame (meV/atom; rest = total − band; E_F meV; density mean |error| %; QE's rms force eV/Å)`);
+      for (const l of dLines) console.log(l.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
+    });
+  }
   if (out) fs.writeFileSync(out, JSON.stringify({ frames, variants: summaries }, null, 1) + '\n');
 }
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseLimits, summarize } from '../../bench/variants-table';
+import { frameDetail, parseLimits, summarize } from '../../bench/variants-table';
 
 // Issue 18 judges every frame: the table's "within" counts must count each limit on its own and
 // all three at once, at the limit inclusive, by absolute value.
@@ -25,5 +25,10 @@ describe('bench/variants-table: frames within the limits', () => {
     assert.deepEqual(s.withinLimits, { total: 5, band: 4, fermi: 5, all: 4 });
     assert.throws(() => parseLimits('total=x'), /--limits: 'total=x'/);
     assert.throws(() => parseLimits('stress=3'), /--limits: 'stress=3'/);
+  });
+
+  it('--detail splits a frame\'s total error into the band energy and the rest', () => {
+    const d = frameDetail({ ...row('v02', 8.1, -18.2, 18.8), density_mape_percent: 1.22, qe_force_rms_ev_per_angstrom: 0.75 });
+    assert.deepEqual(d, ['v02', '+8.1', '-18.2', '+26.3', '+18.8', '1.22', '0.75']);
   });
 });
