@@ -18,8 +18,13 @@
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
 #   mkdir -p ~/.cache/mala-ts/al-broad
-#   nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data AL_BROAD_JOBS=2 && break; sleep 600; done' \
-#     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 &
+#   setsid nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data AL_BROAD_JOBS=2 && break; sleep 600; done' \
+#     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 < /dev/null &
+#   echo 19 > /proc/$!/autogroup
+# The last line matters where the kernel groups processes by session (autogroup:
+# /proc/sys/kernel/sched_autogroup_enabled = 1): there nice only ranks processes within one
+# session, and a niced pw.x in its own session took a full core from a training run beside it
+# (94 % against 50 %, measured with top); with its session's group at 19 it took 10 %.
 # Progress: `grep -c '^al-broad: done' ~/.cache/mala-ts/al-broad/generate.log` (frames finished),
 # `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
 
