@@ -35,9 +35,10 @@ interface Row {
 
 /** One frame's errors split into the band energy and the rest, beside its density error and disorder. */
 export function frameDetail(r: Row): string[] {
-  const f = (v: number | undefined, d: number): string => (v === undefined ? '' : (v >= 0 && d < 2 ? '+' : '') + v.toFixed(d));
-  return [r.name, f(r.total_qe_mev_per_atom, 1), f(r.band_qe_mev_per_atom, 1), f(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom, 1),
-    f(r.fermi_qe_mev, 1), f(r.density_mape_percent, 2), f(r.qe_force_rms_ev_per_angstrom, 2)];
+  const signed = (v: number): string => (v >= 0 ? '+' : '') + v.toFixed(1);
+  const plain = (v: number | undefined): string => (v === undefined ? '' : v.toFixed(2));
+  return [r.name, signed(r.total_qe_mev_per_atom), signed(r.band_qe_mev_per_atom), signed(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom),
+    signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom)];
 }
 
 export interface VariantSummary {
