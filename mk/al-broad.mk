@@ -323,12 +323,12 @@ al-broad-recut:
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number;
 #                              AL_BROAD_FT_LR gives one learning rate, or one per run: "3e-5 3e-5 1e-5"),
 #                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
-#                              The shipped model: c48+16, runs 2 3 1 at 3e-5 3e-5 1e-5, λ_F 10, λ_E 400,
+#                              The shipped model: c48+16, runs 2 3 1 1 at 3e-5 3e-5 1e-5 1e-5, λ_F 10, λ_E 400,
 #                              λ_B 400, λ_μ 1000 (the one before: runs 2 3 at 3e-5, no Fermi term; RECIPE.md).
 # The shipped model from its frames:
 #   make al-broad-model al-broad-finetune al-broad-domain al-broad-table
-AL_BROAD_FT_RUNS   ?= 2 3 1
-# the last epoch at a third of the rate: it evens out the per-frame steps' noise (RECIPE.md)
+AL_BROAD_FT_RUNS   ?= 2 3 1 1
+# the last two epochs (runs) at a third of the rate: they even out the per-frame steps' noise (RECIPE.md)
 AL_BROAD_FT_LR     ?= 3e-5 3e-5 1e-5
 AL_BROAD_FT_FORCE  ?= 10
 AL_BROAD_FT_ENERGY ?= 400
