@@ -4,13 +4,13 @@
  * when given, the bench/eos-scan.ts JSON of the same model. `make al-broad-variants` writes both
  * and calls this.
  *
- *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--limits total=5,band=5,fermi=20] [--detail] [--out variants.json]
+ *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--max-error total-qe=5,band-qe=5,fermi-qe=20] [--detail] [--out variants.json]
  *
  * Columns: per frame the total-energy error against QE (meV/atom); over all frames the mean and
  * largest |total| and |band| error (meV/atom), the largest |E_F| error (meV), the mean force RMSE
  * (eV/Å) beside QE's own rms force, and from the scan the largest departure of E(a) from a cubic
  * (meV/atom); and how many frames are within issue 18's limits (|total| and |band| ≤ 5 meV/atom,
- * |E_F| ≤ 20 meV; --limits total=5,band=5,fermi=20), each apart and all three at once, since the
+ * |E_F| ≤ 20 meV against QE; --max-error as mala-ts test's), each apart and all at once, since the
  * issue judges every frame, not the mean. A frame that one variant's table lacks is a blank
  * there, and the means and counts are over the frames each table has.
  *
@@ -19,6 +19,7 @@
  * density's mean absolute error in %, and QE's rms force (eV/Å) as a measure of the frame's disorder.
  */
 import * as fs from 'node:fs';
+import { checkLimitsJson, LIMIT_QUANTITIES, parseMaxError, type ErrorLimits, type LimitQuantity } from '../src/workflow/tester-report';
 import { arg, helpIfAsked } from './help';
 
 helpIfAsked(__filename);
@@ -52,39 +53,22 @@ export interface VariantSummary {
   meanQeForceRmsEvPerA: number | null;
   eosBumpMeVPerAtom: number | null;
   totalByFrame: Record<string, number>;
-  /** frames within the limits: total, band, E_F, and all three */
-  withinLimits: { total: number; band: number; fermi: number; all: number };
+  /** frames within each limit (by its --max-error name), and within all of them */
+  withinLimits: Record<string, number> & { all: number };
 }
 
-/** Issue 18's per-frame limits: total and band energy in meV/atom, E_F in meV. */
-export interface Limits {
-  totalMeVPerAtom: number;
-  bandMeVPerAtom: number;
-  fermiMeV: number;
-}
-export const ISSUE18_LIMITS: Limits = { totalMeVPerAtom: 5, bandMeVPerAtom: 5, fermiMeV: 20 };
-
-export function parseLimits(text: string): Limits {
-  const l = { ...ISSUE18_LIMITS };
-  const keys: Record<string, keyof Limits> = { total: 'totalMeVPerAtom', band: 'bandMeVPerAtom', fermi: 'fermiMeV' };
-  for (const part of text.split(',').filter(Boolean)) {
-    const [k, v] = part.split('=');
-    const x = Number(v);
-    if (!(k in keys) || !(x > 0)) throw new Error(`--limits: '${part}' is not total=, band= or fermi= a positive number (e.g. total=5,band=5,fermi=20)`);
-    l[keys[k]] = x;
-  }
-  return l;
-}
+/** Issue 18's per-frame limits, in mala-ts test's --max-error terms (make al-broad-table's AL_BROAD_LIMITS). */
+export const ISSUE18_LIMITS = 'total-qe=5,band-qe=5,fermi-qe=20';
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 
-export function summarize(variant: string, rows: Row[], eosBumpMeVPerAtom: number | null, limits: Limits = ISSUE18_LIMITS): VariantSummary {
+export function summarize(variant: string, rows: Row[], eosBumpMeVPerAtom: number | null, limits: ErrorLimits = parseMaxError(ISSUE18_LIMITS)): VariantSummary {
   if (rows.length === 0) throw new Error(`${variant}: its test table has no snapshot rows`);
   const f = rows.filter((r) => typeof r.force_rmse_ev_per_angstrom === 'number');
-  const okTotal = (r: Row): boolean => Math.abs(r.total_qe_mev_per_atom) <= limits.totalMeVPerAtom;
-  const okBand = (r: Row): boolean => Math.abs(r.band_qe_mev_per_atom) <= limits.bandMeVPerAtom;
-  const okFermi = (r: Row): boolean => Math.abs(r.fermi_qe_mev) <= limits.fermiMeV;
-  const count = (ok: (r: Row) => boolean): number => rows.filter(ok).length;
+  // the same check as mala-ts test --max-error, on the table's JSON rows
+  const failures = checkLimitsJson(rows as unknown as Record<string, unknown>[], limits);
+  const failing = (q?: string): Set<string> => new Set(failures.filter((x) => q === undefined || x.quantity === q).map((x) => x.snapshot));
+  const within = (q?: string): number => rows.length - failing(q).size;
   return {
     variant,
     frames: rows.length,
@@ -96,7 +80,7 @@ export function summarize(variant: string, rows: Row[], eosBumpMeVPerAtom: numbe
     meanQeForceRmsEvPerA: f.length ? mean(f.map((r) => r.qe_force_rms_ev_per_angstrom ?? NaN)) : null,
     eosBumpMeVPerAtom,
     totalByFrame: Object.fromEntries(rows.map((r) => [r.name, r.total_qe_mev_per_atom])),
-    withinLimits: { total: count(okTotal), band: count(okBand), fermi: count(okFermi), all: count((r) => okTotal(r) && okBand(r) && okFermi(r)) },
+    withinLimits: { ...Object.fromEntries(Object.keys(limits).map((q) => [q, within(q)])), all: within() },
   };
 }
 
@@ -111,7 +95,7 @@ function readJson(file: string): Record<string, unknown> {
 function main(): void {
   const specs = arg('variants').split(',').filter(Boolean);
   const out = arg('out', '');
-  const limits = parseLimits(arg('limits', ''));
+  const limits = parseMaxError(arg('max-error', ISSUE18_LIMITS));
   const detail = process.argv.includes('--detail');
   const tables: Row[][] = [];
   const summaries = specs.map((s) => {
@@ -126,13 +110,13 @@ function main(): void {
   });
   const frames = [...new Set(summaries.flatMap((s) => Object.keys(s.totalByFrame)))].sort();
   const fmt = (v: number | null | undefined, d: number): string => (v === null || v === undefined || Number.isNaN(v) ? '' : v.toFixed(d));
-  const head = ['variant', ...frames.map((f) => f.split('_')[0]), 'mean|tot|', 'max|tot|', 'mean|band|', 'max|E_F|', 'F rmse', '(QE rms)', 'E(a) bump', 'within tot/band/E_F/all'];
+  const head = ['variant', ...frames.map((f) => f.split('_')[0]), 'mean|tot|', 'max|tot|', 'mean|band|', 'max|E_F|', 'F rmse', '(QE rms)', 'E(a) bump', `within ${Object.keys(limits).join('/')}/all`];
   const lines = summaries.map((s) => [s.variant, ...frames.map((f) => fmt(s.totalByFrame[f], 1)), fmt(s.meanAbsTotalMeVPerAtom, 1), fmt(s.maxAbsTotalMeVPerAtom, 1),
     fmt(s.meanAbsBandMeVPerAtom, 1), fmt(s.maxAbsFermiMeV, 0), fmt(s.meanForceRmseEvPerA, 2), fmt(s.meanQeForceRmsEvPerA, 2), fmt(s.eosBumpMeVPerAtom, 1),
-    `${s.withinLimits.total}/${s.withinLimits.band}/${s.withinLimits.fermi}/${s.withinLimits.all} of ${s.frames}`]);
+    `${[...Object.keys(limits), 'all'].map((q) => s.withinLimits[q]).join('/')} of ${s.frames}`]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   console.log('total-energy error vs QE per frame and summary (meV/atom; E_F meV; forces eV/Å)');
-  console.log(`within: frames with |total| ≤ ${limits.totalMeVPerAtom}, |band| ≤ ${limits.bandMeVPerAtom} meV/atom, |E_F| ≤ ${limits.fermiMeV} meV; all = the three at once`);
+  console.log(`within: frames within each limit (${Object.entries(limits).map(([q, v]) => `${q} ${v} ${LIMIT_QUANTITIES[q as LimitQuantity].unit}`).join(', ')}) and within all at once`);
   for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   if (detail) {
     const dHead = ['frame', 'total', 'band', 'rest', 'E_F', 'density %', 'QE F rms'];
@@ -150,7 +134,8 @@ if (require.main === module) {
   try {
     main();
   } catch (e) {
-    console.error(`variants-table: ${(e as Error).message}`);
+    const fix = (e as { fix?: string }).fix;
+    console.error(`variants-table: ${(e as Error).message}${fix ? ` (${fix})` : ''}`);
     process.exit(1);
   }
 }

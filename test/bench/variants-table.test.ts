@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { frameDetail, parseLimits, summarize } from '../../bench/variants-table';
+import { frameDetail, summarize } from '../../bench/variants-table';
+import { parseMaxError } from '../../src/workflow/tester-report';
 
 // Issue 18 judges every frame: the table's "within" counts must count each limit on its own and
 // all three at once, at the limit inclusive, by absolute value.
@@ -16,15 +17,15 @@ describe('bench/variants-table: frames within the limits', () => {
 
   it('counts total, band, E_F and all three with issue 18 limits', () => {
     const s = summarize('x', rows, null);
-    assert.deepEqual(s.withinLimits, { total: 4, band: 4, fermi: 4, all: 2 });
+    assert.deepEqual(s.withinLimits, { 'total-qe': 4, 'band-qe': 4, 'fermi-qe': 4, all: 2 });
     assert.equal(s.frames, 5);
   });
 
-  it('takes other limits from --limits and refuses a bad one', () => {
-    const s = summarize('x', rows, null, parseLimits('total=6,fermi=21'));
-    assert.deepEqual(s.withinLimits, { total: 5, band: 4, fermi: 5, all: 4 });
-    assert.throws(() => parseLimits('total=x'), /--limits: 'total=x'/);
-    assert.throws(() => parseLimits('stress=3'), /--limits: 'stress=3'/);
+  it('takes other limits in mala-ts test\'s --max-error terms, and refuses a bad one', () => {
+    const s = summarize('x', rows, null, parseMaxError('total-qe=6,band-qe=5,fermi-qe=21'));
+    assert.deepEqual(s.withinLimits, { 'total-qe': 5, 'band-qe': 4, 'fermi-qe': 5, all: 4 });
+    assert.throws(() => parseMaxError('total-qe=x'), /--max-error: the limit of total-qe must be a number/);
+    assert.throws(() => parseMaxError('stress=3'), /--max-error: unknown quantity 'stress'/);
   });
 
   it('--detail splits a frame\'s total error into the band energy and the rest', () => {
