@@ -6,7 +6,7 @@
  *   difference over the mean, −2…8 eV) is below 0.08 (measured 0.018), where the narrow 298 K model,
  *   which learned the k-sampling wiggles of its 4- and 8-atom cells, is above 0.2 (measured 0.33):
  *   the same metric on both, so it can fail (src/targets/dos-roughness.ts; bench/dos-roughness.ts prints them);
- * - its total energy is within 10 meV/atom of QE (measured −3.2, σ 3.4), with σ reported;
+ * - its total energy is within 10 meV/atom of QE (measured −4.3, σ 1.8), with σ reported;
  * - its VALIDATION.json (the table in the README) was written for exactly this archive.
  */
 import { strict as assert } from 'node:assert';
