@@ -26,11 +26,11 @@ import { DensityAccumulator } from '../targets/density';
 import { DosAccumulator, dosObservables } from '../targets/dos';
 import { EnergyGrid, energiesEv as gridEnergies } from '../targets/energy-grid';
 import { Progress, silentProgress } from '../util/progress';
-import type { LdosSink, LdosSource } from './ldos-source';
+import type { LdosCotangent, LdosSink, LdosSource } from './ldos-source';
 import { LdosStore, LdosStorePlan, openLdosStore } from './ldos-store';
 import { addTiming, EnsembleMemberObservables, ObservablesResult, TotalEnergyResult } from './types';
 import { memberObservables } from './ensemble';
-import { checkForcesPossible, ldosForces } from './forces';
+import { checkForcesPossible, ldosEnergyCotangent, ldosForces } from './forces';
 
 export interface EnergyStepInput {
   /** The density on `layout` (this rank's slab in grid order), or in the source's point order without a layout. */
@@ -81,6 +81,11 @@ export interface EngineOptions {
   forces?: boolean;
   /** Also compute ∂E/∂ε (the stress; implies the forces' backward pass, and gives the forces too). */
   stress?: boolean;
+  /**
+   * Also return the energy's LDOS cotangent ∂E/∂L (needs `energy`; no backward pass through the
+   * source, so a file's LDOS or stored descriptors do): fine-tuning on energies (src/workflow/finetune.ts).
+   */
+  ldosCotangent?: boolean;
   progress?: Progress;
   /** Fields the result carries through: the LDOS as reported, the structure, its DFT Fermi energy. */
   ldosSource: string;
@@ -112,6 +117,8 @@ export interface EngineResult {
   strainDerivativeEv?: Float64Array;
   /** With an ensemble source: each member's own observables (the result's are the mean LDOS's). */
   ensembleMembers?: EnsembleMemberObservables[];
+  /** With `ldosCotangent`: ∂E/∂L of the printed total energy (forces.ts), in the source's point order. */
+  ldosCotangent?: LdosCotangent;
 }
 
 export async function runObservablesEngine(o: EngineOptions): Promise<EngineResult> {
@@ -119,6 +126,8 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   const comm = o.comm ?? serialComm;
   // the stress rides on the forces' backward pass
   const forces = o.forces || o.stress;
+  // both need ∂E/∂n from the energy step and the LDOS kept after the density pass
+  const needsGradient = forces || o.ldosCotangent;
   const progress = o.progress ?? silentProgress;
   const energies = gridEnergies(o.energyGrid);
   const nE = energies.length;
@@ -131,6 +140,9 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   try {
     if (source.energyCount !== nE) throw new Error(`LDOS source has ${source.energyCount} energies, the energy grid ${nE}`);
     if (forces) checkForcesPossible(source, o.energy);
+    if (o.ldosCotangent && !o.energy) throw new Error('the LDOS cotangent needs the energy step');
+    // a file's LDOS is read again for the density pass; the cotangent's moments need it kept
+    if (o.ldosCotangent && source.kind !== 'computed') throw new Error('the LDOS cotangent needs a computed LDOS source');
     for (let k = 0; k < memberCount; k++) {
       memberDos.push(new DosAccumulator(nE, { source: `${source.names.dosPass} of member ${k + 1}`, clampNegative: source.clampNegative }));
       // a member's density (for its total energy) needs its LDOS after its Fermi level: kept like the mean's
@@ -181,7 +193,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       const dens = new DensityAccumulator(source.pointCount, energies, obs.fermiEnergyEv, kT, source.names.densityPass);
       if (store) {
         store.forEach((block, first) => dens.addPoints(block, first));
-        if (!forces) {
+        if (!needsGradient) {
           store.finish(o.store?.kind === 'disk' && o.store.keep);
           storeDone = true;
         }
@@ -206,7 +218,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
     let energy: EnergyStepResult | undefined;
     if (o.energy) {
       t0 = performance.now();
-      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, gradient: forces, strain: o.stress });
+      energy = await o.energy({ densityPerA3: d.density, layout: o.layout, fermiEnergyEv: obs.fermiEnergyEv, bandEnergyEv: obs.bandEnergyEv, entropyContributionEv: obs.entropyContributionEv, gradient: needsGradient, strain: o.stress });
       addTiming(stage, 'total_energy_s', t0);
     }
 
@@ -218,12 +230,22 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       addTiming(stage, 'ensemble_s', t0);
     }
 
+    let ldosCotangent: LdosCotangent | undefined;
+    if (o.ldosCotangent) {
+      if (!energy?.gradient || !store) throw new Error('LDOS cotangent: the energy step gave no gradient, or the LDOS was not kept');
+      ldosCotangent = ldosEnergyCotangent({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3 });
+      if (!forces) {
+        store.finish(o.store?.kind === 'disk' && o.store.keep);
+        storeDone = true;
+      }
+    }
+
     let forcesEvPerA: Float64Array | undefined;
     let strainDerivativeEv: Float64Array | undefined;
     if (forces) {
       t0 = performance.now();
       if (!energy?.gradient || !store) throw new Error('forces: the energy step gave no gradient, or the LDOS was not kept');
-      forcesEvPerA = await ldosForces({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3, progress, strainDerivativeEv: o.stress ? (strainDerivativeEv = new Float64Array(9)) : undefined });
+      forcesEvPerA = await ldosForces({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3, progress, strainDerivativeEv: o.stress ? (strainDerivativeEv = new Float64Array(9)) : undefined }, ldosCotangent);
       if (strainDerivativeEv) {
         // + the density terms' own (Hartree, XC, core, Ewald) at fixed density values
         const q = energy.gradient.strainDerivativeEv;
@@ -260,7 +282,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       outputs: {},
       timingsS: o.timings ?? {},
     };
-    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA, strainDerivativeEv, ensembleMembers };
+    return { observables, densityPerA3: d.density, layout: o.layout, ldosStorage: store?.kind, gVectorCount: energy?.gVectorCount, xcFunctional: energy?.xcFunctional, stageTimesS: stage, forcesEvPerA, strainDerivativeEv, ensembleMembers, ldosCotangent };
   } finally {
     source.close();
     if (store && !storeDone) store.finish(false);

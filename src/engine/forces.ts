@@ -15,7 +15,7 @@ import type { Communicator } from '../parallel/comm';
 import type { GridLayout } from '../qe/grid-layout';
 import { addPotentialMoments, ldosAdjoint } from '../targets/dos-adjoint';
 import type { Progress } from '../util/progress';
-import type { LdosSource } from './ldos-source';
+import type { LdosCotangent, LdosSource } from './ldos-source';
 import type { LdosStore } from './ldos-store';
 
 /** One clear error, before any work, when these forces cannot be had. */
@@ -54,23 +54,33 @@ export interface LdosForcesInput {
   strainDerivativeEv?: Float64Array;
 }
 
-/** −dE/dR (eV/Å, 3 per atom), the same on every rank. */
-export async function ldosForces(o: LdosForcesInput): Promise<Float64Array> {
+/**
+ * The LDOS cotangent of the energy, ∂E/∂L_ik = a_k + u_i·e_k (the same on every rank; u in the
+ * source's point order): what the forces' backward pass takes, and what fine-tuning on energies
+ * needs without that pass (src/workflow/finetune.ts).
+ */
+export function ldosEnergyCotangent(o: Omit<LdosForcesInput, 'progress' | 'strainDerivativeEv'>): LdosCotangent {
   const nE = o.energiesEv.length;
   const u = o.layout && o.source.fromLayout ? o.source.fromLayout(o.gradient.densityGradient, o.layout) : o.gradient.densityGradient;
-  if (u.length !== o.source.pointCount) throw new Error(`forces: ∂E/∂n has ${u.length} values for ${o.source.pointCount} points`);
+  if (u.length !== o.source.pointCount) throw new Error(`LDOS cotangent: ∂E/∂n has ${u.length} values for ${o.source.pointCount} points`);
   // M_k = Σ_i u_i·L_ik over every rank's points
   const m = new Float64Array(nE);
   o.store.forEach((block, first) => addPotentialMoments(block, u, first, m));
   o.comm.allreduceSum(m);
-  const adj = ldosAdjoint({ dosPerEv: o.dosPerEv, energiesEv: o.energiesEv, kTEv: o.kTEv, fermiEnergyEv: o.fermiEnergyEv, voxelVolumeA3: o.voxelVolumeA3, potentialMoments: m, fermiEnergyFixed: o.fixedFermi });
+  const adjoint = ldosAdjoint({ dosPerEv: o.dosPerEv, energiesEv: o.energiesEv, kTEv: o.kTEv, fermiEnergyEv: o.fermiEnergyEv, voxelVolumeA3: o.voxelVolumeA3, potentialMoments: m, fermiEnergyFixed: o.fixedFermi });
+  return { adjoint, densityGradient: u };
+}
+
+/** −dE/dR (eV/Å, 3 per atom), the same on every rank; `cotangent`: ldosEnergyCotangent(o), when already had. */
+export async function ldosForces(o: LdosForcesInput, cotangent = ldosEnergyCotangent(o)): Promise<Float64Array> {
+  const nE = o.energiesEv.length;
   const strain = o.strainDerivativeEv;
-  const forces = await o.source.forcesPass!({ adjoint: adj, densityGradient: u }, o.progress, strain);
+  const forces = await o.source.forcesPass!(cotangent, o.progress, strain);
   o.comm.allreduceSum(forces);
   if (strain) {
     o.comm.allreduceSum(strain);
     let volume = 0;
-    for (let k = 0; k < nE; k++) volume += (o.dosPerEv[k] * adj.perEnergy[k]) / o.voxelVolumeA3;
+    for (let k = 0; k < nE; k++) volume += (o.dosPerEv[k] * cotangent.adjoint.perEnergy[k]) / o.voxelVolumeA3;
     for (let a = 0; a < 3; a++) strain[4 * a] += volume;
   }
   const explicit = o.gradient.explicitForcesEvPerA;

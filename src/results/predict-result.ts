@@ -3,6 +3,7 @@ import type { ObservablesResult } from '../engine/types';
 import type { DeviceChoice } from '../network/device';
 import type { DomainReport } from '../domain/domain-check';
 import type { EnsembleSpread } from '../engine/ensemble';
+import type { LdosCotangent } from '../engine/ldos-source';
 import type { EnergyReference } from '../targets/energy-reference';
 
 /** A model's energy reference as applied to one structure (issue 18; src/workflow/energy-axis.ts). */
@@ -47,6 +48,8 @@ export interface PredictResult extends ObservablesResult {
   malaTsVersion?: string;
   /** −dE/dR of the total energy, eV/Å, one row per atom (predict's `forces`). */
   forcesEvPerA?: number[][];
+  /** With predict's `ldosCotangent`: ∂E_total/∂L in the network's point order (fine-tuning; not written to results.json). */
+  ldosCotangent?: LdosCotangent;
   /** (1/V)·∂E/∂ε of the total energy, eV/Å³, 3×3 (ASE's sign: −virial/V; pw.x prints its negative); predict's `stress`. */
   stressEvPerA3?: number[][];
   /** An ensemble model's spread: each member's E_F, band and total energy and their σ (src/engine/ensemble.ts). */

@@ -130,6 +130,11 @@ export interface PredictOptions {
    * or a model loaded so): the checking path of the forces' finite-difference tests, slow.
    */
   float64Check?: boolean;
+  /**
+   * Also return ∂E_total/∂L, the energy's LDOS cotangent in the order the network saw the points
+   * (src/engine/forces.ts), without the backward pass: descriptors from a file do (finetune).
+   */
+  ldosCotangent?: boolean;
 }
 
 export type { PredictResult } from '../results/predict-result';
@@ -309,6 +314,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     energy,
     forces: opts.forces,
     stress: opts.stress,
+    ldosCotangent: opts.ldosCotangent,
     progress,
     ldosSource: `predicted by ${model.source}`,
     structureFile: c.source,
@@ -343,6 +349,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
     modelSha256: modelFileSha256(model.source),
     malaTsVersion: packageVersionOrUndefined(),
     forcesEvPerA: run.forcesEvPerA && opts.forces ? atomRows(run.forcesEvPerA) : undefined,
+    ldosCotangent: run.ldosCotangent,
     // + the reference's term: the printed energy holds N_e·s(n), and the strain changes n
     stressEvPerA3: run.strainDerivativeEv ? withReferenceStress(stressFromStrainDerivative(run.strainDerivativeEv, atoms.cellAngstrom), model.data, c.context.electrons, atoms) : undefined,
     energyReference: axis.applied,

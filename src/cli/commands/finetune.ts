@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'the fine-tuned model archive')
     .option('--epochs <n>', 'epochs (one step per snapshot each)', num('--epochs'), 3)
     .option('--learning-rate <lr>', 'Adam learning rate', num('--learning-rate'), 1e-4)
-    .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off', num('--force-weight'), 1)
+    .option('--force-weight <w>', 'weight of the mean squared force error, per (eV/Å)²; 0 = off (then each step reads the snapshot\'s .in.npy instead of computing descriptors and forces: several times faster)', num('--force-weight'), 1)
     .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('--energy-weight'), 0)
     .option('--band-weight <w>', 'weight of the squared band-energy error against QE\'s (info.json), per (eV/atom)²; 0 = off', num('--band-weight'), 0)
     .option('--fermi-weight <w>', 'weight of the squared Fermi-energy error against QE\'s (info.json), per eV²; 0 = off', num('--fermi-weight'), 0)
@@ -66,6 +66,7 @@ export function register(program: Command): void {
         progress: defaultProgress(),
         log: stderr,
       });
-      process.stdout.write(`wrote ${r.out} (${r.history.length} epochs; the frames' force RMSE ${r.history.map((h) => h.forceRmseEvPerA.toFixed(3)).join(' → ')} eV/Å before each epoch's steps)\n`);
+      const forces = r.history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${r.history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${r.history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`;
+      process.stdout.write(`wrote ${r.out} (${r.history.length} epochs; ${forces} before each epoch's steps)\n`);
     });
 }
