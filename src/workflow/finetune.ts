@@ -17,6 +17,12 @@
  *     descriptors when the atoms move along e, a central difference of the descriptors at R ± h·e
  *     (h: the largest move is `stepAngstrom`), so ∂/∂θ Σ e·F ≈ −(1/2h)·Σ_p ∂/∂θ[β_p·(L(B⁺) − L(B⁻))]:
  *     output gradients ∓β_p/(2h) at the rows B⁺ and B⁻.
+ *   - density (energy-only runs, λ_F = 0): λ_ρ·Σ_p (n_p − n*_p)²/Σ_p n*_p², the relative squared
+ *     error of the frame's density against its LDOS target's, both at the model's Fermi level
+ *     (n_p = Σ_k L_pk·e_k, e_k the occupation weights), so only the LDOS's shape in space is
+ *     judged (E_F has its own term): ∂/∂L_pk = 2λ_ρ·(n_p − n*_p)·e_k/Σ n*². The total energy's
+ *     error on the hottest frames is mostly the density's (total − band), which one scalar per
+ *     frame teaches slowly.
  * Beside them in the same step, a random mini-batch of the frames' LDOS rows (as many as one
  * frame's points) keeps the ordinary loss. The step goes through the backends' MSE step with
  * targets that give these gradients (src/network/output-gradient.ts). Negative LDOS is clamped to
@@ -64,6 +70,8 @@ export interface FinetuneOptions {
   bandWeight?: number;
   /** λ_μ, per eV² of Fermi-energy error against QE's (info.json fermi_energy_dft); default 0. */
   fermiWeight?: number;
+  /** λ_ρ, per unit of relative squared density error against the frame's LDOS target; needs forceWeight 0; default 0. */
+  densityWeight?: number;
   /** Largest atom move of the force term's central difference, Å. */
   stepAngstrom: number;
   pseudoDir?: string;
@@ -85,6 +93,8 @@ export interface FinetuneEpoch {
   bandEnergyRmseMeVPerAtom?: number;
   /** Against QE's Fermi energy, when every frame has it. */
   fermiEnergyRmseMeV?: number;
+  /** With a density term: the frames' rms relative L2 density error against their LDOS targets, %. */
+  densityErrorPercent?: number;
 }
 
 /** A model that keeps what predict hands its network: the forward rows, and the backward pass's rows and cotangent. */
@@ -144,6 +154,56 @@ function readFrame(f: SnapshotFiles): Frame {
   };
 }
 
+/** Grid points of a descriptor .npy (every axis but the last). */
+function rowCountOf(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = new Uint8Array(4096);
+    const got = fs.readSync(fd, head, 0, head.length, 0);
+    return parseNpyHeader(head.subarray(0, got), file).shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The density term of one frame: its density from the network's outputs on its own rows and from
+ * its LDOS target rows, both n_p = Σ_k max(L_pk, 0)·e_k. The rows predict handed the network must
+ * be the stored rows in file order (whole-plane blocks): checked, since a mismatch would teach noise.
+ */
+function densityTerm(
+  outputs: Float32Array,
+  points: { x: Float32Array; y: Float32Array; nPoints: number },
+  firstRow: number,
+  ownRows: Float32Array,
+  e: Float64Array,
+  o: { nIn: number; nOut: number; rangeLdos: number; minLdos: number; name: string },
+): { residual: Float64Array; targetSq: number; relativeErrorSq: number } {
+  const n = ownRows.length / o.nIn;
+  if (firstRow + n > points.nPoints) throw new Error(`finetune: ${o.name} has ${n} rows beyond the data's ${points.nPoints}`);
+  for (const p of [0, n >> 1, n - 1]) {
+    for (let c = 0; c < o.nIn; c++) {
+      const a = ownRows[p * o.nIn + c];
+      const b = points.x[(firstRow + p) * o.nIn + c];
+      if (Math.abs(a - b) > 1e-5 * (1 + Math.abs(b))) throw new Error(`finetune: the density term's rows of ${o.name} are not its stored rows (point ${p}, feature ${c}: ${a} vs ${b})`);
+    }
+  }
+  const residual = new Float64Array(n);
+  let targetSq = 0;
+  for (let p = 0; p < n; p++) {
+    let model = 0, target = 0;
+    for (let k = 0; k < o.nOut; k++) {
+      model += Math.max(outputs[p * o.nOut + k] * o.rangeLdos + o.minLdos, 0) * e[k];
+      target += Math.max(points.y[(firstRow + p) * o.nOut + k], 0) * e[k];
+    }
+    residual[p] = model - target;
+    targetSq += target * target;
+  }
+  let sq = 0;
+  for (const r of residual) sq += r * r;
+  return { residual, targetSq, relativeErrorSq: sq / targetSq };
+}
+
 /** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
 function xyzColumnsOf(file: string, nFeatures: number): number {
   const fd = fs.openSync(file, 'r');
@@ -179,6 +239,7 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
   const dos = { dosPerEv: r.dosPerEv, energiesEv: r.energiesEv, kTEv: kTEv(r.temperatureK), fermiEnergyEv: r.fermiEnergyEv, voxelVolumeA3: r.voxelVolumeA3 };
   let rows: Float32Array;
   let beta: Float64Array;
+  let electronWeights: Float64Array | undefined;
   if (withForces) {
     rows = concat(cap.backwardRows, (n) => new Float32Array(n));
     beta = concat(cap.cotangents, (n) => new Float64Array(n));
@@ -186,6 +247,7 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
     rows = concat(cap.forwardRows, (n) => new Float32Array(n));
     const c = r.ldosCotangent!;
     beta = ldosGradientRows(c.adjoint, c.densityGradient, 0, c.densityGradient.length);
+    electronWeights = Float64Array.from(c.adjoint.electronWeights);
   }
   return {
     totalEnergyEv: r.totalEnergy!.totalEnergyEv,
@@ -194,6 +256,8 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
     forcesEvPerA: r.forcesEvPerA,
     rows,
     beta,
+    /** e_k = ∂n_p/∂L_pk at the model's Fermi level (energy-only path). */
+    electronWeights,
     // ∂E_band/∂L and ∂μ/∂L (per energy, the same at every point) on predict's axis, which is the network's outputs' (shifted as a whole)
     bandBeta: o.bandWeight ? bandEnergyLdosAdjoint(dos) : undefined,
     fermiBeta: o.fermiWeight ? fermiEnergyLdosDerivative(dos) : undefined,
@@ -216,8 +280,12 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   }
   const bandWeight = o.bandWeight ?? 0;
   const fermiWeight = o.fermiWeight ?? 0;
-  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight]] as const) {
+  const densityWeight = o.densityWeight ?? 0;
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
+  }
+  if (densityWeight > 0 && o.forceWeight > 0) {
+    throw new MalaError('--density-weight needs --force-weight 0: the density term compares the stored descriptors\' rows with their LDOS targets, which energy-only runs read', { fix: 'run the density term in its own run with --force-weight 0' });
   }
   const data = readModelData(o.modelFile);
   if (data.ensemble && data.ensemble.length > 1) {
@@ -244,6 +312,9 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   // the LDOS rows of all frames, on the model's axis and scaled as in training
   const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
   const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
+  // each frame's first row in `points` (loadPointData keeps the snapshots' order and their rows')
+  const frameFirstRow: number[] = [];
+  snapshots.reduce((first, s) => (frameFirstRow.push(first), first + rowCountOf(s.descriptorsFile)), 0);
   const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
   const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
 
@@ -254,7 +325,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const history: FinetuneEpoch[] = [];
   progress.start('finetune', o.epochs * frames.length, 'frames');
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0;
+    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0, densitySq = 0;
     for (const fi of Array.from(rng.permutation(frames.length))) {
       const frame = frames[fi];
       const model = current();
@@ -286,7 +357,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
         if (parts[0].length !== t.rows.length || parts[1].length !== t.rows.length) throw new Error('finetune: the displaced frame has another point count');
       }
-      const ownRows = o.energyWeight > 0 || bandWeight > 0 || fermiWeight > 0;
+      const ownRows = o.energyWeight > 0 || bandWeight > 0 || fermiWeight > 0 || densityWeight > 0;
       if (ownRows) parts.push(data.inputScaler.transform(Float32Array.from(t.rows), nIn));
       const lx = new Float32Array(n * nIn);
       const ly = new Float32Array(n * nOut);
@@ -303,11 +374,12 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       // per block of n rows: its output gradient (physical LDOS → scaled outputs: × the LDOS range)
       let block = 0;
       // coefficient·β + perEnergy (the band and Fermi terms, indexed by energy only)
-      const betaBlock = (coefficient: number, perEnergy?: Float64Array) => {
+      // + perPoint_p·e_k (the density term)
+      const betaBlock = (coefficient: number, perEnergy?: Float64Array, perPoint?: Float64Array) => {
         const base = block * n * nOut;
         for (let i = 0; i < n * nOut; i++) {
           const alive = out[base + i] * rangeLdos + minLdos >= 0;
-          const own = perEnergy ? perEnergy[i % nOut] : 0;
+          const own = (perEnergy ? perEnergy[i % nOut] : 0) + (perPoint ? perPoint[Math.floor(i / nOut)] * t.electronWeights![i % nOut] : 0);
           g[base + i] = alive ? (coefficient * t.beta[i] + own) * rangeLdos : 0;
         }
         block++;
@@ -323,7 +395,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         const bandCoefficient = (2 * bandWeight * dBandPerAtom) / atomCount;
         const fermiCoefficient = 2 * fermiWeight * dFermiEv;
         for (let k = 0; k < nOut; k++) perEnergy[k] = (t.bandBeta ? bandCoefficient * t.bandBeta[k] : 0) + (t.fermiBeta ? fermiCoefficient * t.fermiBeta[k] : 0);
-        betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, perEnergy);
+        let perPoint: Float64Array | undefined;
+        if (densityWeight > 0) {
+          const d = densityTerm(out.subarray(block * n * nOut, (block + 1) * n * nOut), points, frameFirstRow[fi], t.rows, t.electronWeights!, { nIn, nOut, rangeLdos, minLdos, name: frame.files.name });
+          densitySq += d.relativeErrorSq;
+          perPoint = d.residual.map((r) => (2 * densityWeight * r) / d.targetSq);
+        }
+        betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, perEnergy, perPoint);
       }
       // the LDOS rows: the gradient of their own mean squared error
       const base = block * n * nOut;
@@ -338,13 +416,14 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
       totalEnergyRmseMeVPerAtom: 1000 * Math.sqrt(energySq / frames.length),
       bandEnergyRmseMeVPerAtom: noBand ? undefined : 1000 * Math.sqrt(bandSq / frames.length),
       fermiEnergyRmseMeV: noFermi ? undefined : 1000 * Math.sqrt(fermiSq / frames.length),
+      densityErrorPercent: densityWeight > 0 ? 100 * Math.sqrt(densitySq / frames.length) : undefined,
     };
     history.push(rec);
     const forceText = rec.forceRmseEvPerA === undefined ? '' : `force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA!.toFixed(4)}), `;
-    o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}`);
+    o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}`);
   }
   progress.stop();
-  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
+  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
   saveModelData(o.out, { ...current(), provenance: { ...(data.provenance ?? {}), finetune } });
   return { out: o.out, history };
 }

@@ -126,6 +126,16 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.ok(Math.abs(after.fermiEnergyEv - fermiTargetEv) < 0.5 * 0.1, `after: ${after.fermiEnergyEv} eV vs ${fermiTargetEv} eV`);
   });
 
+  it('the density term alone lowers the density error against the frame\'s LDOS target; it needs --force-weight 0', async () => {
+    const common = { modelFile: model, dataDir: data, epochs: 6, learningRate: 1e-4, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts' as const, energyWeight: 0 };
+    const d = await finetuneModel({ ...common, out: path.join(t.dir, 'rho.zip'), forceWeight: 0, densityWeight: 1e4 });
+    const dr = d.history.map((h) => h.densityErrorPercent!);
+    // the target LDOS is the model's own × 1.02: its density 2 % above the model's everywhere
+    assert.ok(Math.abs(dr[0] - 100 * (0.02 / 1.02)) < 0.05, `the first epoch's error is the 2 % set: ${dr[0]} %`);
+    assert.ok(dr[dr.length - 1] < 0.3 * dr[0], `density error ${dr.join(' → ')} %`);
+    await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), forceWeight: 1, densityWeight: 1 }), (e: unknown) => e instanceof MalaError && /--density-weight needs --force-weight 0/.test(e.message));
+  });
+
   it('bad input: an ensemble, a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
     const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
     const m = readModelData(model);

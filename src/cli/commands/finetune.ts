@@ -20,6 +20,7 @@ interface Opts {
   energyWeight: number;
   bandWeight: number;
   fermiWeight: number;
+  densityWeight: number;
   step: number;
   seed: number;
   pseudoDir?: string;
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--energy-weight <w>', 'weight of the squared total-energy error, per (eV/atom)²; 0 = off', num('--energy-weight'), 0)
     .option('--band-weight <w>', 'weight of the squared band-energy error against QE\'s (info.json), per (eV/atom)²; 0 = off', num('--band-weight'), 0)
     .option('--fermi-weight <w>', 'weight of the squared Fermi-energy error against QE\'s (info.json), per eV²; 0 = off', num('--fermi-weight'), 0)
+    .option('--density-weight <w>', 'weight of the relative squared density error against each snapshot\'s LDOS target (at the model\'s Fermi level); needs --force-weight 0; 0 = off', num('--density-weight'), 0)
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
@@ -59,6 +61,7 @@ export function register(program: Command): void {
         energyWeight: opts.energyWeight,
         bandWeight: opts.bandWeight,
         fermiWeight: opts.fermiWeight,
+        densityWeight: opts.densityWeight,
         stepAngstrom: opts.step,
         seed: opts.seed,
         pseudoDir: opts.pseudoDir,
