@@ -275,6 +275,16 @@ al-broad-table:
 	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) $$merge || rc=$$?; \
 	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
 
+# ---- the same table on the model's own training frames (is an error a fit or a generalisation one?) --
+#   make al-broad-fit-table    mala-ts test (energies, no forces) on every frame of AL_BROAD_STAGE the
+#                              fine-tuning sees → $(AL_BROAD_FIT_TABLE); then e.g.
+#   npx tsx bench/variants-table.ts --variants fit=$(AL_BROAD_FIT_TABLE) --detail
+AL_BROAD_FIT_TABLE ?= $(AL_BROAD_CACHE)/fit-table.json
+.PHONY: al-broad-fit-table
+al-broad-fit-table:
+	@$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
+	  --pseudo-dir $(AL_PSEUDO) --json --out $(AL_BROAD_FIT_TABLE) > /dev/null; echo "al-broad-fit-table: $(AL_BROAD_FIT_TABLE)"
+
 # ---- model variants side by side (issues 16 and 18) ------------------------------------------
 #   make al-broad-variants     trains each of AL_BROAD_VARIANTS (name:stage:activation:members:layers)
 #                              with make al-broad-model, tests it with mala-ts test --forces on every
