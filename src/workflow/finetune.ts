@@ -154,18 +154,6 @@ function readFrame(f: SnapshotFiles): Frame {
   };
 }
 
-/** Grid points of a descriptor .npy (every axis but the last). */
-function rowCountOf(file: string): number {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const head = new Uint8Array(4096);
-    const got = fs.readSync(fd, head, 0, head.length, 0);
-    return parseNpyHeader(head.subarray(0, got), file).shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * The density term of one frame: its density from the network's outputs on its own rows and from
  * its LDOS target rows, both n_p = Σ_k max(L_pk, 0)·e_k. The rows predict handed the network must
@@ -204,17 +192,27 @@ function densityTerm(
   return { residual, targetSq, relativeErrorSq: sq / targetSq };
 }
 
-/** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
-function xyzColumnsOf(file: string, nFeatures: number): number {
+/** The shape of a .npy file, from its header. */
+function npyShapeOf(file: string): number[] {
   const fd = fs.openSync(file, 'r');
   try {
     const head = new Uint8Array(4096);
     const got = fs.readSync(fd, head, 0, head.length, 0);
-    const shape = parseNpyHeader(head.subarray(0, got), file).shape;
-    return shape[shape.length - 1] === nFeatures + 3 ? 3 : 0;
+    return parseNpyHeader(head.subarray(0, got), file).shape;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
+function xyzColumnsOf(file: string, nFeatures: number): number {
+  const shape = npyShapeOf(file);
+  return shape[shape.length - 1] === nFeatures + 3 ? 3 : 0;
+}
+
+/** Grid points of a descriptor .npy (every axis but the last). */
+function rowCountOf(file: string): number {
+  return npyShapeOf(file).slice(0, -1).reduce((a, b) => a * b, 1);
 }
 
 /**
