@@ -37,7 +37,7 @@
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { checkOutputs } from '../io/output-check';
-import { parseNpyHeader } from '../io/npy';
+import { NpyFile } from '../io/npy';
 import { LdosModel, readModelData, saveModelData } from '../network/model';
 import type { ModelData } from '../network/model-data';
 import { createTrainableNet } from '../network/backends/registry';
@@ -194,13 +194,11 @@ function densityTerm(
 
 /** The shape of a .npy file, from its header. */
 function npyShapeOf(file: string): number[] {
-  const fd = fs.openSync(file, 'r');
+  const f = new NpyFile(file);
   try {
-    const head = new Uint8Array(4096);
-    const got = fs.readSync(fd, head, 0, head.length, 0);
-    return parseNpyHeader(head.subarray(0, got), file).shape;
+    return [...f.shape];
   } finally {
-    fs.closeSync(fd);
+    f.close();
   }
 }
 
