@@ -97,6 +97,13 @@ AL_BROAD_CONT8E_TA := 604:4.070:106 870:4.030:266 110:4.110:426 377:4.010:586 64
                       406:4.078:490 673:4.038:650 228:4.118:810 495:3.988:202 762:4.067:362 317:4.027:522 \
                       584:4.107:682 851:4.008:842 169:4.088:234 436:4.048:394 702:4.128:554 258:3.983:714
 AL_BROAD_CONT8E  := $(foreach p,$(AL_BROAD_CONT8E_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),c8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),9)))))
+# Hot ions (2026-12-06): the shipped model's worst frames, validation and training alike, have
+# 700–900 K ions (RECIPE.md, "More fine-tuning of the shipped members"), and only 15 of its 58
+# frames do. Twelve more 8-atom frames there, from a three-dimensional Halton sequence, point i =
+# 1…12: a = 3.97 + 0.16·frac(h₂(i) + 1/32) Å, T = 700 + 200·h₃(i) K, T_e = 100 + 800·h₅(i) K.
+AL_BROAD_HOT8_TA := 767:4.055:260 833:4.015:420 722:4.095:580 789:3.995:740 856:4.075:132 744:4.035:292 \
+                    811:4.115:452 878:3.985:612 707:4.065:772 774:4.025:164 841:4.105:324 730:4.005:484
+AL_BROAD_HOT8    := $(foreach p,$(AL_BROAD_HOT8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),h8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),9)))))
 AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 
 # $(1): frames, $(2): output folder under AL_BROAD_CACHE, $(3): k density (mesh of the 4-atom cell),
@@ -164,7 +171,7 @@ al-broad-large:
 al-broad-list:
 	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done
 	@for spec in $(AL_BROAD_TRAIN); do echo "training   $$spec"; done
-	@for spec in $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E); do echo "training   $$spec"; done
+	@for spec in $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8); do echo "training   $$spec"; done
 
 # ---- the broad model (models/al-fcc-broad), trained on the frames above -----------------------
 #   make al-broad-model        train AL_BROAD_ENSEMBLE networks (seeds 1…N) on AL_BROAD_FIT, with
@@ -199,6 +206,7 @@ AL_BROAD_STAGE_c24       = $(AL_BROAD_CONT8)
 AL_BROAD_STAGE_c48       = $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E)
 AL_BROAD_STAGE_c48+16    = $(AL_BROAD_STAGE_c48) $(AL_BROAD_TRAIN16)
 AL_BROAD_STAGE_c48+16+32 = $(AL_BROAD_STAGE_c48+16) $(AL_BROAD_TRAIN32)
+AL_BROAD_STAGE_c48+16+hot = $(AL_BROAD_STAGE_c48+16) $(AL_BROAD_HOT8)
 AL_BROAD_STAGE_8         = $(AL_BROAD_TRAIN8)
 AL_BROAD_STAGE_8+16      = $(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2)
 al_broad_stage_frames = $(if $(filter undefined,$(origin AL_BROAD_STAGE_$(1))),$(AL_BROAD_TRAIN),$(AL_BROAD_STAGE_$(1)))
