@@ -20,11 +20,15 @@
 #   mkdir -p ~/.cache/mala-ts/al-broad
 #   setsid nohup nice -n 19 sh -c 'for try in 1 2 3; do make al-broad-data AL_BROAD_JOBS=2 && break; sleep 600; done' \
 #     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 < /dev/null &
-#   echo 19 > /proc/$!/autogroup
+#   sleep 1; echo 19 > /proc/$!/autogroup
 # The last line matters where the kernel groups processes by session (autogroup:
 # /proc/sys/kernel/sched_autogroup_enabled = 1): there nice only ranks processes within one
 # session, and a niced pw.x in its own session took a full core from a training run beside it
-# (94 % against 50 %, measured with top); with its session's group at 19 it took 10 %.
+# (94 % against 50 %, measured with top); with its session's group at 19 it took 10 %. mala-ts
+# passes its session's nice on to the pw.x and pp.x it starts, each in a session of its own
+# (src/util/autogroup.ts); before 2026-12-06 they ran at 0 whatever the make's group had. The
+# sleep: written at once, the value can land on the shell's own group, before setsid has made
+# the new session (seen 2026-12-06: both makes stayed at 0).
 # Progress: `grep -c '^al-broad: done' ~/.cache/mala-ts/al-broad/generate.log` (frames finished),
 # `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type execa = require('execa');
 import { MalaError } from '../errors';
 import { interruptedBy, onInterrupt } from '../util/cleanup';
+import { passAutogroupNice } from '../util/autogroup';
 
 export interface QeRunOptions {
   /** Program name or path, e.g. 'pw.x'. */
@@ -139,6 +140,8 @@ export async function runQe(o: QeRunOptions): Promise<QeRunResult> {
     // script's children too), not just the wrapper: see the forwarding below
     detached: true,
   });
+  // its own session is its own autogroup: keep a niced caller's yielding (src/util/autogroup.ts)
+  passAutogroupNice(child.pid);
   const chunks: string[] = [];
   let partial = '';
   child.all?.on('data', (buf: Buffer) => {
