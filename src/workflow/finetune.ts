@@ -20,9 +20,9 @@
  *   - density (energy-only runs, λ_F = 0): λ_ρ·Σ_p (n_p − n*_p)²/Σ_p n*_p², the relative squared
  *     error of the frame's density against its LDOS target's, both at the model's Fermi level
  *     (n_p = Σ_k L_pk·e_k, e_k the occupation weights), so only the LDOS's shape in space is
- *     judged (E_F has its own term): ∂/∂L_pk = 2λ_ρ·(n_p − n*_p)·e_k/Σ n*². The total energy's
- *     error on the hottest frames is mostly the density's (total − band), which one scalar per
- *     frame teaches slowly.
+ *     judged (E_F has its own term): ∂/∂L_pk = 2λ_ρ·(n_p − n*_p)·e_k/Σ n*². Meant for the hottest
+ *     frames, whose total-energy error is mostly the density's (total − band); on the broad Al
+ *     data it lowered the cool frames' density error, not theirs (models/al-fcc-broad/RECIPE.md).
  * Beside them in the same step, a random mini-batch of the frames' LDOS rows (as many as one
  * frame's points) keeps the ordinary loss. The step goes through the backends' MSE step with
  * targets that give these gradients (src/network/output-gradient.ts). Negative LDOS is clamped to
@@ -84,8 +84,7 @@ export interface FinetuneOptions {
 
 export interface FinetuneEpoch {
   epoch: number;
-  /** Over the frames, each measured just before its own step. */
-  /** With a force term (without one the forces are not computed). */
+  /** Over the frames, each measured just before its own step; only with a force term (without one the forces are not computed). */
   forceRmseEvPerA?: number;
   qeForceRmsEvPerA?: number;
   totalEnergyRmseMeVPerAtom: number;
