@@ -134,6 +134,11 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
   const stage: Record<string, number> = {};
   let store: LdosStore | undefined;
   let storeDone = false;
+  // the kept LDOS is done with after its last reader: the density pass, the cotangent, or the forces
+  const finishStore = (): void => {
+    store?.finish(o.store?.kind === 'disk' && o.store.keep);
+    storeDone = true;
+  };
   const memberCount = source.kind === 'computed' && (source.memberCount ?? 1) > 1 ? source.memberCount! : 0;
   const memberDos: DosAccumulator[] = [];
   const memberStores: LdosStore[] = [];
@@ -193,10 +198,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
       const dens = new DensityAccumulator(source.pointCount, energies, obs.fermiEnergyEv, kT, source.names.densityPass);
       if (store) {
         store.forEach((block, first) => dens.addPoints(block, first));
-        if (!needsGradient) {
-          store.finish(o.store?.kind === 'disk' && o.store.keep);
-          storeDone = true;
-        }
+        if (!needsGradient) finishStore();
       } else {
         await source.pass(dens, progress, 'density');
       }
@@ -234,10 +236,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
     if (o.ldosCotangent) {
       if (!energy?.gradient || !store) throw new Error('LDOS cotangent: the energy step gave no gradient, or the LDOS was not kept');
       ldosCotangent = ldosEnergyCotangent({ source, store, comm, layout: o.layout, gradient: energy.gradient, dosPerEv, energiesEv: energies, kTEv: kT, fermiEnergyEv: obs.fermiEnergyEv, fixedFermi: o.fermiEnergyEv !== undefined, voxelVolumeA3 });
-      if (!forces) {
-        store.finish(o.store?.kind === 'disk' && o.store.keep);
-        storeDone = true;
-      }
+      if (!forces) finishStore();
     }
 
     let forcesEvPerA: Float64Array | undefined;
@@ -252,8 +251,7 @@ export async function runObservablesEngine(o: EngineOptions): Promise<EngineResu
         if (!q) throw new Error('stress: the energy step gave no strain derivative');
         for (let k = 0; k < 9; k++) strainDerivativeEv[k] += q[k];
       }
-      store.finish(o.store?.kind === 'disk' && o.store.keep);
-      storeDone = true;
+      finishStore();
       addTiming(stage, 'forces_s', t0);
     }
 

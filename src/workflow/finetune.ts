@@ -32,7 +32,7 @@
  * backward pass), the displaced descriptors (two forward passes), the network step. Without a
  * force term (λ_F = 0) nothing needs the atoms' derivatives: predict reads the frame's stored
  * descriptors (.in.npy) and returns the engine's ∂E/∂L, so energy-only epochs cost a fraction
- * (on 4 frames here, 14 s against 42 s with forces, start-up included).
+ * (on 4 frames here, 14 s against 42 s with forces, start-up included: docs/forces.md §1c).
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
@@ -191,26 +191,16 @@ function densityTerm(
   return { residual, targetSq, relativeErrorSq: sq / targetSq };
 }
 
-/** The shape of a .npy file, from its header. */
-function npyShapeOf(file: string): number[] {
+/** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
+function xyzColumnsOf(file: string, nFeatures: number): number {
   const f = new NpyFile(file);
   try {
-    return [...f.shape];
+    return f.shape[f.shape.length - 1] === nFeatures + 3 ? 3 : 0;
   } finally {
     f.close();
   }
 }
 
-/** 3 when the descriptor file has MALA's leading xyz columns (what generate writes), else 0. */
-function xyzColumnsOf(file: string, nFeatures: number): number {
-  const shape = npyShapeOf(file);
-  return shape[shape.length - 1] === nFeatures + 3 ? 3 : 0;
-}
-
-/** Grid points of a descriptor .npy (every axis but the last). */
-function rowCountOf(file: string): number {
-  return npyShapeOf(file).slice(0, -1).reduce((a, b) => a * b, 1);
-}
 
 /**
  * The model's energy (and forces, with a force term) on one frame, with ∂E/∂L_p (β) at the
@@ -307,9 +297,6 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   // the LDOS rows of all frames, on the model's axis and scaled as in training
   const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
   const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
-  // each frame's first row in `points` (loadPointData keeps the snapshots' order and their rows')
-  const frameFirstRow: number[] = [];
-  snapshots.reduce((first, s) => (frameFirstRow.push(first), first + rowCountOf(s.descriptorsFile)), 0);
   const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
   const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
 
@@ -392,7 +379,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
         for (let k = 0; k < nOut; k++) perEnergy[k] = (t.bandBeta ? bandCoefficient * t.bandBeta[k] : 0) + (t.fermiBeta ? fermiCoefficient * t.fermiBeta[k] : 0);
         let perPoint: Float64Array | undefined;
         if (densityWeight > 0) {
-          const d = densityTerm(out.subarray(block * n * nOut, (block + 1) * n * nOut), points, frameFirstRow[fi], t.rows, t.electronWeights!, { nIn, nOut, rangeLdos, minLdos, name: frame.files.name });
+          const d = densityTerm(out.subarray(block * n * nOut, (block + 1) * n * nOut), points, points.firstRows[fi], t.rows, t.electronWeights!, { nIn, nOut, rangeLdos, minLdos, name: frame.files.name });
           densitySq += d.relativeErrorSq;
           perPoint = d.residual.map((r) => (2 * densityWeight * r) / d.targetSq);
         }

@@ -74,9 +74,11 @@ function firstNonFinite(data: ArrayLike<number>, perPoint: number, what: string,
   }
 }
 
-export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, axis?: { reference: EnergyReference; spacingEv: number }): PointData {
+/** The snapshots' rows, concatenated in their order; `firstRows[i]`: snapshot i's first row. */
+export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, axis?: { reference: EnergyReference; spacingEv: number }): PointData & { firstRows: number[] } {
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
+  const firstRows: number[] = [];
   let nPoints = 0;
   for (const f of files) {
     const d = readNpy(f.descriptors);
@@ -100,6 +102,7 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     firstNonFinite(l.data, fl, 'LDOS', f.ldos);
     xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
     ys.push(axis ? shiftLdosAxis(l.data, fl, axis.spacingEv, referenceShiftEv(axis.reference, snapshotDensity(f).densityPerA3)) : Float32Array.from(l.data));
+    firstRows.push(nPoints);
     nPoints += nd;
   }
   const cat = (parts: Float32Array[]) => {
@@ -111,7 +114,7 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     }
     return out;
   };
-  return { x: cat(xs), y: cat(ys), nPoints };
+  return { x: cat(xs), y: cat(ys), nPoints, firstRows };
 }
 
 export function readReferenceInfo(file: string): ReferenceData {
