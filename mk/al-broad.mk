@@ -201,8 +201,8 @@ al-broad-list:
 # The frame at the grid's centre (500 K, 4.05 Å) steers the schedule and is not fitted; the
 # validation frames are never seen by training.
 AL_BROAD_STAGE    ?= c48+16
-# (stages c8, c24, c48, c48+16 and c48+16+32: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
-AL_BROAD_LRVAL    := $(if $(filter c8 c24 c48 c48+16 c48+16+32,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
+# (the stages built on the Halton frames, c8 … c48+16+hot: c8at_367K_4055, its frame nearest the domain's centre, steers it instead)
+AL_BROAD_LRVAL    := $(if $(filter c%,$(AL_BROAD_STAGE)),c8at_367K_4055,t8at_500K_405)
 al_broad_names     = $(foreach f,$(1),$(word 1,$(subst :, ,$(f))))
 # each stage's frames, one variable per stage (AL_BROAD_STAGE=all, or any name not below: every frame of AL_BROAD_TRAIN)
 AL_BROAD_STAGE_c8        = $(wordlist 1,12,$(AL_BROAD_CONT8))
