@@ -345,7 +345,9 @@ al-broad-recut:
 #                              AL_BROAD_FT_RUNS epochs (each a fresh Adam, seed = the run's number;
 #                              AL_BROAD_FT_LR gives one learning rate, or one per run: "3e-5 3e-5 1e-5";
 #                              AL_BROAD_FT_FORCE the same for λ_F: a run with λ_F 0 reads the stored
-#                              descriptors and costs about a third of one with forces),
+#                              descriptors and costs about a third of one with forces;
+#                              AL_BROAD_FT_DENSITY the same for λ_ρ, the density term, which
+#                              needs that run's λ_F to be 0: "0 0 0 1000" with AL_BROAD_FT_FORCE="10 10 10 0"),
 #                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
 #                              The shipped model: c48+16, runs 2 3 1 1 at 3e-5 3e-5 1e-5 1e-5, λ_F 10, λ_E 400,
 #                              λ_B 400, λ_μ 1000 (the one before: runs 2 3 at 3e-5, no Fermi term; RECIPE.md).
@@ -360,6 +362,8 @@ AL_BROAD_FT_ENERGY ?= 400
 AL_BROAD_FT_BAND   ?= 400
 # the Fermi energy's own term (issue 18: E_F within 20 meV), per eV²; 0 = off
 AL_BROAD_FT_FERMI  ?= 1000
+# the density's own term (relative squared error against the frame's LDOS target, energy-only runs), per run; 0 = off
+AL_BROAD_FT_DENSITY ?= 0
 AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
@@ -372,7 +376,7 @@ al-broad-finetune:
 	tuned=; for m in $$members; do in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
-	      --epochs $$ep --learning-rate $(call al_broad_run_value,$(AL_BROAD_FT_LR)) --force-weight $(call al_broad_run_value,$(AL_BROAD_FT_FORCE)) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --seed $$run \
+	      --epochs $$ep --learning-rate $(call al_broad_run_value,$(AL_BROAD_FT_LR)) --force-weight $(call al_broad_run_value,$(AL_BROAD_FT_FORCE)) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --density-weight $(call al_broad_run_value,$(AL_BROAD_FT_DENSITY)) --seed $$run \
 	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
