@@ -12,12 +12,15 @@
  *                `density_relative`), and the mean |n_pred − n_target|, 1/Å³ (MALA's `density`).
  */
 import { MalaError } from '../errors';
+import { energyTermNames, type EnergyTermName } from '../qe/total-energy';
 
 /** Observables of one LDOS (the engine's), as the comparison needs them. */
 export interface SnapshotObservables {
   fermiEnergyEv: number;
   bandEnergyEv: number;
   totalEnergyEv?: number;
+  /** The total energy's terms (QE's names), eV: which of them carries an error. */
+  termsEv?: Record<EnergyTermName, number>;
 }
 
 export interface SnapshotErrors {
@@ -29,6 +32,8 @@ export interface SnapshotErrors {
   /** Model vs the target LDOS. */
   bandMeVPerAtom: number;
   totalMeVPerAtom?: number;
+  /** The total energy's error split into its terms (they sum to totalMeVPerAtom), meV/atom. */
+  termsMeVPerAtom?: Record<EnergyTermName, number>;
   fermiMeV: number;
   dosMaxPerEvAtom: number;
   dosMeanPerEvAtom: number;
@@ -87,11 +92,22 @@ export function dosAndDensityErrors(dosPredPerEv: ArrayLike<number>, dosTargetPe
 const perAtomMeV = (a: number | undefined, b: number | undefined, atoms: number) => (a === undefined || b === undefined ? undefined : ((a - b) * 1000) / atoms);
 const meV = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (a - b) * 1000);
 
+/** Each term's error, meV/atom, where both sides have their terms. */
+function termErrors(predicted: SnapshotObservables, target: SnapshotObservables, atomCount: number): Record<EnergyTermName, number> | undefined {
+  const p = predicted.termsEv;
+  const t = target.termsEv;
+  if (!p || !t) return undefined;
+  const out = {} as Record<EnergyTermName, number>;
+  for (const k of energyTermNames) out[k] = ((p[k] - t[k]) * 1000) / atomCount;
+  return out;
+}
+
 /** Energy errors of one snapshot from its three sets of numbers. */
-export function energyErrors(predicted: SnapshotObservables, target: SnapshotObservables, qe: SnapshotErrors['qe'], atomCount: number): Pick<SnapshotErrors, 'bandMeVPerAtom' | 'totalMeVPerAtom' | 'fermiMeV' | 'bandQeMeVPerAtom' | 'totalQeMeVPerAtom' | 'fermiQeMeV' | 'targetBandQeMeVPerAtom' | 'targetTotalQeMeVPerAtom' | 'targetFermiQeMeV'> {
+export function energyErrors(predicted: SnapshotObservables, target: SnapshotObservables, qe: SnapshotErrors['qe'], atomCount: number): Pick<SnapshotErrors, 'bandMeVPerAtom' | 'totalMeVPerAtom' | 'termsMeVPerAtom' | 'fermiMeV' | 'bandQeMeVPerAtom' | 'totalQeMeVPerAtom' | 'fermiQeMeV' | 'targetBandQeMeVPerAtom' | 'targetTotalQeMeVPerAtom' | 'targetFermiQeMeV'> {
   return {
     bandMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, target.bandEnergyEv, atomCount)!,
     totalMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, target.totalEnergyEv, atomCount),
+    termsMeVPerAtom: termErrors(predicted, target, atomCount),
     fermiMeV: meV(predicted.fermiEnergyEv, target.fermiEnergyEv)!,
     bandQeMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, qe.bandEnergyEv, atomCount),
     totalQeMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, qe.totalEnergyEv, atomCount),
@@ -218,6 +234,8 @@ export const DEFINITIONS = {
   band_mev_per_atom: "band energy, each LDOS with its own self-consistent E_F, meV/atom (MALA Tester 'band_energy')",
   total_mev_per_atom: "total energy (MALA's formula, the free energy E − TS), meV/atom (MALA Tester 'total_energy')",
   fermi_mev: "self-consistent Fermi energy, meV (MALA Tester 'fermi_energy', there in eV)",
+  terms_mev_per_atom:
+    "total_mev_per_atom split into the total energy's terms (QE's names: e_band, e_rho_times_v_hxc the double-counting −∫n·v_Hxc, e_hartree, e_xc, e_ewald, e_entropy −TS), meV/atom, each model − target; they sum to total_mev_per_atom; predicted/target terms_ev the terms themselves, eV",
   qe: "QE's numbers: E_F and the eigenvalue band energy Σ w f ε from info.json (else the pw.x output's E_F), the total energy = pw.x's '!' line",
   dos_max_abs_per_ev_atom: 'max over energies of |DOS_model − DOS_target| / N_atoms, states/eV/atom',
   dos_mean_abs_per_ev_atom: "mean over energies of |DOS_model − DOS_target| / N_atoms, states/eV/atom (MALA Tester 'dos' without the 1/N_atoms)",
@@ -231,6 +249,8 @@ export const DEFINITIONS = {
   stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
+const observablesJson = (o: SnapshotObservables) => ({ fermi_energy_ev: o.fermiEnergyEv, band_energy_ev: o.bandEnergyEv, total_energy_ev: o.totalEnergyEv, ...(o.termsEv ? { terms_ev: o.termsEv } : {}) });
+
 /** --json and VALIDATION.json: per-snapshot rows, summary, limits, failures (snake_case). */
 export function testReportJson(r: TestReport): Record<string, unknown> {
   const snapshots: JsonRow[] = r.rows.map((s) => ({
@@ -238,6 +258,7 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
     atoms: s.atomCount,
     band_mev_per_atom: s.bandMeVPerAtom,
     total_mev_per_atom: s.totalMeVPerAtom,
+    ...(s.termsMeVPerAtom ? { terms_mev_per_atom: s.termsMeVPerAtom } : {}),
     fermi_mev: s.fermiMeV,
     band_qe_mev_per_atom: s.bandQeMeVPerAtom,
     total_qe_mev_per_atom: s.totalQeMeVPerAtom,
@@ -254,8 +275,8 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
     pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
     ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
     target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
-    predicted: { fermi_energy_ev: s.predicted.fermiEnergyEv, band_energy_ev: s.predicted.bandEnergyEv, total_energy_ev: s.predicted.totalEnergyEv },
-    target: { fermi_energy_ev: s.target.fermiEnergyEv, band_energy_ev: s.target.bandEnergyEv, total_energy_ev: s.target.totalEnergyEv },
+    predicted: observablesJson(s.predicted),
+    target: observablesJson(s.target),
     qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
     ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
     domain_score_sigma: s.domainScoreSigma,

@@ -105,7 +105,12 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
   return { files, context, energy, noEnergyWhy, noEnergyFix, qeOutput: { fermiEnergyEv: read.qeOutput?.fermiEnergyEv, totalEnergyEv: total === undefined ? undefined : total * rydbergEv }, qeForces };
 }
 
-const observablesOf = (r: EngineResult): SnapshotObservables => ({ fermiEnergyEv: r.observables.fermiEnergyEv, bandEnergyEv: r.observables.bandEnergyEv, totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv });
+const observablesOf = (r: EngineResult): SnapshotObservables => ({
+  fermiEnergyEv: r.observables.fermiEnergyEv,
+  bandEnergyEv: r.observables.bandEnergyEv,
+  totalEnergyEv: r.observables.totalEnergy?.totalEnergyEv,
+  termsEv: r.observables.totalEnergy?.termsEv,
+});
 
 async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, progress: Progress): Promise<SnapshotErrors> {
   const t0 = performance.now();

@@ -5,7 +5,7 @@ import { MalaError } from '../../src/errors';
 import { readNpy, writeNpy } from '../../src/io/npy';
 import { loadModel } from '../../src/network/model';
 import { Rng } from '../../src/network/rng';
-import { totalEnergy } from '../../src/qe/total-energy';
+import { energyTermNames, totalEnergy } from '../../src/qe/total-energy';
 import { bohrAngstrom, rydbergEv } from '../../src/structure/units';
 import { parseQeOutput, qeForcesRyPerBohr } from '../../src/structure/qe-output';
 import { pwStressBlock } from '../../src/io/pw-output';
@@ -108,6 +108,13 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     close(off.bandMeVPerAtom, ((pred.bandEnergyEv - obs.bandEnergyEv) * 1000) / n, 1e-6, 'band');
     close(off.totalMeVPerAtom, ((pred.totalEnergy!.totalEnergyEv - obs.totalEnergy!.totalEnergyEv) * 1000) / n, 1e-6, 'total');
     close(off.fermiMeV, (pred.fermiEnergyEv - obs.fermiEnergyEv) * 1000, 1e-6, 'E_F');
+    // the total's error split into its terms: each as predict and observables give it, together the total
+    const terms = off.termsMeVPerAtom!;
+    assert.deepEqual(Object.keys(terms), [...energyTermNames]);
+    for (const k of energyTermNames) close(terms[k], ((pred.totalEnergy!.termsEv[k] - obs.totalEnergy!.termsEv[k]) * 1000) / n, 1e-6, `term ${k}`);
+    close(Object.values(terms).reduce((a, b) => a + b, 0), off.totalMeVPerAtom!, 1e-9, 'the terms sum to the total');
+    close(terms.e_band, off.bandMeVPerAtom, 1e-9, 'e_band is the band error');
+    assert.ok(Math.abs(terms.e_hartree) > 0.01 && Math.abs(terms.e_xc) > 0.01, `the density terms carry the density's error: ${terms.e_hartree}, ${terms.e_xc}`);
     assert.ok(Math.abs(off.bandMeVPerAtom) > 1 && Math.abs(off.totalMeVPerAtom!) > 1, `the fixture's errors are not trivial: ${off.bandMeVPerAtom}, ${off.totalMeVPerAtom}`);
     // QE: E_F and "!" energy from the pw.x output, the band energy from info.json
     const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
