@@ -333,7 +333,7 @@ AL_BROAD_RCUT ?= 5.5
 .PHONY: al-broad-recut
 al-broad-recut:
 	@set -e; for set in training validation; do d=$(AL_BROAD_CACHE)/rc$(AL_BROAD_RCUT)/$$set; mkdir -p $$d; \
-	  for info in $(AL_BROAD_CACHE)/$$set/*.info.json; do n=$$(basename $$info .info.json); \
+	  for info in $(AL_BROAD_CACHE)/$$set/*.info.json; do [ -f $$info ] || continue; n=$$(basename $$info .info.json); \
 	    for ext in out.npy pw.scf.out info.json; do ln -sf $(AL_BROAD_CACHE)/$$set/$$n.$$ext $$d/$$n.$$ext; done; \
 	    [ -f $$d/$$n.in.npy ] || $(AL_BROAD_RUN) descriptors $(AL_BROAD_CACHE)/$$set/$$n.pw.scf.out --xyz --rcutfac $(AL_BROAD_RCUT) -o $$d/$$n.in.npy > /dev/null; \
 	  done; done; echo "al-broad-recut: $(AL_BROAD_CACHE)/rc$(AL_BROAD_RCUT)"
