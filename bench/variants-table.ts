@@ -4,7 +4,8 @@
  * when given, the bench/eos-scan.ts JSON of the same model. `make al-broad-variants` writes both
  * and calls this.
  *
- *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--max-error total-qe=5,band-qe=5,fermi-qe=20] [--detail] [--out variants.json]
+ *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--max-error total-qe=5,band-qe=5,fermi-qe=20] [--detail]
+ *       [--groups 'NAME=REGEX;NAME=REGEX;...'] [--out variants.json]
  *
  * Columns: per frame the total-energy error against QE (meV/atom); over all frames the mean and
  * largest |total| and |band| error (meV/atom), the largest |E_F| error (meV), the mean force RMSE
@@ -19,6 +20,11 @@
  * density's mean absolute error in %, and QE's rms force (eV/Å) as a measure of the frame's disorder;
  * where the table has the terms (mala-ts test's terms_mev_per_atom), the rest against the target
  * LDOS split into its density part (Hartree + XC + the double counting −∫n·v_Hxc) and −TS.
+ *
+ * --groups adds, per variant, the arithmetic means over groups of frames: the density's mean
+ * absolute error (%), |total|, |band| and |rest| (meV/atom). A frame joins the first group whose
+ * regular expression matches its name (e.g. 'held hot=^h8at_(774|841|730)K;fit hot=^h8at;cool=^c8at');
+ * frames no group matches form "other". The means go into --out's JSON too.
  */
 import * as fs from 'node:fs';
 import { checkLimitsJson, LIMIT_QUANTITIES, parseMaxError, type ErrorLimits, type LimitQuantity } from '../src/workflow/tester-report';
@@ -48,6 +54,48 @@ export function frameDetail(r: Row): string[] {
     signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom)];
 }
 
+const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+
+export interface GroupMeans {
+  group: string;
+  frames: string[];
+  /** null where no frame of the group has a density error in its table */
+  meanDensityErrorPercent: number | null;
+  meanAbsTotalMeVPerAtom: number;
+  meanAbsBandMeVPerAtom: number;
+  meanAbsRestMeVPerAtom: number;
+}
+
+/** --groups 'NAME=REGEX;NAME=REGEX': the named patterns, in order (the first match wins). */
+export function parseGroups(spec: string): { name: string; pattern: RegExp }[] {
+  return spec.split(';').map((g) => g.trim()).filter(Boolean).map((g) => {
+    const eq = g.indexOf('=');
+    if (eq <= 0 || eq === g.length - 1) throw new Error(`--groups: '${g}' is not NAME=REGEX (groups are separated by ';')`);
+    try {
+      return { name: g.slice(0, eq).trim(), pattern: new RegExp(g.slice(eq + 1)) };
+    } catch (e) {
+      throw new Error(`--groups: '${g.slice(eq + 1)}' is not a regular expression (${(e as Error).message})`);
+    }
+  });
+}
+
+/** Arithmetic means per group of frames, in the groups' order, then "other" for frames no pattern matches. */
+export function groupMeans(rows: Row[], groups: { name: string; pattern: RegExp }[]): GroupMeans[] {
+  const members = new Map<string, Row[]>([...groups.map((g): [string, Row[]] => [g.name, []]), ['other', []]]);
+  for (const r of rows) members.get(groups.find((g) => g.pattern.test(r.name))?.name ?? 'other')!.push(r);
+  return [...members].filter(([, rs]) => rs.length > 0).map(([group, rs]) => {
+    const d = rs.filter((r) => typeof r.density_mape_percent === 'number').map((r) => r.density_mape_percent!);
+    return {
+      group,
+      frames: rs.map((r) => r.name),
+      meanDensityErrorPercent: d.length ? mean(d) : null,
+      meanAbsTotalMeVPerAtom: mean(rs.map((r) => Math.abs(r.total_qe_mev_per_atom))),
+      meanAbsBandMeVPerAtom: mean(rs.map((r) => Math.abs(r.band_qe_mev_per_atom))),
+      meanAbsRestMeVPerAtom: mean(rs.map((r) => Math.abs(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom))),
+    };
+  });
+}
+
 export interface VariantSummary {
   variant: string;
   frames: number;
@@ -65,8 +113,6 @@ export interface VariantSummary {
 
 /** Issue 18's per-frame limits, in mala-ts test's --max-error terms (make al-broad-table's AL_BROAD_LIMITS). */
 export const ISSUE18_LIMITS = 'total-qe=5,band-qe=5,fermi-qe=20';
-
-const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 
 export function summarize(variant: string, rows: Row[], eosBumpMeVPerAtom: number | null, limits: ErrorLimits = parseMaxError(ISSUE18_LIMITS)): VariantSummary {
   if (rows.length === 0) throw new Error(`${variant}: its test table has no snapshot rows`);
@@ -103,6 +149,7 @@ function main(): void {
   const out = arg('out', '');
   const limits = parseMaxError(arg('max-error', ISSUE18_LIMITS));
   const detail = process.argv.includes('--detail');
+  const groups = parseGroups(arg('groups', ''));
   const tables: Row[][] = [];
   const summaries = specs.map((s) => {
     const eq = s.indexOf('=');
@@ -133,7 +180,16 @@ function main(): void {
       for (const l of dLines) console.log(l.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
     });
   }
-  if (out) fs.writeFileSync(out, JSON.stringify({ frames, variants: summaries }, null, 1) + '\n');
+  const means = groups.length ? summaries.map((s, i) => ({ variant: s.variant, groups: groupMeans(tables[i], groups) })) : undefined;
+  if (means) {
+    const gHead = ['variant', 'group', 'n', 'density %', 'mean|tot|', 'mean|band|', 'mean|rest|'];
+    const gLines = means.flatMap((m) => m.groups.map((g) => [m.variant, g.group, String(g.frames.length), fmt(g.meanDensityErrorPercent, 2),
+      fmt(g.meanAbsTotalMeVPerAtom, 1), fmt(g.meanAbsBandMeVPerAtom, 1), fmt(g.meanAbsRestMeVPerAtom, 1)]));
+    const w = gHead.map((_, k) => Math.max(...[gHead, ...gLines].map((l) => l[k].length)));
+    console.log('\nmeans per group of frames (density mean |error| %; |total|, |band|, |rest| meV/atom)');
+    for (const l of [gHead, ...gLines]) console.log(l.map((c, k) => (k < 2 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
+  }
+  if (out) fs.writeFileSync(out, JSON.stringify({ frames, variants: summaries, ...(means ? { groups: means } : {}) }, null, 1) + '\n');
 }
 
 if (require.main === module) {

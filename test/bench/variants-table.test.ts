@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { frameDetail, summarize } from '../../bench/variants-table';
+import { frameDetail, groupMeans, parseGroups, summarize } from '../../bench/variants-table';
 import { parseMaxError } from '../../src/workflow/tester-report';
 
 // Issue 18 judges every frame: the table's "within" counts must count each limit on its own and
@@ -34,5 +34,27 @@ describe('bench/variants-table: frames within the limits', () => {
     // with the terms of mala-ts test: the density's (Hartree + XC + double counting) and −TS, against the target
     const terms = { e_band: -17.0, e_rho_times_v_hxc: 30.0, e_hartree: -10.5, e_xc: 4.0, e_ewald: 0, e_entropy: 2.4 };
     assert.deepEqual(frameDetail({ ...row('v02', 8.1, -18.2, 18.8), terms_mev_per_atom: terms }).slice(4, 6), ['+23.5', '+2.4']);
+  });
+});
+
+describe('bench/variants-table: --groups means', () => {
+  const r = (name: string, total: number, band: number, density?: number) => ({ ...row(name, total, band, 0), density_mape_percent: density });
+  const rows = [r('h8at_774K', 10, -4, 1.2), r('h8at_707K', -3, 1, 0.6), r('h8at_841K', 6, 2, 1.0), r('c8at_130K', 2, -1, 0.4), r('t16at_300K', 1, 1)];
+
+  it('puts a frame in the first group that matches and averages |total|, |band|, |rest| and the density error', () => {
+    const g = groupMeans(rows, parseGroups('held hot=^h8at_(774|841)K;fit hot=^h8at;cool=^c8at'));
+    assert.deepEqual(g.map((x) => [x.group, x.frames]), [
+      ['held hot', ['h8at_774K', 'h8at_841K']], ['fit hot', ['h8at_707K']], ['cool', ['c8at_130K']], ['other', ['t16at_300K']]]);
+    const held = g[0];
+    assert.ok(Math.abs(held.meanDensityErrorPercent! - 1.1) < 1e-12);
+    assert.equal(held.meanAbsTotalMeVPerAtom, 8); // (10 + 6) / 2
+    assert.equal(held.meanAbsBandMeVPerAtom, 3); // (4 + 2) / 2
+    assert.equal(held.meanAbsRestMeVPerAtom, 9); // (|10 + 4| + |6 − 2|) / 2
+    assert.equal(g[3].meanDensityErrorPercent, null); // no density column for that frame
+  });
+
+  it('refuses a group that is not NAME=REGEX', () => {
+    assert.throws(() => parseGroups('hot'), /--groups: 'hot' is not NAME=REGEX/);
+    assert.throws(() => parseGroups('hot=(h8at'), /--groups: '\(h8at' is not a regular expression/);
   });
 });
