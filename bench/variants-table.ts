@@ -17,7 +17,8 @@
  *
  * --detail adds, per variant, one line per frame: the total, band and the rest (total − band: the
  * Hartree, XC, entropy and Ewald terms, which the density carries) in meV/atom, E_F in meV, the
- * density's mean absolute error in %, and QE's rms force (eV/Å) as a measure of the frame's disorder;
+ * density's mean absolute error in %, and QE's rms force (eV/Å) and the closest two atoms' distance (Å) as
+ * measures of the frame's disorder;
  * where the table has the terms (mala-ts test's terms_mev_per_atom), the rest against the target
  * LDOS split into its density part (Hartree + XC + the double counting −∫n·v_Hxc) and −TS.
  *
@@ -40,6 +41,7 @@ interface Row {
   force_rmse_ev_per_angstrom?: number;
   qe_force_rms_ev_per_angstrom?: number;
   density_mape_percent?: number;
+  closest_atoms_angstrom?: number;
   terms_mev_per_atom?: Record<string, number>;
 }
 
@@ -51,7 +53,8 @@ export function frameDetail(r: Row): string[] {
   // the rest's parts against the target LDOS (the Ewald term is the atoms', the same on both sides)
   const densityPart = t ? t.e_hartree + t.e_xc + t.e_rho_times_v_hxc : undefined;
   return [r.name, signed(r.total_qe_mev_per_atom), signed(r.band_qe_mev_per_atom), signed(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom),
-    signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom)];
+    signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom),
+    r.closest_atoms_angstrom === undefined ? '' : r.closest_atoms_angstrom.toFixed(3)];
 }
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
@@ -172,11 +175,11 @@ function main(): void {
   console.log(`within: frames within each limit (${Object.entries(limits).map(([q, v]) => `${q} ${v} ${LIMIT_QUANTITIES[q as LimitQuantity].unit}`).join(', ')}) and within all at once`);
   for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   if (detail) {
-    const dHead = ['frame', 'total', 'band', 'rest', 'rest: H+xc+dc', '−TS', 'E_F', 'density %', 'QE F rms'];
+    const dHead = ['frame', 'total', 'band', 'rest', 'rest: H+xc+dc', '−TS', 'E_F', 'density %', 'QE F rms', 'closest Å'];
     summaries.forEach((s, i) => {
       const dLines = [dHead, ...tables[i].map(frameDetail)];
       const w = dHead.map((_, k) => Math.max(...dLines.map((l) => l[k].length)));
-      console.log(`\n${s.variant}: per frame (meV/atom; rest = total − band; its parts vs the target LDOS: H+xc+dc the density's terms, −TS the entropy's; E_F meV; density mean |error| %; QE's rms force eV/Å)`);
+      console.log(`\n${s.variant}: per frame (meV/atom; rest = total − band; its parts vs the target LDOS: H+xc+dc the density's terms, −TS the entropy's; E_F meV; density mean |error| %; QE's rms force eV/Å; closest two atoms Å)`);
       for (const l of dLines) console.log(l.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
     });
   }

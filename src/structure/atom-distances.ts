@@ -54,3 +54,24 @@ export function checkAtomDistances(atoms: Atoms, file?: string, minAngstrom = mi
     fix: 'fix the positions in the structure file (a duplicated line, or positions in the wrong units: alat, bohr, crystal, angstrom)',
   });
 }
+
+/**
+ * The shortest distance between two atoms of the structure, periodic images included (an atom
+ * and its own image too, so that a one-atom cell gives its nearest-neighbour distance), Å; undefined
+ * for one atom without a periodic axis. A measure of how compressed or disordered a frame is:
+ * `mala-ts test` reports it beside each snapshot's errors (hot frames with close pairs fitted worst).
+ */
+export function closestDistanceAngstrom(atoms: Atoms): number | undefined {
+  let best = closestPairBelow(atoms, Infinity)?.distanceAngstrom;
+  const cell = atoms.cellAngstrom;
+  if (atoms.positionsAngstrom.length > 0 && Math.abs(det3(cell)) >= 1e-12) {
+    const range = (k: number) => (atoms.pbc[k] ? [-1, 0, 1] : [0]);
+    for (const a of range(0)) for (const b of range(1)) for (const c of range(2)) {
+      if (a === 0 && b === 0 && c === 0) continue;
+      const v = [0, 1, 2].map((k) => a * cell[0][k] + b * cell[1][k] + c * cell[2][k]);
+      const d = Math.hypot(v[0], v[1], v[2]);
+      if (best === undefined || d < best) best = d;
+    }
+  }
+  return best;
+}

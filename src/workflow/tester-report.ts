@@ -62,6 +62,8 @@ export interface SnapshotErrors {
   pressureQeGpa?: number;
   /** A model with an energy reference: the shift s(n) of its energy grid for this snapshot, eV (issue 18). */
   energyReferenceShiftEv?: number;
+  /** The shortest distance between two atoms (periodic images included), Å: how compressed or disordered the frame is. */
+  closestAtomsAngstrom?: number;
   /** Domain check of the snapshot (src/domain/): score in σ of the training cells, inside or not. */
   domainScoreSigma?: number;
   inDomain?: boolean;
@@ -246,6 +248,7 @@ export const DEFINITIONS = {
   energy_reference_shift_ev:
     "a model with an energy reference: its LDOS energies for the snapshot are its grid shifted by this (eV); the target LDOS stays on the grid as written, so the DOS errors compare the target's energies inside the shifted grid's span, the model's DOS linearly interpolated to them",
   data: "a table grown with `mala-ts test --merge`: each row's data folder (the top-level data lists them all); the summary and the failures cover every row, with the limits of the run that wrote it",
+  closest_atoms_angstrom: 'the shortest distance between two atoms of the snapshot, periodic images included, Å (hot or compressed frames have short ones)',
   stress_max_abs_gpa: "--forces, where pw.x printed a stress (tstress): max over the 9 components of |σ_model − σ_QE|, GPa (pw.x's sign); pressure_error_gpa: P_model − P_QE",
 };
 
@@ -279,6 +282,7 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
     target: observablesJson(s.target),
     qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
     ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
+    closest_atoms_angstrom: s.closestAtomsAngstrom,
     domain_score_sigma: s.domainScoreSigma,
     in_domain: s.inDomain,
     warnings: s.warnings,

@@ -20,6 +20,7 @@ import { ensembleSpread } from '../engine/ensemble';
 import type { BackendName } from '../network/backend';
 import { calculationContext, type CalculationContext } from '../qe/calculation-context';
 import { wholeGridLayout } from '../qe/grid-layout';
+import { closestDistanceAngstrom } from '../structure/atom-distances';
 import { readStructure } from '../structure/registry';
 import { rydbergEv } from '../structure/units';
 import { serialComm } from '../parallel/comm';
@@ -200,6 +201,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
         }
       : {}),
     ...(axis.applied ? { energyReferenceShiftEv: axis.applied.shiftEv } : {}),
+    closestAtomsAngstrom: closestDistanceAngstrom(atoms),
     domainScoreSigma: domainReport.score,
     inDomain: domainReport.known ? domainReport.inDomain : undefined,
     warnings,

@@ -29,8 +29,8 @@ describe('bench/variants-table: frames within the limits', () => {
   });
 
   it('--detail splits a frame\'s total error into the band energy and the rest', () => {
-    const d = frameDetail({ ...row('v02', 8.1, -18.2, 18.8), density_mape_percent: 1.22, qe_force_rms_ev_per_angstrom: 0.75 });
-    assert.deepEqual(d, ['v02', '+8.1', '-18.2', '+26.3', '', '', '+18.8', '1.22', '0.75']);
+    const d = frameDetail({ ...row('v02', 8.1, -18.2, 18.8), density_mape_percent: 1.22, qe_force_rms_ev_per_angstrom: 0.75, closest_atoms_angstrom: 2.3641 });
+    assert.deepEqual(d, ['v02', '+8.1', '-18.2', '+26.3', '', '', '+18.8', '1.22', '0.75', '2.364']);
     // with the terms of mala-ts test: the density's (Hartree + XC + double counting) and −TS, against the target
     const terms = { e_band: -17.0, e_rho_times_v_hxc: 30.0, e_hartree: -10.5, e_xc: 4.0, e_ewald: 0, e_entropy: 2.4 };
     assert.deepEqual(frameDetail({ ...row('v02', 8.1, -18.2, 18.8), terms_mev_per_atom: terms }).slice(4, 6), ['+23.5', '+2.4']);

@@ -12,7 +12,7 @@ import { checkDensityElectrons, valenceElectrons } from '../../src/qe/electron-c
 import { readDensityCube } from '../../src/qe/qe-files';
 import { trainNetwork } from '../../src/network/trainer';
 import { loadPseudopotentials } from '../../src/qe/upf';
-import { closestPairBelow } from '../../src/structure/atom-distances';
+import { closestDistanceAngstrom, closestPairBelow } from '../../src/structure/atom-distances';
 import type { Atoms } from '../../src/structure/atoms';
 import { readStructure } from '../../src/structure/registry';
 import { predict } from '../../src/workflow/predict';
@@ -50,6 +50,18 @@ describe('faults: physical sanity checks that pw.x makes', function () {
     const skew: Atoms = { cellAngstrom: [[4, 0, 0], [3.9, 1, 0], [0, 0, 6]], positionsAngstrom: [[0, 0, 0], [0.1, 1, 0]], symbols: ['Al', 'Al'], pbc: [true, true, true] };
     assert.ok(closestPairBelow(skew), 'found through the skewed image');
     assert.equal(closestPairBelow(readStructure(path.join(alFixture, 'Al.pw.scf.out')).atoms), undefined);
+  });
+
+  it('the closest distance (mala-ts test\'s closest_atoms_angstrom): pairs through images, and an atom\'s own image', () => {
+    const across: Atoms = { cellAngstrom: [[5, 0, 0], [0, 5, 0], [0, 0, 5]], positionsAngstrom: [[0.1, 1, 1], [4.5, 1.3, 1]], symbols: ['Al', 'Al'], pbc: [true, true, true] };
+    assert.ok(Math.abs(closestDistanceAngstrom(across)! - Math.hypot(0.6, 0.3)) < 1e-12); // through the x boundary
+    // one atom in an fcc primitive cell: its nearest neighbours are its own images, a/√2 away
+    const a = 4.05;
+    const fcc: Atoms = { cellAngstrom: [[0, a / 2, a / 2], [a / 2, 0, a / 2], [a / 2, a / 2, 0]], positionsAngstrom: [[0, 0, 0]], symbols: ['Al'], pbc: [true, true, true] };
+    assert.ok(Math.abs(closestDistanceAngstrom(fcc)! - a / Math.SQRT2) < 1e-12);
+    // a long cell whose own images are farther than the pair
+    assert.ok(Math.abs(closestDistanceAngstrom({ ...across, cellAngstrom: [[50, 0, 0], [0, 50, 0], [0, 0, 50]] })! - Math.hypot(4.4, 0.3)) < 1e-12);
+    assert.equal(closestDistanceAngstrom({ ...fcc, pbc: [false, false, false] }), undefined, 'one atom, no periodic axis');
   });
 
   it('a UPF of another element under the right file name is refused (it gave 6 electrons and PZ for Be)', () => {

@@ -27,6 +27,8 @@ import { parseDosComparisonCsv } from '../../src/io/dos-comparison-csv';
 import { bandErrorBudget } from '../../src/targets/band-error-budget';
 import { numberOfElectrons } from '../../src/targets/dos';
 import { kTEv } from '../../src/structure/units';
+import { closestDistanceAngstrom } from '../../src/structure/atom-distances';
+import { readStructure } from '../../src/structure/registry';
 
 /** The project's own Al snapshot (4 atoms, grid 24³, QE 6.7) and the UPF of its run. */
 const AL_OUT = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out');
@@ -193,6 +195,10 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.deepEqual(r.failures.map((f) => `${f.snapshot} ${f.quantity}`), ['plain forces-qe', 'stressed forces-qe']);
     const json = testReportJson(r) as { snapshots: Record<string, unknown>[] };
     assert.equal(json.snapshots[0].force_rmse_ev_per_angstrom, plain.forceRmseEvPerA);
+    // the snapshot's closest two atoms, from its own structure (an MD frame of fcc Al: below a/√2 = 2.86 Å)
+    const closest = json.snapshots[0].closest_atoms_angstrom as number;
+    assert.equal(closest, closestDistanceAngstrom(readStructure(path.join(data, 'plain.pw.scf.out')).atoms));
+    assert.ok(closest > 2.3 && closest < 2.86, `closest ${closest} Å`);
     assert.match(formatTestTable(json as Record<string, unknown>), /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP\n/);
   });
 
