@@ -45,6 +45,9 @@ interface Row {
   terms_mev_per_atom?: Record<string, number>;
 }
 
+/** total − band against QE, meV/atom: the error the density's terms (Hartree, XC, −TS) carry. */
+const restMeVPerAtom = (r: Row): number => r.total_qe_mev_per_atom - r.band_qe_mev_per_atom;
+
 /** One frame's errors split into the band energy and the rest, beside its density error and disorder. */
 export function frameDetail(r: Row): string[] {
   const signed = (v: number | undefined): string => (v === undefined ? '' : (v >= 0 ? '+' : '') + v.toFixed(1));
@@ -52,7 +55,7 @@ export function frameDetail(r: Row): string[] {
   const t = r.terms_mev_per_atom;
   // the rest's parts against the target LDOS (the Ewald term is the atoms', the same on both sides)
   const densityPart = t ? t.e_hartree + t.e_xc + t.e_rho_times_v_hxc : undefined;
-  return [r.name, signed(r.total_qe_mev_per_atom), signed(r.band_qe_mev_per_atom), signed(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom),
+  return [r.name, signed(r.total_qe_mev_per_atom), signed(r.band_qe_mev_per_atom), signed(restMeVPerAtom(r)),
     signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom),
     r.closest_atoms_angstrom === undefined ? '' : r.closest_atoms_angstrom.toFixed(3)];
 }
@@ -94,7 +97,7 @@ export function groupMeans(rows: Row[], groups: { name: string; pattern: RegExp 
       meanDensityErrorPercent: d.length ? mean(d) : null,
       meanAbsTotalMeVPerAtom: mean(rs.map((r) => Math.abs(r.total_qe_mev_per_atom))),
       meanAbsBandMeVPerAtom: mean(rs.map((r) => Math.abs(r.band_qe_mev_per_atom))),
-      meanAbsRestMeVPerAtom: mean(rs.map((r) => Math.abs(r.total_qe_mev_per_atom - r.band_qe_mev_per_atom))),
+      meanAbsRestMeVPerAtom: mean(rs.map((r) => Math.abs(restMeVPerAtom(r)))),
     };
   });
 }
