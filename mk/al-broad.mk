@@ -47,7 +47,7 @@ AL_BROAD_RUN      := node bin/mala-ts.js
 AL_BROAD_KVALID   := 16
 AL_BROAD_KTRAIN   := 12
 
-# A frame is name:supercell:T_ion(K):a(Å):T_electrons(K):seed — one MD run (Langevin, 2 ps
+# A frame is name:supercell:T_ion(K):a(Å):T_electrons(K):seed[:closest Å] — one MD run (Langevin, 2 ps
 # equilibration, frame at 3 ps) per frame, its own seed. Validation: the domain's four corners
 # (100/900 K × 3.97/4.13 Å) and points between the training grid's T and a values, 8–32 atoms,
 # two of them with hot ions and 298 K electrons.
@@ -115,10 +115,19 @@ AL_BROAD_HOT8    := $(foreach p,$(AL_BROAD_HOT8_TA),$(foreach T,$(word 1,$(subst
 AL_BROAD_HOT8B_TA := 796:4.085:644 863:4.045:804 752:4.125:196 819:3.980:356 885:4.060:516 715:4.020:676 \
                      781:4.100:836 848:4.000:228 737:4.080:388 804:4.040:548 870:4.120:708 759:3.990:868
 AL_BROAD_HOT8B   := $(foreach p,$(AL_BROAD_HOT8B_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),h8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),9)))))
+# Close pairs (2026-12-06, night): the held-out hot frames whose density error stays above the fitted
+# level are those with a pair of atoms closer than 2.43 Å, and only 5 of 24 fitted hot frames have
+# one (RECIPE.md, "close pairs"). Points 25–36 of the same sequence, each frame the first MD frame
+# (after 2 ps, then 1 ps apart) with a pair closer than 2.43 Å (sample --closest-below: the
+# optional seventh field of a frame). Not a thermal sample, by design: it enriches the rare contacts.
+AL_BROAD_CLOSE8_TA := 826:4.070:106 893:4.030:266 702:4.110:426 769:4.010:586 836:4.090:746 725:4.050:138 \
+                      791:3.970:298 858:3.978:458 747:4.058:618 814:4.018:778 880:4.098:170 710:3.998:330
+AL_BROAD_CLOSE8  := $(foreach p,$(AL_BROAD_CLOSE8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),p8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),8):2.43))))
 AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 
 # $(1): frames, $(2): output folder under AL_BROAD_CACHE, $(3): k density (mesh of the 4-atom cell),
-# $(4): k-point offset (gamma | random). sample only when the frame's input is missing (a frame is
+# $(4): k-point offset (gamma | random). A frame's optional seventh field is sample's --closest-below
+# (Å). sample only when the frame's input is missing (a frame is
 # deterministic for its seed); generate resumes on its own.
 define al_broad_generate
 	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)
@@ -129,7 +138,7 @@ define al_broad_generate
 	    k=$$(echo $$2 | awk -F x -v K=$(3) '{ printf "%dx%dx%d", (K+$$1-1)/$$1, (K+$$2-1)/$$2, (K+$$3-1)/$$3 }'); \
 	    $(AL_BROAD_RUN) sample --qe-template $(AL_BROAD_TEMPLATE) --out $(AL_BROAD_CACHE)/inputs --prefix $$name \
 	      --supercell $$2 --temperature $$3 --lattice $$4 --electron-temperature $$5 --seed $$6 --frames 1 --equilibration 2 --interval 1 \
-	      --kpoints $$k --kpoint-offset $(4) >/dev/null; \
+	      --kpoints $$k --kpoint-offset $(4) $${7:+--closest-below $$7} >/dev/null; \
 	  fi; \
 	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then echo "al-broad: have $(2)/$$name"; continue; fi; \
 	  echo "al-broad: start $(2)/$$name ($$2 cells, T_ion $$3 K, a $$4 A, T_e $$5 K) $$(date -u +%FT%TZ)"; \
@@ -182,7 +191,7 @@ al-broad-large:
 al-broad-list:
 	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done
 	@for spec in $(AL_BROAD_TRAIN); do echo "training   $$spec"; done
-	@for spec in $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B); do echo "training   $$spec"; done
+	@for spec in $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8); do echo "training   $$spec"; done
 
 # ---- the broad model (models/al-fcc-broad), trained on the frames above -----------------------
 #   make al-broad-model        train AL_BROAD_ENSEMBLE networks (seeds 1…N) on AL_BROAD_FIT, with
@@ -219,6 +228,7 @@ AL_BROAD_STAGE_c48+16    = $(AL_BROAD_STAGE_c48) $(AL_BROAD_TRAIN16)
 AL_BROAD_STAGE_c48+16+32 = $(AL_BROAD_STAGE_c48+16) $(AL_BROAD_TRAIN32)
 AL_BROAD_STAGE_c48+16+hot = $(AL_BROAD_STAGE_c48+16) $(AL_BROAD_HOT8)
 AL_BROAD_STAGE_c48+16+hot24 = $(AL_BROAD_STAGE_c48+16+hot) $(AL_BROAD_HOT8B)
+AL_BROAD_STAGE_c48+16+hot24+close12 = $(AL_BROAD_STAGE_c48+16+hot24) $(AL_BROAD_CLOSE8)
 AL_BROAD_STAGE_8         = $(AL_BROAD_TRAIN8)
 AL_BROAD_STAGE_8+16      = $(AL_BROAD_TRAIN8) $(call al_broad_cells,16,$(AL_BROAD_LATIN1),2x2x1,2)
 al_broad_stage_frames = $(if $(filter undefined,$(origin AL_BROAD_STAGE_$(1))),$(AL_BROAD_TRAIN),$(AL_BROAD_STAGE_$(1)))

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { Atoms } from '../structure/atoms';
 import { extxyzText } from '../structure/extxyz';
 import { parseLammpsDump } from '../structure/lammps-data';
+import { closestDistanceAngstrom } from '../structure/atom-distances';
 import { automaticKpoints, qeInputFromTemplate, replaceCard, setNamelistValue } from '../dft/qe-template';
 import { kBoltzmannEvPerK, rydbergEv } from '../structure/units';
 import { Progress, silentProgress } from '../util/progress';
@@ -60,6 +61,16 @@ export interface SampleOptions {
    * k-converged LDOS instead of one mesh's sampling wiggles.
    */
   kpointOffset?: 'gamma' | 'random';
+  /**
+   * Keep only frames with a pair of atoms closer than this, Å (periodic images included): MD goes
+   * on, one interval at a time, past frames without one. Close contacts are rare in small hot cells
+   * (a quarter of 8-atom frames at 700–900 K), yet they carry a network's largest density errors;
+   * this enriches a training set with them. The frames are then not a thermal sample: md.json says
+   * so (closestBelowAngstrom, intervalsRun).
+   */
+  closestBelowAngstrom?: number;
+  /** With closestBelowAngstrom: give up after this many intervals (default 500 per frame). */
+  maxIntervals?: number;
   progress?: Progress;
   libraryPath?: string;
 }
@@ -73,6 +84,8 @@ export interface SampledFrame {
   atoms: Atoms;
   /** With kpointOffset 'random': the frame's mesh shift in fractions of a step. */
   kpointShift?: [number, number, number];
+  /** Shortest interatomic distance of the frame, Å (images included). */
+  closestAngstrom: number;
 }
 
 /** Default EAM file: Zhou et al. (2001) Al from the LAMMPS build's potentials folder. */
@@ -173,6 +186,10 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   if (Te !== undefined && !(Te > 0 && Number.isFinite(Te))) throw new MalaError(`electronic temperature ${Te} K must be positive`, { fix: 'pass --electron-temperature in K, or leave it out to keep the template\'s degauss' });
   const offset = o.kpointOffset ?? 'gamma';
   if (offset !== 'gamma' && offset !== 'random') throw new MalaError(`k-point offset '${offset}' must be 'gamma' or 'random'`, { fix: 'pass --kpoint-offset gamma or --kpoint-offset random' });
+  const closestBelow = o.closestBelowAngstrom;
+  if (closestBelow !== undefined && !(Number.isFinite(closestBelow) && closestBelow > 0)) throw new MalaError(`--closest-below ${closestBelow} Å must be a positive distance`, { fix: 'pass --closest-below in Å (fcc Al: nearest neighbours at a/√2 ≈ 2.86 Å; close contacts below ≈ 2.45 Å)' });
+  const maxIntervals = o.maxIntervals ?? 500 * frames;
+  if (!(Number.isInteger(maxIntervals) && maxIntervals >= frames)) throw new MalaError(`--max-intervals ${maxIntervals} must be an integer ≥ the number of frames (${frames})`, { fix: `pass --max-intervals ≥ ${frames}` });
   if (!(T > 0)) throw new MalaError(`temperature ${T} K must be positive`, { fix: 'pass --temperature in K' });
   if (!Number.isInteger(frames) || frames < 1) throw new MalaError(`frames ${frames} must be a positive integer`, { fix: 'pass --frames N' });
   if (every < 1) throw new MalaError('the frame interval is shorter than one time step', { fix: 'raise --interval (ps) or lower --timestep' });
@@ -210,6 +227,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   const scratch = fs.mkdtempSync(path.join(outDir, '.md-'));
   const unregisterScratch = registerTemp(scratch, true);
   const result: SampledFrame[] = [];
+  let intervalsRun = 0;
   try {
     const lmp = new Lammps({ libraryPath: o.libraryPath });
     try {
@@ -219,12 +237,26 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
       const nbnd = o.nbnd ?? supercellKpointsAndBands(template, sc, nat).nbnd;
       progress.start('MD frames', frames, 'frames');
       lmp.command(`run ${equil}`);
+      let intervals = 0;
+      let closestSeen = Infinity;
       for (let f = 0; f < frames; f++) {
-        lmp.command(`run ${every}`);
-        const dump = path.join(scratch, `frame${f}.dump`);
-        lmp.command(`write_dump all custom ${dump} id type x y z modify sort id`);
-        const atoms = parseLammpsDump(fs.readFileSync(dump, 'utf8'), dump, { typeElements: ['Al'] });
-        const step = equil + (f + 1) * every;
+        let atoms: Atoms;
+        let closest: number;
+        // without closestBelow the first interval's frame is taken, as always
+        for (;;) {
+          if (intervals >= maxIntervals) {
+            throw new MalaError(`found ${f} of ${frames} frames with a pair of atoms closer than ${closestBelow} Å in ${intervals} MD intervals of ${intervalPs} ps (closest pair seen: ${closestSeen.toFixed(3)} Å)`, { fix: 'raise --closest-below or --max-intervals, or sample hotter ions (--temperature) or a smaller --lattice' });
+          }
+          lmp.command(`run ${every}`);
+          intervals++;
+          const dump = path.join(scratch, 'frame.dump');
+          lmp.command(`write_dump all custom ${dump} id type x y z modify sort id`);
+          atoms = parseLammpsDump(fs.readFileSync(dump, 'utf8'), dump, { typeElements: ['Al'] });
+          closest = closestDistanceAngstrom(atoms) ?? Infinity;
+          closestSeen = Math.min(closestSeen, closest);
+          if (closestBelow === undefined || closest < closestBelow) break;
+        }
+        const step = equil + intervals * every;
         const temperatureK = lmp.extractComputeScalar('thermo_temp');
         const pe = lmp.extractComputeScalar('thermo_pe') / nat;
         const file = path.join(outDir, `${o.prefix}_${f}.pw.scf.in`);
@@ -232,15 +264,16 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
         let text = qeInputFromTemplate(template, atoms, templateFile, {
           kpoints,
           nbnd,
-          comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${Te !== undefined ? `electrons ${Te} K, ` : ''}${shift ? `k-mesh ${kpoints!.join('x')} shifted by ${shift.map((x) => x.toFixed(4)).join(' ')} steps, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
+          comment: `mala-ts sample: EAM MD frame ${f}, step ${step} (${(step * dt).toFixed(3)} ps), T_inst ${temperatureK.toFixed(1)} K, target ${T} K, a ${latticeA} Å, ${closestBelow !== undefined ? `closest pair ${closest.toFixed(3)} Å (selected: < ${closestBelow} Å), ` : ''}${Te !== undefined ? `electrons ${Te} K, ` : ''}${shift ? `k-mesh ${kpoints!.join('x')} shifted by ${shift.map((x) => x.toFixed(4)).join(' ')} steps, ` : ''}seed ${seed}, potential ${path.basename(potential)}`,
         });
         if (Te !== undefined) text = withElectronTemperature(text, Te);
         if (shift) text = replaceCard(text, 'K_POINTS', shiftedMeshCard(kpoints!, shift));
         writeFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`);
-        result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms, kpointShift: shift });
+        result.push({ file, step, timePs: step * dt, temperatureK, potentialEnergyEvPerAtom: pe, atoms, kpointShift: shift, closestAngstrom: closest });
         progress.tick();
       }
       progress.stop();
+      intervalsRun = intervals;
     } finally {
       lmp.close();
       fs.rmSync(scratch, { recursive: true, force: true });
@@ -249,7 +282,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
     writeFileAtomic(path.join(outDir, `${o.prefix}.frames.xyz`), result.map((r, i) => extxyzText(r.atoms, `frame=${i} step=${r.step}`)).join(''));
     writeFileAtomic(
       path.join(outDir, `${o.prefix}.md.json`),
-      `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
+      `${JSON.stringify({ temperatureK: T, latticeAngstrom: latticeA, electronTemperatureK: Te ?? null, kpointOffset: offset, supercell: sc, seed, timestepPs: dt, equilibrationSteps: equil, intervalSteps: every, closestBelowAngstrom: closestBelow ?? null, intervalsRun, potential: path.basename(potential), kpoints, frames: result.map(({ atoms: _a, ...r }) => ({ ...r, file: path.basename(r.file) })) }, null, 1)}\n`,
     );
   } catch (e) {
     releaseLock();

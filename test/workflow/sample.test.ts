@@ -101,6 +101,47 @@ describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () 
     }
   });
 
+  it('with closestBelowAngstrom keeps only frames with a close pair, records it, and gives up with a clear error', () => {
+    const t = tempDir();
+    // the shortest distance by brute force over the 27 neighbouring images (orthorhombic cells here)
+    const bruteClosest = (pos: number[][], cell: number[][]) => {
+      let best = Infinity;
+      for (let i = 0; i < pos.length; i++) {
+        for (let j = 0; j < pos.length; j++) {
+          for (const n of [-1, 0, 1].flatMap((x) => [-1, 0, 1].flatMap((y) => [-1, 0, 1].map((z) => [x, y, z])))) {
+            if (i === j && n.every((c) => c === 0)) continue;
+            const d = [0, 1, 2].map((k) => pos[j][k] + n[0] * cell[0][k] + n[1] * cell[1][k] + n[2] * cell[2][k] - pos[i][k]);
+            best = Math.min(best, Math.hypot(d[0], d[1], d[2]));
+          }
+        }
+      }
+      return best;
+    };
+    try {
+      const opts = { qeTemplate: template, prefix: 'close', frames: 2, equilibrationPs: 0.2, intervalPs: 0.5, seed: 5, supercell: [2, 1, 1] as [number, number, number], temperatureK: 800, latticeAngstrom: 4.03 };
+      const free = sampleSnapshots({ ...opts, outDir: path.join(t.dir, 'free') });
+      const close = sampleSnapshots({ ...opts, outDir: path.join(t.dir, 'close'), closestBelowAngstrom: 2.45 });
+      for (const f of [...free, ...close]) {
+        const q = parseQeInput(fs.readFileSync(f.file, 'utf8'), f.file);
+        assert.ok(Math.abs(bruteClosest(q.atoms.positionsAngstrom, q.atoms.cellAngstrom) - f.closestAngstrom) < 1e-5, `${f.file}: ${f.closestAngstrom}`);
+      }
+      assert.ok(close.every((f) => f.closestAngstrom < 2.45), close.map((f) => f.closestAngstrom).join(' '));
+      // the MD ran on past frames without a close pair: later steps than the unselected run's
+      assert.ok(close[1].step > free[1].step, `steps ${close[1].step} vs ${free[1].step}`);
+      const md = JSON.parse(fs.readFileSync(path.join(t.dir, 'close', 'close.md.json'), 'utf8'));
+      assert.equal(md.closestBelowAngstrom, 2.45);
+      assert.equal(md.intervalsRun, (close[1].step - md.equilibrationSteps) / md.intervalSteps);
+      assert.match(fs.readFileSync(close[0].file, 'utf8'), /closest pair 2\.\d{3} Å \(selected: < 2\.45 Å\)/);
+      // no frame of a 4.03 Å fcc cell has a pair at 1 Å: one error naming what was found, nothing left behind
+      const out = path.join(t.dir, 'none');
+      assert.throws(() => sampleSnapshots({ ...opts, outDir: out, closestBelowAngstrom: 1, maxIntervals: 5 }), (e: unknown) => e instanceof MalaError && /found 0 of 2 frames .* closer than 1 Å in 5 MD intervals/.test(e.message));
+      assert.equal(fs.existsSync(out), false);
+      assert.throws(() => sampleSnapshots({ ...opts, outDir: out, closestBelowAngstrom: -1 }), (e: unknown) => e instanceof MalaError && /closest-below/.test(e.message));
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('shifted mesh: crystal coordinates (i + s)/n with equal weights; the shift depends only on seed and frame', () => {
     assert.deepEqual(shiftedMeshCard([2, 1, 1], [0.5, 0, 0.25]), ['K_POINTS crystal', '2', '  0.2500000000  0.0000000000  0.2500000000 1', '  0.7500000000  0.0000000000  0.2500000000 1']);
     assert.deepEqual(kpointShift(3, 1), kpointShift(3, 1));

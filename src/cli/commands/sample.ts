@@ -34,6 +34,8 @@ export function register(program: Command): void {
     .option('--potential <file>', 'EAM setfl file with Al (default: Al_zhou.eam.alloy of the LAMMPS build)')
     .option('--kpoints <k1xk2xk3>', "k-point grid of the written inputs (default: the template's divided by the supercell)", triple('kpoints'))
     .option('--kpoint-offset <gamma|random>', "gamma: the Γ-centred mesh (K_POINTS automatic); random: the mesh shifted by a seeded random fraction of a step per frame (explicit K_POINTS crystal list), so that many frames together sample the Brillouin zone uniformly", 'gamma')
+    .option('--closest-below <A>', 'keep only frames with a pair of atoms closer than this, Å (images included): MD runs on, one interval at a time, past frames without one; enriches a training set with rare close contacts (the frames are then not a thermal sample)', num('closest-below'))
+    .option('--max-intervals <n>', 'with --closest-below: give up after this many MD intervals (default 500 per frame)', num('max-intervals'))
     .option('--nbnd <n>', "nbnd of the written inputs (default: the template's, scaled by the number of atoms)", num('nbnd'))
     .option('--md-template <file>', 'LAMMPS input template (default lammps-inputs/al-md.in)')
     .action((o) => {
@@ -54,9 +56,11 @@ export function register(program: Command): void {
         kpoints: o.kpoints,
         nbnd: o.nbnd,
         kpointOffset: o.kpointOffset,
+        closestBelowAngstrom: o.closestBelow,
+        maxIntervals: o.maxIntervals,
         mdTemplate: o.mdTemplate,
         progress: defaultProgress(),
       });
-      for (const f of frames) process.stdout.write(`${f.file}  t=${f.timePs.toFixed(2)} ps  T_inst=${f.temperatureK.toFixed(0)} K  E_pot=${f.potentialEnergyEvPerAtom.toFixed(4)} eV/atom\n`);
+      for (const f of frames) process.stdout.write(`${f.file}  t=${f.timePs.toFixed(2)} ps  T_inst=${f.temperatureK.toFixed(0)} K  E_pot=${f.potentialEnergyEvPerAtom.toFixed(4)} eV/atom  closest=${f.closestAngstrom.toFixed(3)} Å\n`);
     });
 }
