@@ -5,7 +5,7 @@
  * and calls this.
  *
  *   npx tsx bench/variants-table.ts --variants NAME=TEST.json[:EOS.json],... [--max-error total-qe=5,band-qe=5,fermi-qe=20] [--detail]
- *       [--groups 'NAME=REGEX;NAME=REGEX;...'] [--out variants.json]
+ *       [--groups 'NAME=REGEX;NAME=REGEX;...'] [--inputs DIR] [--out variants.json]
  *
  * Columns: per frame the total-energy error against QE (meV/atom); over all frames the mean and
  * largest |total| and |band| error (meV/atom), the largest |E_F| error (meV), the mean force RMSE
@@ -17,8 +17,10 @@
  *
  * --detail adds, per variant, one line per frame: the total, band and the rest (total − band: the
  * Hartree, XC, entropy and Ewald terms, which the density carries) in meV/atom, E_F in meV, the
- * density's mean absolute error in %, and QE's rms force (eV/Å) and the closest two atoms' distance (Å) as
- * measures of the frame's disorder;
+ * density's mean absolute error in %, the force RMSE against QE (eV/Å), and QE's rms force (eV/Å) and
+ * the closest two atoms' distance (Å) as measures of the frame's disorder (tables written before
+ * mala-ts test reported that distance get it from --inputs DIR: <frame>_0.pw.scf.in or
+ * <frame>.pw.scf.in there, e.g. the inputs `make al-broad-inputs` writes);
  * where the table has the terms (mala-ts test's terms_mev_per_atom), the rest against the target
  * LDOS split into its density part (Hartree + XC + the double counting −∫n·v_Hxc) and −TS.
  *
@@ -30,6 +32,9 @@
 import * as fs from 'node:fs';
 import { checkLimitsJson, LIMIT_QUANTITIES, parseMaxError, type ErrorLimits, type LimitQuantity } from '../src/workflow/tester-report';
 import { arg, helpIfAsked } from './help';
+import * as path from 'node:path';
+import { parseQeInput } from '../src/structure/qe-input';
+import { closestDistanceAngstrom } from '../src/structure/atom-distances';
 
 helpIfAsked(__filename);
 
@@ -56,8 +61,23 @@ export function frameDetail(r: Row): string[] {
   // the rest's parts against the target LDOS (the Ewald term is the atoms', the same on both sides)
   const densityPart = t ? t.e_hartree + t.e_xc + t.e_rho_times_v_hxc : undefined;
   return [r.name, signed(r.total_qe_mev_per_atom), signed(r.band_qe_mev_per_atom), signed(restMeVPerAtom(r)),
-    signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.qe_force_rms_ev_per_angstrom),
+    signed(densityPart), signed(t?.e_entropy), signed(r.fermi_qe_mev), plain(r.density_mape_percent), plain(r.force_rmse_ev_per_angstrom), plain(r.qe_force_rms_ev_per_angstrom),
     r.closest_atoms_angstrom === undefined ? '' : r.closest_atoms_angstrom.toFixed(3)];
+}
+
+/**
+ * The closest two atoms' distance of rows whose table lacks it, from the frame's pw.x input in
+ * `dir` (<name>_0.pw.scf.in, as sample writes a one-frame run, or <name>.pw.scf.in); rows with
+ * neither keep none.
+ */
+export function closestFromInputs(rows: Row[], dir: string): Row[] {
+  return rows.map((r) => {
+    if (r.closest_atoms_angstrom !== undefined) return r;
+    const file = [`${r.name}_0.pw.scf.in`, `${r.name}.pw.scf.in`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (!file) return r;
+    const d = closestDistanceAngstrom(parseQeInput(fs.readFileSync(file, 'utf8'), file).atoms);
+    return d === undefined ? r : { ...r, closest_atoms_angstrom: d };
+  });
 }
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
@@ -156,13 +176,16 @@ function main(): void {
   const limits = parseMaxError(arg('max-error', ISSUE18_LIMITS));
   const detail = process.argv.includes('--detail');
   const groups = parseGroups(arg('groups', ''));
+  const inputs = arg('inputs', '');
+  if (inputs && !fs.existsSync(inputs)) throw new Error(`--inputs ${inputs}: no such folder (make al-broad-inputs writes the frames' pw.x inputs)`);
   const tables: Row[][] = [];
   const summaries = specs.map((s) => {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--variants: '${s}' is not NAME=TEST.json[:EOS.json]`);
     const [testFile, eosFile] = s.slice(eq + 1).split(':');
-    const rows = readJson(testFile).snapshots as Row[] | undefined;
-    if (!Array.isArray(rows)) throw new Error(`${testFile}: no "snapshots" array (not a mala-ts test --json table)`);
+    const table = readJson(testFile).snapshots as Row[] | undefined;
+    if (!Array.isArray(table)) throw new Error(`${testFile}: no "snapshots" array (not a mala-ts test --json table)`);
+    const rows = inputs ? closestFromInputs(table, inputs) : table;
     const bump = eosFile ? ((readJson(eosFile).largestBumpMeVPerAtom as number | undefined) ?? null) : null;
     tables.push(rows);
     return summarize(s.slice(0, eq), rows, bump, limits);
@@ -178,11 +201,11 @@ function main(): void {
   console.log(`within: frames within each limit (${Object.entries(limits).map(([q, v]) => `${q} ${v} ${LIMIT_QUANTITIES[q as LimitQuantity].unit}`).join(', ')}) and within all at once`);
   for (const l of [head, ...lines]) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   if (detail) {
-    const dHead = ['frame', 'total', 'band', 'rest', 'rest: H+xc+dc', '−TS', 'E_F', 'density %', 'QE F rms', 'closest Å'];
+    const dHead = ['frame', 'total', 'band', 'rest', 'rest: H+xc+dc', '−TS', 'E_F', 'density %', 'F rmse', 'QE F rms', 'closest Å'];
     summaries.forEach((s, i) => {
       const dLines = [dHead, ...tables[i].map(frameDetail)];
       const w = dHead.map((_, k) => Math.max(...dLines.map((l) => l[k].length)));
-      console.log(`\n${s.variant}: per frame (meV/atom; rest = total − band; its parts vs the target LDOS: H+xc+dc the density's terms, −TS the entropy's; E_F meV; density mean |error| %; QE's rms force eV/Å; closest two atoms Å)`);
+      console.log(`\n${s.variant}: per frame (meV/atom; rest = total − band; its parts vs the target LDOS: H+xc+dc the density's terms, −TS the entropy's; E_F meV; density mean |error| %; force RMSE vs QE and QE's rms force eV/Å; closest two atoms Å)`);
       for (const l of dLines) console.log(l.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
     });
   }

@@ -13,7 +13,8 @@
 #   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
 #   make al-broad-session-data the 8-atom validation frames and 12 continuously spread 8-atom training
 #                              frames (≈ 1.5 h on 2 cores: a model within one session; see below)
-#   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed)
+#   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed[, closest Å])
+#   make al-broad-inputs       every frame's pw.x input only (EAM MD, seconds; no QE)
 #
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
@@ -129,17 +130,23 @@ AL_BROAD_LARGE   := v12_64at:4x2x2:500:4.05:500:91012
 # $(4): k-point offset (gamma | random). A frame's optional seventh field is sample's --closest-below
 # (Å). sample only when the frame's input is missing (a frame is
 # deterministic for its seed); generate resumes on its own.
+# The shell lines that write a frame's pw.x input ($$input) when it is missing; $$1…$$7 are the
+# frame's fields. $(1): k density, $(2): k-point offset.
+define al_broad_sample
+if [ ! -f $$input ]; then \
+	    k=$$(echo $$2 | awk -F x -v K=$(1) '{ printf "%dx%dx%d", (K+$$1-1)/$$1, (K+$$2-1)/$$2, (K+$$3-1)/$$3 }'); \
+	    $(AL_BROAD_RUN) sample --qe-template $(AL_BROAD_TEMPLATE) --out $(AL_BROAD_CACHE)/inputs --prefix $$name \
+	      --supercell $$2 --temperature $$3 --lattice $$4 --electron-temperature $$5 --seed $$6 --frames 1 --equilibration 2 --interval 1 \
+	      --kpoints $$k --kpoint-offset $(2) $${7:+--closest-below $$7} >/dev/null; \
+	  fi
+endef
+
 define al_broad_generate
 	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)
 	@set -e; failed=; for spec in $(1); do \
 	  set -- $$(echo $$spec | tr ':' ' '); \
 	  name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
-	  if [ ! -f $$input ]; then \
-	    k=$$(echo $$2 | awk -F x -v K=$(3) '{ printf "%dx%dx%d", (K+$$1-1)/$$1, (K+$$2-1)/$$2, (K+$$3-1)/$$3 }'); \
-	    $(AL_BROAD_RUN) sample --qe-template $(AL_BROAD_TEMPLATE) --out $(AL_BROAD_CACHE)/inputs --prefix $$name \
-	      --supercell $$2 --temperature $$3 --lattice $$4 --electron-temperature $$5 --seed $$6 --frames 1 --equilibration 2 --interval 1 \
-	      --kpoints $$k --kpoint-offset $(4) $${7:+--closest-below $$7} >/dev/null; \
-	  fi; \
+	  $(call al_broad_sample,$(3),$(4)); \
 	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then echo "al-broad: have $(2)/$$name"; continue; fi; \
 	  echo "al-broad: start $(2)/$$name ($$2 cells, T_ion $$3 K, a $$4 A, T_e $$5 K) $$(date -u +%FT%TZ)"; \
 	  t0=$$(date +%s); c0=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
@@ -154,7 +161,7 @@ define al_broad_generate
 	if [ -n "$$failed" ]; then echo "al-broad: failed in $(2):$$failed"; exit 1; fi
 endef
 
-.PHONY: al-broad-data al-broad-validation al-broad-training al-broad-large al-broad-list
+.PHONY: al-broad-data al-broad-validation al-broad-training al-broad-large al-broad-list al-broad-inputs
 
 # In stages that each end with something usable: the 8-atom validation and training frames first
 # (≈ 9 CPU hours: a first model can be trained and tested on them), then the 16- and 32-atom ones.
@@ -187,6 +194,16 @@ al-broad-training:
 
 al-broad-large:
 	$(call al_broad_generate,$(AL_BROAD_LARGE),validation,$(AL_BROAD_KVALID),gamma)
+
+# the pw.x inputs of every frame, without QE (seconds: the EAM MD only), e.g. for
+# bench/variants-table.ts --inputs (the closest pair of a frame before or without its QE run)
+al-broad-inputs:
+	@mkdir -p $(AL_BROAD_CACHE)/inputs
+	@set -e; for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do set -- $$(echo $$spec | tr ':' ' '); name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
+	  $(call al_broad_sample,$(AL_BROAD_KVALID),gamma); done
+	@set -e; for spec in $(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8); do set -- $$(echo $$spec | tr ':' ' '); name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
+	  $(call al_broad_sample,$(AL_BROAD_KTRAIN),random); done
+	@echo "al-broad: the inputs of every frame are in $(AL_BROAD_CACHE)/inputs"
 
 al-broad-list:
 	@for spec in $(AL_BROAD_VALID) $(AL_BROAD_LARGE); do echo "validation $$spec"; done

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { frameDetail, groupMeans, parseGroups, summarize } from '../../bench/variants-table';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { closestFromInputs, frameDetail, groupMeans, parseGroups, summarize } from '../../bench/variants-table';
+import { repoRoot, tempDir } from '../helpers';
 import { parseMaxError } from '../../src/workflow/tester-report';
 
 // Issue 18 judges every frame: the table's "within" counts must count each limit on its own and
@@ -29,8 +32,8 @@ describe('bench/variants-table: frames within the limits', () => {
   });
 
   it('--detail splits a frame\'s total error into the band energy and the rest', () => {
-    const d = frameDetail({ ...row('v02', 8.1, -18.2, 18.8), density_mape_percent: 1.22, qe_force_rms_ev_per_angstrom: 0.75, closest_atoms_angstrom: 2.3641 });
-    assert.deepEqual(d, ['v02', '+8.1', '-18.2', '+26.3', '', '', '+18.8', '1.22', '0.75', '2.364']);
+    const d = frameDetail({ ...row('v02', 8.1, -18.2, 18.8), density_mape_percent: 1.22, force_rmse_ev_per_angstrom: 0.468, qe_force_rms_ev_per_angstrom: 0.75, closest_atoms_angstrom: 2.3641 });
+    assert.deepEqual(d, ['v02', '+8.1', '-18.2', '+26.3', '', '', '+18.8', '1.22', '0.47', '0.75', '2.364']);
     // with the terms of mala-ts test: the density's (Hartree + XC + double counting) and −TS, against the target
     const terms = { e_band: -17.0, e_rho_times_v_hxc: 30.0, e_hartree: -10.5, e_xc: 4.0, e_ewald: 0, e_entropy: 2.4 };
     assert.deepEqual(frameDetail({ ...row('v02', 8.1, -18.2, 18.8), terms_mev_per_atom: terms }).slice(4, 6), ['+23.5', '+2.4']);
@@ -56,5 +59,26 @@ describe('bench/variants-table: --groups means', () => {
   it('refuses a group that is not NAME=REGEX', () => {
     assert.throws(() => parseGroups('hot'), /--groups: 'hot' is not NAME=REGEX/);
     assert.throws(() => parseGroups('hot=(h8at'), /--groups: '\(h8at' is not a regular expression/);
+  });
+});
+
+describe('bench/variants-table: --inputs', () => {
+  it('takes a frame\'s closest pair from its pw.x input where the table has none, under either name', () => {
+    const t = tempDir();
+    try {
+      // fcc Al at 4.05 Å (closest a/√2), and the same cell with its last atom moved 0.4 Å along z:
+      // then 2.59639 Å from the atoms at (0, 2.025, 2.025) and (2.025, 0, 2.025)
+      const fcc = fs.readFileSync(path.join(repoRoot, 'qe-inputs', 'al-fcc-298K.pw.scf.in'), 'utf8');
+      fs.writeFileSync(path.join(t.dir, 'a_0.pw.scf.in'), fcc);
+      fs.writeFileSync(path.join(t.dir, 'c_0.pw.scf.in'), fcc);
+      fs.writeFileSync(path.join(t.dir, 'b.pw.scf.in'), fcc.replace('Al 2.025 2.025 0.000', 'Al 2.025 2.025 0.400'));
+      const rows = closestFromInputs([row('a', 0, 0, 0), row('b', 0, 0, 0), { ...row('c', 0, 0, 0), closest_atoms_angstrom: 2.1 }, row('d', 0, 0, 0)], t.dir);
+      assert.ok(Math.abs(rows[0].closest_atoms_angstrom! - 4.05 / Math.SQRT2) < 1e-9, String(rows[0].closest_atoms_angstrom));
+      assert.ok(Math.abs(rows[1].closest_atoms_angstrom! - Math.hypot(2.025, 1.625)) < 1e-9, String(rows[1].closest_atoms_angstrom));
+      assert.equal(rows[2].closest_atoms_angstrom, 2.1); // the table's own value stays, input or not
+      assert.equal(rows[3].closest_atoms_angstrom, undefined); // no input: none
+    } finally {
+      t.cleanup();
+    }
   });
 });
