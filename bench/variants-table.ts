@@ -36,7 +36,8 @@ import * as path from 'node:path';
 import { parseQeInput } from '../src/structure/qe-input';
 import { closestDistanceAngstrom } from '../src/structure/atom-distances';
 
-helpIfAsked(__filename);
+// only when run: a benchmark that imports this one prints its own help
+if (require.main === module) helpIfAsked(__filename);
 
 interface Row {
   name: string;
@@ -73,11 +74,15 @@ export function frameDetail(r: Row): string[] {
 export function closestFromInputs(rows: Row[], dir: string): Row[] {
   return rows.map((r) => {
     if (r.closest_atoms_angstrom !== undefined) return r;
-    const file = [`${r.name}_0.pw.scf.in`, `${r.name}.pw.scf.in`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-    if (!file) return r;
-    const d = closestDistanceAngstrom(parseQeInput(fs.readFileSync(file, 'utf8'), file).atoms);
+    const d = closestFromInput(dir, r.name);
     return d === undefined ? r : { ...r, closest_atoms_angstrom: d };
   });
+}
+
+/** The closest two atoms' distance (Å) in frame `name`'s pw.x input in `dir`, or undefined without one. */
+export function closestFromInput(dir: string, name: string): number | undefined {
+  const file = [`${name}_0.pw.scf.in`, `${name}.pw.scf.in`].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  return file ? closestDistanceAngstrom(parseQeInput(fs.readFileSync(file, 'utf8'), file).atoms) : undefined;
 }
 
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
