@@ -63,10 +63,11 @@ export interface SampleOptions {
   kpointOffset?: 'gamma' | 'random';
   /**
    * Keep only frames with a pair of atoms closer than this, Å (periodic images included): MD goes
-   * on, one interval at a time, past frames without one. Close contacts are rare in small hot cells
-   * (a quarter of 8-atom frames at 700–900 K), yet they carry a network's largest density errors;
-   * this enriches a training set with them. The frames are then not a thermal sample: md.json says
-   * so (closestBelowAngstrom, intervalsRun).
+   * on, one interval at a time, past frames without one. Close contacts are rare in small cells
+   * (7 of 24 hot 8-atom frames at 700–900 K have one below 2.43 Å) and mark the frames a network
+   * gets most wrong (models/al-fcc-broad/RECIPE.md, "Close pairs"); this makes frames with them, to
+   * test a model on or to add to a set. The frames are then not a thermal sample: md.json says so
+   * (closestBelowAngstrom, intervalsRun).
    */
   closestBelowAngstrom?: number;
   /** With closestBelowAngstrom: give up after this many intervals (default 500 per frame). */
@@ -188,6 +189,7 @@ export function sampleSnapshots(o: SampleOptions): SampledFrame[] {
   if (offset !== 'gamma' && offset !== 'random') throw new MalaError(`k-point offset '${offset}' must be 'gamma' or 'random'`, { fix: 'pass --kpoint-offset gamma or --kpoint-offset random' });
   const closestBelow = o.closestBelowAngstrom;
   if (closestBelow !== undefined && !(Number.isFinite(closestBelow) && closestBelow > 0)) throw new MalaError(`--closest-below ${closestBelow} Å must be a positive distance`, { fix: 'pass --closest-below in Å (fcc Al: nearest neighbours at a/√2 ≈ 2.86 Å; close contacts below ≈ 2.45 Å)' });
+  if (o.maxIntervals !== undefined && closestBelow === undefined) throw new MalaError('--max-intervals limits the search of --closest-below, which is not given', { fix: 'add --closest-below Å, or leave out --max-intervals' });
   const maxIntervals = o.maxIntervals ?? 500 * frames;
   if (!(Number.isInteger(maxIntervals) && maxIntervals >= frames)) throw new MalaError(`--max-intervals ${maxIntervals} must be an integer ≥ the number of frames (${frames})`, { fix: `pass --max-intervals ≥ ${frames}` });
   if (!(T > 0)) throw new MalaError(`temperature ${T} K must be positive`, { fix: 'pass --temperature in K' });

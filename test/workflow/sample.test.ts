@@ -137,6 +137,8 @@ describe('workflow/sample: EAM MD frames → pw.x inputs (LAMMPS)', function () 
       assert.throws(() => sampleSnapshots({ ...opts, outDir: out, closestBelowAngstrom: 1, maxIntervals: 5 }), (e: unknown) => e instanceof MalaError && /found 0 of 2 frames .* closer than 1 Å in 5 MD intervals/.test(e.message));
       assert.equal(fs.existsSync(out), false);
       assert.throws(() => sampleSnapshots({ ...opts, outDir: out, closestBelowAngstrom: -1 }), (e: unknown) => e instanceof MalaError && /closest-below/.test(e.message));
+      assert.throws(() => sampleSnapshots({ ...opts, outDir: out, maxIntervals: 10 }), (e: unknown) => e instanceof MalaError && /--max-intervals limits the search of --closest-below/.test(e.message));
+      assert.equal(fs.existsSync(out), false);
     } finally {
       t.cleanup();
     }
