@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import { arg, helpIfAsked } from './help';
-import { closestFromInput, parseGroups } from './variants-table';
+import { closestFromInput, groupByFirstMatch, parseGroups } from './variants-table';
 
 // only when run: a benchmark that imports this one prints its own help
 if (require.main === module) helpIfAsked(__filename);
@@ -33,10 +33,8 @@ export function frameNames(dir: string): string[] {
 
 /** Per group (first match wins, then "other"): frames, how many closer than `belowAngstrom`, min and median. */
 export function groupCloseness(closest: Map<string, number>, groups: { name: string; pattern: RegExp }[], belowAngstrom: number): GroupCloseness[] {
-  const members = new Map<string, number[]>([...groups.map((g): [string, number[]] => [g.name, []]), ['other', []]]);
-  for (const [name, d] of closest) members.get(groups.find((g) => g.pattern.test(name))?.name ?? 'other')!.push(d);
-  return [...members].filter(([, ds]) => ds.length > 0).map(([group, ds]) => {
-    const s = [...ds].sort((a, b) => a - b);
+  return groupByFirstMatch(closest, ([name]) => name, groups).map(([group, members]) => {
+    const s = members.map(([, d]) => d).sort((a, b) => a - b);
     const mid = s.length >> 1;
     return { group, frames: s.length, below: s.filter((d) => d < belowAngstrom).length, minAngstrom: s[0], medianAngstrom: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2 };
   });

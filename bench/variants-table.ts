@@ -110,11 +110,19 @@ export function parseGroups(spec: string): { name: string; pattern: RegExp }[] {
   });
 }
 
+/**
+ * Items grouped by name: each joins the first group whose pattern matches its name, the rest form
+ * "other"; groups in the given order, "other" last, empty groups left out.
+ */
+export function groupByFirstMatch<T>(items: Iterable<T>, nameOf: (item: T) => string, groups: { name: string; pattern: RegExp }[]): [string, T[]][] {
+  const members = new Map<string, T[]>([...groups.map((g): [string, T[]] => [g.name, []]), ['other', []]]);
+  for (const item of items) members.get(groups.find((g) => g.pattern.test(nameOf(item)))?.name ?? 'other')!.push(item);
+  return [...members].filter(([, xs]) => xs.length > 0);
+}
+
 /** Arithmetic means per group of frames, in the groups' order, then "other" for frames no pattern matches. */
 export function groupMeans(rows: Row[], groups: { name: string; pattern: RegExp }[]): GroupMeans[] {
-  const members = new Map<string, Row[]>([...groups.map((g): [string, Row[]] => [g.name, []]), ['other', []]]);
-  for (const r of rows) members.get(groups.find((g) => g.pattern.test(r.name))?.name ?? 'other')!.push(r);
-  return [...members].filter(([, rs]) => rs.length > 0).map(([group, rs]) => {
+  return groupByFirstMatch(rows, (r) => r.name, groups).map(([group, rs]) => {
     const d = rs.filter((r) => typeof r.density_mape_percent === 'number').map((r) => r.density_mape_percent!);
     return {
       group,

@@ -121,6 +121,8 @@ AL_BROAD_HOT8B   := $(foreach p,$(AL_BROAD_HOT8B_TA),$(foreach T,$(word 1,$(subs
 # one (RECIPE.md, "close pairs"). Points 25–36 of the same sequence, each frame the first MD frame
 # (after 2 ps, then 1 ps apart) with a pair closer than 2.43 Å (sample --closest-below: the
 # optional seventh field of a frame). Not a thermal sample, by design: it enriches the rare contacts.
+# Measured (RECIPE.md, "Close pairs"): these frames fit as well as other hot frames, but in place of
+# twelve of them they leave the held-out close-pair frames where they were; kept for the full stages.
 AL_BROAD_CLOSE8_TA := 826:4.070:106 893:4.030:266 702:4.110:426 769:4.010:586 836:4.090:746 725:4.050:138 \
                       791:3.970:298 858:3.978:458 747:4.058:618 814:4.018:778 880:4.098:170 710:3.998:330
 AL_BROAD_CLOSE8  := $(foreach p,$(AL_BROAD_CLOSE8_TA),$(foreach T,$(word 1,$(subst :, ,$(p))),$(foreach a,$(word 2,$(subst :, ,$(p))),$(foreach e,$(word 3,$(subst :, ,$(p))),p8at_$(T)K_$(subst .,,$(a))_e$(e):2x1x1:$(T):$(a):$(e):$(call al_broad_seed,$(T),$(a),8):2.43))))

@@ -59,7 +59,9 @@ export function checkAtomDistances(atoms: Atoms, file?: string, minAngstrom = mi
  * The shortest distance between two atoms of the structure, periodic images included (an atom
  * and its own image too, so that a one-atom cell gives its nearest-neighbour distance), Å; undefined
  * for one atom without a periodic axis. A measure of how compressed or disordered a frame is:
- * `mala-ts test` reports it beside each snapshot's errors (hot frames with close pairs fitted worst).
+ * `mala-ts test` reports it beside each snapshot's errors: frames with a pair closer than about
+ * 2.48 Å were the broad Al model's worst, yet fitting more such frames did not help held-out ones
+ * (models/al-fcc-broad/RECIPE.md, "Close pairs").
  */
 export function closestDistanceAngstrom(atoms: Atoms): number | undefined {
   let best = closestPairBelow(atoms, Infinity)?.distanceAngstrom;
