@@ -69,17 +69,36 @@ export interface EnsembleSpread {
   validation?: SigmaValidation;
 }
 
-/** How an ensemble's σ(E_total) compared with the QE errors of the frames a validation table records (`mala-ts test`). */
-export interface SigmaValidation {
-  file: string;
-  /** Frames with both a total-energy error against QE and σ. */
+/** How an ensemble's σ(E_total) compares with the total-energy errors against QE of a set of frames. */
+export interface SigmaCoverage {
+  /** Frames with both a total-energy error against QE and σ > 0. */
   frames: number;
-  /** Of those, the frames whose |error| ≤ σ. */
+  /** Of those, the frames whose |error| ≤ σ, and ≤ 2σ. */
   covered: number;
+  coveredTwoSigma: number;
   /** max |error|/σ over those frames. */
   maxErrorOverSigma: number;
   meanAbsErrorMeVPerAtom: number;
   meanSigmaMeVPerAtom: number;
+}
+
+/** The coverage of (|error|, σ) pairs (meV/atom; pairs without σ > 0 are left out); undefined when none is left. */
+export function sigmaCoverage(pairs: readonly (readonly [number, number])[]): SigmaCoverage | undefined {
+  const ok = pairs.filter(([e, s]) => Number.isFinite(e) && s > 0).map(([e, s]) => [Math.abs(e), s] as const);
+  if (ok.length === 0) return undefined;
+  return {
+    frames: ok.length,
+    covered: ok.filter(([e, s]) => e <= s).length,
+    coveredTwoSigma: ok.filter(([e, s]) => e <= 2 * s).length,
+    maxErrorOverSigma: Math.max(...ok.map(([e, s]) => e / s)),
+    meanAbsErrorMeVPerAtom: ok.reduce((a, [e]) => a + e, 0) / ok.length,
+    meanSigmaMeVPerAtom: ok.reduce((a, [, s]) => a + s, 0) / ok.length,
+  };
+}
+
+/** The coverage a model's validation table (`mala-ts test`, VALIDATION.json) records, with the table's file. */
+export interface SigmaValidation extends SigmaCoverage {
+  file: string;
 }
 
 /** Sample standard deviation (n − 1); 0 for one value. */

@@ -330,7 +330,7 @@ export function uncertaintyText(u: EnsembleSpread): string {
   const e = (ev: number) => `${fmt(ev, 6)} eV (${perAtomMev(ev, u.atomCount).toFixed(2)} meV/atom)`;
   const total = u.totalEnergySigmaEv === undefined ? '' : `σ(E_total) ${e(u.totalEnergySigmaEv)}, `;
   const v = u.validation;
-  const against = v ? `; on its ${v.frames} validation frames σ(E_total) covered the error against QE on ${v.covered}, which reached ${v.maxErrorOverSigma.toFixed(1)} σ (VALIDATION.json)` : '';
+  const against = v ? `; on its ${v.frames} validation frames σ(E_total) covered the error against QE on ${v.covered} (${v.coveredTwoSigma} within 2σ), which reached ${v.maxErrorOverSigma.toFixed(1)} σ (VALIDATION.json)` : '';
   return `ensemble of ${u.size}: ${total}σ(E_band) ${e(u.bandEnergySigmaEv)}, σ(E_F) ${(1000 * u.fermiEnergySigmaEv).toFixed(2)} meV${against}`;
 }
 

@@ -12,7 +12,7 @@ import type { TrainingDomain } from '../domain/training-domain';
 import { featureLabel } from '../domain/domain-check';
 import { readModelData, sha256 } from '../network/model';
 import { programName } from '../util/package-paths';
-import { formatTestTable } from './tester-report';
+import { formatTestTable, sigmaCoverageOfRows } from './tester-report';
 import type { EnergyReference } from '../targets/energy-reference';
 import type { SigmaValidation } from '../engine/ensemble';
 
@@ -93,22 +93,8 @@ export function recordedForceValidation(modelFile: string): RecordedForceValidat
 export function recordedSigmaValidation(modelFile: string): SigmaValidation | undefined {
   const table = thisModelsValidation(modelFile);
   if (!table || !Array.isArray(table.v.snapshots)) return undefined;
-  const { file, v } = table;
-  const pairs: [number, number][] = [];
-  for (const row of v.snapshots as Record<string, unknown>[]) {
-    const err = row?.total_qe_mev_per_atom;
-    const sigma = (row?.ensemble as { sigma_total_mev_per_atom?: unknown } | undefined)?.sigma_total_mev_per_atom;
-    if (typeof err === 'number' && typeof sigma === 'number' && sigma > 0) pairs.push([Math.abs(err), sigma]);
-  }
-  if (pairs.length === 0) return undefined;
-  return {
-    file,
-    frames: pairs.length,
-    covered: pairs.filter(([e, s]) => e <= s).length,
-    maxErrorOverSigma: Math.max(...pairs.map(([e, s]) => e / s)),
-    meanAbsErrorMeVPerAtom: pairs.reduce((a, [e]) => a + e, 0) / pairs.length,
-    meanSigmaMeVPerAtom: pairs.reduce((a, [, s]) => a + s, 0) / pairs.length,
-  };
+  const coverage = sigmaCoverageOfRows(table.v.snapshots as Record<string, unknown>[]);
+  return coverage && { file: table.file, ...coverage };
 }
 
 const version = programName;

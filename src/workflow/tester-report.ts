@@ -12,6 +12,7 @@
  *                `density_relative`), and the mean |n_pred − n_target|, 1/Å³ (MALA's `density`).
  */
 import { MalaError } from '../errors';
+import { sigmaCoverage, type SigmaCoverage } from '../engine/ensemble';
 import { energyTermNames, type EnergyTermName } from '../qe/total-energy';
 
 /** Observables of one LDOS (the engine's), as the comparison needs them. */
@@ -305,6 +306,17 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
 const signed = (v: number | undefined, d = 2) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(d)}`);
 const fixed = (v: number | undefined, d: number) => (v === undefined ? '–' : v.toFixed(d));
 
+/** σ(E_total) of an ensemble's rows (JSON, snake_case) against their |total-energy error vs QE|; undefined without an ensemble. */
+export function sigmaCoverageOfRows(rows: readonly Record<string, unknown>[]): SigmaCoverage | undefined {
+  const pairs: [number, number][] = [];
+  for (const row of rows) {
+    const err = row?.total_qe_mev_per_atom;
+    const sigma = (row?.ensemble as { sigma_total_mev_per_atom?: unknown } | undefined)?.sigma_total_mev_per_atom;
+    if (typeof err === 'number' && typeof sigma === 'number') pairs.push([err, sigma]);
+  }
+  return sigmaCoverage(pairs);
+}
+
 /** The table a person reads, from the JSON (so that model-info prints a stored VALIDATION.json the same way). */
 export function formatTestTable(j: Record<string, unknown>): string {
   const rows = (j.snapshots as Record<string, unknown>[]) ?? [];
@@ -352,6 +364,8 @@ export function formatTestTable(j: Record<string, unknown>): string {
     part('ensemble_sigma_total_mev_per_atom', 'ensemble σ(E_tot)', 'meV/atom'),
   ].filter((p) => p);
   text += `summary over ${rows.length} snapshot${rows.length === 1 ? '' : 's'}, mean/max |error|: ${parts.join('; ')}\n`;
+  const cov = sigmaCoverageOfRows(rows);
+  if (cov) text += `ensemble σ(E_tot) against |ΔE_tot QE|: within 1σ on ${cov.covered} of ${cov.frames} snapshots, within 2σ on ${cov.coveredTwoSigma}; largest |error|/σ ${cov.maxErrorOverSigma.toFixed(1)}; mean σ ${cov.meanSigmaMeVPerAtom.toFixed(2)} against mean |error| ${cov.meanAbsErrorMeVPerAtom.toFixed(2)} meV/atom\n`;
   text += 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|';
   text += rows.some((r) => r.in_domain === false) ? '; (!) outside the training domain\n' : '\n';
   const failures = (j.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[]) ?? [];

@@ -60,17 +60,18 @@ describe('forces and stress: the recorded validation behind predict\'s warnings'
     fs.copyFileSync(path.join(repoRoot, 'models', 'al-fcc-broad', 'model.zip'), ens);
     const rows = [
       { total_qe_mev_per_atom: 2, ensemble: { sigma_total_mev_per_atom: 4 } },
-      { total_qe_mev_per_atom: -6, ensemble: { sigma_total_mev_per_atom: 3 } },
+      { total_qe_mev_per_atom: -6, ensemble: { sigma_total_mev_per_atom: 3 } }, // at 2σ: within 2σ
+      { total_qe_mev_per_atom: -10, ensemble: { sigma_total_mev_per_atom: 4 } }, // 2.5σ
       { total_qe_mev_per_atom: 9 }, // no σ (a single network's row): not counted
     ];
     const write = (sha: string | undefined) => fs.writeFileSync(path.join(dir, 'VALIDATION.json'), JSON.stringify({ model_sha256: sha, snapshots: rows, summary: {} }));
     write('0'.repeat(64));
     assert.equal(recordedSigmaValidation(ens), undefined, 'a table of another model file does not count');
     write(modelFileSha256(ens));
-    const expected = { file: path.join(dir, 'VALIDATION.json'), frames: 2, covered: 1, maxErrorOverSigma: 2, meanAbsErrorMeVPerAtom: 4, meanSigmaMeVPerAtom: 3.5 };
+    const expected = { file: path.join(dir, 'VALIDATION.json'), frames: 3, covered: 1, coveredTwoSigma: 2, maxErrorOverSigma: 2.5, meanAbsErrorMeVPerAtom: 6, meanSigmaMeVPerAtom: 11 / 3 };
     assert.deepEqual(recordedSigmaValidation(ens), expected);
     const r = await predict({ structureFile: path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out'), modelFile: ens, pseudoDir: path.join(repoRoot, 'fixtures', 'al-fcc-qe') });
     assert.deepEqual(r.uncertainty?.validation, expected);
-    assert.match(uncertaintyText(r.uncertainty!), /ensemble of 3: σ\(E_total\) .*; on its 2 validation frames σ\(E_total\) covered the error against QE on 1, which reached 2\.0 σ \(VALIDATION\.json\)$/);
+    assert.match(uncertaintyText(r.uncertainty!), /ensemble of 3: σ\(E_total\) .*; on its 3 validation frames σ\(E_total\) covered the error against QE on 1 \(2 within 2σ\), which reached 2\.5 σ \(VALIDATION\.json\)$/);
   });
 });

@@ -253,6 +253,17 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.match(formatTestTable(testReportJson(r) as Record<string, unknown>), /σ\(E_tot\)\n/);
   });
 
+  it('the table says how the ensemble\'s σ compares with the error against QE (within 1σ, 2σ, the largest ratio)', () => {
+    const rows = [
+      { name: 'a', atoms: 8, total_qe_mev_per_atom: 2, ensemble: { size: 3, sigma_total_mev_per_atom: 4 } },
+      { name: 'b', atoms: 8, total_qe_mev_per_atom: -6, ensemble: { size: 3, sigma_total_mev_per_atom: 3 } },
+      { name: 'c', atoms: 8, total_qe_mev_per_atom: 10, ensemble: { size: 3, sigma_total_mev_per_atom: 4 } },
+    ];
+    assert.match(formatTestTable({ snapshots: rows, summary: {} }), /ensemble σ\(E_tot\) against \|ΔE_tot QE\|: within 1σ on 1 of 3 snapshots, within 2σ on 2; largest \|error\|\/σ 2\.5; mean σ 3\.67 against mean \|error\| 6\.00 meV\/atom\n/);
+    // a single network's table has no σ and no such line
+    assert.doesNotMatch(formatTestTable({ snapshots: rows.map(({ ensemble: _, ...r }) => r), summary: {} }), /within 1σ/);
+  });
+
   it('--max-error: exit 1 naming the snapshot just above a limit, exit 0 just below; --out writes the JSON', () => {
     const r0 = mt(['test', '--model', fx.model, '--data', fx.data, '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--json']);
     assert.equal(r0.status, 0, r0.stderr);
