@@ -95,6 +95,10 @@ export interface GroupMeans {
   meanAbsTotalMeVPerAtom: number;
   meanAbsBandMeVPerAtom: number;
   meanAbsRestMeVPerAtom: number;
+  /** the group's frames within every limit at once (issue 18's, or --max-error's) */
+  withinAll: number;
+  /** null where no frame of the group has forces in its table */
+  meanForceRmseEvPerA: number | null;
 }
 
 /** --groups 'NAME=REGEX;NAME=REGEX': the named patterns, in order (the first match wins). */
@@ -121,10 +125,13 @@ export function groupByFirstMatch<T>(items: Iterable<T>, nameOf: (item: T) => st
 }
 
 /** Arithmetic means per group of frames, in the groups' order, then "other" for frames no pattern matches. */
-export function groupMeans(rows: Row[], groups: { name: string; pattern: RegExp }[]): GroupMeans[] {
+export function groupMeans(rows: Row[], groups: { name: string; pattern: RegExp }[], limits: ErrorLimits = parseMaxError(ISSUE18_LIMITS)): GroupMeans[] {
   return groupByFirstMatch(rows, (r) => r.name, groups).map(([group, rs]) => {
     const d = rs.filter((r) => typeof r.density_mape_percent === 'number').map((r) => r.density_mape_percent!);
+    const s = summarize(group, rs, null, limits);
     return {
+      withinAll: s.withinLimits.all,
+      meanForceRmseEvPerA: s.meanForceRmseEvPerA,
       group,
       frames: rs.map((r) => r.name),
       meanDensityErrorPercent: d.length ? mean(d) : null,
@@ -222,13 +229,13 @@ function main(): void {
       for (const l of dLines) console.log(l.map((c, k) => (k === 0 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
     });
   }
-  const means = groups.length ? summaries.map((s, i) => ({ variant: s.variant, groups: groupMeans(tables[i], groups) })) : undefined;
+  const means = groups.length ? summaries.map((s, i) => ({ variant: s.variant, groups: groupMeans(tables[i], groups, limits) })) : undefined;
   if (means) {
-    const gHead = ['variant', 'group', 'n', 'density %', 'mean|tot|', 'mean|band|', 'mean|rest|'];
+    const gHead = ['variant', 'group', 'n', 'density %', 'mean|tot|', 'mean|band|', 'mean|rest|', 'F rmse', 'within all'];
     const gLines = means.flatMap((m) => m.groups.map((g) => [m.variant, g.group, String(g.frames.length), fmt(g.meanDensityErrorPercent, 2),
-      fmt(g.meanAbsTotalMeVPerAtom, 1), fmt(g.meanAbsBandMeVPerAtom, 1), fmt(g.meanAbsRestMeVPerAtom, 1)]));
+      fmt(g.meanAbsTotalMeVPerAtom, 1), fmt(g.meanAbsBandMeVPerAtom, 1), fmt(g.meanAbsRestMeVPerAtom, 1), fmt(g.meanForceRmseEvPerA, 2), String(g.withinAll)]));
     const w = gHead.map((_, k) => Math.max(...[gHead, ...gLines].map((l) => l[k].length)));
-    console.log('\nmeans per group of frames (density mean |error| %; |total|, |band|, |rest| meV/atom)');
+    console.log('\nmeans per group of frames (density mean |error| %; |total|, |band|, |rest| meV/atom; force RMSE eV/Å; frames within all the limits)');
     for (const l of [gHead, ...gLines]) console.log(l.map((c, k) => (k < 2 ? c.padEnd(w[k]) : c.padStart(w[k]))).join('  '));
   }
   if (out) fs.writeFileSync(out, JSON.stringify({ frames, variants: summaries, ...(means ? { groups: means } : {}) }, null, 1) + '\n');

@@ -54,6 +54,10 @@ describe('bench/variants-table: --groups means', () => {
     assert.equal(held.meanAbsBandMeVPerAtom, 3); // (4 + 2) / 2
     assert.equal(held.meanAbsRestMeVPerAtom, 9); // (|10 + 4| + |6 − 2|) / 2
     assert.equal(g[3].meanDensityErrorPercent, null); // no density column for that frame
+    // within issue 18's limits (total and band 5 meV/atom, E_F 20 meV): of the held hot frames neither
+    assert.deepEqual(g.map((x) => x.withinAll), [0, 1, 1, 1]);
+    assert.equal(held.meanForceRmseEvPerA, null); // no forces in these rows
+    assert.deepEqual(groupMeans(rows, parseGroups('hot=^h8at'), parseMaxError('total-qe=10,band-qe=5,fermi-qe=20')).map((x) => x.withinAll), [3, 2]); // the limits are passed on: 774 K at 10 and 841 K at 6 now pass
   });
 
   it('refuses a group that is not NAME=REGEX', () => {
