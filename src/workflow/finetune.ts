@@ -38,7 +38,7 @@ import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { checkOutputs } from '../io/output-check';
 import { NpyFile } from '../io/npy';
-import { LdosModel, readModelData, saveModelData } from '../network/model';
+import { ensembleMembers, LdosModel, readModelData, saveModelData } from '../network/model';
 import type { ModelData } from '../network/model-data';
 import { createTrainableNet } from '../network/backends/registry';
 import type { BackendName } from '../network/backend';
@@ -257,55 +257,32 @@ async function displacedRows(data: ModelData, frame: Frame, move: number[][], o:
   return concat(cap.forwardRows, (n) => new Float32Array(n));
 }
 
-export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; history: FinetuneEpoch[] }> {
-  const progress = o.progress ?? silentProgress;
-  if (!Number.isInteger(o.epochs)) throw new MalaError(`--epochs must be a whole number, got ${o.epochs}`);
-  for (const [name, v] of [['--epochs', o.epochs], ['--learning-rate', o.learningRate], ['--step', o.stepAngstrom]] as const) {
-    if (!(v > 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be positive, got ${v}`);
-  }
-  const bandWeight = o.bandWeight ?? 0;
-  const fermiWeight = o.fermiWeight ?? 0;
-  const densityWeight = o.densityWeight ?? 0;
-  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight]] as const) {
-    if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
-  }
-  if (densityWeight > 0 && o.forceWeight > 0) {
-    throw new MalaError('--density-weight needs --force-weight 0: the density term compares the stored descriptors\' rows with their LDOS targets, which energy-only runs read', { fix: 'run the density term in its own run with --force-weight 0' });
-  }
-  const data = readModelData(o.modelFile);
-  if (data.ensemble && data.ensemble.length > 1) {
-    throw new MalaError(`the model is an ensemble of ${data.ensemble.length} networks; finetune trains one network`, { file: o.modelFile, fix: 'fine-tune each member (train --ensemble keeps them as <out>.member-K.zip), then combine them with mala-ts ensemble' });
-  }
-  if (data.outputScaler.featureWise || !data.outputScaler.minmax) {
-    throw new MalaError(`finetune needs the global minmax output scaler (the model has ${data.outputScaler.typestring})`, { file: o.modelFile, fix: 'train the model with --output-scaling minmax (the default)' });
-  }
-  const snapshots = findSnapshots(o.dataDir, o.snapshots);
-  checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
-  const frames = snapshots.map(readFrame);
-  const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);
-  if (bandWeight > 0 && noBand) {
-    throw new MalaError(`--band-weight needs QE's band energy of every frame; ${noBand.files.name} has none (band_energy_dft_calculation)`, { file: noBand.files.infoFile ?? noBand.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --band-weight' });
-  }
-  const noFermi = frames.find((f) => f.qeFermiEnergyEv === undefined);
-  if (fermiWeight > 0 && noFermi) {
-    throw new MalaError(`--fermi-weight needs QE's Fermi energy of every frame; ${noFermi.files.name} has none (fermi_energy_dft)`, { file: noFermi.files.infoFile ?? noFermi.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --fermi-weight' });
-  }
+/** What every network of a fine-tuning run shares: the frames, their LDOS rows (scaled) and the terms' weights. */
+interface TuningSet {
+  frames: Frame[];
+  points: ReturnType<typeof loadPointData>;
+  tx: Float32Array;
+  ty: Float32Array;
+  bandWeight: number;
+  fermiWeight: number;
+  densityWeight: number;
+  /** Some frame lacks QE's band (Fermi) energy: that epoch column is left out. */
+  noBand: boolean;
+  noFermi: boolean;
+}
+
+/** One network (`weights`, with the model's scalers and settings) fine-tuned on the set: its new weights and each epoch's errors. */
+async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: TuningSet, o: FinetuneOptions, progress: Progress): Promise<{ weights: ModelData['weights']; history: FinetuneEpoch[] }> {
+  const { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand, noFermi } = set;
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
   const rangeLdos = data.outputScaler.scale[0];
   const minLdos = data.outputScaler.shift[0];
-  // the LDOS rows of all frames, on the model's axis and scaled as in training
-  const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
-  const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
-  const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
-  const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
-
-  const net = createTrainableNet(data.spec, data.weights, { backend: o.backend });
+  const net = createTrainableNet(data.spec, weights, { backend: o.backend });
   net.configureAdam({ lr: o.learningRate, weightDecay: 0 });
   const current = (): ModelData => ({ ...data, ensemble: undefined, weights: net.getParameters() });
   const rng = new Rng(o.seed ?? 1);
   const history: FinetuneEpoch[] = [];
-  progress.start('finetune', o.epochs * frames.length, 'frames');
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0, densitySq = 0;
     for (const fi of Array.from(rng.permutation(frames.length))) {
@@ -404,8 +381,65 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
     const forceText = rec.forceRmseEvPerA === undefined ? '' : `force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA!.toFixed(4)}), `;
     o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}`);
   }
+  return { weights: net.getParameters(), history };
+}
+
+/**
+ * Fine-tunes the model's network, or every member of an ensemble (the result is then an ensemble of
+ * the fine-tuned members); `history` is the first network's epochs, `memberHistories` every network's.
+ */
+export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; history: FinetuneEpoch[]; memberHistories: FinetuneEpoch[][] }> {
+  const progress = o.progress ?? silentProgress;
+  if (!Number.isInteger(o.epochs)) throw new MalaError(`--epochs must be a whole number, got ${o.epochs}`);
+  for (const [name, v] of [['--epochs', o.epochs], ['--learning-rate', o.learningRate], ['--step', o.stepAngstrom]] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be positive, got ${v}`);
+  }
+  const bandWeight = o.bandWeight ?? 0;
+  const fermiWeight = o.fermiWeight ?? 0;
+  const densityWeight = o.densityWeight ?? 0;
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight]] as const) {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
+  }
+  if (densityWeight > 0 && o.forceWeight > 0) {
+    throw new MalaError('--density-weight needs --force-weight 0: the density term compares the stored descriptors\' rows with their LDOS targets, which energy-only runs read', { fix: 'run the density term in its own run with --force-weight 0' });
+  }
+  const data = readModelData(o.modelFile);
+  if (data.outputScaler.featureWise || !data.outputScaler.minmax) {
+    throw new MalaError(`finetune needs the global minmax output scaler (the model has ${data.outputScaler.typestring})`, { file: o.modelFile, fix: 'train the model with --output-scaling minmax (the default)' });
+  }
+  const snapshots = findSnapshots(o.dataDir, o.snapshots);
+  checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
+  const frames = snapshots.map(readFrame);
+  const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);
+  if (bandWeight > 0 && noBand) {
+    throw new MalaError(`--band-weight needs QE's band energy of every frame; ${noBand.files.name} has none (band_energy_dft_calculation)`, { file: noBand.files.infoFile ?? noBand.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --band-weight' });
+  }
+  const noFermi = frames.find((f) => f.qeFermiEnergyEv === undefined);
+  if (fermiWeight > 0 && noFermi) {
+    throw new MalaError(`--fermi-weight needs QE's Fermi energy of every frame; ${noFermi.files.name} has none (fermi_energy_dft)`, { file: noFermi.files.infoFile ?? noFermi.files.structureFile, fix: 'use snapshots written by mala-ts generate, or drop --fermi-weight' });
+  }
+  const nIn = data.spec.layerSizes[0];
+  const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
+  // the LDOS rows of all frames, on the model's axis and scaled as in training
+  const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
+  const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
+  const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
+  const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
+
+  const set: TuningSet = { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
+  // an ensemble: each member in turn, from the same frames, order and seed, as fine-tuning each
+  // member's own file and combining them with mala-ts ensemble would
+  const members = ensembleMembers(data);
+  progress.start('finetune', members.length * o.epochs * frames.length, 'frames');
+  const tuned: { weights: ModelData['weights']; seed: number | null; history: FinetuneEpoch[] }[] = [];
+  for (const [k, member] of members.entries()) {
+    if (members.length > 1) o.log?.(`member ${k + 1} of ${members.length}${member.seed === null ? '' : ` (seed ${member.seed})`}`);
+    tuned.push({ ...(await tuneNetwork(data, member.weights, set, o, progress)), seed: member.seed });
+  }
   progress.stop();
-  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history };
-  saveModelData(o.out, { ...current(), provenance: { ...(data.provenance ?? {}), finetune } });
-  return { out: o.out, history };
+  const history = tuned[0].history;
+  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history, ...(tuned.length > 1 ? { memberHistories: tuned.map((m) => m.history) } : {}) };
+  const networks: Pick<ModelData, 'weights' | 'ensemble'> = tuned.length > 1 ? { weights: tuned[0].weights, ensemble: tuned.map((m) => ({ weights: m.weights, seed: m.seed })) } : { weights: tuned[0].weights, ensemble: undefined };
+  saveModelData(o.out, { ...data, ...networks, provenance: { ...(data.provenance ?? {}), finetune } });
+  return { out: o.out, history, memberHistories: tuned.map((m) => m.history) };
 }

@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MalaError } from '../../src/errors';
 import { readNpy, writeNpy } from '../../src/io/npy';
-import { readModelData, saveModelData } from '../../src/network/model';
+import { ensembleMembers, readModelData, saveModelData } from '../../src/network/model';
+import { buildEnsemble } from '../../src/workflow/ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { Rng } from '../../src/network/rng';
 import { parseQeOutput } from '../../src/structure/qe-output';
@@ -136,12 +137,30 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), forceWeight: 1, densityWeight: 1 }), (e: unknown) => e instanceof MalaError && /--density-weight needs --force-weight 0/.test(e.message));
   });
 
-  it('bad input: an ensemble, a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
+  it('an ensemble: each member fine-tuned in turn exactly as its own file would be, written as an ensemble', async () => {
+    const m = readModelData(model);
+    const a = path.join(t.dir, 'member-a.zip');
+    const b = path.join(t.dir, 'member-b.zip');
+    saveModelData(a, { ...m, provenance: { ...m.provenance, seed: 3 } });
+    saveModelData(b, { ...m, weights: m.weights.map((w) => Float32Array.from(w, (x) => 1.05 * x)), provenance: { ...m.provenance, seed: 7 } });
+    const ens = path.join(t.dir, 'ens2.zip');
+    buildEnsemble({ models: [a, b], out: ens });
+    const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 100, pseudoDir: UPF_DIR, backend: 'ts' as const };
+    const r = await finetuneModel({ ...common, modelFile: ens, out: path.join(t.dir, 'ens2.ft.zip') });
+    const ra = await finetuneModel({ ...common, modelFile: a, out: path.join(t.dir, 'member-a.ft.zip') });
+    const rb = await finetuneModel({ ...common, modelFile: b, out: path.join(t.dir, 'member-b.ft.zip') });
+    const tuned = ensembleMembers(readModelData(r.out));
+    assert.deepEqual(tuned.map((x) => x.seed), [3, 7]);
+    const own = [readModelData(ra.out).weights, readModelData(rb.out).weights];
+    tuned.forEach((x, k) => x.weights.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(own[k][i]), `member ${k + 1}, parameter ${i}`)));
+    assert.notDeepEqual(Array.from(tuned[1].weights[0]), Array.from(readModelData(b).weights[0]), 'member 2 was trained');
+    assert.deepEqual(r.memberHistories, [ra.history, rb.history]);
+    assert.deepEqual(r.history, ra.history);
+  });
+
+  it('bad input: a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
     const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
     const m = readModelData(model);
-    const ens = path.join(t.dir, 'ens.zip');
-    saveModelData(ens, { ...m, ensemble: [{ weights: m.weights, seed: 1 }, { weights: m.weights, seed: 2 }] } as typeof m);
-    await assert.rejects(finetuneModel({ ...common, modelFile: ens, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /ensemble of 2 networks/.test(e.message) && /mala-ts ensemble/.test(e.fix ?? ''));
     const fw = path.join(t.dir, 'fw.zip');
     saveModelData(fw, { ...m, outputScaler: DataScaler.weightedMinmax(m.outputScaler, new Array(24).fill(2)) });
     await assert.rejects(finetuneModel({ ...common, modelFile: fw, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /global minmax output scaler/.test(e.message));

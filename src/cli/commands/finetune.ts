@@ -31,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('finetune')
     .description(commandSummary('finetune'))
-    .requiredOption('--model <file>', 'a single-network mala-ts model (mala-ts train; an ensemble: fine-tune each member file, then mala-ts ensemble)')
+    .requiredOption('--model <file>', 'a mala-ts model (mala-ts train); an ensemble: each member is fine-tuned in turn, with the same frames, order and seed, and --out is the ensemble of them')
     .requiredOption('--data <dir>', 'its training snapshots as mala-ts generate writes them (<name>.in.npy, .out.npy, .pw.scf.out with QE forces, .info.json)')
     .option('--snapshots <a,b,...>', 'only these snapshots (default: all in --data)')
     .requiredOption('--out <file>', 'the fine-tuned model archive')
@@ -69,7 +69,9 @@ export function register(program: Command): void {
         progress: defaultProgress(),
         log: stderr,
       });
-      const forces = r.history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${r.history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${r.history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`;
-      process.stdout.write(`wrote ${r.out} (${r.history.length} epochs; ${forces} before each epoch's steps)\n`);
+      const course = (history: typeof r.history) => (history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`);
+      const members = r.memberHistories.length;
+      const each = members > 1 ? r.memberHistories.map((h, k) => `member ${k + 1}: ${course(h)}`).join('; ') : course(r.history);
+      process.stdout.write(`wrote ${r.out} (${members > 1 ? `an ensemble of ${members} fine-tuned members, ` : ''}${r.history.length} epochs; ${each} before each epoch's steps)\n`);
     });
 }
