@@ -326,8 +326,10 @@ export function formatTestTable(j: Record<string, unknown>): string {
   const hasS = rows.some((r) => typeof r.stress_max_abs_gpa === 'number');
   const sig = (r: Record<string, unknown>) => (r.ensemble as { sigma_total_mev_per_atom?: number } | undefined)?.sigma_total_mev_per_atom;
   const hasE = rows.some((r) => typeof sig(r) === 'number');
-  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : []), ...(hasE ? ['σ(E_tot)'] : [])];
-  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : []), ...(hasE ? ['meV/atom'] : [])];
+  // the closest pair marks the frames a network gets most wrong (models/al-fcc-broad/RECIPE.md, "Close pairs")
+  const hasC = rows.some((r) => typeof r.closest_atoms_angstrom === 'number');
+  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : []), ...(hasE ? ['σ(E_tot)'] : []), ...(hasC ? ['closest'] : [])];
+  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : []), ...(hasE ? ['meV/atom'] : []), ...(hasC ? ['Å'] : [])];
   const body = rows.map((r) => [
     String(r.name) + (r.in_domain === false ? ' (!)' : ''),
     String(r.atoms),
@@ -342,6 +344,7 @@ export function formatTestTable(j: Record<string, unknown>): string {
     ...(hasF ? [fixed(n(r, 'force_rmse_ev_per_angstrom'), 4), fixed(n(r, 'force_max_abs_ev_per_angstrom'), 4)] : []),
     ...(hasS ? [fixed(n(r, 'stress_max_abs_gpa'), 2), signed(n(r, 'pressure_error_gpa'))] : []),
     ...(hasE ? [fixed(sig(r), 2)] : []),
+    ...(hasC ? [fixed(n(r, 'closest_atoms_angstrom'), 3)] : []),
   ]);
   const all = [head, units, ...body];
   const w = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));

@@ -199,7 +199,9 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     const closest = json.snapshots[0].closest_atoms_angstrom as number;
     assert.equal(closest, closestDistanceAngstrom(readStructure(path.join(data, 'plain.pw.scf.out')).atoms));
     assert.ok(closest > 2.3 && closest < 2.86, `closest ${closest} Å`);
-    assert.match(formatTestTable(json as Record<string, unknown>), /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP\n/);
+    const table = formatTestTable(json as Record<string, unknown>);
+    assert.match(table, /F RMSE +max\|ΔF\| +max\|Δσ\| +ΔP +closest\n/);
+    assert.match(table, new RegExp(`\\nplain .* ${closest.toFixed(3).replace('.', '\\.')}\\n`), 'the row ends with its closest pair, Å');
   });
 
   it('--forces: a warning that both the energy run and the forces run give (here the domain\'s) is in the row once; the model\'s recorded validation is not a row\'s warning', async () => {
@@ -250,7 +252,7 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     // member 1 alone is not what was tested
     const one = await testModel({ modelFile: fx.model, dataDir: fx.data, snapshots: ['off'], pseudoDir: UPF_DIR, backend: 'ts' });
     assert.ok(Math.abs(one.rows[0].predicted.bandEnergyEv - row.predicted.bandEnergyEv) > 1e-4);
-    assert.match(formatTestTable(testReportJson(r) as Record<string, unknown>), /σ\(E_tot\)\n/);
+    assert.match(formatTestTable(testReportJson(r) as Record<string, unknown>), /σ\(E_tot\) +closest\n/);
   });
 
   it('the table says how the ensemble\'s σ compares with the error against QE (within 1σ, 2σ, the largest ratio)', () => {
