@@ -33,6 +33,10 @@
  * force term (λ_F = 0) nothing needs the atoms' derivatives: predict reads the frame's stored
  * descriptors (.in.npy) and returns the engine's ∂E/∂L, so energy-only epochs cost a fraction
  * (on 4 frames here, 14 s against 42 s with forces, start-up included: docs/forces.md §1c).
+ *
+ * An ensemble's members are fine-tuned one after the other, each alone (its own energies and
+ * forces, not the ensemble's mean), as `make al-broad-finetune` does with member files; the members
+ * stay separate networks, so their spread keeps its meaning.
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
