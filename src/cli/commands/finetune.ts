@@ -72,6 +72,6 @@ export function register(program: Command): void {
       const course = (history: typeof r.history) => (history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`);
       const members = r.memberHistories.length;
       const each = members > 1 ? r.memberHistories.map((h, k) => `member ${k + 1}: ${course(h)}`).join('; ') : course(r.history);
-      process.stdout.write(`wrote ${r.out} (${members > 1 ? `an ensemble of ${members} fine-tuned members, ` : ''}${r.history.length} epochs; ${each} before each epoch's steps)\n`);
+      process.stdout.write(`wrote ${r.out} (${members > 1 ? `an ensemble of ${members} fine-tuned members, ` : ''}${r.history.length} epoch${r.history.length === 1 ? '' : 's'}; ${each} before each epoch's steps)\n`);
     });
 }
