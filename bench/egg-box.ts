@@ -17,12 +17,11 @@
  * the force change over all sub-voxel shifts (the egg-box floor) beside the model's force RMSE
  * against QE from its VALIDATION.json when it has one.
  */
-import * as path from 'node:path';
-import * as fs from 'node:fs';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { LdosModel, loadModel } from '../src/network/model';
 import { Atoms, Mat3, Vec3 } from '../src/structure/atoms';
 import { readStructure, StructureRead } from '../src/structure/registry';
+import { recordedForceValidation } from '../src/workflow/model-info';
 import { predict } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
 
@@ -149,15 +148,6 @@ function formatRow(what: string, r: ShiftChange): string {
   return `${what.padEnd(34)} ΔE ${e.padStart(9)} meV/atom   ΔF rms ${r.forceRmsEvPerA.toFixed(4)} max ${r.forceMaxEvPerA.toFixed(4)} eV/Å   |ΣF| ${r.netForceEvPerA.toFixed(4)} eV/Å`;
 }
 
-/** The mean force RMSE against QE that the model's VALIDATION.json (beside model.zip) records, if any. */
-function validationForceRmse(modelFile: string): number | undefined {
-  const file = path.join(path.dirname(modelFile), 'VALIDATION.json');
-  if (!fs.existsSync(file)) return undefined;
-  const rows = (JSON.parse(fs.readFileSync(file, 'utf8')).snapshots ?? []) as { force_rmse_ev_per_angstrom?: number }[];
-  const f = rows.map((r) => r.force_rmse_ev_per_angstrom).filter((x): x is number => typeof x === 'number');
-  return f.length ? f.reduce((s, x) => s + x, 0) / f.length : undefined;
-}
-
 async function main(): Promise<void> {
   const modelFile = arg('model');
   const read = readStructure(arg('structure'));
@@ -167,7 +157,8 @@ async function main(): Promise<void> {
   const out = arg('out', '');
   const model = loadModel(modelFile);
   const report = await measureEggBox({ read, model, pseudoDir, shifts, log: (l) => console.log(l) });
-  const qe = validationForceRmse(modelFile);
+  // the model's own table only (model-info checks that VALIDATION.json was written for this file)
+  const qe = recordedForceValidation(modelFile)?.forceRmseMeanEvPerA;
   console.log(
     `\negg-box floor over ${shifts} sub-voxel shifts: force change ${report.eggBoxForceRmsEvPerA.toFixed(4)} eV/Å RMS, energy change up to ${report.eggBoxEnergyMaxMeVPerAtom.toFixed(4)} meV/atom` +
       (qe !== undefined ? `; the model's force RMSE against QE (VALIDATION.json, mean over frames): ${qe.toFixed(3)} eV/Å` : ''),
