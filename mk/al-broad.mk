@@ -195,15 +195,16 @@ al-broad-data:
 # The frames of the next model first (2026-12-07): what stage c48+16+hot24+close12 fits that is
 # not made yet, in the order that makes it comparable soonest: the 16-atom validation frames (with
 # the 8-atom ones, 9 of the 11 the shipped model's table has), the 16-atom training frames, the
-# 48 c8at frames; then the rest of al-broad-data (the t8at grid, the 32-atom frames). Each frame is
-# made once whichever target asks first.
+# 48 c8at frames; then the rest of al-broad-data (the t8at grid, the 32-atom frames), even after a
+# failed frame (logged and skipped, as al-broad-data does). Each frame is made once.
 al-broad-next-data:
 	@rc=0; $(al_broad_stage_fn) \
 	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16); \
 	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN16); \
 	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E); \
 	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8); \
-	[ $$rc -eq 0 ] && $(MAKE) --no-print-directory al-broad-data || exit 1
+	$(MAKE) --no-print-directory al-broad-data || rc=1; \
+	exit $$rc
 
 al-broad-validation:
 	$(call al_broad_generate,$(AL_BROAD_VALID),validation,$(AL_BROAD_KVALID),gamma)
