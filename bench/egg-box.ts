@@ -23,6 +23,7 @@ import { Atoms, Mat3, Vec3 } from '../src/structure/atoms';
 import { readStructure, StructureRead } from '../src/structure/registry';
 import { recordedForceValidation } from '../src/workflow/model-info';
 import { predict } from '../src/workflow/predict';
+import { forceErrors } from '../src/workflow/tester-forces';
 import { arg, helpIfAsked } from './help';
 
 if (require.main === module) helpIfAsked(__filename);
@@ -70,26 +71,20 @@ export interface ShiftChange {
   netForceEvPerA: number;
 }
 
-/** How a shifted prediction differs from the unshifted one (atoms in the same order). */
+/** |Σ_I F_I|, eV/Å: zero for an energy that is exactly translation invariant. */
+function netForceEvPerA(f: number[][]): number {
+  return Math.hypot(...[0, 1, 2].map((d) => f.reduce((s, v) => s + v[d], 0)));
+}
+
+/** How a shifted prediction differs from the unshifted one (atoms in the same order; the force change as the tester's force error). */
 export function shiftChange(base: EnergyForces, shifted: EnergyForces): ShiftChange {
   const n = base.forcesEvPerA.length;
-  if (shifted.forcesEvPerA.length !== n) throw new Error(`shiftChange: ${shifted.forcesEvPerA.length} forces against ${n}`);
-  let sumSq = 0;
-  let max = 0;
-  const net = [0, 0, 0];
-  for (let i = 0; i < n; i++) {
-    for (let d = 0; d < 3; d++) {
-      const diff = shifted.forcesEvPerA[i][d] - base.forcesEvPerA[i][d];
-      sumSq += diff * diff;
-      max = Math.max(max, Math.abs(diff));
-      net[d] += shifted.forcesEvPerA[i][d];
-    }
-  }
+  const f = forceErrors(shifted.forcesEvPerA, undefined, { forcesEvPerA: base.forcesEvPerA }, '<the unshifted prediction>');
   return {
     energyMeVPerAtom: ((shifted.totalEnergyEv - base.totalEnergyEv) / n) * 1000,
-    forceRmsEvPerA: Math.sqrt(sumSq / (3 * n)),
-    forceMaxEvPerA: max,
-    netForceEvPerA: Math.hypot(net[0], net[1], net[2]),
+    forceRmsEvPerA: f.forceRmseEvPerA,
+    forceMaxEvPerA: f.forceMaxEvPerA,
+    netForceEvPerA: netForceEvPerA(shifted.forcesEvPerA),
   };
 }
 
@@ -117,8 +112,7 @@ export async function measureEggBox(opts: { read: StructureRead; model: LdosMode
   };
   const atoms = opts.read.atoms;
   const base = await run(atoms);
-  const net = (f: number[][]) => Math.hypot(...[0, 1, 2].map((d) => f.reduce((s, v) => s + v[d], 0)));
-  log(`unshifted: E ${base.totalEnergyEv.toFixed(6)} eV, grid ${base.grid.join('×')}, |ΣF| ${net(base.forcesEvPerA).toFixed(4)} eV/Å`);
+  log(`unshifted: E ${base.totalEnergyEv.toFixed(6)} eV, grid ${base.grid.join('×')}, |ΣF| ${netForceEvPerA(base.forcesEvPerA).toFixed(4)} eV/Å`);
   const shifts: EggBoxReport['shifts'] = [];
   for (const fractions of subVoxelFractions(opts.shifts)) {
     const shiftAngstrom = voxelShiftAngstrom(atoms.cellAngstrom, base.grid, fractions);
@@ -137,7 +131,7 @@ export async function measureEggBox(opts: { read: StructureRead; model: LdosMode
     grid: base.grid,
     shifts,
     control,
-    unshiftedNetForceEvPerA: net(base.forcesEvPerA),
+    unshiftedNetForceEvPerA: netForceEvPerA(base.forcesEvPerA),
     eggBoxForceRmsEvPerA: Math.sqrt(all.reduce((s, x) => s + x, 0) / Math.max(1, all.length)),
     eggBoxEnergyMaxMeVPerAtom: Math.max(0, ...shifts.map((s) => Math.abs(s.energyMeVPerAtom))),
   };
