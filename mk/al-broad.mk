@@ -435,3 +435,53 @@ al-broad-finetune:
 	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
+
+# ---- the next model beside the shipped one (issues 16 and 18) -------------------------------------
+#   make al-broad-candidate    trains AL_BROAD_CANDIDATE_STAGE (AL_BROAD_ENSEMBLE members of
+#                              AL_BROAD_CANDIDATE_LAYERS) as the shipped model was trained (al-broad-model,
+#                              then al-broad-finetune with its runs and weights), records its domain,
+#                              and tests it and the shipped model on the same frames: every validation
+#                              frame made, and the training frames made that neither model fits (the
+#                              t8at grid and t32at frames; the shipped table's other rows were made elsewhere).
+#                              Prints both side by side (bench/variants-table.ts, with --groups by frame kind).
+#                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
+#                              the shipped model and its table are not touched. Resumable: finished
+#                              members and fine-tuning runs are kept (delete a file to redo it), and
+#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours (≈ 3 h here for the default stage: its LDOS
+#                              training, then 7 fine-tuning epochs × 3 members × ≈ 6 min).
+#   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
+#   eos commands and a section of RECIPE.md.
+AL_BROAD_CANDIDATE        ?= next
+AL_BROAD_CANDIDATE_STAGE  ?= c48+16+hot24+close12
+# 512 wide: with 21+ hot frames the 128-wide network fitted every group worse (RECIPE.md, "Twelve more hot frames")
+AL_BROAD_CANDIDATE_LAYERS ?= 512,512
+AL_BROAD_SHIPPED_STAGE    := c48+16
+al_broad_cand_dir   = $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)
+# training frames made so far that neither the shipped stage nor the candidate's fits (nor their schedule frames)
+al_broad_held_made  = $(foreach n,$(filter-out $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_SHIPPED_STAGE)) $(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))) c8at_367K_4055 t8at_500K_405,$(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8))),$(if $(wildcard $(AL_BROAD_CACHE)/training/$(n).info.json),$(n)))
+# $(1) model, $(2) JSON, $(3) training or validation, $(4) frames: mala-ts test --forces, redone when the frames or the model changed
+al_broad_cand_stamp = $(4) $$(sha256sum < $(1) | cut -c1-64)
+al_broad_cand_test  = if [ -f $(2) ] && [ "$$(cat $(2:.json=.frames) 2>/dev/null)" = "$(al_broad_cand_stamp)" ]; then :; else rc=0; \
+	  $(MALA_TS) test --model $(1) --data $(AL_BROAD_CACHE)/$(3) --snapshots $(4) --pseudo-dir $(AL_PSEUDO) --forces \
+	    --max-error $(AL_BROAD_LIMITS) --json --out $(2).tmp > $(2:.json=.log) 2>&1 || rc=$$?; \
+	  [ $$rc -le 1 ] && [ -f $(2).tmp ] || { echo "al-broad-candidate: mala-ts test failed (exit $$rc), see $(2:.json=.log)"; exit 1; }; \
+	  mv -f $(2).tmp $(2); echo "$(al_broad_cand_stamp)" > $(2:.json=.frames); fi;
+.PHONY: al-broad-candidate
+al-broad-candidate:
+	@set -e; d=$(al_broad_cand_dir); mkdir -p $$d; \
+	valid=$(call al_broad_list,$(al_broad_valid_made)); held=$(call al_broad_list,$(al_broad_held_made)); \
+	[ -n "$$valid" ] || { echo "al-broad-candidate: no validation frame made yet (run make al-broad-next-data)"; exit 1; }; \
+	echo "al-broad-candidate: $$d: stage $(AL_BROAD_CANDIDATE_STAGE), layers $(AL_BROAD_CANDIDATE_LAYERS), $(AL_BROAD_ENSEMBLE) member(s) $$(date -u +%FT%TZ)"; \
+	$(MAKE) --no-print-directory al-broad-model AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_LAYERS=$(AL_BROAD_CANDIDATE_LAYERS) \
+	  AL_BROAD_WORK=$$d/work AL_BROAD_MODEL=$$d/ldos-only.zip; \
+	[ -f $$d/model.zip ] || $(MAKE) --no-print-directory al-broad-finetune AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_WORK=$$d/work AL_BROAD_FT_OUT=$$d/model.zip.tmp; \
+	[ -f $$d/model.zip ] || { $(MAKE) --no-print-directory al-broad-domain AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_MODEL=$$d/model.zip.tmp; mv $$d/model.zip.tmp $$d/model.zip; }; \
+	echo "al-broad-candidate: testing both models on $$(echo $$valid | tr , ' ' | wc -w) validation and $$(echo $$held | tr , ' ' | wc -w) held-out training frames $$(date -u +%FT%TZ)"; \
+	$(call al_broad_cand_test,$$d/model.zip,$$d/validation.json,validation,$$valid) \
+	$(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-validation.json,validation,$$valid) \
+	if [ -n "$$held" ]; then $(call al_broad_cand_test,$$d/model.zip,$$d/held.json,training,$$held) \
+	  $(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-held.json,training,$$held) fi; \
+	npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-validation.json,$(AL_BROAD_CANDIDATE)=$$d/validation.json --detail --out $$d/compare-validation.json; \
+	[ -z "$$held" ] || npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-held.json,$(AL_BROAD_CANDIDATE)=$$d/held.json \
+	  --groups 'grid t8at=^t8at;32 atoms=^t32at;hot h8at=^h8at;close p8at=^p8at;c8at=^c8at' --out $$d/compare-held.json; \
+	echo "al-broad-candidate: $$d/compare-validation.json, $$d/compare-held.json $$(date -u +%FT%TZ)"
