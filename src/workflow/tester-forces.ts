@@ -56,6 +56,12 @@ export interface ForceErrors {
   pressureQeGpa?: number;
 }
 
+/** A snapshot's forces, model and QE, eV/Å, one row per atom (the JSON's `forces_ev_per_angstrom`: parity plots, residual fits). */
+export interface SnapshotForces extends ForceErrors {
+  forcesModelEvPerA: number[][];
+  forcesQeEvPerA: number[][];
+}
+
 /** Errors of predicted forces (eV/Å) and stress (eV/Å³, ASE's sign) against QE's. */
 export function forceErrors(forcesEvPerA: number[][], stressEvPerA3: number[][] | undefined, qe: QeForcesReference, file: string): ForceErrors {
   if (forcesEvPerA.length !== qe.forcesEvPerA.length) {
@@ -92,7 +98,7 @@ export async function snapshotForceErrors(
   qe: QeForcesReference,
   model: LdosModel,
   o: { pseudoDir?: string; temperatureK: number; memoryMb?: number; warn?: (m: string) => void },
-): Promise<ForceErrors> {
+): Promise<SnapshotForces> {
   const r = await predict({
     structureRead: read,
     structureFile: file,
@@ -107,5 +113,5 @@ export async function snapshotForceErrors(
     quoteForceValidation: false,
     warn: o.warn,
   });
-  return forceErrors(r.forcesEvPerA!, r.stressEvPerA3, qe, file);
+  return { ...forceErrors(r.forcesEvPerA!, r.stressEvPerA3, qe, file), forcesModelEvPerA: r.forcesEvPerA!, forcesQeEvPerA: qe.forcesEvPerA };
 }

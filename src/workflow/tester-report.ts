@@ -61,6 +61,9 @@ export interface SnapshotErrors {
   pressureErrorGpa?: number;
   pressureModelGpa?: number;
   pressureQeGpa?: number;
+  /** --forces: the forces themselves, model and QE, eV/Å, one row per atom in the structure's order. */
+  forcesModelEvPerA?: number[][];
+  forcesQeEvPerA?: number[][];
   /** A model with an energy reference: the shift s(n) of its energy grid for this snapshot, eV (issue 18). */
   energyReferenceShiftEv?: number;
   /** The shortest distance between two atoms (periodic images included), Å: how compressed or disordered the frame is. */
@@ -245,6 +248,7 @@ export const DEFINITIONS = {
   density_mape_percent: "mean over grid points of |n_model − n_target| / n_target · 100 (MALA Tester 'density_relative')",
   density_mae_per_a3: "mean over grid points of |n_model − n_target|, electrons/Å³ (MALA Tester 'density')",
   force_rmse_ev_per_angstrom: "--forces: RMSE over the 3N Cartesian components of F_model − F_QE (pw.x's last 'Forces acting on atoms'), eV/Å; descriptors recomputed from the atoms",
+  forces_ev_per_angstrom: "--forces: the forces themselves, {model, qe}, eV/Å, one [Fx, Fy, Fz] row per atom in the structure's order (parity plots, bench/force-residual-pairs.ts)",
   ensemble: "an ensemble model is tested as predict runs it (the members' mean LDOS); sigma_*: the members' sample standard deviation, predict's uncertainty",
   energy_reference_shift_ev:
     "a model with an energy reference: its LDOS energies for the snapshot are its grid shifted by this (eV); the target LDOS stays on the grid as written, so the DOS errors compare the target's energies inside the shifted grid's span, the model's DOS linearly interpolated to them",
@@ -277,6 +281,7 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
     stress_max_abs_gpa: s.stressMaxGpa,
     pressure_error_gpa: s.pressureErrorGpa,
     pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
+    forces_ev_per_angstrom: s.forcesModelEvPerA === undefined ? undefined : { model: s.forcesModelEvPerA, qe: s.forcesQeEvPerA },
     ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
     target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
     predicted: observablesJson(s.predicted),

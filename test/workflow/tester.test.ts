@@ -195,6 +195,11 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.deepEqual(r.failures.map((f) => `${f.snapshot} ${f.quantity}`), ['plain forces-qe', 'stressed forces-qe']);
     const json = testReportJson(r) as { snapshots: Record<string, unknown>[] };
     assert.equal(json.snapshots[0].force_rmse_ev_per_angstrom, plain.forceRmseEvPerA);
+    // the forces themselves, atom by atom: predict's and the pw.x output's
+    const forces = json.snapshots[0].forces_ev_per_angstrom as { model: number[][]; qe: number[][] };
+    assert.deepEqual(forces.model, pred.forcesEvPerA);
+    assert.equal(forces.qe.length, qeF.length);
+    forces.qe.forEach((row, a) => row.forEach((x, k) => assert.ok(Math.abs(x - qeF[a][k]) < 1e-12, `atom ${a} ${k}: ${x} vs ${qeF[a][k]}`)));
     // the snapshot's closest two atoms, from its own structure (an MD frame of fcc Al: below a/√2 = 2.86 Å)
     const closest = json.snapshots[0].closest_atoms_angstrom as number;
     assert.equal(closest, closestDistanceAngstrom(readStructure(path.join(data, 'plain.pw.scf.out')).atoms));
