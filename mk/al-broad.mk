@@ -453,7 +453,10 @@ al-broad-finetune:
 #   eos commands and a section of RECIPE.md.
 AL_BROAD_CANDIDATE        ?= next
 AL_BROAD_CANDIDATE_STAGE  ?= c48+16+hot24+close12
-# 512 wide: with 21+ hot frames the 128-wide network fitted every group worse (RECIPE.md, "Twelve more hot frames")
+# 512 wide: with 21+ hot frames a 128-wide LDOS-only network fitted every group worse (RECIPE.md, "Twelve
+# more hot frames"); but on c48+16 a 256-wide member fine-tuned 7 epochs had worse total energies and
+# forces than a 128-wide one ("More fine-tuning of the shipped members"), so where time allows train
+# AL_BROAD_CANDIDATE=next-w128 AL_BROAD_CANDIDATE_LAYERS=128,128 beside it
 AL_BROAD_CANDIDATE_LAYERS ?= 512,512
 AL_BROAD_SHIPPED_STAGE    := c48+16
 al_broad_cand_dir   = $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)
