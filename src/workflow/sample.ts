@@ -20,6 +20,7 @@ import { Progress, silentProgress } from '../util/progress';
 import { lockOutputDir } from '../io/output-lock';
 import { checkOutputs } from '../io/output-check';
 import { registerTemp } from '../util/cleanup';
+import { seededUniform } from '../util/seeded-uniform';
 
 export interface SampleOptions {
   /** pw.x template (ibrav = 0) the frames are written into. */
@@ -130,18 +131,6 @@ export function withElectronTemperature(text: string, temperatureK: number): str
   let t = setNamelistValue(text, 'system', 'occupations', 'smearing');
   t = setNamelistValue(t, 'system', 'smearing', 'fermi-dirac');
   return setNamelistValue(t, 'system', 'degauss', fermiDiracDegaussRy(temperatureK));
-}
-
-/** mulberry32: a small seeded generator, so a frame's k-point shift depends only on (seed, frame). */
-function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The random offset (fractions of a mesh step, each in [0, 1)) of frame `frame` for `seed`. */
