@@ -1,18 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { evaluateCorrection, fitPairCorrection, pairBasis, pairDesign, type ResidualFrame } from '../../bench/force-residual-pairs';
 import type { Atoms, Vec3 } from '../../src/structure/atoms';
+import { seededUniform } from '../../src/util/seeded-uniform';
 
-// a small deterministic generator (mulberry32), so the frames are the same on every run
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// the same frames on every run
+const rng = seededUniform;
 
 // a 4-atom fcc Al cell (4.05 Å, smaller than the cutoff, so periodic images count), atoms displaced by up to ±0.2 Å
 function frame(seed: number): Atoms {
