@@ -1,5 +1,6 @@
 /**
- * DOS plot with the Fermi level marked, drawn by vega-lite/vega (server-side SVG, no canvas).
+ * Plots drawn by vega-lite/vega (server-side SVG, no canvas): the DOS with the Fermi level marked,
+ * and the force parity plot of `mala-ts test --forces` (model against QE, with the line y = x).
  * PNG is rasterised from that SVG by resvg when `@resvg/resvg-js` is installed.
  */
 import * as path from 'node:path';
@@ -59,10 +60,61 @@ export function dosPlotSpec(input: DosPlotInput): Record<string, unknown> {
   };
 }
 
-/** Render the DOS plot as an SVG string. */
-export async function renderDosSvg(input: DosPlotInput): Promise<string> {
+/** One force component of a parity plot, eV/Å. */
+export interface ParityPoint {
+  snapshot: string;
+  qeEvPerA: number;
+  modelEvPerA: number;
+}
+
+/** Snapshots up to this many get a colour each; more are one colour (a legend of dozens reads as noise). */
+export const PARITY_COLOURED_SNAPSHOTS = 12;
+
+/** The vega-lite specification of the force parity plot: every component, model against QE, on equal axes with y = x. */
+export function forceParitySpec(points: readonly ParityPoint[], title?: string): Record<string, unknown> {
+  if (points.length === 0) throw new MalaError('a force parity plot needs forces', { fix: 'test with --forces' });
+  let lo = Infinity;
+  let hi = -Infinity;
+  let sq = 0;
+  for (const p of points) {
+    lo = Math.min(lo, p.qeEvPerA, p.modelEvPerA);
+    hi = Math.max(hi, p.qeEvPerA, p.modelEvPerA);
+    sq += (p.modelEvPerA - p.qeEvPerA) ** 2;
+  }
+  const pad = 0.05 * (hi - lo || 1);
+  const domain = [lo - pad, hi + pad];
+  const snapshots = new Set(points.map((p) => p.snapshot)).size;
+  const rmse = Math.sqrt(sq / points.length);
+  const axis = (field: string, label: string) => ({ field, type: 'quantitative', title: label, scale: { domain, nice: false } });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: title ?? `Forces, model against QE: ${snapshots} snapshot${snapshots === 1 ? '' : 's'}, ${points.length} components, RMSE ${rmse.toFixed(3)} eV/Å`,
+    width: 420,
+    height: 420,
+    background: 'white',
+    layer: [
+      {
+        data: { values: domain.map((v) => ({ qe_ev_per_angstrom: v, model_ev_per_angstrom: v })) },
+        mark: { type: 'line', color: '#888888', strokeDash: [4, 4] },
+        encoding: { x: axis('qe_ev_per_angstrom', 'QE force component (eV/Å)'), y: axis('model_ev_per_angstrom', 'model force component (eV/Å)') },
+      },
+      {
+        data: { values: points.map((p) => ({ snapshot: p.snapshot, qe_ev_per_angstrom: p.qeEvPerA, model_ev_per_angstrom: p.modelEvPerA })) },
+        mark: { type: 'point', filled: true, size: 16, opacity: 0.6 },
+        encoding: {
+          x: axis('qe_ev_per_angstrom', 'QE force component (eV/Å)'),
+          y: axis('model_ev_per_angstrom', 'model force component (eV/Å)'),
+          color: snapshots <= PARITY_COLOURED_SNAPSHOTS ? { field: 'snapshot', type: 'nominal', title: 'snapshot' } : { value: '#1f77b4' },
+        },
+      },
+    ],
+  };
+}
+
+/** Render a vega-lite specification as an SVG string. */
+async function renderSvg(spec: Record<string, unknown>): Promise<string> {
   const { vega, vegaLite } = loadVega();
-  const compiled = vegaLite.compile(dosPlotSpec(input)).spec;
+  const compiled = vegaLite.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -83,10 +135,30 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
   return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true }, background: 'white' }).render().asPng();
 }
 
-/** Write the DOS plot; the format follows the extension (.svg or .png). */
-export async function writeDosPlot(file: string, input: DosPlotInput): Promise<void> {
+/** Render the DOS plot as an SVG string. */
+export function renderDosSvg(input: DosPlotInput): Promise<string> {
+  return renderSvg(dosPlotSpec(input));
+}
+
+/** A plot file's format from its extension, or one clear error (checked before any work). */
+export function checkPlotFile(file: string): '.svg' | '.png' {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new MalaError(`unknown plot format '${ext || '(none)'}'`, { file, fix: 'name the plot file .svg or .png' });
-  const svg = await renderDosSvg(input);
+  return ext;
+}
+
+async function writePlot(file: string, spec: Record<string, unknown>): Promise<void> {
+  const ext = checkPlotFile(file);
+  const svg = await renderSvg(spec);
   writeFileAtomic(file, ext === '.svg' ? svg : svgToPng(svg));
+}
+
+/** Write the DOS plot; the format follows the extension (.svg or .png). */
+export function writeDosPlot(file: string, input: DosPlotInput): Promise<void> {
+  return writePlot(file, dosPlotSpec(input));
+}
+
+/** Write the force parity plot; the format follows the extension (.svg or .png). */
+export function writeForceParityPlot(file: string, points: readonly ParityPoint[], title?: string): Promise<void> {
+  return writePlot(file, forceParitySpec(points, title));
 }

@@ -14,6 +14,7 @@
 import { MalaError } from '../errors';
 import { sigmaCoverage, type SigmaCoverage } from '../engine/ensemble';
 import { energyTermNames, type EnergyTermName } from '../qe/total-energy';
+import type { ParityPoint } from '../io/plot';
 
 /** Observables of one LDOS (the engine's), as the comparison needs them. */
 export interface SnapshotObservables {
@@ -310,6 +311,17 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
 
 const signed = (v: number | undefined, d = 2) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(d)}`);
 const fixed = (v: number | undefined, d: number) => (v === undefined ? '–' : v.toFixed(d));
+
+/** Every force component of the rows that carry forces (`forces_ev_per_angstrom`), for the parity plot. */
+export function forceParityPoints(rows: readonly Record<string, unknown>[]): ParityPoint[] {
+  const points: ParityPoint[] = [];
+  for (const row of rows) {
+    const f = row?.forces_ev_per_angstrom as { model?: number[][]; qe?: number[][] } | undefined;
+    if (!f?.model || !f.qe) continue;
+    f.qe.forEach((q, a) => q.forEach((x, k) => points.push({ snapshot: String(row.name), qeEvPerA: x, modelEvPerA: f.model![a][k] })));
+  }
+  return points;
+}
 
 /** σ(E_total) of an ensemble's rows (JSON, snake_case) against their |total-energy error vs QE|; undefined without an ensemble. */
 export function sigmaCoverageOfRows(rows: readonly Record<string, unknown>[]): SigmaCoverage | undefined {

@@ -239,6 +239,26 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     await assert.rejects(testModel({ modelFile: fx.model, dataDir: fx.data, pseudoDir: UPF_DIR, backend: 'ts', forces: true, maxError: { 'stress-qe': 1 } }), (e: unknown) => e instanceof MalaError && /stress-qe: the pw.x output of .* has no stress block/.test(e.message));
   });
 
+  it('--parity-plot: the force parity plot of the run (SVG with its axes in eV/Å); without --forces one clear error and no file', () => {
+    const svg = path.join(t.dir, 'parity.svg');
+    const base = ['test', '--model', fx.model, '--data', fx.data, '--snapshots', 'off', '--pseudo-dir', UPF_DIR, '--backend', 'ts'];
+    const none = mt([...base, '--parity-plot', svg]);
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /--parity-plot plots the forces, and there is no --forces/);
+    assert.ok(!fs.existsSync(svg));
+    const bad = mt([...base, '--forces', '--parity-plot', path.join(t.dir, 'parity.pdf')]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /unknown plot format '\.pdf'/);
+    const r = mt([...base, '--forces', '--json', '--parity-plot', svg]);
+    assert.equal(r.status, 0, r.stderr);
+    const text = fs.readFileSync(svg, 'utf8');
+    assert.match(text, /^<svg/);
+    assert.match(text, /QE force component \(eV\/Å\)/);
+    assert.match(text, /model force component \(eV\/Å\)/);
+    const row = (JSON.parse(r.stdout) as { snapshots: { force_rmse_ev_per_angstrom: number }[] }).snapshots[0];
+    assert.match(text, new RegExp(`1 snapshot, 12 components, RMSE ${row.force_rmse_ev_per_angstrom.toFixed(3).replace('.', '\\.')} eV/Å`));
+  });
+
   it('an ensemble is tested as predict runs it (the members\' mean LDOS), with the members\' σ per snapshot', async () => {
     // a second member: the first one's weights scaled, so that the two disagree
     const second = loadModel(fx.model, { backend: 'ts' }).data;

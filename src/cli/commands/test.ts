@@ -7,7 +7,8 @@ import { formatJson, writeResultsJson } from '../../io/results';
 import { defaultProgress, progressEnabled } from '../../util/progress';
 import { testModel } from '../../workflow/tester';
 import { findSnapshots } from '../../workflow/tester-data';
-import { formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
+import { forceParityPoints, formatTestTable, parseMaxError, testReportJson } from '../../workflow/tester-report';
+import { checkPlotFile, writeForceParityPlot } from '../../io/plot';
 import { checkMergeTarget, mergeTestReports } from '../../workflow/tester-merge';
 import { modelFileSha256 } from '../../workflow/model-info';
 import { positiveNumber } from '../args';
@@ -27,6 +28,7 @@ interface Opts {
   forces?: boolean;
   merge?: boolean;
   dosOut?: string;
+  parityPlot?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +43,7 @@ export function register(program: Command): void {
     .option('--json', 'print the per-snapshot rows and the summary as JSON')
     .option('--out <file>', 'also write the JSON there (e.g. models/<m>/VALIDATION.json, which model-info shows)')
     .option('--dos-out <dir>', "also write each snapshot's model and target DOS (states/eV/atom, common energies, both Fermi energies) to <dir>/<snapshot>.dos.csv")
+    .option('--parity-plot <file>', 'with --forces: the force parity plot, every component of the model against QE with the line y = x (.svg or .png)')
     .option('--merge', "add this run's rows to the table already in --out (the same model file only; a snapshot tested again replaces its row); the summary and the limits then cover every row")
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .option('--memory <MB>', 'memory budget of one snapshot\'s prediction', '4096')
@@ -56,10 +59,21 @@ export function register(program: Command): void {
       // the table to merge into, read (and checked below) before any work
       const previous = opts.merge && fs.existsSync(opts.out!) ? readTable(opts.out!) : undefined;
       if (previous !== undefined) checkMergeTarget(previous, modelFileSha256(model), opts.out!);
-      if (opts.out || opts.dosOut) {
+      if (opts.parityPlot !== undefined) {
+        if (!opts.forces) throw new MalaError('--parity-plot plots the forces, and there is no --forces', { fix: 'add --forces, or drop --parity-plot' });
+        checkPlotFile(opts.parityPlot);
+      }
+      if (opts.out || opts.dosOut || opts.parityPlot) {
         // the report must not overwrite the model or a snapshot's file
         const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
-        checkOutputs([...(opts.out ? [{ path: opts.out, kind: 'file' as const, flag: '--out' }] : []), ...(opts.dosOut ? [{ path: opts.dosOut, kind: 'dir' as const, flag: '--dos-out' }] : [])], [model, ...inputs]);
+        checkOutputs(
+          [
+            ...(opts.out ? [{ path: opts.out, kind: 'file' as const, flag: '--out' }] : []),
+            ...(opts.dosOut ? [{ path: opts.dosOut, kind: 'dir' as const, flag: '--dos-out' }] : []),
+            ...(opts.parityPlot ? [{ path: opts.parityPlot, kind: 'file' as const, flag: '--parity-plot' }] : []),
+          ],
+          [model, ...inputs],
+        );
       }
       const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
       const report = await testModel({
@@ -80,6 +94,7 @@ export function register(program: Command): void {
       const fresh = testReportJson(report);
       const json = previous === undefined ? fresh : mergeTestReports(previous, fresh, opts.out!);
       if (opts.out) writeResultsJson(opts.out, json);
+      if (opts.parityPlot) await writeForceParityPlot(opts.parityPlot, forceParityPoints(json.snapshots as Record<string, unknown>[]));
       process.stdout.write(opts.json ? formatJson(json) : formatTestTable(json));
       const failures = json.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[];
       if (failures.length > 0) {
