@@ -16,6 +16,8 @@
 #                              frames (≈ 1.5 h on 2 cores: a model within one session; see below)
 #   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed[, closest Å])
 #   make al-broad-inputs       every frame's pw.x input only (EAM MD, seconds; no QE)
+#   make al-broad-status       what is made, missing and in progress (validation, the next model's stage, all)
+#   make al-broad-candidate    the next model beside the shipped one, both tested on the same frames (below)
 #
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
@@ -488,3 +490,17 @@ al-broad-candidate:
 	[ -z "$$held" ] || npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-held.json,$(AL_BROAD_CANDIDATE)=$$d/held.json \
 	  --groups 'grid t8at=^t8at;32 atoms=^t32at;hot h8at=^h8at;close p8at=^p8at;c8at=^c8at' --out $$d/compare-held.json; \
 	echo "al-broad-candidate: $$d/compare-validation.json, $$d/compare-held.json $$(date -u +%FT%TZ)"
+
+# ---- where the data stands (reads the cache only) -------------------------------------------------
+#   make al-broad-status       the validation frames made, and the frames of AL_BROAD_CANDIDATE_STAGE made,
+#                              missing and in progress (a .work/ folder without the finished frame), so
+#                              that a session can see at once whether make al-broad-candidate can start
+.PHONY: al-broad-status
+al-broad-status:
+	@status() { label=$$1; dir=$$2; shift 2; made=0; missing=; running=; \
+	  for n in "$$@"; do if [ -f $$dir/$$n.info.json ]; then made=$$((made + 1)); \
+	    else missing="$$missing $$n"; [ -d $$dir/.work/$$n ] && running="$$running $$n"; fi; done; \
+	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; in progress (or stopped part-way):$$running}"; }; \
+	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
+	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
+	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8))
