@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import { arg, helpIfAsked } from './help';
 import { groupByFirstMatch, parseGroups } from './variants-table';
+import { requireRowForcesEvPerA } from '../src/workflow/tester-report';
 
 // only when run: a benchmark that imports this one prints its own help
 if (require.main === module) helpIfAsked(__filename);
@@ -86,17 +87,14 @@ export function ensembleForceSplit(group: string, frames: readonly FrameForces[]
   };
 }
 
-type Row = { name: string; forces_ev_per_angstrom?: { model: number[][]; qe: number[][] } };
-
 /** name → forces of the rows of some `mala-ts test --forces --json` tables. */
 export function forcesOfTables(files: readonly string[]): Map<string, { model: number[]; qe: number[] }> {
   const out = new Map<string, { model: number[]; qe: number[] }>();
   for (const file of files) {
-    const table = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshots?: Row[] };
+    const table = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshots?: Record<string, unknown>[] };
     for (const row of table.snapshots ?? []) {
-      const f = row.forces_ev_per_angstrom;
-      if (!f) throw new Error(`${file}: row ${row.name} has no forces_ev_per_angstrom (made with mala-ts test --forces since 2026-12-07?)`);
-      out.set(row.name, { model: f.model.flat(), qe: f.qe.flat() });
+      const f = requireRowForcesEvPerA(row, file);
+      out.set(String(row.name), { model: f.model.flat(), qe: f.qe.flat() });
     }
   }
   return out;

@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { arg, helpIfAsked } from './help';
 import { groupByFirstMatch, parseGroups } from './variants-table';
+import { requireRowForcesEvPerA } from '../src/workflow/tester-report';
 import { readStructure } from '../src/structure/registry';
 import { cellVolumeA3, cross, norm, type Atoms, type Vec3 } from '../src/structure/atoms';
 
@@ -197,8 +198,7 @@ export function framesOfTables(files: readonly string[], b: PairBasis): Residual
   for (const file of files) {
     const table = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown; snapshots?: Record<string, unknown>[] };
     for (const row of table.snapshots ?? []) {
-      const forces = row.forces_ev_per_angstrom as { model: number[][]; qe: number[][] } | undefined;
-      if (!forces) throw new Error(`${file}: row ${row.name} has no forces_ev_per_angstrom (made with mala-ts test --forces since 2026-12-07?)`);
+      const forces = requireRowForcesEvPerA(row, file);
       const dir = typeof row.data === 'string' ? row.data : typeof table.data === 'string' ? table.data : undefined;
       if (!dir) throw new Error(`${file}: no data folder for row ${row.name}`);
       const atoms = readStructure(path.join(dir, `${row.name}.pw.scf.out`)).atoms;

@@ -312,13 +312,44 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
 const signed = (v: number | undefined, d = 2) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(d)}`);
 const fixed = (v: number | undefined, d: number) => (v === undefined ? '–' : v.toFixed(d));
 
+/** A row's forces, model and QE, eV/Å, one [Fx, Fy, Fz] per atom. */
+export interface RowForcesEvPerA {
+  model: number[][];
+  qe: number[][];
+}
+
+const isForceRows = (v: unknown): v is number[][] =>
+  Array.isArray(v) && v.every((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number' && Number.isFinite(x)));
+
+/**
+ * The forces of one row of a `mala-ts test --forces --json` table (`forces_ev_per_angstrom`), or
+ * undefined when the row has none (a test without --forces). The one reader of that field: a row
+ * whose model and QE forces are not both one finite [Fx, Fy, Fz] per atom, as many atoms each, is
+ * an error (`where` names the file), not NaNs in a plot or a fit.
+ */
+export function rowForcesEvPerA(row: Record<string, unknown> | undefined, where: string): RowForcesEvPerA | undefined {
+  const f = row?.forces_ev_per_angstrom as { model?: unknown; qe?: unknown } | undefined;
+  if (f === undefined || f === null) return undefined;
+  if (!isForceRows(f.model) || !isForceRows(f.qe) || f.model.length !== f.qe.length || f.model.length === 0) {
+    throw new Error(`${where}: row ${String(row?.name)}: forces_ev_per_angstrom is not {model, qe} with one finite [Fx, Fy, Fz] per atom for both (remake the table with mala-ts test --forces --json)`);
+  }
+  return { model: f.model, qe: f.qe };
+}
+
+/** The same, for readers that need every row's forces: a row without them is an error naming the file. */
+export function requireRowForcesEvPerA(row: Record<string, unknown>, where: string): RowForcesEvPerA {
+  const f = rowForcesEvPerA(row, where);
+  if (!f) throw new Error(`${where}: row ${String(row.name)} has no forces_ev_per_angstrom (make the table with mala-ts test --forces --json, 2026-12-07 or later)`);
+  return f;
+}
+
 /** Every force component of the rows that carry forces (`forces_ev_per_angstrom`), for the parity plot. */
-export function forceParityPoints(rows: readonly Record<string, unknown>[]): ParityPoint[] {
+export function forceParityPoints(rows: readonly Record<string, unknown>[], where = 'the test table'): ParityPoint[] {
   const points: ParityPoint[] = [];
   for (const row of rows) {
-    const f = row?.forces_ev_per_angstrom as { model?: number[][]; qe?: number[][] } | undefined;
-    if (!f?.model || !f.qe) continue;
-    f.qe.forEach((q, a) => q.forEach((x, k) => points.push({ snapshot: String(row.name), qeEvPerA: x, modelEvPerA: f.model![a][k] })));
+    const f = rowForcesEvPerA(row, where);
+    if (!f) continue;
+    f.qe.forEach((q, a) => q.forEach((x, k) => points.push({ snapshot: String(row.name), qeEvPerA: x, modelEvPerA: f.model[a][k] })));
   }
   return points;
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { forceParitySpec, PARITY_COLOURED_SNAPSHOTS, type ParityPoint } from '../../src/io/plot';
-import { forceParityPoints } from '../../src/workflow/tester-report';
+import { forceParityPoints, requireRowForcesEvPerA, rowForcesEvPerA } from '../../src/workflow/tester-report';
 
 type Layer = { data: { values: Record<string, number | string>[] }; encoding: { x: { title: string; scale: { domain: number[] } }; y: { title: string; scale: { domain: number[] } }; color?: { field?: string; value?: string } } };
 
@@ -16,6 +16,24 @@ describe('the force parity plot (mala-ts test --forces --parity-plot)', () => {
     assert.deepEqual(p[0], { snapshot: 'a', qeEvPerA: 1.5, modelEvPerA: 1 });
     assert.deepEqual(p[5], { snapshot: 'a', qeEvPerA: 7, modelEvPerA: 6 });
     assert.deepEqual(p[6], { snapshot: 'b', qeEvPerA: 0.5, modelEvPerA: 0 });
+  });
+
+  it('one reader of a row\'s forces: none is undefined (or an error naming the file where every row needs them); a malformed one is an error', () => {
+    const good = { name: 'a', forces_ev_per_angstrom: { model: [[1, 2, 3]], qe: [[1.5, 2, 2]] } };
+    assert.deepEqual(rowForcesEvPerA(good, 'x.json'), { model: [[1, 2, 3]], qe: [[1.5, 2, 2]] });
+    assert.equal(rowForcesEvPerA({ name: 'b' }, 'x.json'), undefined);
+    assert.throws(() => requireRowForcesEvPerA({ name: 'b' }, 'x.json'), /x\.json: row b has no forces_ev_per_angstrom .*--forces --json/);
+    const bad = [
+      { model: [[1, 2, 3]], qe: [[1, 2, 3], [0, 0, 0]] }, // atoms differ
+      { model: [[1, 2]], qe: [[1, 2]] }, // not 3 components
+      { model: [[1, 2, Number.NaN]], qe: [[1, 2, 3]] }, // not finite
+      { model: [[1, 2, 3]] }, // no QE forces
+      { model: [], qe: [] }, // no atoms
+    ];
+    for (const f of bad) {
+      assert.throws(() => rowForcesEvPerA({ name: 'c', forces_ev_per_angstrom: f }, 'y.json'), /y\.json: row c: forces_ev_per_angstrom is not \{model, qe\}/, JSON.stringify(f));
+      assert.throws(() => forceParityPoints([{ name: 'c', forces_ev_per_angstrom: f }], 'y.json'), /y\.json: row c/);
+    }
   });
 
   it('equal axes spanning every point, the line y = x over them, the RMSE in the title; a colour per snapshot only for a few', () => {

@@ -94,7 +94,7 @@ export function register(program: Command): void {
       const fresh = testReportJson(report);
       const json = previous === undefined ? fresh : mergeTestReports(previous, fresh, opts.out!);
       if (opts.out) writeResultsJson(opts.out, json);
-      if (opts.parityPlot) await writeForceParityPlot(opts.parityPlot, forceParityPoints(json.snapshots as Record<string, unknown>[]));
+      if (opts.parityPlot) await writeForceParityPlot(opts.parityPlot, forceParityPoints(json.snapshots as Record<string, unknown>[], opts.out ?? 'the test report'));
       process.stdout.write(opts.json ? formatJson(json) : formatTestTable(json));
       const failures = json.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[];
       if (failures.length > 0) {
