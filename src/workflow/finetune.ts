@@ -37,7 +37,15 @@
  * An ensemble's members are fine-tuned one after the other, each alone (its own energies and
  * forces, not the ensemble's mean), as `make al-broad-finetune` does with member files; the members
  * stay separate networks, so their spread keeps its meaning.
+ *
+ * With `checkpoint`, each network's weights, Adam state, random state and epoch history are saved
+ * after every epoch (one file per member of an ensemble, `<checkpoint>.member-K.zip`), and a run
+ * started again with the same model, frames and options goes on from there and ends with the
+ * weights an uninterrupted run has, bit for bit. An epoch on a hundred frames takes ten minutes
+ * here and a run several epochs: without it a session's end lost the run. A finished run removes
+ * its checkpoints.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { checkOutputs } from '../io/output-check';
@@ -81,8 +89,10 @@ export interface FinetuneOptions {
   pseudoDir?: string;
   backend?: BackendName | 'auto';
   seed?: number;
+  /** A file saved after every epoch (per member: `<file>.member-K.zip`) and resumed from when it exists; removed at the end. */
+  checkpoint?: string;
   progress?: Progress;
-  /** One line per epoch. */
+  /** One line per epoch (after its checkpoint is saved). */
   log?: (line: string) => void;
 }
 
@@ -275,19 +285,56 @@ interface TuningSet {
   noFermi: boolean;
 }
 
+/** What a fine-tuning checkpoint holds besides the weights and the Adam state. */
+interface FinetuneState {
+  kind: 'finetune';
+  fingerprint: string;
+  /** Epochs done. */
+  epoch: number;
+  rng: number[];
+  history: FinetuneEpoch[];
+}
+
+/** The checkpoint of one network: where it goes, and what a run must match to resume it. */
+interface NetworkCheckpoint {
+  file: string;
+  fingerprint: string;
+}
+
+/** The fine-tuning state saved in `ck.file`, checked against this run; undefined when there is none. */
+function readCheckpoint(ck: NetworkCheckpoint, spec: ModelData['spec']): { data: ModelData; state: FinetuneState } | undefined {
+  if (!fs.existsSync(ck.file)) return undefined;
+  const c = readModelData(ck.file);
+  const state = c.training?.state as FinetuneState | undefined;
+  if (!c.training || state?.kind !== 'finetune') {
+    throw new MalaError('the checkpoint holds no fine-tuning state (a mala-ts train checkpoint, or another file)', { file: ck.file, fix: 'remove it, or pass another --checkpoint' });
+  }
+  if (state.fingerprint !== ck.fingerprint || JSON.stringify(c.spec.layerSizes) !== JSON.stringify(spec.layerSizes)) {
+    throw new MalaError('the checkpoint was written by a fine-tuning run of another model, other frames or other options', { file: ck.file, fix: 'resume with the model, --snapshots and options it was written with, or delete it to start over' });
+  }
+  return { data: c, state };
+}
+
 /** One network (`weights`, with the model's scalers and settings) fine-tuned on the set: its new weights and each epoch's errors. */
-async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: TuningSet, o: FinetuneOptions, progress: Progress): Promise<{ weights: ModelData['weights']; history: FinetuneEpoch[] }> {
+async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: TuningSet, o: FinetuneOptions, progress: Progress, ck?: NetworkCheckpoint): Promise<{ weights: ModelData['weights']; history: FinetuneEpoch[] }> {
   const { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand, noFermi } = set;
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
   const rangeLdos = data.outputScaler.scale[0];
   const minLdos = data.outputScaler.shift[0];
-  const net = createTrainableNet(data.spec, weights, { backend: o.backend });
+  const resumed = ck ? readCheckpoint(ck, data.spec) : undefined;
+  const net = createTrainableNet(data.spec, resumed ? resumed.data.weights : weights, { backend: o.backend });
   net.configureAdam({ lr: o.learningRate, weightDecay: 0 });
+  if (resumed && resumed.state.epoch > 0) net.setOptimizerState(resumed.data.training!.optimizer);
   const current = (): ModelData => ({ ...data, ensemble: undefined, weights: net.getParameters() });
-  const rng = new Rng(o.seed ?? 1);
-  const history: FinetuneEpoch[] = [];
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+  const rng = resumed ? new Rng(Uint32Array.from(resumed.state.rng)) : new Rng(o.seed ?? 1);
+  const history: FinetuneEpoch[] = resumed ? [...resumed.state.history] : [];
+  const firstEpoch = resumed ? resumed.state.epoch + 1 : 1;
+  if (resumed) {
+    o.log?.(`resuming from ${ck!.file}: ${resumed.state.epoch} of ${o.epochs} epochs done`);
+    progress.tick(resumed.state.epoch * frames.length);
+  }
+  for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
     let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0, densitySq = 0;
     for (const fi of Array.from(rng.permutation(frames.length))) {
       const frame = frames[fi];
@@ -382,6 +429,10 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       densityErrorPercent: densityWeight > 0 ? 100 * Math.sqrt(densitySq / frames.length) : undefined,
     };
     history.push(rec);
+    if (ck) {
+      const state: FinetuneState = { kind: 'finetune', fingerprint: ck.fingerprint, epoch, rng: Array.from(rng.state()), history };
+      saveModelData(ck.file, { ...current(), training: { state: state as unknown as Record<string, unknown>, optimizer: net.getOptimizerState() } });
+    }
     const forceText = rec.forceRmseEvPerA === undefined ? '' : `force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA!.toFixed(4)}), `;
     o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}`);
   }
@@ -431,19 +482,29 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
 
   const set: TuningSet = { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
+  // a checkpoint resumes only the run it was written by: the same model file, frames and options
+  const fingerprint = JSON.stringify({
+    model: createHash('sha256').update(fs.readFileSync(o.modelFile)).digest('hex'),
+    frames: frames.map((f) => f.files.name),
+    options: [o.epochs, o.learningRate, o.forceWeight, o.energyWeight, bandWeight, fermiWeight, densityWeight, o.stepAngstrom, o.seed ?? 1],
+  });
   // an ensemble: each member in turn, from the same frames, order and seed, as fine-tuning each
   // member's own file and combining them with mala-ts ensemble would
   const members = ensembleMembers(data);
+  const checkpointOf = (k: number): NetworkCheckpoint | undefined =>
+    o.checkpoint ? { file: members.length > 1 ? `${o.checkpoint.replace(/\.zip$/, '')}.member-${k + 1}.zip` : o.checkpoint, fingerprint: `${fingerprint} member ${k + 1} of ${members.length}` } : undefined;
+  if (o.checkpoint) checkOutputs(members.map((_, k) => ({ path: checkpointOf(k)!.file, kind: 'file' as const, flag: '--checkpoint' })), [o.modelFile]);
   progress.start('finetune', members.length * o.epochs * frames.length, 'frames');
   const tuned: { weights: ModelData['weights']; seed: number | null; history: FinetuneEpoch[] }[] = [];
   for (const [k, member] of members.entries()) {
     if (members.length > 1) o.log?.(`member ${k + 1} of ${members.length}${member.seed === null ? '' : ` (seed ${member.seed})`}`);
-    tuned.push({ ...(await tuneNetwork(data, member.weights, set, o, progress)), seed: member.seed });
+    tuned.push({ ...(await tuneNetwork(data, member.weights, set, o, progress, checkpointOf(k))), seed: member.seed });
   }
   progress.stop();
   const history = tuned[0].history;
   const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history, ...(tuned.length > 1 ? { memberHistories: tuned.map((m) => m.history) } : {}) };
   const networks: Pick<ModelData, 'weights' | 'ensemble'> = tuned.length > 1 ? { weights: tuned[0].weights, ensemble: tuned.map((m) => ({ weights: m.weights, seed: m.seed })) } : { weights: tuned[0].weights, ensemble: undefined };
   saveModelData(o.out, { ...data, ...networks, provenance: { ...(data.provenance ?? {}), finetune } });
+  for (const k of members.keys()) if (o.checkpoint) fs.rmSync(checkpointOf(k)!.file, { force: true });
   return { out: o.out, history, memberHistories: tuned.map((m) => m.history) };
 }

@@ -158,6 +158,46 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.deepEqual(r.history, ra.history);
   });
 
+  it('--checkpoint: a run killed after any epoch, of any member, and started again ends with the uninterrupted run\'s weights, bit for bit; other options are refused', async () => {
+    const m = readModelData(model);
+    const a = path.join(t.dir, 'ck-a.zip');
+    const b = path.join(t.dir, 'ck-b.zip');
+    saveModelData(a, { ...m, provenance: { ...m.provenance, seed: 3 } });
+    saveModelData(b, { ...m, weights: m.weights.map((w) => Float32Array.from(w, (x) => 0.95 * x)), provenance: { ...m.provenance, seed: 7 } });
+    const ens = path.join(t.dir, 'ck-ens.zip');
+    buildEnsemble({ models: [a, b], out: ens });
+    const common = { modelFile: ens, dataDir: data, epochs: 2, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 100, pseudoDir: UPF_DIR, backend: 'ts' as const };
+    const whole = await finetuneModel({ ...common, out: path.join(t.dir, 'ck-whole.zip') });
+
+    const checkpoint = path.join(t.dir, 'ck.zip');
+    const files = [path.join(t.dir, 'ck.member-1.zip'), path.join(t.dir, 'ck.member-2.zip')];
+    const out = path.join(t.dir, 'ck-resumed.zip');
+    // a "kill" when the log says an epoch ended (its checkpoint is saved by then): the stopAt-th such line of a run
+    const killedAt = (stopAt: number) => {
+      let seen = 0;
+      return (line: string) => {
+        if (/^epoch \d+:/.test(line) && ++seen === stopAt) throw new Error('killed');
+      };
+    };
+    const lines: string[] = [];
+    // member 1 after epoch 1; then member 1's epoch 2 and member 2's epoch 1; then the rest
+    await assert.rejects(finetuneModel({ ...common, out, checkpoint, log: killedAt(1) }), /killed/);
+    assert.ok(fs.existsSync(files[0]) && !fs.existsSync(files[1]) && !fs.existsSync(out));
+    const second = killedAt(2);
+    await assert.rejects(finetuneModel({ ...common, out, checkpoint, log: (l) => { lines.push(l); second(l); } }), /killed/);
+    assert.ok(lines.some((l) => /resuming from .*ck\.member-1\.zip: 1 of 2 epochs done/.test(l)), lines.join('\n'));
+    // other options than the checkpoint's: refused, naming the file
+    await assert.rejects(finetuneModel({ ...common, learningRate: 2e-3, out, checkpoint }), (e: unknown) => e instanceof MalaError && /another model, other frames or other options/.test(e.message) && e.file === files[0]);
+    const resumed = await finetuneModel({ ...common, out, checkpoint });
+
+    const got = ensembleMembers(readModelData(resumed.out));
+    const want = ensembleMembers(readModelData(whole.out));
+    want.forEach((x, k) => x.weights.forEach((w, i) => assert.deepEqual(Array.from(got[k].weights[i]), Array.from(w), `member ${k + 1}, parameter ${i}`)));
+    // (as JSON: the checkpoint keeps the epochs' records as the archive does, without undefined fields)
+    assert.deepEqual(JSON.parse(JSON.stringify(resumed.memberHistories)), JSON.parse(JSON.stringify(whole.memberHistories)));
+    assert.ok(files.every((f) => !fs.existsSync(f)), 'a finished run removes its checkpoints');
+  });
+
   it('bad input: a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {
     const common = { dataDir: data, epochs: 1, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 0, pseudoDir: UPF_DIR, backend: 'ts' as const };
     const m = readModelData(model);

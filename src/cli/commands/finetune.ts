@@ -23,6 +23,7 @@ interface Opts {
   densityWeight: number;
   step: number;
   seed: number;
+  checkpoint?: string;
   pseudoDir?: string;
   backend: string;
 }
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--density-weight <w>', 'weight of the relative squared density error against each snapshot\'s LDOS target (at the model\'s Fermi level); needs --force-weight 0; 0 = off', num('--density-weight'), 0)
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
+    .option('--checkpoint <file>', 'save the run after every epoch (an ensemble: <file>.member-K.zip) and resume from it when it exists (the same model, snapshots and options; removed when the run ends)')
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .addOption(backendOption())
     .action(async (opts: Opts) => {
@@ -64,6 +66,7 @@ export function register(program: Command): void {
         densityWeight: opts.densityWeight,
         stepAngstrom: opts.step,
         seed: opts.seed,
+        checkpoint: opts.checkpoint,
         pseudoDir: opts.pseudoDir,
         backend: opts.backend as 'auto',
         progress: defaultProgress(),
