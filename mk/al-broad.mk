@@ -9,6 +9,7 @@
 #                              stage; mala-ts generate keeps stamps in <dir>/.work/). A frame that
 #                              fails is logged ("al-broad: FAILED") and skipped; rerun to retry.
 #   make al-broad-next-data    the same frames, those the next model needs first (see the target)
+#   make al-broad-next         unattended: the next model's frames, make al-broad-candidate, the rest of the data
 #   make al-broad-validation   only the held-out validation set
 #   make al-broad-training     only the training set
 #   make al-broad-large        one 64-atom validation cell (hours of QE; not part of al-broad-data)
@@ -22,7 +23,7 @@
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
 #   mkdir -p ~/.cache/mala-ts/al-broad
-#   setsid nohup nice -n 19 sh -c 'echo 19 > /proc/self/autogroup; for try in 1 2 3; do make al-broad-next-data AL_BROAD_JOBS=2 && break; sleep 600; done' \
+#   setsid nohup nice -n 19 sh -c 'echo 19 > /proc/self/autogroup; for try in 1 2 3; do make al-broad-next AL_BROAD_JOBS=2 && break; sleep 600; done' \
 #     >> ~/.cache/mala-ts/al-broad/generate.log 2>&1 < /dev/null &
 # The `echo 19 > /proc/self/autogroup` matters where the kernel groups processes by session
 # (autogroup: /proc/sys/kernel/sched_autogroup_enabled = 1): there nice only ranks processes within
@@ -147,12 +148,16 @@ if [ ! -f $$input ]; then \
 endef
 
 define al_broad_generate
-	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)
+	@mkdir -p $(AL_BROAD_CACHE)/inputs $(AL_BROAD_CACHE)/$(2)/.work
 	@set -e; failed=; for spec in $(1); do \
 	  set -- $$(echo $$spec | tr ':' ' '); \
 	  name=$$1; input=$(AL_BROAD_CACHE)/inputs/$${name}_0.pw.scf.in; \
+	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then \
+	    [ $(AL_BROAD_LANE) -gt 1 ] || { $(call al_broad_sample,$(3),$(4)); echo "al-broad: have $(2)/$$name"; }; continue; fi; \
+	  exec 9> $(AL_BROAD_CACHE)/$(2)/.work/$$name.claim; \
+	  if ! flock -n 9; then echo "al-broad: $(2)/$$name is being made by another run; on to the next"; exec 9>&-; continue; fi; \
+	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then exec 9>&-; continue; fi; \
 	  $(call al_broad_sample,$(3),$(4)); \
-	  if [ -f $(AL_BROAD_CACHE)/$(2)/$$name.info.json ]; then echo "al-broad: have $(2)/$$name"; continue; fi; \
 	  echo "al-broad: start $(2)/$$name ($$2 cells, T_ion $$3 K, a $$4 A, T_e $$5 K) $$(date -u +%FT%TZ)"; \
 	  t0=$$(date +%s); c0=$$(awk '{print $$14+$$15+$$16+$$17}' /proc/$$$$/stat); \
 	  if $(AL_BROAD_RUN) generate --qe-input $$input --name $$name --energy-grid=$(AL_BROAD_GRID) \
@@ -162,29 +167,31 @@ define al_broad_generate
 	  else \
 	    echo "al-broad: FAILED $(2)/$$name (see the error above; rerun to retry it)"; failed="$$failed $$name"; \
 	  fi; \
+	  exec 9>&-; \
 	done; \
 	if [ -n "$$failed" ]; then echo "al-broad: failed in $(2):$$failed"; exit 1; fi
 endef
 
-.PHONY: al-broad-data al-broad-next-data al-broad-validation al-broad-training al-broad-large al-broad-list al-broad-inputs
+.PHONY: al-broad-data al-broad-next-data al-broad-next al-broad-validation al-broad-training al-broad-large al-broad-list al-broad-inputs
 
 # In stages that each end with something usable: the 8-atom validation and training frames first
 # (≈ 9 CPU hours: a first model can be trained and tested on them), then the 16- and 32-atom ones.
 # A frame that fails is reported and skipped, and the later stages still run.
 al_broad_sized = $(foreach f,$(1),$(if $(findstring _$(2)at:,$(f)),$(f)))
-# AL_BROAD_JOBS=2 runs each stage as two makes at once on alternate frames (one pw.x each: on two
-# cores both are busy while the other work of the machine goes on, niced); a frame is locked by the
-# generate that makes it, so the two never make the same one.
+# AL_BROAD_JOBS=2 runs each stage as two makes at once (one pw.x each: on two cores both are busy
+# while the other work of the machine goes on, niced). Both go down the same frame list as a queue:
+# each frame is claimed with flock(1) on <dir>/.work/<name>.claim before anything is made for it,
+# and a make skips a frame another holds, so neither waits while frames are left (until
+# 2026-12-07 each took alternate frames, and the one with the quicker half sat idle at the end).
+# The claim goes with the process that holds it (a killed run leaves none behind).
 AL_BROAD_JOBS ?= 1
-# the shell function `stage TARGET VARIABLE FRAME...` of the data targets: one make for the frames,
-# or with AL_BROAD_JOBS > 1 two side by side on alternate frames; a failed one sets rc=1
-al_broad_stage_fn = stage() { target=$$1; var=$$2; shift 2; \
-	  if [ $(AL_BROAD_JOBS) -gt 1 ]; then \
-	    a=; b=; i=0; for f in "$$@"; do if [ $$((i % 2)) -eq 0 ]; then a="$$a $$f"; else b="$$b $$f"; fi; i=$$((i + 1)); done; \
-	    $(MAKE) --no-print-directory $$target $$var="$$a" & p1=$$!; \
-	    $(MAKE) --no-print-directory $$target $$var="$$b" & p2=$$!; \
-	    wait $$p1 || rc=1; wait $$p2 || rc=1; \
-	  else $(MAKE) --no-print-directory $$target $$var="$$*" || rc=1; fi; };
+# which of those makes this is: only the first says which frames it already has
+AL_BROAD_LANE ?= 1
+# the shell function `stage TARGET VARIABLE FRAME...` of the data targets: AL_BROAD_JOBS makes side by
+# side on the frames (one when 1), waited for together; a failed one sets rc=1
+al_broad_stage_fn = stage() { target=$$1; var=$$2; shift 2; pids=; \
+	  for j in $$(seq $(AL_BROAD_JOBS)); do $(MAKE) --no-print-directory $$target $$var="$$*" AL_BROAD_LANE=$$j & pids="$$pids $$!"; done; \
+	  for p in $$pids; do wait $$p || rc=1; done; };
 
 al-broad-data:
 	@rc=0; $(al_broad_stage_fn) \
@@ -206,6 +213,21 @@ al-broad-next-data:
 	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E); \
 	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8); \
 	$(MAKE) --no-print-directory al-broad-data || rc=1; \
+	exit $$rc
+
+# Unattended, the next model as soon as its data is there (2026-12-07): the validation frames of up
+# to 16 atoms and every frame of AL_BROAD_CANDIDATE_STAGE, then make al-broad-candidate (only when
+# each of those frames was made), then the rest of al-broad-data, then al-broad-candidate once more,
+# which only re-tests both models on the frames made meanwhile. Every step resumes, so a background
+# run that a session's end kills goes on where it stopped when started again (as in the header).
+al-broad-next:
+	@rc=0; $(al_broad_stage_fn) \
+	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16); \
+	stage al-broad-training AL_BROAD_TRAIN $(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE)); \
+	if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory al-broad-candidate || rc=1; \
+	else echo "al-broad-next: a frame above failed; al-broad-candidate waits for every frame of its stage (rerun to retry)"; fi; \
+	$(MAKE) --no-print-directory al-broad-data || rc=1; \
+	if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory al-broad-candidate || rc=1; fi; \
 	exit $$rc
 
 al-broad-validation:
@@ -493,14 +515,17 @@ al-broad-candidate:
 
 # ---- where the data stands (reads the cache only) -------------------------------------------------
 #   make al-broad-status       the validation frames made, and the frames of AL_BROAD_CANDIDATE_STAGE made,
-#                              missing and in progress (a .work/ folder without the finished frame), so
+#                              missing, being made now (its claim is held) and stopped part-way (a .work/ folder
+#                              without the finished frame, and no run holding it), so
 #                              that a session can see at once whether make al-broad-candidate can start
 .PHONY: al-broad-status
 al-broad-status:
-	@status() { label=$$1; dir=$$2; shift 2; made=0; missing=; running=; \
+	@status() { label=$$1; dir=$$2; shift 2; made=0; missing=; running=; stopped=; \
 	  for n in "$$@"; do if [ -f $$dir/$$n.info.json ]; then made=$$((made + 1)); \
-	    else missing="$$missing $$n"; [ -d $$dir/.work/$$n ] && running="$$running $$n"; fi; done; \
-	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; in progress (or stopped part-way):$$running}"; }; \
+	    else missing="$$missing $$n"; \
+	      if [ -f $$dir/.work/$$n.claim ] && ! flock -n $$dir/.work/$$n.claim true; then running="$$running $$n"; \
+	      elif [ -d $$dir/.work/$$n ]; then stopped="$$stopped $$n"; fi; fi; done; \
+	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}"; }; \
 	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
 	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
 	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8))

@@ -1,0 +1,90 @@
+/**
+ * The broad Al data targets' two makes at once (mk/al-broad.mk, AL_BROAD_JOBS=2): both go down one
+ * frame list as a queue, each frame claimed with flock(1) before anything is made for it. Run with a
+ * stand-in for mala-ts (a shell script that writes a frame's inputs and info.json, logs each
+ * generate, and fails the frames named *fail*), on a cache in a temporary folder: no QE.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot } from '../helpers';
+
+const STUB = `#!/bin/sh
+cmd=$1; shift
+case $cmd in
+sample) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --prefix) p=$2;; esac; shift; done
+  mkdir -p "$out"; echo x > "$out/\${p}_0.pw.scf.in" ;;
+generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac; shift; done
+  echo "$n $PPID" >> "$STUB_LOG"; sleep 0.3
+  case $n in *fail*) echo "stub: $n fails" >&2; exit 1;; esac
+  echo '{}' > "$out/$n.info.json" ;;
+*) echo "stub: $cmd is not stubbed" >&2; exit 2 ;;
+esac
+`;
+
+const spec = (name: string, seed: number) => `${name}:2x1x1:300:4.05:300:${seed}`;
+const FRAMES = ['q1_8at', 'q2_8at', 'q3_8at_fail', 'q4_8at', 'q5_8at', 'q6_8at'];
+
+describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let log: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-queue-'));
+    log = path.join(dir, 'generate.log');
+    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // al-broad-data with only the 8-atom training stage given: the stage function and the claims
+  const makeData = (frames: string[]) =>
+    spawnSync('make', ['--no-print-directory', 'al-broad-data', 'AL_BROAD_JOBS=2', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_RUN=${dir}/stub.sh`,
+      'AL_BROAD_VALID=', 'AL_BROAD_TRAIN=', `AL_BROAD_TRAIN8=${frames.map((f, i) => spec(f, i + 1)).join(' ')}`],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+  const generated = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')) : []);
+
+  it('each frame is made once, by either make; a failed frame fails the run and the rest are made; a rerun makes only what is missing', () => {
+    const first = makeData(FRAMES);
+    assert.notEqual(first.status, 0, 'a failed frame must fail the run');
+    assert.match(first.stdout, /al-broad: FAILED training\/q3_8at_fail/);
+    const calls = generated();
+    const names = calls.map(([n]) => n).sort();
+    assert.deepEqual(names, [...FRAMES].sort(), `each frame generated exactly once: ${names.join(' ')}`);
+    // both makes took frames (a generate's parent is the recipe shell of the make that ran it)
+    assert.equal(new Set(calls.map(([, ppid]) => ppid)).size, 2, 'two makes shared the frames');
+    for (const f of FRAMES.filter((n) => !n.includes('fail'))) assert.ok(fs.existsSync(path.join(dir, 'cache', 'training', `${f}.info.json`)), f);
+
+    fs.rmSync(log);
+    const again = makeData(FRAMES);
+    assert.notEqual(again.status, 0);
+    assert.deepEqual(generated().map(([n]) => n), ['q3_8at_fail'], 'the rerun retries only the failed frame');
+    // only the first make says which frames it has
+    assert.equal((again.stdout.match(/al-broad: have training\/q1_8at/g) ?? []).length, 1);
+  });
+
+  it('a frame another process holds (its claim locked) is skipped, not made twice, and made by a later run', async () => {
+    const claimDir = path.join(dir, 'cache', 'training', '.work');
+    fs.mkdirSync(claimDir, { recursive: true });
+    // one process holds the claim (sleep exec'ed in the shell that took it), so killing it frees the claim
+    const holder = spawn('sh', ['-c', `exec 9> '${path.join(claimDir, 'q2_8at.claim')}'; flock 9; exec sleep 30`], { stdio: 'ignore' });
+    try {
+      // wait until the holder has the lock
+      for (let i = 0; i < 50 && spawnSync('flock', ['-n', path.join(claimDir, 'q2_8at.claim'), 'true']).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const run = makeData(['q1_8at', 'q2_8at', 'q4_8at']);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /al-broad: training\/q2_8at is being made by another run; on to the next/);
+      assert.deepEqual(generated().map(([n]) => n).sort(), ['q1_8at', 'q4_8at']);
+      const status = spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_TRAIN=${spec('q2_8at', 2)}`,
+        'AL_BROAD_VALID=', 'AL_BROAD_CONT8=', 'AL_BROAD_CONT8E=', 'AL_BROAD_HOT8=', 'AL_BROAD_HOT8B=', 'AL_BROAD_CLOSE8='], { cwd: repoRoot, encoding: 'utf8' });
+      assert.match(status.stdout, /every training frame: 0 of 1 made; missing 1: q2_8at; being made now: q2_8at/);
+    } finally {
+      holder.kill();
+    }
+    await new Promise((r) => holder.once('exit', r));
+    fs.rmSync(log);
+    assert.equal(makeData(['q1_8at', 'q2_8at', 'q4_8at']).status, 0);
+    assert.deepEqual(generated().map(([n]) => n), ['q2_8at']);
+  });
+});
