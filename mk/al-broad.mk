@@ -428,6 +428,8 @@ al-broad-recut:
 #                              AL_BROAD_FT_DENSITY the same for λ_ρ, the density term, which
 #                              needs that run's λ_F to be 0: "0 0 0 1000" with AL_BROAD_FT_FORCE="10 10 10 0"),
 #                              then one ensemble → AL_BROAD_FT_OUT (default: the shipped model file).
+#                              Each run saves a checkpoint after every epoch (<work>/.checkpoint-<run's file>),
+#                              so a run killed part-way (a session's end) goes on from its last epoch.
 #                              The shipped model: c48+16, runs 2 3 1 1 at 3e-5 3e-5 1e-5 1e-5, λ_F 10, λ_E 400,
 #                              λ_B 400, λ_μ 1000 (the one before: runs 2 3 at 3e-5, no Fermi term; RECIPE.md).
 # The shipped model from its frames:
@@ -456,7 +458,7 @@ al-broad-finetune:
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
 	      --epochs $$ep --learning-rate $(call al_broad_run_value,$(AL_BROAD_FT_LR)) --force-weight $(call al_broad_run_value,$(AL_BROAD_FT_FORCE)) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --density-weight $(call al_broad_run_value,$(AL_BROAD_FT_DENSITY)) --seed $$run \
-	      --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
+	      --checkpoint $$w/.checkpoint-$$(basename $$out) --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
 
@@ -470,7 +472,7 @@ al-broad-finetune:
 #                              Prints both side by side (bench/variants-table.ts, with --groups by frame kind).
 #                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
 #                              the shipped model and its table are not touched. Resumable: finished
-#                              members and fine-tuning runs are kept (delete a file to redo it), and
+#                              members, fine-tuning runs and epochs are kept (delete a file to redo it), and
 #                              the tests are redone only when more frames have been made (or the model changed); a run takes hours (≈ 3 h here for the default stage: its LDOS
 #                              training, then 7 fine-tuning epochs × 3 members × ≈ 6 min).
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
