@@ -156,6 +156,24 @@ export function readNpy(file: string): NpyData {
   return { shape: header.shape, data };
 }
 
+/** The shape of a .npy file, from its header alone (to size an array before reading many files). */
+export function readNpyShape(file: string): number[] {
+  checkInputFile(file, '.npy file');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new MalaError(`cannot open .npy file: ${(e as Error).message}`, { file, fix: 'check the path', cause: e });
+  }
+  try {
+    const head = Buffer.alloc(65536 + 12);
+    const got = fs.readSync(fd, head, 0, head.length, 0);
+    return parseNpyHeader(head.subarray(0, got), file).shape;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * A .npy file opened for chunked reading along its flattened leading axes. A "row" is one
  * element of the last axis block: for shape (nx,ny,nz,F) there are nx·ny·nz rows of F values.

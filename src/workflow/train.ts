@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalaError } from '../errors';
-import { readNpy } from '../io/npy';
+import { readNpy, readNpyShape } from '../io/npy';
 import { checkOutputs } from '../io/output-check';
 import { lockOutputDir } from '../io/output-lock';
 import { bispectrumCount } from '../descriptors/bispectrum-parameters';
@@ -74,21 +74,22 @@ function firstNonFinite(data: ArrayLike<number>, perPoint: number, what: string,
   }
 }
 
-/** The snapshots' rows, concatenated in their order; `firstRows[i]`: snapshot i's first row. */
+/**
+ * The snapshots' rows, concatenated in their order; `firstRows[i]`: snapshot i's first row. The
+ * files' shapes are read first (headers only), so that each of x and y is one array filled frame by
+ * frame: the rows are never held twice (a hundred 8-atom frames are 2.4 GB).
+ */
 export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatures: number, nEnergies: number, axis?: { reference: EnergyReference; spacingEv: number }): PointData & { firstRows: number[] } {
-  const xs: Float32Array[] = [];
-  const ys: Float32Array[] = [];
-  const firstRows: number[] = [];
-  let nPoints = 0;
-  for (const f of files) {
-    const d = readNpy(f.descriptors);
-    const l = readNpy(f.ldos);
-    const fd = d.shape[d.shape.length - 1];
-    const fl = l.shape[l.shape.length - 1];
-    const nd = d.data.length / fd;
-    const nl = l.data.length / fl;
-    if (!(nd >= 1)) throw new MalaError(`descriptor file has no grid points (shape (${d.shape.join(', ')}))`, { file: f.descriptors, fix: 'pass the descriptors of a whole snapshot, (nx, ny, nz, features)' });
-    if (!(nl >= 1)) throw new MalaError(`LDOS file has no grid points (shape (${l.shape.join(', ')}))`, { file: f.ldos, fix: 'pass the LDOS of a whole snapshot, (nx, ny, nz, energies)' });
+  const perLast = (shape: number[]) => shape[shape.length - 1];
+  const counts = files.map((f) => {
+    const ds = readNpyShape(f.descriptors);
+    const ls = readNpyShape(f.ldos);
+    const fd = perLast(ds);
+    const fl = perLast(ls);
+    const nd = ds.reduce((a, b) => a * b, 1) / fd;
+    const nl = ls.reduce((a, b) => a * b, 1) / fl;
+    if (!(nd >= 1)) throw new MalaError(`descriptor file has no grid points (shape (${ds.join(', ')}))`, { file: f.descriptors, fix: 'pass the descriptors of a whole snapshot, (nx, ny, nz, features)' });
+    if (!(nl >= 1)) throw new MalaError(`LDOS file has no grid points (shape (${ls.join(', ')}))`, { file: f.ldos, fix: 'pass the LDOS of a whole snapshot, (nx, ny, nz, energies)' });
     if (fd !== nFeatures + xyzColumns) {
       throw new MalaError(`descriptor file has ${fd} features per point, expected ${nFeatures + xyzColumns} (${nFeatures} coefficients + ${xyzColumns} xyz columns)`, {
         file: f.descriptors,
@@ -97,24 +98,29 @@ export function loadPointData(files: SnapshotFiles[], xyzColumns: number, nFeatu
     }
     if (fl !== nEnergies) throw new MalaError(`LDOS file has ${fl} energies, the energy grid ${nEnergies}`, { file: f.ldos, fix: 'pass the --energy-grid the LDOS was computed on' });
     if (nd !== nl) throw new MalaError(`${nd} descriptor points but ${nl} LDOS points`, { file: f.ldos, fix: `pair each descriptor file with the LDOS of the same snapshot (${f.descriptors})` });
+    return nd;
+  });
+  const nPoints = counts.reduce((a, b) => a + b, 0);
+  const x = new Float32Array(nPoints * nFeatures);
+  const y = new Float32Array(nPoints * nEnergies);
+  const firstRows: number[] = [];
+  let row = 0;
+  files.forEach((f, i) => {
+    const nd = counts[i];
+    const fd = nFeatures + xyzColumns;
+    const d = readNpy(f.descriptors);
+    const l = readNpy(f.ldos);
+    if (d.data.length !== nd * fd || l.data.length !== nd * nEnergies) throw new MalaError('the file changed while it was read', { file: d.data.length !== nd * fd ? f.descriptors : f.ldos, fix: 'train again once it is written' });
     // a NaN or Inf named by its file (the trainer's own check sees only the concatenated data)
     firstNonFinite(d.data, fd, 'descriptor', f.descriptors);
-    firstNonFinite(l.data, fl, 'LDOS', f.ldos);
-    xs.push(coefficientsOf(d.data, nd, fd, xyzColumns, nFeatures));
-    ys.push(axis ? shiftLdosAxis(l.data, fl, axis.spacingEv, referenceShiftEv(axis.reference, snapshotDensity(f).densityPerA3)) : Float32Array.from(l.data));
-    firstRows.push(nPoints);
-    nPoints += nd;
-  }
-  const cat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
-  return { x: cat(xs), y: cat(ys), nPoints, firstRows };
+    firstNonFinite(l.data, nEnergies, 'LDOS', f.ldos);
+    const x0 = row * nFeatures;
+    for (let p = 0; p < nd; p++) for (let k = 0; k < nFeatures; k++) x[x0 + p * nFeatures + k] = d.data[p * fd + xyzColumns + k];
+    y.set(axis ? shiftLdosAxis(l.data, nEnergies, axis.spacingEv, referenceShiftEv(axis.reference, snapshotDensity(f).densityPerA3)) : l.data, row * nEnergies);
+    firstRows.push(row);
+    row += nd;
+  });
+  return { x, y, nPoints, firstRows };
 }
 
 export function readReferenceInfo(file: string): ReferenceData {
