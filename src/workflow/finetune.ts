@@ -477,9 +477,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
   // the LDOS rows of all frames, on the model's axis and scaled as in training
   const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
-  const points = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
-  const tx = data.inputScaler.transform(Float32Array.from(points.x), nIn);
-  const ty = data.outputScaler.transform(Float32Array.from(points.y), nOut);
+  const loaded = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
+  // scaled in place; only the density term needs the raw rows beside them (a hundred frames' rows
+  // are gigabytes, and members are fine-tuned side by side: mk/al-broad.mk AL_BROAD_FT_JOBS)
+  const keepRaw = densityWeight > 0;
+  const tx = data.inputScaler.transform(keepRaw ? Float32Array.from(loaded.x) : loaded.x, nIn);
+  const ty = data.outputScaler.transform(keepRaw ? Float32Array.from(loaded.y) : loaded.y, nOut);
+  const points = keepRaw ? loaded : { ...loaded, x: new Float32Array(0), y: new Float32Array(0) };
 
   const set: TuningSet = { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
   // a checkpoint resumes only the run it was written by: the same model file, frames and options
