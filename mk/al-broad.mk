@@ -446,6 +446,12 @@ AL_BROAD_FT_FERMI  ?= 1000
 # the density's own term (relative squared error against the frame's LDOS target, energy-only runs), per run; 0 = off
 AL_BROAD_FT_DENSITY ?= 0
 AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
+# members fine-tuned at once, each a mala-ts finetune of about one core (its output then goes to
+# <member>.finetune.log). All three of an ensemble: on two cores that ends when the last member
+# does, where two at once leave a core idle while the third runs alone. Each holds every frame's
+# descriptors and LDOS once: peak RSS 1.04 GB with 3 8-atom frames, 1.26 GB with 12 (/usr/bin/time,
+# 2026-12-07), so ≈ 25 MB per 8-atom frame and ≈ 3.6 GB for the 94 frames of c48+16+hot24+close12
+AL_BROAD_FT_JOBS   ?= 3
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
 # the run's own value of a per-run list (in al-broad-finetune's loop: $$run): one value, or one per run, the last for later runs
@@ -454,11 +460,19 @@ al_broad_run_value = $$(echo $(1) | awk -v k=$$run '{ print k <= NF ? $$k : $$NF
 al-broad-finetune:
 	@set -e; w=$(AL_BROAD_WORK); members=$$(ls $$w/ensemble.member-*.zip 2>/dev/null | grep -v '\.ft[0-9]*\.zip$$' || true); \
 	[ -n "$$members" ] || members=$$w/ensemble.zip; [ -f $$(echo $$members | cut -d' ' -f1) ] || { echo "al-broad-finetune: no trained network in $$w (run make al-broad-model)"; exit 1; }; \
-	tuned=; for m in $$members; do in=$$m; run=0; \
+	tune() { m=$$1; in=$$m; run=0; \
 	  for ep in $(AL_BROAD_FT_RUNS); do run=$$((run + 1)); out=$${m%.zip}.ft$$run.zip; \
 	    [ -f $$out ] || $(MALA_TS) finetune --model $$in --data $(AL_BROAD_CACHE)/training --snapshots $(call al_broad_list,$(AL_BROAD_FT_FRAMES)) \
 	      --epochs $$ep --learning-rate $(call al_broad_run_value,$(AL_BROAD_FT_LR)) --force-weight $(call al_broad_run_value,$(AL_BROAD_FT_FORCE)) --energy-weight $(AL_BROAD_FT_ENERGY) --band-weight $(AL_BROAD_FT_BAND) --fermi-weight $(AL_BROAD_FT_FERMI) --density-weight $(call al_broad_run_value,$(AL_BROAD_FT_DENSITY)) --seed $$run \
-	      --checkpoint $$w/.checkpoint-$$(basename $$out) --pseudo-dir $(AL_PSEUDO) --out $$out; in=$$out; done; tuned="$$tuned $$in"; done; \
+	      --checkpoint $$w/.checkpoint-$$(basename $$out) --pseudo-dir $(AL_PSEUDO) --out $$out || return 1; in=$$out; done; }; \
+	if [ $(AL_BROAD_FT_JOBS) -gt 1 ] && [ $$(echo $$members | wc -w) -gt 1 ]; then pids=; \
+	  for j in $$(seq $(AL_BROAD_FT_JOBS)); do \
+	    group=$$(echo $$members | tr ' ' '\n' | awk -v j=$$j -v n=$(AL_BROAD_FT_JOBS) '(NR - j) % n == 0'); [ -n "$$group" ] || continue; \
+	    ( for m in $$group; do log=$${m%.zip}.finetune.log; echo "al-broad-finetune: $$(basename $$m) → $$log $$(date -u +%FT%TZ)"; \
+	        tune $$m > $$log 2>&1 || { echo "al-broad-finetune: $$(basename $$m) failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
+	  done; rc=0; for p in $$pids; do wait $$p || rc=1; done; [ $$rc -eq 0 ]; \
+	else for m in $$members; do tune $$m; done; fi; \
+	last=$$(echo $(AL_BROAD_FT_RUNS) | wc -w); tuned=; for m in $$members; do tuned="$$tuned $${m%.zip}.ft$$last.zip"; done; \
 	if [ $$(echo $$tuned | wc -w) -gt 1 ]; then $(MALA_TS) ensemble --out $(AL_BROAD_FT_OUT) $$tuned; else cp $$tuned $(AL_BROAD_FT_OUT); fi; \
 	echo "al-broad-finetune: $(AL_BROAD_FT_OUT)"
 
@@ -473,8 +487,11 @@ al-broad-finetune:
 #                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
 #                              the shipped model and its table are not touched. Resumable: finished
 #                              members, fine-tuning runs and epochs are kept (delete a file to redo it), and
-#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours (≈ 3 h here for the default stage: its LDOS
-#                              training, then 7 fine-tuning epochs × 3 members × ≈ 6 min).
+#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 5 h here for the
+#                              default stage, estimated from measured parts (2026-12-07): the LDOS training ≈ 1.2 h (3 members × 12
+#                              epochs × ≈ 2 min: a 512-wide network took 27 s per epoch on 24 8-atom frames), then 7 fine-tuning
+#                              epochs × 3 members × ≈ 21 min (12.4 s per 8-atom frame and epoch with forces, 512 wide; 5.7 s at 128:
+#                              `mala-ts finetune --epochs 1` on 3 c8at frames, 45 s against 25 s with ≈ 8 s of start-up) on 2 cores, 3 at once.
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
 #   eos commands and a section of RECIPE.md.
 AL_BROAD_CANDIDATE        ?= next

@@ -1,8 +1,11 @@
 /**
- * The broad Al data targets' two makes at once (mk/al-broad.mk, AL_BROAD_JOBS=2): both go down one
- * frame list as a queue, each frame claimed with flock(1) before anything is made for it. Run with a
- * stand-in for mala-ts (a shell script that writes a frame's inputs and info.json, logs each
- * generate, and fails the frames named *fail*), on a cache in a temporary folder: no QE.
+ * The broad Al make targets' parallel steps (mk/al-broad.mk), run with a stand-in for mala-ts (a
+ * shell script) on a cache in a temporary folder: no QE, no training.
+ * - The data targets' two makes at once (AL_BROAD_JOBS=2): both go down one frame list as a queue,
+ *   each frame claimed with flock(1) before anything is made for it. The stand-in writes a frame's
+ *   inputs and info.json, logs each generate, and fails the frames named *fail*.
+ * - al-broad-finetune's members at once (AL_BROAD_FT_JOBS=2): each member's runs in order, each
+ *   from the one before, and the ensemble of every member's last run, in the members' order.
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,6 +19,11 @@ cmd=$1; shift
 case $cmd in
 sample) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --prefix) p=$2;; esac; shift; done
   mkdir -p "$out"; echo x > "$out/\${p}_0.pw.scf.in" ;;
+finetune) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --checkpoint) ck=$2;; esac; shift; done
+  echo "finetune $(basename $in) $(basename $out) $(basename $ck) $(date +%s.%N) $PPID" >> "$STUB_LOG"; sleep 0.5
+  case $in in *bad*) echo "stub: $in is bad" >&2; exit 1;; esac
+  echo "from $(basename $in)" > "$out" ;;
+ensemble) shift; out=$1; shift; echo "ensemble $(basename $out)$(for m; do printf ' %s' $(basename $m); done)" >> "$STUB_LOG"; echo ensemble > "$out" ;;
 generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac; shift; done
   echo "$n $PPID" >> "$STUB_LOG"; sleep 0.3
   case $n in *fail*) echo "stub: $n fails" >&2; exit 1;; esac
@@ -86,5 +94,59 @@ describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () 
     fs.rmSync(log);
     assert.equal(makeData(['q1_8at', 'q2_8at', 'q4_8at']).status, 0);
     assert.deepEqual(generated().map(([n]) => n), ['q2_8at']);
+  });
+});
+
+describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at once', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let log: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-ft-'));
+    log = path.join(dir, 'stub.log');
+    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'work'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const finetune = (members: string[]) => {
+    for (const m of members) fs.writeFileSync(path.join(dir, 'work', `ensemble.${m}.zip`), m);
+    return spawnSync('make', ['--no-print-directory', 'al-broad-finetune', 'AL_BROAD_FT_JOBS=2', 'AL_BROAD_FT_RUNS=1 2', `AL_BROAD_WORK=${dir}/work`,
+      `AL_BROAD_FT_OUT=${dir}/model.zip`, `MALA_TS=${dir}/stub.sh`, `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_FT_FRAMES=${spec('q1_8at', 1)}`],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+  };
+  const lines = () => fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+
+  it('each member\'s runs in order, two members at once, each run with its own checkpoint; the ensemble of the last runs in member order', () => {
+    const r = finetune(['member-1', 'member-2', 'member-3']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const runs = lines().filter(([k]) => k === 'finetune');
+    assert.equal(runs.length, 6);
+    for (const k of [1, 2, 3]) {
+      const own = runs.filter(([, , out]) => out.startsWith(`ensemble.member-${k}.`));
+      assert.deepEqual(own.map(([, input, out, ck]) => [input, out, ck]), [
+        [`ensemble.member-${k}.zip`, `ensemble.member-${k}.ft1.zip`, `.checkpoint-ensemble.member-${k}.ft1.zip`],
+        [`ensemble.member-${k}.ft1.zip`, `ensemble.member-${k}.ft2.zip`, `.checkpoint-ensemble.member-${k}.ft2.zip`],
+      ]);
+    }
+    // members 1 and 2 started together (one group each); member 3 after member 1, in member 1's group
+    const start = (k: number, run: number) => Number(runs.find(([, , out]) => out === `ensemble.member-${k}.ft${run}.zip`)![4]);
+    assert.ok(Math.abs(start(1, 1) - start(2, 1)) < 0.4, `members 1 and 2 at once: ${start(1, 1)} ${start(2, 1)}`);
+    assert.ok(start(3, 1) > start(1, 2), 'member 3 after member 1');
+    assert.deepEqual(lines().filter(([k]) => k === 'ensemble'), [['ensemble', 'model.zip', 'ensemble.member-1.ft2.zip', 'ensemble.member-2.ft2.zip', 'ensemble.member-3.ft2.zip']]);
+    assert.match(r.stdout, /ensemble\.member-1\.zip → .*ensemble\.member-1\.finetune\.log/);
+
+    // a second run redoes nothing but the ensemble
+    fs.rmSync(log);
+    assert.equal(finetune(['member-1', 'member-2', 'member-3']).status, 0);
+    assert.deepEqual(lines().map(([k]) => k), ['ensemble']);
+  });
+
+  it('a member that fails fails the target, shows the end of its log, and no ensemble is written', () => {
+    const r = finetune(['member-1', 'member-2-bad', 'member-3']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /al-broad-finetune: ensemble\.member-2-bad\.zip failed; the end of .*member-2-bad\.finetune\.log:\nstub: .*member-2-bad\.zip is bad/);
+    assert.equal(lines().filter(([k]) => k === 'ensemble').length, 0);
+    assert.ok(!fs.existsSync(path.join(dir, 'model.zip')));
   });
 });
