@@ -536,7 +536,8 @@ al-broad-candidate:
 #   make al-broad-status       the validation frames made, and the frames of AL_BROAD_CANDIDATE_STAGE made,
 #                              missing, being made now (its claim is held) and stopped part-way (a .work/ folder
 #                              without the finished frame, and no run holding it), so
-#                              that a session can see at once whether make al-broad-candidate can start
+#                              that a session can see at once whether make al-broad-candidate can start; and how
+#                              far that candidate is (networks trained, fine-tuning runs done or part-way, model, tests)
 .PHONY: al-broad-status
 al-broad-status:
 	@status() { label=$$1; dir=$$2; shift 2; made=0; missing=; running=; stopped=; \
@@ -547,4 +548,15 @@ al-broad-status:
 	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}"; }; \
 	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
 	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
-	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8))
+	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)); \
+	d=$(al_broad_cand_dir); w=$$d/work; label="al-broad: candidate $(AL_BROAD_CANDIDATE) ($$d)"; \
+	if [ ! -d $$w ]; then echo "$$label: not started (make al-broad-candidate, or make al-broad-next)"; else \
+	  if [ $(AL_BROAD_ENSEMBLE) -gt 1 ]; then names=$$(for k in $$(seq $(AL_BROAD_ENSEMBLE)); do echo ensemble.member-$$k; done); else names=ensemble; fi; \
+	  runs=$$(echo $(AL_BROAD_FT_RUNS) | wc -w); trained=0; part=; tuning=; \
+	  for m in $$names; do if [ -f $$w/$$m.zip ]; then trained=$$((trained + 1)); \
+	    elif [ -f $$w/checkpoint$${m#ensemble}.zip ]; then part="$$part $$m"; fi; \
+	    done_runs=0; for r in $$(seq $$runs); do [ -f $$w/$$m.ft$$r.zip ] && done_runs=$$r; done; \
+	    next=$$((done_runs + 1)); now=; [ -f $$w/.checkpoint-$$m.ft$$next.zip ] && now=", run $$next part-way"; \
+	    tuning="$$tuning $$m $$done_runs of $$runs$$now;"; done; \
+	  tests=$$(cd $$d && ls validation.json held.json 2>/dev/null | paste -sd' '); \
+	  echo "$$label: LDOS training $$trained of $(AL_BROAD_ENSEMBLE) network(s) done$${part:+ (checkpoint of$$part)}; fine-tuning runs ($(AL_BROAD_FT_RUNS)):$$tuning model.zip $$([ -f $$d/model.zip ] && echo made || echo not yet); tests: $${tests:-none yet}"; fi

@@ -150,3 +150,21 @@ describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at on
     assert.ok(!fs.existsSync(path.join(dir, 'model.zip')));
   });
 });
+
+describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => {
+  it('networks trained, a training checkpoint, fine-tuning runs done and part-way, the model and the tests', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-status-'));
+    try {
+      const status = () => spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}`, 'AL_BROAD_ENSEMBLE=3', 'AL_BROAD_FT_RUNS=2 3 1 1'], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim().split('\n').pop()!;
+      assert.match(status(), /candidate next \(.*\): not started/);
+      const w = path.join(dir, 'candidates', 'next', 'work');
+      fs.mkdirSync(w, { recursive: true });
+      for (const f of ['ensemble.member-1.zip', 'ensemble.member-1.ft1.zip', 'ensemble.member-1.ft2.zip', '.checkpoint-ensemble.member-1.ft3.zip', 'ensemble.member-2.zip', 'checkpoint.member-3.zip', '../validation.json']) {
+        fs.writeFileSync(path.join(w, f), '');
+      }
+      assert.match(status(), /LDOS training 2 of 3 network\(s\) done \(checkpoint of ensemble\.member-3\); fine-tuning runs \(2 3 1 1\): ensemble\.member-1 2 of 4, run 3 part-way; ensemble\.member-2 0 of 4; ensemble\.member-3 0 of 4; model\.zip not yet; tests: validation\.json$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
