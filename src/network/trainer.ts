@@ -66,6 +66,12 @@ export interface TrainOptions {
   backend?: BackendName | 'auto';
   /** 'auto' | 'cpu' | 'cuda' | 'cuda:N' (src/network/device.ts); a checkpoint resumes on any device. */
   device?: string;
+  /**
+   * The caller hands the rows over: they are scaled in place, not copied, so they are held once
+   * (runTraining, whose rows of a hundred frames are gigabytes). The data hash of a checkpoint is
+   * taken before, so checkpoints resume either way.
+   */
+  scaleInPlace?: boolean;
   descriptors: DescriptorParameters;
   energyGrid: EnergyGrid;
   reference?: ReferenceData | null;
@@ -181,13 +187,16 @@ export async function trainNetwork(train: PointData, validation: PointData, opti
     if (o.outputScaling !== 'minmax') throw new MalaError(`output weights need --output-scaling minmax (got ${o.outputScaling})`, { fix: 'use --output-scaling minmax with the energy weighting' });
     outputScaler = DataScaler.weightedMinmax(outputScaler, o.outputWeights);
   }
-  const tx = inputScaler.transform(Float32Array.from(train.x), nIn);
-  const ty = outputScaler.transform(Float32Array.from(train.y), nOut);
-  const vx = inputScaler.transform(Float32Array.from(validation.x), nIn);
-  const vy = outputScaler.transform(Float32Array.from(validation.y), nOut);
+  // the rows as given, before any scaling (a checkpoint is resumed only on the same data)
+  const dataHash = dataSha256(train, validation);
+  const own = (a: Float32Array) => (o.scaleInPlace ? a : Float32Array.from(a));
+  const tx = inputScaler.transform(own(train.x), nIn);
+  const ty = outputScaler.transform(own(train.y), nOut);
+  const vx = inputScaler.transform(own(validation.x), nIn);
+  const vy = outputScaler.transform(own(validation.y), nOut);
 
   let params = initParameters(spec, new Rng(o.seed));
-  let state = { epoch: 0, learningRate: o.learningRate, bestValidation: Infinity, badEpochs: 0, schedBest: Infinity, schedBad: 0, history: [] as EpochRecord[], fingerprint: fp, dataSha256: dataSha256(train, validation) };
+  let state = { epoch: 0, learningRate: o.learningRate, bestValidation: Infinity, badEpochs: 0, schedBest: Infinity, schedBad: 0, history: [] as EpochRecord[], fingerprint: fp, dataSha256: dataHash };
   let optimizer: TrainingState['optimizer'] = { step: 0, expAvg: [], expAvgSq: [] };
   let resumedFromEpoch = 0;
   if (o.checkpoint && o.resume && fs.existsSync(o.checkpoint)) {

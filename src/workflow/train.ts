@@ -250,7 +250,8 @@ export async function runTraining(opts: TrainWorkflowOptions, progress: Progress
       ...mala, twojmax, rcutfac: opts.rcutfac ?? mala.rcutfac, switchflag: opts.switchflag ?? mala.switchflag, elementWeights: opts.elementWeights ?? null,
     };
     const reference = opts.referenceInfo ? readReferenceInfo(opts.referenceInfo) : null;
-    const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference, outputWeights }, progress, hooks);
+    // the rows are the trainer's now (scaled in place: held once); nothing below reads them
+    const result = await trainNetwork(train, validation, { ...opts, descriptors, energyGrid: opts.energyGrid, reference, outputWeights, scaleInPlace: true }, progress, hooks);
     result.model.domain = trainingDomainOf(opts.training, xyz, nFeatures, reference);
     if (energyReference) result.model.energyReference = energyReference;
     saveTrainedModel(opts.out, result.model);

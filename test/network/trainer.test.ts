@@ -33,6 +33,20 @@ describe('network/trainer', function () {
     assert.notDeepEqual(c.model.weights, a.model.weights);
   });
 
+  it('scaleInPlace: the same weights as with copies; the given rows are scaled, not copied; its checkpoint resumes a copying run', async function () {
+    const copied = await trainNetwork(train, val, trainOptions());
+    const own = (d: typeof train) => ({ ...d, x: Float32Array.from(d.x), y: Float32Array.from(d.y) });
+    const [t, v] = [own(train), own(val)];
+    const checkpoint = path.join(tmp.dir, 'in-place.zip');
+    const inPlace = await trainNetwork(t, v, { ...trainOptions(), epochs: 3, scaleInPlace: true, checkpoint });
+    assert.notDeepEqual(Array.from(t.x.subarray(0, 8)), Array.from(train.x.subarray(0, 8)), 'the rows handed over are scaled in place');
+    assert.deepEqual(Array.from(train.x.subarray(0, 8)), Array.from(teacherData(1, 600).x.subarray(0, 8)), 'without it the caller\'s rows are untouched');
+    const resumed = await trainNetwork(train, val, { ...trainOptions(), checkpoint, resume: true });
+    assert.equal(resumed.resumedFromEpoch, 3);
+    assert.deepEqual(resumed.model.weights, copied.model.weights);
+    assert.ok(inPlace.history.length === 3);
+  });
+
   it('a run killed (SIGKILL) in the middle of an epoch resumes from its checkpoint to the same result', async function () {
     const uninterrupted = await trainNetwork(train, val, trainOptions());
     const checkpoint = path.join(tmp.dir, 'ck.zip');
