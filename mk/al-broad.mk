@@ -333,21 +333,36 @@ al-broad-session-data:
 	$(MAKE) --no-print-directory al-broad-training AL_BROAD_TRAIN="$(wordlist 7,12,$(AL_BROAD_CONT8))" & p2=$$!; \
 	wait $$p1 || rc=1; wait $$p2 || rc=1; exit $$rc
 
-al-broad-model:
-	@set -e; d=$(AL_BROAD_CACHE)/training; missing=; \
-	for n in $(AL_BROAD_FIT) $(AL_BROAD_LRVAL); do [ -f $$d/$$n.info.json ] || missing="$$missing $$n"; done; \
-	if [ -n "$$missing" ]; then echo "al-broad-model: training frames not made yet:$$missing (run make al-broad-data)"; exit 1; fi; \
-	mkdir -p $(AL_BROAD_WORK) $(dir $(AL_BROAD_MODEL)); \
-	$(MALA_TS) train \
+# the options of every network of al-broad-model (the members add their seed, checkpoint and --out)
+al_broad_train_args = \
 	  --descriptors $(call al_broad_list,$(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).in.npy)) \
 	  --ldos $(call al_broad_list,$(foreach n,$(AL_BROAD_FIT),$(AL_BROAD_CACHE)/training/$(n).out.npy)) \
 	  --validation $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).in.npy:$(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).out.npy \
 	  --info $(AL_BROAD_CACHE)/training/$(AL_BROAD_LRVAL).info.json \
 	  --energy-grid=$(AL_BROAD_GRID) --layers $(AL_BROAD_LAYERS) --activation $(AL_BROAD_ACTIVATION) \
 	  --epochs $(AL_BROAD_EPOCHS) --batch-size 64 --learning-rate 1e-3 --lr-plateau 4 --lr-decay 0.3 \
-	  --energy-reference $(AL_BROAD_REFERENCE) \
-	  --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $(AL_BROAD_WORK)/checkpoint.zip $(AL_BROAD_TRAIN_EXTRA) \
-	  --out $(AL_BROAD_WORK)/ensemble.zip
+	  --energy-reference $(AL_BROAD_REFERENCE) $(AL_BROAD_TRAIN_EXTRA)
+# members trained at once. A `mala-ts train` uses about one core (a 512-wide epoch took as long
+# with libtorch's default threads as with one, 2026-12-07), so three at once on two cores take
+# half the time of one after another; each holds its rows once (≈ 2.6 GB for 94 8-atom frames).
+# Member K is what `train --seed 1 --ensemble N` makes as its K-th: --seed K, checkpoint.member-K.zip,
+# ensemble.member-K.zip (the same files, so either way resumes the other), then one ensemble.
+AL_BROAD_MODEL_JOBS ?= 3
+al-broad-model:
+	@set -e; d=$(AL_BROAD_CACHE)/training; missing=; \
+	for n in $(AL_BROAD_FIT) $(AL_BROAD_LRVAL); do [ -f $$d/$$n.info.json ] || missing="$$missing $$n"; done; \
+	if [ -n "$$missing" ]; then echo "al-broad-model: training frames not made yet:$$missing (run make al-broad-data)"; exit 1; fi; \
+	mkdir -p $(AL_BROAD_WORK) $(dir $(AL_BROAD_MODEL)); w=$(AL_BROAD_WORK); \
+	if [ $(AL_BROAD_ENSEMBLE) -gt 1 ] && [ $(AL_BROAD_MODEL_JOBS) -gt 1 ]; then pids=; \
+	  for j in $$(seq $(AL_BROAD_MODEL_JOBS)); do \
+	    group=$$(seq $(AL_BROAD_ENSEMBLE) | awk -v j=$$j -v n=$(AL_BROAD_MODEL_JOBS) '(NR - j) % n == 0'); [ -n "$$group" ] || continue; \
+	    ( for k in $$group; do [ ! -f $$w/ensemble.member-$$k.zip ] || continue; log=$$w/ensemble.member-$$k.train.log; \
+	        echo "al-broad-model: member $$k → $$log $$(date -u +%FT%TZ)"; \
+	        $(MALA_TS) train $(al_broad_train_args) --seed $$k --checkpoint $$w/checkpoint.member-$$k.zip --out $$w/ensemble.member-$$k.zip > $$log 2>&1 \
+	          || { echo "al-broad-model: member $$k failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
+	  done; rc=0; for p in $$pids; do wait $$p || rc=1; done; [ $$rc -eq 0 ]; \
+	  $(MALA_TS) ensemble --out $$w/ensemble.zip $$(for k in $$(seq $(AL_BROAD_ENSEMBLE)); do echo $$w/ensemble.member-$$k.zip; done); \
+	else $(MALA_TS) train $(al_broad_train_args) --seed 1 --ensemble $(AL_BROAD_ENSEMBLE) --checkpoint $$w/checkpoint.zip --out $$w/ensemble.zip; fi
 	cp $(AL_BROAD_WORK)/ensemble.zip $(AL_BROAD_MODEL).tmp && mv $(AL_BROAD_MODEL).tmp $(AL_BROAD_MODEL)
 
 al-broad-domain:
@@ -487,9 +502,9 @@ al-broad-finetune:
 #                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
 #                              the shipped model and its table are not touched. Resumable: finished
 #                              members, fine-tuning runs and epochs are kept (delete a file to redo it), and
-#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 5 h here for the
-#                              default stage, estimated from measured parts (2026-12-07): the LDOS training ≈ 1.2 h (3 members × 12
-#                              epochs × ≈ 2 min: a 512-wide network took 27 s per epoch on 24 8-atom frames), then 7 fine-tuning
+#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 4.5 h here for the
+#                              default stage, estimated from measured parts (2026-12-07): the LDOS training ≈ 0.6 h (3 members × 12
+#                              epochs × ≈ 2 min, three at once on 2 cores: a 512-wide network took 27 s per epoch on 24 8-atom frames), then 7 fine-tuning
 #                              epochs × 3 members × ≈ 21 min (12.4 s per 8-atom frame and epoch with forces, 512 wide; 5.7 s at 128:
 #                              `mala-ts finetune --epochs 1` on 3 c8at frames, 45 s against 25 s with ≈ 8 s of start-up) on 2 cores, 3 at once.
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's

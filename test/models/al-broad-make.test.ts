@@ -23,6 +23,10 @@ finetune) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --c
   echo "finetune $(basename $in) $(basename $out) $(basename $ck) $(date +%s.%N) $PPID" >> "$STUB_LOG"; sleep 0.5
   case $in in *bad*) echo "stub: $in is bad" >&2; exit 1;; esac
   echo "from $(basename $in)" > "$out" ;;
+train) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --seed) seed=$2;; --checkpoint) ck=$2;; --ensemble) ens=$2;; esac; shift; done
+  echo "train seed=$seed $(basename $ck) $(basename $out) \${ens:-single} $(date +%s.%N)" >> "$STUB_LOG"; sleep 0.5
+  case $seed in 2) [ -z "$STUB_FAIL_SEED2" ] || { echo "stub: seed 2 fails" >&2; exit 1; };; esac
+  echo "seed $seed" > "$out" ;;
 ensemble) shift; out=$1; shift; echo "ensemble $(basename $out)$(for m; do printf ' %s' $(basename $m); done)" >> "$STUB_LOG"; echo ensemble > "$out" ;;
 generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac; shift; done
   echo "$n $PPID" >> "$STUB_LOG"; sleep 0.3
@@ -166,5 +170,52 @@ describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => 
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('mk/al-broad.mk: al-broad-model trains AL_BROAD_MODEL_JOBS members at once', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let log: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-model-'));
+    log = path.join(dir, 'stub.log');
+    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'cache', 'training'), { recursive: true });
+    for (const n of ['q1_8at', 'q2_8at', 'q3_8at']) fs.writeFileSync(path.join(dir, 'cache', 'training', `${n}.info.json`), '{}');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const model = (env: Record<string, string> = {}, jobs = 3) =>
+    spawnSync('make', ['--no-print-directory', 'al-broad-model', `AL_BROAD_MODEL_JOBS=${jobs}`, 'AL_BROAD_ENSEMBLE=3', 'AL_BROAD_STAGE=t',
+      `AL_BROAD_STAGE_t=${['q1_8at', 'q2_8at', 'q3_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`, 'AL_BROAD_LRVAL=q1_8at',
+      `AL_BROAD_WORK=${dir}/work`, `AL_BROAD_MODEL=${dir}/model.zip`, `MALA_TS=${dir}/stub.sh`, `AL_BROAD_CACHE=${dir}/cache`],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log, ...env } });
+  const lines = () => fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+
+  it('member K as train --ensemble makes it (seed K, checkpoint.member-K.zip, ensemble.member-K.zip), all at once, then one ensemble in member order', () => {
+    const r = model();
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const trains = lines().filter(([k]) => k === 'train');
+    assert.deepEqual(trains.map(([, seed, ck, out, ens]) => [seed, ck, out, ens]).sort(), [1, 2, 3].map((k) => [`seed=${k}`, `checkpoint.member-${k}.zip`, `ensemble.member-${k}.zip`, 'single']));
+    const starts = trains.map((t) => Number(t[5]));
+    assert.ok(Math.max(...starts) - Math.min(...starts) < 0.4, `three at once: ${starts.join(' ')}`);
+    assert.deepEqual(lines().filter(([k]) => k === 'ensemble'), [['ensemble', 'ensemble.zip', 'ensemble.member-1.zip', 'ensemble.member-2.zip', 'ensemble.member-3.zip']]);
+    assert.ok(fs.existsSync(path.join(dir, 'model.zip')));
+    // a rerun trains nothing again
+    fs.rmSync(log);
+    assert.equal(model().status, 0);
+    assert.deepEqual(lines().map(([k]) => k), ['ensemble']);
+  });
+
+  it('a member that fails fails the target with its log\'s end, and no model is written; with one job it is train --ensemble as before', () => {
+    const r = model({ STUB_FAIL_SEED2: '1' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /al-broad-model: member 2 failed; the end of .*ensemble\.member-2\.train\.log:\nstub: seed 2 fails/);
+    assert.ok(!fs.existsSync(path.join(dir, 'model.zip')));
+    fs.rmSync(log);
+    fs.rmSync(path.join(dir, 'work'), { recursive: true });
+    assert.equal(model({}, 1).status, 0);
+    assert.deepEqual(lines().map(([k, seed, ck, out, ens]) => [k, seed, ck, out, ens]), [['train', 'seed=1', 'checkpoint.zip', 'ensemble.zip', '3']]);
   });
 });
