@@ -36,6 +36,13 @@ generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac;
 esac
 `;
 
+/** A temporary folder with the stand-in (stub.sh) and the path of the log it writes. */
+function stubFolder(prefix: string): { dir: string; log: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+  return { dir, log: path.join(dir, 'stub.log') };
+}
+
 const spec = (name: string, seed: number) => `${name}:2x1x1:300:4.05:300:${seed}`;
 const FRAMES = ['q1_8at', 'q2_8at', 'q3_8at_fail', 'q4_8at', 'q5_8at', 'q6_8at'];
 
@@ -44,9 +51,7 @@ describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () 
   let dir: string;
   let log: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-queue-'));
-    log = path.join(dir, 'generate.log');
-    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+    ({ dir, log } = stubFolder('al-broad-queue-'));
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -106,9 +111,7 @@ describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at on
   let dir: string;
   let log: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-ft-'));
-    log = path.join(dir, 'stub.log');
-    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+    ({ dir, log } = stubFolder('al-broad-ft-'));
     fs.mkdirSync(path.join(dir, 'work'));
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -178,9 +181,7 @@ describe('mk/al-broad.mk: al-broad-model trains AL_BROAD_MODEL_JOBS members at o
   let dir: string;
   let log: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-model-'));
-    log = path.join(dir, 'stub.log');
-    fs.writeFileSync(path.join(dir, 'stub.sh'), STUB, { mode: 0o755 });
+    ({ dir, log } = stubFolder('al-broad-model-'));
     fs.mkdirSync(path.join(dir, 'cache', 'training'), { recursive: true });
     for (const n of ['q1_8at', 'q2_8at', 'q3_8at']) fs.writeFileSync(path.join(dir, 'cache', 'training', `${n}.info.json`), '{}');
   });
