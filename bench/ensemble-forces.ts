@@ -44,8 +44,16 @@ export interface EnsembleForceSplit {
   memberRmseEvPerA: number[];
   ensembleRmseEvPerA: number;
   ensembleRmsEvPerA: number;
-  /** argmin_α |F_QE − α·F_ensemble|: below 1, the ensemble's forces are too large. */
+  /**
+   * argmin_α |F_QE − α·F_ensemble|. Below 1 when the forces are too large, but also when the error
+   * e = F_ensemble − F_QE is independent of QE's forces: then α = |F_QE|²/(|F_QE|² + |e|²)
+   * (`alphaIfIndependent`), so read it beside `slope`.
+   */
   alpha: number;
+  /** α for an error independent of QE's forces, |F_QE|²/(|F_QE|² + |e|²). */
+  alphaIfIndependent: number;
+  /** argmin_s |F_ensemble − s·F_QE|: the ensemble's forces against QE's; above 1 too large (too steep), 1 with an independent error. */
+  slope: number;
   /** Cosine between the ensemble's and QE's force vectors (all components of the group). */
   cosine: number;
   meanOfMembersRmseEvPerA: number;
@@ -78,6 +86,8 @@ export function ensembleForceSplit(group: string, frames: readonly FrameForces[]
     ensembleRmseEvPerA: rms(diff(ens, qe)),
     ensembleRmsEvPerA: rms(ens),
     alpha: dot(ens, qe) / dot(ens, ens),
+    alphaIfIndependent: dot(qe, qe) / (dot(qe, qe) + dot(diff(ens, qe), diff(ens, qe))),
+    slope: dot(ens, qe) / dot(qe, qe),
     cosine: dot(ens, qe) / Math.sqrt(dot(ens, ens) * dot(qe, qe)),
     meanOfMembersRmseEvPerA: Math.sqrt(mseMean),
     commonEvPerA: Math.sqrt(common),
@@ -117,12 +127,12 @@ function main(): void {
   }
   if (frames.length === 0) throw new Error('no frame is in the ensemble\'s table and every member\'s');
   const rows = groupByFirstMatch(frames, (f) => f.name, groups).map(([g, fs_]) => ensembleForceSplit(g, fs_));
-  const head = ['group', 'frames', 'QE rms', 'members RMSE', 'ensemble RMSE', 'its rms', 'α', 'cos', 'mean of members', 'common', 'independent', 'M=10', 'M→∞'];
+  const head = ['group', 'frames', 'QE rms', 'members RMSE', 'ensemble RMSE', 'its rms', 'α', 'α indep.', 'slope', 'cos', 'mean of members', 'common', 'independent', 'M=10', 'M→∞'];
   const f3 = (x: number) => x.toFixed(3);
-  const lines = rows.map((r) => [r.group, String(r.frames), f3(r.qeRmsEvPerA), r.memberRmseEvPerA.map(f3).join(' '), f3(r.ensembleRmseEvPerA), f3(r.ensembleRmsEvPerA), r.alpha.toFixed(2), r.cosine.toFixed(2), f3(r.meanOfMembersRmseEvPerA), f3(r.commonEvPerA), f3(r.independentEvPerA), f3(r.rmseTenMembersEvPerA), f3(r.rmseManyMembersEvPerA)]);
+  const lines = rows.map((r) => [r.group, String(r.frames), f3(r.qeRmsEvPerA), r.memberRmseEvPerA.map(f3).join(' '), f3(r.ensembleRmseEvPerA), f3(r.ensembleRmsEvPerA), r.alpha.toFixed(2), r.alphaIfIndependent.toFixed(2), r.slope.toFixed(2), r.cosine.toFixed(2), f3(r.meanOfMembersRmseEvPerA), f3(r.commonEvPerA), f3(r.independentEvPerA), f3(r.rmseTenMembersEvPerA), f3(r.rmseManyMembersEvPerA)]);
   const w = head.map((h, k) => Math.max(h.length, ...lines.map((l) => l[k].length)));
   for (const l of [head, ...lines]) console.log(l.map((x, k) => (k === 0 ? x.padEnd(w[k]) : x.padStart(w[k]))).join('  '));
-  console.log('(eV/Å; α: the scale that best maps the ensemble\'s forces onto QE\'s; M=10, M→∞: the RMSE of the mean of that many members, extrapolated)');
+  console.log('(eV/Å; α: the scale that best maps the ensemble\'s forces onto QE\'s, and what it is for an error independent of QE\'s forces; slope: the ensemble\'s forces against QE\'s, above 1 = too large; M=10, M→∞: the RMSE of the mean of that many members, extrapolated)');
   if (out) fs.writeFileSync(out, JSON.stringify({ groups: rows }, null, 1) + '\n');
 }
 

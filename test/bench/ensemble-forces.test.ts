@@ -39,4 +39,18 @@ describe('bench/ensemble-forces: the members\' shared and own parts of the force
     assert.ok(Math.abs(turned.cosine + 1) < 1e-12, 'opposite forces');
     assert.throws(() => ensembleForceSplit('one', [{ name: 'f', qe, ensemble: qe, members: [qe] }]), /two or more members/);
   });
+
+  it('α < 1 for an error independent of QE\'s forces too: there the slope is 1 and α what independence predicts; forces too large have slope 1.5', () => {
+    const r = rng(4);
+    const qe = noise(r, 20000, 0.5);
+    const noisy = qe.map((x, i) => x + 0.3 * Math.sin(1.7 * i + 0.3) + (r() - 0.5) * 0.2);
+    const s = ensembleForceSplit('all', [{ name: 'f', qe, ensemble: noisy, members: [noisy, noisy.map((x) => x + 0.01)] }]);
+    assert.ok(s.alpha < 0.85, `α ${s.alpha}`);
+    assert.ok(Math.abs(s.slope - 1) < 0.02, `slope ${s.slope}`);
+    assert.ok(Math.abs(s.alpha - s.alphaIfIndependent) < 0.02, `α ${s.alpha} against ${s.alphaIfIndependent}`);
+    const big = qe.map((x) => 1.5 * x);
+    const b = ensembleForceSplit('all', [{ name: 'f', qe, ensemble: big, members: [big, big] }]);
+    assert.ok(Math.abs(b.slope - 1.5) < 1e-12, `slope ${b.slope}`);
+    assert.ok(b.alpha < b.alphaIfIndependent - 0.1, 'too large: α below what an independent error of that size gives');
+  });
 });
