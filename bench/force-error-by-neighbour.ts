@@ -17,11 +17,9 @@
  * --groups); the structures are read from each row's data folder (<name>.pw.scf.out).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { arg, helpIfAsked } from './help';
 import { groupByFirstMatch, parseGroups } from './variants-table';
-import { requireRowForcesEvPerA } from '../src/workflow/tester-report';
-import { readStructure } from '../src/structure/registry';
+import { forceRowsOfTables } from './force-tables';
 import { det3, fractionalPositions, type Atoms } from '../src/structure/atoms';
 
 /** Each atom's distance to its nearest neighbour, its own periodic images and the 26 neighbouring cells' included, Å. */
@@ -106,20 +104,8 @@ export function errorByNeighbour(atoms: readonly AtomError[], edges: readonly nu
 
 /** Every atom of the rows of some `mala-ts test --forces --json` tables, with its nearest-neighbour distance. */
 export function atomsOfTables(files: readonly string[]): AtomError[] {
-  const out: AtomError[] = [];
-  for (const file of files) {
-    const table = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown; snapshots?: Record<string, unknown>[] };
-    for (const row of table.snapshots ?? []) {
-      const f = requireRowForcesEvPerA(row, file);
-      const dir = typeof row.data === 'string' ? row.data : typeof table.data === 'string' ? table.data : undefined;
-      if (!dir) throw new Error(`${file}: no data folder for row ${row.name}`);
-      const atoms = readStructure(path.join(dir, `${row.name}.pw.scf.out`)).atoms;
-      if (atoms.positionsAngstrom.length !== f.model.length) throw new Error(`${file}: row ${row.name} has forces of ${f.model.length} atoms, its structure ${atoms.positionsAngstrom.length}`);
-      const nearest = nearestNeighbourDistancesAngstrom(atoms);
-      nearest.forEach((r, i) => out.push({ frame: String(row.name), nearestAngstrom: r, model: f.model[i], qe: f.qe[i] }));
-    }
-  }
-  return out;
+  return forceRowsOfTables(files).flatMap(({ name, forces, atoms }) =>
+    nearestNeighbourDistancesAngstrom(atoms).map((r, i) => ({ frame: name, nearestAngstrom: r, model: forces.model[i], qe: forces.qe[i] })));
 }
 
 function main(): void {

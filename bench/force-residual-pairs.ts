@@ -23,11 +23,9 @@
  * the energies too, and a constant per atom would not matter, a spread does.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { arg, helpIfAsked } from './help';
 import { groupByFirstMatch, parseGroups } from './variants-table';
-import { requireRowForcesEvPerA } from '../src/workflow/tester-report';
-import { readStructure } from '../src/structure/registry';
+import { forceRowsOfTables } from './force-tables';
 import { cellVolumeA3, cross, norm, type Atoms, type Vec3 } from '../src/structure/atoms';
 
 // only when run: a benchmark that imports this one prints its own help
@@ -194,24 +192,13 @@ export function evaluateCorrection(group: string, frames: readonly ResidualFrame
 
 /** The frames of `mala-ts test --forces --json` tables, each with its structure's pair design. */
 export function framesOfTables(files: readonly string[], b: PairBasis): ResidualFrame[] {
-  const frames: ResidualFrame[] = [];
-  for (const file of files) {
-    const table = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown; snapshots?: Record<string, unknown>[] };
-    for (const row of table.snapshots ?? []) {
-      const forces = requireRowForcesEvPerA(row, file);
-      const dir = typeof row.data === 'string' ? row.data : typeof table.data === 'string' ? table.data : undefined;
-      if (!dir) throw new Error(`${file}: no data folder for row ${row.name}`);
-      const atoms = readStructure(path.join(dir, `${row.name}.pw.scf.out`)).atoms;
-      frames.push({
-        name: String(row.name),
-        design: pairDesign(atoms, b),
-        residualEvPerA: forces.qe.flatMap((f, a) => f.map((x, k) => x - forces.model[a][k])),
-        qeForcesEvPerA: forces.qe.flat(),
-        totalErrorMeVPerAtom: typeof row.total_qe_mev_per_atom === 'number' ? row.total_qe_mev_per_atom : undefined,
-      });
-    }
-  }
-  return frames;
+  return forceRowsOfTables(files).map(({ name, row, forces, atoms }) => ({
+    name,
+    design: pairDesign(atoms, b),
+    residualEvPerA: forces.qe.flatMap((f, a) => f.map((x, k) => x - forces.model[a][k])),
+    qeForcesEvPerA: forces.qe.flat(),
+    totalErrorMeVPerAtom: typeof row.total_qe_mev_per_atom === 'number' ? row.total_qe_mev_per_atom : undefined,
+  }));
 }
 
 function main(): void {
