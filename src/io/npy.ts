@@ -156,19 +156,28 @@ export function readNpy(file: string): NpyData {
   return { shape: header.shape, data };
 }
 
-/** The shape of a .npy file, from its header alone (to size an array before reading many files). */
-export function readNpyShape(file: string): number[] {
-  checkInputFile(file, '.npy file');
-  let fd: number;
+/** The header of an open .npy file (a header is at most 64 KiB plus the preamble). */
+function readHeaderOfOpenFile(fd: number, file: string): NpyHeader {
+  const head = Buffer.alloc(65536 + 12);
+  const got = fs.readSync(fd, head, 0, head.length, 0);
+  return parseNpyHeader(head.subarray(0, got), file);
+}
+
+/** Open a .npy file for reading, one clear error when it cannot be. */
+function openNpy(file: string): number {
+  checkInputFile(file, '.npy file'); // opening a FIFO would block
   try {
-    fd = fs.openSync(file, 'r');
+    return fs.openSync(file, 'r');
   } catch (e) {
     throw new MalaError(`cannot open .npy file: ${(e as Error).message}`, { file, fix: 'check the path', cause: e });
   }
+}
+
+/** The shape of a .npy file, from its header alone (to size an array before reading many files). */
+export function readNpyShape(file: string): number[] {
+  const fd = openNpy(file);
   try {
-    const head = Buffer.alloc(65536 + 12);
-    const got = fs.readSync(fd, head, 0, head.length, 0);
-    return parseNpyHeader(head.subarray(0, got), file).shape;
+    return readHeaderOfOpenFile(fd, file).shape;
   } finally {
     fs.closeSync(fd);
   }
@@ -187,15 +196,13 @@ export class NpyFile {
 
   constructor(file: string) {
     this.file = file;
-    checkInputFile(file, '.npy file'); // opening a FIFO would block
+    this.fd = openNpy(file);
     try {
-      this.fd = fs.openSync(file, 'r');
+      this.header = readHeaderOfOpenFile(this.fd, file);
     } catch (e) {
-      throw new MalaError(`cannot open .npy file: ${(e as Error).message}`, { file, fix: 'check the path', cause: e });
+      fs.closeSync(this.fd);
+      throw e;
     }
-    const head = Buffer.alloc(65536 + 12);
-    const got = fs.readSync(this.fd, head, 0, head.length, 0);
-    this.header = parseNpyHeader(head.subarray(0, got), file);
     if (this.header.fortranOrder) {
       fs.closeSync(this.fd);
       throw new MalaError('Fortran-ordered .npy cannot be read in chunks', { file, fix: 'save it in C order (np.ascontiguousarray)' });

@@ -45,12 +45,11 @@
  * here and a run several epochs: without it a session's end lost the run. A finished run removes
  * its checkpoints.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
 import { checkOutputs } from '../io/output-check';
 import { NpyFile } from '../io/npy';
-import { ensembleMembers, LdosModel, readModelData, saveModelData } from '../network/model';
+import { ensembleMembers, LdosModel, readModelData, saveModelData, sha256 } from '../network/model';
 import type { ModelData } from '../network/model-data';
 import { createTrainableNet } from '../network/backends/registry';
 import type { BackendName } from '../network/backend';
@@ -488,7 +487,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const set: TuningSet = { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
   // a checkpoint resumes only the run it was written by: the same model file, frames and options
   const fingerprint = JSON.stringify({
-    model: createHash('sha256').update(fs.readFileSync(o.modelFile)).digest('hex'),
+    model: sha256(fs.readFileSync(o.modelFile)),
     frames: frames.map((f) => f.files.name),
     options: [o.epochs, o.learningRate, o.forceWeight, o.energyWeight, bandWeight, fermiWeight, densityWeight, o.stepAngstrom, o.seed ?? 1],
   });
