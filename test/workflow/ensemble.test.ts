@@ -255,23 +255,32 @@ describe('ensemble under MPI: mpirun -np 2 predict gives the -np 1 values and σ
   });
 });
 
+/** Two tiny snapshots (27 points, twojmax 2, 4 energies) and train options on them into dir/e.zip. */
+function tinyTraining(dir: string) {
+  const F = 5; // bispectrum twojmax 2
+  const nE = 4;
+  const n = 27;
+  const snap = (name: string, shift: number) => {
+    const x = new Float32Array(n * (F + 3)).map((_, i) => shift + Math.sin(i));
+    const y = new Float32Array(n * nE).map((_, i) => 0.01 * (1 + Math.cos(i)));
+    writeNpy(path.join(dir, `${name}.in.npy`), x, [3, 3, 3, F + 3]);
+    writeNpy(path.join(dir, `${name}.out.npy`), y, [3, 3, 3, nE]);
+    return { descriptors: path.join(dir, `${name}.in.npy`), ldos: path.join(dir, `${name}.out.npy`) };
+  };
+  const out = path.join(dir, 'e.zip');
+  const opts = { training: [snap('a', 0)], validation: [snap('b', 0.5)], energyGrid: makeEnergyGrid(-1, 0.5, nE), twojmax: 2, hiddenLayers: [6], epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 7, out };
+  // the same as command-line arguments of mala-ts train (out left to the caller)
+  const cliArgs = ['train', '--descriptors', opts.training[0].descriptors, '--ldos', opts.training[0].ldos, '--validation', `${opts.validation[0].descriptors}:${opts.validation[0].ldos}`,
+    '--energy-grid=-1,0.5,4', '--twojmax', '2', '--layers', '6', '--epochs', '2', '--batch-size', '8', '--learning-rate', '1e-3', '--seed', '7'];
+  return { opts, out, cliArgs };
+}
+
 describe('mala-ts train --ensemble N', function () {
   this.timeout(120000);
   it('trains N members with seeds seed, seed+1, … (each kept), one archive; a rerun keeps the members', async () => {
     const t = tempDir();
     try {
-      const F = 5; // bispectrum twojmax 2
-      const nE = 4;
-      const n = 27;
-      const snap = (name: string, shift: number) => {
-        const x = new Float32Array(n * (F + 3)).map((_, i) => shift + Math.sin(i));
-        const y = new Float32Array(n * nE).map((_, i) => 0.01 * (1 + Math.cos(i)));
-        writeNpy(path.join(t.dir, `${name}.in.npy`), x, [3, 3, 3, F + 3]);
-        writeNpy(path.join(t.dir, `${name}.out.npy`), y, [3, 3, 3, nE]);
-        return { descriptors: path.join(t.dir, `${name}.in.npy`), ldos: path.join(t.dir, `${name}.out.npy`) };
-      };
-      const out = path.join(t.dir, 'e.zip');
-      const opts = { training: [snap('a', 0)], validation: [snap('b', 0.5)], energyGrid: makeEnergyGrid(-1, 0.5, nE), twojmax: 2, hiddenLayers: [6], epochs: 1, batchSize: 8, learningRate: 1e-3, seed: 7, out };
+      const { opts, out } = tinyTraining(t.dir);
       const r = await runEnsembleTraining(opts, 3);
       assert.deepEqual(r.seeds, [7, 8, 9]);
       const m = readModelData(out);
@@ -283,6 +292,59 @@ describe('mala-ts train --ensemble N', function () {
       assert.deepEqual(skipped, [true, true, true]);
       assert.equal(fs.statSync(memberFile(out, 0)).mtimeMs, mtime);
       await assert.rejects(runEnsembleTraining(opts, 1), /--ensemble needs 2 or more members/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  // one BLAS thread in both runs (--np sets it for its ranks); np 3 on a 2-core machine needs oversubscribe
+  const mpiEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+  const weightsOf = (f: string) => ensembleMembers(readModelData(f)).map((m) => ({ seed: m.seed, weights: m.weights.map((w) => Array.from(w)) }));
+
+  it('--np 2: the members dealt out over the ranks (1 and 3 on rank 0, 2 on rank 1) are those of one process, bit for bit; one archive', async () => {
+    const t = tempDir();
+    try {
+      const { cliArgs } = tinyTraining(t.dir);
+      const serial = path.join(t.dir, 'serial', 'e.zip');
+      const ranks = path.join(t.dir, 'ranks', 'e.zip');
+      const one = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--out', serial], { env: mpiEnv, reject: false });
+      assert.equal(one.exitCode, 0, one.stderr);
+      const two = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', ranks], { env: mpiEnv, reject: false });
+      assert.equal(two.exitCode, 0, two.stderr);
+      assert.match(two.stdout, /ensemble of 3 networks \(seeds 7, 8, 9, on 2 MPI ranks\) written to/);
+      assert.match(two.stderr, /member 1 of 3 \(seed 7\) on rank 0/);
+      assert.match(two.stderr, /member 2 of 3 \(seed 8\) on rank 1/);
+      assert.match(two.stderr, /member 3 of 3 \(seed 9\) on rank 0/);
+      assert.match(two.stderr, /member 2: epoch 2: train loss/);
+      assert.doesNotMatch(two.stderr, /member [13] of 3 \(seed \d+\) on rank 1|member 2 of 3 \(seed \d+\) on rank 0/);
+      const a = weightsOf(serial);
+      const b = weightsOf(ranks);
+      assert.deepEqual(b.map((m) => m.seed), [7, 8, 9]);
+      assert.deepEqual(b, a);
+      for (let k = 0; k < 3; k++) assert.deepEqual(weightsOf(memberFile(ranks, k)), [a[k]]);
+      assert.notDeepEqual(a[0].weights, a[1].weights);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('under MPI: one network on several ranks is refused; a member failing on rank 1 ends the job with one message and no archive', async () => {
+    const t = tempDir();
+    try {
+      const { cliArgs, out } = tinyTraining(t.dir);
+      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
+      const single = await execa('mpirun', [...extra, '-np', '2', 'node', cli, ...cliArgs, '--out', out], { env: mpiEnv, reject: false });
+      assert.notEqual(single.exitCode, 0);
+      assert.match(single.stderr, /train runs on 2 MPI ranks but trains one network/);
+      assert.match(single.stderr, /--ensemble M/);
+      assert.equal(fs.existsSync(out), false);
+      // member 2's file is a folder: rank 1, which trains it, fails; rank 0 trains 1 and 3 and would wait
+      fs.mkdirSync(memberFile(out, 1));
+      const failed = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', out], { env: mpiEnv, reject: false });
+      assert.notEqual(failed.exitCode, 0);
+      assert.equal((failed.stderr.match(/mala-ts: error on MPI rank/g) ?? []).length, 1, failed.stderr);
+      assert.match(failed.stderr, /error on MPI rank 1: .*member-2\.zip/);
+      assert.equal(fs.existsSync(out), false);
     } finally {
       t.cleanup();
     }
