@@ -814,6 +814,19 @@ class VjpWorker : public Napi::AsyncWorker {
 };
 
 // Worker kinds: forward (x → out), train (x, y → loss), loss (x, y → sum of squared errors).
+// Rows per chunk of a CPU training step: the widest activation of a chunk at most 16 MiB, which
+// glibc's malloc serves from its reused heap (a block above its largest mmap threshold, 32 MiB,
+// is mapped fresh and page-faulted on every step), and at least 1024 rows.
+// MALA_TS_TRAIN_CHUNK_ROWS overrides it (bench/network-train-chunks.ts compares).
+int64_t trainChunkRows(const NetState& net) {
+  const char* e = std::getenv("MALA_TS_TRAIN_CHUNK_ROWS");
+  const long long v = e ? std::atoll(e) : 0;
+  if (v > 0) return (int64_t)v;
+  int64_t widest = 1;
+  for (int64_t sz : net.sizes) widest = std::max(widest, sz);
+  return std::max<int64_t>(1024, (int64_t(16) << 20) / (4 * widest));
+}
+
 class NetWorker : public Napi::AsyncWorker {
  public:
   enum Kind { kForward, kPredict, kTrain, kLossSum };
@@ -855,10 +868,29 @@ class NetWorker : public Napi::AsyncWorker {
         if (!onCpu) x = x.to(net_->device);
         torch::Tensor yt = onCpu ? y : y.to(net_->device);
         for (auto& p : net_->params) p.mutable_grad() = torch::Tensor();
-        torch::Tensor loss = torch::mse_loss(net_->forward(x), yt);
-        loss.backward();
+        const int64_t chunk = onCpu ? trainChunkRows(*net_) : n_;
+        if (n_ <= chunk) {
+          torch::Tensor loss = torch::mse_loss(net_->forward(x), yt);
+          loss.backward();
+          result_ = loss.item<double>();
+        } else {
+          // A large step (fine-tuning's: every point of a frame and its displaced copies, 10⁵ rows)
+          // in chunks whose gradients add up in the parameters' .grad: the whole batch's mean
+          // squared error, summed in another order. One step of 10⁵ rows of a 512-wide net took 3×
+          // as long per row as steps of 8192 (the activations of a chunk are reused heap memory;
+          // those of the whole batch are fresh pages on every step: bench/network-train-chunks.ts).
+          const double count = double(n_) * double(net_->nOut());
+          double sum = 0.0;
+          for (int64_t r0 = 0; r0 < n_; r0 += chunk) {
+            const int64_t m = std::min(chunk, n_ - r0);
+            torch::Tensor d = net_->forward(x.narrow(0, r0, m)) - yt.narrow(0, r0, m);
+            torch::Tensor part = (d * d).sum() / count;
+            part.backward();
+            sum += part.item<double>();
+          }
+          result_ = sum;
+        }
         net_->adamStep();
-        result_ = loss.item<double>();
       }
     } catch (const std::exception& e) {
       SetError(e.what());

@@ -183,6 +183,48 @@ describe('libtorch addon', function () {
     assert.ok(same(before) || same(after), 'predict during the step gave neither the values before nor after it');
   });
 
+  // A CPU training step of more rows than a chunk (16 MiB of the widest activation; here forced to
+  // 1000 rows with MALA_TS_TRAIN_CHUNK_ROWS) adds the chunks' gradients up: the same loss and
+  // steps as one whole-batch pass, to float32 summation order. A chunk's gradient lost (each chunk
+  // starting from zero) or a chunk's loss weighed as a whole batch's is far outside that.
+  it('a training step in row chunks gives the loss and weights of the whole-batch step', async function () {
+    if (!addon) this.skip();
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const params = [new Float32Array(9100).map(rand), new Float32Array(100).map(rand), new Float32Array(1100).map(rand), new Float32Array(11).map(rand)];
+    const n = 4500; // 4 chunks of 1000 and one of 500
+    const x = new Float32Array(n * 91).map(rand);
+    const y = new Float32Array(n * 11).map(rand);
+    const run = async (chunkRows: string) => {
+      const net = new addon!.Net([91, 100, 11], ['LeakyReLU', ''], 'cpu');
+      net.setParameters(params);
+      net.configureAdam({ lr: 1e-3, weightDecay: 0 });
+      const before = new Float32Array(n * 11);
+      await net.forward(x, before, n);
+      const losses: number[] = [];
+      const old = process.env.MALA_TS_TRAIN_CHUNK_ROWS;
+      process.env.MALA_TS_TRAIN_CHUNK_ROWS = chunkRows;
+      try {
+        for (let step = 0; step < 3; step++) losses.push(await net.trainStep(x, y, n));
+      } finally {
+        if (old === undefined) delete process.env.MALA_TS_TRAIN_CHUNK_ROWS;
+        else process.env.MALA_TS_TRAIN_CHUNK_ROWS = old;
+      }
+      let mse = 0;
+      for (let i = 0; i < n * 11; i++) mse += (before[i] - y[i]) ** 2;
+      return { losses, mse: mse / (n * 11), weights: net.getParameters() };
+    };
+    const whole = await run('1000000');
+    const chunked = await run('1000');
+    assert.ok(Math.abs(whole.losses[0] - whole.mse) <= 1e-6 * whole.mse, `whole-batch loss ${whole.losses[0]} vs ${whole.mse}`);
+    chunked.losses.forEach((l, k) => assert.ok(Math.abs(l - whole.losses[k]) <= 1e-6 * whole.losses[k], `step ${k + 1}: chunked loss ${l} vs whole ${whole.losses[k]}`));
+    assert.ok(whole.losses[2] < whole.losses[0], 'the steps lower the loss');
+    let worst = 0;
+    chunked.weights.forEach((w, l) => w.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - whole.weights[l][i])))));
+    // three Adam steps of 1e-3 move a weight by up to 3e-3; the chunks' rounding moves it by far less
+    assert.ok(worst <= 1e-6, `largest weight difference after 3 steps ${worst}`);
+  });
+
   it('without the addon, the TS fallback runs and says so on stderr; requiring torch then fails clearly', function () {
     const script = `
       const { createNet } = require(${JSON.stringify(path.resolve(__dirname, '../../src/network/backend'))});

@@ -1,0 +1,76 @@
+/**
+ * One large CPU training step of the libtorch addon, whole against in row chunks: fine-tuning
+ * (mala-ts finetune) steps on every point of a frame and its two displaced copies at once, 10⁵
+ * rows for an 8-atom Al frame, where `mala-ts train` steps on mini-batches of 64.
+ *
+ *   npx tsx bench/network-train-chunks.ts [--width 512] [--rows 103680] [--rounds 4]
+ *
+ * Net 91→W→W→151 (LeakyReLU), random weights and data. Each round times, in turn, a step with the
+ * chunk the addon chooses (16 MiB of the widest activation: 8192 rows at W = 512) and a step of
+ * the whole batch at once (MALA_TS_TRAIN_CHUNK_ROWS above the row count), then the inference
+ * forward of the same rows as the machine's practical ceiling; the first round warms up and is
+ * not counted. Printed: the median seconds and GFLOP/s (6 MACs per trained row, 2 per inferred
+ * row) and the ratio whole/chunked.
+ *
+ * Measured 2026-12-07 on the project's 2-core machine, QE running niced beside it (defaults):
+ * chunked 3.05 s per step (78.8 GFLOP/s; rounds 2.54–3.19 s), whole 8.81 s (27.3 GFLOP/s;
+ * 8.37–8.82 s), forward 0.64 s (125.5 GFLOP/s): whole / chunked 2.89×. In the whole step a quarter
+ * of the time went to page faults (perf record: exc_page_fault under memset and sgemm): its
+ * activations, 200 MB each, are fresh mappings on every step. End to end, `mala-ts finetune
+ * --epochs 1` on 3 c8at frames with forces at 512 wide (the RECIPE's weights, start-up included)
+ * took 27.2–31.4 s against 42.7–53.7 s with the whole-batch step, interleaved.
+ */
+import '../src/network/backend';
+import { createTrainableNet } from '../src/network/backends/registry';
+import { initParameters, type NetworkSpec } from '../src/network/mlp';
+import { Rng } from '../src/network/rng';
+import { arg, helpIfAsked } from './help';
+
+helpIfAsked(__filename);
+
+const width = Number(arg('width', '512'));
+const rows = Number(arg('rows', '103680'));
+const rounds = Number(arg('rounds', '4'));
+const spec: NetworkSpec = { layerSizes: [91, width, width, 151], activations: ['LeakyReLU', 'LeakyReLU', null] };
+const macs = rows * (91 * width + width * width + width * 151);
+
+async function main(): Promise<void> {
+  const rng = new Rng(1);
+  const net = createTrainableNet(spec, initParameters(spec, rng), { backend: 'torch' });
+  net.configureAdam({ lr: 1e-6, weightDecay: 0 });
+  const x = new Float32Array(rows * 91).map(() => rng.uniform());
+  const y = new Float32Array(rows * 151).map(() => rng.uniform());
+  const times: Record<'chunked' | 'whole' | 'forward', number[]> = { chunked: [], whole: [], forward: [] };
+  const time = async (f: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await f();
+    return (performance.now() - t0) / 1000;
+  };
+  for (let r = 0; r <= rounds; r++) {
+    delete process.env.MALA_TS_TRAIN_CHUNK_ROWS;
+    const chunked = await time(() => net.trainStep(x, y, rows));
+    process.env.MALA_TS_TRAIN_CHUNK_ROWS = String(rows + 1);
+    const whole = await time(() => net.trainStep(x, y, rows));
+    delete process.env.MALA_TS_TRAIN_CHUNK_ROWS;
+    const forward = await time(() => net.forward(x, rows));
+    process.stderr.write(`round ${r}${r === 0 ? ' (warm-up)' : ''}: chunked ${chunked.toFixed(2)} s, whole ${whole.toFixed(2)} s, forward ${forward.toFixed(2)} s\n`);
+    if (r === 0) continue;
+    times.chunked.push(chunked);
+    times.whole.push(whole);
+    times.forward.push(forward);
+  }
+  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+  const line = (name: string, t: number[], flopsPerMac: number) => `  ${name.padEnd(16)} ${median(t).toFixed(2)} s  ${((flopsPerMac * macs) / median(t) / 1e9).toFixed(1)} GFLOP/s   (${t.map((v) => v.toFixed(2)).join(', ')})\n`;
+  process.stdout.write(
+    `91→${width}→${width}→151, ${rows} rows, median of ${rounds} rounds:\n` +
+      line('step, chunked', times.chunked, 6) +
+      line('step, whole', times.whole, 6) +
+      line('forward', times.forward, 2) +
+      `  whole / chunked  ${(median(times.whole) / median(times.chunked)).toFixed(2)}×\n`,
+  );
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});
