@@ -502,11 +502,12 @@ al-broad-finetune:
 #                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
 #                              the shipped model and its table are not touched. Resumable: finished
 #                              members, fine-tuning runs and epochs are kept (delete a file to redo it), and
-#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 4.5 h here for the
+#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 2.8 h here for the
 #                              default stage, estimated from measured parts (2026-12-07): the LDOS training ≈ 0.6 h (3 members × 12
 #                              epochs × ≈ 2 min, three at once on 2 cores: a 512-wide network took 27 s per epoch on 24 8-atom frames), then 7 fine-tuning
-#                              epochs × 3 members × ≈ 21 min (12.4 s per 8-atom frame and epoch with forces, 512 wide; 5.7 s at 128:
-#                              `mala-ts finetune --epochs 1` on 3 c8at frames, 45 s against 25 s with ≈ 8 s of start-up) on 2 cores, 3 at once.
+#                              epochs × 3 members × ≈ 11 min (≈ 7 s per 8-atom frame and epoch with forces, 512 wide: `mala-ts finetune --epochs 1`
+#                              on 3 c8at frames, 27–31 s with ≈ 8 s of start-up; 43–54 s before the addon's training step went in row chunks,
+#                              bench/network-train-chunks.ts) on 2 cores, 3 at once.
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
 #   eos commands and a section of RECIPE.md.
 AL_BROAD_CANDIDATE        ?= next
