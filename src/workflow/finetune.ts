@@ -37,6 +37,9 @@
  * An ensemble's members are fine-tuned one after the other, each alone (its own energies and
  * forces, not the ensemble's mean), as `make al-broad-finetune` does with member files; the members
  * stay separate networks, so their spread keeps its meaning.
+ * Under MPI (`finetune --np J`, mpirun, srun) the members are dealt out over the ranks, member k
+ * to rank k mod J, each fine-tuned alone on its rank exactly as in one process; their weights and
+ * histories then go to every rank (src/parallel/share-slots.ts) and rank 0 writes the archive.
  *
  * With `checkpoint`, each network's weights, Adam state, random state and epoch history are saved
  * after every epoch (one file per member of an ensemble, `<checkpoint>.member-K.zip`), and a run
@@ -58,6 +61,8 @@ import { Rng } from '../network/rng';
 import { readStructure, type StructureRead } from '../structure/registry';
 import type { Vec3 } from '../structure/atoms';
 import { Progress, silentProgress } from '../util/progress';
+import { serialComm, type Communicator } from '../parallel/comm';
+import { shareFloat32Slots, shareTextSlots } from '../parallel/share-slots';
 import { predict } from './predict';
 import { qeForcesReference } from './tester-forces';
 import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
@@ -93,6 +98,8 @@ export interface FinetuneOptions {
   progress?: Progress;
   /** One line per epoch (after its checkpoint is saved). */
   log?: (line: string) => void;
+  /** MPI ranks to deal an ensemble's members out over (default: one process). */
+  comm?: Communicator;
 }
 
 export interface FinetuneEpoch {
@@ -497,17 +504,35 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const checkpointOf = (k: number): NetworkCheckpoint | undefined =>
     o.checkpoint ? { file: members.length > 1 ? `${o.checkpoint.replace(/\.zip$/, '')}.member-${k + 1}.zip` : o.checkpoint, fingerprint: `${fingerprint} member ${k + 1} of ${members.length}` } : undefined;
   if (o.checkpoint) checkOutputs(members.map((_, k) => ({ path: checkpointOf(k)!.file, kind: 'file' as const, flag: '--checkpoint' })), [o.modelFile]);
-  progress.start('finetune', members.length * o.epochs * frames.length, 'frames');
-  const tuned: { weights: ModelData['weights']; seed: number | null; history: FinetuneEpoch[] }[] = [];
-  for (const [k, member] of members.entries()) {
-    if (members.length > 1) o.log?.(`member ${k + 1} of ${members.length}${member.seed === null ? '' : ` (seed ${member.seed})`}`);
-    tuned.push({ ...(await tuneNetwork(data, member.weights, set, o, progress, checkpointOf(k))), seed: member.seed });
+  const comm = o.comm ?? serialComm;
+  if (comm.size > 1 && members.length === 1) {
+    throw new MalaError(`finetune runs on ${comm.size} MPI ranks but the model holds one network`, { file: o.modelFile, fix: 'fine-tune it in one process (no mpirun, no --np); ranks share the members of an ensemble' });
+  }
+  // this rank's members (all of them in one process)
+  const mine = members.map((_, k) => k).filter((k) => k % comm.size === comm.rank);
+  progress.start('finetune', mine.length * o.epochs * frames.length, 'frames');
+  const done = new Map<number, { weights: ModelData['weights']; history: FinetuneEpoch[] }>();
+  for (const k of mine) {
+    const member = members[k];
+    // several members at once: each line says whose it is
+    const log = comm.size > 1 && o.log ? (line: string) => o.log!(`member ${k + 1}: ${line}`) : o.log;
+    if (members.length > 1) o.log?.(`member ${k + 1} of ${members.length}${member.seed === null ? '' : ` (seed ${member.seed})`}${comm.size > 1 ? ` on rank ${comm.rank}` : ''}`);
+    done.set(k, await tuneNetwork(data, member.weights, set, { ...o, log }, progress, checkpointOf(k)));
   }
   progress.stop();
+  let tuned: { weights: ModelData['weights']; seed: number | null; history: FinetuneEpoch[] }[];
+  if (comm.size > 1) {
+    const weights = shareFloat32Slots(comm, members.length, data.weights.map((w) => w.length), new Map([...done].map(([k, r]) => [k, r.weights])));
+    const histories = shareTextSlots(comm, members.length, new Map([...done].map(([k, r]) => [k, JSON.stringify(r.history)])));
+    tuned = members.map((m, k) => ({ weights: weights[k], seed: m.seed, history: JSON.parse(histories[k]) as FinetuneEpoch[] }));
+  } else {
+    tuned = members.map((m, k) => ({ ...done.get(k)!, seed: m.seed }));
+  }
   const history = tuned[0].history;
   const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history, ...(tuned.length > 1 ? { memberHistories: tuned.map((m) => m.history) } : {}) };
   const networks: Pick<ModelData, 'weights' | 'ensemble'> = tuned.length > 1 ? { weights: tuned[0].weights, ensemble: tuned.map((m) => ({ weights: m.weights, seed: m.seed })) } : { weights: tuned[0].weights, ensemble: undefined };
-  saveModelData(o.out, { ...data, ...networks, provenance: { ...(data.provenance ?? {}), finetune } });
-  for (const k of members.keys()) if (o.checkpoint) fs.rmSync(checkpointOf(k)!.file, { force: true });
+  if (comm.rank === 0) saveModelData(o.out, { ...data, ...networks, provenance: { ...(data.provenance ?? {}), finetune } });
+  comm.barrier(); // the archive is written: each rank's checkpoints may go
+  for (const k of mine) if (o.checkpoint) fs.rmSync(checkpointOf(k)!.file, { force: true });
   return { out: o.out, history, memberHistories: tuned.map((m) => m.history) };
 }

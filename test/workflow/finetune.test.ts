@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import execa from 'execa';
 import { MalaError } from '../../src/errors';
 import { readNpy, writeNpy } from '../../src/io/npy';
 import { ensembleMembers, readModelData, saveModelData } from '../../src/network/model';
@@ -196,6 +197,39 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     // (as JSON: the checkpoint keeps the epochs' records as the archive does, without undefined fields)
     assert.deepEqual(JSON.parse(JSON.stringify(resumed.memberHistories)), JSON.parse(JSON.stringify(whole.memberHistories)));
     assert.ok(files.every((f) => !fs.existsSync(f)), 'a finished run removes its checkpoints');
+  });
+
+  it('--np 2: an ensemble\'s members dealt out over two MPI ranks give the one-process run\'s archive, bit for bit; one network on two ranks is refused', async () => {
+    const m = readModelData(model);
+    const files = [1, 1.04, 0.97].map((f, k) => {
+      const file = path.join(t.dir, `np-member-${k + 1}.zip`);
+      saveModelData(file, { ...m, weights: m.weights.map((w) => Float32Array.from(w, (x) => f * x)), provenance: { ...m.provenance, seed: 20 + k } });
+      return file;
+    });
+    const ens = path.join(t.dir, 'np-ens3.zip');
+    buildEnsemble({ models: files, out: ens });
+    const one = await finetuneModel({ modelFile: ens, dataDir: data, epochs: 2, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 100, pseudoDir: UPF_DIR, backend: 'ts', out: path.join(t.dir, 'np-one.zip') });
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none' };
+    const args = ['--data', data, '--epochs', '2', '--learning-rate', '1e-3', '--step', '0.01', '--force-weight', '1', '--energy-weight', '100', '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--np', '2'];
+    const out = path.join(t.dir, 'np-two.zip');
+    const r = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', ens, ...args, '--out', out], { env, reject: false });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /member 2 of 3 \(seed 21\) on rank 1/);
+    assert.match(r.stderr, /member 3 of 3 \(seed 22\) on rank 0/);
+    assert.match(r.stderr, /member 2: epoch 2: before their steps/);
+    assert.match(r.stdout, /an ensemble of 3 fine-tuned members, 2 epochs/);
+    const got = readModelData(out);
+    const want = readModelData(one.out);
+    assert.deepEqual(ensembleMembers(got).map((x) => x.seed), [20, 21, 22]);
+    // Object.is per value: -0 stays -0 through the ranks' exchange
+    ensembleMembers(want).forEach((x, k) => x.weights.forEach((w, i) => assert.ok(w.every((v, j) => Object.is(v, ensembleMembers(got)[k].weights[i][j])), `member ${k + 1}, parameter ${i}`)));
+    assert.notDeepEqual(Array.from(ensembleMembers(got)[1].weights[0]), Array.from(readModelData(files[1]).weights[0]), 'member 2 was trained');
+    assert.deepEqual(JSON.parse(JSON.stringify(got.provenance)), JSON.parse(JSON.stringify(want.provenance)));
+    // one network: nothing to share, refused
+    const single = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', files[0], ...args, '--out', path.join(t.dir, 'np-single.zip')], { env, reject: false });
+    assert.notEqual(single.exitCode, 0);
+    assert.equal((single.stderr.match(/finetune runs on 2 MPI ranks but the model holds one network/g) ?? []).length, 1, single.stderr);
+    assert.equal(fs.existsSync(path.join(t.dir, 'np-single.zip')), false);
   });
 
   it('bad input: a feature-wise output scaler, a frame without QE forces, a bad step: one clear error each', async () => {

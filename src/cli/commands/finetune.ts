@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { commandSummary } from './table';
 import { MalaError } from '../../errors';
 import { finiteNumber } from '../args';
+import type { Communicator } from '../../parallel/comm';
+import { runOnRanks } from '../ranks';
 import { defaultProgress } from '../../util/progress';
 import { finetuneModel } from '../../workflow/finetune';
 import { backendOption, pseudoDirOption } from '../options';
@@ -26,6 +28,7 @@ interface Opts {
   checkpoint?: string;
   pseudoDir?: string;
   backend: string;
+  np?: string;
 }
 
 export function register(program: Command): void {
@@ -48,33 +51,42 @@ export function register(program: Command): void {
     .option('--checkpoint <file>', 'save the run after every epoch (an ensemble: <file>.member-K.zip) and resume from it when it exists (the same model, snapshots and options; removed when the run ends)')
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .addOption(backendOption())
+    .option('--np <N>', 'an ensemble\'s members on N MPI ranks at once, member k on rank k mod N (relaunches itself under mpirun -np N; the same as calling mpirun or srun yourself). Each rank holds every frame\'s rows; --out and --checkpoint must be on a filesystem every rank sees')
     .action(async (opts: Opts) => {
-      const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
-      if (snapshots && snapshots.length === 0) throw new MalaError(`--snapshots '${opts.snapshots}' names no snapshot`, { fix: 'give snapshot names separated by commas, or drop --snapshots' });
-      const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
-      const r = await finetuneModel({
-        modelFile: opts.model,
-        dataDir: opts.data,
-        snapshots,
-        out: opts.out,
-        epochs: opts.epochs,
-        learningRate: opts.learningRate,
-        forceWeight: opts.forceWeight,
-        energyWeight: opts.energyWeight,
-        bandWeight: opts.bandWeight,
-        fermiWeight: opts.fermiWeight,
-        densityWeight: opts.densityWeight,
-        stepAngstrom: opts.step,
-        seed: opts.seed,
-        checkpoint: opts.checkpoint,
-        pseudoDir: opts.pseudoDir,
-        backend: opts.backend as 'auto',
-        progress: defaultProgress(),
-        log: stderr,
-      });
-      const course = (history: typeof r.history) => (history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`);
-      const members = r.memberHistories.length;
-      const each = members > 1 ? r.memberHistories.map((h, k) => `member ${k + 1}: ${course(h)}`).join('; ') : course(r.history);
-      process.stdout.write(`wrote ${r.out} (${members > 1 ? `an ensemble of ${members} fine-tuned members, ` : ''}${r.history.length} epoch${r.history.length === 1 ? '' : 's'}; ${each} before each epoch's steps)\n`);
+      await runOnRanks(opts.np, (comm) => finetuneCommand(opts, comm));
     });
+}
+
+/** `mala-ts finetune` once its ranks are known (comm undefined: one process); rank 0 alone prints the result. */
+async function finetuneCommand(opts: Opts, comm: Communicator | undefined): Promise<void> {
+  const root = !comm || comm.rank === 0;
+  const snapshots = opts.snapshots?.split(',').map((s) => s.trim()).filter((s) => s);
+  if (snapshots && snapshots.length === 0) throw new MalaError(`--snapshots '${opts.snapshots}' names no snapshot`, { fix: 'give snapshot names separated by commas, or drop --snapshots' });
+  const stderr = (m: string) => process.stderr.write(`mala-ts: ${m}\n`);
+  const r = await finetuneModel({
+    modelFile: opts.model,
+    dataDir: opts.data,
+    snapshots,
+    out: opts.out,
+    epochs: opts.epochs,
+    learningRate: opts.learningRate,
+    forceWeight: opts.forceWeight,
+    energyWeight: opts.energyWeight,
+    bandWeight: opts.bandWeight,
+    fermiWeight: opts.fermiWeight,
+    densityWeight: opts.densityWeight,
+    stepAngstrom: opts.step,
+    seed: opts.seed,
+    checkpoint: opts.checkpoint,
+    pseudoDir: opts.pseudoDir,
+    backend: opts.backend as 'auto',
+    progress: root ? defaultProgress() : undefined,
+    log: stderr,
+    comm,
+  });
+  if (!root) return;
+  const course = (history: typeof r.history) => (history.every((h) => h.forceRmseEvPerA !== undefined) ? `the frames' force RMSE ${history.map((h) => h.forceRmseEvPerA!.toFixed(3)).join(' → ')} eV/Å` : `the frames' total-energy RMSE ${history.map((h) => h.totalEnergyRmseMeVPerAtom.toFixed(2)).join(' → ')} meV/atom`);
+  const members = r.memberHistories.length;
+  const each = members > 1 ? r.memberHistories.map((h, k) => `member ${k + 1}: ${course(h)}`).join('; ') : course(r.history);
+  process.stdout.write(`wrote ${r.out} (${members > 1 ? `an ensemble of ${members} fine-tuned members, ` : ''}${r.history.length} epoch${r.history.length === 1 ? '' : 's'}; ${each} before each epoch's steps)\n`);
 }

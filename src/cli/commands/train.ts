@@ -8,10 +8,8 @@ import { defaultProgress } from '../../util/progress';
 import { runTraining, type SnapshotFiles } from '../../workflow/train';
 import { runEnsembleTraining } from '../../workflow/train-ensemble';
 import { backendOption, deviceOption } from '../options';
-import { positiveNumber } from '../args';
-import { finalizeWorld, launchedByMpi, worldComm, type Communicator } from '../../parallel/comm';
-import { relaunchForNp } from '../../parallel/launch';
-import { abortOnRankFailure } from '../../parallel/rank-failure';
+import type { Communicator } from '../../parallel/comm';
+import { runOnRanks } from '../ranks';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const int = (name: string) => (s: string) => {
@@ -76,16 +74,7 @@ export function register(program: Command): void {
     .addOption(backendOption())
     .addOption(deviceOption())
     .action(async (o: TrainCliOptions) => {
-      if (await relaunchForNp(positiveNumber(o.np, '--np', '3'), o.np)) return;
-      const comm = launchedByMpi() ? worldComm() : undefined;
-      try {
-        await trainCommand(o, comm);
-      } catch (e) {
-        // under MPI the other ranks would wait forever in a barrier; one message per job
-        if (comm && comm.size > 1) await abortOnRankFailure(e, comm);
-        throw e;
-      }
-      finalizeWorld();
+      await runOnRanks(o.np, (comm) => trainCommand(o, comm));
     });
 }
 
