@@ -25,6 +25,7 @@ import { parseQeOutput } from '../src/structure/qe-output';
 import { rydbergEv } from '../src/structure/units';
 import { predict, type PredictResult } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -138,7 +139,6 @@ async function main(): Promise<void> {
       if (k > 0) runs[name].push(r.timingsS);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const stages = ['descriptors_s', 'network_s', 'dos_s', 'density_s', 'total_energy_s', 'ensemble_s', 'total_s'];
   const cost = Object.fromEntries(Object.entries(runs).map(([name, ts]) => [name, Object.fromEntries(stages.map((s) => [s, r3(median(ts.map((t) => t[s] ?? 0)))]))]));
   const result = {

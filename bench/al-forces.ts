@@ -39,6 +39,7 @@ import { bohrAngstrom, rydbergEv } from '../src/structure/units';
 import type { Vec3 } from '../src/structure/atoms';
 import { predict, type PredictResult } from '../src/workflow/predict';
 import { helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -91,11 +92,6 @@ export function forceErrors(predicted: readonly (readonly number[])[], reference
   };
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 // ---------------------------------------------------------------- the run
 

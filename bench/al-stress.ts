@@ -26,6 +26,7 @@ import { qeStressKbar } from '../src/structure/qe-output';
 import { evPerA3InGpa, KBAR_PER_GPA } from '../src/engine/stress';
 import { predict, type PredictResult } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -36,10 +37,6 @@ const FRAMES: Record<string, { input: string; output: string }> = {
   Al32_298K_0: { input: 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in', output: 'fixtures/al-size-transfer/pw.scf.out' },
 };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<void> {
   const model = loadModel(path.resolve(arg('model', path.join(root, 'models', 'al-fcc-298K', 'model.zip'))));

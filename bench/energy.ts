@@ -17,6 +17,7 @@ import { computeEnergyTerms } from '../src/qe/energy-terms';
 import { Pseudopotential, readUpf } from '../src/qe/upf';
 import { gaussianAlDensity } from './gaussian-density';
 import { helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -49,7 +50,6 @@ function fftwSeconds(n: number): number {
   return Number(process.hrtime.bigint() - t0) / 1e9 / (2 * reps);
 }
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 // Memory: one fresh process per case, so the peak RSS is the call's own (typed arrays included).
 if (args[0] === '--child') {

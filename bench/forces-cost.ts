@@ -45,6 +45,7 @@ import { pwscfTimesS } from '../src/structure/qe-output';
 import { readStructure } from '../src/structure/registry';
 import { predict } from '../src/workflow/predict';
 import { arg, helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -73,11 +74,6 @@ function shippedEnsembleOf(count: number): LdosModel {
   return new LdosModel({ ...data, weights: members[0].weights, ensemble: count > 1 ? members : undefined }, count > 1 ? `${ENSEMBLE_MODEL} (members 1–${count})` : `${ENSEMBLE_MODEL} (member 1)`);
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** The E+F split (seconds) from predict's timings and the wall time. */
 export function forcesSplit(t: Record<string, number>, wallS: number): Record<string, number> {

@@ -19,6 +19,7 @@ import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { Rng } from '../src/network/rng';
 import { helpIfAsked } from './help';
 import { benchNets as nets, macs, randomArray } from './nets';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -33,7 +34,8 @@ const reps = Number(arg('reps', '5'));
 const trainBatches = arg('train-batches', '1000,8192').split(',').map(Number);
 const outFile = arg('out', '');
 
-async function median(f: () => Promise<unknown>, n: number): Promise<number> {
+/** Median wall seconds of n runs of f after one warm-up. */
+async function medianRunSeconds(f: () => Promise<unknown>, n: number): Promise<number> {
   await f();
   const t: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -41,8 +43,7 @@ async function median(f: () => Promise<unknown>, n: number): Promise<number> {
     await f();
     t.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)];
+  return median(t);
 }
 
 async function main(): Promise<void> {
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
       for (const batch of batches) {
         const x = randomArray(rng, batch * nIn);
         const y = new Float32Array(batch * nOut);
-        const s = await median(() => net.predict(x, batch, y), batch >= 1 << 20 && device === 'cpu' ? Math.min(reps, 3) : reps);
+        const s = await medianRunSeconds(() => net.predict(x, batch, y), batch >= 1 << 20 && device === 'cpu' ? Math.min(reps, 3) : reps);
         const r = { net: name, device: net.device, batch, seconds: s, pointsPerSecond: batch / s, gflops: (2 * mac * batch) / s / 1e9 };
         inference.push(r);
         console.log(`${device} ${name} batch ${batch}: ${(r.pointsPerSecond / 1e6).toFixed(3)} M points/s, ${r.gflops.toFixed(1)} GFLOP/s (${(s * 1e3).toFixed(2)} ms)`);
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       for (const tb of trainBatches) {
         const xt = randomArray(rng, tb * nIn);
         const yt = randomArray(rng, tb * nOut);
-        const s = await median(() => tnet.trainStep(xt, yt, tb), reps);
+        const s = await medianRunSeconds(() => tnet.trainStep(xt, yt, tb), reps);
         training.push({ net: name, device: tnet.device, batch: tb, seconds: s, samplesPerSecond: tb / s, gflops: (6 * mac * tb) / s / 1e9 });
         console.log(`${device} ${name} train batch ${tb}: ${(tb / s / 1e3).toFixed(1)} k samples/s, ${((6 * mac * tb) / s / 1e9).toFixed(1)} GFLOP/s`);
       }

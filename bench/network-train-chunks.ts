@@ -25,6 +25,7 @@ import { createTrainableNet } from '../src/network/backends/registry';
 import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { Rng } from '../src/network/rng';
 import { arg, helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -59,7 +60,6 @@ async function main(): Promise<void> {
     times.whole.push(whole);
     times.forward.push(forward);
   }
-  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
   const line = (name: string, t: number[], flopsPerMac: number) => `  ${name.padEnd(16)} ${median(t).toFixed(2)} s  ${((flopsPerMac * macs) / median(t) / 1e9).toFixed(1)} GFLOP/s   (${t.map((v) => v.toFixed(2)).join(', ')})\n`;
   process.stdout.write(
     `91→${width}→${width}→151, ${rows} rows, median of ${rounds} rounds:\n` +

@@ -21,6 +21,7 @@ import { initParameters, type NetworkSpec } from '../src/network/mlp';
 import { Rng } from '../src/network/rng';
 import { helpIfAsked } from './help';
 import { benchNets, macs, randomArray } from './nets';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -69,7 +70,6 @@ async function timePair(a: () => Promise<unknown>, b: () => Promise<unknown>, re
   const wall = Number(process.hrtime.bigint() - w0) / 1e9;
   const c = process.cpuUsage(c0);
   const others = Math.max(0, ((busyJiffies() - j0) / 100 - (c.user + c.system) / 1e6) / wall);
-  const median = (t: number[]) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)];
   return { a: median(ta), b: median(tb), cpuA: median(ca), cpuB: median(cb), others };
 }
 

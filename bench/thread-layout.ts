@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { median } from './stats';
 
 const help = `usage: npx tsx bench/thread-layout.ts [--rounds R] [--layouts 1x1,2x1,1x2] [--batch N]
 
@@ -60,10 +61,6 @@ function runOnce(blas: string, torch: string): Row[] {
   return [...j.inference.map((x) => ({ net: x.net, kind: 'inference' as const, rate: x.pointsPerSecond })), ...j.training.map((x) => ({ net: x.net, kind: 'training' as const, rate: x.samplesPerSecond }))];
 }
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const results = new Map<string, Row[][]>(layouts.map((l) => [l.label, []]));
 console.log(`# thread layouts (${cores} cores, ${os.cpus()[0]?.model}); ${rounds} rounds, interleaved`);

@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensembleMembers, readModelData } from '../src/network/model';
 import { arg, helpIfAsked } from './help';
+import { median } from './stats';
 
 helpIfAsked(__filename);
 
@@ -69,7 +70,6 @@ try {
       process.stderr.write(`repeat ${r + 1}: ${np === 1 ? 'one process' : `${np} ranks`}: ${s.toFixed(1)} s\n`);
     }
   }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
   const one = median(times[1]);
   const many = median(times[ranks]);
   const a = ensembleMembers(readModelData(outOf(1)));

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { forceErrors, median, qeForcesRyPerBohr, qeMpiProcesses, qeTotalForceRyPerBohr, ryPerBohrInEvPerA } from '../../bench/al-forces';
+import { forceErrors, qeForcesRyPerBohr, qeMpiProcesses, qeTotalForceRyPerBohr, ryPerBohrInEvPerA } from '../../bench/al-forces';
 import { repoRoot } from '../helpers';
 
 // The pure helpers of bench/al-forces.ts: reading QE's forces and comparing force sets.
@@ -64,10 +64,5 @@ describe('bench/al-forces helpers', () => {
     const rotated = forceErrors([[0, 1, 0], [0, 1, 0]], ref);
     assert.ok(Math.abs(rotated.meanAtomAngleDeg - 45) < 1e-9, `${rotated.meanAtomAngleDeg}`);
     assert.throws(() => forceErrors([[0, 0, 0]], ref), /1 atoms against 2/);
-  });
-
-  it('median of odd and even counts', () => {
-    assert.equal(median([3, 1, 2]), 2);
-    assert.equal(median([4, 1, 3, 2]), 2.5);
   });
 });

@@ -5,7 +5,7 @@ import execa from 'execa';
 import { repoRoot } from '../helpers';
 
 // Benchmarks are not tests, but each must answer --help at once instead of starting a run.
-const libraries = new Set(['help.ts', 'fit.ts', 'gaussian-density.ts', 'nets.ts', 'torch-peer.ts', 'force-tables.ts']);
+const libraries = new Set(['help.ts', 'fit.ts', 'gaussian-density.ts', 'nets.ts', 'torch-peer.ts', 'force-tables.ts', 'stats.ts']);
 
 describe('bench: every benchmark answers --help without running', () => {
   it('prints its usage and exits 0 quickly', async function () {
