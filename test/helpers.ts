@@ -56,3 +56,19 @@ export function generalTriclinicAtoms(a: number): Atoms {
     pbc: [true, true, true],
   };
 }
+
+/**
+ * The environment of a test that starts `mpirun`: one BLAS and OpenMP thread per rank (what
+ * `--np` gives each rank, and 2 cores here), no CMA single copy (containers refuse the ptrace it
+ * needs), and more ranks than cores allowed.
+ */
+export const mpiTestEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
+  OMPI_MCA_btl_vader_single_copy_mechanism: 'none',
+  OMPI_MCA_rmaps_base_oversubscribe: '1',
+};
+
+/** mpirun's arguments before `-np`: Open MPI refuses to run as root without --allow-run-as-root. */
+export const mpirunRootArgs: string[] = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];

@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
 import { loadMpiAddon } from '../../bindings/mpi';
-import { repoRoot } from '../helpers';
+import { mpirunRootArgs, mpiTestEnv, repoRoot } from '../helpers';
 
-const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+const env = mpiTestEnv;
 const worker = path.join(repoRoot, 'test', 'parallel', 'distributed-energy-worker.ts');
 const be2 = process.env.MALA_TS_REFERENCE ? path.join(process.env.MALA_TS_REFERENCE, 'be2') : path.resolve(repoRoot, '..', 'shared', 'reference', 'be2');
 
@@ -37,8 +37,7 @@ describe('parallel: energy terms with a distributed FFT (FFTW-MPI slabs)', funct
       this.skip();
     }
     for (const np of [1, 2, 3]) {
-      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-      const args = [...extra, '-np', String(np), 'node', '-r', 'tsx/cjs', worker, ...(fs.existsSync(be2) ? [be2] : [])];
+      const args = [...mpirunRootArgs, '-np', String(np), 'node', '-r', 'tsx/cjs', worker, ...(fs.existsSync(be2) ? [be2] : [])];
       const r = await execa('mpirun', args, { env, reject: false, cwd: repoRoot });
       assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
       reports.push(JSON.parse(r.stdout.trim().split('\n').pop() as string));

@@ -7,9 +7,9 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import execa from 'execa';
 import { loadMpiAddon } from '../../bindings/mpi';
-import { repoRoot } from '../helpers';
+import { mpirunRootArgs, mpiTestEnv, repoRoot } from '../helpers';
 
-const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+const env = mpiTestEnv;
 const worker = path.join(repoRoot, 'test', 'parallel', 'distributed-gradient-worker.ts');
 
 describe('parallel: energy gradient (density adjoint, Ewald and core forces) on FFTW-MPI slabs', function () {
@@ -20,8 +20,7 @@ describe('parallel: energy gradient (density adjoint, Ewald and core forces) on 
       this.skip();
     }
     for (const np of [1, 2, 3]) {
-      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-      const r = await execa('mpirun', [...extra, '-np', String(np), 'node', '-r', 'tsx/cjs', worker], { env, reject: false, cwd: repoRoot });
+      const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', '-r', 'tsx/cjs', worker], { env, reject: false, cwd: repoRoot });
       assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
       const rep = JSON.parse(r.stdout.trim().split('\n').pop() as string);
       assert.equal(rep.ranks, np);

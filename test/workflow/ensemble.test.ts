@@ -27,7 +27,7 @@ import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { predict, type PredictOptions, type PredictResult } from '../../src/workflow/predict';
 import { memberFile, runEnsembleTraining } from '../../src/workflow/train-ensemble';
 import { makeModelData } from '../network/synthetic';
-import { repoRoot, tempDir } from '../helpers';
+import { mpirunRootArgs, mpiTestEnv, repoRoot, tempDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
 const fixture = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
@@ -234,11 +234,9 @@ describe('ensemble under MPI: mpirun -np 2 predict gives the -np 1 values and σ
     try {
       const f = path.join(tmp.dir, 'ab.zip');
       saveModelData(f, withMembers([memberData(11), memberData(12), memberData(13)]));
-      const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
-      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
       const runs = [];
       for (const np of [1, 2]) {
-        const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', structureFile, '--model', f, '--grid', '20,20,20', '--force-grid', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', fixture, '--ecutrho', '80', '--json'], { env, reject: false });
+        const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', cli, 'predict', structureFile, '--model', f, '--grid', '20,20,20', '--force-grid', '--temperature', '1000', '--electrons', '12', '--pseudo-dir', fixture, '--ecutrho', '80', '--json'], { env: mpiTestEnv, reject: false });
         assert.equal(r.exitCode, 0, r.stderr);
         runs.push(JSON.parse(r.stdout));
       }
@@ -298,7 +296,6 @@ describe('mala-ts train --ensemble N', function () {
   });
 
   // one BLAS thread in both runs (--np sets it for its ranks); np 3 on a 2-core machine needs oversubscribe
-  const mpiEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
   const weightsOf = (f: string) => ensembleMembers(readModelData(f)).map((m) => ({ seed: m.seed, weights: m.weights.map((w) => Array.from(w)) }));
 
   it('--np 2: the members dealt out over the ranks (1 and 3 on rank 0, 2 on rank 1) are those of one process, bit for bit; one archive', async () => {
@@ -307,9 +304,9 @@ describe('mala-ts train --ensemble N', function () {
       const { cliArgs } = tinyTraining(t.dir);
       const serial = path.join(t.dir, 'serial', 'e.zip');
       const ranks = path.join(t.dir, 'ranks', 'e.zip');
-      const one = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--out', serial], { env: mpiEnv, reject: false });
+      const one = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--out', serial], { env: mpiTestEnv, reject: false });
       assert.equal(one.exitCode, 0, one.stderr);
-      const two = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', ranks], { env: mpiEnv, reject: false });
+      const two = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', ranks], { env: mpiTestEnv, reject: false });
       assert.equal(two.exitCode, 0, two.stderr);
       assert.match(two.stdout, /ensemble of 3 networks \(seeds 7, 8, 9, on 2 MPI ranks\) written to/);
       assert.match(two.stderr, /member 1 of 3 \(seed 7\) on rank 0/);
@@ -332,15 +329,14 @@ describe('mala-ts train --ensemble N', function () {
     const t = tempDir();
     try {
       const { cliArgs, out } = tinyTraining(t.dir);
-      const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-      const single = await execa('mpirun', [...extra, '-np', '2', 'node', cli, ...cliArgs, '--out', out], { env: mpiEnv, reject: false });
+      const single = await execa('mpirun', [...mpirunRootArgs, '-np', '2', 'node', cli, ...cliArgs, '--out', out], { env: mpiTestEnv, reject: false });
       assert.notEqual(single.exitCode, 0);
       assert.match(single.stderr, /train runs on 2 MPI ranks but trains one network/);
       assert.match(single.stderr, /--ensemble M/);
       assert.equal(fs.existsSync(out), false);
       // member 2's file is a folder: rank 1, which trains it, fails; rank 0 trains 1 and 3 and would wait
       fs.mkdirSync(memberFile(out, 1));
-      const failed = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', out], { env: mpiEnv, reject: false });
+      const failed = await execa('node', [cli, ...cliArgs, '--ensemble', '3', '--np', '2', '--out', out], { env: mpiTestEnv, reject: false });
       assert.notEqual(failed.exitCode, 0);
       assert.equal((failed.stderr.match(/mala-ts: error on MPI rank/g) ?? []).length, 1, failed.stderr);
       assert.match(failed.stderr, /error on MPI rank 1: .*member-2\.zip/);

@@ -24,7 +24,7 @@ import { finetuneModel } from '../../src/workflow/finetune';
 import { predict } from '../../src/workflow/predict';
 import { computeDescriptorsFile } from '../../src/workflow/descriptors';
 import { ldosGradientRows } from '../../src/targets/dos-adjoint';
-import { repoRoot, tempDir } from '../helpers';
+import { mpiTestEnv, repoRoot, tempDir } from '../helpers';
 import { makeModelData, randomArray } from '../network/synthetic';
 
 const AL_OUT = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.out');
@@ -209,10 +209,9 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     const ens = path.join(t.dir, 'np-ens3.zip');
     buildEnsemble({ models: files, out: ens });
     const one = await finetuneModel({ modelFile: ens, dataDir: data, epochs: 2, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 100, pseudoDir: UPF_DIR, backend: 'ts', out: path.join(t.dir, 'np-one.zip') });
-    const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none' };
     const args = ['--data', data, '--epochs', '2', '--learning-rate', '1e-3', '--step', '0.01', '--force-weight', '1', '--energy-weight', '100', '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--np', '2'];
     const out = path.join(t.dir, 'np-two.zip');
-    const r = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', ens, ...args, '--out', out], { env, reject: false });
+    const r = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', ens, ...args, '--out', out], { env: mpiTestEnv, reject: false });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stderr, /member 2 of 3 \(seed 21\) on rank 1/);
     assert.match(r.stderr, /member 3 of 3 \(seed 22\) on rank 0/);
@@ -226,7 +225,7 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.notDeepEqual(Array.from(ensembleMembers(got)[1].weights[0]), Array.from(readModelData(files[1]).weights[0]), 'member 2 was trained');
     assert.deepEqual(JSON.parse(JSON.stringify(got.provenance)), JSON.parse(JSON.stringify(want.provenance)));
     // one network: nothing to share, refused
-    const single = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', files[0], ...args, '--out', path.join(t.dir, 'np-single.zip')], { env, reject: false });
+    const single = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', files[0], ...args, '--out', path.join(t.dir, 'np-single.zip')], { env: mpiTestEnv, reject: false });
     assert.notEqual(single.exitCode, 0);
     assert.equal((single.stderr.match(/finetune runs on 2 MPI ranks but the model holds one network/g) ?? []).length, 1, single.stderr);
     assert.equal(fs.existsSync(path.join(t.dir, 'np-single.zip')), false);

@@ -17,15 +17,14 @@ import { splitRange } from '../../src/parallel/comm';
 import { fccSupercell, rattle } from '../../src/structure/crystal';
 import { blockGridIndices, blockPointCount, gridBlocks, planeBlocks, toGridOrder, windowAtoms, WindowedDescriptors } from '../../src/parallel/plane-blocks';
 import { writeSmallPredictModel } from '../network/synthetic';
-import { referenceDir, repoRoot, tempDir } from '../helpers';
+import { mpirunRootArgs, mpiTestEnv, referenceDir, repoRoot, tempDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
-const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+const env = mpiTestEnv;
 const observables = ['fermi_energy_ev', 'band_energy_ev', 'entropy_contribution_ev', 'total_energy_ev', 'density_electrons', 'number_of_electrons'];
 
 async function mpiPredict(np: number, args: string[], outDir?: string): Promise<Record<string, unknown>> {
-  const extra = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-  const r = await execa('mpirun', [...extra, '-np', String(np), 'node', cli, 'predict', ...args, '--json', ...(outDir ? ['--out', outDir] : [])], { env, reject: false });
+  const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', cli, 'predict', ...args, '--json', ...(outDir ? ['--out', outDir] : [])], { env, reject: false });
   assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -178,7 +177,7 @@ describe('workflow: predict across MPI ranks', function () {
       // mpirun's MPMD form: rank 0 gets a good model and starts working, rank 1 alone a missing one
       const rank = (m: string): string[] => ['-np', '1', 'node', cli, 'predict', alFixture, '--model', m, '--json'];
       const t0 = Date.now();
-      const r = await execa('mpirun', [...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), ...rank(model), ':', ...rank(missing)], { env, reject: false, timeout: 120000 });
+      const r = await execa('mpirun', [...mpirunRootArgs, ...rank(model), ':', ...rank(missing)], { env, reject: false, timeout: 120000 });
       const seconds = (Date.now() - t0) / 1000;
       assert.equal(r.timedOut, false, `mpirun still running after ${seconds} s: the healthy rank hangs`);
       assert.notEqual(r.exitCode, 0);

@@ -14,14 +14,14 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { parseStructure } from '../../src/structure/registry';
 import { pythonWithAse } from '../ase-python';
-import { repoRoot, tempDir } from '../helpers';
+import { mpirunRootArgs, mpiTestEnv, repoRoot, tempDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
 const model = path.join(repoRoot, 'models', 'al-fcc-298K', 'model.zip');
 const pseudoDir = path.join(repoRoot, 'fixtures', 'al-fcc-qe');
 const frame = path.join(repoRoot, 'fixtures', 'al-forces', 'Al4_298K_6.pw.scf.in'); // tprnfor = .true.
-const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none', OMPI_MCA_rmaps_base_oversubscribe: '1', MALA_TS_BACKEND: 'torch' };
-const mpirun = (np: number) => ['mpirun', ...(process.getuid?.() === 0 ? ['--allow-run-as-root'] : []), '-np', String(np)];
+const env = { ...mpiTestEnv, MALA_TS_BACKEND: 'torch' };
+const mpirun = (np: number) => ['mpirun', ...mpirunRootArgs, '-np', String(np)];
 
 /** `mala-ts pw` serially (np 1) or under mpirun; stdout, stderr, exit code. */
 async function pw(np: number, args: string[], opts: { cwd: string; input?: string }): Promise<execa.ExecaReturnValue> {
