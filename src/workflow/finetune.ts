@@ -508,8 +508,9 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   if (comm.size > 1 && members.length === 1) {
     throw new MalaError(`finetune runs on ${comm.size} MPI ranks but the model holds one network`, { file: o.modelFile, fix: 'fine-tune it in one process (no mpirun, no --np); ranks share the members of an ensemble' });
   }
-  // this rank's members (all of them in one process)
+  // this rank's members (all of them in one process); a rank without one still joins the exchange
   const mine = members.map((_, k) => k).filter((k) => k % comm.size === comm.rank);
+  if (comm.rank === 0 && comm.size > members.length) o.log?.(`${comm.size} MPI ranks for ${members.length} members: ${comm.size - members.length} rank(s) have no member and wait`);
   progress.start('finetune', mine.length * o.epochs * frames.length, 'frames');
   const done = new Map<number, { weights: ModelData['weights']; history: FinetuneEpoch[] }>();
   for (const k of mine) {

@@ -298,7 +298,7 @@ describe('mala-ts train --ensemble N', function () {
   // one BLAS thread in both runs (--np sets it for its ranks); np 3 on a 2-core machine needs oversubscribe
   const weightsOf = (f: string) => ensembleMembers(readModelData(f)).map((m) => ({ seed: m.seed, weights: m.weights.map((w) => Array.from(w)) }));
 
-  it('--np 2: the members dealt out over the ranks (1 and 3 on rank 0, 2 on rank 1) are those of one process, bit for bit; one archive', async () => {
+  it('--np 2: the members dealt out over the ranks (1 and 3 on rank 0, 2 on rank 1) are those of one process, bit for bit; one archive; --np 3 for 2 members: the idle rank waits', async () => {
     const t = tempDir();
     try {
       const { cliArgs } = tinyTraining(t.dir);
@@ -320,6 +320,12 @@ describe('mala-ts train --ensemble N', function () {
       assert.deepEqual(b, a);
       for (let k = 0; k < 3; k++) assert.deepEqual(weightsOf(memberFile(ranks, k)), [a[k]]);
       assert.notDeepEqual(a[0].weights, a[1].weights);
+      // more ranks than members: the idle rank says so and still joins the closing barrier
+      const idle = path.join(t.dir, 'idle', 'e.zip');
+      const three = await execa('node', [cli, ...cliArgs, '--ensemble', '2', '--np', '3', '--out', idle], { env: mpiTestEnv, reject: false });
+      assert.equal(three.exitCode, 0, three.stderr);
+      assert.equal((three.stderr.match(/3 MPI ranks for 2 members: 1 rank\(s\) have no member and wait/g) ?? []).length, 1, three.stderr);
+      assert.deepEqual(weightsOf(idle), a.slice(0, 2));
     } finally {
       t.cleanup();
     }

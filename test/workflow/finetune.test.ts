@@ -199,7 +199,7 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.ok(files.every((f) => !fs.existsSync(f)), 'a finished run removes its checkpoints');
   });
 
-  it('--np 2: an ensemble\'s members dealt out over two MPI ranks give the one-process run\'s archive, bit for bit; one network on two ranks is refused', async () => {
+  it('--np 2: an ensemble\'s members dealt out over two MPI ranks give the one-process run\'s archive, bit for bit; --np 3 for 2 members: the idle rank joins; one network on two ranks is refused', async () => {
     const m = readModelData(model);
     const files = [1, 1.04, 0.97].map((f, k) => {
       const file = path.join(t.dir, `np-member-${k + 1}.zip`);
@@ -224,6 +224,14 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     ensembleMembers(want).forEach((x, k) => x.weights.forEach((w, i) => assert.ok(w.every((v, j) => Object.is(v, ensembleMembers(got)[k].weights[i][j])), `member ${k + 1}, parameter ${i}`)));
     assert.notDeepEqual(Array.from(ensembleMembers(got)[1].weights[0]), Array.from(readModelData(files[1]).weights[0]), 'member 2 was trained');
     assert.deepEqual(JSON.parse(JSON.stringify(got.provenance)), JSON.parse(JSON.stringify(want.provenance)));
+    // more ranks than members: rank 2 tunes nothing but joins the exchange; members 1 and 2 as before
+    const pair = path.join(t.dir, 'np-ens2.zip');
+    buildEnsemble({ models: files.slice(0, 2), out: pair });
+    const idleOut = path.join(t.dir, 'np-idle.zip');
+    const idle = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', pair, ...args.slice(0, -1), '3', '--out', idleOut], { env: mpiTestEnv, reject: false });
+    assert.equal(idle.exitCode, 0, idle.stderr);
+    assert.equal((idle.stderr.match(/3 MPI ranks for 2 members: 1 rank\(s\) have no member and wait/g) ?? []).length, 1, idle.stderr);
+    ensembleMembers(want).slice(0, 2).forEach((x, k) => x.weights.forEach((w, i) => assert.ok(w.every((v, j) => Object.is(v, ensembleMembers(readModelData(idleOut))[k].weights[i][j])), `idle run: member ${k + 1}, parameter ${i}`)));
     // one network: nothing to share, refused
     const single = await execa('node', [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', files[0], ...args, '--out', path.join(t.dir, 'np-single.zip')], { env: mpiTestEnv, reject: false });
     assert.notEqual(single.exitCode, 0);
