@@ -358,7 +358,7 @@ al-broad-model:
 	    group=$$(seq $(AL_BROAD_ENSEMBLE) | awk -v j=$$j -v n=$(AL_BROAD_MODEL_JOBS) '(NR - j) % n == 0'); [ -n "$$group" ] || continue; \
 	    ( for k in $$group; do [ ! -f $$w/ensemble.member-$$k.zip ] || continue; log=$$w/ensemble.member-$$k.train.log; \
 	        echo "al-broad-model: member $$k → $$log $$(date -u +%FT%TZ)"; \
-	        $(MALA_TS) train $(al_broad_train_args) --seed $$k --checkpoint $$w/checkpoint.member-$$k.zip --out $$w/ensemble.member-$$k.zip > $$log 2>&1 \
+	        $(MALA_TS) train $(al_broad_train_args) --seed $$k --checkpoint $$w/checkpoint.member-$$k.zip --out $$w/ensemble.member-$$k.zip >> $$log 2>&1 \
 	          || { echo "al-broad-model: member $$k failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
 	  done; rc=0; for p in $$pids; do wait $$p || rc=1; done; [ $$rc -eq 0 ]; \
 	  $(MALA_TS) ensemble --out $$w/ensemble.zip $$(for k in $$(seq $(AL_BROAD_ENSEMBLE)); do echo $$w/ensemble.member-$$k.zip; done); \
@@ -484,7 +484,7 @@ al-broad-finetune:
 	  for j in $$(seq $(AL_BROAD_FT_JOBS)); do \
 	    group=$$(echo $$members | tr ' ' '\n' | awk -v j=$$j -v n=$(AL_BROAD_FT_JOBS) '(NR - j) % n == 0'); [ -n "$$group" ] || continue; \
 	    ( for m in $$group; do log=$${m%.zip}.finetune.log; echo "al-broad-finetune: $$(basename $$m) → $$log $$(date -u +%FT%TZ)"; \
-	        tune $$m > $$log 2>&1 || { echo "al-broad-finetune: $$(basename $$m) failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
+	        tune $$m >> $$log 2>&1 || { echo "al-broad-finetune: $$(basename $$m) failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
 	  done; rc=0; for p in $$pids; do wait $$p || rc=1; done; [ $$rc -eq 0 ]; \
 	else for m in $$members; do tune $$m; done; fi; \
 	last=$$(echo $(AL_BROAD_FT_RUNS) | wc -w); tuned=; for m in $$members; do tuned="$$tuned $${m%.zip}.ft$$last.zip"; done; \
