@@ -29,7 +29,7 @@
  * zero by predict, so those outputs get no gradient.
  *
  * Steps, each one call: predict with forces (E, F, β and the rows captured from the forces'
- * backward pass), the displaced descriptors (two forward passes), the network step. Without a
+ * backward pass), the displaced frames' descriptors (predictDescriptorRows, nothing else), the network step. Without a
  * force term (λ_F = 0) nothing needs the atoms' derivatives: predict reads the frame's stored
  * descriptors (.in.npy) and returns the engine's ∂E/∂L, so energy-only epochs cost a fraction
  * (on 4 frames here, 14 s against 42 s with forces, start-up included: docs/forces.md §1c).
@@ -63,7 +63,7 @@ import type { Vec3 } from '../structure/atoms';
 import { Progress, silentProgress } from '../util/progress';
 import { serialComm, type Communicator } from '../parallel/comm';
 import { shareFloat32Slots, shareTextSlots } from '../parallel/share-slots';
-import { predict } from './predict';
+import { predict, predictDescriptorRows } from './predict';
 import { qeForcesReference } from './tester-forces';
 import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { kTEv, rydbergEv } from '../structure/units';
@@ -269,12 +269,10 @@ async function frameTerms(data: ModelData, frame: Frame, o: FinetuneOptions) {
   };
 }
 
-/** The frame's descriptor rows (predict's point order) with every atom moved by `move` (Å). */
-async function displacedRows(data: ModelData, frame: Frame, move: number[][], o: FinetuneOptions): Promise<Float32Array> {
+/** The frame's descriptor rows (predict's point order) with every atom moved by `move` (Å): descriptors only. */
+function displacedRows(data: ModelData, frame: Frame, move: number[][], o: FinetuneOptions): Float32Array {
   const atoms = { ...frame.read.atoms, positionsAngstrom: frame.read.atoms.positionsAngstrom.map((p, i) => p.map((x, a) => x + move[i][a]) as Vec3) };
-  const cap = new CapturingModel(data, '<finetune>', { backend: o.backend });
-  await predict({ structureRead: { ...frame.read, atoms }, structureFile: frame.files.structureFile, model: cap, pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK, warn: () => undefined });
-  return concat(cap.forwardRows, (n) => new Float32Array(n));
+  return predictDescriptorRows({ structureRead: { ...frame.read, atoms }, structureFile: frame.files.structureFile, model: new LdosModel(data, '<finetune>', { backend: o.backend }), pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK });
 }
 
 /** What every network of a fine-tuning run shares: the frames, their LDOS rows (scaled) and the terms' weights. */
@@ -369,8 +367,8 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       const useForces = o.forceWeight > 0 && eMax > 0;
       const h = useForces ? o.stepAngstrom / eMax : 0;
       if (useForces) {
-        parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => h * v)), o), nIn));
-        parts.push(data.inputScaler.transform(await displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
+        parts.push(data.inputScaler.transform(displacedRows(model, frame, e.map((r) => r.map((v) => h * v)), o), nIn));
+        parts.push(data.inputScaler.transform(displacedRows(model, frame, e.map((r) => r.map((v) => -h * v)), o), nIn));
         if (parts[0].length !== t.rows.length || parts[1].length !== t.rows.length) throw new Error('finetune: the displaced frame has another point count');
       }
       const ownRows = o.energyWeight > 0 || bandWeight > 0 || fermiWeight > 0 || densityWeight > 0;

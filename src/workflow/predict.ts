@@ -216,6 +216,36 @@ function predictContext(opts: PredictOptions): Calculation {
   return { context, read, atoms, source, model, species, grid, voxelA3: gridVoxelVolumeA3(atoms.cellAngstrom, grid) };
 }
 
+/** The grid's blocks under the memory budget (src/engine/blocks-plan.ts): predict's point order. */
+function blockPlanOf(c: Calculation, opts: PredictOptions, comm: Communicator, ldosFile: string | undefined, warn: (m: string) => void): ReturnType<typeof planBlocks> {
+  const { model, atoms, grid } = c;
+  return planBlocks({ grid, featureCount: model.nFeatures, energyCount: model.data.energyGrid.count, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile, tmpDir: opts.tmpDir, warn });
+}
+
+/**
+ * The descriptor rows predict would hand the network for this structure (one process), in its
+ * point order, and nothing else: no network, no observables. Fine-tuning's displaced frames need
+ * only these (src/workflow/finetune.ts); a whole predict there cost a network pass and the
+ * energy engine per frame and step for rows it threw away.
+ */
+export function predictDescriptorRows(opts: Omit<PredictOptions, 'descriptorsFile' | 'writeLdos' | 'outDir' | 'comm'>): Float32Array {
+  const c = predictContext(opts);
+  const plan = blockPlanOf(c, opts, serialComm, undefined, () => undefined);
+  const descriptors = openDescriptorSource({ atoms: c.atoms, grid: c.grid, descriptors: c.model.data.descriptors, engine: opts.descriptorEngine, nFeatures: c.model.nFeatures, modelSource: c.model.source, comm: serialComm });
+  try {
+    const blocks = plan.blocks.map((b) => descriptors.computeBlock(b));
+    const rows = new Float32Array(blocks.reduce((s, b) => s + b.length, 0));
+    let at = 0;
+    for (const b of blocks) {
+      rows.set(b, at);
+      at += b.length;
+    }
+    return rows;
+  } finally {
+    descriptors.close();
+  }
+}
+
 /** The engine's energy step (src/qe), or none with a warning (an error with requireTotalEnergy). */
 function energyStepOf(c: Calculation, opts: PredictOptions, warn: (m: string) => void): EnergyStep | undefined {
   // (every rank reads the same pseudopotentials, so all take the same branch)
@@ -263,7 +293,7 @@ async function predictRun(opts: PredictOptions, lock: { release: () => void }): 
   const energyCount = model.data.energyGrid.count;
   // the network's energy axis for this structure: the model's grid, shifted by its energy reference (issue 18)
   const axis = structureEnergyAxis(model.data, atoms);
-  const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, maxBlockPoints: opts.maxBlockPoints, splitRows: atoms.pbc[1] && !opts.writeLdos, comm, writeLdos: Boolean(opts.writeLdos), ldosFile: outputs.ldosFile, tmpDir: opts.tmpDir, warn });
+  const plan = blockPlanOf(c, opts, comm, outputs.ldosFile, warn);
   if (plan.store.kind === 'disk') {
     // a spill that cannot fit fails now, with a hint, not with ENOSPC after the descriptors
     const bytes = plan.store.shape.reduce((a, b) => a * b, 1) * 4;

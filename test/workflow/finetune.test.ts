@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import execa from 'execa';
 import { MalaError } from '../../src/errors';
 import { readNpy, writeNpy } from '../../src/io/npy';
-import { ensembleMembers, readModelData, saveModelData } from '../../src/network/model';
+import { ensembleMembers, LdosModel, readModelData, saveModelData } from '../../src/network/model';
 import { buildEnsemble } from '../../src/workflow/ensemble';
 import { DataScaler } from '../../src/network/scalers';
 import { Rng } from '../../src/network/rng';
@@ -21,7 +21,7 @@ import { rydbergEv } from '../../src/structure/units';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { targetsForOutputGradient } from '../../src/network/output-gradient';
 import { finetuneModel } from '../../src/workflow/finetune';
-import { predict } from '../../src/workflow/predict';
+import { predict, predictDescriptorRows } from '../../src/workflow/predict';
 import { computeDescriptorsFile } from '../../src/workflow/descriptors';
 import { ldosGradientRows } from '../../src/targets/dos-adjoint';
 import { mpiTestEnv, repoRoot, tempDir } from '../helpers';
@@ -70,6 +70,27 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     const y = targetsForOutputGradient(out, g, 2, 2);
     for (let i = 0; i < 4; i++) assert.ok(Math.abs((2 * (out[i] - y[i])) / 4 - g[i]) < 1e-7, `${i}`);
     assert.throws(() => targetsForOutputGradient(out, g, 3, 2), /4 outputs/);
+  });
+
+  it('the displaced frames\' rows (predictDescriptorRows): the rows predict hands the network, bit for bit, in one block and in several', async () => {
+    class Capture extends LdosModel {
+      rows: Float32Array[] = [];
+      override async predictLdos(d: Float32Array, n: number, o: Parameters<LdosModel['predictLdos']>[2] = {}): Promise<Float32Array> {
+        this.rows.push(Float32Array.from(d));
+        return super.predictLdos(d, n, o);
+      }
+    }
+    const m = readModelData(model);
+    for (const maxBlockPoints of [undefined, 2000]) {
+      const cap = new Capture(m, '<test>', { backend: 'ts' });
+      const r = await predict({ structureFile: AL_OUT, model: cap, pseudoDir: UPF_DIR, maxBlockPoints });
+      assert.equal(cap.rows.length, r.blockCount);
+      assert.ok(maxBlockPoints === undefined || r.blockCount > 3, `${r.blockCount} blocks`);
+      const want = Float32Array.from(cap.rows.flatMap((b) => Array.from(b)));
+      const got = predictDescriptorRows({ structureFile: AL_OUT, model: new LdosModel(m, '<test>', { backend: 'ts' }), pseudoDir: UPF_DIR, maxBlockPoints });
+      assert.equal(got.length, 24 ** 3 * 14);
+      assert.ok(got.every((v, i) => Object.is(v, want[i])), `${maxBlockPoints ?? 'default'} block points: rows differ`);
+    }
   });
 
   it('energy-only epochs read the stored descriptors: the same energy and ∂E/∂L as the forces path computes from the atoms', async () => {
