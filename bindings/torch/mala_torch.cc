@@ -814,17 +814,20 @@ class VjpWorker : public Napi::AsyncWorker {
 };
 
 // Worker kinds: forward (x → out), train (x, y → loss), loss (x, y → sum of squared errors).
-// Rows per chunk of a CPU training step: the widest activation of a chunk at most 16 MiB, which
-// glibc's malloc serves from its reused heap (a block above its largest mmap threshold, 32 MiB,
-// is mapped fresh and page-faulted on every step), and at least 1024 rows.
-// MALA_TS_TRAIN_CHUNK_ROWS overrides it (bench/network-train-chunks.ts compares).
+// Rows per chunk of a CPU training step: the widest activation of a chunk at most 4 MiB, and at
+// least 1024 rows. A whole 10^5-row step page-faults fresh 200 MB activations (above glibc's
+// largest mmap threshold, 32 MiB) on every step; below that, smaller chunks still ran faster,
+// their activations staying in cache between the forward and the backward pass: at 512 wide,
+// 2048 rows (4 MiB) 1.80 s per 103,680-row step, 8192 rows (16 MiB) 3.55 s, the whole 8.26 s,
+// with 1024 and 4096 rows about best at 1024 and 128 wide (bench/network-train-chunks.ts --chunks).
+// MALA_TS_TRAIN_CHUNK_ROWS overrides it.
 int64_t trainChunkRows(const NetState& net) {
   const char* e = std::getenv("MALA_TS_TRAIN_CHUNK_ROWS");
   const long long v = e ? std::atoll(e) : 0;
   if (v > 0) return (int64_t)v;
   int64_t widest = 1;
   for (int64_t sz : net.sizes) widest = std::max(widest, sz);
-  return std::max<int64_t>(1024, (int64_t(16) << 20) / (4 * widest));
+  return std::max<int64_t>(1024, (int64_t(4) << 20) / (4 * widest));
 }
 
 class NetWorker : public Napi::AsyncWorker {

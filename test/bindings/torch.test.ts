@@ -183,7 +183,7 @@ describe('libtorch addon', function () {
     assert.ok(same(before) || same(after), 'predict during the step gave neither the values before nor after it');
   });
 
-  // A CPU training step of more rows than a chunk (16 MiB of the widest activation; here forced to
+  // A CPU training step of more rows than a chunk (4 MiB of the widest activation; here forced to
   // 1000 rows with MALA_TS_TRAIN_CHUNK_ROWS) adds the chunks' gradients up: the same loss and
   // steps as one whole-batch pass, to float32 summation order. A chunk's gradient lost (each chunk
   // starting from zero) or a chunk's loss weighed as a whole batch's is far outside that.
