@@ -570,7 +570,8 @@ al-broad-status:
 	  if [ $(AL_BROAD_ENSEMBLE) -gt 1 ]; then names=$$(for k in $$(seq $(AL_BROAD_ENSEMBLE)); do echo ensemble.member-$$k; done); else names=ensemble; fi; \
 	  runs=$$(echo $(AL_BROAD_FT_RUNS) | wc -w); trained=0; part=; tuning=; \
 	  for m in $$names; do if [ -f $$w/$$m.zip ]; then trained=$$((trained + 1)); \
-	    elif [ -f $$w/checkpoint$${m#ensemble}.zip ]; then part="$$part $$m"; fi; \
+	    elif [ -f $$w/checkpoint$${m#ensemble}.zip ]; then ep=$$(grep -o '^epoch [0-9]*' $$w/$$m.train.log 2>/dev/null | tail -n 1 | cut -d' ' -f2); \
+	      part="$$part $$m$${ep:+ (epoch $$ep done)}"; fi; \
 	    done_runs=0; for r in $$(seq $$runs); do [ -f $$w/$$m.ft$$r.zip ] && done_runs=$$r; done; \
 	    next=$$((done_runs + 1)); now=; [ -f $$w/.checkpoint-$$m.ft$$next.zip ] && now=", run $$next part-way"; \
 	    tuning="$$tuning $$m $$done_runs of $$runs$$now;"; done; \

@@ -159,7 +159,7 @@ describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at on
 });
 
 describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => {
-  it('networks trained, a training checkpoint, fine-tuning runs done and part-way, the model and the tests', () => {
+  it('networks trained, a training checkpoint and its last epoch, fine-tuning runs done and part-way, the model and the tests', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-status-'));
     try {
       const status = () => spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}`, 'AL_BROAD_ENSEMBLE=3', 'AL_BROAD_FT_RUNS=2 3 1 1'], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim().split('\n').pop()!;
@@ -170,6 +170,9 @@ describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => 
         fs.writeFileSync(path.join(w, f), '');
       }
       assert.match(status(), /LDOS training 2 of 3 network\(s\) done \(checkpoint of ensemble\.member-3\); fine-tuning runs \(2 3 1 1\): ensemble\.member-1 2 of 4, run 3 part-way; ensemble\.member-2 0 of 4; ensemble\.member-3 0 of 4; model\.zip not yet; tests: validation\.json$/);
+      // the member's log (appended over resumes) says how far its training is
+      fs.writeFileSync(path.join(w, 'ensemble.member-3.train.log'), 'epoch 4: train loss 4.1e-4, validation loss 8.5e-4, lr 1.00e-3, 360.2 s\nresuming\nepoch 5: train loss 4.0e-4, validation loss 8.4e-4, lr 1.00e-3, 361.0 s\n');
+      assert.match(status(), /LDOS training 2 of 3 network\(s\) done \(checkpoint of ensemble\.member-3 \(epoch 5 done\)\); fine-tuning/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
