@@ -29,10 +29,11 @@
  * zero by predict, so those outputs get no gradient.
  *
  * Steps, each one call: predict with forces (E, F, β and the rows captured from the forces'
- * backward pass), the displaced frames' descriptors (predictDescriptorRows, nothing else), the network step. Without a
- * force term (λ_F = 0) nothing needs the atoms' derivatives: predict reads the frame's stored
- * descriptors (.in.npy) and returns the engine's ∂E/∂L, so energy-only epochs cost a fraction
- * (on 4 frames here, 14 s against 42 s with forces, start-up included: docs/forces.md §1c).
+ * backward pass), the displaced frames' descriptors (predictDescriptorRows, nothing else), the
+ * network step. Without a force term (λ_F = 0) nothing needs the atoms' derivatives: predict
+ * reads the frame's stored descriptors (.in.npy) and returns the engine's ∂E/∂L, so energy-only
+ * epochs cost a fraction (on 4 frames here, 14 s against 42 s with forces, start-up included:
+ * docs/forces.md §1c).
  *
  * An ensemble's members are fine-tuned one after the other, each alone (its own energies and
  * forces, not the ensemble's mean), as `make al-broad-finetune` does with member files; the members

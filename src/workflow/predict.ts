@@ -30,6 +30,7 @@ import { gridLayoutOn, keepDescriptorsBeside, memberStorePlans, planBlocks } fro
 import { ensembleSpread } from '../engine/ensemble';
 import { ensembleMembers } from '../network/model';
 import { openDescriptorSource } from '../engine/descriptor-source';
+import { blockPointCount } from '../parallel/plane-blocks';
 import { EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
@@ -233,13 +234,14 @@ export function predictDescriptorRows(opts: Omit<PredictOptions, 'descriptorsFil
   const plan = blockPlanOf(c, opts, serialComm, undefined, () => undefined);
   const descriptors = openDescriptorSource({ atoms: c.atoms, grid: c.grid, descriptors: c.model.data.descriptors, engine: opts.descriptorEngine, nFeatures: c.model.nFeatures, modelSource: c.model.source, comm: serialComm });
   try {
-    const blocks = plan.blocks.map((b) => descriptors.computeBlock(b));
-    const rows = new Float32Array(blocks.reduce((s, b) => s + b.length, 0));
+    const rows = new Float32Array(plan.blocks.reduce((s, b) => s + blockPointCount(b, c.grid), 0) * c.model.nFeatures);
     let at = 0;
-    for (const b of blocks) {
-      rows.set(b, at);
-      at += b.length;
+    for (const b of plan.blocks) {
+      const d = descriptors.computeBlock(b);
+      rows.set(d, at);
+      at += d.length;
     }
+    if (at !== rows.length) throw new Error(`predictDescriptorRows: the blocks gave ${at} values, not ${rows.length}`);
     return rows;
   } finally {
     descriptors.close();
