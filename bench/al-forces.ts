@@ -92,7 +92,6 @@ export function forceErrors(predicted: readonly (readonly number[])[], reference
   };
 }
 
-
 // ---------------------------------------------------------------- the run
 
 interface Frame {

@@ -37,7 +37,6 @@ const FRAMES: Record<string, { input: string; output: string }> = {
   Al32_298K_0: { input: 'fixtures/al-size-transfer/Al32_298K_0.pw.scf.in', output: 'fixtures/al-size-transfer/pw.scf.out' },
 };
 
-
 async function main(): Promise<void> {
   const model = loadModel(path.resolve(arg('model', path.join(root, 'models', 'al-fcc-298K', 'model.zip'))));
   const pseudoDir = arg('pseudo-dir', '/usr/share/espresso/pseudo');

@@ -35,7 +35,6 @@ const al = readUpf(path.join(root, 'fixtures', 'al-fcc-qe', 'Al.pz-vbc.UPF'));
 const beFile = path.resolve(root, '..', 'shared', 'reference', 'be2', 'Be.pbe-n-rrkjus_psl.1.0.0.UPF');
 const be = fs.existsSync(beFile) ? readUpf(beFile) : undefined;
 
-
 function fftwSeconds(n: number): number {
   const f = new Fft3d(n, n, n);
   const x = new Float64Array(2 * f.size).map((_, i) => Math.sin(i));
@@ -49,7 +48,6 @@ function fftwSeconds(n: number): number {
   f.dispose();
   return Number(process.hrtime.bigint() - t0) / 1e9 / (2 * reps);
 }
-
 
 // Memory: one fresh process per case, so the peak RSS is the call's own (typed arrays included).
 if (args[0] === '--child') {

@@ -74,7 +74,6 @@ function shippedEnsembleOf(count: number): LdosModel {
   return new LdosModel({ ...data, weights: members[0].weights, ensemble: count > 1 ? members : undefined }, count > 1 ? `${ENSEMBLE_MODEL} (members 1–${count})` : `${ENSEMBLE_MODEL} (member 1)`);
 }
 
-
 /** The E+F split (seconds) from predict's timings and the wall time. */
 export function forcesSplit(t: Record<string, number>, wallS: number): Record<string, number> {
   const g = (k: string) => t[k] ?? 0;

@@ -61,7 +61,6 @@ function runOnce(blas: string, torch: string): Row[] {
   return [...j.inference.map((x) => ({ net: x.net, kind: 'inference' as const, rate: x.pointsPerSecond })), ...j.training.map((x) => ({ net: x.net, kind: 'training' as const, rate: x.samplesPerSecond }))];
 }
 
-
 const results = new Map<string, Row[][]>(layouts.map((l) => [l.label, []]));
 console.log(`# thread layouts (${cores} cores, ${os.cpus()[0]?.model}); ${rounds} rounds, interleaved`);
 for (let round = 0; round < rounds; round++) {
