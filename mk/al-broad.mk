@@ -502,12 +502,15 @@ al-broad-finetune:
 #                              Everything goes to $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)/;
 #                              the shipped model and its table are not touched. Resumable: finished
 #                              members, fine-tuning runs and epochs are kept (delete a file to redo it), and
-#                              the tests are redone only when more frames have been made (or the model changed); a run takes hours: ≈ 2.8 h here for the
-#                              default stage, estimated from measured parts (2026-12-07): the LDOS training ≈ 0.6 h (3 members × 12
-#                              epochs × ≈ 2 min, three at once on 2 cores: a 512-wide network took 27 s per epoch on 24 8-atom frames), then 7 fine-tuning
-#                              epochs × 3 members × ≈ 11 min (≈ 7 s per 8-atom frame and epoch with forces, 512 wide: `mala-ts finetune --epochs 1`
-#                              on 3 c8at frames, 27–31 s with ≈ 8 s of start-up; 43–54 s before the addon's training step went in row chunks,
-#                              bench/network-train-chunks.ts) on 2 cores, 3 at once.
+#                              the tests are redone only when more frames have been made (or the model changed). A run takes
+#                              ≥ 4.5 h on 2 cores for the default stage (94 frames), as measured on the first run (2026-12-07,
+#                              the members' logs): the LDOS training ≈ 1.3 h (12 epochs of 360–381 s each, the 3 members at
+#                              once on an otherwise idle machine; 616–1158 s per epoch while other work ran), then 7 fine-tuning
+#                              epochs of more than 25 min each (the 3 members at once; none had finished an epoch 25 min in),
+#                              ≥ 3 h; then the tests. One member alone fine-tunes ≈ 7 s per 8-atom frame and epoch with forces,
+#                              512 wide (`mala-ts finetune --epochs 1` on 3 c8at frames, 25–28 s with ≈ 8 s of start-up).
+#                              Its data first: 10–16 CPU h of QE (84 8-atom frames of 300–530 CPU s, 10 16-atom frames of
+#                              1220–1394 s: the measured ranges of RECIPE.md), plus 3–4 h for the validation frames before them.
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
 #   eos commands and a section of RECIPE.md.
 AL_BROAD_CANDIDATE        ?= next
