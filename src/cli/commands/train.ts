@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--early-stopping-threshold <t>', 'relative improvement that counts', num('early-stopping-threshold'), 0)
     .option('--lr-plateau <patience>', 'ReduceLROnPlateau with this patience (off when absent)', int('lr-plateau'))
     .option('--lr-decay <factor>', 'factor of ReduceLROnPlateau', num('lr-decay'), 0.1)
-    .option('--checkpoint <file>', 'checkpoint archive, written every --checkpoint-every epochs and resumed from if present')
+    .option('--checkpoint <file>', 'checkpoint archive, written every --checkpoint-every epochs and resumed from if present (kept when the run ends: the same command with more --epochs goes on from it, as one longer run would)')
     .option('--checkpoint-every <n>', 'epochs between checkpoints', int('checkpoint-every'), 1)
     .option('--no-xyz', 'descriptor files have no leading xyz columns')
     .option('--twojmax <n>', 'bispectrum 2J of the descriptors', int('twojmax'), malaBispectrumDefaults.twojmax)
