@@ -13,7 +13,6 @@ import execa from 'execa';
 import { loadMpiAddon } from '../../bindings/mpi';
 import { mpirunRootArgs, mpiTestEnv, repoRoot } from '../helpers';
 
-const env = mpiTestEnv;
 const worker = path.join(repoRoot, 'test', 'parallel', 'distributed-energy-worker.ts');
 const be2 = process.env.MALA_TS_REFERENCE ? path.join(process.env.MALA_TS_REFERENCE, 'be2') : path.resolve(repoRoot, '..', 'shared', 'reference', 'be2');
 
@@ -38,7 +37,7 @@ describe('parallel: energy terms with a distributed FFT (FFTW-MPI slabs)', funct
     }
     for (const np of [1, 2, 3]) {
       const args = [...mpirunRootArgs, '-np', String(np), 'node', '-r', 'tsx/cjs', worker, ...(fs.existsSync(be2) ? [be2] : [])];
-      const r = await execa('mpirun', args, { env, reject: false, cwd: repoRoot });
+      const r = await execa('mpirun', args, { env: mpiTestEnv, reject: false, cwd: repoRoot });
       assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
       reports.push(JSON.parse(r.stdout.trim().split('\n').pop() as string));
     }

@@ -9,7 +9,6 @@ import execa from 'execa';
 import { loadMpiAddon } from '../../bindings/mpi';
 import { mpirunRootArgs, mpiTestEnv, repoRoot } from '../helpers';
 
-const env = mpiTestEnv;
 const worker = path.join(repoRoot, 'test', 'parallel', 'distributed-gradient-worker.ts');
 
 describe('parallel: energy gradient (density adjoint, Ewald and core forces) on FFTW-MPI slabs', function () {
@@ -20,7 +19,7 @@ describe('parallel: energy gradient (density adjoint, Ewald and core forces) on 
       this.skip();
     }
     for (const np of [1, 2, 3]) {
-      const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', '-r', 'tsx/cjs', worker], { env, reject: false, cwd: repoRoot });
+      const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', '-r', 'tsx/cjs', worker], { env: mpiTestEnv, reject: false, cwd: repoRoot });
       assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
       const rep = JSON.parse(r.stdout.trim().split('\n').pop() as string);
       assert.equal(rep.ranks, np);

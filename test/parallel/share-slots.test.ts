@@ -10,12 +10,11 @@ import { mpirunRootArgs, mpiTestEnv, repoRoot } from '../helpers';
 import { slotArrays, slotText, SLOTS } from './share-slots-data';
 
 const worker = path.join(repoRoot, 'test', 'parallel', 'share-slots-worker.ts');
-const env = mpiTestEnv;
 
 describe('parallel: slots shared over MPI ranks (ensemble members dealt out)', function () {
   this.timeout(120000);
   it('3 ranks: each rank ends with every slot\'s arrays, bit for bit, and texts', async () => {
-    const r = await execa('mpirun', [...mpirunRootArgs, '-np', '3', 'node', '-r', 'tsx/cjs', worker], { env, reject: false, cwd: repoRoot });
+    const r = await execa('mpirun', [...mpirunRootArgs, '-np', '3', 'node', '-r', 'tsx/cjs', worker], { env: mpiTestEnv, reject: false, cwd: repoRoot });
     assert.equal(r.exitCode, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { rank: number; mine: number[]; arrays: number[][][]; texts: string[] });
     assert.deepEqual(lines.map((l) => l.rank).sort(), [0, 1, 2]);

@@ -20,11 +20,10 @@ import { writeSmallPredictModel } from '../network/synthetic';
 import { mpirunRootArgs, mpiTestEnv, referenceDir, repoRoot, tempDir } from '../helpers';
 
 const cli = path.join(repoRoot, 'bin', 'mala-ts.js');
-const env = mpiTestEnv;
 const observables = ['fermi_energy_ev', 'band_energy_ev', 'entropy_contribution_ev', 'total_energy_ev', 'density_electrons', 'number_of_electrons'];
 
 async function mpiPredict(np: number, args: string[], outDir?: string): Promise<Record<string, unknown>> {
-  const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', cli, 'predict', ...args, '--json', ...(outDir ? ['--out', outDir] : [])], { env, reject: false });
+  const r = await execa('mpirun', [...mpirunRootArgs, '-np', String(np), 'node', cli, 'predict', ...args, '--json', ...(outDir ? ['--out', outDir] : [])], { env: mpiTestEnv, reject: false });
   assert.equal(r.exitCode, 0, `mpirun -np ${np}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -160,8 +159,8 @@ describe('workflow: predict across MPI ranks', function () {
   it('predict --np 2 relaunches itself under mpirun and gives the same observables', async function () {
     const be2 = referenceDir(this);
     const args = [path.join(be2, 'Be_snapshot0.out'), '--model', path.join(be2, 'Be_model.zip'), '--pseudo-dir', be2, '--json'];
-    const serial = await execa('node', [cli, 'predict', ...args], { env, reject: false });
-    const ranks = await execa('node', [cli, 'predict', ...args, '--np', '2'], { env, reject: false });
+    const serial = await execa('node', [cli, 'predict', ...args], { env: mpiTestEnv, reject: false });
+    const ranks = await execa('node', [cli, 'predict', ...args, '--np', '2'], { env: mpiTestEnv, reject: false });
     assert.equal(ranks.exitCode, 0, ranks.stderr);
     const a = JSON.parse(serial.stdout);
     const b = JSON.parse(ranks.stdout);
@@ -177,7 +176,7 @@ describe('workflow: predict across MPI ranks', function () {
       // mpirun's MPMD form: rank 0 gets a good model and starts working, rank 1 alone a missing one
       const rank = (m: string): string[] => ['-np', '1', 'node', cli, 'predict', alFixture, '--model', m, '--json'];
       const t0 = Date.now();
-      const r = await execa('mpirun', [...mpirunRootArgs, ...rank(model), ':', ...rank(missing)], { env, reject: false, timeout: 120000 });
+      const r = await execa('mpirun', [...mpirunRootArgs, ...rank(model), ':', ...rank(missing)], { env: mpiTestEnv, reject: false, timeout: 120000 });
       const seconds = (Date.now() - t0) / 1000;
       assert.equal(r.timedOut, false, `mpirun still running after ${seconds} s: the healthy rank hangs`);
       assert.notEqual(r.exitCode, 0);
