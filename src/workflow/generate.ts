@@ -29,10 +29,13 @@ import { BispectrumParameters, computeBispectrum } from '../descriptors/bispectr
 import { malaBispectrumDefaults } from '../descriptors/mala-defaults';
 import { Progress, silentProgress } from '../util/progress';
 import { setNamelistValue } from '../dft/qe-template';
+import { ldosFromWavefunctions, nativeLdosRefusal } from '../dft/ldos-from-wavefunctions';
 import { DEFAULT_PP_LDOS_TEMPLATE, checkLdosGrid, gaussianSmearingXml, ldosCubeNames, paddedEmaxEv, ppLdosInput } from '../dft/ldos-recipe';
 import { runQe } from '../dft/qe-run';
 import { eigenvalueBandEnergy, highestBandMinimumEv, lowestEigenvalueEv, parseQeXmlBands, QeXmlBands } from '../dft/qe-xml';
 import { clearStamp, hashKey, stageDone, writeStamp } from '../dft/stamps';
+
+export type LdosEngineChoice = 'auto' | 'native' | 'pp.x';
 
 export interface GenerateOptions {
   /** pw.x SCF input (the structure and DFT settings of the snapshot). */
@@ -54,6 +57,13 @@ export interface GenerateOptions {
   descriptors?: BispectrumParameters;
   /** Keep wavefunctions and cubes in the work dir. */
   keepWork?: boolean;
+  /**
+   * Who makes the LDOS from the SCF's wavefunctions: 'native' (one pass over the bands,
+   * src/dft/ldos-from-wavefunctions.ts; pp.x's numbers), 'pp.x', or 'auto' (the default): native
+   * where it makes exactly what pp.x would (norm-conserving, no spin, no symmetry, one FFT grid)
+   * and no pp.x template or program was asked for, else pp.x.
+   */
+  ldosEngine?: LdosEngineChoice;
   pwx?: string;
   ppx?: string;
   progress?: Progress;
@@ -145,6 +155,26 @@ export function checkBandCoverage(bands: QeXmlBands, grid: EnergyGrid, broadenin
     throw new MalaError(`the energy grid ends at ${last} eV, too close to the Fermi energy ${ef.toFixed(3)} eV: the band energy and density need the LDOS above it`, { file, fix: `extend COUNT of --energy-grid so the grid reaches at least ${(ef + Math.max(3 * broadeningEv, 15 * kTEv)).toFixed(2)} eV` });
   }
   return warnings;
+}
+
+/**
+ * The LDOS engine for this SCF and why (for the log). The stage's key leaves the engine out: both
+ * make the same LDOS (to float32 rounding; pp.x's cubes hold 5 digits), so frames made with either
+ * stay done.
+ */
+export function chooseLdosEngine(o: Pick<GenerateOptions, 'ldosEngine' | 'ppTemplate' | 'ppx'>, xml: string, normConserving: boolean, xmlFile: string): { use: 'native' | 'pp.x'; why: string } {
+  const choice = o.ldosEngine ?? 'auto';
+  if (choice === 'pp.x') return { use: 'pp.x', why: '--ldos-engine pp.x' };
+  // a pw.x built with HDF5 writes wfcK.hdf5, which the native route does not read
+  const refusal = nativeLdosRefusal(xml, normConserving) ?? (fs.existsSync(path.join(path.dirname(xmlFile), 'wfc1.dat')) ? undefined : 'wavefunctions other than wfc1.dat … (a pw.x built with HDF5?)');
+  if (choice === 'native') {
+    if (refusal) throw new MalaError(`the native LDOS cannot make this calculation's LDOS as pp.x would: ${refusal}`, { file: xmlFile, fix: 'use --ldos-engine pp.x (or auto)' });
+    return { use: 'native', why: '--ldos-engine native' };
+  }
+  if (o.ppTemplate) return { use: 'pp.x', why: 'a pp.x template was given' };
+  if (o.ppx && o.ppx !== 'pp.x') return { use: 'pp.x', why: `pp.x program ${o.ppx} was given` };
+  if (refusal) return { use: 'pp.x', why: `the native route does not cover ${refusal}` };
+  return { use: 'native', why: 'auto' };
 }
 
 /** Whether every pseudopotential is norm-conserving (pp.x pools are safe only then). */
@@ -321,36 +351,52 @@ async function generateSnapshotRun(o: GenerateOptions, lock: { release: () => vo
     fs.rmSync(files.infoFile, { force: true });
     const ldosDir = path.join(work, 'ldos');
     fs.rmSync(ldosDir, { recursive: true, force: true });
-    fs.mkdirSync(ldosDir, { recursive: true });
-    // Gaussian kernel (MALA's LDOS) from QE 6.7: the smearing tag of the XML says 'gaussian'.
-    // Kept in place: only pp.x reads it, and the edit is idempotent on reruns.
-    const xml = fs.readFileSync(xmlFile, 'utf8');
-    writeFileAtomic(xmlFile, gaussianSmearingXml(xml, xmlFile));
-    const fileout = `${name}_ldos.cube`;
-    // relative to pp.x's folder: QE's XML reader (FoX) takes the path as a URI and refused an output folder with a space or non-ASCII name
-    const ppText = ppLdosInput(ppTemplateText, { outdir: path.relative(ldosDir, tmp) || '.', prefix, grid, broadeningEv, fileout }, o.ppTemplate);
-    writeFileAtomic(path.join(ldosDir, 'pp.ldos.in'), ppText);
-    const ppPools = np > 1 && allNormConserving(input, pseudoDir) ? Math.min(np, pools) : 1;
-    log(`${name}: pp.x LDOS, ${formatEnergyGrid(grid)}, Gaussian σ = ${broadeningEv} eV${ppPools > 1 ? `, ${ppPools} pools` : ''}`);
-    progress.start(`pp.x LDOS ${name}`, grid.count, 'energies');
-    try {
-      const r = await runQe({ program: o.ppx ?? 'pp.x', inputFile: 'pp.ldos.in', outputFile: 'pp.ldos.out', cwd: ldosDir, np, pools: ppPools, onLine: (l) => /^\s*Energy\s*=/.test(l) && progress.tick() });
-      seconds.ldos = r.wallSeconds;
-    } finally {
-      progress.stop();
+    const engine = chooseLdosEngine(o, fs.readFileSync(xmlFile, 'utf8'), allNormConserving(input, pseudoDir), xmlFile);
+    if (engine.use === 'native') {
+      log(`${name}: LDOS from the wavefunctions (native, one pass; ${engine.why}), ${formatEnergyGrid(grid)}, Gaussian σ = ${broadeningEv} eV`);
+      progress.start(`LDOS ${name}`, bands.kWeights.length, 'k-points');
+      const t0 = Date.now();
+      try {
+        const { shape, ldosPerEvA3 } = ldosFromWavefunctions({ saveDir: path.dirname(xmlFile), grid, broadeningEv, onKpoint: () => progress.tick() });
+        if (shape.slice(0, 3).join() !== fftGrid.join()) throw new MalaError(`the save dir's FFT grid ${shape.slice(0, 3).join('×')} is not pw.x's ${fftGrid.join('×')}`, { file: xmlFile, fix: 'rerun generate (the save dir is from another run)' });
+        writeNpy(files.ldosFile, ldosPerEvA3, shape);
+        seconds.ldos = (Date.now() - t0) / 1000;
+        writeStamp(work, 'ldos', ldosKey, { seconds: seconds.ldos, shape, engine: 'native' });
+      } finally {
+        progress.stop();
+      }
+    } else {
+      fs.mkdirSync(ldosDir, { recursive: true });
+      // Gaussian kernel (MALA's LDOS) from QE 6.7: the smearing tag of the XML says 'gaussian'.
+      // Kept in place: only pp.x reads it, and the edit is idempotent on reruns.
+      const xml = fs.readFileSync(xmlFile, 'utf8');
+      writeFileAtomic(xmlFile, gaussianSmearingXml(xml, xmlFile));
+      const fileout = `${name}_ldos.cube`;
+      // relative to pp.x's folder: QE's XML reader (FoX) takes the path as a URI and refused an output folder with a space or non-ASCII name
+      const ppText = ppLdosInput(ppTemplateText, { outdir: path.relative(ldosDir, tmp) || '.', prefix, grid, broadeningEv, fileout }, o.ppTemplate);
+      writeFileAtomic(path.join(ldosDir, 'pp.ldos.in'), ppText);
+      const ppPools = np > 1 && allNormConserving(input, pseudoDir) ? Math.min(np, pools) : 1;
+      log(`${name}: pp.x LDOS (${engine.why}), ${formatEnergyGrid(grid)}, Gaussian σ = ${broadeningEv} eV${ppPools > 1 ? `, ${ppPools} pools` : ''}`);
+      progress.start(`pp.x LDOS ${name}`, grid.count, 'energies');
+      try {
+        const r = await runQe({ program: o.ppx ?? 'pp.x', inputFile: 'pp.ldos.in', outputFile: 'pp.ldos.out', cwd: ldosDir, np, pools: ppPools, onLine: (l) => /^\s*Energy\s*=/.test(l) && progress.tick() });
+        seconds.ldos = r.wallSeconds;
+      } finally {
+        progress.stop();
+      }
+      const expected = ldosCubeNames(grid, fileout).map((f) => path.join(ldosDir, f));
+      const missing = expected.filter((f) => !fs.existsSync(f));
+      const made = fs.readdirSync(ldosDir).filter((f) => f.endsWith(fileout)).length;
+      if (missing.length > 0 || made !== grid.count) {
+        throw new MalaError(`pp.x made ${made} LDOS cubes, expected ${grid.count} (${formatEnergyGrid(grid)}; emax given as ${paddedEmaxEv(grid)} eV)`, { file: path.join(ldosDir, 'pp.ldos.out'), fix: 'check the energy grid against the pp.x output' });
+      }
+      const t0 = Date.now();
+      const { shape, ldosPerEvA3 } = readLdosCubes(expected, { shape: fftGrid, energiesEv: energiesEv(grid) });
+      writeNpy(files.ldosFile, ldosPerEvA3, shape);
+      seconds.ldosConvert = (Date.now() - t0) / 1000;
+      if (!o.keepWork) fs.rmSync(ldosDir, { recursive: true, force: true });
+      writeStamp(work, 'ldos', ldosKey, { seconds: seconds.ldos, shape, engine: 'pp.x' });
     }
-    const expected = ldosCubeNames(grid, fileout).map((f) => path.join(ldosDir, f));
-    const missing = expected.filter((f) => !fs.existsSync(f));
-    const made = fs.readdirSync(ldosDir).filter((f) => f.endsWith(fileout)).length;
-    if (missing.length > 0 || made !== grid.count) {
-      throw new MalaError(`pp.x made ${made} LDOS cubes, expected ${grid.count} (${formatEnergyGrid(grid)}; emax given as ${paddedEmaxEv(grid)} eV)`, { file: path.join(ldosDir, 'pp.ldos.out'), fix: 'check the energy grid against the pp.x output' });
-    }
-    const t0 = Date.now();
-    const { shape, ldosPerEvA3 } = readLdosCubes(expected, { shape: fftGrid, energiesEv: energiesEv(grid) });
-    writeNpy(files.ldosFile, ldosPerEvA3, shape);
-    seconds.ldosConvert = (Date.now() - t0) / 1000;
-    if (!o.keepWork) fs.rmSync(ldosDir, { recursive: true, force: true });
-    writeStamp(work, 'ldos', ldosKey, { seconds: seconds.ldos, shape });
   }
 
   // ---- descriptors ----------------------------------------------------------------------

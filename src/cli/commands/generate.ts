@@ -5,7 +5,7 @@ import { MalaError } from '../../errors';
 import { malaBispectrumDefaults } from '../../descriptors/mala-defaults';
 import { parseEnergyGrid } from '../../targets/energy-grid';
 import { defaultProgress } from '../../util/progress';
-import { generateSnapshot } from '../../workflow/generate';
+import { generateSnapshot, LdosEngineChoice } from '../../workflow/generate';
 
 const posInt = (name: string) => (s: string) => {
   const n = Number(s);
@@ -16,6 +16,11 @@ const posNum = (name: string) => (s: string) => {
   const n = Number(s);
   if (!(n > 0) || !Number.isFinite(n)) throw new MalaError(`--${name} must be a positive number, got '${s}'`);
   return n;
+};
+
+const ldosEngine = (s: string): LdosEngineChoice => {
+  if (s === 'auto' || s === 'native' || s === 'pp.x') return s;
+  throw new MalaError(`--ldos-engine must be auto, native or pp.x, got '${s}'`, { fix: 'e.g. --ldos-engine pp.x' });
 };
 
 export function register(program: Command): void {
@@ -34,6 +39,7 @@ export function register(program: Command): void {
     .option('--twojmax <n>', 'bispectrum 2J', posInt('twojmax'), malaBispectrumDefaults.twojmax)
     .option('--rcutfac <A>', 'bispectrum cutoff, Å', posNum('rcutfac'), malaBispectrumDefaults.rcutfacAngstrom)
     .option('--keep-work', 'keep wavefunctions and cube files in the work folder')
+    .option('--ldos-engine <engine>', "who makes the LDOS from the SCF's wavefunctions: native (one pass, pp.x's numbers), pp.x, or auto: native where it matches pp.x exactly (norm-conserving, no spin, no symmetry) and no --pp-template or --pp was given", ldosEngine, 'auto')
     .option('--pw <program>', 'pw.x executable', 'pw.x')
     .option('--pp <program>', 'pp.x executable', 'pp.x')
     .action(async (o) => {
@@ -50,6 +56,7 @@ export function register(program: Command): void {
         ppTemplate: o.ppTemplate,
         descriptors: { ...malaBispectrumDefaults, twojmax: o.twojmax, rcutfacAngstrom: o.rcutfac },
         keepWork: Boolean(o.keepWork),
+        ldosEngine: o.ldosEngine,
         pwx: o.pw,
         ppx: o.pp,
         progress: defaultProgress(),

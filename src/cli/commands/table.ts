@@ -26,7 +26,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'energy', term: 'energy [options]', summary: 'QE-compatible Hartree, XC (with core correction), Ewald and double-counting terms of a density; total energy with --band-energy' },
   { name: 'train', term: 'train [options]', summary: 'train the LDOS network on descriptor/LDOS .npy pairs (MALA layout) and write a model archive' },
   { name: 'infer', term: 'infer [options]', summary: 'predict the LDOS (1/(eV·Å³)) from descriptors with a model (mala-ts archive or MALA model zip)' },
-  { name: 'generate', term: 'generate [options]', summary: 'make MALA training data from a pw.x input: SCF, Gaussian LDOS cubes (pp.x), bispectrum descriptors → <name>.in.npy, <name>.out.npy, <name>.info.json; reruns resume' },
+  { name: 'generate', term: 'generate [options]', summary: 'make MALA training data from a pw.x input: SCF, Gaussian LDOS (from its wavefunctions, or pp.x), bispectrum descriptors → <name>.in.npy, <name>.out.npy, <name>.info.json; reruns resume' },
   { name: 'sample', term: 'sample [options]', summary: 'EAM molecular dynamics of fcc aluminium (LAMMPS) → decorrelated frames written as pw.x inputs for `mala-ts generate`' },
   { name: 'finetune', term: 'finetune [options]', summary: "continue training a model's network on its training snapshots' QE forces and total energies beside the LDOS (a force term, an energy term, no second derivatives)" },
   { name: 'model-domain', term: 'model-domain [options]', summary: 'record a model\'s training domain (descriptor statistics, density, temperature, ecutrho, smearing, grid) from its training structures; the weights stay byte-identical' },
