@@ -17,7 +17,8 @@
 #                              frames (≈ 1.5 h on 2 cores: a model within one session; see below)
 #   make al-broad-list         the frames (name, cell, T_ion, a, T_electrons, seed[, closest Å])
 #   make al-broad-inputs       every frame's pw.x input only (EAM MD, seconds; no QE)
-#   make al-broad-status       what is made, missing and in progress (validation, the next model's stage, all)
+#   make al-broad-status       what is made, missing and in progress (validation, the next model's stage, all),
+#                              and the CPU time the missing frames need (from AL_BROAD_LOG's done lines)
 #   make al-broad-candidate    the next model beside the shipped one, both tested on the same frames (below)
 #
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
@@ -39,6 +40,8 @@
 # `tail ~/.cache/mala-ts/al-broad/generate.log`; per-frame times in the log's "done" lines.
 
 AL_BROAD_CACHE    ?= $(HOME)/.cache/mala-ts/al-broad
+# the background run's log, as the header starts it; al-broad-status reads its "done" lines for CPU estimates
+AL_BROAD_LOG      ?= $(AL_BROAD_CACHE)/generate.log
 AL_BROAD_NP       ?= 1
 AL_BROAD_TEMPLATE := qe-inputs/al-fcc-broad.pw.scf.in
 # LDOS energies (offset, spacing, count: −5 … 10 eV) and Gaussian σ (pp.x degauss_ldos), eV
@@ -554,7 +557,9 @@ al-broad-candidate:
 # ---- where the data stands (reads the cache only) -------------------------------------------------
 #   make al-broad-status       the validation frames made, and the frames of AL_BROAD_CANDIDATE_STAGE made,
 #                              missing, being made now (its claim is held) and stopped part-way (a .work/ folder
-#                              without the finished frame, and no run holding it), so
+#                              without the finished frame, and no run holding it), with the CPU time the missing
+#                              frames need (each at the mean CPU time of the frames of its atom count and folder in
+#                              AL_BROAD_LOG's "done" lines; sizes none of which is done yet are named), so
 #                              that a session can see at once whether make al-broad-candidate can start; and how
 #                              far that candidate is (networks trained, fine-tuning runs done or part-way, model, tests)
 .PHONY: al-broad-status
@@ -564,7 +569,15 @@ al-broad-status:
 	    else missing="$$missing $$n"; \
 	      if [ -f $$dir/.work/$$n.claim ] && ! flock -n $$dir/.work/$$n.claim true; then running="$$running $$n"; \
 	      elif [ -d $$dir/.work/$$n ]; then stopped="$$stopped $$n"; fi; fi; done; \
-	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}"; }; \
+	  eta=; [ -z "$$missing" ] || eta=$$(eta $$(basename $$dir) $$missing); \
+	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}$${eta:+; $$eta}"; }; \
+	eta() { sub=$$1; shift; [ -f $(AL_BROAD_LOG) ] || { echo "CPU time left: no log $(AL_BROAD_LOG) to estimate it from"; return; }; \
+	  awk -v folder=$$sub -v names="$$*" 'function atoms(n) { return match(n, /[0-9]+at/) ? substr(n, RSTART, RLENGTH - 2) : "?" } \
+	    $$1 == "al-broad:" && $$2 == "done" { split($$3, p, "/"); for (i = 4; i < NF; i++) if ($$i == "CPU") { k = p[1] "/" atoms(p[2]); sum[k] += $$(i + 1); cnt[k]++ } } \
+	    END { n = split(names, m, " "); for (j = 1; j <= n; j++) { k = folder "/" atoms(m[j]); if (cnt[k]) left += sum[k] / cnt[k]; else unknown[atoms(m[j])]++ } \
+	      u = ""; for (a in unknown) u = u sprintf("%s%d of %s atoms", u == "" ? "" : ", ", unknown[a], a); \
+	      if (left == 0) printf "CPU time left: unknown, no frame of their sizes done yet (%s)\n", "$(notdir $(AL_BROAD_LOG))"; \
+	      else printf "CPU time left ≈ %.1f h (each frame at the mean of its size and folder in %s)%s\n", left / 3600, "$(notdir $(AL_BROAD_LOG))", u == "" ? "" : "; not counted, none of their size done yet: " u }' $(AL_BROAD_LOG); }; \
 	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
 	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
 	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)); \

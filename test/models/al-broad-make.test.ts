@@ -158,6 +158,32 @@ describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at on
   });
 });
 
+describe('mk/al-broad.mk: al-broad-status estimates the CPU time the missing frames need', () => {
+  it('each missing frame at the mean of the logged frames of its atom count and folder; sizes never done are named, not counted', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-eta-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'training'));
+      for (const n of ['q1_8at', 'q3_8at']) fs.writeFileSync(path.join(dir, 'training', `${n}.info.json`), '{}');
+      const log = path.join(dir, 'generate.log');
+      // two 8-atom training frames (mean 600 s); a validation frame of 8 atoms, another folder, must not count
+      fs.writeFileSync(log, [
+        'al-broad: start training/q1_8at (2x1x1 cells) 2026-12-07T10:00:00Z',
+        'al-broad: done training/q1_8at wall 900 s, CPU 500 s 2026-12-07T10:15:00Z',
+        'al-broad: done validation/v1_8at wall 9100 s, CPU 9000 s 2026-12-07T12:00:00Z',
+        'al-broad: done training/q3_8at wall 950 s, CPU 700 s 2026-12-07T10:31:00Z',
+      ].join('\n'));
+      const status = (logFile: string) => spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}`, `AL_BROAD_LOG=${logFile}`,
+        `AL_BROAD_TRAIN=${['q1_8at', 'q2_8at', 'q3_8at', 'q4_8at', 'q5_16at'].map((n, i) => spec(n, i + 1)).join(' ')}`,
+        'AL_BROAD_VALID=', 'AL_BROAD_CONT8=', 'AL_BROAD_CONT8E=', 'AL_BROAD_HOT8=', 'AL_BROAD_HOT8B=', 'AL_BROAD_CLOSE8='], { cwd: repoRoot, encoding: 'utf8' }).stdout;
+      // q2 and q4: 2 × 600 s = 0.33 h; q5_16at: no 16-atom frame done
+      assert.match(status(log), /every training frame: 2 of 5 made; missing 3: q2_8at q4_8at q5_16at; CPU time left ≈ 0\.3 h \(each frame at the mean of its size and folder in generate\.log\); not counted, none of their size done yet: 1 of 16 atoms/);
+      assert.match(status(path.join(dir, 'none.log')), /missing 3: q2_8at q4_8at q5_16at; CPU time left: no log .*none\.log to estimate it from/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => {
   it('networks trained, a training checkpoint and its last epoch, fine-tuning runs done and part-way, the model and the tests', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-status-'));
