@@ -11,7 +11,8 @@
  * too. Only what pp.x then does without effect is left out: the round trip through G space (|ψ|²
  * has no component beyond the density cutoff when ecutrho = 4·ecutwfc) and sym_rho (identity
  * with one symmetry operation). So this route is for what training frames are: norm-conserving
- * pseudopotentials, no spin, no symmetry, one FFT grid; `nativeLdosRefusal` says when not.
+ * pseudopotentials, no spin, no symmetry, k-points (not Γ tricks), one FFT grid; `nativeLdosRefusal`
+ * says when not.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,6 +47,7 @@ export function nativeLdosRefusal(xml: string, normConserving: boolean): string 
   if (!normConserving) return 'ultrasoft or PAW pseudopotentials (pp.x adds their augmentation charges)';
   if (tagText(xml, 'lsda') === 'true') return 'a spin-polarised calculation';
   if (tagText(xml, 'noncolin') === 'true') return 'a noncollinear calculation';
+  if (tagText(xml, 'gamma_only') === 'true') return 'a Γ-only calculation (K_POINTS gamma stores half the plane waves)';
   const nsym = Number(tagText(xml, 'nsym') ?? NaN);
   if (nsym !== 1) return `${Number.isFinite(nsym) ? nsym : 'an unknown number of'} symmetry operations (pp.x symmetrizes the LDOS)`;
   const dense = gridOf(xml, 'fft_grid');

@@ -99,6 +99,7 @@ describe('dft/ldos-from-wavefunctions: the LDOS in one pass over the bands, pp.x
     assert.match(nativeLdosRefusal(xml('<nsym>48</nsym>'), true) ?? '', /48 symmetry operations/);
     assert.match(nativeLdosRefusal(xml('<nsym>1</nsym>'), false) ?? '', /ultrasoft or PAW/);
     assert.match(nativeLdosRefusal(xml('<nsym>1</nsym><lsda>true</lsda>'), true) ?? '', /spin-polarised/);
+    assert.match(nativeLdosRefusal(xml('<nsym>1</nsym><gamma_only>true</gamma_only>'), true) ?? '', /Γ-only/);
     assert.match(nativeLdosRefusal(xml('<nsym>1</nsym>').replace('<fft_smooth nr1="12" nr2="12" nr3="24">', '<fft_smooth nr1="10" nr2="10" nr3="20">'), true) ?? '', /smooth FFT grid/);
 
     // auto: pp.x when a pp.x template or program was asked for, or when the save dir has no wfc1.dat
