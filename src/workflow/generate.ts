@@ -1,7 +1,8 @@
 /**
  * `mala-ts generate`: one MALA training snapshot from a pw.x input.
  *
- *   pw.x SCF → (XML smearing → gaussian) → pp.x LDOS cubes → <name>.out.npy (1/(eV·Å³))
+ *   pw.x SCF → the Gaussian LDOS from its wavefunctions (src/dft/ldos-from-wavefunctions.ts; or
+ *              pp.x on the XML with smearing → gaussian, its cubes) → <name>.out.npy (1/(eV·Å³))
  *            → LAMMPS bispectrum on QE's FFT grid → <name>.in.npy (xyz + coefficients)
  *            → <name>.info.json (MALA keys, spec §4.7)
  *
