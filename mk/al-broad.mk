@@ -468,7 +468,11 @@ AL_BROAD_FT_OUT    ?= $(AL_BROAD_MODEL)
 # <member>.finetune.log). All three of an ensemble: on two cores that ends when the last member
 # does, where two at once leave a core idle while the third runs alone. Each holds every frame's
 # descriptors and LDOS once: peak RSS 1.04 GB with 3 8-atom frames, 1.26 GB with 12 (/usr/bin/time,
-# 2026-12-07), so ≈ 25 MB per 8-atom frame and ≈ 3.6 GB for the 94 frames of c48+16+hot24+close12
+# 2026-12-07), so ≈ 25 MB per 8-atom frame and ≈ 3.6 GB for the 94 frames of c48+16+hot24+close12.
+# Measured (one epoch of three 512-wide members on 4 8-atom validation frames with forces, 2 rounds
+# interleaved, 2026-12-07: `npx tsx bench/finetune-jobs.ts --models A,B,C --data DIR --snapshots …`):
+# 3 at once 66.6 and 70.1 s, 3 at once with one BLAS, sna and torch thread each 65.5 and 68.2 s (within
+# the noise), one after another 84.8 and 82.3 s: at once is 1.2× faster.
 AL_BROAD_FT_JOBS   ?= 3
 # every frame of the stage, the schedule's frame too (it has QE forces like the others), in the stage's order
 AL_BROAD_FT_FRAMES ?= $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_STAGE)))
