@@ -517,7 +517,8 @@ al-broad-finetune:
 #                              ≥ 3 h; then the tests. One member alone fine-tunes ≈ 7 s per 8-atom frame and epoch with forces,
 #                              512 wide (`mala-ts finetune --epochs 1` on 3 c8at frames, 25–28 s with ≈ 8 s of start-up).
 #                              Its data first: 10–16 CPU h of QE (84 8-atom frames of 300–530 CPU s, 10 16-atom frames of
-#                              1220–1394 s: the measured ranges of RECIPE.md), plus 3–4 h for the validation frames before them.
+#                              1220–1394 s: the ranges RECIPE.md measured with pp.x's LDOS, which the native one cuts by about a
+#                              fifth), plus 3–4 h for the validation frames before them.
 #   To ship it: cp <dir>/model.zip models/al-fcc-broad/model.zip && make al-broad-table, then the RECIPE's
 #   eos commands and a section of RECIPE.md.
 AL_BROAD_CANDIDATE        ?= next
