@@ -1,33 +1,23 @@
 /**
- * Fine-tuning an ensemble's members at once or in turn (not a test): `npx tsx bench/finetune-jobs.ts`
+ * Fine-tuning an ensemble's members at once or in turn (not a test):
+ *
+ *   npx tsx bench/finetune-jobs.ts --models A.zip,B.zip,C.zip --data DIR --snapshots S1,S2,… [--rounds 2] [--pseudo-dir DIR]
  *
  * What al-broad-finetune's AL_BROAD_FT_JOBS chooses: each given member fine-tuned one epoch with
- * forces (the mk's weights) on the given frames, (a) all at once, (b) all at once with one BLAS,
- * sna and torch thread each, (c) one after another; the three interleaved per round, wall seconds
- * of each whole set printed.
+ * forces (the mk's weights: λ_F 10, λ_E 400, λ_B 400, λ_μ 1000, lr 1e-5) on the given frames,
+ * (a) all at once, (b) all at once with one thread each (OPENBLAS_NUM_THREADS, MALA_TS_SNA_THREADS,
+ * MALA_TS_TORCH_THREADS = 1), (c) one after another; the three interleaved per round, the wall
+ * seconds of each whole set and their medians printed.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
+import { arg, helpIfAsked } from './help';
 import { median } from './stats';
 
-const help = `usage: npx tsx bench/finetune-jobs.ts --models A.zip,B.zip,C.zip --data DIR --snapshots S1,S2,... [--rounds 2] [--pseudo-dir DIR]
-
-Members fine-tuned one epoch (λ_F 10, λ_E 400, λ_B 400, λ_μ 1000, lr 1e-5) at once, at once with one
-thread each (OPENBLAS_NUM_THREADS, MALA_TS_SNA_THREADS, MALA_TS_TORCH_THREADS = 1), and one after
-another; interleaved per round; wall seconds of each set.`;
-
-function arg(a: string[], flag: string, fallback?: string): string {
-  const i = a.indexOf(flag);
-  const v = i >= 0 ? a[i + 1] : fallback;
-  if (v === undefined) {
-    console.error(`bench/finetune-jobs: ${flag} is required\n\n${help}`);
-    process.exit(2);
-  }
-  return v;
-}
+helpIfAsked(__filename);
 
 function finetune(model: string, out: string, o: { data: string; snapshots: string; pseudoDir: string }, env: NodeJS.ProcessEnv): Promise<void> {
   const args = [path.join(repoRoot, 'bin', 'mala-ts.js'), 'finetune', '--model', model, '--data', o.data, '--snapshots', o.snapshots, '--epochs', '1', '--learning-rate', '1e-5',
@@ -41,14 +31,9 @@ function finetune(model: string, out: string, o: { data: string; snapshots: stri
 }
 
 async function main(): Promise<void> {
-  const a = process.argv.slice(2);
-  if (a.includes('--help') || a.includes('-h')) {
-    console.log(help);
-    return;
-  }
-  const models = arg(a, '--models').split(',');
-  const o = { data: arg(a, '--data'), snapshots: arg(a, '--snapshots'), pseudoDir: arg(a, '--pseudo-dir', '/usr/share/espresso/pseudo') };
-  const rounds = Number(arg(a, '--rounds', '2'));
+  const models = arg('models').split(',');
+  const o = { data: arg('data'), snapshots: arg('snapshots'), pseudoDir: arg('pseudo-dir', '/usr/share/espresso/pseudo') };
+  const rounds = Number(arg('rounds', '2'));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'finetune-jobs-'));
   const oneThread = { OPENBLAS_NUM_THREADS: '1', MALA_TS_SNA_THREADS: '1', MALA_TS_TORCH_THREADS: '1' };
   const ways: [string, () => Promise<unknown>][] = [

@@ -1,12 +1,19 @@
 /**
- * LDOS engines side by side (not a test): `npx tsx bench/ldos-engines.ts --save DIR [options]`
+ * LDOS engines side by side (not a test):
+ *
+ *   npx tsx bench/ldos-engines.ts --save DIR [--energy-grid -5,0.1,151] [--broadening 0.1] [--rounds 1]
  *
  * On one pw.x save dir (`mala-ts generate --keep-work` leaves it in <out>/.work/<name>/tmp/<prefix>.save,
- * or a frame's while its LDOS stage runs), times pp.x 6.7 (plot_num = 3 on the Gaussian-tagged XML,
- * as generate runs it, serial) and the native one-pass route (src/dft/ldos-from-wavefunctions.ts),
- * interleaved per round, by wall time and by the CPU time of each (pp.x's from its child process,
- * native's from this process), and prints the largest difference between their LDOS (pp.x's cubes
- * hold 5 significant digits).
+ * or a frame's while its LDOS stage runs; norm-conserving, no symmetry), times pp.x 6.7 (plot_num = 3
+ * on the Gaussian-tagged XML, as generate runs it, serial) and the native one-pass route
+ * (src/dft/ldos-from-wavefunctions.ts), interleaved per round, by wall time and by the CPU time of
+ * each (pp.x's from its own report, native's from this process), and prints the medians and the
+ * largest difference between their LDOS (pp.x's cubes hold 5 significant digits).
+ *   --save DIR       pw.x's <outdir>/<prefix>.save (data-file-schema.xml, wfc1.dat …)
+ *   --energy-grid    offset,spacing,count in eV (default -5,0.1,151: the broad Al recipe's)
+ *   --broadening σ   Gaussian σ, eV (default 0.1)
+ *   --rounds N       rounds of pp.x then native (default 1)
+ * The XML's smearing tag is set to 'gaussian' in place, as generate does before pp.x.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,35 +23,15 @@ import { ldosFromWavefunctions, nativeLdosRefusal } from '../src/dft/ldos-from-w
 import { runQe } from '../src/dft/qe-run';
 import { readLdosCubes } from '../src/io/cube';
 import { EnergyGrid, energiesEv, parseEnergyGrid } from '../src/targets/energy-grid';
+import { arg, helpIfAsked } from './help';
 import { median } from './stats';
 
-const help = `usage: npx tsx bench/ldos-engines.ts --save DIR [--energy-grid=-5,0.1,151] [--broadening 0.1] [--rounds 1]
-
-pp.x against the native one-pass LDOS on one pw.x save dir (norm-conserving, no symmetry), interleaved.
-  --save DIR         pw.x's <outdir>/<prefix>.save (data-file-schema.xml, wfc1.dat …)
-  --energy-grid      offset,spacing,count in eV (default -5,0.1,151: the broad Al recipe's)
-  --broadening σ     Gaussian σ, eV (default 0.1)
-  --rounds N         rounds of pp.x then native (default 1; medians printed)
-The XML's smearing tag is set to 'gaussian' in place, as generate does before pp.x.`;
+helpIfAsked(__filename);
 
 function args(): { save: string; grid: EnergyGrid; sigma: number; rounds: number } {
-  const a = process.argv.slice(2);
-  if (a.includes('--help') || a.includes('-h')) {
-    console.log(help);
-    process.exit(0);
-  }
-  const get = (flag: string): string | undefined => {
-    const eq = a.find((x) => x.startsWith(`${flag}=`));
-    if (eq) return eq.slice(flag.length + 1);
-    const i = a.indexOf(flag);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
-  const save = get('--save');
-  if (!save || !fs.existsSync(path.join(save, 'data-file-schema.xml'))) {
-    console.error(`bench/ldos-engines: --save must name a pw.x save dir with data-file-schema.xml (got ${save ?? 'nothing'})\n\n${help}`);
-    process.exit(2);
-  }
-  return { save: path.resolve(save), grid: parseEnergyGrid(get('--energy-grid') ?? '-5,0.1,151'), sigma: Number(get('--broadening') ?? 0.1), rounds: Number(get('--rounds') ?? 1) };
+  const save = arg('save');
+  if (!fs.existsSync(path.join(save, 'data-file-schema.xml'))) throw new Error(`bench/ldos-engines: --save must name a pw.x save dir with data-file-schema.xml (got ${save})`);
+  return { save: path.resolve(save), grid: parseEnergyGrid(arg('energy-grid', '-5,0.1,151')), sigma: Number(arg('broadening', '0.1')), rounds: Number(arg('rounds', '1')) };
 }
 
 async function main(): Promise<void> {

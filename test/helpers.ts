@@ -19,10 +19,18 @@ export function referenceDir(ctx: Mocha.Context, name = 'be2'): string {
   return dir;
 }
 
-/** A fresh temporary directory, removed by the returned cleanup. */
-export function tempDir(prefix = 'mala-ts-test-'): { dir: string; cleanup: () => void } {
+/** A fresh temporary directory, removed by the returned cleanup; write(name, text) puts a file in it and returns its path. */
+export function tempDir(prefix = 'mala-ts-test-'): { dir: string; cleanup: () => void; write: (name: string, text: string) => string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    write: (name, text) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, text);
+      return f;
+    },
+  };
 }
 
 /** Relative L2 error ||a-b|| / ||b||. */

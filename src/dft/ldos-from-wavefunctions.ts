@@ -20,6 +20,7 @@ import { Fft3d } from '../../bindings/fftw';
 import { MalaError } from '../errors';
 import { LDOS_CUBE_TO_PER_EV_A3 } from '../io/cube';
 import { readQeWavefunctions } from '../qe/wavefunction-file';
+import { det3 } from '../structure/atoms';
 import { hartreeEv } from '../structure/units';
 import { EnergyGrid } from '../targets/energy-grid';
 import { parseQeXmlBands } from './qe-xml';
@@ -63,10 +64,13 @@ function saveFacts(xml: string, file: string): SaveFacts {
   const vec = (name: string) => (cell ? tagText(cell, name)?.split(/\s+/).map(Number) : undefined);
   const [a1, a2, a3] = [vec('a1'), vec('a2'), vec('a3')];
   if (!fftGrid || !a1 || !a2 || !a3) throw new MalaError('the QE data file has no FFT grid or cell', { file, fix: 'rerun pw.x to completion' });
-  const volumeBohr3 = Math.abs(a1[0] * (a2[1] * a3[2] - a2[2] * a3[1]) - a1[1] * (a2[0] * a3[2] - a2[2] * a3[0]) + a1[2] * (a2[0] * a3[1] - a2[1] * a3[0]));
+  const volumeBohr3 = Math.abs(det3([a1, a2, a3]));
   const bands = parseQeXmlBands(xml, file);
   return { fftGrid, volumeBohr3, kWeights: bands.kWeights, eigenvaluesRy: bands.eigenvaluesEv.map((e) => e.map((x) => (2 * x) / hartreeEv)) };
 }
+
+/** A Miller index as a grid index, 0 … n−1. */
+const wrap = (m: number, n: number): number => ((m % n) + n) % n;
 
 export interface NativeLdosOptions {
   /** pw.x's `<outdir>/<prefix>.save` (data-file-schema.xml and wfc1.dat …). */
@@ -74,6 +78,8 @@ export interface NativeLdosOptions {
   grid: EnergyGrid;
   /** Gaussian σ (pp.x degauss_ldos), eV. */
   broadeningEv: number;
+  /** data-file-schema.xml's text, when the caller has read it already */
+  xml?: string;
   /** after each k-point */
   onKpoint?: () => void;
 }
@@ -81,8 +87,7 @@ export interface NativeLdosOptions {
 /** The LDOS on the FFT grid, points (C order, z fastest) × energies, in 1/(eV·Å³) as generate writes it. */
 export function ldosFromWavefunctions(o: NativeLdosOptions): { shape: [number, number, number, number]; ldosPerEvA3: Float32Array } {
   const xmlFile = path.join(o.saveDir, 'data-file-schema.xml');
-  const xml = fs.readFileSync(xmlFile, 'utf8');
-  const f = saveFacts(xml, xmlFile);
+  const f = saveFacts(o.xml ?? fs.readFileSync(xmlFile, 'utf8'), xmlFile);
   const [n1, n2, n3] = f.fftGrid;
   const nPoints = n1 * n2 * n3;
   const nE = o.grid.count;
@@ -115,8 +120,7 @@ export function ldosFromWavefunctions(o: NativeLdosOptions): { shape: [number, n
       // grid index of each plane wave: Miller index modulo the grid, C order
       const index = new Int32Array(wf.igwx);
       for (let g = 0; g < wf.igwx; g++) {
-        const m = (x: number, n: number) => ((x % n) + n) % n;
-        index[g] = (m(wf.miller[3 * g], n1) * n2 + m(wf.miller[3 * g + 1], n2)) * n3 + m(wf.miller[3 * g + 2], n3);
+        index[g] = (wrap(wf.miller[3 * g], n1) * n2 + wrap(wf.miller[3 * g + 1], n2)) * n3 + wrap(wf.miller[3 * g + 2], n3);
       }
       for (let n = 0; n < wf.nbnd; n++) {
         const terms: [number, number][] = [];

@@ -352,13 +352,14 @@ async function generateSnapshotRun(o: GenerateOptions, lock: { release: () => vo
     fs.rmSync(files.infoFile, { force: true });
     const ldosDir = path.join(work, 'ldos');
     fs.rmSync(ldosDir, { recursive: true, force: true });
-    const engine = chooseLdosEngine(o, fs.readFileSync(xmlFile, 'utf8'), allNormConserving(input, pseudoDir), xmlFile);
+    const saveXml = fs.readFileSync(xmlFile, 'utf8');
+    const engine = chooseLdosEngine(o, saveXml, allNormConserving(input, pseudoDir), xmlFile);
     if (engine.use === 'native') {
       log(`${name}: LDOS from the wavefunctions (native, one pass; ${engine.why}), ${formatEnergyGrid(grid)}, Gaussian σ = ${broadeningEv} eV`);
       progress.start(`LDOS ${name}`, bands.kWeights.length, 'k-points');
       const t0 = Date.now();
       try {
-        const { shape, ldosPerEvA3 } = ldosFromWavefunctions({ saveDir: path.dirname(xmlFile), grid, broadeningEv, onKpoint: () => progress.tick() });
+        const { shape, ldosPerEvA3 } = ldosFromWavefunctions({ saveDir: path.dirname(xmlFile), grid, broadeningEv, xml: saveXml, onKpoint: () => progress.tick() });
         if (shape.slice(0, 3).join() !== fftGrid.join()) throw new MalaError(`the save dir's FFT grid ${shape.slice(0, 3).join('×')} is not pw.x's ${fftGrid.join('×')}`, { file: xmlFile, fix: 'rerun generate (the save dir is from another run)' });
         writeNpy(files.ldosFile, ldosPerEvA3, shape);
         seconds.ldos = (Date.now() - t0) / 1000;
@@ -370,8 +371,7 @@ async function generateSnapshotRun(o: GenerateOptions, lock: { release: () => vo
       fs.mkdirSync(ldosDir, { recursive: true });
       // Gaussian kernel (MALA's LDOS) from QE 6.7: the smearing tag of the XML says 'gaussian'.
       // Kept in place: only pp.x reads it, and the edit is idempotent on reruns.
-      const xml = fs.readFileSync(xmlFile, 'utf8');
-      writeFileAtomic(xmlFile, gaussianSmearingXml(xml, xmlFile));
+      writeFileAtomic(xmlFile, gaussianSmearingXml(saveXml, xmlFile));
       const fileout = `${name}_ldos.cube`;
       // relative to pp.x's folder: QE's XML reader (FoX) takes the path as a URI and refused an output folder with a space or non-ASCII name
       const ppText = ppLdosInput(ppTemplateText, { outdir: path.relative(ldosDir, tmp) || '.', prefix, grid, broadeningEv, fileout }, o.ppTemplate);

@@ -210,19 +210,14 @@ describe('descriptors: bispectrum via LAMMPS', function () {
   describe('bad input: one clear error, no output file', () => {
     const t = tempDir();
     after(() => t.cleanup());
-    const write = (name: string, text: string) => {
-      const f = path.join(t.dir, name);
-      fs.writeFileSync(f, text);
-      return f;
-    };
     const cell = 'Lattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3';
     const cases: [string, () => string, RegExp, (readonly number[])?][] = [
-      ['unknown format', () => write('a.pdb', 'HEADER x\nATOM 1 N\n'), /unknown structure format/],
-      ['malformed QE input', () => write('b.in', '&CONTROL\n/\n&SYSTEM\n ibrav=1, A=4, nat=2, ntyp=1\n/\nATOMIC_SPECIES\nAl 27 Al.UPF\nATOMIC_POSITIONS alat\nAl 0 0 0\n'), /malformed QE input/],
-      ['zero-volume cell', () => write('c.xyz', `1\nLattice="4 0 0 4 0 0 0 0 4"\nAl 0 0 0\n`), /zero volume/, [2, 2, 2]],
-      ['unknown element', () => write('d.xyz', `1\n${cell}\nXx 0 0 0\n`), /unknown element/, [2, 2, 2]],
-      ['grid with a zero dimension', () => write('e.xyz', `1\n${cell}\nAl 0 0 0\n`), /positive integers/, [2, 0, 2]],
-      ['no grid at all', () => write('f.xyz', `1\n${cell}\nAl 0 0 0\n`), /no grid/],
+      ['unknown format', () => t.write('a.pdb', 'HEADER x\nATOM 1 N\n'), /unknown structure format/],
+      ['malformed QE input', () => t.write('b.in', '&CONTROL\n/\n&SYSTEM\n ibrav=1, A=4, nat=2, ntyp=1\n/\nATOMIC_SPECIES\nAl 27 Al.UPF\nATOMIC_POSITIONS alat\nAl 0 0 0\n'), /malformed QE input/],
+      ['zero-volume cell', () => t.write('c.xyz', `1\nLattice="4 0 0 4 0 0 0 0 4"\nAl 0 0 0\n`), /zero volume/, [2, 2, 2]],
+      ['unknown element', () => t.write('d.xyz', `1\n${cell}\nXx 0 0 0\n`), /unknown element/, [2, 2, 2]],
+      ['grid with a zero dimension', () => t.write('e.xyz', `1\n${cell}\nAl 0 0 0\n`), /positive integers/, [2, 0, 2]],
+      ['no grid at all', () => t.write('f.xyz', `1\n${cell}\nAl 0 0 0\n`), /no grid/],
     ];
     for (const [name, make, re, grid] of cases) {
       it(name, () => {
@@ -235,7 +230,7 @@ describe('descriptors: bispectrum via LAMMPS', function () {
     }
 
     it('the CLI prints one error line with the file and a fix, exits 1, writes nothing', () => {
-      const file = write('g.xyz', `1\n${cell}\nAl 0 0 0\n`);
+      const file = t.write('g.xyz', `1\n${cell}\nAl 0 0 0\n`);
       const out = path.join(t.dir, 'g.npy');
       const r = spawnSync(process.execPath, [cli, 'descriptors', file, '--grid', '4,0,4', '--out', out], { encoding: 'utf8' });
       assert.equal(r.status, 1);

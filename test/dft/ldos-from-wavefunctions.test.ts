@@ -42,20 +42,15 @@ const sigmaEv = 0.2;
 
 describe('dft/ldos-from-wavefunctions: the LDOS in one pass over the bands, pp.x\'s numbers (real pw.x/pp.x runs)', function () {
   this.timeout(180000);
-  let tmp: { dir: string; cleanup: () => void };
+  let tmp: ReturnType<typeof tempDir>;
   before(() => (tmp = tempDir('mala-ts-native-ldos-')));
   after(() => tmp.cleanup());
   const opts = (input: string, out: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({
     qeInput: input, energyGrid: grid, broadeningEv: sigmaEv, outDir: path.join(tmp.dir, out), descriptors: { ...malaBispectrumDefaults, twojmax: 2 }, keepWork: true, ...extra,
   });
-  const write = (name: string, text: string) => {
-    const f = path.join(tmp.dir, name);
-    fs.writeFileSync(f, text);
-    return f;
-  };
 
   it('equals pp.x\'s 10-digit LDOS files to float32 precision, at every energy and point; generate writes it with either engine alike', async () => {
-    const input = write('al2.pw.scf.in', scfInput());
+    const input = tmp.write('al2.pw.scf.in', scfInput());
     const logs: string[] = [];
     const viaPpx = await generateSnapshot(opts(input, 'ppx', { ldosEngine: 'pp.x', log: (m) => logs.push(m) }));
     assert.ok(logs.some((l) => /pp\.x LDOS \(--ldos-engine pp\.x\)/.test(l)), logs.join('\n'));
@@ -116,7 +111,7 @@ describe('dft/ldos-from-wavefunctions: the LDOS in one pass over the bands, pp.x
     assert.equal(chooseLdosEngine({ ldosEngine: 'pp.x' }, ok, true, xmlFile).use, 'pp.x');
 
     // the perfect two-atom crystal has symmetry: native is refused with the fix, auto runs pp.x
-    const input = write('al2sym.pw.scf.in', scfInput(`Al 0 0 0\nAl ${A / 2} ${A / 2} 0`).replace("prefix = 'al2'", "prefix = 'al2sym'"));
+    const input = tmp.write('al2sym.pw.scf.in', scfInput(`Al 0 0 0\nAl ${A / 2} ${A / 2} 0`).replace("prefix = 'al2'", "prefix = 'al2sym'"));
     await assert.rejects(generateSnapshot(opts(input, 'sym', { ldosEngine: 'native' })), (e: unknown) => e instanceof MalaError && /symmetry operations/.test(e.message) && /--ldos-engine pp\.x/.test(e.fix ?? ''));
     const logs: string[] = [];
     const r = await generateSnapshot(opts(input, 'sym', { log: (m) => logs.push(m) }));

@@ -43,21 +43,16 @@ const desc = { ...malaBispectrumDefaults, twojmax: 2 };
 
 describe('workflow/generate: QE 6.7 → MALA training snapshot (real pw.x/pp.x/LAMMPS runs)', function () {
   this.timeout(180000);
-  let tmp: { dir: string; cleanup: () => void };
+  let tmp: ReturnType<typeof tempDir>;
   before(() => {
     tmp = tempDir('mala-ts-generate-');
   });
   after(() => tmp.cleanup());
 
   const opts = (input: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({ qeInput: input, energyGrid: grid, broadeningEv: 0.4, outDir: path.join(tmp.dir, 'out'), descriptors: desc, ...extra });
-  const write = (name: string, text: string) => {
-    const f = path.join(tmp.dir, name);
-    fs.writeFileSync(f, text);
-    return f;
-  };
 
   it('makes .in.npy/.out.npy/.info.json whose LDOS integrates to the Gaussian DOS of the eigenvalues; a rerun does nothing', async () => {
-    const input = write('al1.pw.scf.in', scfInput());
+    const input = tmp.write('al1.pw.scf.in', scfInput());
     const r = await generateSnapshot(opts(input, { keepWork: true }));
     assert.equal(r.name, 'al1');
     const ldos = readNpy(r.ldosFile);
@@ -97,9 +92,9 @@ describe('workflow/generate: QE 6.7 → MALA training snapshot (real pw.x/pp.x/L
   });
 
   it('an interrupted pp.x leaves no result that looks whole, and the rerun resumes after the SCF', async () => {
-    const input = write('al1b.pw.scf.in', scfInput());
+    const input = tmp.write('al1b.pw.scf.in', scfInput());
     // a pp.x that writes two cubes and is killed
-    const fake = write('fake-pp.sh', '#!/bin/sh\necho "     Energy =  -5.00000 eV, broadening =   0.50000eV"\ntouch tmp.pp001al1b_ldos.cube tmp.pp002al1b_ldos.cube\nkill -9 $$\n');
+    const fake = tmp.write('fake-pp.sh', '#!/bin/sh\necho "     Energy =  -5.00000 eV, broadening =   0.50000eV"\ntouch tmp.pp001al1b_ldos.cube tmp.pp002al1b_ldos.cube\nkill -9 $$\n');
     fs.chmodSync(fake, 0o755);
     await assert.rejects(generateSnapshot(opts(input, { ppx: fake })), (e: unknown) => e instanceof MalaError && /exited with status|SIGKILL/.test(e.message));
     const out = path.join(tmp.dir, 'out');
@@ -121,7 +116,7 @@ describe('workflow/generate: QE 6.7 → MALA training snapshot (real pw.x/pp.x/L
 
   it('bad input: what LDOS generation needs is missing, or the grid does not fit the bands', async () => {
     const bad = async (text: string, re: RegExp, extra: Partial<GenerateOptions> = {}) => {
-      const f = write(`bad${Math.random().toString(36).slice(2)}.in`, text);
+      const f = tmp.write(`bad${Math.random().toString(36).slice(2)}.in`, text);
       await assert.rejects(generateSnapshot(opts(f, extra)), (e: unknown) => {
         if (!(e instanceof MalaError && re.test(e.message) && Boolean(e.fix))) throw new Error(`expected ${re}, got: ${(e as Error).message}`);
         return true;
