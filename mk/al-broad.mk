@@ -181,7 +181,7 @@ endef
 # (≈ 9 CPU hours: a first model can be trained and tested on them), then the 16- and 32-atom ones.
 # A frame that fails is reported and skipped, and the later stages still run.
 al_broad_sized = $(foreach f,$(1),$(if $(findstring _$(2)at:,$(f)),$(f)))
-# AL_BROAD_JOBS=2 runs each stage as two makes at once (one pw.x each: on two cores both are busy
+# AL_BROAD_JOBS=2 runs the data targets as two makes at once (one pw.x each: on two cores both are busy
 # while the other work of the machine goes on, niced). Both go down the same frame list as a queue:
 # each frame is claimed with flock(1) on <dir>/.work/<name>.claim before anything is made for it,
 # and a make skips a frame another holds, so neither waits while frames are left (until
@@ -190,18 +190,19 @@ al_broad_sized = $(foreach f,$(1),$(if $(findstring _$(2)at:,$(f)),$(f)))
 AL_BROAD_JOBS ?= 1
 # which of those makes this is: only the first says which frames it already has
 AL_BROAD_LANE ?= 1
-# the shell function `stage TARGET VARIABLE FRAME...` of the data targets: AL_BROAD_JOBS makes side by
-# side on the frames (one when 1), waited for together; a failed one sets rc=1
-al_broad_stage_fn = stage() { target=$$1; var=$$2; shift 2; pids=; \
-	  for j in $$(seq $(AL_BROAD_JOBS)); do $(MAKE) --no-print-directory $$target $$var="$$*" AL_BROAD_LANE=$$j & pids="$$pids $$!"; done; \
+# the shell functions of the data targets: `lanes GOAL... VARIABLE=FRAMES...` runs AL_BROAD_JOBS makes
+# side by side (one when 1), each making the goals in order with -k (a failed frame does not stop the
+# goals after it), waited for together; a failed one sets rc=1. A make that finds no frame left in one
+# goal goes on to the next goal's at once (until 2026-12-07 each goal was a stage of its own, and a
+# make sat idle while the other finished the stage's last frame: ~20 min of a core on a 16-atom one).
+al_broad_lanes_fn = lanes() { pids=; \
+	  for j in $$(seq $(AL_BROAD_JOBS)); do $(MAKE) -k --no-print-directory "$$@" AL_BROAD_LANE=$$j & pids="$$pids $$!"; done; \
 	  for p in $$pids; do wait $$p || rc=1; done; };
 
 al-broad-data:
-	@rc=0; $(al_broad_stage_fn) \
-	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8); \
-	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN8); \
-	stage al-broad-validation AL_BROAD_VALID $(AL_BROAD_VALID); \
-	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN); \
+	@rc=0; $(al_broad_lanes_fn) \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(call al_broad_sized,$(AL_BROAD_VALID),8)" AL_BROAD_TRAIN="$(AL_BROAD_TRAIN8)"; \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(AL_BROAD_VALID)" AL_BROAD_TRAIN="$(AL_BROAD_TRAIN)"; \
 	exit $$rc
 
 # The frames of the next model first (2026-12-07): what stage c48+16+hot24+close12 fits that is
@@ -210,11 +211,9 @@ al-broad-data:
 # 48 c8at frames; then the rest of al-broad-data (the t8at grid, the 32-atom frames), even after a
 # failed frame (logged and skipped, as al-broad-data does). Each frame is made once.
 al-broad-next-data:
-	@rc=0; $(al_broad_stage_fn) \
-	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16); \
-	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_TRAIN16); \
-	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E); \
-	stage al-broad-training AL_BROAD_TRAIN $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8); \
+	@rc=0; $(al_broad_lanes_fn) \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16)" \
+	  AL_BROAD_TRAIN="$(AL_BROAD_TRAIN16) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)"; \
 	$(MAKE) --no-print-directory al-broad-data || rc=1; \
 	exit $$rc
 
@@ -224,9 +223,9 @@ al-broad-next-data:
 # which only re-tests both models on the frames made meanwhile. Every step resumes, so a background
 # run that a session's end kills goes on where it stopped when started again (as in the header).
 al-broad-next:
-	@rc=0; $(al_broad_stage_fn) \
-	stage al-broad-validation AL_BROAD_VALID $(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16); \
-	stage al-broad-training AL_BROAD_TRAIN $(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE)); \
+	@rc=0; $(al_broad_lanes_fn) \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(call al_broad_sized,$(AL_BROAD_VALID),8) $(call al_broad_sized,$(AL_BROAD_VALID),16)" \
+	  AL_BROAD_TRAIN="$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))"; \
 	if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory al-broad-candidate || rc=1; \
 	else echo "al-broad-next: a frame above failed; al-broad-candidate waits for every frame of its stage (rerun to retry)"; fi; \
 	$(MAKE) --no-print-directory al-broad-data || rc=1; \

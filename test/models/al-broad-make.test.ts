@@ -29,7 +29,7 @@ train) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --seed) seed=$2;; --che
   echo "seed $seed" > "$out" ;;
 ensemble) shift; out=$1; shift; echo "ensemble $(basename $out)$(for m; do printf ' %s' $(basename $m); done)" >> "$STUB_LOG"; echo ensemble > "$out" ;;
 generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac; shift; done
-  echo "$n $PPID" >> "$STUB_LOG"; sleep 0.3
+  echo "$n $PPID $(date +%s.%N)" >> "$STUB_LOG"; case $n in *slow*) sleep 3;; *) sleep 0.3;; esac
   case $n in *fail*) echo "stub: $n fails" >&2; exit 1;; esac
   echo '{}' > "$out/$n.info.json" ;;
 *) echo "stub: $cmd is not stubbed" >&2; exit 2 ;;
@@ -79,6 +79,34 @@ describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () 
     assert.deepEqual(generated().map(([n]) => n), ['q3_8at_fail'], 'the rerun retries only the failed frame');
     // only the first make says which frames it has
     assert.equal((again.stdout.match(/al-broad: have training\/q1_8at/g) ?? []).length, 1);
+  });
+
+  // both goals of a lane (validation, then training) given: the 8-atom stage of al-broad-data
+  const makeBoth = (jobs: number, valid: string[], train: string[]) =>
+    spawnSync('make', ['--no-print-directory', 'al-broad-data', `AL_BROAD_JOBS=${jobs}`, `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_RUN=${dir}/stub.sh`,
+      `AL_BROAD_VALID=${valid.map((f, i) => spec(f, i + 1)).join(' ')}`, 'AL_BROAD_TRAIN=', `AL_BROAD_TRAIN8=${train.map((f, i) => spec(f, i + 11)).join(' ')}`],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+
+  it('a make with no validation frame left goes on to the training frames while the other makes the last validation frame', () => {
+    const run = makeBoth(2, ['v1_slow_8at'], ['q1_8at', 'q2_8at', 'q3_8at']);
+    assert.equal(run.status, 0, run.stderr);
+    const calls = generated();
+    const slow = calls.find(([n]) => n === 'v1_slow_8at');
+    assert.ok(slow, 'the validation frame was made');
+    const training = calls.filter(([n]) => n.startsWith('q'));
+    assert.equal(training.length, 3);
+    // the slow frame takes 3 s; the three training frames (0.3 s each) all start within it, on the other make
+    for (const [n, ppid, t] of training) {
+      assert.ok(Number(t) < Number(slow[2]) + 2.5, `${n} started ${(Number(t) - Number(slow[2])).toFixed(2)} s after the slow validation frame did`);
+      assert.notEqual(ppid, slow[1], `${n} was made by the make that made the slow frame`);
+    }
+  });
+
+  it('a failed validation frame does not stop a make from its training frames', () => {
+    const run = makeBoth(1, ['v1_fail_8at'], ['q1_8at', 'q2_8at']);
+    assert.notEqual(run.status, 0, 'a failed frame must fail the run');
+    // (al-broad-data's later stage, every validation frame, tries the failed one again)
+    assert.deepEqual(generated().map(([n]) => n).slice(0, 3), ['v1_fail_8at', 'q1_8at', 'q2_8at']);
   });
 
   it('a frame another process holds (its claim locked) is skipped, not made twice, and made by a later run', async () => {
