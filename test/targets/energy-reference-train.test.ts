@@ -6,7 +6,7 @@ import { readNpy, writeNpy } from '../../src/io/npy';
 import { readModelData } from '../../src/network/model';
 import { makeEnergyGrid } from '../../src/targets/energy-grid';
 import { atomDensityPerA3, fitAtomDensityReference, referenceShiftEv } from '../../src/targets/energy-reference';
-import { shiftLdosAxis } from '../../src/targets/ldos-shift';
+import { shiftLdosAxis, shiftOperator } from '../../src/targets/ldos-shift';
 import { loadPointData, runTraining } from '../../src/workflow/train';
 import { MalaError } from '../../src/errors';
 import { tempDir } from '../helpers';
@@ -46,6 +46,23 @@ describe('energy reference, training side: the LDOS on a shifted axis, the fitte
     const back = shiftLdosAxis(shiftLdosAxis(ldos, count, spacing, 0.137), count, spacing, -0.137);
     const peak = ldos.reduce((a, v) => Math.max(a, v), 0);
     for (let k = 10; k < count - 10; k++) assert.ok(Math.abs(back[k] - ldos[k]) < 8e-3 * peak, `round trip k ${k}: ${back[k]} vs ${ldos[k]}`);
+  });
+
+  it('shifts every row as the operator row by row does, bit for bit, whatever the point and energy counts (the kernel takes 4 points × 2 energies at a time)', () => {
+    for (const [rows, count] of [[9, 151], [4, 150], [3, 7], [6, 1]]) {
+      const ldos = new Float32Array(rows * count);
+      for (let i = 0; i < ldos.length; i++) ldos[i] = Math.max(0, Math.sin(i * 0.37) + 0.3 * Math.cos(i * 1.3));
+      const steps = 0.41;
+      const m = shiftOperator(count, steps);
+      const out = shiftLdosAxis(ldos, count, 0.1, steps * 0.1);
+      for (let p = 0; p < rows; p++) {
+        for (let k = 0; k < count; k++) {
+          let v = 0;
+          for (let j = 0; j < count; j++) v += m[k * count + j] * ldos[p * count + j];
+          assert.equal(out[p * count + k], Math.fround(v > 0 ? v : 0), `${rows} points × ${count} energies: point ${p}, energy ${k}`);
+        }
+      }
+    }
   });
 
   it('fits the slope of E_F against the atom density and refuses what cannot be fitted', () => {
