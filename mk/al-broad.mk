@@ -347,9 +347,17 @@ al_broad_train_args = \
 # members trained at once. A `mala-ts train` uses about one core (a 512-wide epoch took as long
 # with libtorch's default threads as with one, 2026-12-07), so three at once on two cores take
 # half the time of one after another; each holds its rows once (≈ 2.6 GB for 94 8-atom frames).
+# Each member gets the cores / AL_BROAD_MODEL_JOBS BLAS threads, at least 1 (a given OPENBLAS_NUM_THREADS
+# wins): a mini-batch of 64 rows is too small a matrix for two threads, OpenBLAS's second one mostly
+# waits in sched_yield, and with more members than cores those waits take the cores the others need
+# (`npx tsx bench/train-jobs.ts --data <cache>/validation --snapshots v01_8at,v03_8at --validation v02_8at
+# --epochs 8`, 3 members 512 wide, 2026-12-07 evening, QE niced beside: at once 71.6 s, at once with one
+# BLAS thread each 49.1 s (1.46× faster), one after another 90.5 s; medians of 2 interleaved rounds).
 # Member K is what `train --seed 1 --ensemble N` makes as its K-th: --seed K, checkpoint.member-K.zip,
 # ensemble.member-K.zip (the same files, so either way resumes the other), then one ensemble.
 AL_BROAD_MODEL_JOBS ?= 3
+# `OPENBLAS_NUM_THREADS=n` for a command of $(1) run at once: the cores / $(1), at least 1, unless set already
+al_broad_blas_threads = OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-$$(( $$(nproc) / $(1) > 0 ? $$(nproc) / $(1) : 1 ))}
 al-broad-model:
 	@set -e; d=$(AL_BROAD_CACHE)/training; missing=; \
 	for n in $(AL_BROAD_FIT) $(AL_BROAD_LRVAL); do [ -f $$d/$$n.info.json ] || missing="$$missing $$n"; done; \
@@ -360,7 +368,7 @@ al-broad-model:
 	    group=$$(seq $(AL_BROAD_ENSEMBLE) | awk -v j=$$j -v n=$(AL_BROAD_MODEL_JOBS) '(NR - j) % n == 0'); [ -n "$$group" ] || continue; \
 	    ( for k in $$group; do [ ! -f $$w/ensemble.member-$$k.zip ] || continue; log=$$w/ensemble.member-$$k.train.log; \
 	        echo "al-broad-model: member $$k → $$log $$(date -u +%FT%TZ)"; \
-	        $(MALA_TS) train $(al_broad_train_args) --seed $$k --checkpoint $$w/checkpoint.member-$$k.zip --out $$w/ensemble.member-$$k.zip >> $$log 2>&1 \
+	        $(call al_broad_blas_threads,$(AL_BROAD_MODEL_JOBS)) $(MALA_TS) train $(al_broad_train_args) --seed $$k --checkpoint $$w/checkpoint.member-$$k.zip --out $$w/ensemble.member-$$k.zip >> $$log 2>&1 \
 	          || { echo "al-broad-model: member $$k failed; the end of $$log:"; tail -n 5 $$log; exit 1; }; done ) & pids="$$pids $$!"; \
 	  done; rc=0; for p in $$pids; do wait $$p || rc=1; done; [ $$rc -eq 0 ]; \
 	  $(MALA_TS) ensemble --out $$w/ensemble.zip $$(for k in $$(seq $(AL_BROAD_ENSEMBLE)); do echo $$w/ensemble.member-$$k.zip; done); \
@@ -511,7 +519,9 @@ al-broad-finetune:
 #                              the tests are redone only when more frames have been made (or the model changed). A run takes
 #                              ≥ 4.5 h on 2 cores for the default stage (94 frames), as measured on the first run (2026-12-07,
 #                              the members' logs): the LDOS training ≈ 1.3 h (12 epochs of 360–381 s each, the 3 members at
-#                              once on an otherwise idle machine; 616–1158 s per epoch while other work ran), then 7 fine-tuning
+#                              once on an otherwise idle machine, each with OpenBLAS's default threads; 616–1158 s per epoch while
+#                              other work ran; one BLAS thread each, as al-broad-model now gives them, trained 1.46× faster in
+#                              bench/train-jobs.ts, not yet timed on a whole run), then 7 fine-tuning
 #                              epochs of more than 25 min each (the 3 members at once; none had finished an epoch 25 min in),
 #                              ≥ 3 h; then the tests. One member alone fine-tunes ≈ 7 s per 8-atom frame and epoch with forces,
 #                              512 wide (`mala-ts finetune --epochs 1` on 3 c8at frames, 25–28 s with ≈ 8 s of start-up).

@@ -24,7 +24,7 @@ finetune) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --c
   case $in in *bad*) echo "stub: $in is bad" >&2; exit 1;; esac
   echo "from $(basename $in)" > "$out" ;;
 train) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --seed) seed=$2;; --checkpoint) ck=$2;; --ensemble) ens=$2;; esac; shift; done
-  echo "train seed=$seed $(basename $ck) $(basename $out) \${ens:-single} $(date +%s.%N)" >> "$STUB_LOG"; sleep 0.5
+  echo "train seed=$seed $(basename $ck) $(basename $out) \${ens:-single} $(date +%s.%N) blas=\${OPENBLAS_NUM_THREADS:-unset}" >> "$STUB_LOG"; sleep 0.5
   case $seed in 2) [ -z "$STUB_FAIL_SEED2" ] || { echo "stub: seed 2 fails" >&2; exit 1; };; esac
   echo "seed $seed" > "$out" ;;
 ensemble) shift; out=$1; shift; echo "ensemble $(basename $out)$(for m; do printf ' %s' $(basename $m); done)" >> "$STUB_LOG"; echo ensemble > "$out" ;;
@@ -248,7 +248,7 @@ describe('mk/al-broad.mk: al-broad-model trains AL_BROAD_MODEL_JOBS members at o
     spawnSync('make', ['--no-print-directory', 'al-broad-model', `AL_BROAD_MODEL_JOBS=${jobs}`, 'AL_BROAD_ENSEMBLE=3', 'AL_BROAD_STAGE=t',
       `AL_BROAD_STAGE_t=${['q1_8at', 'q2_8at', 'q3_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`, 'AL_BROAD_LRVAL=q1_8at',
       `AL_BROAD_WORK=${dir}/work`, `AL_BROAD_MODEL=${dir}/model.zip`, `MALA_TS=${dir}/stub.sh`, `AL_BROAD_CACHE=${dir}/cache`],
-      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log, ...env } });
+      { cwd: repoRoot, encoding: 'utf8', env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OPENBLAS_NUM_THREADS')), STUB_LOG: log, ...env } });
   const lines = () => fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
 
   it('member K as train --ensemble makes it (seed K, checkpoint.member-K.zip, ensemble.member-K.zip), all at once, then one ensemble in member order', () => {
@@ -258,12 +258,20 @@ describe('mk/al-broad.mk: al-broad-model trains AL_BROAD_MODEL_JOBS members at o
     assert.deepEqual(trains.map(([, seed, ck, out, ens]) => [seed, ck, out, ens]).sort(), [1, 2, 3].map((k) => [`seed=${k}`, `checkpoint.member-${k}.zip`, `ensemble.member-${k}.zip`, 'single']));
     const starts = trains.map((t) => Number(t[5]));
     assert.ok(Math.max(...starts) - Math.min(...starts) < 0.4, `three at once: ${starts.join(' ')}`);
+    // the cores shared out: nproc / 3 BLAS threads each, at least one
+    const cores = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim());
+    assert.deepEqual(trains.map((t) => t[6]), Array(3).fill(`blas=${Math.max(1, Math.floor(cores / 3))}`));
     assert.deepEqual(lines().filter(([k]) => k === 'ensemble'), [['ensemble', 'ensemble.zip', 'ensemble.member-1.zip', 'ensemble.member-2.zip', 'ensemble.member-3.zip']]);
     assert.ok(fs.existsSync(path.join(dir, 'model.zip')));
     // a rerun trains nothing again
     fs.rmSync(log);
     assert.equal(model().status, 0);
     assert.deepEqual(lines().map(([k]) => k), ['ensemble']);
+    // an OPENBLAS_NUM_THREADS given is kept
+    fs.rmSync(path.join(dir, 'work'), { recursive: true });
+    fs.rmSync(log);
+    assert.equal(model({ OPENBLAS_NUM_THREADS: '5' }).status, 0);
+    assert.deepEqual(lines().filter(([k]) => k === 'train').map((t) => t[6]), Array(3).fill('blas=5'));
   });
 
   it('a member that fails fails the target with its log\'s end, and no model is written; with one job it is train --ensemble as before', () => {
