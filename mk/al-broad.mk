@@ -574,8 +574,11 @@ al-broad-candidate:
 #                              without the finished frame, and no run holding it), with the CPU time the missing
 #                              frames need (each at the mean CPU time of the frames of its atom count and folder in
 #                              AL_BROAD_LOG's "done" lines; sizes none of which is done yet are named), so
-#                              that a session can see at once whether make al-broad-candidate can start; and how
+#                              that a session can see at once whether make al-broad-candidate can start (the first
+#                              AL_BROAD_STATUS_NAMES missing frames named, the rest counted); and how
 #                              far that candidate is (networks trained, fine-tuning runs done or part-way, model, tests)
+# missing frames named per line at most (0: all), the rest counted
+AL_BROAD_STATUS_NAMES ?= 8
 .PHONY: al-broad-status
 al-broad-status:
 	@status() { label=$$1; dir=$$2; shift 2; made=0; missing=; running=; stopped=; \
@@ -584,7 +587,9 @@ al-broad-status:
 	      if [ -f $$dir/.work/$$n.claim ] && ! flock -n $$dir/.work/$$n.claim true; then running="$$running $$n"; \
 	      elif [ -d $$dir/.work/$$n ]; then stopped="$$stopped $$n"; fi; fi; done; \
 	  eta=; [ -z "$$missing" ] || eta=$$(eta $$(basename $$dir) $$missing); \
-	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w):$$missing}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}$${eta:+; $$eta}"; }; \
+	  echo "al-broad: $$label: $$made of $$# made$${missing:+; missing $$(echo $$missing | wc -w): $$(names $$missing)}$${running:+; being made now:$$running}$${stopped:+; stopped part-way (resumes):$$stopped}$${eta:+; $$eta}"; }; \
+	names() { if [ $(AL_BROAD_STATUS_NAMES) -gt 0 ] && [ $$# -gt $(AL_BROAD_STATUS_NAMES) ]; then \
+	    echo "$$(echo $$* | cut -d' ' -f1-$(AL_BROAD_STATUS_NAMES)) and $$(( $$# - $(AL_BROAD_STATUS_NAMES) )) more (AL_BROAD_STATUS_NAMES=0 names all)"; else echo "$$*"; fi; }; \
 	eta() { sub=$$1; shift; [ -f $(AL_BROAD_LOG) ] || { echo "CPU time left: no log $(AL_BROAD_LOG) to estimate it from"; return; }; \
 	  awk -v folder=$$sub -v names="$$*" 'function atoms(n) { return match(n, /[0-9]+at/) ? substr(n, RSTART, RLENGTH - 2) : "?" } \
 	    $$1 == "al-broad:" && $$2 == "done" { split($$3, p, "/"); for (i = 4; i < NF; i++) if ($$i == "CPU") { k = p[1] "/" atoms(p[2]); sum[k] += $$(i + 1); cnt[k]++ } } \

@@ -200,12 +200,15 @@ describe('mk/al-broad.mk: al-broad-status estimates the CPU time the missing fra
         'al-broad: done validation/v1_8at wall 9100 s, CPU 9000 s 2026-12-07T12:00:00Z',
         'al-broad: done training/q3_8at wall 950 s, CPU 700 s 2026-12-07T10:31:00Z',
       ].join('\n'));
-      const status = (logFile: string) => spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}`, `AL_BROAD_LOG=${logFile}`,
+      const status = (logFile: string, names = '8') => spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}`, `AL_BROAD_LOG=${logFile}`, `AL_BROAD_STATUS_NAMES=${names}`,
         `AL_BROAD_TRAIN=${['q1_8at', 'q2_8at', 'q3_8at', 'q4_8at', 'q5_16at'].map((n, i) => spec(n, i + 1)).join(' ')}`,
         'AL_BROAD_VALID=', 'AL_BROAD_CONT8=', 'AL_BROAD_CONT8E=', 'AL_BROAD_HOT8=', 'AL_BROAD_HOT8B=', 'AL_BROAD_CLOSE8='], { cwd: repoRoot, encoding: 'utf8' }).stdout;
       // q2 and q4: 2 × 600 s = 0.33 h; q5_16at: no 16-atom frame done
       assert.match(status(log), /every training frame: 2 of 5 made; missing 3: q2_8at q4_8at q5_16at; CPU time left ≈ 0\.3 h \(each frame at the mean of its size and folder in generate\.log\); not counted, none of their size done yet: 1 of 16 atoms/);
       assert.match(status(path.join(dir, 'none.log')), /missing 3: q2_8at q4_8at q5_16at; CPU time left: no log .*none\.log to estimate it from/);
+      // a long list: the first names, the rest counted (the estimate still counts every frame)
+      assert.match(status(log, '2'), /every training frame: 2 of 5 made; missing 3: q2_8at q4_8at and 1 more \(AL_BROAD_STATUS_NAMES=0 names all\); CPU time left ≈ 0\.3 h .*1 of 16 atoms/);
+      assert.match(status(log, '0'), /missing 3: q2_8at q4_8at q5_16at; CPU/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
