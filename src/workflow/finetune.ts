@@ -46,8 +46,12 @@
  * after every epoch (one file per member of an ensemble, `<checkpoint>.member-K.zip`), and a run
  * started again with the same model, frames and options goes on from there and ends with the
  * weights an uninterrupted run has, bit for bit. An epoch on a hundred frames takes ten minutes
- * here and a run several epochs: without it a session's end lost the run. A finished run removes
- * its checkpoints.
+ * here and a run several epochs: without it a session's end lost the run. Within an epoch it is
+ * saved too, after the first frame step that ends `checkpointSeconds` (default 300) after the last
+ * save, with the epoch's frame order, the frames stepped and its sums so far: a run resumed from
+ * there ends bit for bit as well (an epoch of a hundred frames took over 25 minutes with three
+ * members at once, and a session's end lost the epoch part-way). A finished run removes its
+ * checkpoints.
  */
 import * as fs from 'node:fs';
 import { MalaError } from '../errors';
@@ -96,6 +100,12 @@ export interface FinetuneOptions {
   seed?: number;
   /** A file saved after every epoch (per member: `<file>.member-K.zip`) and resumed from when it exists; removed at the end. */
   checkpoint?: string;
+  /**
+   * With `checkpoint`: also save it within an epoch, after the first frame step that ends this many
+   * seconds after the last save (0: after every frame). Default 300: an epoch of a hundred frames
+   * takes half an hour with three members at once, and a session's end lost the epoch part-way.
+   */
+  checkpointSeconds?: number;
   progress?: Progress;
   /** One line per epoch (after its checkpoint is saved). */
   log?: (line: string) => void;
@@ -290,6 +300,17 @@ interface TuningSet {
   noFermi: boolean;
 }
 
+/** An epoch's sums over the frames stepped so far (its record is made from them at its end). */
+interface EpochSums {
+  forceSq: number;
+  qeSq: number;
+  components: number;
+  energySq: number;
+  bandSq: number;
+  fermiSq: number;
+  densitySq: number;
+}
+
 /** What a fine-tuning checkpoint holds besides the weights and the Adam state. */
 interface FinetuneState {
   kind: 'finetune';
@@ -298,6 +319,8 @@ interface FinetuneState {
   epoch: number;
   rng: number[];
   history: FinetuneEpoch[];
+  /** Saved within epoch `epoch + 1`: its frame order, how many of them are stepped, and its sums so far. */
+  within?: { order: number[]; done: number; sums: EpochSums };
 }
 
 /** The checkpoint of one network: where it goes, and what a run must match to resume it. */
@@ -330,18 +353,28 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
   const resumed = ck ? readCheckpoint(ck, data.spec) : undefined;
   const net = createTrainableNet(data.spec, resumed ? resumed.data.weights : weights, { backend: o.backend });
   net.configureAdam({ lr: o.learningRate, weightDecay: 0 });
-  if (resumed && resumed.state.epoch > 0) net.setOptimizerState(resumed.data.training!.optimizer);
+  if (resumed) net.setOptimizerState(resumed.data.training!.optimizer);
   const current = (): ModelData => ({ ...data, ensemble: undefined, weights: net.getParameters() });
   const rng = resumed ? new Rng(Uint32Array.from(resumed.state.rng)) : new Rng(o.seed ?? 1);
   const history: FinetuneEpoch[] = resumed ? [...resumed.state.history] : [];
   const firstEpoch = resumed ? resumed.state.epoch + 1 : 1;
+  let within = resumed?.state.within;
   if (resumed) {
-    o.log?.(`resuming from ${ck!.file}: ${resumed.state.epoch} of ${o.epochs} epochs done`);
-    progress.tick(resumed.state.epoch * frames.length);
+    o.log?.(`resuming from ${ck!.file}: ${resumed.state.epoch} of ${o.epochs} epochs done${within ? ` and ${within.done} of ${frames.length} frames of epoch ${resumed.state.epoch + 1}` : ''}`);
+    progress.tick(resumed.state.epoch * frames.length + (within?.done ?? 0));
   }
+  const save = (state: FinetuneState) => saveModelData(ck!.file, { ...current(), training: { state: state as unknown as Record<string, unknown>, optimizer: net.getOptimizerState() } });
+  const everyMs = 1000 * (o.checkpointSeconds ?? 300);
+  let lastSave = Date.now();
   for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
-    let forceSq = 0, qeSq = 0, components = 0, energySq = 0, bandSq = 0, fermiSq = 0, densitySq = 0;
-    for (const fi of Array.from(rng.permutation(frames.length))) {
+    // a run saved within this epoch goes on with its order, after its frames, from its sums
+    const order = within ? within.order : Array.from(rng.permutation(frames.length));
+    const sums: EpochSums = within ? { ...within.sums } : { forceSq: 0, qeSq: 0, components: 0, energySq: 0, bandSq: 0, fermiSq: 0, densitySq: 0 };
+    const first = within ? within.done : 0;
+    within = undefined;
+    let { forceSq, qeSq, components, energySq, bandSq, fermiSq, densitySq } = sums;
+    for (let step = first; step < order.length; step++) {
+      const fi = order[step];
       const frame = frames[fi];
       const model = current();
       const t = await frameTerms(model, frame, o);
@@ -423,6 +456,14 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       for (let i = 0; i < n * nOut; i++) g[base + i] = (2 * (out[base + i] - ly[i])) / (n * nOut);
       await net.trainStep(x, targetsForOutputGradient(out, g, rows, nOut), rows);
       progress.tick(1);
+      if (ck && step + 1 < order.length && Date.now() - lastSave >= everyMs) {
+        save({
+          kind: 'finetune', fingerprint: ck.fingerprint, epoch: epoch - 1, rng: Array.from(rng.state()), history,
+          within: { order, done: step + 1, sums: { forceSq, qeSq, components, energySq, bandSq, fermiSq, densitySq } },
+        });
+        lastSave = Date.now();
+        o.log?.(`checkpoint: epoch ${epoch}, ${step + 1} of ${order.length} frames`);
+      }
     }
     const rec: FinetuneEpoch = {
       epoch,
@@ -435,8 +476,8 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
     };
     history.push(rec);
     if (ck) {
-      const state: FinetuneState = { kind: 'finetune', fingerprint: ck.fingerprint, epoch, rng: Array.from(rng.state()), history };
-      saveModelData(ck.file, { ...current(), training: { state: state as unknown as Record<string, unknown>, optimizer: net.getOptimizerState() } });
+      save({ kind: 'finetune', fingerprint: ck.fingerprint, epoch, rng: Array.from(rng.state()), history });
+      lastSave = Date.now();
     }
     const forceText = rec.forceRmseEvPerA === undefined ? '' : `force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA!.toFixed(4)}), `;
     o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}`);
@@ -457,6 +498,9 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const bandWeight = o.bandWeight ?? 0;
   const fermiWeight = o.fermiWeight ?? 0;
   const densityWeight = o.densityWeight ?? 0;
+  if (o.checkpointSeconds !== undefined && !(o.checkpointSeconds >= 0 && Number.isFinite(o.checkpointSeconds))) {
+    throw new MalaError(`--checkpoint-minutes must be ≥ 0, got ${o.checkpointSeconds / 60}`);
+  }
   for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
   }

@@ -220,6 +220,48 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     assert.ok(files.every((f) => !fs.existsSync(f)), 'a finished run removes its checkpoints');
   });
 
+  it('--checkpoint within an epoch (checkpointSeconds 0: after every frame): a run killed after any frame and started again ends with the uninterrupted run\'s weights and epochs, bit for bit', async () => {
+    // three frames: the fixture's, its LDOS target scaled three ways
+    const three = path.join(t.dir, 'data-three');
+    fs.mkdirSync(three);
+    const target = readNpy(path.join(data, 'al.out.npy'));
+    [1, 1.03, 0.98].forEach((f, k) => {
+      for (const ext of ['.pw.scf.out', '.in.npy', '.info.json']) fs.copyFileSync(path.join(data, `al${ext}`), path.join(three, `f${k}${ext}`));
+      writeNpy(path.join(three, `f${k}.out.npy`), Float32Array.from(target.data, (v) => v * f), target.shape);
+    });
+    const common = { modelFile: model, dataDir: three, epochs: 2, learningRate: 1e-3, stepAngstrom: 0.01, forceWeight: 1, energyWeight: 100, pseudoDir: UPF_DIR, backend: 'ts' as const };
+    const whole = await finetuneModel({ ...common, out: path.join(t.dir, 'within-whole.zip') });
+    const checkpoint = path.join(t.dir, 'within-ck.zip');
+    const out = path.join(t.dir, 'within-resumed.zip');
+    const killedAt = (stopAt: number, lines: string[]) => {
+      let seen = 0;
+      return (line: string) => {
+        lines.push(line);
+        if (/^checkpoint: epoch/.test(line) && ++seen === stopAt) throw new Error('killed');
+      };
+    };
+    const first: string[] = [];
+    await assert.rejects(finetuneModel({ ...common, out, checkpoint, checkpointSeconds: 0, log: killedAt(1, first) }), /killed/);
+    assert.deepEqual(first, ['checkpoint: epoch 1, 1 of 3 frames']);
+    // resumed after frame 1 of epoch 1; killed after frame 1 of epoch 2 (epoch 1 ends in between, with no within-epoch save at its end)
+    const second: string[] = [];
+    await assert.rejects(finetuneModel({ ...common, out, checkpoint, checkpointSeconds: 0, log: killedAt(2, second) }), /killed/);
+    assert.equal(second[0], `resuming from ${checkpoint}: 0 of 2 epochs done and 1 of 3 frames of epoch 1`);
+    assert.deepEqual(second.slice(1).map((l) => l.replace(/:.*/, '')), ['checkpoint', 'epoch 1', 'checkpoint']);
+    const third: string[] = [];
+    const resumed = await finetuneModel({ ...common, out, checkpoint, checkpointSeconds: 0, log: (l) => third.push(l) });
+    assert.equal(third[0], `resuming from ${checkpoint}: 1 of 2 epochs done and 1 of 3 frames of epoch 2`);
+    const got = readModelData(resumed.out).weights;
+    readModelData(whole.out).weights.forEach((w, i) => assert.deepEqual(Array.from(got[i]), Array.from(w), `parameter ${i}`));
+    assert.deepEqual(JSON.parse(JSON.stringify(resumed.history)), JSON.parse(JSON.stringify(whole.history)));
+    assert.ok(!fs.existsSync(checkpoint), 'a finished run removes its checkpoint');
+    // the default (5 minutes) saves nothing within these epochs
+    const quiet: string[] = [];
+    await finetuneModel({ ...common, out: path.join(t.dir, 'within-quiet.zip'), checkpoint, log: (l) => quiet.push(l) });
+    assert.ok(!quiet.some((l) => l.startsWith('checkpoint')), quiet.join('\n'));
+    await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), checkpoint, checkpointSeconds: -60 }), (e: unknown) => e instanceof MalaError && /--checkpoint-minutes must be ≥ 0, got -1/.test(e.message));
+  });
+
   it('--np 2: an ensemble\'s members dealt out over two MPI ranks give the one-process run\'s archive, bit for bit; --np 3 for 2 members: the idle rank joins; one network on two ranks is refused', async () => {
     const m = readModelData(model);
     const files = [1, 1.04, 0.97].map((f, k) => {

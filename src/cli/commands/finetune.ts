@@ -26,6 +26,7 @@ interface Opts {
   step: number;
   seed: number;
   checkpoint?: string;
+  checkpointMinutes: number;
   pseudoDir?: string;
   backend: string;
   np?: string;
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .option('--checkpoint <file>', 'save the run after every epoch (an ensemble: <file>.member-K.zip) and resume from it when it exists (the same model, snapshots and options; removed when the run ends)')
+    .option('--checkpoint-minutes <m>', 'with --checkpoint: also save within an epoch, after the first snapshot step that ends m minutes after the last save (0: after every step); a resumed run ends with the weights of an uninterrupted one all the same', num('--checkpoint-minutes'), 5)
     .addOption(pseudoDirOption('UPF files for the total energy (default: the pseudo_dir rule: $ESPRESSO_PSEUDO, the snapshot\'s folder, ...)'))
     .addOption(backendOption())
     .option('--np <N>', 'an ensemble\'s members on N MPI ranks at once, member k on rank k mod N (relaunches itself under mpirun -np N; the same as calling mpirun or srun yourself). Each rank holds every frame\'s rows; --out and --checkpoint must be on a filesystem every rank sees')
@@ -78,6 +80,7 @@ async function finetuneCommand(opts: Opts, comm: Communicator | undefined): Prom
     stepAngstrom: opts.step,
     seed: opts.seed,
     checkpoint: opts.checkpoint,
+    checkpointSeconds: 60 * opts.checkpointMinutes,
     pseudoDir: opts.pseudoDir,
     backend: opts.backend as 'auto',
     progress: root ? defaultProgress() : undefined,
