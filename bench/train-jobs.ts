@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../bindings/native-paths';
 import { arg, helpIfAsked } from './help';
-import { median } from './stats';
+import { timeWaysInterleaved } from './stats';
 
 helpIfAsked(__filename);
 
@@ -57,21 +57,11 @@ async function main(): Promise<void> {
       for (const k of members) await train(k, path.join(tmp, `c${k}.zip`), o, {});
     }],
   ];
-  const seconds = new Map<string, number[]>(ways.map(([w]) => [w, []]));
   try {
-    for (let r = 1; r <= rounds; r++) {
-      for (const [way, run] of ways) {
-        const t0 = Date.now();
-        await run();
-        const s = (Date.now() - t0) / 1000;
-        seconds.get(way)!.push(s);
-        console.log(`round ${r}: ${members.length} members ${way}: ${s.toFixed(1)} s`);
-      }
-    }
+    await timeWaysInterleaved(ways, rounds, `${members.length} members`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  for (const [way, s] of seconds) console.log(`median, ${way}: ${median(s).toFixed(1)} s`);
 }
 
 main().catch((e) => {
