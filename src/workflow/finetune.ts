@@ -107,7 +107,7 @@ export interface FinetuneOptions {
    */
   checkpointSeconds?: number;
   progress?: Progress;
-  /** One line per epoch (after its checkpoint is saved). */
+  /** One line per epoch (after its checkpoint is saved), and one per save within an epoch (`checkpoint: epoch E, F of N frames`). */
   log?: (line: string) => void;
   /** MPI ranks to deal an ensemble's members out over (default: one process). */
   comm?: Communicator;
