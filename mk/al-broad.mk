@@ -194,7 +194,8 @@ AL_BROAD_LANE ?= 1
 # side by side (one when 1), each making the goals in order with -k (a failed frame does not stop the
 # goals after it), waited for together; a failed one sets rc=1. A make that finds no frame left in one
 # goal goes on to the next goal's at once (until 2026-12-07 each goal was a stage of its own, and a
-# make sat idle while the other finished the stage's last frame: ~20 min of a core on a 16-atom one).
+# make sat idle while the other finished the stage's last frame: as long as v11_16at's 1204 CPU s,
+# generate.log of 2026-12-07).
 al_broad_lanes_fn = lanes() { pids=; \
 	  for j in $$(seq $(AL_BROAD_JOBS)); do $(MAKE) -k --no-print-directory "$$@" AL_BROAD_LANE=$$j & pids="$$pids $$!"; done; \
 	  for p in $$pids; do wait $$p || rc=1; done; };

@@ -50,7 +50,7 @@
  * saved too, after the first frame step that ends `checkpointSeconds` (default 300) after the last
  * save, with the epoch's frame order, the frames stepped and its sums so far: a run resumed from
  * there ends bit for bit as well (an epoch of a hundred frames took over 25 minutes with three
- * members at once, and a session's end lost the epoch part-way). A finished run removes its
+ * members at once, mk/al-broad.mk's run-time note, and a session's end lost the epoch part-way). A finished run removes its
  * checkpoints.
  */
 import * as fs from 'node:fs';
@@ -103,7 +103,8 @@ export interface FinetuneOptions {
   /**
    * With `checkpoint`: also save it within an epoch, after the first frame step that ends this many
    * seconds after the last save (0: after every frame). Default 300: an epoch of a hundred frames
-   * takes half an hour with three members at once, and a session's end lost the epoch part-way.
+   * took over 25 minutes with three members at once (mk/al-broad.mk's run-time note), and a
+   * session's end lost the epoch part-way.
    */
   checkpointSeconds?: number;
   progress?: Progress;
