@@ -70,7 +70,7 @@ import { serialComm, type Communicator } from '../parallel/comm';
 import { shareFloat32Slots, shareTextSlots } from '../parallel/share-slots';
 import { predict, predictDescriptorRows } from './predict';
 import { qeForcesReference } from './tester-forces';
-import { findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
+import { findSnapshots, infoTemperatureK, qeReference, requireLdosSnapshots, type SnapshotFiles } from './tester-data';
 import { kTEv, rydbergEv } from '../structure/units';
 import { bandEnergyLdosAdjoint, fermiEnergyLdosDerivative, ldosGradientRows } from '../targets/dos-adjoint';
 import { loadPointData } from './train';
@@ -512,7 +512,7 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   if (data.outputScaler.featureWise || !data.outputScaler.minmax) {
     throw new MalaError(`finetune needs the global minmax output scaler (the model has ${data.outputScaler.typestring})`, { file: o.modelFile, fix: 'train the model with --output-scaling minmax (the default)' });
   }
-  const snapshots = findSnapshots(o.dataDir, o.snapshots);
+  const snapshots = requireLdosSnapshots(findSnapshots(o.dataDir, o.snapshots), o.dataDir, 'finetune');
   checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
   const frames = snapshots.map(readFrame);
   const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);

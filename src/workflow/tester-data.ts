@@ -2,6 +2,10 @@
  * The snapshots `mala-ts test` reads from a data folder, and their checks before any work: what
  * `mala-ts generate` writes (<name>.in.npy descriptors, <name>.out.npy LDOS, <name>.info.json,
  * <name>.pw.scf.out) and MALA's own layout (<name>.out = the pw.x output, as in its Be2 data).
+ * A folder without any .npy holds QE references only: each <name>.pw.scf.out (with its
+ * info.json, when there is one) is a snapshot whose descriptors are computed from its atoms and
+ * whose errors are against QE's numbers alone (no LDOS, so no DOS or density errors). Such a
+ * folder is a few kB per frame where the LDOS is megabytes: models/al-fcc-broad/validation-qe.
  * Every problem is one MalaError naming the file and the fix.
  */
 import * as fs from 'node:fs';
@@ -11,17 +15,18 @@ import { NpyFile } from '../io/npy';
 
 export interface SnapshotFiles {
   name: string;
-  /** <name>.in.npy: (nx, ny, nz, F) or (nx, ny, nz, 3 + F) with MALA's xyz columns. */
-  descriptorsFile: string;
-  /** <name>.out.npy: (nx, ny, nz, N_E), 1/(eV·Å³). */
-  ldosFile: string;
+  /** <name>.in.npy: (nx, ny, nz, F) or (nx, ny, nz, 3 + F) with MALA's xyz columns; none in a QE-reference folder. */
+  descriptorsFile?: string;
+  /** <name>.out.npy: (nx, ny, nz, N_E), 1/(eV·Å³); none in a QE-reference folder. */
+  ldosFile?: string;
   /** <name>.pw.scf.out (mala-ts generate) or <name>.out (MALA's data). */
   structureFile: string;
   /** <name>.info.json, when there is one (QE's eigenvalue band energy, E_F). */
   infoFile?: string;
 }
 
-const LAYOUT_FIX = 'pass a folder written by mala-ts generate: <name>.in.npy (descriptors), <name>.out.npy (LDOS) and <name>.pw.scf.out (pw.x output) per snapshot';
+const LAYOUT_FIX = 'pass a folder written by mala-ts generate: <name>.in.npy (descriptors), <name>.out.npy (LDOS) and <name>.pw.scf.out (pw.x output) per snapshot; or a folder of pw.x outputs (<name>.pw.scf.out, no .npy) to test against QE\'s numbers alone';
+const QE_OUTPUT = '.pw.scf.out';
 
 /** Natural order: Al4_298K_2 before Al4_298K_10. */
 function naturalCompare(a: string, b: string): number {
@@ -42,7 +47,8 @@ export function findSnapshots(dataDir: string, names?: readonly string[]): Snaps
   const inputs = new Set(stems('.in.npy'));
   const outputs = new Set(stems('.out.npy'));
   const all = [...new Set([...inputs, ...outputs])].sort(naturalCompare);
-  if (all.length === 0) throw new MalaError('no snapshots in the data folder (no <name>.in.npy / <name>.out.npy files)', { file: dataDir, fix: LAYOUT_FIX });
+  // no .npy at all: a folder of QE references (a generate folder with a frame in progress still has its other frames' .npy)
+  if (all.length === 0) return qeReferenceSnapshots(dataDir, files, stems(QE_OUTPUT).sort(naturalCompare), names);
   let chosen = all;
   if (names && names.length > 0) {
     const unknown = names.filter((n) => !all.includes(n));
@@ -67,6 +73,30 @@ export function findSnapshots(dataDir: string, names?: readonly string[]): Snaps
   });
 }
 
+/** The snapshots of a folder of pw.x outputs (no .npy): descriptors from the atoms, errors against QE's numbers. */
+function qeReferenceSnapshots(dataDir: string, files: ReadonlySet<string>, all: string[], names?: readonly string[]): SnapshotFiles[] {
+  if (all.length === 0) throw new MalaError(`no snapshots in the data folder (no <name>.in.npy / <name>.out.npy files, and no <name>${QE_OUTPUT} pw.x outputs)`, { file: dataDir, fix: LAYOUT_FIX });
+  let chosen = all;
+  if (names && names.length > 0) {
+    const unknown = names.filter((n) => !all.includes(n));
+    if (unknown.length > 0) throw new MalaError(`--snapshots: no pw.x output ${unknown.map((n) => n + QE_OUTPUT).join(', ')} in the data folder`, { file: dataDir, fix: `choose from ${all.join(', ')}` });
+    chosen = [...new Set(names)];
+  }
+  return chosen.map((name) => {
+    const info = `${name}.info.json`;
+    return { name, structureFile: path.join(dataDir, name + QE_OUTPUT), infoFile: files.has(info) ? path.join(dataDir, info) : undefined };
+  });
+}
+
+export type SnapshotWithLdos = SnapshotFiles & { descriptorsFile: string; ldosFile: string };
+
+/** The snapshots, each with its descriptors and LDOS; a folder of QE references is one clear error naming `what` needs them. */
+export function requireLdosSnapshots(snapshots: readonly SnapshotFiles[], dataDir: string, what: string): SnapshotWithLdos[] {
+  const none = snapshots.find((s) => s.descriptorsFile === undefined || s.ldosFile === undefined);
+  if (none) throw new MalaError(`${what} needs each snapshot's descriptors and LDOS (<name>.in.npy, <name>.out.npy); the data folder holds pw.x outputs only (${path.basename(none.structureFile)})`, { file: dataDir, fix: `pass the folder mala-ts generate wrote; a folder of pw.x outputs only is for mala-ts test (errors against QE)` });
+  return snapshots as SnapshotWithLdos[];
+}
+
 function npyShape(file: string): number[] {
   const f = new NpyFile(file);
   try {
@@ -80,7 +110,7 @@ function npyShape(file: string): number[] {
  * The shapes of one snapshot against the model, from the .npy headers only: descriptor features,
  * LDOS energies, and the same grid for descriptors and LDOS. Returns the grid.
  */
-export function checkSnapshotShapes(s: SnapshotFiles, model: { nFeatures: number; nEnergies: number; source: string }): [number, number, number] {
+export function checkSnapshotShapes(s: SnapshotWithLdos, model: { nFeatures: number; nEnergies: number; source: string }): [number, number, number] {
   const d = npyShape(s.descriptorsFile);
   const l = npyShape(s.ldosFile);
   if (d.length !== 4) throw new MalaError(`descriptors have shape (${d.join(', ')}); expected (nx, ny, nz, features)`, { file: s.descriptorsFile, fix: 'use descriptors on the 3-D grid, as mala-ts generate or mala-ts descriptors write them' });

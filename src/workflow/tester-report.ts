@@ -29,18 +29,19 @@ export interface SnapshotErrors {
   name: string;
   atomCount: number;
   predicted: SnapshotObservables;
-  target: SnapshotObservables;
+  /** From the snapshot's LDOS; none for a QE reference (pw.x output only), and then no errors vs the target. */
+  target?: SnapshotObservables;
   qe: { fermiEnergyEv?: number; totalEnergyEv?: number; bandEnergyEv?: number; sources: string[] };
   /** Model vs the target LDOS. */
-  bandMeVPerAtom: number;
+  bandMeVPerAtom?: number;
   totalMeVPerAtom?: number;
   /** The total energy's error split into its terms (they sum to totalMeVPerAtom), meV/atom. */
   termsMeVPerAtom?: Record<EnergyTermName, number>;
-  fermiMeV: number;
-  dosMaxPerEvAtom: number;
-  dosMeanPerEvAtom: number;
-  densityMapePercent: number;
-  densityMaePerA3: number;
+  fermiMeV?: number;
+  dosMaxPerEvAtom?: number;
+  dosMeanPerEvAtom?: number;
+  densityMapePercent?: number;
+  densityMaePerA3?: number;
   /** Model vs QE's numbers (when present). */
   bandQeMeVPerAtom?: number;
   totalQeMeVPerAtom?: number;
@@ -77,7 +78,7 @@ export interface SnapshotErrors {
 }
 
 /** DOS (per energy) and densities (per point, the same order) of predicted and target LDOS. */
-export function dosAndDensityErrors(dosPredPerEv: ArrayLike<number>, dosTargetPerEv: ArrayLike<number>, nPred: ArrayLike<number>, nTarget: ArrayLike<number>, atomCount: number): Pick<SnapshotErrors, 'dosMaxPerEvAtom' | 'dosMeanPerEvAtom' | 'densityMapePercent' | 'densityMaePerA3'> {
+export function dosAndDensityErrors(dosPredPerEv: ArrayLike<number>, dosTargetPerEv: ArrayLike<number>, nPred: ArrayLike<number>, nTarget: ArrayLike<number>, atomCount: number): Required<Pick<SnapshotErrors, 'dosMaxPerEvAtom' | 'dosMeanPerEvAtom' | 'densityMapePercent' | 'densityMaePerA3'>> {
   if (dosPredPerEv.length !== dosTargetPerEv.length || nPred.length !== nTarget.length) throw new Error('dosAndDensityErrors: lengths differ');
   let dmax = 0;
   let dsum = 0;
@@ -100,28 +101,28 @@ const perAtomMeV = (a: number | undefined, b: number | undefined, atoms: number)
 const meV = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (a - b) * 1000);
 
 /** Each term's error, meV/atom, where both sides have their terms. */
-function termErrors(predicted: SnapshotObservables, target: SnapshotObservables, atomCount: number): Record<EnergyTermName, number> | undefined {
+function termErrors(predicted: SnapshotObservables, target: SnapshotObservables | undefined, atomCount: number): Record<EnergyTermName, number> | undefined {
   const p = predicted.termsEv;
-  const t = target.termsEv;
+  const t = target?.termsEv;
   if (!p || !t) return undefined;
   const out = {} as Record<EnergyTermName, number>;
   for (const k of energyTermNames) out[k] = ((p[k] - t[k]) * 1000) / atomCount;
   return out;
 }
 
-/** Energy errors of one snapshot from its three sets of numbers. */
-export function energyErrors(predicted: SnapshotObservables, target: SnapshotObservables, qe: SnapshotErrors['qe'], atomCount: number): Pick<SnapshotErrors, 'bandMeVPerAtom' | 'totalMeVPerAtom' | 'termsMeVPerAtom' | 'fermiMeV' | 'bandQeMeVPerAtom' | 'totalQeMeVPerAtom' | 'fermiQeMeV' | 'targetBandQeMeVPerAtom' | 'targetTotalQeMeVPerAtom' | 'targetFermiQeMeV'> {
+/** Energy errors of one snapshot from its three sets of numbers (no target: a QE reference, QE's errors only). */
+export function energyErrors(predicted: SnapshotObservables, target: SnapshotObservables | undefined, qe: SnapshotErrors['qe'], atomCount: number): Pick<SnapshotErrors, 'bandMeVPerAtom' | 'totalMeVPerAtom' | 'termsMeVPerAtom' | 'fermiMeV' | 'bandQeMeVPerAtom' | 'totalQeMeVPerAtom' | 'fermiQeMeV' | 'targetBandQeMeVPerAtom' | 'targetTotalQeMeVPerAtom' | 'targetFermiQeMeV'> {
   return {
-    bandMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, target.bandEnergyEv, atomCount)!,
-    totalMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, target.totalEnergyEv, atomCount),
+    bandMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, target?.bandEnergyEv, atomCount),
+    totalMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, target?.totalEnergyEv, atomCount),
     termsMeVPerAtom: termErrors(predicted, target, atomCount),
-    fermiMeV: meV(predicted.fermiEnergyEv, target.fermiEnergyEv)!,
+    fermiMeV: meV(predicted.fermiEnergyEv, target?.fermiEnergyEv),
     bandQeMeVPerAtom: perAtomMeV(predicted.bandEnergyEv, qe.bandEnergyEv, atomCount),
     totalQeMeVPerAtom: perAtomMeV(predicted.totalEnergyEv, qe.totalEnergyEv, atomCount),
     fermiQeMeV: meV(predicted.fermiEnergyEv, qe.fermiEnergyEv),
-    targetBandQeMeVPerAtom: perAtomMeV(target.bandEnergyEv, qe.bandEnergyEv, atomCount),
-    targetTotalQeMeVPerAtom: perAtomMeV(target.totalEnergyEv, qe.totalEnergyEv, atomCount),
-    targetFermiQeMeV: meV(target.fermiEnergyEv, qe.fermiEnergyEv),
+    targetBandQeMeVPerAtom: perAtomMeV(target?.bandEnergyEv, qe.bandEnergyEv, atomCount),
+    targetTotalQeMeVPerAtom: perAtomMeV(target?.totalEnergyEv, qe.totalEnergyEv, atomCount),
+    targetFermiQeMeV: meV(target?.fermiEnergyEv, qe.fermiEnergyEv),
   };
 }
 
@@ -284,9 +285,9 @@ export function testReportJson(r: TestReport): Record<string, unknown> {
     pressure_gpa: s.pressureModelGpa === undefined ? undefined : { model: s.pressureModelGpa, qe: s.pressureQeGpa },
     forces_ev_per_angstrom: s.forcesModelEvPerA === undefined ? undefined : { model: s.forcesModelEvPerA, qe: s.forcesQeEvPerA },
     ensemble: s.ensembleSize === undefined ? undefined : { size: s.ensembleSize, sigma_band_mev_per_atom: s.sigmaBandMeVPerAtom, sigma_total_mev_per_atom: s.sigmaTotalMeVPerAtom, sigma_fermi_mev: s.sigmaFermiMeV },
-    target_vs_qe: { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV },
+    target_vs_qe: s.target ? { band_mev_per_atom: s.targetBandQeMeVPerAtom, total_mev_per_atom: s.targetTotalQeMeVPerAtom, fermi_mev: s.targetFermiQeMeV } : undefined,
     predicted: observablesJson(s.predicted),
-    target: observablesJson(s.target),
+    target: s.target ? observablesJson(s.target) : undefined,
     qe: { fermi_energy_ev: s.qe.fermiEnergyEv, band_energy_ev: s.qe.bandEnergyEv, total_energy_ev: s.qe.totalEnergyEv, sources: s.qe.sources },
     ...(s.energyReferenceShiftEv !== undefined ? { energy_reference_shift_ev: s.energyReferenceShiftEv } : {}),
     closest_atoms_angstrom: s.closestAtomsAngstrom,
@@ -376,19 +377,18 @@ export function formatTestTable(j: Record<string, unknown>): string {
   const hasE = rows.some((r) => typeof sig(r) === 'number');
   // the closest pair marks the frames a network gets most wrong (models/al-fcc-broad/RECIPE.md, "Close pairs")
   const hasC = rows.some((r) => typeof r.closest_atoms_angstrom === 'number');
-  const head = ['snapshot', 'atoms', 'ΔE_band', 'ΔE_tot', 'ΔE_F', 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', 'max|ΔDOS|', 'Δn', ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : []), ...(hasE ? ['σ(E_tot)'] : []), ...(hasC ? ['closest'] : [])];
-  const units = ['', '', 'meV/atom', 'meV/atom', 'meV', 'meV/atom', 'meV/atom', 'meV', '1/eV/atom', '%', ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : []), ...(hasE ? ['meV/atom'] : []), ...(hasC ? ['Å'] : [])];
+  // the columns against the target LDOS only when some snapshot has one (not on QE references alone)
+  const hasT = rows.length === 0 || rows.some((r) => r.target !== undefined);
+  const head = ['snapshot', 'atoms', ...(hasT ? ['ΔE_band', 'ΔE_tot', 'ΔE_F'] : []), 'ΔE_band QE', 'ΔE_tot QE', 'ΔE_F QE', ...(hasT ? ['max|ΔDOS|', 'Δn'] : []), ...(hasF ? ['F RMSE', 'max|ΔF|'] : []), ...(hasS ? ['max|Δσ|', 'ΔP'] : []), ...(hasE ? ['σ(E_tot)'] : []), ...(hasC ? ['closest'] : [])];
+  const units = ['', '', ...(hasT ? ['meV/atom', 'meV/atom', 'meV'] : []), 'meV/atom', 'meV/atom', 'meV', ...(hasT ? ['1/eV/atom', '%'] : []), ...(hasF ? ['eV/Å', 'eV/Å'] : []), ...(hasS ? ['GPa', 'GPa'] : []), ...(hasE ? ['meV/atom'] : []), ...(hasC ? ['Å'] : [])];
   const body = rows.map((r) => [
     String(r.name) + (r.in_domain === false ? ' (!)' : ''),
     String(r.atoms),
-    signed(n(r, 'band_mev_per_atom')),
-    signed(n(r, 'total_mev_per_atom')),
-    signed(n(r, 'fermi_mev'), 1),
+    ...(hasT ? [signed(n(r, 'band_mev_per_atom')), signed(n(r, 'total_mev_per_atom')), signed(n(r, 'fermi_mev'), 1)] : []),
     signed(n(r, 'band_qe_mev_per_atom')),
     signed(n(r, 'total_qe_mev_per_atom')),
     signed(n(r, 'fermi_qe_mev'), 1),
-    fixed(n(r, 'dos_max_abs_per_ev_atom'), 4),
-    fixed(n(r, 'density_mape_percent'), 3),
+    ...(hasT ? [fixed(n(r, 'dos_max_abs_per_ev_atom'), 4), fixed(n(r, 'density_mape_percent'), 3)] : []),
     ...(hasF ? [fixed(n(r, 'force_rmse_ev_per_angstrom'), 4), fixed(n(r, 'force_max_abs_ev_per_angstrom'), 4)] : []),
     ...(hasS ? [fixed(n(r, 'stress_max_abs_gpa'), 2), signed(n(r, 'pressure_error_gpa'))] : []),
     ...(hasE ? [fixed(sig(r), 2)] : []),
@@ -417,7 +417,10 @@ export function formatTestTable(j: Record<string, unknown>): string {
   text += `summary over ${rows.length} snapshot${rows.length === 1 ? '' : 's'}, mean/max |error|: ${parts.join('; ')}\n`;
   const cov = sigmaCoverageOfRows(rows);
   if (cov) text += `ensemble σ(E_tot) against |ΔE_tot QE|: within 1σ on ${cov.covered} of ${cov.frames} snapshots, within 2σ on ${cov.coveredTwoSigma}; largest |error|/σ ${cov.maxErrorOverSigma.toFixed(1)}; mean σ ${cov.meanSigmaMeVPerAtom.toFixed(2)} against mean |error| ${cov.meanAbsErrorMeVPerAtom.toFixed(2)} meV/atom\n`;
-  text += 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|';
+  // a table of QE references only (pw.x outputs, no LDOS) has no target columns' values
+  text += hasT
+    ? 'Δ = model − reference; reference: the snapshot\'s LDOS (as MALA\'s Tester), "QE" columns: pw.x\'s numbers; Δn: mean |relative density error|'
+    : 'Δ = model − reference; "QE" columns: pw.x\'s numbers (pw.x outputs only: no LDOS, so no errors vs a target LDOS)';
   text += rows.some((r) => r.in_domain === false) ? '; (!) outside the training domain\n' : '\n';
   const failures = (j.failures as { snapshot: string; quantity: string; value: number | null; limit: number; unit: string }[]) ?? [];
   const limits = j.max_error as Record<string, number> | undefined;

@@ -9,6 +9,9 @@
  *               `observables` does;
  *   compare     errors vs the target LDOS and vs QE's numbers (tester-report.ts).
  *
+ * A folder of QE references (pw.x outputs, no .npy: tester-data.ts) is tested as predict runs:
+ * descriptors from the atoms, no target, errors against QE's numbers (and forces) only.
+ *
  * Every snapshot is checked (files, shapes, grids, pseudopotentials for the limits asked for)
  * before the first one is computed, so bad input fails in a second.
  */
@@ -25,7 +28,7 @@ import { readStructure } from '../structure/registry';
 import { rydbergEv } from '../structure/units';
 import { serialComm } from '../parallel/comm';
 import { planBlocks } from '../engine/blocks-plan';
-import { descriptorFileSource } from '../engine/descriptor-source';
+import { descriptorFileSource, openDescriptorSource } from '../engine/descriptor-source';
 import { EngineResult, EnergyStep, runObservablesEngine } from '../engine/engine';
 import { qeEnergyStep } from '../engine/energy-step';
 import { networkLdosSource } from '../engine/network-source';
@@ -39,7 +42,7 @@ import { dosOnCommonEnergies } from '../targets/dos-common-energies';
 import { writeDosComparisonCsv } from '../io/dos-comparison-csv';
 import * as path from 'node:path';
 import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
-import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
+import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles, type SnapshotWithLdos } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
 
 export interface TesterOptions {
@@ -79,8 +82,10 @@ interface Prepared {
   qeForces?: QeForcesReference;
 }
 
+/** A snapshot with its descriptors and LDOS files (not a QE reference). */
+const hasLdos = (f: SnapshotFiles): f is SnapshotWithLdos => f.descriptorsFile !== undefined && f.ldosFile !== undefined;
+
 function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): Prepared {
-  const grid = checkSnapshotShapes(files, { nFeatures: model.nFeatures, nEnergies: model.data.energyGrid.count, source: model.source });
   const read = readStructure(files.structureFile);
   const ref = model.data.reference;
   const context = calculationContext(
@@ -90,6 +95,7 @@ function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): P
     { temperatureK: ref?.temperatureK, electronsPerAtom: ref?.electronsPerAtom },
   );
   const g = context.grid.grid;
+  const grid = hasLdos(files) ? checkSnapshotShapes(files, { nFeatures: model.nFeatures, nEnergies: model.data.energyGrid.count, source: model.source }) : g;
   if (g[0] !== grid[0] || g[1] !== grid[1] || g[2] !== grid[2]) {
     throw new MalaError(`the grids do not match: the pw.x output's FFT grid is ${g.join('×')} (${context.grid.source}), the snapshot's descriptors and LDOS ${grid.join('×')}`, {
       file: files.structureFile,
@@ -147,7 +153,10 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   // the model's LDOS: predict's chain with the snapshot's descriptors (predict --descriptors)
   const plan = planBlocks({ grid, featureCount: model.nFeatures, energyCount, memoryMb: opts.memoryMb, splitRows: atoms.pbc[1], comm: serialComm, writeLdos: false, warn });
   const domain = openDomainSession({ domain: model.data.domain, descriptors: model.data.descriptors, modelSource: model.source, warn, input: { atoms, temperatureK: c.temperatureK, ecutrhoRy: c.ecutrhoRy, smearing: c.facts.smearing } }, p.files.structureFile);
-  const descriptors = descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source);
+  // a QE reference has no descriptors file: computed from the atoms, as predict does
+  const descriptors = p.files.descriptorsFile
+    ? descriptorFileSource(p.files.descriptorsFile, grid, model.nFeatures, model.source)
+    : openDescriptorSource({ atoms, grid, descriptors: model.data.descriptors, nFeatures: model.nFeatures, modelSource: model.source, comm: serialComm });
   const predicted = await runObservablesEngine({
     ...common,
     energyGrid: axis.grid,
@@ -158,13 +167,14 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
   });
   const domainReport = domain.finish(serialComm);
 
-  // the snapshot's LDOS: the same engine and energy step (observables --ldos)
-  const target = await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(p.files.ldosFile, energyCount), ldosSource: p.files.ldosFile });
+  // the snapshot's LDOS: the same engine and energy step (observables --ldos); none for a QE reference
+  const ldosFile = p.files.ldosFile;
+  const target = ldosFile ? await runObservablesEngine({ ...common, energyGrid: model.data.energyGrid, source: npyLdosSource(ldosFile, energyCount), ldosSource: ldosFile }) : undefined;
 
   const n = atoms.symbols.length;
   // the two DOS on common energies (the prediction's grid may be shifted: dos-common-energies.ts), once: for the DOS errors and for --dos-out
-  const dos = dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
-  if (opts.dosDir) {
+  const dos = target && dosOnCommonEnergies({ grid: predicted.observables.energyGrid, dosPerEv: predicted.observables.dosPerEv }, { grid: target.observables.energyGrid, dosPerEv: target.observables.dosPerEv });
+  if (opts.dosDir && target && dos) {
     writeDosComparisonCsv(path.join(opts.dosDir, `${p.files.name}.dos.csv`), {
       snapshot: p.files.name,
       atomCount: n,
@@ -177,7 +187,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     });
   }
   const pred = observablesOf(predicted);
-  const tgt = observablesOf(target);
+  const tgt = target && observablesOf(target);
   const qe = qeReference(p.files, p.qeOutput);
   const spread = predicted.ensembleMembers ? ensembleSpread(predicted.ensembleMembers, ensembleMembers(model.data).map((m) => m.seed), n) : undefined;
   const forceErrs = p.qeForces
@@ -190,7 +200,7 @@ async function testSnapshot(p: Prepared, model: LdosModel, opts: TesterOptions, 
     target: tgt,
     qe,
     ...energyErrors(pred, tgt, qe, n),
-    ...dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, n),
+    ...(target && dos ? dosAndDensityErrors(dos.predictedPerEv, dos.targetPerEv, predicted.densityPerA3, target.densityPerA3, n) : {}),
     ...forceErrs,
     ...(spread
       ? {
@@ -228,6 +238,15 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
   if (limits.total !== undefined || limits['total-qe'] !== undefined) {
     const none = prepared.find((p) => !p.energy);
     if (none) throw new MalaError(`--max-error total: the total energy of ${none.files.name} cannot be computed: ${none.noEnergyWhy}`, { file: none.files.structureFile, fix: none.noEnergyFix });
+  }
+  // limits against the target LDOS need one: a QE reference has none
+  const targetKeys = (['band', 'total', 'fermi', 'dos', 'density'] as const).filter((k) => limits[k] !== undefined);
+  const noLdos = prepared.find((p) => !p.files.ldosFile);
+  if (targetKeys.length > 0 && noLdos) {
+    throw new MalaError(`--max-error ${targetKeys.join(', ')}: snapshot ${noLdos.files.name} has no LDOS to compare with (a folder of pw.x outputs only)`, {
+      file: noLdos.files.structureFile,
+      fix: `limit the errors against QE instead (band-qe, total-qe, fermi-qe; forces-qe with --forces), or test on a folder mala-ts generate wrote`,
+    });
   }
   const qeKeys = (['band-qe', 'total-qe', 'fermi-qe'] as const).filter((k) => limits[k] !== undefined);
   for (const k of qeKeys) {

@@ -314,6 +314,12 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     for (const ext of ['in.npy', 'out.npy', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noForces, `al.${ext}`));
     fs.writeFileSync(path.join(noForces, 'al.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces elided'));
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noForces, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /Forces acting on atoms/.test(e.message) && e.file === path.join(noForces, 'al.pw.scf.out'));
+    // a folder of QE references (pw.x outputs only, for mala-ts test): no LDOS to fine-tune on
+    const qeOnly = path.join(t.dir, 'qe-only');
+    fs.mkdirSync(qeOnly);
+    for (const ext of ['pw.scf.out', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(qeOnly, `al.${ext}`));
+    await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: qeOnly, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /finetune needs each snapshot's descriptors and LDOS .* pw\.x outputs only \(al\.pw\.scf\.out\)/.test(e.message) && e.file === qeOnly);
+    assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')));
     // the frame with one key left out of its info.json
     const frameWithout = (dirName: string, key: string): string => {
       const dir = path.join(t.dir, dirName);

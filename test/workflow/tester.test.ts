@@ -115,9 +115,9 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     assert.deepEqual(Object.keys(terms), [...energyTermNames]);
     for (const k of energyTermNames) close(terms[k], ((pred.totalEnergy!.termsEv[k] - obs.totalEnergy!.termsEv[k]) * 1000) / n, 1e-6, `term ${k}`);
     close(Object.values(terms).reduce((a, b) => a + b, 0), off.totalMeVPerAtom!, 1e-9, 'the terms sum to the total');
-    close(terms.e_band, off.bandMeVPerAtom, 1e-9, 'e_band is the band error');
+    close(terms.e_band, off.bandMeVPerAtom!, 1e-9, 'e_band is the band error');
     assert.ok(Math.abs(terms.e_hartree) > 0.01 && Math.abs(terms.e_xc) > 0.01, `the density terms carry the density's error: ${terms.e_hartree}, ${terms.e_xc}`);
-    assert.ok(Math.abs(off.bandMeVPerAtom) > 1 && Math.abs(off.totalMeVPerAtom!) > 1, `the fixture's errors are not trivial: ${off.bandMeVPerAtom}, ${off.totalMeVPerAtom}`);
+    assert.ok(Math.abs(off.bandMeVPerAtom!) > 1 && Math.abs(off.totalMeVPerAtom!) > 1, `the fixture's errors are not trivial: ${off.bandMeVPerAtom}, ${off.totalMeVPerAtom}`);
     // QE: E_F and "!" energy from the pw.x output, the band energy from info.json
     const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
     close(off.fermiQeMeV, (pred.fermiEnergyEv - qe.fermiEnergyEv!) * 1000, 1e-6, 'E_F vs QE');
@@ -125,10 +125,10 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     close(off.bandQeMeVPerAtom, ((pred.bandEnergyEv - fx.offBandQeEv) * 1000) / n, 1e-6, 'band vs QE');
     assert.equal(r.rows[1].bandQeMeVPerAtom, undefined, 'no info.json, no QE band energy');
     // DOS and density errors: the engine's DOS, and a 3 % larger LDOS is a 3 % larger density at a shifted E_F (> 0)
-    assert.ok(off.dosMaxPerEvAtom > 0 && off.densityMapePercent > 0.1, `${off.dosMaxPerEvAtom} ${off.densityMapePercent}`);
+    assert.ok(off.dosMaxPerEvAtom! > 0 && off.densityMapePercent! > 0.1, `${off.dosMaxPerEvAtom} ${off.densityMapePercent}`);
     // the model's own LDOS as target: every error vanishes (the tester's chain is predict's)
     const self = r.rows[1];
-    for (const [k, v] of Object.entries({ band: self.bandMeVPerAtom, total: self.totalMeVPerAtom!, fermi: self.fermiMeV, dos: self.dosMaxPerEvAtom, density: self.densityMapePercent })) assert.ok(Math.abs(v) < 1e-6, `${k} ${v}`);
+    for (const [k, v] of Object.entries({ band: self.bandMeVPerAtom!, total: self.totalMeVPerAtom!, fermi: self.fermiMeV!, dos: self.dosMaxPerEvAtom!, density: self.densityMapePercent! })) assert.ok(Math.abs(v) < 1e-6, `${k} ${v}`);
   });
 
   it('--dos-out: each snapshot\'s model and target DOS per atom with both Fermi energies; the band-error budget of that file gives the row\'s band error', async () => {
@@ -138,13 +138,13 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     const off = r.rows[0];
     const c = parseDosComparisonCsv(fs.readFileSync(path.join(dosDir, 'off.dos.csv'), 'utf8'), 'off.dos.csv');
     assert.equal(c.fermiModelEv, off.predicted.fermiEnergyEv);
-    assert.equal(c.fermiTargetEv, off.target.fermiEnergyEv);
+    assert.equal(c.fermiTargetEv, off.target!.fermiEnergyEv);
     // the target column holds the snapshot's electrons at its E_F (per atom: 3 for Al)
     const kt = kTEv(c.temperatureK);
     assert.ok(Math.abs(numberOfElectrons(c.targetPerEv, c.energiesEv, c.fermiTargetEv, kt) - 3) < 1e-3, 'target DOS per atom holds 3 electrons');
     // the band error recomputed from the two DOS columns is the row's (its first-order split: test/targets/band-error-budget.test.ts)
     const b = bandErrorBudget({ ...c, kTEv: kt }, [-8, -4, -1, 0]);
-    assert.ok(Math.abs(1000 * b.exact - off.bandMeVPerAtom) < 1e-3 * Math.abs(off.bandMeVPerAtom) + 1e-6, `exact ${1000 * b.exact} vs row ${off.bandMeVPerAtom}`);
+    assert.ok(Math.abs(1000 * b.exact - off.bandMeVPerAtom!) < 1e-3 * Math.abs(off.bandMeVPerAtom!) + 1e-6, `exact ${1000 * b.exact} vs row ${off.bandMeVPerAtom}`);
     // the model's own LDOS as target: identical columns, no budget
     const self = parseDosComparisonCsv(fs.readFileSync(path.join(dosDir, 'self.dos.csv'), 'utf8'), 'self.dos.csv');
     assert.deepEqual(self.modelPerEv, self.targetPerEv);
@@ -278,6 +278,46 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
     const one = await testModel({ modelFile: fx.model, dataDir: fx.data, snapshots: ['off'], pseudoDir: UPF_DIR, backend: 'ts' });
     assert.ok(Math.abs(one.rows[0].predicted.bandEnergyEv - row.predicted.bandEnergyEv) > 1e-4);
     assert.match(formatTestTable(testReportJson(r) as Record<string, unknown>), /σ\(E_tot\) +closest\n/);
+  });
+
+  it('a folder of pw.x outputs only (QE references): descriptors from the atoms as predict computes them, errors against QE alone; limits vs a target LDOS refused', async () => {
+    const data = path.join(t.dir, 'data-qe-only');
+    fs.mkdirSync(data);
+    fs.copyFileSync(AL_OUT, path.join(data, 'off.pw.scf.out'));
+    fs.writeFileSync(path.join(data, 'off.info.json'), JSON.stringify({ band_energy_dft_calculation: fx.offBandQeEv }));
+    fs.copyFileSync(AL_OUT, path.join(data, 'plain.pw.scf.out'));
+    fs.writeFileSync(path.join(data, 'notes.txt'), 'not a snapshot');
+    const r = await testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', forces: true, maxError: { 'total-qe': 1e6, 'fermi-qe': 1e6 } });
+    assert.deepEqual(r.rows.map((x) => x.name), ['off', 'plain']);
+    const pred = await predict({ structureFile: AL_OUT, modelFile: fx.model, pseudoDir: UPF_DIR, backend: 'ts', forces: true });
+    const qe = parseQeOutput(fs.readFileSync(AL_OUT, 'utf8'));
+    const [off, plain] = r.rows;
+    const close = (a: number | undefined, b: number, tol: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+    close(off.predicted.bandEnergyEv, pred.bandEnergyEv, 1e-9, 'band energy as predict computes it');
+    close(off.predicted.totalEnergyEv, pred.totalEnergy!.totalEnergyEv, 1e-9, 'total energy as predict computes it');
+    close(off.totalQeMeVPerAtom, ((pred.totalEnergy!.totalEnergyEv - qe.energiesRy.total! * rydbergEv) * 1000) / 4, 1e-6, 'total vs QE');
+    close(off.fermiQeMeV, (pred.fermiEnergyEv - qe.fermiEnergyEv!) * 1000, 1e-6, 'E_F vs QE');
+    close(off.bandQeMeVPerAtom, ((pred.bandEnergyEv - fx.offBandQeEv) * 1000) / 4, 1e-6, 'band vs QE (info.json)');
+    assert.equal(plain.bandQeMeVPerAtom, undefined, 'no info.json, no QE band energy');
+    assert.ok(off.forceRmseEvPerA! > 1e-3);
+    close(off.forceRmseEvPerA, plain.forceRmseEvPerA!, 1e-12, 'forces');
+    // no target LDOS: no errors against one, and the JSON and the table say so
+    for (const k of ['target', 'bandMeVPerAtom', 'totalMeVPerAtom', 'fermiMeV', 'dosMaxPerEvAtom', 'densityMapePercent'] as const) assert.equal(off[k], undefined, k);
+    const json = JSON.parse(JSON.stringify(testReportJson(r))) as { snapshots: Record<string, unknown>[]; passed: boolean };
+    assert.ok(!('target' in json.snapshots[0]) && !('target_vs_qe' in json.snapshots[0]) && !('band_mev_per_atom' in json.snapshots[0]));
+    assert.equal(json.passed, true);
+    const table = formatTestTable(json);
+    assert.match(table, /"QE" columns: pw\.x's numbers \(pw\.x outputs only: no LDOS/);
+    assert.match(table, /^snapshot +atoms +ΔE_band QE +ΔE_tot QE +ΔE_F QE +F RMSE/m, 'no columns against a target LDOS');
+    await assert.rejects(
+      testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', maxError: { 'total-qe': 5, fermi: 20 } }),
+      (e: unknown) => e instanceof MalaError && /--max-error fermi: snapshot off has no LDOS to compare with/.test(e.message) && /fermi-qe/.test(e.fix ?? ''),
+    );
+    await assert.rejects(testModel({ modelFile: fx.model, dataDir: data, snapshots: ['v09'], backend: 'ts' }), (e: unknown) => e instanceof MalaError && /--snapshots: no pw\.x output v09\.pw\.scf\.out/.test(e.message));
+    // the command line: --out beside them, exit 0
+    const cli = mt(['test', '--model', fx.model, '--data', data, '--snapshots', 'off', '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--max-error', 'total-qe=1000000', '--out', path.join(t.dir, 'qe-only.json')]);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /^PASSED --max-error total-qe=1000000 on every snapshot$/m);
   });
 
   it('the table says how the ensemble\'s σ compares with the error against QE (within 1σ, 2σ, the largest ratio)', () => {
@@ -463,17 +503,17 @@ describe("mala-ts test on MALA's Be2 data (reference)", function () {
     r.rows.forEach((row, i) => {
       const [ft, fp, bt, bp, tt, tp] = spec[i];
       const near = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 2e-5, `${row.name} ${what}: ${a} vs ${b}`);
-      near(row.target.fermiEnergyEv, ft, 'E_F target');
+      near(row.target!.fermiEnergyEv, ft, 'E_F target');
       near(row.predicted.fermiEnergyEv, fp, 'E_F model');
-      near(row.target.bandEnergyEv, bt, 'E_band target');
+      near(row.target!.bandEnergyEv, bt, 'E_band target');
       near(row.predicted.bandEnergyEv, bp, 'E_band model');
-      near(row.target.totalEnergyEv, tt, 'E_tot target');
+      near(row.target!.totalEnergyEv, tt, 'E_tot target');
       near(row.predicted.totalEnergyEv, tp, 'E_tot model');
-      near(row.bandMeVPerAtom / 1000, (bp - bt) / 2, 'band error');
+      near(row.bandMeVPerAtom! / 1000, (bp - bt) / 2, 'band error');
     });
     // spec §6.2's "ML band err meV/atom": +3.4, −9.6
-    assert.equal(r.rows[0].bandMeVPerAtom.toFixed(1), '3.4');
-    assert.equal(r.rows[1].bandMeVPerAtom.toFixed(1), '-9.6');
+    assert.equal(r.rows[0].bandMeVPerAtom!.toFixed(1), '3.4');
+    assert.equal(r.rows[1].bandMeVPerAtom!.toFixed(1), '-9.6');
   });
 });
 

@@ -32,7 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'model-domain', term: 'model-domain [options]', summary: 'record a model\'s training domain (descriptor statistics, density, temperature, ecutrho, smearing, grid) from its training structures; the weights stay byte-identical' },
   { name: 'ensemble', term: 'ensemble [options] <models...>', summary: 'combine models trained with different seeds (same data and settings) into one ensemble archive; predict then reports the spread σ of E_total, E_band and E_F (--split: each member of an ensemble as a model of its own)' },
   { name: 'model-info', term: 'model-info [options] <model>', summary: 'what a model is and what it was trained on: versions, sha256, network, training domain, data recipe, ensemble size' },
-  { name: 'test', term: 'test [options]', summary: "MALA's Tester: a model against the LDOS and QE numbers of held-out snapshots (band, total and Fermi energy, DOS and density errors per snapshot)" },
+  { name: 'test', term: 'test [options]', summary: "MALA's Tester: a model against the LDOS and QE numbers of held-out snapshots (band, total and Fermi energy, DOS and density errors per snapshot); on pw.x outputs alone, against QE's numbers" },
 ];
 
 /** The summary of a command, for its module's `.description(...)`. */

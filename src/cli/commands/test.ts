@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .command('test')
     .description(commandSummary('test'))
     .option('--model <file>', 'mala-ts model or MALA model zip (default: $MALA_TS_MODEL)')
-    .requiredOption('--data <dir>', 'snapshots as mala-ts generate writes them: <name>.in.npy, <name>.out.npy, <name>.pw.scf.out (or MALA\'s <name>.out), <name>.info.json')
+    .requiredOption('--data <dir>', 'snapshots as mala-ts generate writes them: <name>.in.npy, <name>.out.npy, <name>.pw.scf.out (or MALA\'s <name>.out), <name>.info.json; or pw.x outputs only (<name>.pw.scf.out and info.json, no .npy: descriptors from the atoms, errors vs QE alone)')
     .option('--snapshots <a,b,...>', 'test only these snapshots (names without extensions; default: all in --data)')
     .option('--max-error <spec>', 'exit 1 when any snapshot exceeds a limit on |error|, e.g. total=5,band=5,fermi=20 (meV/atom, meV/atom, meV, vs the target LDOS); band-qe, total-qe, fermi-qe: vs QE; dos (states/eV/atom), density (%); with --forces: forces-qe (eV/Å), stress-qe (GPa)')
     .option('--forces', "also the forces (RMSE, max |ΔF|, eV/Å) and, where the pw.x output has a stress block, the stress (max |Δσ|, ΔP, GPa) against QE's; the descriptors are recomputed from the atoms for their gradient. Limits: forces-qe (RMSE), stress-qe")
@@ -65,7 +65,7 @@ export function register(program: Command): void {
       }
       if (opts.out || opts.dosOut || opts.parityPlot) {
         // the report must not overwrite the model or a snapshot's file
-        const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]);
+        const inputs = findSnapshots(opts.data, snapshots).flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile, s.infoFile]).filter((f): f is string => f !== undefined);
         checkOutputs(
           [
             ...(opts.out ? [{ path: opts.out, kind: 'file' as const, flag: '--out' }] : []),
