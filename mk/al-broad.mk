@@ -20,6 +20,10 @@
 #   make al-broad-status       what is made, missing and in progress (validation, the next model's stage, all),
 #                              and the CPU time the missing frames need (from AL_BROAD_LOG's done lines)
 #   make al-broad-candidate    the next model beside the shipped one, both tested on the same frames (below)
+#   make al-broad-qe-refs      the validation frames made → models/al-fcc-broad/validation-qe (QE references:
+#                              trimmed pw.x output, info.json, pw.x input; what mala-ts test needs without the LDOS).
+#                              al-broad-next and al-broad-next-data skip the frames held there; al-broad-candidate
+#                              tests on them (the cache's when there are none there)
 #
 # It runs for many CPU hours; on a shared machine start it niced in the background (three tries,
 # 10 min apart, so that a passing problem such as a node_modules reinstall does not end the run):
@@ -214,12 +218,13 @@ al-broad-data:
 # failed frame (logged and skipped, as al-broad-data does). Each frame is made once.
 al-broad-next-data:
 	@rc=0; $(al_broad_lanes_fn) \
-	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(AL_BROAD_VALID)" \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(al_broad_valid_todo)" \
 	  AL_BROAD_TRAIN="$(AL_BROAD_TRAIN16) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)"; \
 	$(MAKE) --no-print-directory al-broad-data || rc=1; \
 	exit $$rc
 
-# Unattended, the next model as soon as its data is there (2026-12-07): every validation frame (the
+# Unattended, the next model as soon as its data is there (2026-12-07): every validation frame not
+# held as a QE reference in AL_BROAD_QE_REFS (al-broad-qe-refs; the candidate is tested on those; the
 # 32-atom v09 and v10 too, since 2026-12-07 evening: v10 is one of the five frames the shipped model
 # misses issue 18's limits on, so the candidate's first test must have it) and every frame of
 # AL_BROAD_CANDIDATE_STAGE, then make al-broad-candidate (only when
@@ -228,7 +233,7 @@ al-broad-next-data:
 # run that a session's end kills goes on where it stopped when started again (as in the header).
 al-broad-next:
 	@rc=0; $(al_broad_lanes_fn) \
-	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(AL_BROAD_VALID)" \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(al_broad_valid_todo)" \
 	  AL_BROAD_TRAIN="$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))"; \
 	if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory al-broad-candidate || rc=1; \
 	else echo "al-broad-next: a frame above failed; al-broad-candidate waits for every frame of its stage (rerun to retry)"; fi; \
@@ -320,6 +325,10 @@ AL_PSEUDO         ?= /usr/share/espresso/pseudo
 al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
 # the validation frames made so far (expanded when a recipe runs, so frames made meanwhile count)
 al_broad_valid_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_CACHE)/validation/$(n).info.json),$(n)))
+# the validation frames (names) the repository holds as QE references (make al-broad-qe-refs), and
+# the frame specs of AL_BROAD_VALID not among them: what al-broad-next still has QE make
+al_broad_refs_made  = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_QE_REFS)/$(n).pw.scf.out),$(n)))
+al_broad_valid_todo = $(foreach f,$(AL_BROAD_VALID),$(if $(wildcard $(AL_BROAD_QE_REFS)/$(word 1,$(subst :, ,$(f))).pw.scf.out),,$(f)))
 
 .PHONY: al-broad-model al-broad-domain al-broad-table
 
@@ -387,13 +396,30 @@ al-broad-domain:
 	done
 
 al-broad-table:
-	@set -e; names=$(call al_broad_list,$(al_broad_valid_made)); \
+	@set -e; names=$(call al_broad_list,$(al_broad_valid_made)); data=$(AL_BROAD_CACHE)/validation; \
+	if [ $(words $(al_broad_refs_made)) -gt $(words $(al_broad_valid_made)) ]; then names=$(call al_broad_list,$(al_broad_refs_made)); data=$(AL_BROAD_QE_REFS); \
+	  echo "al-broad-table: on the QE references in $$data ($(words $(al_broad_refs_made)) frames; the cache has $(words $(al_broad_valid_made))): no LDOS, so no DOS or density columns"; fi; \
 	[ -n "$$names" ] || { echo "al-broad-table: no validation frame made yet (run make al-broad-data)"; exit 1; }; \
 	merge=; if [ -f $(AL_BROAD_TABLE) ] && grep -q "\"model_sha256\": \"$$(sha256sum $(AL_BROAD_MODEL) | cut -c1-64)\"" $(AL_BROAD_TABLE); then \
 	  merge=--merge; echo "al-broad-table: $(AL_BROAD_TABLE) is this model's: its rows of frames not made here are kept (--merge)"; fi; \
-	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $(AL_BROAD_CACHE)/validation --snapshots $$names \
+	$(MALA_TS) test --model $(AL_BROAD_MODEL) --data $$data --snapshots $$names \
 	  --pseudo-dir $(AL_PSEUDO) --forces --max-error $(AL_BROAD_LIMITS) --json --out $(AL_BROAD_TABLE) $$merge || rc=$$?; \
 	echo "al-broad-table: $(AL_BROAD_TABLE) (exit $${rc:-0}: 1 = some frame exceeds $(AL_BROAD_LIMITS))"
+
+# ---- the validation frames as QE references in the repository (issue 18) -----------------------
+#   make al-broad-qe-refs      every validation frame made so far → $(AL_BROAD_QE_REFS): its pw.x output
+#                              trimmed to what verbosity 'low' prints (read back equal: atoms, grid, energies,
+#                              E_F, forces, stress), its info.json and pw.x input; ~15 kB a frame where its
+#                              LDOS is megabytes. `mala-ts test --data $(AL_BROAD_QE_REFS)` then tests any
+#                              model on them against QE (energies, E_F, forces) without making them again
+#                              (≈ 3–4 CPU h of QE for the eleven) after the cache is lost.
+AL_BROAD_QE_REFS ?= models/al-fcc-broad/validation-qe
+.PHONY: al-broad-qe-refs
+al-broad-qe-refs:
+	@names=$(call al_broad_list,$(al_broad_valid_made)); \
+	[ -n "$$names" ] || { echo "al-broad-qe-refs: no validation frame made yet (run make al-broad-validation)"; exit 1; }; \
+	npx tsx scripts/qe-reference.ts --data $(AL_BROAD_CACHE)/validation --snapshots $$names --out $(AL_BROAD_QE_REFS) \
+	  --input '$(AL_BROAD_CACHE)/inputs/{name}_0.pw.scf.in'
 
 # ---- the same table on the model's own training frames (is an error a fit or a generalisation one?) --
 #   make al-broad-fit-table    mala-ts test (energies, no forces) on every frame of AL_BROAD_STAGE the
@@ -545,28 +571,30 @@ AL_BROAD_SHIPPED_STAGE    := c48+16
 al_broad_cand_dir   = $(AL_BROAD_CACHE)/candidates/$(AL_BROAD_CANDIDATE)
 # training frames made so far that neither the shipped stage nor the candidate's fits (nor their schedule frames)
 al_broad_held_made  = $(foreach n,$(filter-out $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_SHIPPED_STAGE)) $(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))) c8at_367K_4055 t8at_500K_405,$(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8))),$(if $(wildcard $(AL_BROAD_CACHE)/training/$(n).info.json),$(n)))
-# $(1) model, $(2) JSON, $(3) training or validation, $(4) frames: mala-ts test --forces, redone when the frames or the model changed
-al_broad_cand_stamp = $(4) $$(sha256sum < $(1) | cut -c1-64)
+# $(1) model, $(2) JSON, $(3) the data folder, $(4) frames: mala-ts test --forces, redone when the frames or the model changed
+al_broad_cand_stamp = $(3) $(4) $$(sha256sum < $(1) | cut -c1-64)
 al_broad_cand_test  = if [ -f $(2) ] && [ "$$(cat $(2:.json=.frames) 2>/dev/null)" = "$(al_broad_cand_stamp)" ]; then :; else rc=0; \
-	  $(MALA_TS) test --model $(1) --data $(AL_BROAD_CACHE)/$(3) --snapshots $(4) --pseudo-dir $(AL_PSEUDO) --forces \
+	  $(MALA_TS) test --model $(1) --data $(3) --snapshots $(4) --pseudo-dir $(AL_PSEUDO) --forces \
 	    --max-error $(AL_BROAD_LIMITS) --json --out $(2).tmp > $(2:.json=.log) 2>&1 || rc=$$?; \
 	  [ $$rc -le 1 ] && [ -f $(2).tmp ] || { echo "al-broad-candidate: mala-ts test failed (exit $$rc), see $(2:.json=.log)"; exit 1; }; \
 	  mv -f $(2).tmp $(2); echo "$(al_broad_cand_stamp)" > $(2:.json=.frames); fi;
 .PHONY: al-broad-candidate
 al-broad-candidate:
 	@set -e; d=$(al_broad_cand_dir); mkdir -p $$d; \
-	valid=$(call al_broad_list,$(al_broad_valid_made)); held=$(call al_broad_list,$(al_broad_held_made)); \
-	[ -n "$$valid" ] || { echo "al-broad-candidate: no validation frame made yet (run make al-broad-next-data)"; exit 1; }; \
+	held=$(call al_broad_list,$(al_broad_held_made)); \
+	valid=$(call al_broad_list,$(al_broad_refs_made)); vdir=$(AL_BROAD_QE_REFS); \
+	[ -n "$$valid" ] || { valid=$(call al_broad_list,$(al_broad_valid_made)); vdir=$(AL_BROAD_CACHE)/validation; }; \
+	[ -n "$$valid" ] || { echo "al-broad-candidate: no validation frame in $(AL_BROAD_QE_REFS) or made yet (run make al-broad-next-data)"; exit 1; }; \
 	echo "al-broad-candidate: $$d: stage $(AL_BROAD_CANDIDATE_STAGE), layers $(AL_BROAD_CANDIDATE_LAYERS), $(AL_BROAD_ENSEMBLE) member(s) $$(date -u +%FT%TZ)"; \
 	$(MAKE) --no-print-directory al-broad-model AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_LAYERS=$(AL_BROAD_CANDIDATE_LAYERS) \
 	  AL_BROAD_WORK=$$d/work AL_BROAD_MODEL=$$d/ldos-only.zip; \
 	[ -f $$d/model.zip ] || $(MAKE) --no-print-directory al-broad-finetune AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_WORK=$$d/work AL_BROAD_FT_OUT=$$d/model.zip.tmp; \
 	[ -f $$d/model.zip ] || { $(MAKE) --no-print-directory al-broad-domain AL_BROAD_STAGE=$(AL_BROAD_CANDIDATE_STAGE) AL_BROAD_MODEL=$$d/model.zip.tmp; mv $$d/model.zip.tmp $$d/model.zip; }; \
-	echo "al-broad-candidate: testing both models on $$(echo $$valid | tr , ' ' | wc -w) validation and $$(echo $$held | tr , ' ' | wc -w) held-out training frames $$(date -u +%FT%TZ)"; \
-	$(call al_broad_cand_test,$$d/model.zip,$$d/validation.json,validation,$$valid) \
-	$(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-validation.json,validation,$$valid) \
-	if [ -n "$$held" ]; then $(call al_broad_cand_test,$$d/model.zip,$$d/held.json,training,$$held) \
-	  $(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-held.json,training,$$held) fi; \
+	echo "al-broad-candidate: testing both models on $$(echo $$valid | tr , ' ' | wc -w) validation frames ($$vdir) and $$(echo $$held | tr , ' ' | wc -w) held-out training frames $$(date -u +%FT%TZ)"; \
+	$(call al_broad_cand_test,$$d/model.zip,$$d/validation.json,$$vdir,$$valid) \
+	$(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-validation.json,$$vdir,$$valid) \
+	if [ -n "$$held" ]; then $(call al_broad_cand_test,$$d/model.zip,$$d/held.json,$(AL_BROAD_CACHE)/training,$$held) \
+	  $(call al_broad_cand_test,models/al-fcc-broad/model.zip,$$d/shipped-held.json,$(AL_BROAD_CACHE)/training,$$held) fi; \
 	npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-validation.json,$(AL_BROAD_CANDIDATE)=$$d/validation.json --detail --out $$d/compare-validation.json; \
 	[ -z "$$held" ] || npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-held.json,$(AL_BROAD_CANDIDATE)=$$d/held.json \
 	  --groups 'grid t8at=^t8at;32 atoms=^t32at;hot h8at=^h8at;close p8at=^p8at;c8at=^c8at' --out $$d/compare-held.json; \

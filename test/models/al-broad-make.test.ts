@@ -109,6 +109,18 @@ describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () 
     assert.deepEqual(generated().map(([n]) => n).slice(0, 3), ['v1_fail_8at', 'q1_8at', 'q2_8at']);
   });
 
+  it('al-broad-next-data leaves the validation frames the repository holds as QE references (AL_BROAD_QE_REFS) to the end, with the rest of al-broad-data', () => {
+    const refs = path.join(dir, 'refs');
+    fs.mkdirSync(refs);
+    fs.writeFileSync(path.join(refs, 'v1_8at.pw.scf.out'), 'JOB DONE\n');
+    const empty = ['AL_BROAD_TRAIN16=', 'AL_BROAD_CONT8E=', 'AL_BROAD_HOT8=', 'AL_BROAD_HOT8B=', 'AL_BROAD_CLOSE8=', 'AL_BROAD_TRAIN8=', 'AL_BROAD_TRAIN32='];
+    const run = spawnSync('make', ['--no-print-directory', 'al-broad-next-data', 'AL_BROAD_JOBS=1', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_RUN=${dir}/stub.sh`, `AL_BROAD_QE_REFS=${refs}`,
+      `AL_BROAD_VALID=${spec('v1_8at', 1)} ${spec('v2_8at', 2)}`, `AL_BROAD_CONT8=${spec('q1_8at', 11)}`, ...empty],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(generated().map(([n]) => n), ['v2_8at', 'q1_8at', 'v1_8at']);
+  });
+
   it('a frame another process holds (its claim locked) is skipped, not made twice, and made by a later run', async () => {
     const claimDir = path.join(dir, 'cache', 'training', '.work');
     fs.mkdirSync(claimDir, { recursive: true });
