@@ -248,6 +248,9 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
       fix: `limit the errors against QE instead (band-qe, total-qe, fermi-qe; forces-qe with --forces), or test on a folder mala-ts generate wrote`,
     });
   }
+  if (opts.dosDir && noLdos) {
+    throw new MalaError(`--dos-out writes each snapshot's model DOS beside its target DOS, and snapshot ${noLdos.files.name} has no LDOS (a folder of pw.x outputs only)`, { file: noLdos.files.structureFile, fix: 'drop --dos-out, or test on a folder mala-ts generate wrote' });
+  }
   const qeKeys = (['band-qe', 'total-qe', 'fermi-qe'] as const).filter((k) => limits[k] !== undefined);
   for (const k of qeKeys) {
     for (const p of prepared) {

@@ -313,6 +313,8 @@ describe('mala-ts test: MALA\'s Tester on a data folder', function () {
       testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', maxError: { 'total-qe': 5, fermi: 20 } }),
       (e: unknown) => e instanceof MalaError && /--max-error fermi: snapshot off has no LDOS to compare with/.test(e.message) && /fermi-qe/.test(e.fix ?? ''),
     );
+    await assert.rejects(testModel({ modelFile: fx.model, dataDir: data, pseudoDir: UPF_DIR, backend: 'ts', dosDir: path.join(t.dir, 'qe-only-dos') }), (e: unknown) => e instanceof MalaError && /--dos-out .* snapshot off has no LDOS/.test(e.message));
+    assert.ok(!fs.existsSync(path.join(t.dir, 'qe-only-dos')));
     await assert.rejects(testModel({ modelFile: fx.model, dataDir: data, snapshots: ['v09'], backend: 'ts' }), (e: unknown) => e instanceof MalaError && /--snapshots: no pw\.x output v09\.pw\.scf\.out/.test(e.message));
     // the command line: --out beside them, exit 0
     const cli = mt(['test', '--model', fx.model, '--data', data, '--snapshots', 'off', '--pseudo-dir', UPF_DIR, '--backend', 'ts', '--max-error', 'total-qe=1000000', '--out', path.join(t.dir, 'qe-only.json')]);
