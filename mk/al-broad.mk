@@ -630,6 +630,7 @@ al-broad-status:
 	      if (left == 0) printf "CPU time left: unknown, no frame of their sizes done yet (%s)\n", "$(notdir $(AL_BROAD_LOG))"; \
 	      else printf "CPU time left ≈ %.1f h (each frame at the mean of its size and folder in %s)%s\n", left / 3600, "$(notdir $(AL_BROAD_LOG))", u == "" ? "" : "; not counted, none of their size done yet: " u }' $(AL_BROAD_LOG); }; \
 	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
+	echo "al-broad: validation frames held as QE references in $(AL_BROAD_QE_REFS): $(words $(al_broad_refs_made)) of $(words $(AL_BROAD_VALID))$(if $(strip $(al_broad_refs_made)),: $(strip $(al_broad_refs_made))) (al-broad-next makes only the others; make al-broad-qe-refs adds the ones made)"; \
 	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
 	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)); \
 	d=$(al_broad_cand_dir); w=$$d/work; label="al-broad: candidate $(AL_BROAD_CANDIDATE) ($$d)"; \

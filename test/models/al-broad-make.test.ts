@@ -227,6 +227,21 @@ describe('mk/al-broad.mk: al-broad-status estimates the CPU time the missing fra
   });
 });
 
+describe('mk/al-broad.mk: al-broad-status counts the validation frames the repository holds as QE references', () => {
+  it('those with a pw.x output in AL_BROAD_QE_REFS, by name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-refs-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'v2_8at.pw.scf.out'), 'JOB DONE\n');
+      fs.writeFileSync(path.join(dir, 'v3_8at.info.json'), '{}');
+      const out = spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_QE_REFS=${dir}`,
+        `AL_BROAD_VALID=${['v1_8at', 'v2_8at', 'v3_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`], { cwd: repoRoot, encoding: 'utf8' }).stdout;
+      assert.match(out, new RegExp(`validation frames held as QE references in ${dir}: 1 of 3: v2_8at \\(al-broad-next makes only the others`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mk/al-broad.mk: al-broad-status says how far the candidate is', () => {
   it('networks trained, a training checkpoint and its last epoch, fine-tuning runs done and part-way, the model and the tests', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-broad-status-'));
