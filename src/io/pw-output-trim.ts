@@ -13,8 +13,13 @@ const BANDS_NOTICE = "     Number of k-points >= 100: set verbosity='high' to pr
 const isKPointLine = (line: string) => /^\s+k\(\s*\d+\) = \(.*\), wk =/.test(line);
 const isCoordHeader = (line: string) => /^\s+(cart\. coord\. in units 2pi\/alat|cryst\. coord\.)\s*$/.test(line);
 
-/** The trimmed text, and how many k-point list and band blocks were left out. */
+/**
+ * The trimmed text, and how many k-point list and band blocks were left out. An output of fewer
+ * than 100 k-points is returned as it is: verbosity 'low' prints its bands too (and it is small).
+ */
 export function trimPwOutput(text: string): { text: string; kPointLists: number; bandBlocks: number } {
+  const kPoints = /number of k points=\s*(\d+)/.exec(text);
+  if (!kPoints || Number(kPoints[1]) < 100) return { text, kPointLists: 0, bandBlocks: 0 };
   const lines = text.split('\n');
   const out: string[] = [];
   let kPointLists = 0;

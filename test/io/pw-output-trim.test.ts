@@ -7,9 +7,10 @@ import { parseQeOutput, qeForcesRyPerBohr, qeStressKbar } from '../../src/struct
 import { writeQeReferences } from '../../src/workflow/qe-reference';
 import { repoRoot, tempDir } from '../helpers';
 
-/** pw.x 6.7 with verbosity 'high', 64 k-points (k-point list and bands printed); and one with 'low', 256 k-points. */
-const HIGH = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
+/** pw.x 6.7 with verbosity 'high' and 512 k-points (Be2: k-point lists, bands, forces); one with 'low' and 256; one with 'high' and 64. */
+const HIGH = path.join(repoRoot, 'fixtures', 'be2-ldos-qe', 'Be.pw.scf.out');
 const LOW = path.join(repoRoot, 'fixtures', 'al-forces', 'Al8F_298K_0.pw.scf.out');
+const FEW_KPOINTS = path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.out');
 
 /** The lines around a pattern's first match (2 before, 3 after), blanks as ''. */
 function around(text: string, re: RegExp): string[] {
@@ -45,21 +46,24 @@ describe('pw.x output trimmed to what verbosity low prints (QE references)', () 
     assert.deepEqual(shape(trimmed, /set verbosity='high' to print the bands\./), shape(low, /set verbosity='high' to print the bands\./));
   });
 
-  it('an output pw.x printed with verbosity low is left as it is', () => {
-    const low = fs.readFileSync(LOW, 'utf8');
-    const r = trimPwOutput(low);
-    assert.equal(r.text, low);
-    assert.equal(r.kPointLists + r.bandBlocks, 0);
+  it('an output pw.x printed with verbosity low is left as it is; so is one of fewer than 100 k-points (low prints its bands too)', () => {
+    for (const file of [LOW, FEW_KPOINTS]) {
+      const text = fs.readFileSync(file, 'utf8');
+      const r = trimPwOutput(text);
+      assert.equal(r.text, text, file);
+      assert.equal(r.kPointLists + r.bandBlocks, 0);
+    }
+    assert.match(fs.readFileSync(FEW_KPOINTS, 'utf8'), /bands \(ev\)/, 'the control: it has bands');
   });
 
-  describe('writeQeReferences (make al-broad-reference)', () => {
+  describe('writeQeReferences (make al-broad-qe-refs)', () => {
     let t: { dir: string; cleanup: () => void };
     beforeEach(() => {
       t = tempDir();
       fs.mkdirSync(path.join(t.dir, 'data'));
       fs.copyFileSync(HIGH, path.join(t.dir, 'data', 'v01.pw.scf.out'));
       fs.writeFileSync(path.join(t.dir, 'data', 'v01.info.json'), JSON.stringify({ band_energy_dft_calculation: 12.5 }));
-      fs.copyFileSync(path.join(repoRoot, 'fixtures', 'al-fcc-qe', 'Al.pw.scf.in'), path.join(t.dir, 'v01_0.pw.scf.in'));
+      fs.copyFileSync(path.join(repoRoot, 'fixtures', 'be2-ldos-qe', 'Be.pw.scf.in'), path.join(t.dir, 'v01_0.pw.scf.in'));
     });
     afterEach(() => t.cleanup());
 
