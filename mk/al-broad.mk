@@ -328,7 +328,7 @@ al_broad_valid_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_B
 # the validation frames (names) the repository holds as QE references (make al-broad-qe-refs), and
 # the frame specs of AL_BROAD_VALID not among them: what al-broad-next still has QE make
 al_broad_refs_made  = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_QE_REFS)/$(n).pw.scf.out),$(n)))
-al_broad_valid_todo = $(foreach f,$(AL_BROAD_VALID),$(if $(wildcard $(AL_BROAD_QE_REFS)/$(word 1,$(subst :, ,$(f))).pw.scf.out),,$(f)))
+al_broad_valid_todo = $(foreach f,$(AL_BROAD_VALID),$(if $(filter $(word 1,$(subst :, ,$(f))),$(al_broad_refs_made)),,$(f)))
 
 .PHONY: al-broad-model al-broad-domain al-broad-table
 

@@ -1,7 +1,7 @@
 /**
  * Keep a generate folder's snapshots as QE references (src/workflow/qe-reference.ts): the pw.x
  * output trimmed to what verbosity 'low' prints, the info.json and the pw.x input, into a folder
- * `mala-ts test --data` reads. Used by `make al-broad-reference` (mk/al-broad.mk).
+ * `mala-ts test --data` reads. Used by `make al-broad-qe-refs` (mk/al-broad.mk).
  * Usage: npx tsx scripts/qe-reference.ts --data DIR --snapshots a,b,... --out DIR [--input 'DIR/{name}_0.pw.scf.in']
  */
 import { isMalaError } from '../src/errors';

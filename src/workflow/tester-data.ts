@@ -33,6 +33,14 @@ function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
+/** `names` (in their order, each once) when every one is among `all`, else one error naming those that are not; none named: all. */
+function chooseSnapshots(all: string[], names: readonly string[] | undefined, dataDir: string, missing: (unknown: string[]) => string): string[] {
+  if (!names || names.length === 0) return all;
+  const unknown = names.filter((n) => !all.includes(n));
+  if (unknown.length > 0) throw new MalaError(`--snapshots: ${missing(unknown)} in the data folder`, { file: dataDir, fix: `choose from ${all.join(', ')}` });
+  return [...new Set(names)];
+}
+
 /** The snapshots of `dataDir` (all, or those named, in the order named). */
 export function findSnapshots(dataDir: string, names?: readonly string[]): SnapshotFiles[] {
   let st: fs.Stats;
@@ -49,15 +57,7 @@ export function findSnapshots(dataDir: string, names?: readonly string[]): Snaps
   const all = [...new Set([...inputs, ...outputs])].sort(naturalCompare);
   // no .npy at all: a folder of QE references (a generate folder with a frame in progress still has its other frames' .npy)
   if (all.length === 0) return qeReferenceSnapshots(dataDir, files, stems(QE_OUTPUT).sort(naturalCompare), names);
-  let chosen = all;
-  if (names && names.length > 0) {
-    const unknown = names.filter((n) => !all.includes(n));
-    if (unknown.length > 0) {
-      throw new MalaError(`--snapshots: no snapshot ${unknown.join(', ')} in the data folder`, { file: dataDir, fix: `choose from ${all.join(', ')}` });
-    }
-    chosen = [...new Set(names)];
-  }
-  return chosen.map((name) => {
+  return chooseSnapshots(all, names, dataDir, (u) => `no snapshot ${u.join(', ')}`).map((name) => {
     const at = (f: string) => path.join(dataDir, f);
     if (!outputs.has(name)) throw new MalaError(`snapshot ${name} has descriptors but no LDOS`, { file: at(`${name}.out.npy`), fix: `put the snapshot's LDOS there (mala-ts generate writes it), or leave ${name} out with --snapshots` });
     if (!inputs.has(name)) throw new MalaError(`snapshot ${name} has an LDOS but no descriptors`, { file: at(`${name}.in.npy`), fix: `compute them with the model's parameters (mala-ts descriptors, or mala-ts generate), or leave ${name} out with --snapshots` });
@@ -76,13 +76,7 @@ export function findSnapshots(dataDir: string, names?: readonly string[]): Snaps
 /** The snapshots of a folder of pw.x outputs (no .npy): descriptors from the atoms, errors against QE's numbers. */
 function qeReferenceSnapshots(dataDir: string, files: ReadonlySet<string>, all: string[], names?: readonly string[]): SnapshotFiles[] {
   if (all.length === 0) throw new MalaError(`no snapshots in the data folder (no <name>.in.npy / <name>.out.npy files, and no <name>${QE_OUTPUT} pw.x outputs)`, { file: dataDir, fix: LAYOUT_FIX });
-  let chosen = all;
-  if (names && names.length > 0) {
-    const unknown = names.filter((n) => !all.includes(n));
-    if (unknown.length > 0) throw new MalaError(`--snapshots: no pw.x output ${unknown.map((n) => n + QE_OUTPUT).join(', ')} in the data folder`, { file: dataDir, fix: `choose from ${all.join(', ')}` });
-    chosen = [...new Set(names)];
-  }
-  return chosen.map((name) => {
+  return chooseSnapshots(all, names, dataDir, (u) => `no pw.x output ${u.map((n) => n + QE_OUTPUT).join(', ')}`).map((name) => {
     const info = `${name}.info.json`;
     return { name, structureFile: path.join(dataDir, name + QE_OUTPUT), infoFile: files.has(info) ? path.join(dataDir, info) : undefined };
   });
@@ -90,9 +84,12 @@ function qeReferenceSnapshots(dataDir: string, files: ReadonlySet<string>, all: 
 
 export type SnapshotWithLdos = SnapshotFiles & { descriptorsFile: string; ldosFile: string };
 
+/** A snapshot with its descriptors and LDOS files (not a QE reference). */
+export const hasLdos = (s: SnapshotFiles): s is SnapshotWithLdos => s.descriptorsFile !== undefined && s.ldosFile !== undefined;
+
 /** The snapshots, each with its descriptors and LDOS; a folder of QE references is one clear error naming `what` needs them. */
 export function requireLdosSnapshots(snapshots: readonly SnapshotFiles[], dataDir: string, what: string): SnapshotWithLdos[] {
-  const none = snapshots.find((s) => s.descriptorsFile === undefined || s.ldosFile === undefined);
+  const none = snapshots.find((s) => !hasLdos(s));
   if (none) throw new MalaError(`${what} needs each snapshot's descriptors and LDOS (<name>.in.npy, <name>.out.npy); the data folder holds pw.x outputs only (${path.basename(none.structureFile)})`, { file: dataDir, fix: `pass the folder mala-ts generate wrote; a folder of pw.x outputs only is for mala-ts test (errors against QE)` });
   return snapshots as SnapshotWithLdos[];
 }

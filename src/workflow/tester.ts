@@ -42,7 +42,7 @@ import { dosOnCommonEnergies } from '../targets/dos-common-energies';
 import { writeDosComparisonCsv } from '../io/dos-comparison-csv';
 import * as path from 'node:path';
 import { qeForcesReference, snapshotForceErrors, type QeForcesReference } from './tester-forces';
-import { checkSnapshotShapes, findSnapshots, infoTemperatureK, qeReference, type SnapshotFiles, type SnapshotWithLdos } from './tester-data';
+import { checkSnapshotShapes, findSnapshots, hasLdos, infoTemperatureK, qeReference, type SnapshotFiles } from './tester-data';
 import { checkLimits, dosAndDensityErrors, energyErrors, type ErrorLimits, type SnapshotErrors, type SnapshotObservables, type TestReport } from './tester-report';
 
 export interface TesterOptions {
@@ -81,9 +81,6 @@ interface Prepared {
   /** --forces: QE's forces and stress of the snapshot. */
   qeForces?: QeForcesReference;
 }
-
-/** A snapshot with its descriptors and LDOS files (not a QE reference). */
-const hasLdos = (f: SnapshotFiles): f is SnapshotWithLdos => f.descriptorsFile !== undefined && f.ldosFile !== undefined;
 
 function prepare(files: SnapshotFiles, model: LdosModel, opts: TesterOptions): Prepared {
   const read = readStructure(files.structureFile);
@@ -241,7 +238,7 @@ export async function testModel(opts: TesterOptions): Promise<TestReport> {
   }
   // limits against the target LDOS need one: a QE reference has none
   const targetKeys = (['band', 'total', 'fermi', 'dos', 'density'] as const).filter((k) => limits[k] !== undefined);
-  const noLdos = prepared.find((p) => !p.files.ldosFile);
+  const noLdos = prepared.find((p) => !hasLdos(p.files));
   if (targetKeys.length > 0 && noLdos) {
     throw new MalaError(`--max-error ${targetKeys.join(', ')}: snapshot ${noLdos.files.name} has no LDOS to compare with (a folder of pw.x outputs only)`, {
       file: noLdos.files.structureFile,
