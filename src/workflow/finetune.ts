@@ -24,9 +24,21 @@
  *     frames, whose total-energy error is mostly the density's (total − band); on the broad Al
  *     data it lowered the cool frames' density error, not theirs (models/al-fcc-broad/RECIPE.md).
  * Beside them in the same step, a random mini-batch of the frames' LDOS rows (as many as one
- * frame's points) keeps the ordinary loss. The step goes through the backends' MSE step with
- * targets that give these gradients (src/network/output-gradient.ts). Negative LDOS is clamped to
- * zero by predict, so those outputs get no gradient.
+ * frame's points) keeps the ordinary loss, weighted by λ_L (`ldosWeight`, default 1). The step
+ * goes through the backends' MSE step with targets that give these gradients
+ * (src/network/output-gradient.ts). Negative LDOS is clamped to zero by predict, so those outputs
+ * get no gradient.
+ *
+ * A folder of QE references (pw.x outputs and info.json, no .npy: what `make al-broad-qe-refs`
+ * keeps in the repository at a few tens of kB per frame, where a frame's LDOS is megabytes) has
+ * no LDOS to hold the network to. There the LDOS rows are the network's own: a fixed random
+ * sample of each frame's descriptor rows (`anchorRowsPerFrame`, computed from the atoms once),
+ * with the starting network's outputs on them as targets, per network (an ensemble member is held
+ * to itself). So the energy, band, Fermi and force terms move the LDOS only as far as they pull
+ * against the network's own predictions (distillation, "learning without forgetting"): frames
+ * whose LDOS was lost with a machine can still teach a model their QE energies and forces. The
+ * density term needs the LDOS targets and is refused there; energy-only steps compute each
+ * frame's descriptors from its atoms, as there is no .in.npy to read.
  *
  * Steps, each one call: predict with forces (E, F, β and the rows captured from the forces'
  * backward pass), the displaced frames' descriptors (predictDescriptorRows, nothing else), the
@@ -54,6 +66,7 @@
  * checkpoints.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MalaError } from '../errors';
 import { checkOutputs } from '../io/output-check';
 import { NpyFile } from '../io/npy';
@@ -70,7 +83,7 @@ import { serialComm, type Communicator } from '../parallel/comm';
 import { shareFloat32Slots, shareTextSlots } from '../parallel/share-slots';
 import { predict, predictDescriptorRows } from './predict';
 import { qeForcesReference } from './tester-forces';
-import { findSnapshots, infoTemperatureK, qeReference, requireLdosSnapshots, type SnapshotFiles } from './tester-data';
+import { findSnapshots, hasLdos, infoTemperatureK, qeReference, type SnapshotFiles, type SnapshotWithLdos } from './tester-data';
 import { kTEv, rydbergEv } from '../structure/units';
 import { bandEnergyLdosAdjoint, fermiEnergyLdosDerivative, ldosGradientRows } from '../targets/dos-adjoint';
 import { loadPointData } from './train';
@@ -93,6 +106,13 @@ export interface FinetuneOptions {
   fermiWeight?: number;
   /** λ_ρ, per unit of relative squared density error against the frame's LDOS target; needs forceWeight 0; default 0. */
   densityWeight?: number;
+  /** λ_L, the weight of the LDOS rows' mean squared error (scaled outputs) in each step; default 1. */
+  ldosWeight?: number;
+  /**
+   * A folder of QE references (no LDOS): how many of each frame's descriptor rows hold the network
+   * to its starting outputs (default 4096, or all of a smaller frame's).
+   */
+  anchorRowsPerFrame?: number;
   /** Largest atom move of the force term's central difference, Å. */
   stepAngstrom: number;
   pseudoDir?: string;
@@ -126,6 +146,12 @@ export interface FinetuneEpoch {
   fermiEnergyRmseMeV?: number;
   /** With a density term: the frames' rms relative L2 density error against their LDOS targets, %. */
   densityErrorPercent?: number;
+  /**
+   * The LDOS rows' rms error in the network's scaled outputs, over the epoch's mini-batches: against
+   * the LDOS targets, or (QE references) against the starting network's outputs, i.e. how far
+   * the fine-tuning has moved the LDOS.
+   */
+  ldosRowsRms?: number;
 }
 
 /** A model that keeps what predict hands its network: the forward rows, and the backward pass's rows and cotangent. */
@@ -287,12 +313,47 @@ function displacedRows(data: ModelData, frame: Frame, move: number[][], o: Finet
   return predictDescriptorRows({ structureRead: { ...frame.read, atoms }, structureFile: frame.files.structureFile, model: new LdosModel(data, '<finetune>', { backend: o.backend }), pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK });
 }
 
+/**
+ * QE references: `perFrame` of each frame's descriptor rows (predict's, from its atoms), a fixed
+ * random sample of its own stream (the networks' draws stay as without it), scaled as the
+ * network's inputs. Computed once: every network of the run is held on the same rows.
+ */
+function anchorRows(data: ModelData, frames: Frame[], perFrame: number, o: FinetuneOptions): Float32Array {
+  const nIn = data.spec.layerSizes[0];
+  const rng = new Rng(1_000_003 + (o.seed ?? 1));
+  const parts = frames.map((frame) => {
+    const all = predictDescriptorRows({ structureRead: frame.read, structureFile: frame.files.structureFile, model: new LdosModel(data, '<finetune>', { backend: o.backend }), pseudoDir: o.pseudoDir, temperatureK: frame.temperatureK });
+    const n = all.length / nIn;
+    const pick = rng.permutation(n).subarray(0, Math.min(perFrame, n));
+    const rows = new Float32Array(pick.length * nIn);
+    pick.forEach((p, q) => rows.set(all.subarray(p * nIn, (p + 1) * nIn), q * nIn));
+    return data.inputScaler.transform(rows, nIn);
+  });
+  return concat(parts, (k) => new Float32Array(k));
+}
+
+/** The network's outputs on `rows` rows of x, a bounded block at a time. */
+async function forwardInChunks(net: ReturnType<typeof createTrainableNet>, x: Float32Array, rows: number, nIn: number): Promise<Float32Array> {
+  const block = 65536;
+  const parts: Float32Array[] = [];
+  for (let r = 0; r < rows; r += block) {
+    const m = Math.min(block, rows - r);
+    parts.push(Float32Array.from(await net.forward(x.subarray(r * nIn, (r + m) * nIn), m)));
+  }
+  return concat(parts, (k) => new Float32Array(k));
+}
+
 /** What every network of a fine-tuning run shares: the frames, their LDOS rows (scaled) and the terms' weights. */
 interface TuningSet {
   frames: Frame[];
-  points: ReturnType<typeof loadPointData>;
+  /** The frames' rows unscaled (the density term's); undefined for QE references. */
+  points?: ReturnType<typeof loadPointData>;
+  /** The LDOS rows the mini-batches are drawn from, scaled; `rows` of them. */
   tx: Float32Array;
-  ty: Float32Array;
+  /** Their targets, scaled; undefined (QE references): each network's own starting outputs on `tx`. */
+  ty?: Float32Array;
+  rows: number;
+  ldosWeight: number;
   bandWeight: number;
   fermiWeight: number;
   densityWeight: number;
@@ -310,6 +371,8 @@ interface EpochSums {
   bandSq: number;
   fermiSq: number;
   densitySq: number;
+  /** Σ over the epoch's steps of the LDOS rows' mean squared error (scaled outputs). */
+  ldosSq?: number;
 }
 
 /** What a fine-tuning checkpoint holds besides the weights and the Adam state. */
@@ -346,13 +409,16 @@ function readCheckpoint(ck: NetworkCheckpoint, spec: ModelData['spec']): { data:
 
 /** One network (`weights`, with the model's scalers and settings) fine-tuned on the set: its new weights and each epoch's errors. */
 async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: TuningSet, o: FinetuneOptions, progress: Progress, ck?: NetworkCheckpoint): Promise<{ weights: ModelData['weights']; history: FinetuneEpoch[] }> {
-  const { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand, noFermi } = set;
+  const { frames, points, tx, bandWeight, fermiWeight, densityWeight, noBand, noFermi, ldosWeight } = set;
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
   const rangeLdos = data.outputScaler.scale[0];
   const minLdos = data.outputScaler.shift[0];
   const resumed = ck ? readCheckpoint(ck, data.spec) : undefined;
-  const net = createTrainableNet(data.spec, resumed ? resumed.data.weights : weights, { backend: o.backend });
+  const net = createTrainableNet(data.spec, weights, { backend: o.backend });
+  // QE references: the LDOS rows' targets are this network's outputs before any step (a resumed run too)
+  const ty = set.ty ?? (await forwardInChunks(net, tx, set.rows, nIn));
+  if (resumed) net.setParameters(resumed.data.weights);
   net.configureAdam({ lr: o.learningRate, weightDecay: 0 });
   if (resumed) net.setOptimizerState(resumed.data.training!.optimizer);
   const current = (): ModelData => ({ ...data, ensemble: undefined, weights: net.getParameters() });
@@ -370,10 +436,11 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
   for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
     // a run saved within this epoch goes on with its order, after its frames, from its sums
     const order = within ? within.order : Array.from(rng.permutation(frames.length));
-    const sums: EpochSums = within ? { ...within.sums } : { forceSq: 0, qeSq: 0, components: 0, energySq: 0, bandSq: 0, fermiSq: 0, densitySq: 0 };
+    const sums: EpochSums = within ? { ...within.sums } : { forceSq: 0, qeSq: 0, components: 0, energySq: 0, bandSq: 0, fermiSq: 0, densitySq: 0, ldosSq: 0 };
     const first = within ? within.done : 0;
     within = undefined;
     let { forceSq, qeSq, components, energySq, bandSq, fermiSq, densitySq } = sums;
+    let ldosSq = sums.ldosSq ?? 0;
     for (let step = first; step < order.length; step++) {
       const fi = order[step];
       const frame = frames[fi];
@@ -411,7 +478,7 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       const lx = new Float32Array(n * nIn);
       const ly = new Float32Array(n * nOut);
       for (let q = 0; q < n; q++) {
-        const p = Math.floor(rng.uniform() * points.nPoints);
+        const p = Math.floor(rng.uniform() * set.rows);
         lx.set(tx.subarray(p * nIn, (p + 1) * nIn), q * nIn);
         ly.set(ty.subarray(p * nOut, (p + 1) * nOut), q * nOut);
       }
@@ -446,21 +513,27 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
         for (let k = 0; k < nOut; k++) perEnergy[k] = (t.bandBeta ? bandCoefficient * t.bandBeta[k] : 0) + (t.fermiBeta ? fermiCoefficient * t.fermiBeta[k] : 0);
         let perPoint: Float64Array | undefined;
         if (densityWeight > 0) {
-          const d = densityTerm(out.subarray(block * n * nOut, (block + 1) * n * nOut), points, points.firstRows[fi], t.rows, t.electronWeights!, { nIn, nOut, rangeLdos, minLdos, name: frame.files.name });
+          const d = densityTerm(out.subarray(block * n * nOut, (block + 1) * n * nOut), points!, points!.firstRows[fi], t.rows, t.electronWeights!, { nIn, nOut, rangeLdos, minLdos, name: frame.files.name });
           densitySq += d.relativeErrorSq;
           perPoint = d.residual.map((r) => (2 * densityWeight * r) / d.targetSq);
         }
         betaBlock((2 * o.energyWeight * dEPerAtom) / atomCount, perEnergy, perPoint);
       }
-      // the LDOS rows: the gradient of their own mean squared error
+      // the LDOS rows: the gradient of their own mean squared error, × λ_L
       const base = block * n * nOut;
-      for (let i = 0; i < n * nOut; i++) g[base + i] = (2 * (out[base + i] - ly[i])) / (n * nOut);
+      let sq = 0;
+      for (let i = 0; i < n * nOut; i++) {
+        const r = out[base + i] - ly[i];
+        sq += r * r;
+        g[base + i] = (ldosWeight * 2 * r) / (n * nOut);
+      }
+      ldosSq += sq / (n * nOut);
       await net.trainStep(x, targetsForOutputGradient(out, g, rows, nOut), rows);
       progress.tick(1);
       if (ck && step + 1 < order.length && Date.now() - lastSave >= everyMs) {
         save({
           kind: 'finetune', fingerprint: ck.fingerprint, epoch: epoch - 1, rng: Array.from(rng.state()), history,
-          within: { order, done: step + 1, sums: { forceSq, qeSq, components, energySq, bandSq, fermiSq, densitySq } },
+          within: { order, done: step + 1, sums: { forceSq, qeSq, components, energySq, bandSq, fermiSq, densitySq, ldosSq } },
         });
         lastSave = Date.now();
         o.log?.(`checkpoint: epoch ${epoch}, ${step + 1} of ${order.length} frames`);
@@ -474,6 +547,7 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       bandEnergyRmseMeVPerAtom: noBand ? undefined : 1000 * Math.sqrt(bandSq / frames.length),
       fermiEnergyRmseMeV: noFermi ? undefined : 1000 * Math.sqrt(fermiSq / frames.length),
       densityErrorPercent: densityWeight > 0 ? 100 * Math.sqrt(densitySq / frames.length) : undefined,
+      ldosRowsRms: Math.sqrt(ldosSq / frames.length),
     };
     history.push(rec);
     if (ck) {
@@ -481,7 +555,7 @@ async function tuneNetwork(data: ModelData, weights: ModelData['weights'], set: 
       lastSave = Date.now();
     }
     const forceText = rec.forceRmseEvPerA === undefined ? '' : `force RMSE ${rec.forceRmseEvPerA.toFixed(4)} eV/Å (QE's rms ${rec.qeForceRmsEvPerA!.toFixed(4)}), `;
-    o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}`);
+    o.log?.(`epoch ${epoch}: before their steps, the frames' ${forceText}total-energy RMSE ${rec.totalEnergyRmseMeVPerAtom.toFixed(2)} meV/atom${rec.bandEnergyRmseMeVPerAtom === undefined ? '' : `, band-energy RMSE ${rec.bandEnergyRmseMeVPerAtom.toFixed(2)} meV/atom`}${rec.fermiEnergyRmseMeV === undefined ? '' : `, E_F RMSE ${rec.fermiEnergyRmseMeV.toFixed(1)} meV`}${rec.densityErrorPercent === undefined ? '' : `, density error ${rec.densityErrorPercent.toFixed(3)} %`}, LDOS rows' rms error ${rec.ldosRowsRms!.toExponential(2)} (scaled; ${set.ty ? 'against the targets' : 'from the network\'s starting outputs'})`);
   }
   return { weights: net.getParameters(), history };
 }
@@ -499,10 +573,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   const bandWeight = o.bandWeight ?? 0;
   const fermiWeight = o.fermiWeight ?? 0;
   const densityWeight = o.densityWeight ?? 0;
+  const ldosWeight = o.ldosWeight ?? 1;
+  const anchorRowsPerFrame = o.anchorRowsPerFrame ?? 4096;
+  if (!Number.isInteger(anchorRowsPerFrame) || anchorRowsPerFrame < 1) throw new MalaError(`--anchor-rows must be a whole number ≥ 1, got ${anchorRowsPerFrame}`);
   if (o.checkpointSeconds !== undefined && !(o.checkpointSeconds >= 0 && Number.isFinite(o.checkpointSeconds))) {
     throw new MalaError(`--checkpoint-minutes must be ≥ 0, got ${o.checkpointSeconds / 60}`);
   }
-  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight]] as const) {
+  for (const [name, v] of [['--force-weight', o.forceWeight], ['--energy-weight', o.energyWeight], ['--band-weight', bandWeight], ['--fermi-weight', fermiWeight], ['--density-weight', densityWeight], ['--ldos-weight', ldosWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new MalaError(`${name} must be ≥ 0, got ${v}`);
   }
   if (densityWeight > 0 && o.forceWeight > 0) {
@@ -512,8 +589,13 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   if (data.outputScaler.featureWise || !data.outputScaler.minmax) {
     throw new MalaError(`finetune needs the global minmax output scaler (the model has ${data.outputScaler.typestring})`, { file: o.modelFile, fix: 'train the model with --output-scaling minmax (the default)' });
   }
-  const snapshots = requireLdosSnapshots(findSnapshots(o.dataDir, o.snapshots), o.dataDir, 'finetune');
-  checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile])]);
+  const snapshots = findSnapshots(o.dataDir, o.snapshots);
+  // a folder of QE references (no .npy; findSnapshots never mixes the two): the LDOS rows are the network's own (the header)
+  const qeReferences = !snapshots.every(hasLdos);
+  if (qeReferences && densityWeight > 0) {
+    throw new MalaError(`--density-weight needs each frame's LDOS target; the data folder holds QE references (pw.x outputs only, ${path.basename(snapshots[0].structureFile)})`, { file: o.dataDir, fix: 'drop --density-weight, or pass the folder mala-ts generate wrote' });
+  }
+  checkOutputs([{ path: o.out, kind: 'file', flag: '--out' }], [o.modelFile, ...snapshots.flatMap((s) => [s.descriptorsFile, s.ldosFile, s.structureFile].filter((f): f is string => f !== undefined))]);
   const frames = snapshots.map(readFrame);
   const noBand = frames.find((f) => f.qeBandEnergyEv === undefined);
   if (bandWeight > 0 && noBand) {
@@ -525,22 +607,30 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
   }
   const nIn = data.spec.layerSizes[0];
   const nOut = data.spec.layerSizes[data.spec.layerSizes.length - 1];
-  // the LDOS rows of all frames, on the model's axis and scaled as in training
-  const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
-  const loaded = loadPointData(snapshots.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(snapshots[0].descriptorsFile, nIn), nIn, nOut, axis);
-  // scaled in place; only the density term needs the raw rows beside them (a hundred frames' rows
-  // are gigabytes, and members are fine-tuned side by side: mk/al-broad.mk AL_BROAD_FT_JOBS)
-  const keepRaw = densityWeight > 0;
-  const tx = data.inputScaler.transform(keepRaw ? Float32Array.from(loaded.x) : loaded.x, nIn);
-  const ty = data.outputScaler.transform(keepRaw ? Float32Array.from(loaded.y) : loaded.y, nOut);
-  const points = keepRaw ? loaded : { ...loaded, x: new Float32Array(0), y: new Float32Array(0) };
-
-  const set: TuningSet = { frames, points, tx, ty, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
+  const terms = { frames, ldosWeight, bandWeight, fermiWeight, densityWeight, noBand: !!noBand, noFermi: !!noFermi };
+  let set: TuningSet;
+  if (qeReferences) {
+    const tx = anchorRows(data, frames, anchorRowsPerFrame, o);
+    set = { ...terms, tx, rows: tx.length / nIn };
+  } else {
+    const withLdos = snapshots as SnapshotWithLdos[];
+    // the LDOS rows of all frames, on the model's axis and scaled as in training
+    const axis = data.energyReference ? { reference: data.energyReference, spacingEv: data.energyGrid.spacingEv } : undefined;
+    const loaded = loadPointData(withLdos.map((s) => ({ descriptors: s.descriptorsFile, ldos: s.ldosFile })), xyzColumnsOf(withLdos[0].descriptorsFile, nIn), nIn, nOut, axis);
+    // scaled in place; only the density term needs the raw rows beside them (a hundred frames' rows
+    // are gigabytes, and members are fine-tuned side by side: mk/al-broad.mk AL_BROAD_FT_JOBS)
+    const keepRaw = densityWeight > 0;
+    const tx = data.inputScaler.transform(keepRaw ? Float32Array.from(loaded.x) : loaded.x, nIn);
+    const ty = data.outputScaler.transform(keepRaw ? Float32Array.from(loaded.y) : loaded.y, nOut);
+    const points = keepRaw ? loaded : { ...loaded, x: new Float32Array(0), y: new Float32Array(0) };
+    set = { ...terms, points, tx, ty, rows: loaded.nPoints };
+  }
   // a checkpoint resumes only the run it was written by: the same model file, frames and options
   const fingerprint = JSON.stringify({
     model: sha256(fs.readFileSync(o.modelFile)),
     frames: frames.map((f) => f.files.name),
-    options: [o.epochs, o.learningRate, o.forceWeight, o.energyWeight, bandWeight, fermiWeight, densityWeight, o.stepAngstrom, o.seed ?? 1],
+    options: [o.epochs, o.learningRate, o.forceWeight, o.energyWeight, bandWeight, fermiWeight, densityWeight, o.stepAngstrom, o.seed ?? 1,
+      ...(ldosWeight !== 1 ? [ldosWeight] : []), ...(qeReferences ? ['qe-references', anchorRowsPerFrame] : [])],
   });
   // an ensemble: each member in turn, from the same frames, order and seed, as fine-tuning each
   // member's own file and combining them with mala-ts ensemble would
@@ -574,7 +664,10 @@ export async function finetuneModel(o: FinetuneOptions): Promise<{ out: string; 
     tuned = members.map((m, k) => ({ ...done.get(k)!, seed: m.seed }));
   }
   const history = tuned[0].history;
-  const finetune = { epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, stepAngstrom: o.stepAngstrom, frames: frames.map((f) => f.files.name), history, ...(tuned.length > 1 ? { memberHistories: tuned.map((m) => m.history) } : {}) };
+  const finetune = {
+    epochs: o.epochs, learningRate: o.learningRate, forceWeight: o.forceWeight, energyWeight: o.energyWeight, bandWeight, fermiWeight, densityWeight, ldosWeight, stepAngstrom: o.stepAngstrom,
+    ldosRows: qeReferences ? { of: 'the network itself (QE references: no LDOS targets)', perFrame: anchorRowsPerFrame } : { of: 'the frames\' LDOS targets' },
+    frames: frames.map((f) => f.files.name), history, ...(tuned.length > 1 ? { memberHistories: tuned.map((m) => m.history) } : {}) };
   const networks: Pick<ModelData, 'weights' | 'ensemble'> = tuned.length > 1 ? { weights: tuned[0].weights, ensemble: tuned.map((m) => ({ weights: m.weights, seed: m.seed })) } : { weights: tuned[0].weights, ensemble: undefined };
   if (comm.rank === 0) saveModelData(o.out, { ...data, ...networks, provenance: { ...(data.provenance ?? {}), finetune } });
   comm.barrier(); // the archive is written: each rank's checkpoints may go

@@ -87,13 +87,6 @@ export type SnapshotWithLdos = SnapshotFiles & { descriptorsFile: string; ldosFi
 /** A snapshot with its descriptors and LDOS files (not a QE reference). */
 export const hasLdos = (s: SnapshotFiles): s is SnapshotWithLdos => s.descriptorsFile !== undefined && s.ldosFile !== undefined;
 
-/** The snapshots, each with its descriptors and LDOS; a folder of QE references is one clear error naming `what` needs them. */
-export function requireLdosSnapshots(snapshots: readonly SnapshotFiles[], dataDir: string, what: string): SnapshotWithLdos[] {
-  const none = snapshots.find((s) => !hasLdos(s));
-  if (none) throw new MalaError(`${what} needs each snapshot's descriptors and LDOS (<name>.in.npy, <name>.out.npy); the data folder holds pw.x outputs only (${path.basename(none.structureFile)})`, { file: dataDir, fix: `pass the folder mala-ts generate wrote; a folder of pw.x outputs only is for mala-ts test (errors against QE)` });
-  return snapshots as SnapshotWithLdos[];
-}
-
 function npyShape(file: string): number[] {
   const f = new NpyFile(file);
   try {

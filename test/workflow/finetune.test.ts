@@ -159,6 +159,49 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), forceWeight: 1, densityWeight: 1 }), (e: unknown) => e instanceof MalaError && /--density-weight needs --force-weight 0/.test(e.message));
   });
 
+  it('a folder of QE references (no LDOS): the energy term lowers the energy error, and the LDOS rows hold the network to its own starting outputs as hard as --ldos-weight says', async () => {
+    const refs = path.join(t.dir, 'refs');
+    fs.mkdirSync(refs);
+    for (const ext of ['.pw.scf.out', '.info.json']) fs.copyFileSync(path.join(data, `al${ext}`), path.join(refs, `al${ext}`));
+    const common = { modelFile: model, dataDir: refs, epochs: 6, learningRate: 1e-2, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts' as const, forceWeight: 0, energyWeight: 1, anchorRowsPerFrame: 2000 };
+    const runs = new Map<number, Awaited<ReturnType<typeof finetuneModel>>>();
+    for (const w of [0, 1, 100]) runs.set(w, await finetuneModel({ ...common, out: path.join(t.dir, `refs-${w}.zip`), ldosWeight: w }));
+    const energy = (w: number) => runs.get(w)!.history.map((h) => h.totalEnergyRmseMeVPerAtom);
+    const drift = (w: number) => runs.get(w)!.history.map((h) => h.ldosRowsRms!);
+    const course = (w: number) => `λ_L ${w}: energy RMSE ${energy(w).map((v) => v.toFixed(0)).join(' → ')} meV/atom, LDOS drift ${drift(w).map((v) => v.toFixed(3)).join(' → ')}`;
+    // the first step sees the network as it started: its own outputs are the targets, exactly
+    for (const w of runs.keys()) assert.equal(drift(w)[0], 0, course(w));
+    // the energy term does its work with the LDOS rows at weight 0 and 1 …
+    for (const w of [0, 1]) assert.ok(energy(w)[5] < 0.7 * energy(w)[0], course(w));
+    // … and the LDOS moves less the harder it is held
+    const last = (w: number) => drift(w)[5];
+    assert.ok(last(0) > 0.5 && last(1) < 0.9 * last(0) && last(100) < 0.3 * last(0), [0, 1, 100].map(course).join('\n'));
+    assert.ok(energy(100)[5] > energy(0)[5], [0, 100].map(course).join('\n'));
+    const ft = (readModelData(path.join(t.dir, 'refs-1.zip')).provenance as { finetune: { ldosRows: { of: string; perFrame?: number }; ldosWeight: number } }).finetune;
+    assert.deepEqual([ft.ldosRows, ft.ldosWeight], [{ of: 'the network itself (QE references: no LDOS targets)', perFrame: 2000 }, 1]);
+    // the LDOS targets' folder: the rows are fitted to the targets (not zero at the start)
+    const own = await finetuneModel({ ...common, dataDir: data, epochs: 1, out: path.join(t.dir, 'refs-data.zip') });
+    assert.ok(own.history[0].ldosRowsRms! > 1e-3, `${own.history[0].ldosRowsRms}`);
+    // the density term needs the LDOS targets
+    await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), energyWeight: 0, densityWeight: 1 }), (e: unknown) => e instanceof MalaError && /--density-weight needs each frame's LDOS target; the data folder holds QE references/.test(e.message) && e.file === refs);
+    await assert.rejects(finetuneModel({ ...common, out: path.join(t.dir, 'x.zip'), anchorRowsPerFrame: 0 }), (e: unknown) => e instanceof MalaError && /--anchor-rows must be a whole number ≥ 1, got 0/.test(e.message));
+  });
+
+  it('a folder of QE references with --checkpoint: a run killed after an epoch and resumed holds the network to its starting outputs still, and ends as the uninterrupted run, bit for bit', async () => {
+    const refs = path.join(t.dir, 'refs-ck');
+    fs.mkdirSync(refs);
+    for (const ext of ['.pw.scf.out', '.info.json']) fs.copyFileSync(path.join(data, `al${ext}`), path.join(refs, `al${ext}`));
+    const common = { modelFile: model, dataDir: refs, epochs: 3, learningRate: 1e-2, stepAngstrom: 0.01, pseudoDir: UPF_DIR, backend: 'ts' as const, forceWeight: 0, energyWeight: 1, anchorRowsPerFrame: 500 };
+    const whole = await finetuneModel({ ...common, out: path.join(t.dir, 'refs-ck-whole.zip') });
+    const checkpoint = path.join(t.dir, 'refs-ck.zip');
+    const out = path.join(t.dir, 'refs-ck-resumed.zip');
+    await assert.rejects(finetuneModel({ ...common, out, checkpoint, log: (l) => { if (/^epoch 1:/.test(l)) throw new Error('killed'); } }), /killed/);
+    const resumed = await finetuneModel({ ...common, out, checkpoint });
+    const got = readModelData(resumed.out).weights;
+    readModelData(whole.out).weights.forEach((w, i) => assert.deepEqual(Array.from(got[i]), Array.from(w), `parameter ${i}`));
+    assert.deepEqual(JSON.parse(JSON.stringify(resumed.history)), JSON.parse(JSON.stringify(whole.history)));
+  });
+
   it('an ensemble: each member fine-tuned in turn exactly as its own file would be, written as an ensemble', async () => {
     const m = readModelData(model);
     const a = path.join(t.dir, 'member-a.zip');
@@ -314,11 +357,6 @@ describe('mala-ts finetune: the network trained on QE forces and energies beside
     for (const ext of ['in.npy', 'out.npy', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(noForces, `al.${ext}`));
     fs.writeFileSync(path.join(noForces, 'al.pw.scf.out'), fs.readFileSync(AL_OUT, 'utf8').replace(/Forces acting on atoms/g, 'Forces elided'));
     await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: noForces, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /Forces acting on atoms/.test(e.message) && e.file === path.join(noForces, 'al.pw.scf.out'));
-    // a folder of QE references (pw.x outputs only, for mala-ts test): no LDOS to fine-tune on
-    const qeOnly = path.join(t.dir, 'qe-only');
-    fs.mkdirSync(qeOnly);
-    for (const ext of ['pw.scf.out', 'info.json']) fs.copyFileSync(path.join(data, `al.${ext}`), path.join(qeOnly, `al.${ext}`));
-    await assert.rejects(finetuneModel({ ...common, modelFile: model, dataDir: qeOnly, out: path.join(t.dir, 'x.zip') }), (e: unknown) => e instanceof MalaError && /finetune needs each snapshot's descriptors and LDOS .* pw\.x outputs only \(al\.pw\.scf\.out\)/.test(e.message) && e.file === qeOnly);
     assert.ok(!fs.existsSync(path.join(t.dir, 'x.zip')));
     // the frame with one key left out of its info.json
     const frameWithout = (dirName: string, key: string): string => {

@@ -23,6 +23,8 @@ interface Opts {
   bandWeight: number;
   fermiWeight: number;
   densityWeight: number;
+  ldosWeight: number;
+  anchorRows: number;
   step: number;
   seed: number;
   checkpoint?: string;
@@ -37,7 +39,7 @@ export function register(program: Command): void {
     .command('finetune')
     .description(commandSummary('finetune'))
     .requiredOption('--model <file>', 'a mala-ts model (mala-ts train); an ensemble: each member is fine-tuned in turn, with the same frames, order and seed, and --out is the ensemble of them')
-    .requiredOption('--data <dir>', 'its training snapshots as mala-ts generate writes them (<name>.in.npy, .out.npy, .pw.scf.out with QE forces, .info.json)')
+    .requiredOption('--data <dir>', 'its training snapshots as mala-ts generate writes them (<name>.in.npy, .out.npy, .pw.scf.out with QE forces, .info.json); or a folder of QE references (.pw.scf.out and .info.json, no .npy; scripts/qe-reference.ts), where the LDOS rows hold the network to its own starting outputs')
     .option('--snapshots <a,b,...>', 'only these snapshots (default: all in --data)')
     .requiredOption('--out <file>', 'the fine-tuned model archive')
     .option('--epochs <n>', 'epochs (one step per snapshot each)', num('--epochs'), 3)
@@ -47,6 +49,8 @@ export function register(program: Command): void {
     .option('--band-weight <w>', 'weight of the squared band-energy error against QE\'s (info.json), per (eV/atom)²; 0 = off', num('--band-weight'), 0)
     .option('--fermi-weight <w>', 'weight of the squared Fermi-energy error against QE\'s (info.json), per eV²; 0 = off', num('--fermi-weight'), 0)
     .option('--density-weight <w>', 'weight of the relative squared density error against each snapshot\'s LDOS target (at the model\'s Fermi level); needs --force-weight 0; 0 = off', num('--density-weight'), 0)
+    .option('--ldos-weight <w>', 'weight of the LDOS rows\' mean squared error (scaled outputs) beside the other terms in each step', num('--ldos-weight'), 1)
+    .option('--anchor-rows <n>', 'QE references: how many of each frame\'s grid points (a fixed random sample) hold the network to its starting outputs', num('--anchor-rows'), 4096)
     .option('--step <Å>', 'largest atom move of the force term\'s central difference', num('--step'), 0.01)
     .option('--seed <n>', 'seed of the snapshot order and the LDOS rows', num('--seed'), 1)
     .option('--checkpoint <file>', 'save the run after every epoch (an ensemble: <file>.member-K.zip) and resume from it when it exists (the same model, snapshots and options; removed when the run ends)')
@@ -77,6 +81,8 @@ async function finetuneCommand(opts: Opts, comm: Communicator | undefined): Prom
     bandWeight: opts.bandWeight,
     fermiWeight: opts.fermiWeight,
     densityWeight: opts.densityWeight,
+    ldosWeight: opts.ldosWeight,
+    anchorRowsPerFrame: opts.anchorRows,
     stepAngstrom: opts.step,
     seed: opts.seed,
     checkpoint: opts.checkpoint,
