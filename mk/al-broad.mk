@@ -421,6 +421,58 @@ al-broad-qe-refs:
 	npx tsx scripts/qe-reference.ts --data $(AL_BROAD_CACHE)/validation --snapshots $$names --out $(AL_BROAD_QE_REFS) \
 	  --input '$(AL_BROAD_CACHE)/inputs/{name}_0.pw.scf.in'
 
+# ---- training frames as QE references, and fine-tuning on them (2026-12-07, late) ---------------
+# A session's machine lost AL_BROAD_CACHE (every frame's LDOS) more than once, and the candidate
+# stage's frames take more CPU than one machine lived. So the next model also has a route built
+# from what stays in the repository: a frame's QE numbers, not its LDOS.
+#   make al-broad-ref-data        the validation frames not held as references, then the frames of
+#                                 AL_BROAD_REF_FRAMES not in AL_BROAD_TRAIN_QE_REFS (the hot and close-pair
+#                                 8-atom frames interleaved with the shipped model's c48 ones, then the
+#                                 16-, 32-atom and grid frames); resumable, AL_BROAD_JOBS=2 as above
+#   make al-broad-train-qe-refs   the training frames made → AL_BROAD_TRAIN_QE_REFS (as al-broad-qe-refs;
+#                                 ~20–40 kB a frame): commit them, so the next session's machine goes on
+#   make al-broad-ref-finetune    the shipped ensemble fine-tuned on every reference there (finetune on
+#                                 QE references holds each member's LDOS to its own starting outputs,
+#                                 docs/forces.md §1c), then both models tested on the validation
+#                                 references and put side by side (bench/variants-table.ts)
+AL_BROAD_TRAIN_QE_REFS ?= models/al-fcc-broad/training-qe
+# two lists word by word (a1 b1 a2 b2 …, the longer one's rest at the end)
+al_broad_interleave = $(subst @, ,$(join $(addsuffix @,$(1)),$(2)))
+AL_BROAD_REF_FRAMES ?= $(call al_broad_interleave,$(AL_BROAD_HOT8) $(AL_BROAD_CLOSE8) $(AL_BROAD_HOT8B),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E)) \
+  $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32) $(AL_BROAD_TRAIN8)
+al_broad_train_refs_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAMES)),$(if $(wildcard $(AL_BROAD_TRAIN_QE_REFS)/$(n).pw.scf.out),$(n)))
+al_broad_ref_todo        = $(foreach f,$(AL_BROAD_REF_FRAMES),$(if $(filter $(word 1,$(subst :, ,$(f))),$(al_broad_train_refs_made)),,$(f)))
+al_broad_ref_made        = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAMES)),$(if $(wildcard $(AL_BROAD_CACHE)/training/$(n).info.json),$(n)))
+AL_BROAD_REF_WORK ?= $(AL_BROAD_CACHE)/ref-finetune
+# one slow epoch with the weights of the shipped model's last runs (al-broad-finetune)
+AL_BROAD_REF_FT   ?= --epochs 1 --learning-rate 1e-5 --force-weight 10 --energy-weight 400 --band-weight 400 --fermi-weight 1000 --seed 5
+.PHONY: al-broad-ref-data al-broad-train-qe-refs al-broad-ref-finetune
+al-broad-ref-data:
+	@rc=0; $(al_broad_lanes_fn) \
+	lanes al-broad-validation al-broad-training AL_BROAD_VALID="$(al_broad_valid_todo)" AL_BROAD_TRAIN="$(al_broad_ref_todo)"; \
+	exit $$rc
+
+al-broad-train-qe-refs:
+	@names=$(call al_broad_list,$(al_broad_ref_made)); \
+	[ -n "$$names" ] || { echo "al-broad-train-qe-refs: no frame of AL_BROAD_REF_FRAMES made yet (run make al-broad-ref-data)"; exit 1; }; \
+	npx tsx scripts/qe-reference.ts --data $(AL_BROAD_CACHE)/training --snapshots $$names --out $(AL_BROAD_TRAIN_QE_REFS) \
+	  --input '$(AL_BROAD_CACHE)/inputs/{name}_0.pw.scf.in'
+
+al-broad-ref-finetune:
+	@set -e; d=$(AL_BROAD_REF_WORK); mkdir -p $$d; \
+	[ -n "$(strip $(al_broad_train_refs_made))" ] || { echo "al-broad-ref-finetune: no training frame in $(AL_BROAD_TRAIN_QE_REFS) (make al-broad-ref-data, then al-broad-train-qe-refs)"; exit 1; }; \
+	[ -n "$(strip $(al_broad_refs_made))" ] || { echo "al-broad-ref-finetune: no validation frame in $(AL_BROAD_QE_REFS)"; exit 1; }; \
+	echo "al-broad-ref-finetune: $(AL_BROAD_MODEL) on $(words $(al_broad_train_refs_made)) frames of $(AL_BROAD_TRAIN_QE_REFS) → $$d/model.zip $$(date -u +%FT%TZ)"; \
+	[ -f $$d/model.zip ] || { $(MALA_TS) finetune --model $(AL_BROAD_MODEL) --data $(AL_BROAD_TRAIN_QE_REFS) --snapshots $(call al_broad_list,$(al_broad_train_refs_made)) \
+	  $(AL_BROAD_REF_FT) --pseudo-dir $(AL_PSEUDO) --checkpoint $$d/checkpoint.zip --out $$d/model.zip.tmp >> $$d/finetune.log 2>&1 \
+	  || { tail -5 $$d/finetune.log; exit 1; }; mv $$d/model.zip.tmp $$d/model.zip; }; \
+	valid=$(call al_broad_list,$(al_broad_refs_made)); \
+	for m in shipped:$(AL_BROAD_MODEL) ref-ft:$$d/model.zip; do rc=0; \
+	  $(MALA_TS) test --model $${m#*:} --data $(AL_BROAD_QE_REFS) --snapshots $$valid --pseudo-dir $(AL_PSEUDO) --forces \
+	    --max-error $(AL_BROAD_LIMITS) --json --out $$d/$${m%%:*}-validation.json > $$d/$${m%%:*}-validation.log 2>&1 || rc=$$?; \
+	  [ $$rc -le 1 ] || { echo "al-broad-ref-finetune: mala-ts test failed (exit $$rc), see $$d/$${m%%:*}-validation.log"; exit 1; }; done; \
+	npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-validation.json,ref-ft=$$d/ref-ft-validation.json --detail --out $$d/compare-validation.json
+
 # ---- the same table on the model's own training frames (is an error a fit or a generalisation one?) --
 #   make al-broad-fit-table    mala-ts test (energies, no forces) on every frame of AL_BROAD_STAGE the
 #                              fine-tuning sees → $(AL_BROAD_FIT_TABLE); then e.g.
@@ -630,7 +682,8 @@ al-broad-status:
 	      if (left == 0) printf "CPU time left: unknown, no frame of their sizes done yet (%s)\n", "$(notdir $(AL_BROAD_LOG))"; \
 	      else printf "CPU time left ≈ %.1f h (each frame at the mean of its size and folder in %s)%s\n", left / 3600, "$(notdir $(AL_BROAD_LOG))", u == "" ? "" : "; not counted, none of their size done yet: " u }' $(AL_BROAD_LOG); }; \
 	status "validation" $(AL_BROAD_CACHE)/validation $(call al_broad_names,$(AL_BROAD_VALID)); \
-	echo "al-broad: validation frames held as QE references in $(AL_BROAD_QE_REFS): $(words $(al_broad_refs_made)) of $(words $(AL_BROAD_VALID))$(if $(strip $(al_broad_refs_made)),: $(strip $(al_broad_refs_made))) (al-broad-next makes only the others; make al-broad-qe-refs adds the ones made)"; \
+	echo "al-broad: validation frames held as QE references in $(AL_BROAD_QE_REFS): $(words $(filter $(call al_broad_names,$(AL_BROAD_VALID)),$(al_broad_refs_made))) of $(words $(AL_BROAD_VALID))$(if $(strip $(al_broad_refs_made)),: $(strip $(al_broad_refs_made))) (al-broad-next makes only the others; make al-broad-qe-refs adds the ones made)"; \
+	echo "al-broad: training frames held as QE references in $(AL_BROAD_TRAIN_QE_REFS): $(words $(al_broad_train_refs_made)) of $(words $(AL_BROAD_REF_FRAMES)) of AL_BROAD_REF_FRAMES (make al-broad-ref-data makes the others, al-broad-train-qe-refs adds the ones made, al-broad-ref-finetune fine-tunes on them)"; \
 	status "stage $(AL_BROAD_CANDIDATE_STAGE) (make al-broad-candidate)" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(call al_broad_stage_frames,$(AL_BROAD_CANDIDATE_STAGE))); \
 	status "every training frame" $(AL_BROAD_CACHE)/training $(call al_broad_names,$(AL_BROAD_TRAIN) $(AL_BROAD_CONT8) $(AL_BROAD_CONT8E) $(AL_BROAD_HOT8) $(AL_BROAD_HOT8B) $(AL_BROAD_CLOSE8)); \
 	d=$(al_broad_cand_dir); w=$$d/work; label="al-broad: candidate $(AL_BROAD_CANDIDATE) ($$d)"; \

@@ -121,6 +121,23 @@ describe('mk/al-broad.mk: AL_BROAD_JOBS=2 makes frames as a queue', function () 
     assert.deepEqual(generated().map(([n]) => n), ['v2_8at', 'q1_8at', 'v1_8at']);
   });
 
+  it('al-broad-ref-data: the validation frames not held as references, then the hot and c8 frames interleaved, then the rest, each frame the repository holds as a training reference left out', () => {
+    const refs = path.join(dir, 'refs');
+    const trainRefs = path.join(dir, 'train-refs');
+    fs.mkdirSync(refs);
+    fs.mkdirSync(trainRefs);
+    fs.writeFileSync(path.join(refs, 'v1_8at.pw.scf.out'), 'JOB DONE\n');
+    fs.writeFileSync(path.join(trainRefs, 'c2_8at.pw.scf.out'), 'JOB DONE\n');
+    const run = spawnSync('make', ['--no-print-directory', 'al-broad-ref-data', 'AL_BROAD_JOBS=1', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_RUN=${dir}/stub.sh`,
+      `AL_BROAD_QE_REFS=${refs}`, `AL_BROAD_TRAIN_QE_REFS=${trainRefs}`, `AL_BROAD_VALID=${spec('v1_8at', 1)} ${spec('v2_8at', 2)}`,
+      `AL_BROAD_HOT8=${spec('h1_8at', 11)} ${spec('h2_8at', 12)}`, `AL_BROAD_CLOSE8=${spec('p1_8at', 13)}`, 'AL_BROAD_HOT8B=',
+      `AL_BROAD_CONT8=${spec('c1_8at', 21)} ${spec('c2_8at', 22)} ${spec('c3_8at', 23)}`, `AL_BROAD_CONT8E=${spec('c4_8at', 24)}`,
+      `AL_BROAD_TRAIN16=${spec('t1_16at', 31)}`, 'AL_BROAD_TRAIN32=', `AL_BROAD_TRAIN8=${spec('g1_8at', 41)}`],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(generated().map(([n]) => n), ['v2_8at', 'h1_8at', 'c1_8at', 'h2_8at', 'p1_8at', 'c3_8at', 'c4_8at', 't1_16at', 'g1_8at']);
+  });
+
   it('a frame another process holds (its claim locked) is skipped, not made twice, and made by a later run', async () => {
     const claimDir = path.join(dir, 'cache', 'training', '.work');
     fs.mkdirSync(claimDir, { recursive: true });
@@ -233,9 +250,16 @@ describe('mk/al-broad.mk: al-broad-status counts the validation frames the repos
     try {
       fs.writeFileSync(path.join(dir, 'v2_8at.pw.scf.out'), 'JOB DONE\n');
       fs.writeFileSync(path.join(dir, 'v3_8at.info.json'), '{}');
-      const out = spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_QE_REFS=${dir}`,
-        `AL_BROAD_VALID=${['v1_8at', 'v2_8at', 'v3_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`], { cwd: repoRoot, encoding: 'utf8' }).stdout;
-      assert.match(out, new RegExp(`validation frames held as QE references in ${dir}: 1 of 3: v2_8at \\(al-broad-next makes only the others`));
+      // the optional large frame is named but not counted among the validation set's
+      fs.writeFileSync(path.join(dir, 'v9_64at.pw.scf.out'), 'JOB DONE\n');
+      const train = path.join(dir, 'train');
+      fs.mkdirSync(train);
+      for (const n of ['h1_8at', 'c1_8at', 'x_8at']) fs.writeFileSync(path.join(train, `${n}.pw.scf.out`), 'JOB DONE\n');
+      const out = spawnSync('make', ['--no-print-directory', 'al-broad-status', `AL_BROAD_CACHE=${dir}/cache`, `AL_BROAD_QE_REFS=${dir}`, `AL_BROAD_TRAIN_QE_REFS=${train}`,
+        `AL_BROAD_VALID=${['v1_8at', 'v2_8at', 'v3_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`, `AL_BROAD_LARGE=${spec('v9_64at', 9)}`,
+        `AL_BROAD_REF_FRAMES=${['h1_8at', 'c1_8at', 'h2_8at', 'c2_8at'].map((n, i) => spec(n, i + 11)).join(' ')}`], { cwd: repoRoot, encoding: 'utf8' }).stdout;
+      assert.match(out, new RegExp(`validation frames held as QE references in ${dir}: 1 of 3: v2_8at v9_64at \\(al-broad-next makes only the others`));
+      assert.match(out, new RegExp(`training frames held as QE references in ${train}: 2 of 4 of AL_BROAD_REF_FRAMES \\(`));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
