@@ -430,7 +430,10 @@ al-broad-qe-refs:
 #                                 8-atom frames interleaved with the shipped model's c48 ones, then the
 #                                 16-, 32-atom and grid frames); resumable, AL_BROAD_JOBS=2 as above
 #   make al-broad-train-qe-refs   the training frames made → AL_BROAD_TRAIN_QE_REFS (as al-broad-qe-refs;
-#                                 ~20–40 kB a frame): commit them, so the next session's machine goes on
+#                                 ~20–40 kB a frame): commit them, so the next session's machine goes on.
+#                                 Without the pw.x input: a training frame's lists its 864 shifted k-points
+#                                 (42 kB, twice the trimmed output), and make al-broad-inputs writes every
+#                                 frame's input again in seconds (sample is deterministic for its seed)
 #   make al-broad-ref-finetune    the shipped ensemble fine-tuned on every reference there (finetune on
 #                                 QE references holds each member's LDOS to its own starting outputs,
 #                                 docs/forces.md §1c), then both models tested on the validation
@@ -444,6 +447,7 @@ al_broad_train_refs_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAM
 al_broad_ref_todo        = $(foreach f,$(AL_BROAD_REF_FRAMES),$(if $(filter $(word 1,$(subst :, ,$(f))),$(al_broad_train_refs_made)),,$(f)))
 al_broad_ref_made        = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAMES)),$(if $(wildcard $(AL_BROAD_CACHE)/training/$(n).info.json),$(n)))
 AL_BROAD_REF_WORK ?= $(AL_BROAD_CACHE)/ref-finetune
+AL_BROAD_VARIANTS ?= npx tsx bench/variants-table.ts
 # one slow epoch with the weights of the shipped model's last runs (al-broad-finetune)
 AL_BROAD_REF_FT   ?= --epochs 1 --learning-rate 1e-5 --force-weight 10 --energy-weight 400 --band-weight 400 --fermi-weight 1000 --seed 5
 .PHONY: al-broad-ref-data al-broad-train-qe-refs al-broad-ref-finetune
@@ -455,8 +459,7 @@ al-broad-ref-data:
 al-broad-train-qe-refs:
 	@names=$(call al_broad_list,$(al_broad_ref_made)); \
 	[ -n "$$names" ] || { echo "al-broad-train-qe-refs: no frame of AL_BROAD_REF_FRAMES made yet (run make al-broad-ref-data)"; exit 1; }; \
-	npx tsx scripts/qe-reference.ts --data $(AL_BROAD_CACHE)/training --snapshots $$names --out $(AL_BROAD_TRAIN_QE_REFS) \
-	  --input '$(AL_BROAD_CACHE)/inputs/{name}_0.pw.scf.in'
+	npx tsx scripts/qe-reference.ts --data $(AL_BROAD_CACHE)/training --snapshots $$names --out $(AL_BROAD_TRAIN_QE_REFS)
 
 al-broad-ref-finetune:
 	@set -e; d=$(AL_BROAD_REF_WORK); mkdir -p $$d; \
@@ -471,7 +474,7 @@ al-broad-ref-finetune:
 	  $(MALA_TS) test --model $${m#*:} --data $(AL_BROAD_QE_REFS) --snapshots $$valid --pseudo-dir $(AL_PSEUDO) --forces \
 	    --max-error $(AL_BROAD_LIMITS) --json --out $$d/$${m%%:*}-validation.json > $$d/$${m%%:*}-validation.log 2>&1 || rc=$$?; \
 	  [ $$rc -le 1 ] || { echo "al-broad-ref-finetune: mala-ts test failed (exit $$rc), see $$d/$${m%%:*}-validation.log"; exit 1; }; done; \
-	npx tsx bench/variants-table.ts --variants shipped=$$d/shipped-validation.json,ref-ft=$$d/ref-ft-validation.json --detail --out $$d/compare-validation.json
+	$(AL_BROAD_VARIANTS) --variants shipped=$$d/shipped-validation.json,ref-ft=$$d/ref-ft-validation.json --detail --out $$d/compare-validation.json
 
 # ---- the same table on the model's own training frames (is an error a fit or a generalisation one?) --
 #   make al-broad-fit-table    mala-ts test (energies, no forces) on every frame of AL_BROAD_STAGE the

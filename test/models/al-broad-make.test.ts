@@ -19,14 +19,17 @@ cmd=$1; shift
 case $cmd in
 sample) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --prefix) p=$2;; esac; shift; done
   mkdir -p "$out"; echo x > "$out/\${p}_0.pw.scf.in" ;;
-finetune) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --checkpoint) ck=$2;; esac; shift; done
-  echo "finetune $(basename $in) $(basename $out) $(basename $ck) $(date +%s.%N) $PPID" >> "$STUB_LOG"; sleep 0.5
+finetune) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --checkpoint) ck=$2;; --data) data=$2;; --snapshots) names=$2;; esac; shift; done
+  echo "finetune $(basename $in) $(basename $out) $(basename $ck) $(date +%s.%N) $PPID $(basename \${data:-none}) \${names:-all}" >> "$STUB_LOG"; sleep 0.5
   case $in in *bad*) echo "stub: $in is bad" >&2; exit 1;; esac
   echo "from $(basename $in)" > "$out" ;;
 train) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --seed) seed=$2;; --checkpoint) ck=$2;; --ensemble) ens=$2;; esac; shift; done
   echo "train seed=$seed $(basename $ck) $(basename $out) \${ens:-single} $(date +%s.%N) blas=\${OPENBLAS_NUM_THREADS:-unset}" >> "$STUB_LOG"; sleep 0.5
   case $seed in 2) [ -z "$STUB_FAIL_SEED2" ] || { echo "stub: seed 2 fails" >&2; exit 1; };; esac
   echo "seed $seed" > "$out" ;;
+test) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --model) in=$2;; --data) data=$2;; --snapshots) names=$2;; esac; shift; done
+  echo "test $(basename $in) $(basename $data) $names $(basename $out)" >> "$STUB_LOG"; echo '{}' > "$out" ;;
+variants) echo "variants $*" >> "$STUB_LOG" ;;
 ensemble) shift; out=$1; shift; echo "ensemble $(basename $out)$(for m; do printf ' %s' $(basename $m); done)" >> "$STUB_LOG"; echo ensemble > "$out" ;;
 generate) while [ $# -gt 0 ]; do case $1 in --out) out=$2;; --name) n=$2;; esac; shift; done
   echo "$n $PPID $(date +%s.%N)" >> "$STUB_LOG"; case $n in *slow*) sleep 3;; *) sleep 0.3;; esac
@@ -212,6 +215,45 @@ describe('mk/al-broad.mk: al-broad-finetune tunes AL_BROAD_FT_JOBS members at on
     assert.match(r.stdout, /al-broad-finetune: ensemble\.member-2-bad\.zip failed; the end of .*member-2-bad\.finetune\.log:\nstub: .*member-2-bad\.zip is bad/);
     assert.equal(lines().filter(([k]) => k === 'ensemble').length, 0);
     assert.ok(!fs.existsSync(path.join(dir, 'model.zip')));
+  });
+});
+
+describe('mk/al-broad.mk: al-broad-ref-finetune fine-tunes on the training references and tests both models on the validation ones', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let log: string;
+  beforeEach(() => {
+    ({ dir, log } = stubFolder('al-broad-ref-ft-'));
+    for (const d of ['train', 'valid']) fs.mkdirSync(path.join(dir, d));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const refFinetune = () =>
+    spawnSync('make', ['--no-print-directory', 'al-broad-ref-finetune', `MALA_TS=${dir}/stub.sh`, `AL_BROAD_VARIANTS=${dir}/stub.sh variants`, `AL_BROAD_CACHE=${dir}/cache`,
+      `AL_BROAD_TRAIN_QE_REFS=${dir}/train`, `AL_BROAD_QE_REFS=${dir}/valid`, `AL_BROAD_MODEL=${dir}/shipped.zip`, `AL_BROAD_REF_WORK=${dir}/work`,
+      `AL_BROAD_REF_FRAMES=${['h1_8at', 'c1_8at', 'h2_8at'].map((n, i) => spec(n, i + 1)).join(' ')}`,
+      `AL_BROAD_VALID=${['v1_8at', 'v2_8at'].map((n, i) => spec(n, i + 11)).join(' ')}`, 'AL_BROAD_LARGE='],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, STUB_LOG: log } });
+  const lines = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')) : []);
+
+  it('no training reference: one clear error and nothing run; else the frames held, in AL_BROAD_REF_FRAMES order, then each model on the validation references, then the table; a rerun only tests', () => {
+    const none = refFinetune();
+    assert.notEqual(none.status, 0);
+    assert.match(none.stdout + none.stderr, /al-broad-ref-finetune: no training frame in .*train \(make al-broad-ref-data, then al-broad-train-qe-refs\)/);
+    assert.deepEqual(lines(), []);
+    for (const n of ['h2_8at', 'h1_8at', 'x_8at']) fs.writeFileSync(path.join(dir, 'train', `${n}.pw.scf.out`), 'JOB DONE\n');
+    fs.writeFileSync(path.join(dir, 'valid', 'v2_8at.pw.scf.out'), 'JOB DONE\n');
+    const r = refFinetune();
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.deepEqual(lines().map((l) => (l[0] === 'finetune' ? [l[0], l[1], l[2], l[6], l[7]] : l[0] === 'variants' ? l.slice(0, 3) : l)), [
+      ['finetune', 'shipped.zip', 'model.zip.tmp', 'train', 'h1_8at,h2_8at'],
+      ['test', 'shipped.zip', 'valid', 'v2_8at', 'shipped-validation.json'],
+      ['test', 'model.zip', 'valid', 'v2_8at', 'ref-ft-validation.json'],
+      ['variants', '--variants', `shipped=${dir}/work/shipped-validation.json,ref-ft=${dir}/work/ref-ft-validation.json`],
+    ]);
+    fs.rmSync(log);
+    assert.equal(refFinetune().status, 0);
+    assert.deepEqual(lines().map(([k]) => k), ['test', 'test', 'variants']);
   });
 });
 
