@@ -324,11 +324,14 @@ AL_BROAD_LIMITS   := total-qe=5,band-qe=5,fermi-qe=20
 AL_PSEUDO         ?= /usr/share/espresso/pseudo
 al_broad_list      = $(subst $(eval) ,$(comma),$(strip $(1)))
 # the validation frames made so far (expanded when a recipe runs, so frames made meanwhile count)
-al_broad_valid_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_CACHE)/validation/$(n).info.json),$(n)))
+# the names of frames $(1) that have a file $(2)/<name>$(3); the specs of frames $(1) whose name is not among names $(2)
+al_broad_having  = $(foreach n,$(call al_broad_names,$(1)),$(if $(wildcard $(2)/$(n)$(3)),$(n)))
+al_broad_without = $(foreach f,$(1),$(if $(filter $(word 1,$(subst :, ,$(f))),$(2)),,$(f)))
+al_broad_valid_made = $(call al_broad_having,$(AL_BROAD_VALID) $(AL_BROAD_LARGE),$(AL_BROAD_CACHE)/validation,.info.json)
 # the validation frames (names) the repository holds as QE references (make al-broad-qe-refs), and
 # the frame specs of AL_BROAD_VALID not among them: what al-broad-next still has QE make
-al_broad_refs_made  = $(foreach n,$(call al_broad_names,$(AL_BROAD_VALID) $(AL_BROAD_LARGE)),$(if $(wildcard $(AL_BROAD_QE_REFS)/$(n).pw.scf.out),$(n)))
-al_broad_valid_todo = $(foreach f,$(AL_BROAD_VALID),$(if $(filter $(word 1,$(subst :, ,$(f))),$(al_broad_refs_made)),,$(f)))
+al_broad_refs_made  = $(call al_broad_having,$(AL_BROAD_VALID) $(AL_BROAD_LARGE),$(AL_BROAD_QE_REFS),.pw.scf.out)
+al_broad_valid_todo = $(call al_broad_without,$(AL_BROAD_VALID),$(al_broad_refs_made))
 
 .PHONY: al-broad-model al-broad-domain al-broad-table
 
@@ -443,9 +446,9 @@ AL_BROAD_TRAIN_QE_REFS ?= models/al-fcc-broad/training-qe
 al_broad_interleave = $(subst @, ,$(join $(addsuffix @,$(1)),$(2)))
 AL_BROAD_REF_FRAMES ?= $(call al_broad_interleave,$(AL_BROAD_HOT8) $(AL_BROAD_CLOSE8) $(AL_BROAD_HOT8B),$(AL_BROAD_CONT8) $(AL_BROAD_CONT8E)) \
   $(AL_BROAD_TRAIN16) $(AL_BROAD_TRAIN32) $(AL_BROAD_TRAIN8)
-al_broad_train_refs_made = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAMES)),$(if $(wildcard $(AL_BROAD_TRAIN_QE_REFS)/$(n).pw.scf.out),$(n)))
-al_broad_ref_todo        = $(foreach f,$(AL_BROAD_REF_FRAMES),$(if $(filter $(word 1,$(subst :, ,$(f))),$(al_broad_train_refs_made)),,$(f)))
-al_broad_ref_made        = $(foreach n,$(call al_broad_names,$(AL_BROAD_REF_FRAMES)),$(if $(wildcard $(AL_BROAD_CACHE)/training/$(n).info.json),$(n)))
+al_broad_train_refs_made = $(call al_broad_having,$(AL_BROAD_REF_FRAMES),$(AL_BROAD_TRAIN_QE_REFS),.pw.scf.out)
+al_broad_ref_todo        = $(call al_broad_without,$(AL_BROAD_REF_FRAMES),$(al_broad_train_refs_made))
+al_broad_ref_made        = $(call al_broad_having,$(AL_BROAD_REF_FRAMES),$(AL_BROAD_CACHE)/training,.info.json)
 AL_BROAD_REF_WORK ?= $(AL_BROAD_CACHE)/ref-finetune
 AL_BROAD_VARIANTS ?= npx tsx bench/variants-table.ts
 # one slow epoch with the weights of the shipped model's last runs (al-broad-finetune)
@@ -474,7 +477,8 @@ al-broad-ref-finetune:
 	  $(MALA_TS) test --model $${m#*:} --data $(AL_BROAD_QE_REFS) --snapshots $$valid --pseudo-dir $(AL_PSEUDO) --forces \
 	    --max-error $(AL_BROAD_LIMITS) --json --out $$d/$${m%%:*}-validation.json > $$d/$${m%%:*}-validation.log 2>&1 || rc=$$?; \
 	  [ $$rc -le 1 ] || { echo "al-broad-ref-finetune: mala-ts test failed (exit $$rc), see $$d/$${m%%:*}-validation.log"; exit 1; }; done; \
-	$(AL_BROAD_VARIANTS) --variants shipped=$$d/shipped-validation.json,ref-ft=$$d/ref-ft-validation.json --detail --out $$d/compare-validation.json
+	$(AL_BROAD_VARIANTS) --variants shipped=$$d/shipped-validation.json,ref-ft=$$d/ref-ft-validation.json --detail --out $$d/compare-validation.json; \
+	echo "al-broad-ref-finetune: done $$(date -u +%FT%TZ) ($$d/finetune.log: the epochs, with the LDOS rows' drift)"
 
 # ---- the same table on the model's own training frames (is an error a fit or a generalisation one?) --
 #   make al-broad-fit-table    mala-ts test (energies, no forces) on every frame of AL_BROAD_STAGE the
